@@ -1,0 +1,504 @@
+//! One ESL connection as a client sees it, inbound or outbound: a reader task that never stops
+//! draining the socket, and callers that send one command at a time.
+//!
+//! FreeSWITCH answers commands strictly in order with no correlation id (mod_event_socket.c
+//! 2756–2791), interleaving events and notices, so replies are matched FIFO and everything
+//! else is dispatched as it comes: CHANNEL_EXECUTE_COMPLETE to the waiter whose Event-UUID it
+//! echoes as Application-UUID (never by application name: shimaore/esl#35), BACKGROUND_JOB to
+//! the waiter of its Job-UUID, and the rest to whoever subscribed. A slow caller never stops
+//! the reader: FreeSWITCH kills a listener whose queue overflows (mod_event_socket.c:386–405).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::codec::FramedRead;
+
+use super::codec::{CodecError, EslCodec};
+use super::command::{Command, CommandError};
+use super::event::Event;
+use super::frame::{ContentType, Frame};
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum EslError {
+    #[error("the channel hung up{}", cause.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    Hangup { cause: Option<String> },
+    #[error("the event socket closed: {reason}")]
+    Closed { reason: String },
+    #[error("{what} timed out after {after:?}")]
+    Timeout { what: &'static str, after: Duration },
+    #[error(
+        "FreeSWITCH handed this call over without `full` control (Control: {control}); switchboard needs it to linger, \
+         subscribe and run api commands. Fix the dialplan: <action application=\"socket\" data=\"127.0.0.1:8084 async full\"/>"
+    )]
+    NotFull { control: String },
+    #[error("`{command}` was refused: {reply}")]
+    Rejected { command: String, reply: String },
+    #[error(transparent)]
+    Command(#[from] CommandError),
+    #[error("protocol: {0}")]
+    Protocol(String),
+}
+
+impl EslError {
+    pub fn is_hangup(&self) -> bool {
+        matches!(self, EslError::Hangup { .. } | EslError::Closed { .. })
+    }
+}
+
+/// What is known about the far end, published to waiters.
+#[derive(Debug, Clone, Default)]
+pub struct Status {
+    /// The controlled channel went down: CHANNEL_HANGUP for its Unique-ID, or a linger notice.
+    pub hangup: Option<Option<String>>,
+    /// CHANNEL_HANGUP_COMPLETE of the controlled channel arrived (it carries billsec).
+    pub hangup_complete: Option<Event>,
+    /// The socket is gone (final disconnect notice, EOF or a protocol error) and why.
+    pub closed: Option<String>,
+}
+
+type Waiter<T> = oneshot::Sender<Result<T, EslError>>;
+
+#[derive(Default)]
+struct State {
+    replies: VecDeque<oneshot::Sender<Frame>>,
+    executes: HashMap<String, Waiter<Event>>,
+    jobs: HashMap<String, Waiter<Event>>,
+    events: Option<mpsc::UnboundedSender<Event>>,
+    session_uuid: Option<String>,
+    down: Option<Option<String>>,
+    closed: Option<String>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    status: watch::Sender<Status>,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding this lock cannot leave it half-updated in a way that matters:
+        // every update is a single insert/remove. Recover instead of poisoning every call.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The channel is down: every execute waiter ends now with Hangup.
+    fn channel_down(&self, cause: Option<String>) {
+        let waiters: Vec<_> = {
+            let mut st = self.lock();
+            if st.down.is_some() {
+                if cause.is_some() && st.down == Some(None) {
+                    st.down = Some(cause.clone());
+                    self.status.send_modify(|s| s.hangup = Some(cause));
+                }
+                return;
+            }
+            st.down = Some(cause.clone());
+            st.executes.drain().map(|(_, w)| w).collect()
+        };
+        for w in waiters {
+            let _ = w.send(Err(EslError::Hangup {
+                cause: cause.clone(),
+            }));
+        }
+        self.status.send_modify(|s| s.hangup = Some(cause));
+    }
+
+    /// The socket is gone: every waiter of any kind ends now.
+    fn close(&self, reason: String) {
+        let (replies, executes, jobs, down) = {
+            let mut st = self.lock();
+            if st.closed.is_some() {
+                return;
+            }
+            st.closed = Some(reason.clone());
+            st.events = None;
+            (
+                std::mem::take(&mut st.replies),
+                std::mem::take(&mut st.executes),
+                std::mem::take(&mut st.jobs),
+                st.down.clone(),
+            )
+        };
+        drop(replies);
+        let err = match down {
+            Some(cause) => EslError::Hangup { cause },
+            None => EslError::Closed {
+                reason: reason.clone(),
+            },
+        };
+        for (_, w) in executes {
+            let _ = w.send(Err(err.clone()));
+        }
+        for (_, w) in jobs {
+            let _ = w.send(Err(EslError::Closed {
+                reason: reason.clone(),
+            }));
+        }
+        self.status.send_modify(|s| s.closed = Some(reason));
+    }
+
+    fn dispatch(&self, frame: Frame) {
+        match frame.content_type {
+            ContentType::CommandReply | ContentType::ApiResponse => {
+                let waiter = self.lock().replies.pop_front();
+                match waiter {
+                    Some(w) => {
+                        let _ = w.send(frame);
+                    }
+                    None => {
+                        tracing::warn!(content_type = %frame.content_type, "reply with no command waiting for it")
+                    }
+                }
+            }
+            ct if ct.is_event() => match Event::from_frame(&frame) {
+                Ok(Some(ev)) => self.dispatch_event(ev),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(offset = frame.offset, error = %e, "unreadable event body skipped")
+                }
+            },
+            ContentType::DisconnectNotice => {
+                let disposition = frame
+                    .headers
+                    .get_str("Content-Disposition")
+                    .map(|s| s.into_owned());
+                if disposition.as_deref() == Some("linger") {
+                    // The channel is down; events keep coming until exit or the linger time
+                    // (mod_event_socket.c:1466–1504). Never stop reading on this notice.
+                    if self.lock().session_uuid.is_some() {
+                        self.channel_down(None);
+                    }
+                } else {
+                    let text = frame
+                        .body_str()
+                        .map(|s| s.trim().to_string())
+                        .unwrap_or_default();
+                    self.close(format!(
+                        "disconnect notice: {}",
+                        if text.is_empty() { "no text" } else { &text }
+                    ));
+                }
+            }
+            ContentType::RudeRejection => self.close(format!(
+                "rejected by FreeSWITCH: {}",
+                frame.body_str().unwrap_or_default().trim()
+            )),
+            ContentType::AuthRequest | ContentType::LogData => {}
+            _ => {}
+        }
+    }
+
+    fn dispatch_event(&self, ev: Event) {
+        let mut hangup: Option<Option<String>> = None;
+        let mut complete = false;
+        let (exec, job, sink) = {
+            let mut st = self.lock();
+            let own = |st: &State| match (&st.session_uuid, ev.unique_id()) {
+                (Some(s), Some(u)) => *s == *u,
+                _ => false,
+            };
+            let exec = if ev.is("CHANNEL_EXECUTE_COMPLETE") {
+                ev.application_uuid().and_then(|u| st.executes.remove(&*u))
+            } else {
+                None
+            };
+            let job = if ev.is("BACKGROUND_JOB") {
+                ev.job_uuid().and_then(|u| st.jobs.remove(&*u))
+            } else {
+                None
+            };
+            if ev.is("CHANNEL_HANGUP") && own(&st) {
+                hangup = Some(ev.hangup_cause().map(|c| c.into_owned()));
+            }
+            if ev.is("CHANNEL_HANGUP_COMPLETE") && own(&st) {
+                complete = true;
+                if st.down.is_none() {
+                    hangup = Some(ev.hangup_cause().map(|c| c.into_owned()));
+                }
+            }
+            (exec, job, st.events.clone())
+        };
+        if let Some(w) = exec {
+            let _ = w.send(Ok(ev.clone()));
+        }
+        if let Some(w) = job {
+            let _ = w.send(Ok(ev.clone()));
+        }
+        if let Some(cause) = hangup {
+            self.channel_down(cause);
+        }
+        if complete {
+            let ev = ev.clone();
+            self.status.send_modify(|s| s.hangup_complete = Some(ev));
+        }
+        if let Some(tx) = sink {
+            let _ = tx.send(ev);
+        }
+    }
+}
+
+/// The writing half plus the shared dispatch state. Cloning shares the connection.
+#[derive(Clone)]
+pub struct Connection {
+    shared: Arc<Shared>,
+    writer: Arc<tokio::sync::Mutex<Box<dyn AsyncWrite + Send + Unpin>>>,
+    status: watch::Receiver<Status>,
+}
+
+impl Connection {
+    /// Starts the reader task over `reader` (already past any handshake). `session_uuid` is
+    /// the controlled channel of an outbound socket: its hangup ends every execute waiter.
+    pub fn start<R, W>(
+        reader: FramedRead<R, EslCodec>,
+        writer: W,
+        session_uuid: Option<String>,
+    ) -> Connection
+    where
+        R: AsyncRead + Send + Unpin + 'static,
+        W: AsyncWrite + Send + Unpin + 'static,
+    {
+        let (status_tx, status) = watch::channel(Status::default());
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                session_uuid,
+                ..State::default()
+            }),
+            status: status_tx,
+        });
+        let task_shared = shared.clone();
+        tokio::spawn(read_loop(reader, task_shared));
+        Connection {
+            shared,
+            writer: Arc::new(tokio::sync::Mutex::new(Box::new(writer))),
+            status,
+        }
+    }
+
+    /// Sends a command and waits for its reply. One command is in flight at a time: the
+    /// writer lock is held until the reply arrives, so FIFO matching cannot go wrong.
+    pub async fn send(&self, cmd: &Command) -> Result<Frame, EslError> {
+        let wire = cmd.to_wire()?;
+        let mut w = self.writer.lock().await;
+        let rx = {
+            let mut st = self.shared.lock();
+            if let Some(reason) = &st.closed {
+                return Err(EslError::Closed {
+                    reason: reason.clone(),
+                });
+            }
+            let (tx, rx) = oneshot::channel();
+            st.replies.push_back(tx);
+            rx
+        };
+        // FreeSWITCH stops writing events while half a command is buffered
+        // (mod_event_socket.c:1375): always write a whole command in one go.
+        if let Err(e) = w.write_all(wire.as_bytes()).await {
+            self.shared.close(format!("write failed: {e}"));
+        }
+        let _ = w.flush().await;
+        match rx.await {
+            Ok(frame) => Ok(frame),
+            Err(_) => Err(self.closed_error()),
+        }
+    }
+
+    /// Like [`send`](Self::send), but a `-ERR` reply becomes [`EslError::Rejected`].
+    pub async fn send_ok(&self, cmd: &Command) -> Result<Frame, EslError> {
+        let frame = self.send(cmd).await?;
+        if frame.content_type == ContentType::CommandReply && !frame.is_ok() {
+            return Err(EslError::Rejected {
+                command: cmd.redacted(),
+                reply: frame.reply_text().unwrap_or_default().into_owned(),
+            });
+        }
+        Ok(frame)
+    }
+
+    fn closed_error(&self) -> EslError {
+        let st = self.shared.lock();
+        match (&st.down, &st.closed) {
+            (_, Some(reason)) => EslError::Closed {
+                reason: reason.clone(),
+            },
+            (Some(cause), None) => EslError::Hangup {
+                cause: cause.clone(),
+            },
+            (None, None) => EslError::Closed {
+                reason: "reader stopped".into(),
+            },
+        }
+    }
+
+    /// Runs `app` on a channel (`uuid` None = the controlled one) and waits for its
+    /// CHANNEL_EXECUTE_COMPLETE, matched by the Event-UUID we choose. Ends with Hangup at once
+    /// when the channel goes down or the socket closes.
+    pub async fn execute_on(
+        &self,
+        uuid: Option<&str>,
+        app: &str,
+        arg: Option<&str>,
+    ) -> Result<Event, EslError> {
+        let event_uuid = uuid::Uuid::new_v4().to_string();
+        let cmd = Command::SendMsg {
+            uuid: uuid.map(str::to_string),
+            msg: super::command::SendMsg::Execute {
+                app: app.to_string(),
+                arg: arg.map(str::to_string),
+                event_uuid: Some(event_uuid.clone()),
+                event_lock: true,
+                loops: None,
+            },
+        };
+        cmd.to_wire()?;
+        let rx = {
+            let mut st = self.shared.lock();
+            if let Some(cause) = &st.down {
+                return Err(EslError::Hangup {
+                    cause: cause.clone(),
+                });
+            }
+            if let Some(reason) = &st.closed {
+                return Err(EslError::Closed {
+                    reason: reason.clone(),
+                });
+            }
+            let (tx, rx) = oneshot::channel();
+            st.executes.insert(event_uuid.clone(), tx);
+            rx
+        };
+        let reply = match self.send(&cmd).await {
+            Ok(r) => r,
+            Err(e) => {
+                self.shared.lock().executes.remove(&event_uuid);
+                return Err(e);
+            }
+        };
+        if !reply.is_ok() {
+            self.shared.lock().executes.remove(&event_uuid);
+            return Err(EslError::Rejected {
+                command: format!("execute {app}"),
+                reply: reply.reply_text().unwrap_or_default().into_owned(),
+            });
+        }
+        match rx.await {
+            Ok(r) => r,
+            Err(_) => Err(self.closed_error()),
+        }
+    }
+
+    /// `api <cmd>`: the body of the api/response.
+    pub async fn api(&self, command: &str) -> Result<Bytes, EslError> {
+        let frame = self
+            .send(&Command::Api {
+                command: command.to_string(),
+            })
+            .await?;
+        match frame.content_type {
+            ContentType::ApiResponse => Ok(frame.body.unwrap_or_default()),
+            _ => Err(EslError::Rejected {
+                command: format!("api {command}"),
+                reply: frame.reply_text().unwrap_or_default().into_owned(),
+            }),
+        }
+    }
+
+    /// `bgapi <cmd>` with a Job-UUID we choose, then its BACKGROUND_JOB. The caller must be
+    /// subscribed to BACKGROUND_JOB (myevents alone does not deliver it).
+    pub async fn bgapi(&self, command: &str) -> Result<Event, EslError> {
+        let job = uuid::Uuid::new_v4().to_string();
+        let rx = {
+            let (tx, rx) = oneshot::channel();
+            self.shared.lock().jobs.insert(job.clone(), tx);
+            rx
+        };
+        let cmd = Command::BgApi {
+            command: command.to_string(),
+            job_uuid: Some(job.clone()),
+        };
+        match self.send_ok(&cmd).await {
+            Ok(_) => {}
+            Err(e) => {
+                self.shared.lock().jobs.remove(&job);
+                return Err(e);
+            }
+        }
+        match rx.await {
+            Ok(r) => r,
+            Err(_) => Err(self.closed_error()),
+        }
+    }
+
+    /// Events from now on. Only one subscriber: a second call replaces the first.
+    pub fn subscribe(&self) -> mpsc::UnboundedReceiver<Event> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.shared.lock().events = Some(tx);
+        rx
+    }
+
+    pub fn status(&self) -> Status {
+        self.status.borrow().clone()
+    }
+
+    pub fn status_watch(&self) -> watch::Receiver<Status> {
+        self.status.clone()
+    }
+
+    pub fn is_down(&self) -> bool {
+        self.shared.lock().down.is_some()
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.shared.lock().closed.is_some()
+    }
+
+    /// Waits until the socket is gone (or `after`), returning why.
+    pub async fn closed(&self, after: Duration) -> Result<String, EslError> {
+        let mut rx = self.status.clone();
+        let wait = async {
+            rx.wait_for(|s| s.closed.is_some())
+                .await
+                .map(|s| s.closed.clone())
+        };
+        match tokio::time::timeout(after, wait).await {
+            Ok(Ok(s)) => Ok(s.unwrap_or_default()),
+            Ok(Err(_)) => Ok("reader stopped".into()),
+            Err(_) => Err(EslError::Timeout {
+                what: "waiting for the socket to close",
+                after,
+            }),
+        }
+    }
+
+    /// Shuts the writing side, which makes FreeSWITCH end the listener.
+    pub async fn shutdown(&self) {
+        let mut w = self.writer.lock().await;
+        let _ = w.shutdown().await;
+    }
+}
+
+async fn read_loop<R: AsyncRead + Unpin>(mut reader: FramedRead<R, EslCodec>, shared: Arc<Shared>) {
+    let reason = loop {
+        match reader.next().await {
+            Some(Ok(frame)) => {
+                shared.dispatch(frame);
+                if shared.lock().closed.is_some() {
+                    return;
+                }
+            }
+            Some(Err(CodecError::Io(e))) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                break format!("{e}")
+            }
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "event socket protocol error; closing the connection");
+                break format!("protocol error: {e}");
+            }
+            None => break "connection closed by the peer".to_string(),
+        }
+    };
+    shared.close(reason);
+}

@@ -1,0 +1,322 @@
+//! Typed access to events and to the outbound channel data.
+//!
+//! An event arrives in one of three envelopes (switch_event.c):
+//! - `text/event-plain`: the body is itself a header block with percent-encoded values,
+//!   then, for events that carry one (BACKGROUND_JOB), an inner `Content-Length` and body
+//!   (switch_event_serialize, 1528–1640);
+//! - `text/event-json`: one JSON object, every value a string (or an array of strings for
+//!   array headers), the body under `_body`, duplicate keys possible (cJSON does not dedupe);
+//! - `text/event-xml`: `<event><headers>…</headers><Content-Length/><body/></event>` with
+//!   values percent-encoded and XML-escaped.
+//!
+//! All three become the same [`Event`]: ordered headers plus an optional body.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use bytes::Bytes;
+use serde::de::{Deserializer, MapAccess, Visitor};
+
+use super::frame::{
+    bytes_to_str, find_block_end, ContentType, Frame, FrameError, Headers, DEFAULT_MAX_BODY,
+};
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum EventError {
+    #[error("event body: {0}")]
+    Plain(#[from] FrameError),
+    #[error("event-json body: {0}")]
+    Json(String),
+    #[error("event-xml body: {0}")]
+    Xml(String),
+    #[error("inner Content-Length {declared} but only {available} bytes follow")]
+    ShortBody { declared: usize, available: usize },
+}
+
+#[derive(Clone)]
+pub struct Event {
+    pub headers: Headers,
+    pub body: Option<Bytes>,
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Event")
+            .field("name", &self.name())
+            .field("unique_id", &self.unique_id())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Event {
+    /// The event carried by a frame, if it is an event frame.
+    pub fn from_frame(frame: &Frame) -> Result<Option<Event>, EventError> {
+        let body = frame.body.clone().unwrap_or_default();
+        match frame.content_type {
+            ContentType::EventPlain => parse_plain(body).map(Some),
+            ContentType::EventJson => parse_json(&body).map(Some),
+            ContentType::EventXml => parse_xml(&body).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.headers.get_str(name)
+    }
+
+    pub fn name(&self) -> Option<Cow<'_, str>> {
+        self.get("Event-Name")
+    }
+
+    pub fn is(&self, name: &str) -> bool {
+        self.headers.get_raw("Event-Name") == Some(name.as_bytes())
+    }
+
+    pub fn unique_id(&self) -> Option<Cow<'_, str>> {
+        self.get("Unique-ID")
+    }
+
+    /// A channel variable as the event carries it (`variable_<name>`).
+    pub fn variable(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.headers.get_str(&format!("variable_{name}"))
+    }
+
+    pub fn application(&self) -> Option<Cow<'_, str>> {
+        self.get("Application")
+    }
+
+    /// Your `Event-UUID` from the sendmsg, echoed on CHANNEL_EXECUTE(_COMPLETE).
+    pub fn application_uuid(&self) -> Option<Cow<'_, str>> {
+        self.get("Application-UUID")
+    }
+
+    pub fn application_response(&self) -> Option<Cow<'_, str>> {
+        self.get("Application-Response")
+    }
+
+    pub fn job_uuid(&self) -> Option<Cow<'_, str>> {
+        self.get("Job-UUID")
+    }
+
+    pub fn hangup_cause(&self) -> Option<Cow<'_, str>> {
+        self.get("Hangup-Cause")
+    }
+
+    pub fn body_str(&self) -> Option<Cow<'_, str>> {
+        self.body.as_deref().map(String::from_utf8_lossy)
+    }
+}
+
+fn parse_plain(body: Bytes) -> Result<Event, EventError> {
+    // The inner block ends at its blank line; an event with no body ends the block with the
+    // extra "\n" of switch_event_serialize, and a lenient reader takes a missing one as the end.
+    let (block, rest) = match find_block_end(&body, 0) {
+        Some(end) => (body.slice(..end), body.slice(end + 1..)),
+        None => (body.clone(), Bytes::new()),
+    };
+    let headers = Headers::parse(block, true)?;
+    let body = match headers.content_length(DEFAULT_MAX_BODY)? {
+        Some(n) if n > rest.len() => {
+            return Err(EventError::ShortBody {
+                declared: n,
+                available: rest.len(),
+            })
+        }
+        Some(0) | None => None,
+        Some(n) => Some(rest.slice(..n)),
+    };
+    Ok(Event { headers, body })
+}
+
+/// A JSON object read as ordered pairs: duplicate keys survive, arrays become `ARRAY::` values.
+struct Pairs(Vec<(String, String)>, Option<String>);
+
+impl<'de> serde::Deserialize<'de> for Pairs {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Pairs, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Pairs;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object of event headers")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Pairs, A::Error> {
+                let mut pairs = Vec::new();
+                let mut body = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    let value: serde_json::Value = map.next_value()?;
+                    let text = match value {
+                        serde_json::Value::String(s) => s,
+                        serde_json::Value::Array(items) => {
+                            let parts: Vec<String> = items.into_iter().map(json_scalar).collect();
+                            format!("ARRAY::{}", parts.join("|:"))
+                        }
+                        other => json_scalar(other),
+                    };
+                    if key == "_body" {
+                        body = Some(text);
+                    } else {
+                        pairs.push((key, text));
+                    }
+                }
+                Ok(Pairs(pairs, body))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+fn json_scalar(v: serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    }
+}
+
+fn parse_json(body: &[u8]) -> Result<Event, EventError> {
+    let Pairs(pairs, text) =
+        serde_json::from_slice(body).map_err(|e| EventError::Json(e.to_string()))?;
+    Ok(Event {
+        headers: Headers::from_pairs(pairs, false),
+        body: text.map(Bytes::from),
+    })
+}
+
+fn parse_xml(body: &[u8]) -> Result<Event, EventError> {
+    use quick_xml::events::Event as X;
+    let mut reader = quick_xml::Reader::from_reader(body);
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut path: Vec<String> = Vec::new();
+    let mut text = String::new();
+    let mut out_body = None;
+    let mut buf = Vec::new();
+    loop {
+        match reader
+            .read_event_into(&mut buf)
+            .map_err(|e| EventError::Xml(e.to_string()))?
+        {
+            X::Start(e) => {
+                path.push(String::from_utf8_lossy(e.name().as_ref()).into_owned());
+                text.clear();
+            }
+            X::Text(t) => {
+                let s = t.decode().map_err(|e| EventError::Xml(e.to_string()))?;
+                let s =
+                    quick_xml::escape::unescape(&s).map_err(|e| EventError::Xml(e.to_string()))?;
+                text.push_str(&s);
+            }
+            X::GeneralRef(r) => {
+                let name = r.decode().map_err(|e| EventError::Xml(e.to_string()))?;
+                let entity = format!("&{name};");
+                let s = quick_xml::escape::unescape(&entity)
+                    .map_err(|e| EventError::Xml(e.to_string()))?;
+                text.push_str(&s);
+            }
+            X::CData(c) => text.push_str(&String::from_utf8_lossy(&c)),
+            X::End(_) => {
+                let name = path.pop().unwrap_or_default();
+                match (path.len(), path.last().map(String::as_str)) {
+                    (2, Some("headers")) => pairs.push((name, std::mem::take(&mut text))),
+                    (1, Some("event")) if name == "body" => {
+                        out_body = Some(std::mem::take(&mut text))
+                    }
+                    (1, Some("event")) if name == "Content-Length" => {
+                        pairs.push((name, std::mem::take(&mut text)))
+                    }
+                    _ => text.clear(),
+                }
+            }
+            X::Empty(e)
+                if path.len() == 2 && path.last().map(String::as_str) == Some("headers") =>
+            {
+                pairs.push((
+                    String::from_utf8_lossy(e.name().as_ref()).into_owned(),
+                    String::new(),
+                ));
+            }
+            X::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    if pairs.is_empty() {
+        return Err(EventError::Xml("no <event><headers> found".into()));
+    }
+    // The pretty-printer indents the closing tag inside <body>; the declared length is
+    // the body (switch_event_xmlize, 1892–1965).
+    if let (Some(b), Some((_, n))) = (
+        out_body.as_mut(),
+        pairs.iter().find(|(k, _)| k == "Content-Length"),
+    ) {
+        if let Ok(n) = n.parse::<usize>() {
+            if n < b.len() && b.is_char_boundary(n) {
+                b.truncate(n);
+            }
+        }
+    }
+    // Header values are percent-encoded inside the XML.
+    Ok(Event {
+        headers: Headers::from_pairs(pairs, true),
+        body: out_body.map(Bytes::from),
+    })
+}
+
+/// The outbound `connect` reply: the controlled channel's data, percent-decoded.
+#[derive(Clone, Debug)]
+pub struct ChannelData {
+    pub headers: Headers,
+}
+
+impl ChannelData {
+    pub fn get(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.headers.get_str(name)
+    }
+
+    pub fn variable(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.headers.get_str(&format!("variable_{name}"))
+    }
+
+    pub fn unique_id(&self) -> Option<Cow<'_, str>> {
+        self.get("Unique-ID")
+            .or_else(|| self.get("Channel-Unique-ID"))
+    }
+
+    /// `Control: full` or `single-channel` (without `full` in the dialplan's socket data).
+    pub fn control(&self) -> Option<Cow<'_, str>> {
+        self.get("Control")
+    }
+
+    /// `Socket-Mode: async` or `static`.
+    pub fn socket_mode(&self) -> Option<Cow<'_, str>> {
+        self.get("Socket-Mode")
+    }
+
+    pub fn caller_id_number(&self) -> Option<Cow<'_, str>> {
+        self.get("Caller-Caller-ID-Number")
+            .or_else(|| self.get("Channel-Caller-ID-Number"))
+    }
+
+    pub fn caller_id_name(&self) -> Option<Cow<'_, str>> {
+        self.get("Caller-Caller-ID-Name")
+            .or_else(|| self.get("Channel-Caller-ID-Name"))
+    }
+
+    pub fn destination_number(&self) -> Option<Cow<'_, str>> {
+        self.get("Caller-Destination-Number")
+            .or_else(|| self.get("Channel-Destination-Number"))
+    }
+
+    pub fn context(&self) -> Option<Cow<'_, str>> {
+        self.get("Caller-Context")
+            .or_else(|| self.get("Channel-Context"))
+    }
+
+    /// A header value as raw bytes (a Latin-1 caller name stays as it was sent).
+    pub fn get_bytes(&self, name: &str) -> Option<Cow<'_, [u8]>> {
+        self.headers.get(name)
+    }
+}
+
+/// Text of a header value, lossy; shared by the decoders' users.
+pub fn lossy(v: Cow<'_, [u8]>) -> String {
+    bytes_to_str(v).into_owned()
+}

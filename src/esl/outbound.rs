@@ -1,0 +1,313 @@
+//! One controlled call on an outbound socket (`<action application="socket" data="… async full"/>`).
+//!
+//! Handshake (docs/esl-protocol.md §4.3): FreeSWITCH connects and sends nothing; we must send
+//! `connect` within 25 s (mod_event_socket.c:2712). Its reply is the channel data. Then
+//! `myevents` (this channel's events only) and a bounded `linger`, so the hangup events and
+//! CHANNEL_HANGUP_COMPLETE reach us before the socket closes (without linger they are flushed
+//! and lost, mod_event_socket.c:2806).
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio_util::codec::FramedRead;
+
+use super::codec::EslCodec;
+use super::command::{Command, EventFormat, SendMsg};
+use super::connection::{Connection, EslError, Status};
+use super::event::{ChannelData, Event};
+use super::frame::ContentType;
+
+#[derive(Debug, Clone)]
+pub struct OutboundOptions {
+    /// How long to wait for the connect reply.
+    pub connect_timeout: Duration,
+    /// `linger N`: how long FreeSWITCH keeps the socket after hangup.
+    pub linger: Duration,
+    /// Refuse a socket without `full` (needed for linger, event, api).
+    pub require_full: bool,
+}
+
+impl Default for OutboundOptions {
+    fn default() -> Self {
+        OutboundOptions {
+            connect_timeout: Duration::from_secs(5),
+            linger: Duration::from_secs(30),
+            require_full: true,
+        }
+    }
+}
+
+/// Digits a caller entered through `read` or `play_and_get_digits`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digits {
+    /// What was collected (empty on timeout or invalid input).
+    pub digits: String,
+    /// `read_result`: success, timeout or failure (`read` only).
+    pub result: Option<String>,
+    /// The terminator pressed, if any.
+    pub terminator: Option<String>,
+    /// For play_and_get_digits: the input that failed the regex on the last try.
+    pub invalid: Option<String>,
+}
+
+pub struct OutboundSession {
+    conn: Connection,
+    channel: ChannelData,
+    uuid: String,
+}
+
+impl OutboundSession {
+    /// Runs the handshake on a freshly accepted socket.
+    pub async fn start<S>(stream: S, opts: &OutboundOptions) -> Result<OutboundSession, EslError>
+    where
+        S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    {
+        let (r, mut w) = tokio::io::split(stream);
+        let mut reader = FramedRead::new(r, EslCodec::new());
+        let wire = Command::Connect.to_wire()?;
+        w.write_all(wire.as_bytes())
+            .await
+            .map_err(|e| EslError::Closed {
+                reason: format!("sending connect: {e}"),
+            })?;
+        let reply = tokio::time::timeout(opts.connect_timeout, reader.next())
+            .await
+            .map_err(|_| EslError::Timeout {
+                what: "the connect reply",
+                after: opts.connect_timeout,
+            })?;
+        let frame = match reply {
+            Some(Ok(f)) => f,
+            Some(Err(e)) => return Err(EslError::Protocol(format!("connect reply: {e}"))),
+            None => {
+                return Err(EslError::Closed {
+                    reason: "closed before the connect reply".into(),
+                })
+            }
+        };
+        if frame.content_type != ContentType::CommandReply || !frame.is_channel_data() {
+            return Err(EslError::Protocol(format!(
+                "expected the channel data in reply to connect, got {}",
+                frame.content_type
+            )));
+        }
+        let channel = ChannelData {
+            headers: frame.headers,
+        };
+        let uuid = channel
+            .unique_id()
+            .map(|u| u.into_owned())
+            .ok_or_else(|| EslError::Protocol("channel data has no Unique-ID".into()))?;
+        let control = channel
+            .control()
+            .map(|c| c.into_owned())
+            .unwrap_or_default();
+        if opts.require_full && control != "full" {
+            return Err(EslError::NotFull { control });
+        }
+        let conn = Connection::start(reader, w, Some(uuid.clone()));
+        let session = OutboundSession {
+            conn,
+            channel,
+            uuid,
+        };
+        session
+            .conn
+            .send_ok(&Command::MyEvents { format: None })
+            .await?;
+        if control == "full" {
+            let secs = opts.linger.as_secs().max(1) as u32;
+            session
+                .conn
+                .send_ok(&Command::Linger {
+                    seconds: Some(secs),
+                })
+                .await?;
+        }
+        Ok(session)
+    }
+
+    pub fn uuid(&self) -> &str {
+        &self.uuid
+    }
+
+    pub fn channel(&self) -> &ChannelData {
+        &self.channel
+    }
+
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Executes an application on this channel and waits for it to finish.
+    pub async fn execute(&self, app: &str, arg: Option<&str>) -> Result<Event, EslError> {
+        self.conn.execute_on(None, app, arg).await
+    }
+
+    pub async fn answer(&self) -> Result<Event, EslError> {
+        self.execute("answer", None).await
+    }
+
+    pub async fn playback(&self, file: &str) -> Result<Event, EslError> {
+        self.execute("playback", Some(file)).await
+    }
+
+    /// `set name=value` on this channel.
+    pub async fn set_var(&self, name: &str, value: &str) -> Result<Event, EslError> {
+        self.execute("set", Some(&format!("{name}={value}"))).await
+    }
+
+    /// Hangs the channel up with `cause` (sendmsg call-command: hangup).
+    pub async fn hangup(&self, cause: &str) -> Result<(), EslError> {
+        if self.conn.is_down() {
+            return Ok(());
+        }
+        self.conn
+            .send_ok(&Command::SendMsg {
+                uuid: None,
+                msg: SendMsg::Hangup {
+                    cause: cause.to_string(),
+                },
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// `read <min> <max> <file> <var> <timeout_ms> <terminators>` and the digits from its
+    /// CHANNEL_EXECUTE_COMPLETE (the app leaves Application-Response at `_none_`; the digits
+    /// are in `variable_<var>`, corpus 17).
+    pub async fn read_digits(
+        &self,
+        min: u32,
+        max: u32,
+        prompt: &str,
+        timeout: Duration,
+        terminators: &str,
+    ) -> Result<Digits, EslError> {
+        let var = "sb_digits";
+        let arg = format!(
+            "{min} {max} {} {var} {} {}",
+            quote_arg(prompt)?,
+            timeout.as_millis(),
+            word_or_none(terminators)?
+        );
+        let ev = self.execute("read", Some(&arg)).await?;
+        Ok(Digits {
+            digits: ev.variable(var).map(|v| v.into_owned()).unwrap_or_default(),
+            result: ev.variable("read_result").map(|v| v.into_owned()),
+            terminator: ev.variable("read_terminator_used").map(|v| v.into_owned()),
+            invalid: None,
+        })
+    }
+
+    /// `play_and_get_digits`: tries, a validating regex, and the invalid-input prompt.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn play_and_get_digits(
+        &self,
+        min: u32,
+        max: u32,
+        tries: u32,
+        timeout: Duration,
+        terminators: &str,
+        prompt: &str,
+        invalid_prompt: &str,
+        regex: &str,
+        digit_timeout: Duration,
+    ) -> Result<Digits, EslError> {
+        let var = "sb_digits";
+        let arg = format!(
+            "{min} {max} {tries} {} {} {} {} {var} {} {}",
+            timeout.as_millis(),
+            word_or_none(terminators)?,
+            quote_arg(prompt)?,
+            quote_arg(invalid_prompt)?,
+            quote_arg(regex)?,
+            digit_timeout.as_millis()
+        );
+        let ev = self.execute("play_and_get_digits", Some(&arg)).await?;
+        Ok(Digits {
+            digits: ev.variable(var).map(|v| v.into_owned()).unwrap_or_default(),
+            result: ev.variable("read_result").map(|v| v.into_owned()),
+            terminator: ev.variable("read_terminator_used").map(|v| v.into_owned()),
+            invalid: ev
+                .variable(&format!("{var}_invalid"))
+                .map(|v| v.into_owned()),
+        })
+    }
+
+    pub async fn api(&self, command: &str) -> Result<bytes::Bytes, EslError> {
+        self.conn.api(command).await
+    }
+
+    /// bgapi inside the session: subscribes BACKGROUND_JOB first (myevents does not carry it,
+    /// docs/esl-protocol.md §11.2), then waits for this job's result.
+    pub async fn bgapi(&self, command: &str) -> Result<Event, EslError> {
+        self.conn
+            .send_ok(&Command::Event {
+                format: EventFormat::Plain,
+                names: vec!["BACKGROUND_JOB".into()],
+            })
+            .await?;
+        self.conn.bgapi(command).await
+    }
+
+    pub fn status(&self) -> Status {
+        self.conn.status()
+    }
+
+    /// Waits (bounded) for CHANNEL_HANGUP_COMPLETE, which carries the durations for the CDR.
+    pub async fn hangup_complete(&self, within: Duration) -> Option<Event> {
+        let mut rx = self.conn.status_watch();
+        let wait = async {
+            rx.wait_for(|s| s.hangup_complete.is_some() || s.closed.is_some())
+                .await
+                .map(|s| s.hangup_complete.clone())
+        };
+        tokio::time::timeout(within, wait)
+            .await
+            .ok()
+            .and_then(|r| r.ok())
+            .flatten()
+    }
+
+    /// Ends the session: `exit`, then wait (bounded) for the final notice or EOF.
+    pub async fn finish(&self, within: Duration) {
+        if !self.conn.is_closed() {
+            let _ = tokio::time::timeout(within, self.conn.send(&Command::Exit)).await;
+            let _ = self.conn.closed(within).await;
+        }
+        self.conn.shutdown().await;
+    }
+}
+
+/// `read` and `play_and_get_digits` split their argument on spaces
+/// (switch_separate_string), so an argument with spaces is single-quoted; a quote inside
+/// cannot be escaped there and is refused.
+fn quote_arg(v: &str) -> Result<String, EslError> {
+    if v.is_empty() || v.contains('\'') || v.contains(['\r', '\n', '\0']) {
+        return Err(EslError::Protocol(format!(
+            "argument {v:?} cannot be passed to read safely"
+        )));
+    }
+    Ok(if v.contains(' ') {
+        format!("'{v}'")
+    } else {
+        v.to_string()
+    })
+}
+
+fn word_or_none(v: &str) -> Result<String, EslError> {
+    if v.is_empty() {
+        return Ok("none".into());
+    }
+    if v.chars()
+        .all(|c| c.is_ascii_digit() || c == '#' || c == '*')
+    {
+        Ok(v.to_string())
+    } else {
+        Err(EslError::Protocol(format!(
+            "terminators {v:?} must be DTMF digits"
+        )))
+    }
+}
