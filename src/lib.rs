@@ -1,1 +1,2 @@
 pub mod esl;
+pub mod sim;

@@ -1,0 +1,872 @@
+//! The dialplan applications the simulator runs, with the events FreeSWITCH fires for them.
+//!
+//! Every application is wrapped as switch_core_session_exec does (switch_core_session.c
+//! 2840–2997): CHANNEL_EXECUTE before, CHANNEL_EXECUTE_COMPLETE after, both carrying
+//! Application, Application-Data and Application-UUID (= the sendmsg's Event-UUID), the
+//! completion also Application-Response. An unknown application fires neither and hangs
+//! the channel up with DESTINATION_OUT_OF_ORDER (switch_core_session_execute_application).
+
+use std::sync::Arc;
+
+use super::call::{AppRun, BridgeRun, Core};
+use super::channel::Channel;
+use super::scenario::Target;
+
+const KNOWN: &[&str] = &[
+    "answer",
+    "pre_answer",
+    "ring_ready",
+    "playback",
+    "endless_playback",
+    "sleep",
+    "set",
+    "export",
+    "unset",
+    "read",
+    "play_and_get_digits",
+    "bridge",
+    "sched_hangup",
+    "hangup",
+    "transfer",
+    "voicemail",
+    "conference",
+    "park",
+    "record_session",
+    "stop_record_session",
+    "log",
+    "info",
+    "respond",
+    "event",
+];
+
+pub(crate) async fn execute(core: &Arc<Core>, app: &str, arg: &str, event_uuid: Option<&str>) {
+    let started = core.elapsed_ms();
+    if !KNOWN.contains(&app) {
+        tracing::debug!(app, "simulated switch: Invalid Application");
+        core.lock().report.apps.push(AppRun {
+            app: app.into(),
+            arg: arg.into(),
+            response: "-ERR invalid application".into(),
+            event_uuid: event_uuid.map(str::to_string),
+            started_ms: started,
+            ended_ms: started,
+        });
+        core.hangup("DESTINATION_OUT_OF_ORDER", "switch");
+        return;
+    }
+    let app_uuid = event_uuid
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    {
+        let mut st = core.lock();
+        st.ch.set_var("current_application", app);
+        st.ch.set_var("current_application_data", arg);
+        st.ch.set_var("app_uuid", &app_uuid);
+    }
+    let app_headers = |resp: Option<&str>| {
+        let mut v = vec![
+            ("Application".to_string(), app.to_string()),
+            ("Application-Data".to_string(), arg.to_string()),
+        ];
+        if let Some(r) = resp {
+            v.push(("Application-Response".into(), r.to_string()));
+        }
+        v.push(("Application-UUID".into(), app_uuid.clone()));
+        v
+    };
+    core.fire_a(
+        "CHANNEL_EXECUTE",
+        ("switch_core_session.c", "switch_core_session_exec", 2855),
+        Vec::new(),
+        app_headers(None),
+    );
+    let response = run(core, app, arg).await;
+    let response = response.unwrap_or_else(|| "_none_".into());
+    core.lock()
+        .ch
+        .set_var("current_application_response", &response);
+    core.fire_a(
+        "CHANNEL_EXECUTE_COMPLETE",
+        ("switch_core_session.c", "switch_core_session_exec", 2978),
+        Vec::new(),
+        app_headers(Some(&response)),
+    );
+    let ended = core.elapsed_ms();
+    core.lock().report.apps.push(AppRun {
+        app: app.into(),
+        arg: arg.into(),
+        response,
+        event_uuid: event_uuid.map(str::to_string),
+        started_ms: started,
+        ended_ms: ended,
+    });
+}
+
+/// Splits an argument on spaces, keeping single-quoted words together
+/// (switch_separate_string).
+pub fn split_args(arg: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut any = false;
+    for c in arg.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                any = true;
+            }
+            ' ' if !quoted => {
+                if any || !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+                any = false;
+            }
+            c => {
+                cur.push(c);
+                any = true;
+            }
+        }
+    }
+    if any || !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+async fn run(core: &Arc<Core>, app: &str, arg: &str) -> Option<String> {
+    let id = core.switch.identity();
+    match app {
+        "answer" => {
+            answer(core);
+            None
+        }
+        "pre_answer" => {
+            let fire = {
+                let mut st = core.lock();
+                if st.ch.is_answered() || st.ch.progress_media_us != 0 {
+                    false
+                } else {
+                    st.ch.mark_progress_media(id.now_micros());
+                    true
+                }
+            };
+            if fire {
+                core.fire_a(
+                    "CHANNEL_PROGRESS_MEDIA",
+                    (
+                        "switch_channel.c",
+                        "switch_channel_perform_mark_pre_answered",
+                        3463,
+                    ),
+                    Vec::new(),
+                    Vec::new(),
+                );
+            }
+            None
+        }
+        "ring_ready" => {
+            core.lock().ch.progress_us = id.now_micros();
+            core.fire_a(
+                "CHANNEL_PROGRESS",
+                (
+                    "switch_channel.c",
+                    "switch_channel_perform_mark_ring_ready_value",
+                    3390,
+                ),
+                Vec::new(),
+                Vec::new(),
+            );
+            None
+        }
+        "playback" | "endless_playback" => Some(playback(core, arg).await),
+        "sleep" => {
+            core.wait(arg.trim().parse().unwrap_or(0)).await;
+            None
+        }
+        "set" | "export" => {
+            let a = arg.strip_prefix("nolocal:").unwrap_or(arg);
+            if let Some((k, v)) = a.split_once('=') {
+                let mut st = core.lock();
+                if v.is_empty() {
+                    st.ch.unset_var(k);
+                } else {
+                    st.ch.set_var(k, v);
+                }
+            }
+            None
+        }
+        "unset" => {
+            core.lock().ch.unset_var(arg.trim());
+            None
+        }
+        "read" => {
+            read(core, arg).await;
+            None
+        }
+        "play_and_get_digits" => {
+            play_and_get_digits(core, arg).await;
+            None
+        }
+        "bridge" => {
+            bridge(core, arg).await;
+            None
+        }
+        "sched_hangup" => {
+            let mut parts = arg.split_whitespace();
+            let when = parts.next().unwrap_or("");
+            let cause = parts.next().unwrap_or("ALLOTTED_TIMEOUT").to_string();
+            let secs: u64 = when.trim_start_matches('+').parse().unwrap_or(0);
+            core.lock().report.sched_hangup = Some((secs, cause.clone()));
+            let c = core.clone();
+            tokio::spawn(async move {
+                if c.wait(secs * 1000).await {
+                    c.hangup(&cause, "switch");
+                }
+            });
+            None
+        }
+        "hangup" => {
+            let cause = if arg.trim().is_empty() {
+                "NORMAL_CLEARING"
+            } else {
+                arg.trim()
+            };
+            core.hangup(cause, "switchboard");
+            None
+        }
+        "transfer" => {
+            core.lock().report.transferred_to = Some(arg.to_string());
+            core.release_socket();
+            None
+        }
+        "voicemail" => {
+            answer(core);
+            match core.scenario.voicemail_ms {
+                Some(ms) => {
+                    if core.wait(ms).await {
+                        core.hangup("NORMAL_CLEARING", "caller");
+                    }
+                }
+                None => core.wait_down().await,
+            }
+            None
+        }
+        "conference" | "park" => {
+            if app == "conference" {
+                answer(core);
+            }
+            core.wait_down().await;
+            None
+        }
+        "record_session" => {
+            core.lock().report.recordings.push(arg.to_string());
+            None
+        }
+        _ => None,
+    }
+}
+
+fn answer(core: &Arc<Core>) {
+    let id = core.switch.identity();
+    let fire = {
+        let mut st = core.lock();
+        if st.ch.is_answered() || !st.ch.is_up() {
+            false
+        } else {
+            st.ch.mark_answered(id.now_micros());
+            true
+        }
+    };
+    if fire {
+        core.fire_a(
+            "CHANNEL_ANSWER",
+            (
+                "switch_channel.c",
+                "switch_channel_perform_mark_answered",
+                3539,
+            ),
+            Vec::new(),
+            Vec::new(),
+        );
+    }
+}
+
+async fn playback(core: &Arc<Core>, file: &str) -> String {
+    let file = file.trim();
+    if core.scenario.missing_files.iter().any(|f| f == file) {
+        return "FILE NOT FOUND".into();
+    }
+    let ms = match file.strip_prefix("silence_stream://") {
+        Some(n) => n
+            .split(',')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0),
+        None => core.scenario.playback_duration(file),
+    };
+    if core.wait(ms).await {
+        "FILE PLAYED".into()
+    } else {
+        // Killed by the hangup (docs/esl-protocol.md §11.10).
+        "PLAYBACK ERROR".into()
+    }
+}
+
+/// Collects digits from the scenario's next DTMF input, firing a DTMF event per digit.
+/// Returns (digits, terminator, read_result).
+async fn collect(
+    core: &Arc<Core>,
+    min: usize,
+    max: usize,
+    timeout_ms: u64,
+    terminators: &str,
+    digit_timeout_ms: u64,
+) -> (String, Option<char>, &'static str) {
+    let input = core.lock().dtmf.pop_front();
+    let Some(input) = input else {
+        core.wait(timeout_ms).await;
+        return (String::new(), None, "timeout");
+    };
+    if input.after_ms > timeout_ms {
+        core.wait(timeout_ms).await;
+        core.lock().dtmf.push_front(super::scenario::Dtmf {
+            digits: input.digits,
+            after_ms: input.after_ms - timeout_ms,
+        });
+        return (String::new(), None, "timeout");
+    }
+    if !core.wait(input.after_ms).await {
+        return (String::new(), None, "failure");
+    }
+    let mut digits = String::new();
+    let mut terminator = None;
+    for c in input.digits.chars() {
+        core.fire_a(
+            "DTMF",
+            ("switch_channel.c", "switch_channel_queue_dtmf", 678),
+            Vec::new(),
+            vec![
+                ("DTMF-Digit".into(), c.to_string()),
+                ("DTMF-Duration".into(), "2000".into()),
+                ("DTMF-Source".into(), "RTP".into()),
+            ],
+        );
+        if terminators.contains(c) {
+            terminator = Some(c);
+            break;
+        }
+        digits.push(c);
+        if digits.len() >= max {
+            break;
+        }
+    }
+    if terminator.is_none() && digits.len() < max {
+        // No terminator and room for more: FreeSWITCH waits out the inter-digit timeout.
+        core.wait(digit_timeout_ms).await;
+    }
+    let result = if digits.len() >= min {
+        "success"
+    } else {
+        "timeout"
+    };
+    (digits, terminator, result)
+}
+
+/// `read <min> <max> <file> <var> <timeout> <terminators> [<digit_timeout>]` (mod_dptools.c
+/// 2755–2820; switch_ivr_read, switch_ivr_play_say.c:2505–2627).
+async fn read(core: &Arc<Core>, arg: &str) {
+    let a = split_args(arg);
+    let num = |i: usize, d: u64| a.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(d);
+    let min = num(0, 1).max(1) as usize;
+    let max = num(1, 1).max(1) as usize;
+    let var = a.get(3).cloned().unwrap_or_else(|| "read_digits".into());
+    let timeout = num(4, 5000).max(1000);
+    let terms = match a.get(5).map(String::as_str) {
+        None => "#".to_string(),
+        Some("none") => String::new(),
+        Some(t) => t.to_string(),
+    };
+    let digit_timeout = num(6, timeout);
+    let (digits, term, result) = collect(core, min, max, timeout, &terms, digit_timeout).await;
+    let mut st = core.lock();
+    st.ch.set_var("read_result", result);
+    if let Some(t) = term {
+        st.ch.set_var("read_terminator_used", &t.to_string());
+    }
+    if !digits.is_empty() {
+        st.ch.set_var(&var, &digits);
+    }
+}
+
+/// `play_and_get_digits <min> <max> <tries> <timeout> <terminators> <file> <invalid_file>
+/// <var> <regexp> [<digit_timeout>] ['<failure_ext> …']` (switch_ivr_play_say.c:2630–2750).
+async fn play_and_get_digits(core: &Arc<Core>, arg: &str) {
+    let a = split_args(arg);
+    let num = |i: usize, d: u64| a.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(d);
+    let min = num(0, 1) as usize;
+    let max = num(1, 1).max(1) as usize;
+    let tries = num(2, 1).max(1);
+    let timeout = num(3, 5000);
+    let terms = a.get(4).cloned().unwrap_or_else(|| "#".into());
+    let invalid_file = a.get(6).cloned().unwrap_or_default();
+    let var = a.get(7).cloned().unwrap_or_else(|| "pagd".into());
+    let re = a.get(8).and_then(|r| regex::Regex::new(r).ok());
+    let digit_timeout = num(9, timeout);
+    {
+        let mut st = core.lock();
+        st.ch.unset_var(&var);
+    }
+    for _ in 0..tries {
+        let (digits, term, result) = collect(core, min, max, timeout, &terms, digit_timeout).await;
+        if !core.lock().ch.is_up() {
+            return;
+        }
+        let ok_len = digits.len() >= min && (result == "success" || (min == 0 && term.is_some()));
+        let ok_re = re.as_ref().is_none_or(|r| r.is_match(&digits));
+        {
+            let mut st = core.lock();
+            st.ch.set_var("read_result", result);
+            if let Some(t) = term {
+                st.ch.set_var("read_terminator_used", &t.to_string());
+            }
+        }
+        if ok_len && ok_re {
+            if !digits.is_empty() {
+                core.lock().ch.set_var(&var, &digits);
+            }
+            return;
+        }
+        if !digits.is_empty() {
+            core.lock().ch.set_var(&format!("{var}_invalid"), &digits);
+        }
+        if !invalid_file.is_empty() && invalid_file != "silence_stream://0" {
+            playback(core, &invalid_file).await;
+        }
+    }
+}
+
+/// One leg of a dial string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leg {
+    pub vars: Vec<(String, String)>,
+    pub endpoint: String,
+}
+
+/// `{global}[local]a,[local]b|c`: `,` rings together, `|` fails over (switch_ivr_originate.c).
+/// Separators inside `{}` and `[]` belong to the variables.
+pub fn parse_dialstring(s: &str) -> (Vec<(String, String)>, Vec<Vec<Leg>>) {
+    let s = s.trim();
+    let (globals, rest) = take_vars(s, '{', '}');
+    let mut groups = Vec::new();
+    for group in split_top(rest, '|') {
+        let mut legs = Vec::new();
+        for leg in split_top(&group, ',') {
+            let (vars, endpoint) = take_vars(leg.trim(), '[', ']');
+            if !endpoint.trim().is_empty() {
+                legs.push(Leg {
+                    vars,
+                    endpoint: endpoint.trim().to_string(),
+                });
+            }
+        }
+        if !legs.is_empty() {
+            groups.push(legs);
+        }
+    }
+    (globals, groups)
+}
+
+fn take_vars(s: &str, open: char, close: char) -> (Vec<(String, String)>, &str) {
+    if !s.starts_with(open) {
+        return (Vec::new(), s);
+    }
+    let Some(end) = s.find(close) else {
+        return (Vec::new(), s);
+    };
+    let vars = s[1..end]
+        .split(',')
+        .filter_map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.trim_matches('\'').to_string()))
+        })
+        .collect();
+    (vars, &s[end + 1..])
+}
+
+fn split_top(s: &str, sep: char) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut cur = String::new();
+    for c in s.chars() {
+        match c {
+            '{' | '[' => depth += 1,
+            '}' | ']' => depth -= 1,
+            _ => {}
+        }
+        if c == sep && depth == 0 {
+            out.push(std::mem::take(&mut cur));
+        } else {
+            cur.push(c);
+        }
+    }
+    out.push(cur);
+    out
+}
+
+/// The DIALSTATUS a cause maps to (switch_ivr_originate.c:4065–4085).
+fn dialstatus(cause: &str) -> &str {
+    match cause {
+        "SUCCESS" => "SUCCESS",
+        "ORIGINATOR_CANCEL" => "CANCEL",
+        "USER_BUSY" => "BUSY",
+        "NO_ANSWER" => "NOANSWER",
+        "DESTINATION_OUT_OF_ORDER" | "INVALID_PROFILE" => "INVALIDARGS",
+        "CALL_REJECTED" => "DONTCALL",
+        other => other,
+    }
+}
+
+async fn bridge(core: &Arc<Core>, arg: &str) {
+    let id = core.switch.identity();
+    let (globals, groups) = parse_dialstring(arg);
+    let var_of = |name: &str, leg: &Leg| -> Option<String> {
+        leg.vars
+            .iter()
+            .chain(globals.iter())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let (a_cid_name, a_cid_num, call_timeout) = {
+        let st = core.lock();
+        (
+            st.ch
+                .var("effective_caller_id_name")
+                .unwrap_or(&st.ch.cid_name)
+                .to_string(),
+            st.ch
+                .var("effective_caller_id_number")
+                .unwrap_or(&st.ch.cid_number)
+                .to_string(),
+            st.ch
+                .var("call_timeout")
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(60),
+        )
+    };
+    let mut run = BridgeRun {
+        dialstring: arg.to_string(),
+        ..BridgeRun::default()
+    };
+    let mut cause = "NO_ROUTE_DESTINATION".to_string();
+    let mut causes = Vec::new();
+    'groups: for group in &groups {
+        if core.is_down() {
+            cause = "ORIGINATOR_CANCEL".into();
+            break;
+        }
+        // Offer every leg of the group at once; each has its own outcome time.
+        let mut legs: Vec<(Leg, Channel, u64, Option<&'static str>, String)> = Vec::new();
+        for leg in group {
+            let cid_name =
+                var_of("origination_caller_id_name", leg).unwrap_or_else(|| a_cid_name.clone());
+            let cid_num =
+                var_of("origination_caller_id_number", leg).unwrap_or_else(|| a_cid_num.clone());
+            run.caller_id_name.get_or_insert(cid_name.clone());
+            run.caller_id_number.get_or_insert(cid_num.clone());
+            let timeout_ms = var_of("leg_timeout", leg)
+                .or_else(|| var_of("originate_timeout", leg))
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(call_timeout)
+                * 1000;
+            let target = core.scenario.target(&leg.endpoint);
+            let dest = leg
+                .endpoint
+                .rsplit('/')
+                .next()
+                .unwrap_or("")
+                .split('@')
+                .next()
+                .unwrap_or("")
+                .to_string();
+            let b = Channel::outbound(&id, &leg.endpoint, &cid_name, &cid_num, &dest);
+            let (at, outcome, fail) = match target {
+                Target::Answer { after_ms, .. } if after_ms <= timeout_ms => {
+                    (after_ms, Some("answer"), String::new())
+                }
+                Target::Answer { .. } | Target::NoAnswer => (timeout_ms, None, "NO_ANSWER".into()),
+                Target::Busy { after_ms } => (after_ms.min(timeout_ms), None, "USER_BUSY".into()),
+                Target::Reject { after_ms } => {
+                    (after_ms.min(timeout_ms), None, "CALL_REJECTED".into())
+                }
+                Target::Unregistered => (0, None, "USER_NOT_REGISTERED".into()),
+                Target::Fail { cause, after_ms } => (after_ms.min(timeout_ms), None, cause),
+            };
+            legs.push((leg.clone(), b, at, outcome, fail));
+        }
+        for (_, b, at, _, _) in legs.iter_mut() {
+            if *at > 0 {
+                let ev = b.event(
+                    &id,
+                    "CHANNEL_CREATE",
+                    (
+                        "switch_core_state_machine.c",
+                        "switch_core_session_run",
+                        580,
+                    ),
+                    Vec::new(),
+                    Vec::new(),
+                );
+                core.fire(ev);
+                b.progress_us = id.now_micros();
+                let ev = b.event(
+                    &id,
+                    "CHANNEL_PROGRESS",
+                    ("sofia.c", "sofia_handle_sip_i_state", 7085),
+                    Vec::new(),
+                    Vec::new(),
+                );
+                core.fire(ev);
+            }
+        }
+        legs.sort_by_key(|l| l.2);
+        let start = core.elapsed_ms();
+        let winner = legs.iter().position(|l| l.3.is_some());
+        let decided_at = match winner {
+            Some(w) => legs[w].2,
+            None => legs.iter().map(|l| l.2).max().unwrap_or(0),
+        };
+        if !core.wait(decided_at).await {
+            // The caller hung up while the legs rang.
+            for (leg, mut b, at, _, _) in legs {
+                if at > 0 {
+                    b.mark_hangup(id.now_micros(), "ORIGINATOR_CANCEL");
+                    let ev = b.event(
+                        &id,
+                        "CHANNEL_HANGUP",
+                        ("switch_channel.c", "switch_channel_perform_hangup", 3447),
+                        Vec::new(),
+                        Vec::new(),
+                    );
+                    core.fire(ev);
+                }
+                run.legs.push((leg.endpoint, "ORIGINATOR_CANCEL".into()));
+            }
+            cause = "ORIGINATOR_CANCEL".into();
+            break 'groups;
+        }
+        let _ = start;
+        match winner {
+            None => {
+                for (leg, mut b, at, _, fail) in legs {
+                    if at > 0 {
+                        b.mark_hangup(id.now_micros(), &fail);
+                        let ev = b.event(
+                            &id,
+                            "CHANNEL_HANGUP",
+                            ("switch_channel.c", "switch_channel_perform_hangup", 3447),
+                            Vec::new(),
+                            Vec::new(),
+                        );
+                        core.fire(ev);
+                    }
+                    causes.push(format!("{};{}", b.uuid, fail));
+                    run.legs.push((leg.endpoint, fail.clone()));
+                    cause = fail;
+                }
+                if causes.iter().any(|c| c.ends_with(";NO_ANSWER")) {
+                    cause = "NO_ANSWER".into();
+                }
+            }
+            Some(w) => {
+                let mut legs = legs;
+                let (leg, mut b, _, _, _) = legs.remove(w);
+                for (other, mut ob, at, _, _) in legs {
+                    if at > 0 {
+                        ob.mark_hangup(id.now_micros(), "LOSE_RACE");
+                        let ev = ob.event(
+                            &id,
+                            "CHANNEL_HANGUP",
+                            ("switch_channel.c", "switch_channel_perform_hangup", 3447),
+                            Vec::new(),
+                            Vec::new(),
+                        );
+                        core.fire(ev);
+                    }
+                    run.legs.push((other.endpoint, "LOSE_RACE".into()));
+                }
+                run.legs.push((leg.endpoint.clone(), "SUCCESS".into()));
+                run.answered_by = Some(leg.endpoint.clone());
+                talk(core, &mut b, &leg).await;
+                cause = "SUCCESS".into();
+                causes.push(format!("{};SUCCESS", b.uuid));
+                break 'groups;
+            }
+        }
+    }
+    run.cause = cause.clone();
+    let failed = cause != "SUCCESS";
+    {
+        let mut st = core.lock();
+        st.ch.set_var("originate_disposition", &cause);
+        st.ch.set_var("DIALSTATUS", dialstatus(&cause));
+        if !causes.is_empty() {
+            let v = if causes.len() == 1 {
+                causes[0].clone()
+            } else {
+                format!("ARRAY::{}", causes.join("|:"))
+            };
+            st.ch.set_var("originate_causes", &v);
+        }
+        if failed {
+            st.ch.set_var("originate_failed_cause", &cause);
+        }
+        st.report.bridges.push(run);
+    }
+    if failed && !core.is_down() {
+        // switch_channel_handle_cause (switch_channel.c:4879–5018): unless continue_on_fail
+        // allows it, a failed bridge hangs the caller up — except on NO_ANSWER,
+        // NO_USER_RESPONSE and ORIGINATOR_CANCEL.
+        let cof = core.lock().ch.var("continue_on_fail").map(str::to_string);
+        let allowed = match cof.as_deref() {
+            Some(v) if v.eq_ignore_ascii_case("true") => true,
+            Some(list) => list.split(',').any(|c| c.trim() == cause),
+            None => matches!(
+                cause.as_str(),
+                "NO_ANSWER" | "NO_USER_RESPONSE" | "ORIGINATOR_CANCEL"
+            ),
+        };
+        if !allowed {
+            core.hangup(&cause, "switch");
+        }
+    }
+}
+
+/// The answered leg: CHANNEL_ANSWER for both, CHANNEL_BRIDGE, the conversation, then
+/// whoever hangs up first, CHANNEL_UNBRIDGE.
+async fn talk(core: &Arc<Core>, b: &mut Channel, leg: &Leg) {
+    let id = core.switch.identity();
+    b.mark_answered(id.now_micros());
+    let ev = b.event(
+        &id,
+        "CHANNEL_ANSWER",
+        (
+            "switch_channel.c",
+            "switch_channel_perform_mark_answered",
+            3539,
+        ),
+        Vec::new(),
+        Vec::new(),
+    );
+    core.fire(ev);
+    answer(core);
+    let pre = {
+        let mut st = core.lock();
+        st.ch.set_bridged(Some(b), id.now_micros());
+        st.ch.set_var("bridge_uuid", &b.uuid);
+        st.ch.set_var("last_bridge_to", &b.uuid);
+        st.ch.set_var("bridge_channel", &b.name);
+        st.ch.set_var("signal_bond", &b.uuid);
+        vec![
+            ("Bridge-A-Unique-ID".to_string(), st.ch.uuid.clone()),
+            ("Bridge-B-Unique-ID".to_string(), b.uuid.clone()),
+        ]
+    };
+    b.set_bridged(Some(&core.lock().ch), id.now_micros());
+    core.fire_a(
+        "CHANNEL_BRIDGE",
+        (
+            "switch_ivr_bridge.c",
+            "switch_ivr_multi_threaded_bridge",
+            1722,
+        ),
+        pre.clone(),
+        Vec::new(),
+    );
+    core.lock().legs.push(b.clone());
+    let talk_ms = match core.scenario.target(&leg.endpoint) {
+        Target::Answer { talk_ms, .. } => talk_ms,
+        _ => None,
+    };
+    let b_hung_up = match talk_ms {
+        Some(ms) => core.wait(ms).await,
+        None => {
+            core.wait_down().await;
+            false
+        }
+    };
+    let b_cause = "NORMAL_CLEARING";
+    b.mark_hangup(id.now_micros(), b_cause);
+    let ev = b.event(
+        &id,
+        "CHANNEL_HANGUP",
+        ("switch_channel.c", "switch_channel_perform_hangup", 3447),
+        Vec::new(),
+        Vec::new(),
+    );
+    core.fire(ev);
+    {
+        let mut st = core.lock();
+        st.ch.set_var("bridge_hangup_cause", b_cause);
+        st.ch.set_var("last_bridge_hangup_cause", b_cause);
+        st.ch.set_bridged(None, 0);
+        st.legs.retain(|l| l.uuid != b.uuid);
+    }
+    core.fire_a(
+        "CHANNEL_UNBRIDGE",
+        (
+            "switch_ivr_bridge.c",
+            "switch_ivr_multi_threaded_bridge",
+            1890,
+        ),
+        pre,
+        Vec::new(),
+    );
+    if b_hung_up
+        && core
+            .lock()
+            .ch
+            .var("hangup_after_bridge")
+            .is_some_and(|v| v == "true")
+    {
+        core.hangup("NORMAL_CLEARING", "switch");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dial_strings_split_like_originate() {
+        let (g, groups) = parse_dialstring("{ignore_early_media=true,call_timeout=20}[leg_timeout=5]user/1001@d,user/1002@d|sofia/gateway/t2/155");
+        assert_eq!(
+            g,
+            vec![
+                ("ignore_early_media".into(), "true".into()),
+                ("call_timeout".into(), "20".into())
+            ]
+        );
+        assert_eq!(groups.len(), 2);
+        assert_eq!(
+            groups[0][0],
+            Leg {
+                vars: vec![("leg_timeout".into(), "5".into())],
+                endpoint: "user/1001@d".into()
+            }
+        );
+        assert_eq!(groups[0][1].endpoint, "user/1002@d");
+        assert_eq!(groups[1][0].endpoint, "sofia/gateway/t2/155");
+    }
+
+    #[test]
+    fn args_keep_quoted_words() {
+        assert_eq!(
+            split_args("1 4 'ivr/a b.wav' v 5000 #"),
+            vec!["1", "4", "ivr/a b.wav", "v", "5000", "#"]
+        );
+        assert_eq!(
+            split_args("0 1 1 3000 # '' '' x \\d+"),
+            vec!["0", "1", "1", "3000", "#", "", "", "x", "\\d+"]
+        );
+    }
+}

@@ -1,0 +1,456 @@
+//! A simulated sofia channel: caller profile, state, variables, and the events it fires,
+//! shaped like the captures in tests/data/esl (corpus 01, 05, 09).
+
+use std::sync::Arc;
+
+use super::event::{Block, Identity, SimEvent};
+use super::scenario::Scenario;
+
+/// Event types that carry every `variable_*` (switch_channel.c:2767–2800).
+fn carries_variables(name: &str) -> bool {
+    matches!(
+        name,
+        "CHANNEL_CREATE"
+            | "CHANNEL_ANSWER"
+            | "CHANNEL_PARK"
+            | "CHANNEL_UNPARK"
+            | "CHANNEL_BRIDGE"
+            | "CHANNEL_UNBRIDGE"
+            | "CHANNEL_PROGRESS"
+            | "CHANNEL_PROGRESS_MEDIA"
+            | "CHANNEL_HANGUP"
+            | "CHANNEL_HANGUP_COMPLETE"
+            | "CHANNEL_DATA"
+            | "CHANNEL_EXECUTE"
+            | "CHANNEL_EXECUTE_COMPLETE"
+            | "CHANNEL_DESTROY"
+            | "CUSTOM"
+    )
+}
+
+#[derive(Debug, Clone)]
+pub struct Channel {
+    pub uuid: String,
+    pub name: String,
+    pub direction: String,
+    pub cid_name: String,
+    pub cid_number: String,
+    pub destination: String,
+    pub context: String,
+    pub network_addr: String,
+    pub state: &'static str,
+    pub state_number: u32,
+    pub call_state: &'static str,
+    pub answer_state: &'static str,
+    pub hangup_cause: Option<String>,
+    pub created_us: u64,
+    pub answered_us: u64,
+    pub progress_us: u64,
+    pub progress_media_us: u64,
+    pub hangup_us: u64,
+    pub bridged_us: u64,
+    pub other_leg: Option<Arc<Block>>,
+    vars: Arc<Block>,
+    profile: Option<Arc<Block>>,
+}
+
+impl Channel {
+    /// The A-leg of a call that entered the dialplan from `scenario`.
+    pub fn inbound(id: &Identity, scenario: &Scenario) -> Channel {
+        let uuid = uuid::Uuid::new_v4().to_string();
+        let user = &scenario.caller_id_number;
+        let host = &scenario.domain;
+        let name = format!("sofia/{}/{user}@{host}", scenario.profile);
+        let now = id.now_micros();
+        let mut vars: Vec<(String, String)> = vec![
+            ("direction", "inbound".to_string()),
+            ("uuid", uuid.clone()),
+            ("session_id", "1".into()),
+            ("sip_from_user", user.clone()),
+            ("sip_from_uri", format!("{user}@{host}")),
+            ("sip_from_host", host.clone()),
+            ("channel_name", name.clone()),
+            ("sip_call_id", format!("{}@{}", &uuid[..8], scenario.network_addr)),
+            ("sip_local_network_addr", id.ipv4.clone()),
+            ("sip_network_ip", scenario.network_addr.clone()),
+            ("sip_network_port", "5060".into()),
+            ("sip_received_ip", scenario.network_addr.clone()),
+            ("sip_received_port", "5060".into()),
+            ("sip_via_protocol", "udp".into()),
+            ("sip_from_user_stripped", user.clone()),
+            ("sip_from_tag", uuid[24..].to_string()),
+            ("sofia_profile_name", scenario.profile.clone()),
+            ("recovery_profile_name", scenario.profile.clone()),
+            ("sip_full_via", format!("SIP/2.0/UDP {}:5060;branch=z9hG4bK-{};rport=5060", scenario.network_addr, &uuid[..8])),
+            ("sip_from_display", scenario.caller_id_name.clone()),
+            ("sip_full_from", format!("\"{}\" <sip:{user}@{host}>;tag={}", scenario.caller_id_name, &uuid[24..])),
+            ("sip_full_to", format!("<sip:{}@{host}>", scenario.destination)),
+            ("sip_req_user", scenario.destination.clone()),
+            ("sip_req_uri", format!("{}@{host}", scenario.destination)),
+            ("sip_req_host", host.clone()),
+            ("sip_to_user", scenario.destination.clone()),
+            ("sip_to_uri", format!("{}@{host}", scenario.destination)),
+            ("sip_to_host", host.clone()),
+            ("sip_contact_user", user.clone()),
+            ("sip_contact_port", "5060".into()),
+            ("sip_contact_uri", format!("{user}@{}:5060", scenario.network_addr)),
+            ("sip_contact_host", scenario.network_addr.clone()),
+            ("rtp_use_codec_string", "OPUS,G722,PCMU,PCMA".into()),
+            ("sip_user_agent", "switchboard-sim/1.0".into()),
+            ("sip_via_host", scenario.network_addr.clone()),
+            ("sip_via_port", "5060".into()),
+            ("sip_via_rport", "5060".into()),
+            ("max_forwards", "70".into()),
+            ("presence_id", format!("{user}@{host}")),
+            (
+                "switch_r_sdp",
+                format!(
+                    "v=0\r\no=- 1 1 IN IP4 {a}\r\ns=sim\r\nc=IN IP4 {a}\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 8 101\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n",
+                    a = scenario.network_addr
+                ),
+            ),
+            ("ep_codec_string", "PCMU@8000h@20i@64000b,PCMA@8000h@20i@64000b".into()),
+            ("endpoint_disposition", "DELAYED NEGOTIATION".into()),
+            ("call_uuid", uuid.clone()),
+            ("current_application_data", format!("127.0.0.1:8084{}{}", if scenario.async_mode { " async" } else { "" }, if scenario.full { " full" } else { "" })),
+            ("current_application", "socket".into()),
+            ("socket_host", "127.0.0.1".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        if scenario.profile == "internal" {
+            for (k, v) in [
+                ("sip_authorized", "true".to_string()),
+                ("sip_number_alias", user.clone()),
+                ("sip_auth_username", user.clone()),
+                ("sip_auth_realm", host.clone()),
+                ("number_alias", user.clone()),
+                ("user_name", user.clone()),
+                ("domain_name", host.clone()),
+                ("user_context", scenario.context.clone()),
+                ("effective_caller_id_name", scenario.caller_id_name.clone()),
+                ("effective_caller_id_number", user.clone()),
+            ] {
+                vars.push((k.into(), v));
+            }
+        }
+        for (k, v) in &scenario.variables {
+            vars.push((k.clone(), v.clone()));
+        }
+        let vars = vars
+            .into_iter()
+            .map(|(k, v)| (format!("variable_{k}"), v))
+            .collect();
+        Channel {
+            uuid,
+            name,
+            direction: "inbound".into(),
+            cid_name: scenario.caller_id_name.clone(),
+            cid_number: scenario.caller_id_number.clone(),
+            destination: scenario.destination.clone(),
+            context: scenario.context.clone(),
+            network_addr: scenario.network_addr.clone(),
+            state: "CS_EXECUTE",
+            state_number: 4,
+            call_state: "RINGING",
+            answer_state: "ringing",
+            hangup_cause: None,
+            created_us: now,
+            answered_us: 0,
+            progress_us: 0,
+            progress_media_us: 0,
+            hangup_us: 0,
+            bridged_us: 0,
+            other_leg: None,
+            vars: Block::new(vars),
+            profile: None,
+        }
+    }
+
+    /// An outgoing B-leg created by bridge or originate.
+    pub fn outbound(
+        id: &Identity,
+        endpoint: &str,
+        cid_name: &str,
+        cid_number: &str,
+        destination: &str,
+    ) -> Channel {
+        let uuid = uuid::Uuid::new_v4().to_string();
+        let name = endpoint.replacen("user/", "sofia/internal/", 1);
+        let vars = vec![
+            ("variable_direction".to_string(), "outbound".to_string()),
+            ("variable_uuid".into(), uuid.clone()),
+            ("variable_channel_name".into(), name.clone()),
+            ("variable_call_uuid".into(), uuid.clone()),
+            ("variable_dialed_user".into(), destination.to_string()),
+        ];
+        Channel {
+            uuid,
+            name,
+            direction: "outbound".into(),
+            cid_name: cid_name.into(),
+            cid_number: cid_number.into(),
+            destination: destination.into(),
+            context: "default".into(),
+            network_addr: "127.0.0.1".into(),
+            state: "CS_CONSUME_MEDIA",
+            state_number: 7,
+            call_state: "DOWN",
+            answer_state: "ringing",
+            hangup_cause: None,
+            created_us: id.now_micros(),
+            answered_us: 0,
+            progress_us: 0,
+            progress_media_us: 0,
+            hangup_us: 0,
+            bridged_us: 0,
+            other_leg: None,
+            vars: Block::new(vars),
+            profile: None,
+        }
+    }
+
+    /// Every channel variable, names without the `variable_` prefix.
+    pub fn variables(&self) -> Vec<(String, String)> {
+        self.vars
+            .pairs
+            .iter()
+            .filter_map(|(k, v)| {
+                k.strip_prefix("variable_")
+                    .map(|n| (n.to_string(), v.clone()))
+            })
+            .collect()
+    }
+
+    pub fn var(&self, name: &str) -> Option<&str> {
+        let key = format!("variable_{name}");
+        self.vars
+            .pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// `set`: replaces the variable or appends it, and drops the cached encoding.
+    pub fn set_var(&mut self, name: &str, value: &str) {
+        let key = format!("variable_{name}");
+        let mut pairs = self.vars.pairs.clone();
+        match pairs.iter_mut().find(|(k, _)| *k == key) {
+            Some(p) => p.1 = value.to_string(),
+            None => pairs.push((key, value.to_string())),
+        }
+        self.vars = Block::new(pairs);
+    }
+
+    pub fn unset_var(&mut self, name: &str) {
+        let key = format!("variable_{name}");
+        let pairs = self
+            .vars
+            .pairs
+            .iter()
+            .filter(|(k, _)| *k != key)
+            .cloned()
+            .collect();
+        self.vars = Block::new(pairs);
+    }
+
+    pub fn is_up(&self) -> bool {
+        self.hangup_cause.is_none()
+    }
+
+    pub fn is_answered(&self) -> bool {
+        self.answered_us != 0
+    }
+
+    pub fn mark_answered(&mut self, now: u64) {
+        self.answered_us = now;
+        self.call_state = "ACTIVE";
+        self.answer_state = "answered";
+        self.profile = None;
+    }
+
+    pub fn mark_progress_media(&mut self, now: u64) {
+        self.progress_media_us = now;
+        self.call_state = "EARLY";
+        self.answer_state = "early";
+        self.profile = None;
+    }
+
+    pub fn mark_hangup(&mut self, now: u64, cause: &str) {
+        self.hangup_us = now;
+        self.hangup_cause = Some(cause.to_string());
+        self.call_state = "HANGUP";
+        self.answer_state = "hangup";
+        self.state = "CS_HANGUP";
+        self.state_number = 10;
+        self.profile = None;
+        self.set_var("hangup_cause", cause);
+    }
+
+    pub fn set_bridged(&mut self, other: Option<&Channel>, now: u64) {
+        self.other_leg = other.map(|o| o.profile_block("Other-Leg"));
+        if other.is_some() {
+            self.bridged_us = now;
+        }
+        self.profile = None;
+    }
+
+    /// A caller profile with a prefix (`Caller`, `Channel` in the connect reply, `Other-Leg`).
+    fn profile_pairs(&self, prefix: &str) -> Vec<(String, String)> {
+        let t = |v: u64| v.to_string();
+        [
+            ("Direction", self.direction.clone()),
+            ("Username", self.cid_number.clone()),
+            ("Dialplan", "XML".into()),
+            ("Caller-ID-Name", self.cid_name.clone()),
+            ("Caller-ID-Number", self.cid_number.clone()),
+            ("Orig-Caller-ID-Name", self.cid_name.clone()),
+            ("Orig-Caller-ID-Number", self.cid_number.clone()),
+            ("Network-Addr", self.network_addr.clone()),
+            ("ANI", self.cid_number.clone()),
+            ("Destination-Number", self.destination.clone()),
+            ("Unique-ID", self.uuid.clone()),
+            ("Source", "mod_sofia".into()),
+            ("Context", self.context.clone()),
+            ("Channel-Name", self.name.clone()),
+            ("Profile-Index", "1".into()),
+            ("Profile-Created-Time", t(self.created_us)),
+            ("Channel-Created-Time", t(self.created_us)),
+            ("Channel-Answered-Time", t(self.answered_us)),
+            ("Channel-Progress-Time", t(self.progress_us)),
+            ("Channel-Progress-Media-Time", t(self.progress_media_us)),
+            ("Channel-Hangup-Time", t(self.hangup_us)),
+            ("Channel-Transfer-Time", "0".into()),
+            ("Channel-Resurrect-Time", "0".into()),
+            ("Channel-Bridged-Time", t(self.bridged_us)),
+            ("Channel-Last-Hold", "0".into()),
+            ("Channel-Hold-Accum", "0".into()),
+            ("Screen-Bit", "true".into()),
+            ("Privacy-Hide-Name", "false".into()),
+            ("Privacy-Hide-Number", "false".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (format!("{prefix}-{k}"), v))
+        .collect()
+    }
+
+    pub fn profile_block(&self, prefix: &str) -> Arc<Block> {
+        Block::new(self.profile_pairs(prefix))
+    }
+
+    fn caller_block(&mut self) -> Arc<Block> {
+        if self.profile.is_none() {
+            self.profile = Some(self.profile_block("Caller"));
+        }
+        self.profile.clone().expect("profile")
+    }
+
+    /// switch_channel_event_set_basic_data.
+    fn basic(&self) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = vec![
+            ("Channel-State".into(), self.state.into()),
+            ("Channel-Call-State".into(), self.call_state.into()),
+            ("Channel-State-Number".into(), self.state_number.to_string()),
+            ("Channel-Name".into(), self.name.clone()),
+            ("Unique-ID".into(), self.uuid.clone()),
+            ("Call-Direction".into(), self.direction.clone()),
+            ("Presence-Call-Direction".into(), self.direction.clone()),
+            (
+                "Channel-HIT-Dialplan".into(),
+                if self.direction == "inbound" {
+                    "true"
+                } else {
+                    "false"
+                }
+                .into(),
+            ),
+            (
+                "Channel-Presence-ID".into(),
+                format!(
+                    "{}@{}",
+                    self.cid_number,
+                    self.name.rsplit('@').next().unwrap_or_default()
+                ),
+            ),
+            ("Channel-Call-UUID".into(), self.uuid.clone()),
+            ("Answer-State".into(), self.answer_state.into()),
+        ];
+        if let Some(c) = &self.hangup_cause {
+            v.push(("Hangup-Cause".into(), c.clone()));
+        }
+        if self.is_answered() || self.progress_media_us != 0 {
+            for (k, val) in [
+                ("Channel-Read-Codec-Name", "PCMU"),
+                ("Channel-Read-Codec-Rate", "8000"),
+                ("Channel-Read-Codec-Bit-Rate", "64000"),
+                ("Channel-Write-Codec-Name", "PCMU"),
+                ("Channel-Write-Codec-Rate", "8000"),
+                ("Channel-Write-Codec-Bit-Rate", "64000"),
+            ] {
+                v.push((k.into(), val.into()));
+            }
+        }
+        v
+    }
+
+    /// An event of this channel. `pre` goes before the channel data, `post` after the
+    /// variables.
+    pub fn event(
+        &mut self,
+        id: &Identity,
+        name: &str,
+        origin: (&str, &str, u32),
+        pre: Vec<(String, String)>,
+        post: Vec<(String, String)>,
+    ) -> SimEvent {
+        let mut head = id.core_headers(name, origin.0, origin.1, origin.2);
+        head.extend(pre);
+        head.extend(self.basic());
+        let mut blocks = vec![self.caller_block()];
+        if let Some(o) = &self.other_leg {
+            blocks.push(o.clone());
+        }
+        if carries_variables(name) {
+            blocks.push(self.vars.clone());
+        }
+        SimEvent {
+            name: name.into(),
+            head,
+            blocks,
+            tail: post,
+            body: None,
+        }
+    }
+
+    /// The connect reply: CHANNEL_DATA with the profile under `Channel-`, then the basic data,
+    /// `Caller-`, variables, and the reply headers last (mod_event_socket.c:2025–2046).
+    pub fn connect_reply(&mut self, id: &Identity, async_mode: bool, full: bool) -> SimEvent {
+        let mut ev = self.event(
+            id,
+            "CHANNEL_DATA",
+            ("mod_event_socket.c", "parse_command", 1875),
+            Vec::new(),
+            Vec::new(),
+        );
+        let channel_profile = self.profile_block("Channel");
+        let mut head = ev.head[..13].to_vec();
+        head.extend(channel_profile.pairs.iter().cloned());
+        head.extend(ev.head[13..].iter().cloned());
+        ev.head = head;
+        ev.tail = vec![
+            ("Content-Type".into(), "command/reply".into()),
+            ("Reply-Text".into(), "+OK\n".into()),
+            (
+                "Socket-Mode".into(),
+                if async_mode { "async" } else { "static" }.into(),
+            ),
+            (
+                "Control".into(),
+                if full { "full" } else { "single-channel" }.into(),
+            ),
+        ];
+        ev
+    }
+}

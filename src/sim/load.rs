@@ -1,0 +1,132 @@
+//! `switchboard simulate`: many simulated calls against a running switchboard, with the
+//! latencies that matter to a caller.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::{CallReport, Scenario, Switch};
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Percentiles {
+    pub count: usize,
+    pub p50_us: u64,
+    pub p90_us: u64,
+    pub p99_us: u64,
+    pub max_us: u64,
+}
+
+impl Percentiles {
+    pub fn of(mut v: Vec<u64>) -> Percentiles {
+        if v.is_empty() {
+            return Percentiles::default();
+        }
+        v.sort_unstable();
+        let at = |q: f64| v[((v.len() as f64 * q).ceil() as usize).clamp(1, v.len()) - 1];
+        Percentiles {
+            count: v.len(),
+            p50_us: at(0.50),
+            p90_us: at(0.90),
+            p99_us: at(0.99),
+            max_us: *v.last().unwrap(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct LoadReport {
+    pub calls: usize,
+    pub completed: usize,
+    pub errors: usize,
+    /// The first few error descriptions.
+    pub error_samples: Vec<String>,
+    pub elapsed_ms: u64,
+    pub calls_per_second: f64,
+    pub connect_to_first_command: Percentiles,
+    pub channel_data_to_first_app: Percentiles,
+    pub whole_call: Percentiles,
+}
+
+/// A call went as switchboard should drive it: the socket ended in an orderly way, no
+/// protocol errors, and at least one application ran.
+pub fn call_ok(r: &CallReport) -> Result<(), String> {
+    if !r.protocol_errors.is_empty() {
+        return Err(format!("{}: {}", r.uuid, r.protocol_errors.join("; ")));
+    }
+    if !matches!(
+        r.ended.as_str(),
+        "exit" | "linger expired" | "no linger" | "peer closed" | "transferred"
+    ) {
+        return Err(format!("{}: socket ended with {:?}", r.uuid, r.ended));
+    }
+    if r.apps.is_empty() {
+        return Err(format!(
+            "{}: no application ran (commands: {:?})",
+            r.uuid, r.commands
+        ));
+    }
+    Ok(())
+}
+
+/// Places `calls` calls at `rate` per second (0 = as fast as possible, at most `concurrency`
+/// at once) and waits for all of them.
+pub async fn run(
+    target: SocketAddr,
+    calls: usize,
+    rate: f64,
+    concurrency: usize,
+    scenario: Scenario,
+) -> LoadReport {
+    let switch = Switch::default();
+    let scenario = Arc::new(scenario);
+    let sem = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let start = Instant::now();
+    let mut tasks = Vec::with_capacity(calls);
+    for i in 0..calls {
+        if rate > 0.0 {
+            tokio::time::sleep_until(start + Duration::from_secs_f64(i as f64 / rate)).await;
+        }
+        let permit = sem.clone().acquire_owned().await.expect("semaphore");
+        let (sw, sc) = (switch.clone(), scenario.clone());
+        tasks.push(tokio::spawn(async move {
+            let r = sw.call(target, sc).await;
+            drop(permit);
+            r
+        }));
+    }
+    let mut report = LoadReport {
+        calls,
+        ..LoadReport::default()
+    };
+    let (mut c2f, mut d2a, mut whole) = (Vec::new(), Vec::new(), Vec::new());
+    for t in tasks {
+        match t.await {
+            Ok(r) => {
+                match call_ok(&r) {
+                    Ok(()) => report.completed += 1,
+                    Err(e) => {
+                        report.errors += 1;
+                        if report.error_samples.len() < 5 {
+                            report.error_samples.push(e);
+                        }
+                    }
+                }
+                c2f.extend(r.timing.connect_to_first_command_us);
+                d2a.extend(r.timing.channel_data_to_first_app_us);
+                whole.extend(r.timing.whole_call_us);
+            }
+            Err(e) => {
+                report.errors += 1;
+                report.error_samples.push(format!("call task failed: {e}"));
+            }
+        }
+    }
+    report.elapsed_ms = start.elapsed().as_millis() as u64;
+    report.calls_per_second = calls as f64 / start.elapsed().as_secs_f64().max(1e-9);
+    report.connect_to_first_command = Percentiles::of(c2f);
+    report.channel_data_to_first_app = Percentiles::of(d2a);
+    report.whole_call = Percentiles::of(whole);
+    report
+}

@@ -1,0 +1,496 @@
+//! The FreeSWITCH simulator: places scripted calls into switchboard's outbound listener
+//! ([`call`]), answers inbound ESL connections ([`inbound`]), and drives load
+//! ([`load`]). Every byte it writes comes from [`crate::esl::switch_side`]; its behaviour
+//! follows mod_event_socket.c and what a real FreeSWITCH 1.10 did on the wire
+//! (docs/esl-protocol.md).
+//!
+//! One [`Switch`] is the simulated box: its identity, its live channels and its event bus,
+//! shared by both faces, so a call placed on the outbound side shows up in `show channels`
+//! on the inbound side and `uuid_kill` there hangs it up.
+
+pub mod apps;
+pub mod call;
+pub mod channel;
+pub mod event;
+pub mod inbound;
+pub mod load;
+pub mod scenario;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, Weak};
+
+use tokio::sync::broadcast;
+
+pub use call::{CallReport, Core};
+pub use event::SimEvent;
+pub use scenario::{Scenario, Target};
+
+/// A SIP registration the simulated switch reports.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Registration {
+    pub user: String,
+    pub realm: String,
+    pub contact: String,
+    pub network_ip: String,
+    pub agent: String,
+}
+
+/// A sofia gateway and its state (REGED, FAIL_WAIT, NOREG…).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Gateway {
+    pub name: String,
+    pub proxy: String,
+    pub state: String,
+}
+
+struct Inner {
+    id: Arc<event::Identity>,
+    channels: Mutex<HashMap<String, Weak<Core>>>,
+    bus: broadcast::Sender<Arc<SimEvent>>,
+    sessions: std::sync::atomic::AtomicU64,
+    registrations: Mutex<Vec<Registration>>,
+    gateways: Mutex<Vec<Gateway>>,
+    /// Where originate hands answered channels (switchboard's outbound listener).
+    socket_target: Mutex<Option<SocketAddr>>,
+    /// How originated legs behave.
+    originate: Mutex<Scenario>,
+}
+
+#[derive(Clone)]
+pub struct Switch {
+    inner: Arc<Inner>,
+}
+
+impl Default for Switch {
+    fn default() -> Self {
+        Switch::new("sim-switch")
+    }
+}
+
+impl Switch {
+    pub fn new(hostname: &str) -> Switch {
+        let (bus, _) = broadcast::channel(4096);
+        Switch {
+            inner: Arc::new(Inner {
+                id: Arc::new(event::Identity::new(hostname)),
+                channels: Mutex::new(HashMap::new()),
+                bus,
+                sessions: Default::default(),
+                registrations: Mutex::new(Vec::new()),
+                gateways: Mutex::new(Vec::new()),
+                socket_target: Mutex::new(None),
+                originate: Mutex::new(Scenario::default()),
+            }),
+        }
+    }
+
+    pub fn identity(&self) -> Arc<event::Identity> {
+        self.inner.id.clone()
+    }
+
+    /// Places one call into `target` and returns what happened.
+    /// Boxed: originate places calls from inside a call's api handling, and the recursion
+    /// needs a named future type.
+    pub fn call(
+        &self,
+        target: SocketAddr,
+        scenario: Arc<Scenario>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = CallReport> + Send>> {
+        Box::pin(call::run_call(self.clone(), target, scenario))
+    }
+
+    pub fn set_socket_target(&self, addr: SocketAddr) {
+        *self.inner.socket_target.lock().unwrap() = Some(addr);
+    }
+
+    pub fn set_originate_scenario(&self, s: Scenario) {
+        *self.inner.originate.lock().unwrap() = s;
+    }
+
+    pub fn add_registration(&self, r: Registration) {
+        self.inner.registrations.lock().unwrap().push(r);
+    }
+
+    pub fn add_gateway(&self, g: Gateway) {
+        self.inner.gateways.lock().unwrap().push(g);
+    }
+
+    pub(crate) fn register(&self, core: &Arc<Core>) {
+        self.inner
+            .sessions
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner
+            .channels
+            .lock()
+            .unwrap()
+            .insert(core.uuid(), Arc::downgrade(core));
+    }
+
+    pub(crate) fn unregister(&self, uuid: &str) {
+        self.inner.channels.lock().unwrap().remove(uuid);
+    }
+
+    pub fn find(&self, uuid: &str) -> Option<Arc<Core>> {
+        self.inner
+            .channels
+            .lock()
+            .unwrap()
+            .get(uuid)
+            .and_then(Weak::upgrade)
+    }
+
+    /// Live channels (A-legs and their bridged B-legs).
+    pub fn live(&self) -> Vec<Arc<Core>> {
+        self.inner
+            .channels
+            .lock()
+            .unwrap()
+            .values()
+            .filter_map(Weak::upgrade)
+            .collect()
+    }
+
+    pub(crate) fn publish(&self, ev: &SimEvent) {
+        if self.inner.bus.receiver_count() > 0 {
+            let _ = self.inner.bus.send(Arc::new(ev.clone()));
+        }
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<SimEvent>> {
+        self.inner.bus.subscribe()
+    }
+
+    /// BACKGROUND_JOB (mod_event_socket.c:1529–1636): the result is the body.
+    pub(crate) fn background_job(
+        &self,
+        job: &str,
+        owner: &str,
+        cmd: &str,
+        result: &str,
+    ) -> SimEvent {
+        let mut head =
+            self.inner
+                .id
+                .core_headers("BACKGROUND_JOB", "mod_event_socket.c", "api_exec", 1557);
+        let (c, a) = cmd.split_once(' ').unwrap_or((cmd, ""));
+        head.push(("Job-UUID".into(), job.into()));
+        if !owner.is_empty() {
+            head.push(("Job-Owner-UUID".into(), owner.into()));
+        }
+        head.push(("Job-Command".into(), c.into()));
+        if !a.is_empty() {
+            head.push(("Job-Command-Arg".into(), a.into()));
+        }
+        SimEvent {
+            name: "BACKGROUND_JOB".into(),
+            head,
+            blocks: Vec::new(),
+            tail: Vec::new(),
+            body: Some(result.to_string()),
+        }
+    }
+
+    /// The api commands a PBX uses, answered from the simulated switch's own state.
+    pub async fn api(&self, line: &str, _session: Option<&str>) -> String {
+        let line = line.trim();
+        let (cmd, args) = line
+            .split_once(' ')
+            .map(|(c, a)| (c, a.trim()))
+            .unwrap_or((line, ""));
+        let words: Vec<&str> = args.split_whitespace().collect();
+        match cmd {
+            "status" => {
+                let up = self.inner.id.now_micros();
+                let _ = up;
+                let n = self.live().len();
+                let total = self
+                    .inner
+                    .sessions
+                    .load(std::sync::atomic::Ordering::Relaxed);
+                format!(
+                    "UP 0 years, 0 days, 0 hours, 0 minutes, 1 second, 0 milliseconds, 0 microseconds\nFreeSWITCH (Version 1.10.12 -release 64bit) is ready\n{total} session(s) since startup\n{n} session(s) - peak {n}, last 5min {n} \n0 session(s) per Sec out of max 30, peak 0, last 5min 0 \n1000 session(s) max\nmin idle cpu 0.00/99.00\nCurrent Stack Size/Max 240K/8192K\n"
+                )
+            }
+            "show" if args.starts_with("channels") => self.show_channels(args.contains("as json")),
+            "show" if args.starts_with("registrations") => self.show_registrations(),
+            "uuid_kill" => match words.first().and_then(|u| self.find(u)) {
+                Some(c) => {
+                    c.hangup(words.get(1).copied().unwrap_or("NORMAL_CLEARING"), "switch");
+                    "+OK\n".into()
+                }
+                None => "-ERR No such channel!\n".into(),
+            },
+            "uuid_getvar" => match words.first().and_then(|u| self.find(u)) {
+                Some(c) => c
+                    .lock()
+                    .ch
+                    .var(words.get(1).copied().unwrap_or(""))
+                    .unwrap_or("_undef_")
+                    .to_string(),
+                None => "-ERR No such channel!\n".into(),
+            },
+            "uuid_setvar" => match words.first().and_then(|u| self.find(u)) {
+                Some(c) => {
+                    let value = words.get(2..).map(|w| w.join(" ")).unwrap_or_default();
+                    c.lock()
+                        .ch
+                        .set_var(words.get(1).copied().unwrap_or(""), &value);
+                    "+OK\n".into()
+                }
+                None => "-ERR No such channel!\n".into(),
+            },
+            "uuid_transfer" => {
+                let rest: Vec<&str> = words
+                    .iter()
+                    .skip(1)
+                    .filter(|w| !w.starts_with('-'))
+                    .copied()
+                    .collect();
+                match words.first().and_then(|u| self.find(u)) {
+                    Some(c) if !rest.is_empty() => {
+                        c.lock().report.transferred_to = Some(rest.join(" "));
+                        c.release_socket();
+                        "+OK\n".into()
+                    }
+                    Some(_) => {
+                        "-USAGE: <uuid> [-bleg|-both] <dest-exten> [<dialplan>] [<context>]\n"
+                            .into()
+                    }
+                    None => "-ERR No such channel!\n".into(),
+                }
+            }
+            "uuid_hold" => {
+                let (off, uuid) = match words.as_slice() {
+                    ["off", u, ..] => (true, *u),
+                    ["toggle", u, ..] => (false, *u),
+                    [u, ..] => (false, *u),
+                    [] => return "-USAGE: [off|toggle] <uuid>\n".into(),
+                };
+                match self.find(uuid) {
+                    Some(c) => {
+                        let name = {
+                            let mut st = c.lock();
+                            st.held = if words.first() == Some(&"toggle") {
+                                !st.held
+                            } else {
+                                !off
+                            };
+                            if st.held {
+                                "CHANNEL_HOLD"
+                            } else {
+                                "CHANNEL_UNHOLD"
+                            }
+                        };
+                        c.fire_a(
+                            name,
+                            ("switch_channel.c", "switch_channel_perform_mark_hold", 1060),
+                            Vec::new(),
+                            Vec::new(),
+                        );
+                        "+OK Success\n".into()
+                    }
+                    None => "-ERR No such channel!\n".into(),
+                }
+            }
+            "sched_hangup" => {
+                let secs: u64 = words
+                    .first()
+                    .map(|w| w.trim_start_matches('+'))
+                    .and_then(|w| w.parse().ok())
+                    .unwrap_or(0);
+                match words.get(1).and_then(|u| self.find(u)) {
+                    Some(c) => {
+                        let cause = words
+                            .get(2)
+                            .copied()
+                            .unwrap_or("ALLOTTED_TIMEOUT")
+                            .to_string();
+                        c.lock().report.sched_hangup = Some((secs, cause.clone()));
+                        tokio::spawn(async move {
+                            if c.wait(secs * 1000).await {
+                                c.hangup(&cause, "switch");
+                            }
+                        });
+                        "+OK\n".into()
+                    }
+                    None => "-ERR No such channel!\n".into(),
+                }
+            }
+            "sofia" if args.starts_with("status gateway") => {
+                self.sofia_gateways(words.get(2).copied())
+            }
+            "originate" => self.originate(&words).await,
+            _ => format!("-ERR {cmd} Command not found!\n"),
+        }
+    }
+
+    fn show_channels(&self, json: bool) -> String {
+        let mut rows = Vec::new();
+        for c in self.live() {
+            let st = c.lock();
+            let mut chans = vec![&st.ch];
+            chans.extend(st.legs.iter());
+            for ch in chans {
+                if !ch.is_up() {
+                    continue;
+                }
+                rows.push(serde_json::json!({
+                    "uuid": ch.uuid, "direction": ch.direction, "created_epoch": (ch.created_us / 1_000_000).to_string(),
+                    "name": ch.name, "state": ch.state, "cid_name": ch.cid_name, "cid_num": ch.cid_number,
+                    "dest": ch.destination, "application": ch.var("current_application").unwrap_or(""),
+                    "application_data": ch.var("current_application_data").unwrap_or(""),
+                    "read_codec": "PCMU", "write_codec": "PCMU", "callstate": ch.call_state,
+                    "callee_num": "", "context": ch.context, "hostname": self.inner.id.hostname,
+                    "call_uuid": ch.uuid, "presence_id": ch.var("presence_id").unwrap_or(""),
+                    "held": st.held.to_string(),
+                }));
+            }
+        }
+        if json {
+            if rows.is_empty() {
+                return "{\"row_count\":0}".into();
+            }
+            serde_json::json!({"row_count": rows.len(), "rows": rows}).to_string()
+        } else {
+            let mut out = String::from(
+                "uuid,direction,created_epoch,name,state,cid_name,cid_num,dest,callstate\n",
+            );
+            for r in &rows {
+                out.push_str(&format!(
+                    "{},{},{},{},{},{},{},{},{}\n",
+                    r["uuid"].as_str().unwrap_or(""),
+                    r["direction"].as_str().unwrap_or(""),
+                    r["created_epoch"].as_str().unwrap_or(""),
+                    r["name"].as_str().unwrap_or(""),
+                    r["state"].as_str().unwrap_or(""),
+                    r["cid_name"].as_str().unwrap_or(""),
+                    r["cid_num"].as_str().unwrap_or(""),
+                    r["dest"].as_str().unwrap_or(""),
+                    r["callstate"].as_str().unwrap_or("")
+                ));
+            }
+            out.push_str(&format!("\n{} total.\n", rows.len()));
+            out
+        }
+    }
+
+    fn show_registrations(&self) -> String {
+        let regs = self.inner.registrations.lock().unwrap();
+        let mut out = String::from("reg_user,realm,token,url,expires,network_ip,network_port,network_proto,hostname,metadata\n");
+        for r in regs.iter() {
+            out.push_str(&format!(
+                "{},{},{},{},3600,{},5060,udp,{},\n",
+                r.user, r.realm, r.user, r.contact, r.network_ip, self.inner.id.hostname
+            ));
+        }
+        out.push_str(&format!("\n{} total.\n", regs.len()));
+        out
+    }
+
+    fn sofia_gateways(&self, name: Option<&str>) -> String {
+        let gws = self.inner.gateways.lock().unwrap();
+        match name {
+            Some(n) => match gws.iter().find(|g| g.name == n) {
+                Some(g) => format!(
+                    "Name    \t{}\nProxy   \t{}\nState   \t{}\nStatus  \tUP\n",
+                    g.name, g.proxy, g.state
+                ),
+                None => "Invalid Gateway!\n".into(),
+            },
+            None => {
+                let mut out = String::from("                   Profile::Gateway-Name\t                          Data\tState\t     IB Calls(F/T)\t    OB Calls(F/T)\n");
+                for g in gws.iter() {
+                    out.push_str(&format!(
+                        "external::{}\tsip:{}\t{}\t0/0\t0/0\n",
+                        g.name, g.proxy, g.state
+                    ));
+                }
+                out.push_str(&format!("{} gateways found\n", gws.len()));
+                out
+            }
+        }
+    }
+
+    /// `originate <dialstring> <&app(args)|exten [dialplan] [context]>`: rings the leg as the
+    /// originate scenario says; when it answers, `&park()` parks it and an extension hands
+    /// it to switchboard's outbound socket like the dialplan would.
+    async fn originate(&self, words: &[&str]) -> String {
+        let Some(dial) = words.first() else {
+            return "-USAGE: <call url> <exten>|&<application_name>(<app_args>) [<dialplan>] [<context>] [<cid_name>] [<cid_num>] [<timeout_sec>]\n".into();
+        };
+        let dest = words.get(1).copied().unwrap_or("&park()");
+        let (globals, groups) = apps::parse_dialstring(dial);
+        let endpoint = groups
+            .first()
+            .and_then(|g| g.first())
+            .map(|l| l.endpoint.clone())
+            .unwrap_or_default();
+        let base = self.inner.originate.lock().unwrap().clone();
+        let target = base.target(&endpoint);
+        let gv = |k: &str| globals.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        match target {
+            Target::Answer { after_ms, .. } => {
+                tokio::time::sleep(std::time::Duration::from_millis(after_ms)).await;
+                let mut s = base.clone();
+                s.caller_id_number = gv("origination_caller_id_number").unwrap_or_else(|| {
+                    endpoint
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or("")
+                        .split('@')
+                        .next()
+                        .unwrap_or("")
+                        .to_string()
+                });
+                s.caller_id_name =
+                    gv("origination_caller_id_name").unwrap_or_else(|| s.caller_id_number.clone());
+                s.destination = dest.trim_start_matches('&').to_string();
+                s.hangup_after_ms = None;
+                let target_addr = *self.inner.socket_target.lock().unwrap();
+                match (dest.starts_with('&'), target_addr) {
+                    (false, Some(addr)) => {
+                        // The answered leg enters the dialplan, which hands it to the socket.
+                        s.context = words.get(3).copied().unwrap_or("default").to_string();
+                        s.variables.insert("originated_leg".into(), "true".into());
+                        for (k, v) in &globals {
+                            s.variables.insert(k.clone(), v.clone());
+                        }
+                        let sw = self.clone();
+                        let (tx, rx) = tokio::sync::oneshot::channel();
+                        tokio::spawn(async move {
+                            let mut sub = sw.subscribe();
+                            let scen = Arc::new(s);
+                            let handle = tokio::spawn({
+                                let sw = sw.clone();
+                                async move { sw.call(addr, scen).await }
+                            });
+                            // The new channel's uuid comes with its first event.
+                            let mut tx = Some(tx);
+                            while let Ok(ev) = sub.recv().await {
+                                if let (Some(u), Some(t)) = (ev.unique_id(), tx.take()) {
+                                    let _ = t.send(u.to_string());
+                                    break;
+                                }
+                            }
+                            let _ = handle.await;
+                        });
+                        match tokio::time::timeout(std::time::Duration::from_secs(5), rx).await {
+                            Ok(Ok(uuid)) => format!("+OK {uuid}\n"),
+                            _ => "-ERR DESTINATION_OUT_OF_ORDER\n".into(),
+                        }
+                    }
+                    _ => {
+                        let uuid = uuid::Uuid::new_v4();
+                        format!("+OK {uuid}\n")
+                    }
+                }
+            }
+            Target::NoAnswer => "-ERR NO_ANSWER\n".into(),
+            Target::Busy { .. } => "-ERR USER_BUSY\n".into(),
+            Target::Reject { .. } => "-ERR CALL_REJECTED\n".into(),
+            Target::Unregistered => "-ERR USER_NOT_REGISTERED\n".into(),
+            Target::Fail { cause, .. } => format!("-ERR {cause}\n"),
+        }
+    }
+}
