@@ -1,2 +1,22 @@
+//! # switchboard
+//!
+//! A PBX control plane for FreeSWITCH. FreeSWITCH hands every call, through the dialplan
+//! `socket` application, to switchboard's outbound event-socket server, which drives it.
+//!
+//! # Layout
+//!
+//! - [`config`]: settings from a TOML file and `SWITCHBOARD_*` environment variables.
+//! - [`cli`]: the `switchboard` command line (`serve`, `simulate`, `esl decode`).
+//! - [`esl`]: the event-socket wire protocol, both directions; nothing PBX-specific.
+//! - [`server`]: the outbound listener: one task per call, bounded, with graceful shutdown.
+//! - [`call`]: what a call does once handed over (the seam routing plugs into).
+//! - [`api`]: the HTTP side (health now; API, UI, xml_curl and provisioning later).
+//! - [`sim`]: the FreeSWITCH simulator used by tests, benchmarks and `switchboard simulate`.
+
+pub mod api;
+pub mod call;
+pub mod cli;
+pub mod config;
 pub mod esl;
+pub mod server;
 pub mod sim;

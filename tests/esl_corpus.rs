@@ -9,14 +9,8 @@ use switchboard::esl::{ContentType, EslCodec, Event, Frame};
 use tokio_util::codec::Decoder;
 
 fn data(dir: &str) -> Vec<PathBuf> {
-    let mut v: Vec<_> = std::fs::read_dir(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/data/esl")
-            .join(dir),
-    )
-    .unwrap()
-    .map(|e| e.unwrap().path())
-    .collect();
+    let mut v: Vec<_> =
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/esl").join(dir)).unwrap().map(|e| e.unwrap().path()).collect();
     v.sort();
     v
 }
@@ -28,15 +22,7 @@ fn frames_of(bytes: &[u8]) -> Vec<Frame> {
 }
 
 fn fingerprint(f: &Frame) -> (u64, ContentType, Vec<(Vec<u8>, Vec<u8>)>, Option<Vec<u8>>) {
-    (
-        f.offset,
-        f.content_type,
-        f.headers
-            .iter()
-            .map(|(n, v)| (n.to_vec(), v.to_vec()))
-            .collect(),
-        f.body.as_ref().map(|b| b.to_vec()),
-    )
+    (f.offset, f.content_type, f.headers.iter().map(|(n, v)| (n.to_vec(), v.to_vec())).collect(), f.body.as_ref().map(|b| b.to_vec()))
 }
 
 /// Feeds `bytes` in random chunks of 1..=max bytes through one codec.
@@ -81,38 +67,15 @@ fn every_frame_file_is_exactly_one_frame() {
 fn every_stream_splits_into_whole_frames_in_any_chunking() {
     let expected = [
         ("freeswitch-clj_inbound_session_plain_xml_json.stream", 16),
-        (
-            "neventsocket_Example1_outbound_async_full_session.stream",
-            27,
-        ),
-        (
-            "neventsocket_Example2_outbound_async_full_session.stream",
-            26,
-        ),
-        (
-            "neventsocket_Example3_outbound_async_full_session.stream",
-            22,
-        ),
-        (
-            "neventsocket_Example4_outbound_async_full_session.stream",
-            59,
-        ),
-        (
-            "neventsocket_Example5_outbound_async_full_session.stream",
-            25,
-        ),
-        (
-            "neventsocket_Example6_outbound_async_full_session.stream",
-            114,
-        ),
+        ("neventsocket_Example1_outbound_async_full_session.stream", 27),
+        ("neventsocket_Example2_outbound_async_full_session.stream", 26),
+        ("neventsocket_Example3_outbound_async_full_session.stream", 22),
+        ("neventsocket_Example4_outbound_async_full_session.stream", 59),
+        ("neventsocket_Example5_outbound_async_full_session.stream", 25),
+        ("neventsocket_Example6_outbound_async_full_session.stream", 114),
     ];
     for (name, count) in expected {
-        let bytes = std::fs::read(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/data/esl/streams")
-                .join(name),
-        )
-        .unwrap();
+        let bytes = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/esl/streams").join(name)).unwrap();
         let whole = frames_of(&bytes);
         assert_eq!(whole.len(), count, "{name}");
         for f in &whole {
@@ -148,10 +111,7 @@ fn tcp_segments_join_into_two_frames() {
 }
 
 fn frame(name: &str) -> Frame {
-    let path = data("frames")
-        .into_iter()
-        .find(|p| p.file_name().unwrap().to_str().unwrap().starts_with(name))
-        .unwrap();
+    let path = data("frames").into_iter().find(|p| p.file_name().unwrap().to_str().unwrap().starts_with(name)).unwrap();
     frames_of(&std::fs::read(path).unwrap()).remove(0)
 }
 
@@ -162,23 +122,10 @@ fn connect_reply_is_decoded_channel_data() {
     assert_eq!(f.reply_text().unwrap(), "+OK\n");
     assert_eq!(f.headers.get_str("Control").unwrap(), "full");
     assert_eq!(f.headers.get_str("Socket-Mode").unwrap(), "async");
-    assert_eq!(
-        f.headers.get_str("Channel-Name").unwrap(),
-        "sofia/internal/1001@172.16.50.134"
-    );
-    assert_eq!(
-        f.headers.get_str("Caller-Caller-ID-Name").unwrap(),
-        "Dan X-Lite"
-    );
-    assert_eq!(
-        f.headers.get_array("variable_DP_MATCH").unwrap(),
-        vec![b"3".to_vec(), b"3".to_vec()]
-    );
-    assert!(f
-        .headers
-        .get_str("variable_switch_r_sdp")
-        .unwrap()
-        .contains("\r\n"));
+    assert_eq!(f.headers.get_str("Channel-Name").unwrap(), "sofia/internal/1001@172.16.50.134");
+    assert_eq!(f.headers.get_str("Caller-Caller-ID-Name").unwrap(), "Dan X-Lite");
+    assert_eq!(f.headers.get_array("variable_DP_MATCH").unwrap(), vec![b"3".to_vec(), b"3".to_vec()]);
+    assert!(f.headers.get_str("variable_switch_r_sdp").unwrap().contains("\r\n"));
     assert!(f.headers.len() > 150);
     assert!(f.body.is_none());
     let f = frame("39_");
@@ -198,10 +145,7 @@ fn nested_and_alternative_event_bodies() {
         assert_eq!(body.len(), 331, "{body:?}");
         assert!(body.starts_with("UP 0 years"));
     }
-    assert_eq!(
-        xml.get("Event-Date-GMT").unwrap(),
-        "Fri, 10 Nov 2017 07:55:02 GMT"
-    );
+    assert_eq!(xml.get("Event-Date-GMT").unwrap(), "Fri, 10 Nov 2017 07:55:02 GMT");
     assert_eq!(json.get("FreeSWITCH-IPv6").unwrap(), "::1");
     let hb = Event::from_frame(&frame("31_")).unwrap().unwrap();
     assert_eq!(hb.name().unwrap(), "HEARTBEAT");
@@ -217,16 +161,8 @@ fn typed_values_from_real_events() {
     let pb = Event::from_frame(&frame("06_")).unwrap().unwrap();
     assert_eq!(pb.application_response().unwrap(), "FILE PLAYED");
     let rejected = Event::from_frame(&frame("22_")).unwrap().unwrap();
-    assert_eq!(
-        rejected.variable("originate_disposition").unwrap(),
-        "CALL_REJECTED"
-    );
-    assert_eq!(
-        rejected
-            .variable("last_bridge_proto_specific_hangup_cause")
-            .unwrap(),
-        "sip:603"
-    );
+    assert_eq!(rejected.variable("originate_disposition").unwrap(), "CALL_REJECTED");
+    assert_eq!(rejected.variable("last_bridge_proto_specific_hangup_cause").unwrap(), "sip:603");
     let codec = Event::from_frame(&frame("36_")).unwrap().unwrap();
     assert_eq!(codec.headers.get_all("Channel-Read-Codec-Name").count(), 2);
     let set = Event::from_frame(&frame("34_")).unwrap().unwrap();
@@ -234,18 +170,12 @@ fn typed_values_from_real_events() {
     assert_eq!(set.application_uuid(), done.application_uuid());
     let linger = frame("10_");
     assert_eq!(linger.content_type, ContentType::DisconnectNotice);
-    assert_eq!(
-        linger.headers.get_str("Content-Disposition").unwrap(),
-        "linger"
-    );
+    assert_eq!(linger.headers.get_str("Content-Disposition").unwrap(), "linger");
     assert!(linger.body.is_none());
     let bye = frame("15_");
     assert_eq!(bye.body.unwrap().len(), 67);
     let bg = frame("27_");
-    assert_eq!(
-        bg.reply_text().unwrap(),
-        "+OK Job-UUID: 5caf00ab-e476-4e5a-8bea-2749d428dea2"
-    );
+    assert_eq!(bg.reply_text().unwrap(), "+OK Job-UUID: 5caf00ab-e476-4e5a-8bea-2749d428dea2");
     let dump = frame("40_");
     assert_eq!(dump.body.unwrap().len(), 6872);
 }

@@ -5,10 +5,7 @@ use bytes::{Buf, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
 use super::command::{Command, CommandError};
-use super::frame::{
-    find_block_end, ContentType, Frame, FrameError, Headers, DEFAULT_MAX_BODY,
-    DEFAULT_MAX_HEADER_BLOCK,
-};
+use super::frame::{find_block_end, ContentType, Frame, FrameError, Headers, DEFAULT_MAX_BODY, DEFAULT_MAX_HEADER_BLOCK};
 
 /// Errors on an ESL connection: the bytes were not a frame, or the socket failed.
 #[derive(Debug, thiserror::Error)]
@@ -51,13 +48,7 @@ impl EslCodec {
     }
 
     pub fn with_limits(max_header_block: usize, max_body: usize) -> EslCodec {
-        EslCodec {
-            max_header_block,
-            max_body,
-            scanned: 0,
-            pending: None,
-            consumed: 0,
-        }
+        EslCodec { max_header_block, max_body, scanned: 0, pending: None, consumed: 0 }
     }
 
     /// Offset in the stream of the next byte the codec will look at.
@@ -87,58 +78,30 @@ impl Decoder for EslCodec {
             }
             let Some(end) = find_block_end(src, self.scanned) else {
                 if src.len() > self.max_header_block {
-                    return Err(self.fail(
-                        self.consumed,
-                        FrameError::HeaderBlockTooLarge {
-                            size: src.len(),
-                            limit: self.max_header_block,
-                        },
-                    ));
+                    return Err(self.fail(self.consumed, FrameError::HeaderBlockTooLarge { size: src.len(), limit: self.max_header_block }));
                 }
                 self.scanned = src.len();
                 return Ok(None);
             };
             if end > self.max_header_block {
-                return Err(self.fail(
-                    self.consumed,
-                    FrameError::HeaderBlockTooLarge {
-                        size: end,
-                        limit: self.max_header_block,
-                    },
-                ));
+                return Err(self.fail(self.consumed, FrameError::HeaderBlockTooLarge { size: end, limit: self.max_header_block }));
             }
             self.scanned = 0;
             let offset = self.consumed;
             let block = src.split_to(end + 1).freeze();
             self.consumed += block.len() as u64;
             // `end` is the blank line's `\n`: the lines are everything before it.
-            let mut headers =
-                Headers::parse(block.slice(..end), false).map_err(|e| self.fail(offset, e))?;
-            let ct_raw = headers
-                .get_raw("Content-Type")
-                .ok_or_else(|| self.fail(offset, FrameError::MissingContentType))?;
-            let content_type = ContentType::parse(ct_raw).ok_or_else(|| {
-                self.fail(
-                    offset,
-                    FrameError::UnknownContentType(String::from_utf8_lossy(ct_raw).into_owned()),
-                )
-            })?;
-            let body_len = headers
-                .content_length(self.max_body)
-                .map_err(|e| self.fail(offset, e))?
-                .unwrap_or(0);
+            let mut headers = Headers::parse(block.slice(..end), false).map_err(|e| self.fail(offset, e))?;
+            let ct_raw = headers.get_raw("Content-Type").ok_or_else(|| self.fail(offset, FrameError::MissingContentType))?;
+            let content_type = ContentType::parse(ct_raw)
+                .ok_or_else(|| self.fail(offset, FrameError::UnknownContentType(String::from_utf8_lossy(ct_raw).into_owned())))?;
+            let body_len = headers.content_length(self.max_body).map_err(|e| self.fail(offset, e))?.unwrap_or(0);
             // The outbound connect reply is a serialized CHANNEL_DATA event: every value is
             // percent-encoded (mod_event_socket.c:2025–2046, `Reply-Text: %2BOK%0A`).
-            if content_type == ContentType::CommandReply && headers.get_raw("Event-Name").is_some()
-            {
+            if content_type == ContentType::CommandReply && headers.get_raw("Event-Name").is_some() {
                 headers.set_encoded(true);
             }
-            self.pending = Some(Pending {
-                headers,
-                content_type,
-                body_len,
-                offset,
-            });
+            self.pending = Some(Pending { headers, content_type, body_len, offset });
         }
         let want = self.pending.as_ref().map_or(0, |p| p.body_len);
         if src.len() < want {
@@ -153,12 +116,7 @@ impl Decoder for EslCodec {
         } else {
             None
         };
-        Ok(Some(Frame {
-            content_type: p.content_type,
-            headers: p.headers,
-            body,
-            offset: p.offset,
-        }))
+        Ok(Some(Frame { content_type: p.content_type, headers: p.headers, body, offset: p.offset }))
     }
 
     fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, CodecError> {
@@ -168,16 +126,10 @@ impl Decoder for EslCodec {
             None => {
                 let have = buf.len();
                 let what = match &self.pending {
-                    Some(p) => format!(
-                        "connection closed inside a body: {have} of {} bytes",
-                        p.body_len
-                    ),
+                    Some(p) => format!("connection closed inside a body: {have} of {} bytes", p.body_len),
                     None => format!("connection closed inside a header block ({have} bytes)"),
                 };
-                Err(CodecError::Io(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    what,
-                )))
+                Err(CodecError::Io(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, what)))
             }
         }
     }

@@ -51,23 +51,11 @@ impl fmt::Display for EventFormat {
 pub enum SendMsg {
     /// Run a dialplan application. `event_uuid` comes back as `Application-UUID` on its
     /// CHANNEL_EXECUTE / CHANNEL_EXECUTE_COMPLETE (switch_core_session.c:2855–2860).
-    Execute {
-        app: String,
-        arg: Option<String>,
-        event_uuid: Option<String>,
-        event_lock: bool,
-        loops: Option<i32>,
-    },
+    Execute { app: String, arg: Option<String>, event_uuid: Option<String>, event_lock: bool, loops: Option<i32> },
     /// Hang the channel up with a cause name (default NORMAL_CLEARING, switch_ivr.c:765–772).
     Hangup { cause: String },
     /// Stream the channel's media to a UDP/TCP address (switch_ivr.c:709–733).
-    Unicast {
-        local_ip: String,
-        local_port: u16,
-        remote_ip: String,
-        remote_port: u16,
-        transport: String,
-    },
+    Unicast { local_ip: String, local_port: u16, remote_ip: String, remote_port: u16, transport: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,9 +183,7 @@ impl Command {
             Command::NoLinger => o.push_str("nolinger\n\n"),
             Command::Event { format, names } => {
                 if names.is_empty() {
-                    return Err(CommandError::Empty {
-                        field: "event names",
-                    });
+                    return Err(CommandError::Empty { field: "event names" });
                 }
                 let _ = write!(o, "event {format}");
                 for n in names {
@@ -208,9 +194,7 @@ impl Command {
             }
             Command::NixEvent { names } => {
                 if names.is_empty() {
-                    return Err(CommandError::Empty {
-                        field: "event names",
-                    });
+                    return Err(CommandError::Empty { field: "event names" });
                 }
                 o.push_str("nixevent");
                 for n in names {
@@ -221,12 +205,7 @@ impl Command {
             }
             Command::NoEvents => o.push_str("noevents\n\n"),
             Command::Filter { header, value } => {
-                let _ = write!(
-                    o,
-                    "filter {} {}\n\n",
-                    word("filter header", header)?,
-                    nonempty("filter value", value)?
-                );
+                let _ = write!(o, "filter {} {}\n\n", word("filter header", header)?, nonempty("filter value", value)?);
             }
             Command::FilterDelete { header, value } => {
                 let _ = write!(o, "filter delete {}", word("filter header", header)?);
@@ -246,19 +225,12 @@ impl Command {
                 }
                 o.push('\n');
                 match msg {
-                    SendMsg::Execute {
-                        app,
-                        arg,
-                        event_uuid,
-                        event_lock,
-                        loops,
-                    } => {
+                    SendMsg::Execute { app, arg, event_uuid, event_lock, loops } => {
                         o.push_str("call-command: execute\n");
                         let _ = writeln!(o, "execute-app-name: {}", word("execute-app-name", app)?);
                         if let Some(a) = arg {
                             if !a.is_empty() {
-                                let _ =
-                                    writeln!(o, "execute-app-arg: {}", text("execute-app-arg", a)?);
+                                let _ = writeln!(o, "execute-app-arg: {}", text("execute-app-arg", a)?);
                             }
                         }
                         if *event_lock {
@@ -275,13 +247,7 @@ impl Command {
                         o.push_str("call-command: hangup\n");
                         let _ = writeln!(o, "hangup-cause: {}", word("hangup-cause", cause)?);
                     }
-                    SendMsg::Unicast {
-                        local_ip,
-                        local_port,
-                        remote_ip,
-                        remote_port,
-                        transport,
-                    } => {
+                    SendMsg::Unicast { local_ip, local_port, remote_ip, remote_port, transport } => {
                         o.push_str("call-command: unicast\n");
                         let _ = writeln!(o, "local-ip: {}", word("local-ip", local_ip)?);
                         let _ = writeln!(o, "local-port: {local_port}");
@@ -322,10 +288,7 @@ impl Command {
     pub fn redacted(&self) -> String {
         match self {
             Command::Auth { .. } => "auth <redacted>".to_string(),
-            other => other
-                .to_wire()
-                .map(|w| w.trim_end().replace('\n', " | "))
-                .unwrap_or_else(|e| format!("<invalid: {e}>")),
+            other => other.to_wire().map(|w| w.trim_end().replace('\n', " | ")).unwrap_or_else(|e| format!("<invalid: {e}>")),
         }
     }
 }
@@ -342,101 +305,47 @@ mod tests {
     fn golden_bytes() {
         assert_eq!(wire(Command::Connect), "connect\n\n");
         assert_eq!(wire(Command::MyEvents { format: None }), "myevents\n\n");
-        assert_eq!(
-            wire(Command::MyEvents {
-                format: Some(EventFormat::Json)
-            }),
-            "myevents json\n\n"
-        );
+        assert_eq!(wire(Command::MyEvents { format: Some(EventFormat::Json) }), "myevents json\n\n");
         assert_eq!(wire(Command::Linger { seconds: None }), "linger\n\n");
         assert_eq!(wire(Command::Linger { seconds: Some(30) }), "linger 30\n\n");
         assert_eq!(wire(Command::NoLinger), "nolinger\n\n");
         assert_eq!(
-            wire(Command::Event {
-                format: EventFormat::Plain,
-                names: vec![
-                    "BACKGROUND_JOB".into(),
-                    "CUSTOM".into(),
-                    "sofia::register".into()
-                ]
-            }),
+            wire(Command::Event { format: EventFormat::Plain, names: vec!["BACKGROUND_JOB".into(), "CUSTOM".into(), "sofia::register".into()] }),
             "event plain BACKGROUND_JOB CUSTOM sofia::register\n\n"
         );
-        assert_eq!(
-            wire(Command::NixEvent {
-                names: vec!["DTMF".into()]
-            }),
-            "nixevent DTMF\n\n"
-        );
+        assert_eq!(wire(Command::NixEvent { names: vec!["DTMF".into()] }), "nixevent DTMF\n\n");
         assert_eq!(wire(Command::NoEvents), "noevents\n\n");
-        assert_eq!(
-            wire(Command::Filter {
-                header: "Unique-ID".into(),
-                value: "abc".into()
-            }),
-            "filter Unique-ID abc\n\n"
-        );
-        assert_eq!(
-            wire(Command::FilterDelete {
-                header: "Unique-ID".into(),
-                value: None
-            }),
-            "filter delete Unique-ID\n\n"
-        );
+        assert_eq!(wire(Command::Filter { header: "Unique-ID".into(), value: "abc".into() }), "filter Unique-ID abc\n\n");
+        assert_eq!(wire(Command::FilterDelete { header: "Unique-ID".into(), value: None }), "filter delete Unique-ID\n\n");
         assert_eq!(wire(Command::DivertEvents(true)), "divert_events on\n\n");
         assert_eq!(
             wire(Command::execute("playback", Some("/tmp/a b.wav"), "3b9b")),
             "sendmsg\ncall-command: execute\nexecute-app-name: playback\nexecute-app-arg: /tmp/a b.wav\nevent-lock: true\nEvent-UUID: 3b9b\n\n"
         );
         assert_eq!(
-            wire(Command::SendMsg {
-                uuid: Some("u-1".into()),
-                msg: SendMsg::Hangup {
-                    cause: "USER_BUSY".into()
-                }
-            }),
+            wire(Command::SendMsg { uuid: Some("u-1".into()), msg: SendMsg::Hangup { cause: "USER_BUSY".into() } }),
             "sendmsg u-1\ncall-command: hangup\nhangup-cause: USER_BUSY\n\n"
         );
         assert_eq!(
             wire(Command::SendMsg {
                 uuid: None,
-                msg: SendMsg::Unicast { local_ip: "127.0.0.1".into(), local_port: 8025, remote_ip: "127.0.0.1".into(), remote_port: 8026, transport: "udp".into() }
+                msg: SendMsg::Unicast {
+                    local_ip: "127.0.0.1".into(),
+                    local_port: 8025,
+                    remote_ip: "127.0.0.1".into(),
+                    remote_port: 8026,
+                    transport: "udp".into()
+                }
             }),
             "sendmsg\ncall-command: unicast\nlocal-ip: 127.0.0.1\nlocal-port: 8025\nremote-ip: 127.0.0.1\nremote-port: 8026\ntransport: udp\n\n"
         );
-        assert_eq!(
-            wire(Command::Api {
-                command: "show channels as json".into()
-            }),
-            "api show channels as json\n\n"
-        );
-        assert_eq!(
-            wire(Command::BgApi {
-                command: "status".into(),
-                job_uuid: Some("j-1".into())
-            }),
-            "bgapi status\nJob-UUID: j-1\n\n"
-        );
-        assert_eq!(
-            wire(Command::GetVar {
-                name: "sip_from_user".into()
-            }),
-            "getvar sip_from_user\n\n"
-        );
+        assert_eq!(wire(Command::Api { command: "show channels as json".into() }), "api show channels as json\n\n");
+        assert_eq!(wire(Command::BgApi { command: "status".into(), job_uuid: Some("j-1".into()) }), "bgapi status\nJob-UUID: j-1\n\n");
+        assert_eq!(wire(Command::GetVar { name: "sip_from_user".into() }), "getvar sip_from_user\n\n");
         assert_eq!(wire(Command::Resume), "resume\n\n");
         assert_eq!(wire(Command::Exit), "exit\n\n");
-        assert_eq!(
-            wire(Command::Auth {
-                password: "ClueCon".into()
-            }),
-            "auth ClueCon\n\n"
-        );
-        assert_eq!(
-            wire(Command::Log {
-                level: "DEBUG".into()
-            }),
-            "log DEBUG\n\n"
-        );
+        assert_eq!(wire(Command::Auth { password: "ClueCon".into() }), "auth ClueCon\n\n");
+        assert_eq!(wire(Command::Log { level: "DEBUG".into() }), "log DEBUG\n\n");
         assert_eq!(wire(Command::NoLog), "nolog\n\n");
     }
 
@@ -447,46 +356,19 @@ mod tests {
                 Command::execute("playback", Some(evil), "u"),
                 Command::execute(evil, None, "u"),
                 Command::execute("playback", None, evil),
-                Command::Api {
-                    command: evil.into(),
-                },
-                Command::BgApi {
-                    command: evil.into(),
-                    job_uuid: None,
-                },
-                Command::Filter {
-                    header: "Unique-ID".into(),
-                    value: evil.into(),
-                },
-                Command::Auth {
-                    password: evil.into(),
-                },
+                Command::Api { command: evil.into() },
+                Command::BgApi { command: evil.into(), job_uuid: None },
+                Command::Filter { header: "Unique-ID".into(), value: evil.into() },
+                Command::Auth { password: evil.into() },
                 Command::GetVar { name: evil.into() },
-                Command::SendMsg {
-                    uuid: Some(evil.into()),
-                    msg: SendMsg::Hangup {
-                        cause: "NORMAL_CLEARING".into(),
-                    },
-                },
-                Command::SendMsg {
-                    uuid: None,
-                    msg: SendMsg::Hangup { cause: evil.into() },
-                },
-                Command::Event {
-                    format: EventFormat::Plain,
-                    names: vec![evil.into()],
-                },
+                Command::SendMsg { uuid: Some(evil.into()), msg: SendMsg::Hangup { cause: "NORMAL_CLEARING".into() } },
+                Command::SendMsg { uuid: None, msg: SendMsg::Hangup { cause: evil.into() } },
+                Command::Event { format: EventFormat::Plain, names: vec![evil.into()] },
             ];
             for c in cases {
                 let mut buf = BytesMut::new();
                 let err = c.encode(&mut buf).unwrap_err();
-                assert!(
-                    matches!(
-                        err,
-                        CommandError::LineBreak { .. } | CommandError::NotAWord { .. }
-                    ),
-                    "{c:?} gave {err:?}"
-                );
+                assert!(matches!(err, CommandError::LineBreak { .. } | CommandError::NotAWord { .. }), "{c:?} gave {err:?}");
                 assert!(buf.is_empty(), "nothing is written for a refused command");
             }
         }
@@ -494,27 +376,8 @@ mod tests {
 
     #[test]
     fn words_stay_words() {
-        assert_eq!(
-            Command::execute("play back", None, "u").to_wire(),
-            Err(CommandError::NotAWord {
-                field: "execute-app-name"
-            })
-        );
-        assert_eq!(
-            Command::Api {
-                command: "  ".into()
-            }
-            .to_wire(),
-            Err(CommandError::Empty {
-                field: "api command"
-            })
-        );
-        assert_eq!(
-            Command::Auth {
-                password: "secret".into()
-            }
-            .redacted(),
-            "auth <redacted>"
-        );
+        assert_eq!(Command::execute("play back", None, "u").to_wire(), Err(CommandError::NotAWord { field: "execute-app-name" }));
+        assert_eq!(Command::Api { command: "  ".into() }.to_wire(), Err(CommandError::Empty { field: "api command" }));
+        assert_eq!(Command::Auth { password: "secret".into() }.redacted(), "auth <redacted>");
     }
 }

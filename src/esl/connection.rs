@@ -101,9 +101,7 @@ impl Shared {
             st.executes.drain().map(|(_, w)| w).collect()
         };
         for w in waiters {
-            let _ = w.send(Err(EslError::Hangup {
-                cause: cause.clone(),
-            }));
+            let _ = w.send(Err(EslError::Hangup { cause: cause.clone() }));
         }
         self.status.send_modify(|s| s.hangup = Some(cause));
     }
@@ -117,27 +115,18 @@ impl Shared {
             }
             st.closed = Some(reason.clone());
             st.events = None;
-            (
-                std::mem::take(&mut st.replies),
-                std::mem::take(&mut st.executes),
-                std::mem::take(&mut st.jobs),
-                st.down.clone(),
-            )
+            (std::mem::take(&mut st.replies), std::mem::take(&mut st.executes), std::mem::take(&mut st.jobs), st.down.clone())
         };
         drop(replies);
         let err = match down {
             Some(cause) => EslError::Hangup { cause },
-            None => EslError::Closed {
-                reason: reason.clone(),
-            },
+            None => EslError::Closed { reason: reason.clone() },
         };
         for (_, w) in executes {
             let _ = w.send(Err(err.clone()));
         }
         for (_, w) in jobs {
-            let _ = w.send(Err(EslError::Closed {
-                reason: reason.clone(),
-            }));
+            let _ = w.send(Err(EslError::Closed { reason: reason.clone() }));
         }
         self.status.send_modify(|s| s.closed = Some(reason));
     }
@@ -163,10 +152,7 @@ impl Shared {
                 }
             },
             ContentType::DisconnectNotice => {
-                let disposition = frame
-                    .headers
-                    .get_str("Content-Disposition")
-                    .map(|s| s.into_owned());
+                let disposition = frame.headers.get_str("Content-Disposition").map(|s| s.into_owned());
                 if disposition.as_deref() == Some("linger") {
                     // The channel is down; events keep coming until exit or the linger time
                     // (mod_event_socket.c:1466–1504). Never stop reading on this notice.
@@ -174,20 +160,11 @@ impl Shared {
                         self.channel_down(None);
                     }
                 } else {
-                    let text = frame
-                        .body_str()
-                        .map(|s| s.trim().to_string())
-                        .unwrap_or_default();
-                    self.close(format!(
-                        "disconnect notice: {}",
-                        if text.is_empty() { "no text" } else { &text }
-                    ));
+                    let text = frame.body_str().map(|s| s.trim().to_string()).unwrap_or_default();
+                    self.close(format!("disconnect notice: {}", if text.is_empty() { "no text" } else { &text }));
                 }
             }
-            ContentType::RudeRejection => self.close(format!(
-                "rejected by FreeSWITCH: {}",
-                frame.body_str().unwrap_or_default().trim()
-            )),
+            ContentType::RudeRejection => self.close(format!("rejected by FreeSWITCH: {}", frame.body_str().unwrap_or_default().trim())),
             ContentType::AuthRequest | ContentType::LogData => {}
             _ => {}
         }
@@ -202,16 +179,8 @@ impl Shared {
                 (Some(s), Some(u)) => *s == *u,
                 _ => false,
             };
-            let exec = if ev.is("CHANNEL_EXECUTE_COMPLETE") {
-                ev.application_uuid().and_then(|u| st.executes.remove(&*u))
-            } else {
-                None
-            };
-            let job = if ev.is("BACKGROUND_JOB") {
-                ev.job_uuid().and_then(|u| st.jobs.remove(&*u))
-            } else {
-                None
-            };
+            let exec = if ev.is("CHANNEL_EXECUTE_COMPLETE") { ev.application_uuid().and_then(|u| st.executes.remove(&*u)) } else { None };
+            let job = if ev.is("BACKGROUND_JOB") { ev.job_uuid().and_then(|u| st.jobs.remove(&*u)) } else { None };
             if ev.is("CHANNEL_HANGUP") && own(&st) {
                 hangup = Some(ev.hangup_cause().map(|c| c.into_owned()));
             }
@@ -248,35 +217,31 @@ pub struct Connection {
     shared: Arc<Shared>,
     writer: Arc<tokio::sync::Mutex<Box<dyn AsyncWrite + Send + Unpin>>>,
     status: watch::Receiver<Status>,
+    /// Events buffered from the first frame on, until someone subscribes.
+    early: Arc<Mutex<Option<mpsc::UnboundedReceiver<Event>>>>,
 }
 
 impl Connection {
     /// Starts the reader task over `reader` (already past any handshake). `session_uuid` is
     /// the controlled channel of an outbound socket: its hangup ends every execute waiter.
-    pub fn start<R, W>(
-        reader: FramedRead<R, EslCodec>,
-        writer: W,
-        session_uuid: Option<String>,
-    ) -> Connection
+    pub fn start<R, W>(reader: FramedRead<R, EslCodec>, writer: W, session_uuid: Option<String>) -> Connection
     where
         R: AsyncRead + Send + Unpin + 'static,
         W: AsyncWrite + Send + Unpin + 'static,
     {
         let (status_tx, status) = watch::channel(Status::default());
-        let shared = Arc::new(Shared {
-            state: Mutex::new(State {
-                session_uuid,
-                ..State::default()
-            }),
-            status: status_tx,
-        });
+        let mut state = State { session_uuid, ..State::default() };
+        let early = if state.session_uuid.is_some() {
+            let (tx, rx) = mpsc::unbounded_channel();
+            state.events = Some(tx);
+            Some(rx)
+        } else {
+            None
+        };
+        let shared = Arc::new(Shared { state: Mutex::new(state), status: status_tx });
         let task_shared = shared.clone();
         tokio::spawn(read_loop(reader, task_shared));
-        Connection {
-            shared,
-            writer: Arc::new(tokio::sync::Mutex::new(Box::new(writer))),
-            status,
-        }
+        Connection { shared, writer: Arc::new(tokio::sync::Mutex::new(Box::new(writer))), status, early: Arc::new(Mutex::new(early)) }
     }
 
     /// Sends a command and waits for its reply. One command is in flight at a time: the
@@ -287,9 +252,7 @@ impl Connection {
         let rx = {
             let mut st = self.shared.lock();
             if let Some(reason) = &st.closed {
-                return Err(EslError::Closed {
-                    reason: reason.clone(),
-                });
+                return Err(EslError::Closed { reason: reason.clone() });
             }
             let (tx, rx) = oneshot::channel();
             st.replies.push_back(tx);
@@ -311,10 +274,7 @@ impl Connection {
     pub async fn send_ok(&self, cmd: &Command) -> Result<Frame, EslError> {
         let frame = self.send(cmd).await?;
         if frame.content_type == ContentType::CommandReply && !frame.is_ok() {
-            return Err(EslError::Rejected {
-                command: cmd.redacted(),
-                reply: frame.reply_text().unwrap_or_default().into_owned(),
-            });
+            return Err(EslError::Rejected { command: cmd.redacted(), reply: frame.reply_text().unwrap_or_default().into_owned() });
         }
         Ok(frame)
     }
@@ -322,27 +282,16 @@ impl Connection {
     fn closed_error(&self) -> EslError {
         let st = self.shared.lock();
         match (&st.down, &st.closed) {
-            (_, Some(reason)) => EslError::Closed {
-                reason: reason.clone(),
-            },
-            (Some(cause), None) => EslError::Hangup {
-                cause: cause.clone(),
-            },
-            (None, None) => EslError::Closed {
-                reason: "reader stopped".into(),
-            },
+            (_, Some(reason)) => EslError::Closed { reason: reason.clone() },
+            (Some(cause), None) => EslError::Hangup { cause: cause.clone() },
+            (None, None) => EslError::Closed { reason: "reader stopped".into() },
         }
     }
 
     /// Runs `app` on a channel (`uuid` None = the controlled one) and waits for its
     /// CHANNEL_EXECUTE_COMPLETE, matched by the Event-UUID we choose. Ends with Hangup at once
     /// when the channel goes down or the socket closes.
-    pub async fn execute_on(
-        &self,
-        uuid: Option<&str>,
-        app: &str,
-        arg: Option<&str>,
-    ) -> Result<Event, EslError> {
+    pub async fn execute_on(&self, uuid: Option<&str>, app: &str, arg: Option<&str>) -> Result<Event, EslError> {
         let event_uuid = uuid::Uuid::new_v4().to_string();
         let cmd = Command::SendMsg {
             uuid: uuid.map(str::to_string),
@@ -358,14 +307,10 @@ impl Connection {
         let rx = {
             let mut st = self.shared.lock();
             if let Some(cause) = &st.down {
-                return Err(EslError::Hangup {
-                    cause: cause.clone(),
-                });
+                return Err(EslError::Hangup { cause: cause.clone() });
             }
             if let Some(reason) = &st.closed {
-                return Err(EslError::Closed {
-                    reason: reason.clone(),
-                });
+                return Err(EslError::Closed { reason: reason.clone() });
             }
             let (tx, rx) = oneshot::channel();
             st.executes.insert(event_uuid.clone(), tx);
@@ -380,10 +325,7 @@ impl Connection {
         };
         if !reply.is_ok() {
             self.shared.lock().executes.remove(&event_uuid);
-            return Err(EslError::Rejected {
-                command: format!("execute {app}"),
-                reply: reply.reply_text().unwrap_or_default().into_owned(),
-            });
+            return Err(EslError::Rejected { command: format!("execute {app}"), reply: reply.reply_text().unwrap_or_default().into_owned() });
         }
         match rx.await {
             Ok(r) => r,
@@ -393,17 +335,10 @@ impl Connection {
 
     /// `api <cmd>`: the body of the api/response.
     pub async fn api(&self, command: &str) -> Result<Bytes, EslError> {
-        let frame = self
-            .send(&Command::Api {
-                command: command.to_string(),
-            })
-            .await?;
+        let frame = self.send(&Command::Api { command: command.to_string() }).await?;
         match frame.content_type {
             ContentType::ApiResponse => Ok(frame.body.unwrap_or_default()),
-            _ => Err(EslError::Rejected {
-                command: format!("api {command}"),
-                reply: frame.reply_text().unwrap_or_default().into_owned(),
-            }),
+            _ => Err(EslError::Rejected { command: format!("api {command}"), reply: frame.reply_text().unwrap_or_default().into_owned() }),
         }
     }
 
@@ -416,10 +351,7 @@ impl Connection {
             self.shared.lock().jobs.insert(job.clone(), tx);
             rx
         };
-        let cmd = Command::BgApi {
-            command: command.to_string(),
-            job_uuid: Some(job.clone()),
-        };
+        let cmd = Command::BgApi { command: command.to_string(), job_uuid: Some(job.clone()) };
         match self.send_ok(&cmd).await {
             Ok(_) => {}
             Err(e) => {
@@ -433,8 +365,12 @@ impl Connection {
         }
     }
 
-    /// Events from now on. Only one subscriber: a second call replaces the first.
+    /// The connection's events. The first call on an outbound session gets every event
+    /// since the handshake; later calls replace the subscriber and see events from then on.
     pub fn subscribe(&self) -> mpsc::UnboundedReceiver<Event> {
+        if let Some(rx) = self.early.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            return rx;
+        }
         let (tx, rx) = mpsc::unbounded_channel();
         self.shared.lock().events = Some(tx);
         rx
@@ -459,18 +395,11 @@ impl Connection {
     /// Waits until the socket is gone (or `after`), returning why.
     pub async fn closed(&self, after: Duration) -> Result<String, EslError> {
         let mut rx = self.status.clone();
-        let wait = async {
-            rx.wait_for(|s| s.closed.is_some())
-                .await
-                .map(|s| s.closed.clone())
-        };
+        let wait = async { rx.wait_for(|s| s.closed.is_some()).await.map(|s| s.closed.clone()) };
         match tokio::time::timeout(after, wait).await {
             Ok(Ok(s)) => Ok(s.unwrap_or_default()),
             Ok(Err(_)) => Ok("reader stopped".into()),
-            Err(_) => Err(EslError::Timeout {
-                what: "waiting for the socket to close",
-                after,
-            }),
+            Err(_) => Err(EslError::Timeout { what: "waiting for the socket to close", after }),
         }
     }
 
@@ -490,9 +419,7 @@ async fn read_loop<R: AsyncRead + Unpin>(mut reader: FramedRead<R, EslCodec>, sh
                     return;
                 }
             }
-            Some(Err(CodecError::Io(e))) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                break format!("{e}")
-            }
+            Some(Err(CodecError::Io(e))) if e.kind() == std::io::ErrorKind::UnexpectedEof => break format!("{e}"),
             Some(Err(e)) => {
                 tracing::warn!(error = %e, "event socket protocol error; closing the connection");
                 break format!("protocol error: {e}");

@@ -13,11 +13,7 @@ use super::event::Event;
 use super::frame::{ContentType, Frame, Headers};
 
 fn pairs(h: &Headers) -> Value {
-    Value::Array(
-        h.iter()
-            .map(|(n, v)| json!([String::from_utf8_lossy(n), String::from_utf8_lossy(&v)]))
-            .collect(),
-    )
+    Value::Array(h.iter().map(|(n, v)| json!([String::from_utf8_lossy(n), String::from_utf8_lossy(&v)])).collect())
 }
 
 /// The JSON object of one frame.
@@ -52,23 +48,14 @@ pub fn decode_stream(mut input: impl Read, mut out: impl Write) -> Result<u64, D
             buf.extend_from_slice(&chunk[..n]);
         }
         loop {
-            let next = if n == 0 {
-                codec.decode_eof(&mut buf)
-            } else {
-                codec.decode(&mut buf)
-            };
+            let next = if n == 0 { codec.decode_eof(&mut buf) } else { codec.decode(&mut buf) };
             match next {
                 Ok(Some(frame)) => {
                     frames += 1;
                     writeln!(out, "{}", frame_json(&frame)).map_err(DumpError::Write)?;
                 }
                 Ok(None) => break,
-                Err(CodecError::Io(e)) => {
-                    return Err(DumpError::Truncated {
-                        offset: codec.position(),
-                        detail: e.to_string(),
-                    })
-                }
+                Err(CodecError::Io(e)) => return Err(DumpError::Truncated { offset: codec.position(), detail: e.to_string() }),
                 Err(e) => return Err(DumpError::Malformed(e)),
             }
         }

@@ -17,9 +17,7 @@ use std::fmt;
 use bytes::Bytes;
 use serde::de::{Deserializer, MapAccess, Visitor};
 
-use super::frame::{
-    bytes_to_str, find_block_end, ContentType, Frame, FrameError, Headers, DEFAULT_MAX_BODY,
-};
+use super::frame::{bytes_to_str, find_block_end, ContentType, Frame, FrameError, Headers, DEFAULT_MAX_BODY};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum EventError {
@@ -41,10 +39,7 @@ pub struct Event {
 
 impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Event")
-            .field("name", &self.name())
-            .field("unique_id", &self.unique_id())
-            .finish_non_exhaustive()
+        f.debug_struct("Event").field("name", &self.name()).field("unique_id", &self.unique_id()).finish_non_exhaustive()
     }
 }
 
@@ -116,12 +111,7 @@ fn parse_plain(body: Bytes) -> Result<Event, EventError> {
     };
     let headers = Headers::parse(block, true)?;
     let body = match headers.content_length(DEFAULT_MAX_BODY)? {
-        Some(n) if n > rest.len() => {
-            return Err(EventError::ShortBody {
-                declared: n,
-                available: rest.len(),
-            })
-        }
+        Some(n) if n > rest.len() => return Err(EventError::ShortBody { declared: n, available: rest.len() }),
         Some(0) | None => None,
         Some(n) => Some(rest.slice(..n)),
     };
@@ -173,12 +163,8 @@ fn json_scalar(v: serde_json::Value) -> String {
 }
 
 fn parse_json(body: &[u8]) -> Result<Event, EventError> {
-    let Pairs(pairs, text) =
-        serde_json::from_slice(body).map_err(|e| EventError::Json(e.to_string()))?;
-    Ok(Event {
-        headers: Headers::from_pairs(pairs, false),
-        body: text.map(Bytes::from),
-    })
+    let Pairs(pairs, text) = serde_json::from_slice(body).map_err(|e| EventError::Json(e.to_string()))?;
+    Ok(Event { headers: Headers::from_pairs(pairs, false), body: text.map(Bytes::from) })
 }
 
 fn parse_xml(body: &[u8]) -> Result<Event, EventError> {
@@ -190,25 +176,20 @@ fn parse_xml(body: &[u8]) -> Result<Event, EventError> {
     let mut out_body = None;
     let mut buf = Vec::new();
     loop {
-        match reader
-            .read_event_into(&mut buf)
-            .map_err(|e| EventError::Xml(e.to_string()))?
-        {
+        match reader.read_event_into(&mut buf).map_err(|e| EventError::Xml(e.to_string()))? {
             X::Start(e) => {
                 path.push(String::from_utf8_lossy(e.name().as_ref()).into_owned());
                 text.clear();
             }
             X::Text(t) => {
                 let s = t.decode().map_err(|e| EventError::Xml(e.to_string()))?;
-                let s =
-                    quick_xml::escape::unescape(&s).map_err(|e| EventError::Xml(e.to_string()))?;
+                let s = quick_xml::escape::unescape(&s).map_err(|e| EventError::Xml(e.to_string()))?;
                 text.push_str(&s);
             }
             X::GeneralRef(r) => {
                 let name = r.decode().map_err(|e| EventError::Xml(e.to_string()))?;
                 let entity = format!("&{name};");
-                let s = quick_xml::escape::unescape(&entity)
-                    .map_err(|e| EventError::Xml(e.to_string()))?;
+                let s = quick_xml::escape::unescape(&entity).map_err(|e| EventError::Xml(e.to_string()))?;
                 text.push_str(&s);
             }
             X::CData(c) => text.push_str(&String::from_utf8_lossy(&c)),
@@ -216,22 +197,13 @@ fn parse_xml(body: &[u8]) -> Result<Event, EventError> {
                 let name = path.pop().unwrap_or_default();
                 match (path.len(), path.last().map(String::as_str)) {
                     (2, Some("headers")) => pairs.push((name, std::mem::take(&mut text))),
-                    (1, Some("event")) if name == "body" => {
-                        out_body = Some(std::mem::take(&mut text))
-                    }
-                    (1, Some("event")) if name == "Content-Length" => {
-                        pairs.push((name, std::mem::take(&mut text)))
-                    }
+                    (1, Some("event")) if name == "body" => out_body = Some(std::mem::take(&mut text)),
+                    (1, Some("event")) if name == "Content-Length" => pairs.push((name, std::mem::take(&mut text))),
                     _ => text.clear(),
                 }
             }
-            X::Empty(e)
-                if path.len() == 2 && path.last().map(String::as_str) == Some("headers") =>
-            {
-                pairs.push((
-                    String::from_utf8_lossy(e.name().as_ref()).into_owned(),
-                    String::new(),
-                ));
+            X::Empty(e) if path.len() == 2 && path.last().map(String::as_str) == Some("headers") => {
+                pairs.push((String::from_utf8_lossy(e.name().as_ref()).into_owned(), String::new()));
             }
             X::Eof => break,
             _ => {}
@@ -243,10 +215,7 @@ fn parse_xml(body: &[u8]) -> Result<Event, EventError> {
     }
     // The pretty-printer indents the closing tag inside <body>; the declared length is
     // the body (switch_event_xmlize, 1892–1965).
-    if let (Some(b), Some((_, n))) = (
-        out_body.as_mut(),
-        pairs.iter().find(|(k, _)| k == "Content-Length"),
-    ) {
+    if let (Some(b), Some((_, n))) = (out_body.as_mut(), pairs.iter().find(|(k, _)| k == "Content-Length")) {
         if let Ok(n) = n.parse::<usize>() {
             if n < b.len() && b.is_char_boundary(n) {
                 b.truncate(n);
@@ -254,10 +223,7 @@ fn parse_xml(body: &[u8]) -> Result<Event, EventError> {
         }
     }
     // Header values are percent-encoded inside the XML.
-    Ok(Event {
-        headers: Headers::from_pairs(pairs, true),
-        body: out_body.map(Bytes::from),
-    })
+    Ok(Event { headers: Headers::from_pairs(pairs, true), body: out_body.map(Bytes::from) })
 }
 
 /// The outbound `connect` reply: the controlled channel's data, percent-decoded.
@@ -276,8 +242,7 @@ impl ChannelData {
     }
 
     pub fn unique_id(&self) -> Option<Cow<'_, str>> {
-        self.get("Unique-ID")
-            .or_else(|| self.get("Channel-Unique-ID"))
+        self.get("Unique-ID").or_else(|| self.get("Channel-Unique-ID"))
     }
 
     /// `Control: full` or `single-channel` (without `full` in the dialplan's socket data).
@@ -291,23 +256,19 @@ impl ChannelData {
     }
 
     pub fn caller_id_number(&self) -> Option<Cow<'_, str>> {
-        self.get("Caller-Caller-ID-Number")
-            .or_else(|| self.get("Channel-Caller-ID-Number"))
+        self.get("Caller-Caller-ID-Number").or_else(|| self.get("Channel-Caller-ID-Number"))
     }
 
     pub fn caller_id_name(&self) -> Option<Cow<'_, str>> {
-        self.get("Caller-Caller-ID-Name")
-            .or_else(|| self.get("Channel-Caller-ID-Name"))
+        self.get("Caller-Caller-ID-Name").or_else(|| self.get("Channel-Caller-ID-Name"))
     }
 
     pub fn destination_number(&self) -> Option<Cow<'_, str>> {
-        self.get("Caller-Destination-Number")
-            .or_else(|| self.get("Channel-Destination-Number"))
+        self.get("Caller-Destination-Number").or_else(|| self.get("Channel-Destination-Number"))
     }
 
     pub fn context(&self) -> Option<Cow<'_, str>> {
-        self.get("Caller-Context")
-            .or_else(|| self.get("Channel-Context"))
+        self.get("Caller-Context").or_else(|| self.get("Channel-Context"))
     }
 
     /// A header value as raw bytes (a Latin-1 caller name stays as it was sent).

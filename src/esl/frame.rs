@@ -82,10 +82,7 @@ impl ContentType {
     }
 
     pub fn is_event(self) -> bool {
-        matches!(
-            self,
-            ContentType::EventPlain | ContentType::EventJson | ContentType::EventXml
-        )
+        matches!(self, ContentType::EventPlain | ContentType::EventJson | ContentType::EventXml)
     }
 }
 
@@ -98,9 +95,7 @@ impl fmt::Display for ContentType {
 /// Why bytes are not a frame. Each names what was wrong and, for sizes, the limit.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FrameError {
-    #[error(
-        "header block exceeds {limit} bytes without its closing blank line ({size} bytes buffered)"
-    )]
+    #[error("header block exceeds {limit} bytes without its closing blank line ({size} bytes buffered)")]
     HeaderBlockTooLarge { size: usize, limit: usize },
     #[error("Content-Length {length} exceeds the {limit}-byte limit")]
     BodyTooLarge { length: u64, limit: usize },
@@ -134,19 +129,12 @@ impl Headers {
     /// lack it), without the closing blank line.
     pub fn parse(block: Bytes, encoded: bool) -> Result<Headers, FrameError> {
         let spans = index_block(&block)?;
-        Ok(Headers {
-            buf: block,
-            spans,
-            encoded,
-        })
+        Ok(Headers { buf: block, spans, encoded })
     }
 
     /// Builds headers from owned pairs (JSON and XML events, tests). Values are stored as
     /// given; `encoded` says whether lookups percent-decode them.
-    pub fn from_pairs<N: AsRef<[u8]>, V: AsRef<[u8]>>(
-        pairs: impl IntoIterator<Item = (N, V)>,
-        encoded: bool,
-    ) -> Headers {
+    pub fn from_pairs<N: AsRef<[u8]>, V: AsRef<[u8]>>(pairs: impl IntoIterator<Item = (N, V)>, encoded: bool) -> Headers {
         let mut buf = Vec::new();
         let mut spans = Vec::new();
         for (n, v) in pairs {
@@ -154,16 +142,9 @@ impl Headers {
             buf.extend_from_slice(n.as_ref());
             let vs = buf.len() as u32;
             buf.extend_from_slice(v.as_ref());
-            spans.push(Span {
-                name: (ns, vs),
-                value: (vs, buf.len() as u32),
-            });
+            spans.push(Span { name: (ns, vs), value: (vs, buf.len() as u32) });
         }
-        Headers {
-            buf: Bytes::from(buf),
-            spans,
-            encoded,
-        }
+        Headers { buf: Bytes::from(buf), spans, encoded }
     }
 
     /// Whether values are percent-encoded on the wire (and decoded by lookups).
@@ -217,10 +198,7 @@ impl Headers {
 
     /// Every value under `name` (any case), in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = Cow<'a, [u8]>> + 'a {
-        self.spans
-            .iter()
-            .filter(move |s| self.name_of(s).eq_ignore_ascii_case(name.as_bytes()))
-            .map(move |s| self.value_of(s))
+        self.spans.iter().filter(move |s| self.name_of(s).eq_ignore_ascii_case(name.as_bytes())).map(move |s| self.value_of(s))
     }
 
     /// A FreeSWITCH array header (`ARRAY::a|:b|:c`, switch_event.c:1141–1176) as its items;
@@ -232,9 +210,7 @@ impl Headers {
 
     /// Name and decoded value of every header, in wire order.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], Cow<'_, [u8]>)> + '_ {
-        self.spans
-            .iter()
-            .map(move |s| (self.name_of(s), self.value_of(s)))
+        self.spans.iter().map(move |s| (self.name_of(s), self.value_of(s)))
     }
 
     fn find(&self, name: &str) -> Option<&Span> {
@@ -254,9 +230,7 @@ impl Headers {
         match text.and_then(|t| t.parse::<u64>().ok()) {
             Some(n) if n > limit as u64 => Err(FrameError::BodyTooLarge { length: n, limit }),
             Some(n) => Ok(Some(n as usize)),
-            None => Err(FrameError::BadContentLength {
-                value: String::from_utf8_lossy(raw).into_owned(),
-            }),
+            None => Err(FrameError::BadContentLength { value: String::from_utf8_lossy(raw).into_owned() }),
         }
     }
 }
@@ -326,10 +300,7 @@ fn index_block(block: &[u8]) -> Result<Vec<Span>, FrameError> {
                 if let [head @ .., b'\r'] = value {
                     value = head;
                 }
-                spans.push(Span {
-                    name: (off(name), off(name) + name.len() as u32),
-                    value: (off(value), off(value) + value.len() as u32),
-                });
+                spans.push(Span { name: (off(name), off(name) + name.len() as u32), value: (off(value), off(value) + value.len() as u32) });
                 rest = next;
             }
             Err(_) => {
@@ -419,8 +390,7 @@ impl Frame {
     /// The outbound `connect` reply: a whole CHANNEL_DATA event serialized as the header
     /// block of a command/reply (mod_event_socket.c:2025–2046).
     pub fn is_channel_data(&self) -> bool {
-        self.content_type == ContentType::CommandReply
-            && self.headers.get_raw("Event-Name").is_some()
+        self.content_type == ContentType::CommandReply && self.headers.get_raw("Event-Name").is_some()
     }
 }
 
@@ -440,18 +410,9 @@ mod tests {
 
     #[test]
     fn keeps_colons_duplicates_and_case() {
-        let h = Headers::parse(
-            Bytes::from_static(
-                b"Reply-Text: +OK Job-UUID: 1-2\nHangup-Cause: A\nhangup-cause: B\nX:\tv\n",
-            ),
-            false,
-        )
-        .unwrap();
+        let h = Headers::parse(Bytes::from_static(b"Reply-Text: +OK Job-UUID: 1-2\nHangup-Cause: A\nhangup-cause: B\nX:\tv\n"), false).unwrap();
         assert_eq!(h.get_str("reply-text").unwrap(), "+OK Job-UUID: 1-2");
-        assert_eq!(
-            h.get_all("HANGUP-CAUSE").collect::<Vec<_>>(),
-            vec![Cow::Borrowed(&b"A"[..]), Cow::Borrowed(&b"B"[..])]
-        );
+        assert_eq!(h.get_all("HANGUP-CAUSE").collect::<Vec<_>>(), vec![Cow::Borrowed(&b"A"[..]), Cow::Borrowed(&b"B"[..])]);
         assert_eq!(h.get_str("x").unwrap(), "v");
         assert_eq!(h.len(), 4);
     }
@@ -459,35 +420,20 @@ mod tests {
     #[test]
     fn a_line_without_colon_is_an_error() {
         let e = Headers::parse(Bytes::from_static(b"A: 1\ngarbage\n"), false).unwrap_err();
-        assert!(
-            matches!(e, FrameError::MalformedHeader { line: 2, .. }),
-            "{e}"
-        );
+        assert!(matches!(e, FrameError::MalformedHeader { line: 2, .. }), "{e}");
     }
 
     #[test]
     fn splits_arrays() {
-        assert_eq!(
-            split_array(b"ARRAY::3|:3"),
-            vec![b"3".to_vec(), b"3".to_vec()]
-        );
+        assert_eq!(split_array(b"ARRAY::3|:3"), vec![b"3".to_vec(), b"3".to_vec()]);
         assert_eq!(split_array(b"plain"), vec![b"plain".to_vec()]);
     }
 
     #[test]
     fn content_length_is_checked() {
         let h = Headers::parse(Bytes::from_static(b"Content-Length: 20000000\n"), false).unwrap();
-        assert_eq!(
-            h.content_length(DEFAULT_MAX_BODY),
-            Err(FrameError::BodyTooLarge {
-                length: 20000000,
-                limit: DEFAULT_MAX_BODY
-            })
-        );
+        assert_eq!(h.content_length(DEFAULT_MAX_BODY), Err(FrameError::BodyTooLarge { length: 20000000, limit: DEFAULT_MAX_BODY }));
         let h = Headers::parse(Bytes::from_static(b"Content-Length: -1\n"), false).unwrap();
-        assert!(matches!(
-            h.content_length(DEFAULT_MAX_BODY),
-            Err(FrameError::BadContentLength { .. })
-        ));
+        assert!(matches!(h.content_length(DEFAULT_MAX_BODY), Err(FrameError::BadContentLength { .. })));
     }
 }

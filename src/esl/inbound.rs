@@ -24,83 +24,38 @@ pub struct InboundClient {
 
 impl InboundClient {
     /// Connects and authenticates. The password never appears in logs or errors.
-    pub async fn connect(
-        addr: SocketAddr,
-        password: &str,
-        timeout: Duration,
-    ) -> Result<InboundClient, EslError> {
+    pub async fn connect(addr: SocketAddr, password: &str, timeout: Duration) -> Result<InboundClient, EslError> {
         let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
             .await
-            .map_err(|_| EslError::Timeout {
-                what: "connecting to FreeSWITCH",
-                after: timeout,
-            })?
-            .map_err(|e| EslError::Closed {
-                reason: format!("connect {addr}: {e}"),
-            })?;
+            .map_err(|_| EslError::Timeout { what: "connecting to FreeSWITCH", after: timeout })?
+            .map_err(|e| EslError::Closed { reason: format!("connect {addr}: {e}") })?;
         let _ = stream.set_nodelay(true);
         let (r, mut w) = stream.into_split();
         let mut reader = FramedRead::new(r, EslCodec::new());
         let greeting = tokio::time::timeout(timeout, reader.next())
             .await
-            .map_err(|_| EslError::Timeout {
-                what: "the auth/request greeting",
-                after: timeout,
-            })?;
+            .map_err(|_| EslError::Timeout { what: "the auth/request greeting", after: timeout })?;
         match greeting {
             Some(Ok(f)) if f.content_type == ContentType::AuthRequest => {}
             Some(Ok(f)) if f.content_type == ContentType::RudeRejection => {
-                return Err(EslError::Rejected {
-                    command: "connect".into(),
-                    reply: "access denied by FreeSWITCH's ACL".into(),
-                })
+                return Err(EslError::Rejected { command: "connect".into(), reply: "access denied by FreeSWITCH's ACL".into() })
             }
-            Some(Ok(f)) => {
-                return Err(EslError::Protocol(format!(
-                    "expected auth/request, got {}",
-                    f.content_type
-                )))
-            }
+            Some(Ok(f)) => return Err(EslError::Protocol(format!("expected auth/request, got {}", f.content_type))),
             Some(Err(e)) => return Err(EslError::Protocol(e.to_string())),
-            None => {
-                return Err(EslError::Closed {
-                    reason: "closed before auth/request".into(),
-                })
-            }
+            None => return Err(EslError::Closed { reason: "closed before auth/request".into() }),
         }
-        let wire = Command::Auth {
-            password: password.to_string(),
-        }
-        .to_wire()?;
-        w.write_all(wire.as_bytes())
-            .await
-            .map_err(|e| EslError::Closed {
-                reason: format!("sending auth: {e}"),
-            })?;
-        let reply = tokio::time::timeout(timeout, reader.next())
-            .await
-            .map_err(|_| EslError::Timeout {
-                what: "the auth reply",
-                after: timeout,
-            })?;
+        let wire = Command::Auth { password: password.to_string() }.to_wire()?;
+        w.write_all(wire.as_bytes()).await.map_err(|e| EslError::Closed { reason: format!("sending auth: {e}") })?;
+        let reply = tokio::time::timeout(timeout, reader.next()).await.map_err(|_| EslError::Timeout { what: "the auth reply", after: timeout })?;
         match reply {
             Some(Ok(f)) if f.content_type == ContentType::CommandReply && f.is_ok() => {}
             Some(Ok(f)) => {
-                return Err(EslError::Rejected {
-                    command: "auth <redacted>".into(),
-                    reply: f.reply_text().unwrap_or_default().into_owned(),
-                })
+                return Err(EslError::Rejected { command: "auth <redacted>".into(), reply: f.reply_text().unwrap_or_default().into_owned() })
             }
             Some(Err(e)) => return Err(EslError::Protocol(e.to_string())),
-            None => {
-                return Err(EslError::Closed {
-                    reason: "closed after auth".into(),
-                })
-            }
+            None => return Err(EslError::Closed { reason: "closed after auth".into() }),
         }
-        Ok(InboundClient {
-            conn: Connection::start(reader, w, None),
-        })
+        Ok(InboundClient { conn: Connection::start(reader, w, None) })
     }
 
     pub fn connection(&self) -> &Connection {
@@ -108,10 +63,7 @@ impl InboundClient {
     }
 
     pub async fn api(&self, command: &str) -> Result<String, EslError> {
-        self.conn
-            .api(command)
-            .await
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
+        self.conn.api(command).await.map(|b| String::from_utf8_lossy(&b).into_owned())
     }
 
     /// bgapi with our own Job-UUID; subscribe BACKGROUND_JOB first with [`events`](Self::events).
@@ -123,13 +75,7 @@ impl InboundClient {
     /// `event plain NAME …`
     pub async fn events(&self, names: &[&str]) -> Result<(), EslError> {
         let names = names.iter().map(|s| s.to_string()).collect();
-        self.conn
-            .send_ok(&Command::Event {
-                format: EventFormat::Plain,
-                names,
-            })
-            .await
-            .map(|_| ())
+        self.conn.send_ok(&Command::Event { format: EventFormat::Plain, names }).await.map(|_| ())
     }
 
     pub async fn exit(&self) {
@@ -156,11 +102,7 @@ pub struct Supervisor {
 }
 
 impl Supervisor {
-    pub fn spawn(
-        addr: SocketAddr,
-        password: String,
-        mut shutdown: watch::Receiver<bool>,
-    ) -> Supervisor {
+    pub fn spawn(addr: SocketAddr, password: String, mut shutdown: watch::Receiver<bool>) -> Supervisor {
         let (state_tx, state) = watch::channel(SwitchState::Connecting);
         let (client_tx, client) = watch::channel(None);
         tokio::spawn(async move {
@@ -186,10 +128,7 @@ impl Supervisor {
                     }
                     Err(e) => {
                         tracing::debug!(%addr, error = %e, "FreeSWITCH's event socket is not reachable");
-                        state_tx.send_replace(SwitchState::Offline {
-                            error: e.to_string(),
-                            retry_in_ms: backoff.as_millis() as u64,
-                        });
+                        state_tx.send_replace(SwitchState::Offline { error: e.to_string(), retry_in_ms: backoff.as_millis() as u64 });
                         tokio::select! {
                             _ = tokio::time::sleep(backoff) => {}
                             _ = shutdown.changed() => break,
@@ -198,10 +137,7 @@ impl Supervisor {
                         continue;
                     }
                 }
-                state_tx.send_replace(SwitchState::Offline {
-                    error: "connection lost".into(),
-                    retry_in_ms: backoff.as_millis() as u64,
-                });
+                state_tx.send_replace(SwitchState::Offline { error: "connection lost".into(), retry_in_ms: backoff.as_millis() as u64 });
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}
                     _ = shutdown.changed() => break,

@@ -30,11 +30,7 @@ pub struct OutboundOptions {
 
 impl Default for OutboundOptions {
     fn default() -> Self {
-        OutboundOptions {
-            connect_timeout: Duration::from_secs(5),
-            linger: Duration::from_secs(30),
-            require_full: true,
-        }
+        OutboundOptions { connect_timeout: Duration::from_secs(5), linger: Duration::from_secs(30), require_full: true }
     }
 }
 
@@ -66,64 +62,30 @@ impl OutboundSession {
         let (r, mut w) = tokio::io::split(stream);
         let mut reader = FramedRead::new(r, EslCodec::new());
         let wire = Command::Connect.to_wire()?;
-        w.write_all(wire.as_bytes())
-            .await
-            .map_err(|e| EslError::Closed {
-                reason: format!("sending connect: {e}"),
-            })?;
+        w.write_all(wire.as_bytes()).await.map_err(|e| EslError::Closed { reason: format!("sending connect: {e}") })?;
         let reply = tokio::time::timeout(opts.connect_timeout, reader.next())
             .await
-            .map_err(|_| EslError::Timeout {
-                what: "the connect reply",
-                after: opts.connect_timeout,
-            })?;
+            .map_err(|_| EslError::Timeout { what: "the connect reply", after: opts.connect_timeout })?;
         let frame = match reply {
             Some(Ok(f)) => f,
             Some(Err(e)) => return Err(EslError::Protocol(format!("connect reply: {e}"))),
-            None => {
-                return Err(EslError::Closed {
-                    reason: "closed before the connect reply".into(),
-                })
-            }
+            None => return Err(EslError::Closed { reason: "closed before the connect reply".into() }),
         };
         if frame.content_type != ContentType::CommandReply || !frame.is_channel_data() {
-            return Err(EslError::Protocol(format!(
-                "expected the channel data in reply to connect, got {}",
-                frame.content_type
-            )));
+            return Err(EslError::Protocol(format!("expected the channel data in reply to connect, got {}", frame.content_type)));
         }
-        let channel = ChannelData {
-            headers: frame.headers,
-        };
-        let uuid = channel
-            .unique_id()
-            .map(|u| u.into_owned())
-            .ok_or_else(|| EslError::Protocol("channel data has no Unique-ID".into()))?;
-        let control = channel
-            .control()
-            .map(|c| c.into_owned())
-            .unwrap_or_default();
+        let channel = ChannelData { headers: frame.headers };
+        let uuid = channel.unique_id().map(|u| u.into_owned()).ok_or_else(|| EslError::Protocol("channel data has no Unique-ID".into()))?;
+        let control = channel.control().map(|c| c.into_owned()).unwrap_or_default();
         if opts.require_full && control != "full" {
             return Err(EslError::NotFull { control });
         }
         let conn = Connection::start(reader, w, Some(uuid.clone()));
-        let session = OutboundSession {
-            conn,
-            channel,
-            uuid,
-        };
-        session
-            .conn
-            .send_ok(&Command::MyEvents { format: None })
-            .await?;
+        let session = OutboundSession { conn, channel, uuid };
+        session.conn.send_ok(&Command::MyEvents { format: None }).await?;
         if control == "full" {
             let secs = opts.linger.as_secs().max(1) as u32;
-            session
-                .conn
-                .send_ok(&Command::Linger {
-                    seconds: Some(secs),
-                })
-                .await?;
+            session.conn.send_ok(&Command::Linger { seconds: Some(secs) }).await?;
         }
         Ok(session)
     }
@@ -163,35 +125,15 @@ impl OutboundSession {
         if self.conn.is_down() {
             return Ok(());
         }
-        self.conn
-            .send_ok(&Command::SendMsg {
-                uuid: None,
-                msg: SendMsg::Hangup {
-                    cause: cause.to_string(),
-                },
-            })
-            .await
-            .map(|_| ())
+        self.conn.send_ok(&Command::SendMsg { uuid: None, msg: SendMsg::Hangup { cause: cause.to_string() } }).await.map(|_| ())
     }
 
     /// `read <min> <max> <file> <var> <timeout_ms> <terminators>` and the digits from its
     /// CHANNEL_EXECUTE_COMPLETE (the app leaves Application-Response at `_none_`; the digits
     /// are in `variable_<var>`, corpus 17).
-    pub async fn read_digits(
-        &self,
-        min: u32,
-        max: u32,
-        prompt: &str,
-        timeout: Duration,
-        terminators: &str,
-    ) -> Result<Digits, EslError> {
+    pub async fn read_digits(&self, min: u32, max: u32, prompt: &str, timeout: Duration, terminators: &str) -> Result<Digits, EslError> {
         let var = "sb_digits";
-        let arg = format!(
-            "{min} {max} {} {var} {} {}",
-            quote_arg(prompt)?,
-            timeout.as_millis(),
-            word_or_none(terminators)?
-        );
+        let arg = format!("{min} {max} {} {var} {} {}", quote_arg(prompt)?, timeout.as_millis(), word_or_none(terminators)?);
         let ev = self.execute("read", Some(&arg)).await?;
         Ok(Digits {
             digits: ev.variable(var).map(|v| v.into_owned()).unwrap_or_default(),
@@ -230,9 +172,7 @@ impl OutboundSession {
             digits: ev.variable(var).map(|v| v.into_owned()).unwrap_or_default(),
             result: ev.variable("read_result").map(|v| v.into_owned()),
             terminator: ev.variable("read_terminator_used").map(|v| v.into_owned()),
-            invalid: ev
-                .variable(&format!("{var}_invalid"))
-                .map(|v| v.into_owned()),
+            invalid: ev.variable(&format!("{var}_invalid")).map(|v| v.into_owned()),
         })
     }
 
@@ -243,12 +183,7 @@ impl OutboundSession {
     /// bgapi inside the session: subscribes BACKGROUND_JOB first (myevents does not carry it,
     /// docs/esl-protocol.md §11.2), then waits for this job's result.
     pub async fn bgapi(&self, command: &str) -> Result<Event, EslError> {
-        self.conn
-            .send_ok(&Command::Event {
-                format: EventFormat::Plain,
-                names: vec!["BACKGROUND_JOB".into()],
-            })
-            .await?;
+        self.conn.send_ok(&Command::Event { format: EventFormat::Plain, names: vec!["BACKGROUND_JOB".into()] }).await?;
         self.conn.bgapi(command).await
     }
 
@@ -259,16 +194,8 @@ impl OutboundSession {
     /// Waits (bounded) for CHANNEL_HANGUP_COMPLETE, which carries the durations for the CDR.
     pub async fn hangup_complete(&self, within: Duration) -> Option<Event> {
         let mut rx = self.conn.status_watch();
-        let wait = async {
-            rx.wait_for(|s| s.hangup_complete.is_some() || s.closed.is_some())
-                .await
-                .map(|s| s.hangup_complete.clone())
-        };
-        tokio::time::timeout(within, wait)
-            .await
-            .ok()
-            .and_then(|r| r.ok())
-            .flatten()
+        let wait = async { rx.wait_for(|s| s.hangup_complete.is_some() || s.closed.is_some()).await.map(|s| s.hangup_complete.clone()) };
+        tokio::time::timeout(within, wait).await.ok().and_then(|r| r.ok()).flatten()
     }
 
     /// Ends the session: `exit`, then wait (bounded) for the final notice or EOF.
@@ -286,28 +213,18 @@ impl OutboundSession {
 /// cannot be escaped there and is refused.
 fn quote_arg(v: &str) -> Result<String, EslError> {
     if v.is_empty() || v.contains('\'') || v.contains(['\r', '\n', '\0']) {
-        return Err(EslError::Protocol(format!(
-            "argument {v:?} cannot be passed to read safely"
-        )));
+        return Err(EslError::Protocol(format!("argument {v:?} cannot be passed to read safely")));
     }
-    Ok(if v.contains(' ') {
-        format!("'{v}'")
-    } else {
-        v.to_string()
-    })
+    Ok(if v.contains(' ') { format!("'{v}'") } else { v.to_string() })
 }
 
 fn word_or_none(v: &str) -> Result<String, EslError> {
     if v.is_empty() {
         return Ok("none".into());
     }
-    if v.chars()
-        .all(|c| c.is_ascii_digit() || c == '#' || c == '*')
-    {
+    if v.chars().all(|c| c.is_ascii_digit() || c == '#' || c == '*') {
         Ok(v.to_string())
     } else {
-        Err(EslError::Protocol(format!(
-            "terminators {v:?} must be DTMF digits"
-        )))
+        Err(EslError::Protocol(format!("terminators {v:?} must be DTMF digits")))
     }
 }

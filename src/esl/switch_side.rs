@@ -50,9 +50,7 @@ pub fn put_header(out: &mut BytesMut, name: &str, value: &str) {
 
 /// An event's headers as `switch_event_serialize` writes them, without the trailing blank
 /// line: the part of an event body that the simulator caches per channel.
-pub fn serialize_plain_headers<'a>(
-    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
-) -> BytesMut {
+pub fn serialize_plain_headers<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> BytesMut {
     let mut out = BytesMut::with_capacity(4096);
     for (n, v) in pairs {
         // An empty value serializes as `_undef_` (switch_event.c:1603).
@@ -90,21 +88,13 @@ pub fn serialize_json(pairs: &[(String, String)], body: Option<&str>) -> String 
     };
     for (k, v) in pairs {
         let value = match v.strip_prefix("ARRAY::") {
-            Some(rest) => serde_json::Value::Array(
-                rest.split("|:")
-                    .map(|s| serde_json::Value::String(s.into()))
-                    .collect(),
-            ),
+            Some(rest) => serde_json::Value::Array(rest.split("|:").map(|s| serde_json::Value::String(s.into())).collect()),
             None => serde_json::Value::String(v.clone()),
         };
         push(&mut out, k, value);
     }
     if let Some(b) = body.filter(|b| !b.is_empty()) {
-        push(
-            &mut out,
-            "Content-Length",
-            serde_json::Value::String(b.len().to_string()),
-        );
+        push(&mut out, "Content-Length", serde_json::Value::String(b.len().to_string()));
         push(&mut out, "_body", serde_json::Value::String(b.into()));
     }
     out.push('}');
@@ -121,11 +111,7 @@ pub fn serialize_xml(pairs: &[(String, String)], body: Option<&str>) -> String {
     }
     out.push_str("  </headers>\n");
     if let Some(b) = body.filter(|b| !b.is_empty()) {
-        out.push_str(&format!(
-            "  <Content-Length>{}</Content-Length>\n  <body>{}</body>\n",
-            b.len(),
-            esc(b)
-        ));
+        out.push_str(&format!("  <Content-Length>{}</Content-Length>\n  <body>{}</body>\n", b.len(), esc(b)));
     }
     out.push_str("</event>");
     out
@@ -134,14 +120,7 @@ pub fn serialize_xml(pairs: &[(String, String)], body: Option<&str>) -> String {
 /// An event frame around a serialized body (mod_event_socket.c:1449: Content-Length first).
 pub fn event_frame(format: EventFormat, body: &[u8], out: &mut BytesMut) {
     out.reserve(body.len() + 64);
-    out.put_slice(
-        format!(
-            "Content-Length: {}\nContent-Type: text/event-{}\n\n",
-            body.len(),
-            format.as_str()
-        )
-        .as_bytes(),
-    );
+    out.put_slice(format!("Content-Length: {}\nContent-Type: text/event-{}\n\n", body.len(), format.as_str()).as_bytes());
     out.put_slice(body);
 }
 
@@ -164,18 +143,8 @@ pub fn bgapi_reply(job_uuid: &str, out: &mut BytesMut) {
 
 /// `api/response`; an empty result becomes `-ERR no reply\n` (mod_event_socket.c:1595–1599).
 pub fn api_response(body: &str, out: &mut BytesMut) {
-    let body = if body.is_empty() {
-        "-ERR no reply\n"
-    } else {
-        body
-    };
-    out.put_slice(
-        format!(
-            "Content-Type: api/response\nContent-Length: {}\n\n",
-            body.len()
-        )
-        .as_bytes(),
-    );
+    let body = if body.is_empty() { "-ERR no reply\n" } else { body };
+    out.put_slice(format!("Content-Type: api/response\nContent-Length: {}\n\n", body.len()).as_bytes());
     out.put_slice(body.as_bytes());
 }
 
@@ -190,10 +159,7 @@ pub const GOODBYE: &str = "Disconnected, goodbye.\nSee you at ClueCon! http://ww
 pub fn disconnect_notice(session: Option<&str>, out: &mut BytesMut) {
     out.put_slice(b"Content-Type: text/disconnect-notice\n");
     if let Some(uuid) = session {
-        out.put_slice(
-            format!("Controlled-Session-UUID: {uuid}\nContent-Disposition: disconnect\n")
-                .as_bytes(),
-        );
+        out.put_slice(format!("Controlled-Session-UUID: {uuid}\nContent-Disposition: disconnect\n").as_bytes());
     }
     out.put_slice(format!("Content-Length: {}\n\n{GOODBYE}", GOODBYE.len()).as_bytes());
 }
@@ -222,10 +188,7 @@ pub struct RawCommand {
 impl RawCommand {
     /// A header by name, any case (switch_event_get_header).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
@@ -266,10 +229,7 @@ impl Decoder for CommandReader {
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<RawCommand>, CommandReadError> {
         if self.pending.is_none() {
-            let skip = src
-                .iter()
-                .take_while(|&&b| b == b'\r' || b == b'\n')
-                .count();
+            let skip = src.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
             src.advance(skip);
             if skip > 0 {
                 self.scanned = 0;
@@ -311,11 +271,7 @@ impl Decoder for CommandReader {
                     headers.push((n.to_string(), v.trim_start_matches(' ').to_string()));
                 }
             }
-            let cmd = RawCommand {
-                line,
-                headers,
-                body: None,
-            };
+            let cmd = RawCommand { line, headers, body: None };
             let len = match cmd.header("Content-Length") {
                 None => 0,
                 Some(v) => match v.trim().parse::<usize>() {
@@ -356,7 +312,9 @@ mod tests {
     #[test]
     fn reads_commands_like_read_packet() {
         let mut r = CommandReader::default();
-        let mut buf = BytesMut::from(&b"\r\n\nsendmsg\ncall-command: execute\nexecute-app-arg: a:b\n\r\napi status\n\nbgapi x\nContent-Length: 3\n\nabcexit"[..]);
+        let mut buf = BytesMut::from(
+            &b"\r\n\nsendmsg\ncall-command: execute\nexecute-app-arg: a:b\n\r\napi status\n\nbgapi x\nContent-Length: 3\n\nabcexit"[..],
+        );
         let c = r.decode(&mut buf).unwrap().unwrap();
         assert_eq!(c.line, "sendmsg");
         assert_eq!(c.header("Execute-App-Arg"), Some("a:b"));

@@ -54,9 +54,7 @@ pub(crate) async fn execute(core: &Arc<Core>, app: &str, arg: &str, event_uuid: 
         core.hangup("DESTINATION_OUT_OF_ORDER", "switch");
         return;
     }
-    let app_uuid = event_uuid
-        .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let app_uuid = event_uuid.map(str::to_string).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     {
         let mut st = core.lock();
         st.ch.set_var("current_application", app);
@@ -64,33 +62,18 @@ pub(crate) async fn execute(core: &Arc<Core>, app: &str, arg: &str, event_uuid: 
         st.ch.set_var("app_uuid", &app_uuid);
     }
     let app_headers = |resp: Option<&str>| {
-        let mut v = vec![
-            ("Application".to_string(), app.to_string()),
-            ("Application-Data".to_string(), arg.to_string()),
-        ];
+        let mut v = vec![("Application".to_string(), app.to_string()), ("Application-Data".to_string(), arg.to_string())];
         if let Some(r) = resp {
             v.push(("Application-Response".into(), r.to_string()));
         }
         v.push(("Application-UUID".into(), app_uuid.clone()));
         v
     };
-    core.fire_a(
-        "CHANNEL_EXECUTE",
-        ("switch_core_session.c", "switch_core_session_exec", 2855),
-        Vec::new(),
-        app_headers(None),
-    );
+    core.fire_a("CHANNEL_EXECUTE", ("switch_core_session.c", "switch_core_session_exec", 2855), Vec::new(), app_headers(None));
     let response = run(core, app, arg).await;
     let response = response.unwrap_or_else(|| "_none_".into());
-    core.lock()
-        .ch
-        .set_var("current_application_response", &response);
-    core.fire_a(
-        "CHANNEL_EXECUTE_COMPLETE",
-        ("switch_core_session.c", "switch_core_session_exec", 2978),
-        Vec::new(),
-        app_headers(Some(&response)),
-    );
+    core.lock().ch.set_var("current_application_response", &response);
+    core.fire_a("CHANNEL_EXECUTE_COMPLETE", ("switch_core_session.c", "switch_core_session_exec", 2978), Vec::new(), app_headers(Some(&response)));
     let ended = core.elapsed_ms();
     core.lock().report.apps.push(AppRun {
         app: app.into(),
@@ -151,31 +134,13 @@ async fn run(core: &Arc<Core>, app: &str, arg: &str) -> Option<String> {
                 }
             };
             if fire {
-                core.fire_a(
-                    "CHANNEL_PROGRESS_MEDIA",
-                    (
-                        "switch_channel.c",
-                        "switch_channel_perform_mark_pre_answered",
-                        3463,
-                    ),
-                    Vec::new(),
-                    Vec::new(),
-                );
+                core.fire_a("CHANNEL_PROGRESS_MEDIA", ("switch_channel.c", "switch_channel_perform_mark_pre_answered", 3463), Vec::new(), Vec::new());
             }
             None
         }
         "ring_ready" => {
             core.lock().ch.progress_us = id.now_micros();
-            core.fire_a(
-                "CHANNEL_PROGRESS",
-                (
-                    "switch_channel.c",
-                    "switch_channel_perform_mark_ring_ready_value",
-                    3390,
-                ),
-                Vec::new(),
-                Vec::new(),
-            );
+            core.fire_a("CHANNEL_PROGRESS", ("switch_channel.c", "switch_channel_perform_mark_ring_ready_value", 3390), Vec::new(), Vec::new());
             None
         }
         "playback" | "endless_playback" => Some(playback(core, arg).await),
@@ -226,11 +191,7 @@ async fn run(core: &Arc<Core>, app: &str, arg: &str) -> Option<String> {
             None
         }
         "hangup" => {
-            let cause = if arg.trim().is_empty() {
-                "NORMAL_CLEARING"
-            } else {
-                arg.trim()
-            };
+            let cause = if arg.trim().is_empty() { "NORMAL_CLEARING" } else { arg.trim() };
             core.hangup(cause, "switchboard");
             None
         }
@@ -278,16 +239,7 @@ fn answer(core: &Arc<Core>) {
         }
     };
     if fire {
-        core.fire_a(
-            "CHANNEL_ANSWER",
-            (
-                "switch_channel.c",
-                "switch_channel_perform_mark_answered",
-                3539,
-            ),
-            Vec::new(),
-            Vec::new(),
-        );
+        core.fire_a("CHANNEL_ANSWER", ("switch_channel.c", "switch_channel_perform_mark_answered", 3539), Vec::new(), Vec::new());
     }
 }
 
@@ -297,11 +249,7 @@ async fn playback(core: &Arc<Core>, file: &str) -> String {
         return "FILE NOT FOUND".into();
     }
     let ms = match file.strip_prefix("silence_stream://") {
-        Some(n) => n
-            .split(',')
-            .next()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0),
+        Some(n) => n.split(',').next().and_then(|n| n.parse().ok()).unwrap_or(0),
         None => core.scenario.playback_duration(file),
     };
     if core.wait(ms).await {
@@ -329,10 +277,7 @@ async fn collect(
     };
     if input.after_ms > timeout_ms {
         core.wait(timeout_ms).await;
-        core.lock().dtmf.push_front(super::scenario::Dtmf {
-            digits: input.digits,
-            after_ms: input.after_ms - timeout_ms,
-        });
+        core.lock().dtmf.push_front(super::scenario::Dtmf { digits: input.digits, after_ms: input.after_ms - timeout_ms });
         return (String::new(), None, "timeout");
     }
     if !core.wait(input.after_ms).await {
@@ -345,11 +290,7 @@ async fn collect(
             "DTMF",
             ("switch_channel.c", "switch_channel_queue_dtmf", 678),
             Vec::new(),
-            vec![
-                ("DTMF-Digit".into(), c.to_string()),
-                ("DTMF-Duration".into(), "2000".into()),
-                ("DTMF-Source".into(), "RTP".into()),
-            ],
+            vec![("DTMF-Digit".into(), c.to_string()), ("DTMF-Duration".into(), "2000".into()), ("DTMF-Source".into(), "RTP".into())],
         );
         if terminators.contains(c) {
             terminator = Some(c);
@@ -364,11 +305,7 @@ async fn collect(
         // No terminator and room for more: FreeSWITCH waits out the inter-digit timeout.
         core.wait(digit_timeout_ms).await;
     }
-    let result = if digits.len() >= min {
-        "success"
-    } else {
-        "timeout"
-    };
+    let result = if digits.len() >= min { "success" } else { "timeout" };
     (digits, terminator, result)
 }
 
@@ -463,10 +400,7 @@ pub fn parse_dialstring(s: &str) -> (Vec<(String, String)>, Vec<Vec<Leg>>) {
         for leg in split_top(&group, ',') {
             let (vars, endpoint) = take_vars(leg.trim(), '[', ']');
             if !endpoint.trim().is_empty() {
-                legs.push(Leg {
-                    vars,
-                    endpoint: endpoint.trim().to_string(),
-                });
+                legs.push(Leg { vars, endpoint: endpoint.trim().to_string() });
             }
         }
         if !legs.is_empty() {
@@ -483,13 +417,8 @@ fn take_vars(s: &str, open: char, close: char) -> (Vec<(String, String)>, &str) 
     let Some(end) = s.find(close) else {
         return (Vec::new(), s);
     };
-    let vars = s[1..end]
-        .split(',')
-        .filter_map(|kv| {
-            kv.split_once('=')
-                .map(|(k, v)| (k.trim().to_string(), v.trim_matches('\'').to_string()))
-        })
-        .collect();
+    let vars =
+        s[1..end].split(',').filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.trim().to_string(), v.trim_matches('\'').to_string()))).collect();
     (vars, &s[end + 1..])
 }
 
@@ -529,34 +458,16 @@ fn dialstatus(cause: &str) -> &str {
 async fn bridge(core: &Arc<Core>, arg: &str) {
     let id = core.switch.identity();
     let (globals, groups) = parse_dialstring(arg);
-    let var_of = |name: &str, leg: &Leg| -> Option<String> {
-        leg.vars
-            .iter()
-            .chain(globals.iter())
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    };
+    let var_of = |name: &str, leg: &Leg| -> Option<String> { leg.vars.iter().chain(globals.iter()).find(|(k, _)| k == name).map(|(_, v)| v.clone()) };
     let (a_cid_name, a_cid_num, call_timeout) = {
         let st = core.lock();
         (
-            st.ch
-                .var("effective_caller_id_name")
-                .unwrap_or(&st.ch.cid_name)
-                .to_string(),
-            st.ch
-                .var("effective_caller_id_number")
-                .unwrap_or(&st.ch.cid_number)
-                .to_string(),
-            st.ch
-                .var("call_timeout")
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(60),
+            st.ch.var("effective_caller_id_name").unwrap_or(&st.ch.cid_name).to_string(),
+            st.ch.var("effective_caller_id_number").unwrap_or(&st.ch.cid_number).to_string(),
+            st.ch.var("call_timeout").and_then(|v| v.parse::<u64>().ok()).unwrap_or(60),
         )
     };
-    let mut run = BridgeRun {
-        dialstring: arg.to_string(),
-        ..BridgeRun::default()
-    };
+    let mut run = BridgeRun { dialstring: arg.to_string(), ..BridgeRun::default() };
     let mut cause = "NO_ROUTE_DESTINATION".to_string();
     let mut causes = Vec::new();
     'groups: for group in &groups {
@@ -567,37 +478,21 @@ async fn bridge(core: &Arc<Core>, arg: &str) {
         // Offer every leg of the group at once; each has its own outcome time.
         let mut legs: Vec<(Leg, Channel, u64, Option<&'static str>, String)> = Vec::new();
         for leg in group {
-            let cid_name =
-                var_of("origination_caller_id_name", leg).unwrap_or_else(|| a_cid_name.clone());
-            let cid_num =
-                var_of("origination_caller_id_number", leg).unwrap_or_else(|| a_cid_num.clone());
+            let cid_name = var_of("origination_caller_id_name", leg).unwrap_or_else(|| a_cid_name.clone());
+            let cid_num = var_of("origination_caller_id_number", leg).unwrap_or_else(|| a_cid_num.clone());
             run.caller_id_name.get_or_insert(cid_name.clone());
             run.caller_id_number.get_or_insert(cid_num.clone());
-            let timeout_ms = var_of("leg_timeout", leg)
-                .or_else(|| var_of("originate_timeout", leg))
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(call_timeout)
-                * 1000;
+            let timeout_ms =
+                var_of("leg_timeout", leg).or_else(|| var_of("originate_timeout", leg)).and_then(|v| v.parse::<u64>().ok()).unwrap_or(call_timeout)
+                    * 1000;
             let target = core.scenario.target(&leg.endpoint);
-            let dest = leg
-                .endpoint
-                .rsplit('/')
-                .next()
-                .unwrap_or("")
-                .split('@')
-                .next()
-                .unwrap_or("")
-                .to_string();
+            let dest = leg.endpoint.rsplit('/').next().unwrap_or("").split('@').next().unwrap_or("").to_string();
             let b = Channel::outbound(&id, &leg.endpoint, &cid_name, &cid_num, &dest);
             let (at, outcome, fail) = match target {
-                Target::Answer { after_ms, .. } if after_ms <= timeout_ms => {
-                    (after_ms, Some("answer"), String::new())
-                }
+                Target::Answer { after_ms, .. } if after_ms <= timeout_ms => (after_ms, Some("answer"), String::new()),
                 Target::Answer { .. } | Target::NoAnswer => (timeout_ms, None, "NO_ANSWER".into()),
                 Target::Busy { after_ms } => (after_ms.min(timeout_ms), None, "USER_BUSY".into()),
-                Target::Reject { after_ms } => {
-                    (after_ms.min(timeout_ms), None, "CALL_REJECTED".into())
-                }
+                Target::Reject { after_ms } => (after_ms.min(timeout_ms), None, "CALL_REJECTED".into()),
                 Target::Unregistered => (0, None, "USER_NOT_REGISTERED".into()),
                 Target::Fail { cause, after_ms } => (after_ms.min(timeout_ms), None, cause),
             };
@@ -605,26 +500,10 @@ async fn bridge(core: &Arc<Core>, arg: &str) {
         }
         for (_, b, at, _, _) in legs.iter_mut() {
             if *at > 0 {
-                let ev = b.event(
-                    &id,
-                    "CHANNEL_CREATE",
-                    (
-                        "switch_core_state_machine.c",
-                        "switch_core_session_run",
-                        580,
-                    ),
-                    Vec::new(),
-                    Vec::new(),
-                );
+                let ev = b.event(&id, "CHANNEL_CREATE", ("switch_core_state_machine.c", "switch_core_session_run", 580), Vec::new(), Vec::new());
                 core.fire(ev);
                 b.progress_us = id.now_micros();
-                let ev = b.event(
-                    &id,
-                    "CHANNEL_PROGRESS",
-                    ("sofia.c", "sofia_handle_sip_i_state", 7085),
-                    Vec::new(),
-                    Vec::new(),
-                );
+                let ev = b.event(&id, "CHANNEL_PROGRESS", ("sofia.c", "sofia_handle_sip_i_state", 7085), Vec::new(), Vec::new());
                 core.fire(ev);
             }
         }
@@ -640,13 +519,7 @@ async fn bridge(core: &Arc<Core>, arg: &str) {
             for (leg, mut b, at, _, _) in legs {
                 if at > 0 {
                     b.mark_hangup(id.now_micros(), "ORIGINATOR_CANCEL");
-                    let ev = b.event(
-                        &id,
-                        "CHANNEL_HANGUP",
-                        ("switch_channel.c", "switch_channel_perform_hangup", 3447),
-                        Vec::new(),
-                        Vec::new(),
-                    );
+                    let ev = b.event(&id, "CHANNEL_HANGUP", ("switch_channel.c", "switch_channel_perform_hangup", 3447), Vec::new(), Vec::new());
                     core.fire(ev);
                 }
                 run.legs.push((leg.endpoint, "ORIGINATOR_CANCEL".into()));
@@ -660,13 +533,7 @@ async fn bridge(core: &Arc<Core>, arg: &str) {
                 for (leg, mut b, at, _, fail) in legs {
                     if at > 0 {
                         b.mark_hangup(id.now_micros(), &fail);
-                        let ev = b.event(
-                            &id,
-                            "CHANNEL_HANGUP",
-                            ("switch_channel.c", "switch_channel_perform_hangup", 3447),
-                            Vec::new(),
-                            Vec::new(),
-                        );
+                        let ev = b.event(&id, "CHANNEL_HANGUP", ("switch_channel.c", "switch_channel_perform_hangup", 3447), Vec::new(), Vec::new());
                         core.fire(ev);
                     }
                     causes.push(format!("{};{}", b.uuid, fail));
@@ -683,13 +550,7 @@ async fn bridge(core: &Arc<Core>, arg: &str) {
                 for (other, mut ob, at, _, _) in legs {
                     if at > 0 {
                         ob.mark_hangup(id.now_micros(), "LOSE_RACE");
-                        let ev = ob.event(
-                            &id,
-                            "CHANNEL_HANGUP",
-                            ("switch_channel.c", "switch_channel_perform_hangup", 3447),
-                            Vec::new(),
-                            Vec::new(),
-                        );
+                        let ev = ob.event(&id, "CHANNEL_HANGUP", ("switch_channel.c", "switch_channel_perform_hangup", 3447), Vec::new(), Vec::new());
                         core.fire(ev);
                     }
                     run.legs.push((other.endpoint, "LOSE_RACE".into()));
@@ -710,11 +571,7 @@ async fn bridge(core: &Arc<Core>, arg: &str) {
         st.ch.set_var("originate_disposition", &cause);
         st.ch.set_var("DIALSTATUS", dialstatus(&cause));
         if !causes.is_empty() {
-            let v = if causes.len() == 1 {
-                causes[0].clone()
-            } else {
-                format!("ARRAY::{}", causes.join("|:"))
-            };
+            let v = if causes.len() == 1 { causes[0].clone() } else { format!("ARRAY::{}", causes.join("|:")) };
             st.ch.set_var("originate_causes", &v);
         }
         if failed {
@@ -730,10 +587,7 @@ async fn bridge(core: &Arc<Core>, arg: &str) {
         let allowed = match cof.as_deref() {
             Some(v) if v.eq_ignore_ascii_case("true") => true,
             Some(list) => list.split(',').any(|c| c.trim() == cause),
-            None => matches!(
-                cause.as_str(),
-                "NO_ANSWER" | "NO_USER_RESPONSE" | "ORIGINATOR_CANCEL"
-            ),
+            None => matches!(cause.as_str(), "NO_ANSWER" | "NO_USER_RESPONSE" | "ORIGINATOR_CANCEL"),
         };
         if !allowed {
             core.hangup(&cause, "switch");
@@ -746,17 +600,7 @@ async fn bridge(core: &Arc<Core>, arg: &str) {
 async fn talk(core: &Arc<Core>, b: &mut Channel, leg: &Leg) {
     let id = core.switch.identity();
     b.mark_answered(id.now_micros());
-    let ev = b.event(
-        &id,
-        "CHANNEL_ANSWER",
-        (
-            "switch_channel.c",
-            "switch_channel_perform_mark_answered",
-            3539,
-        ),
-        Vec::new(),
-        Vec::new(),
-    );
+    let ev = b.event(&id, "CHANNEL_ANSWER", ("switch_channel.c", "switch_channel_perform_mark_answered", 3539), Vec::new(), Vec::new());
     core.fire(ev);
     answer(core);
     let pre = {
@@ -766,22 +610,10 @@ async fn talk(core: &Arc<Core>, b: &mut Channel, leg: &Leg) {
         st.ch.set_var("last_bridge_to", &b.uuid);
         st.ch.set_var("bridge_channel", &b.name);
         st.ch.set_var("signal_bond", &b.uuid);
-        vec![
-            ("Bridge-A-Unique-ID".to_string(), st.ch.uuid.clone()),
-            ("Bridge-B-Unique-ID".to_string(), b.uuid.clone()),
-        ]
+        vec![("Bridge-A-Unique-ID".to_string(), st.ch.uuid.clone()), ("Bridge-B-Unique-ID".to_string(), b.uuid.clone())]
     };
     b.set_bridged(Some(&core.lock().ch), id.now_micros());
-    core.fire_a(
-        "CHANNEL_BRIDGE",
-        (
-            "switch_ivr_bridge.c",
-            "switch_ivr_multi_threaded_bridge",
-            1722,
-        ),
-        pre.clone(),
-        Vec::new(),
-    );
+    core.fire_a("CHANNEL_BRIDGE", ("switch_ivr_bridge.c", "switch_ivr_multi_threaded_bridge", 1722), pre.clone(), Vec::new());
     core.lock().legs.push(b.clone());
     let talk_ms = match core.scenario.target(&leg.endpoint) {
         Target::Answer { talk_ms, .. } => talk_ms,
@@ -796,13 +628,7 @@ async fn talk(core: &Arc<Core>, b: &mut Channel, leg: &Leg) {
     };
     let b_cause = "NORMAL_CLEARING";
     b.mark_hangup(id.now_micros(), b_cause);
-    let ev = b.event(
-        &id,
-        "CHANNEL_HANGUP",
-        ("switch_channel.c", "switch_channel_perform_hangup", 3447),
-        Vec::new(),
-        Vec::new(),
-    );
+    let ev = b.event(&id, "CHANNEL_HANGUP", ("switch_channel.c", "switch_channel_perform_hangup", 3447), Vec::new(), Vec::new());
     core.fire(ev);
     {
         let mut st = core.lock();
@@ -811,23 +637,8 @@ async fn talk(core: &Arc<Core>, b: &mut Channel, leg: &Leg) {
         st.ch.set_bridged(None, 0);
         st.legs.retain(|l| l.uuid != b.uuid);
     }
-    core.fire_a(
-        "CHANNEL_UNBRIDGE",
-        (
-            "switch_ivr_bridge.c",
-            "switch_ivr_multi_threaded_bridge",
-            1890,
-        ),
-        pre,
-        Vec::new(),
-    );
-    if b_hung_up
-        && core
-            .lock()
-            .ch
-            .var("hangup_after_bridge")
-            .is_some_and(|v| v == "true")
-    {
+    core.fire_a("CHANNEL_UNBRIDGE", ("switch_ivr_bridge.c", "switch_ivr_multi_threaded_bridge", 1890), pre, Vec::new());
+    if b_hung_up && core.lock().ch.var("hangup_after_bridge").is_some_and(|v| v == "true") {
         core.hangup("NORMAL_CLEARING", "switch");
     }
 }
@@ -839,34 +650,16 @@ mod tests {
     #[test]
     fn dial_strings_split_like_originate() {
         let (g, groups) = parse_dialstring("{ignore_early_media=true,call_timeout=20}[leg_timeout=5]user/1001@d,user/1002@d|sofia/gateway/t2/155");
-        assert_eq!(
-            g,
-            vec![
-                ("ignore_early_media".into(), "true".into()),
-                ("call_timeout".into(), "20".into())
-            ]
-        );
+        assert_eq!(g, vec![("ignore_early_media".into(), "true".into()), ("call_timeout".into(), "20".into())]);
         assert_eq!(groups.len(), 2);
-        assert_eq!(
-            groups[0][0],
-            Leg {
-                vars: vec![("leg_timeout".into(), "5".into())],
-                endpoint: "user/1001@d".into()
-            }
-        );
+        assert_eq!(groups[0][0], Leg { vars: vec![("leg_timeout".into(), "5".into())], endpoint: "user/1001@d".into() });
         assert_eq!(groups[0][1].endpoint, "user/1002@d");
         assert_eq!(groups[1][0].endpoint, "sofia/gateway/t2/155");
     }
 
     #[test]
     fn args_keep_quoted_words() {
-        assert_eq!(
-            split_args("1 4 'ivr/a b.wav' v 5000 #"),
-            vec!["1", "4", "ivr/a b.wav", "v", "5000", "#"]
-        );
-        assert_eq!(
-            split_args("0 1 1 3000 # '' '' x \\d+"),
-            vec!["0", "1", "1", "3000", "#", "", "", "x", "\\d+"]
-        );
+        assert_eq!(split_args("1 4 'ivr/a b.wav' v 5000 #"), vec!["1", "4", "ivr/a b.wav", "v", "5000", "#"]);
+        assert_eq!(split_args("0 1 1 3000 # '' '' x \\d+"), vec!["0", "1", "1", "3000", "#", "", "", "x", "\\d+"]);
     }
 }

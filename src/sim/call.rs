@@ -131,13 +131,7 @@ impl Core {
     }
 
     /// Fires an event of the A-leg built under the lock.
-    pub(crate) fn fire_a(
-        &self,
-        name: &str,
-        origin: (&str, &str, u32),
-        pre: Vec<(String, String)>,
-        post: Vec<(String, String)>,
-    ) {
+    pub(crate) fn fire_a(&self, name: &str, origin: (&str, &str, u32), pre: Vec<(String, String)>, post: Vec<(String, String)>) {
         let ev = {
             let mut st = self.lock();
             let id = self.switch.identity();
@@ -163,13 +157,7 @@ impl Core {
             st.report.hangup_cause = Some(cause.to_string());
             st.report.hangup_by = Some(by.to_string());
             let id = self.switch.identity();
-            st.ch.event(
-                &id,
-                "CHANNEL_HANGUP",
-                ("switch_channel.c", "switch_channel_perform_hangup", 3447),
-                Vec::new(),
-                Vec::new(),
-            )
+            st.ch.event(&id, "CHANNEL_HANGUP", ("switch_channel.c", "switch_channel_perform_hangup", 3447), Vec::new(), Vec::new())
         };
         self.fire(ev);
         self.down.send_replace(true);
@@ -257,10 +245,7 @@ impl Listener {
         if !(self.all || self.names.contains(&ev.name)) {
             return false;
         }
-        if self.myevents
-            && ev.unique_id() != Some(&self.uuid)
-            && ev.get("Job-Owner-UUID") != Some(&self.uuid)
-        {
+        if self.myevents && ev.unique_id() != Some(&self.uuid) && ev.get("Job-Owner-UUID") != Some(&self.uuid) {
             return false;
         }
         filters_pass(&self.filters, ev)
@@ -283,9 +268,7 @@ pub(crate) fn filters_pass(filters: &[(String, String)], ev: &SimEvent) -> bool 
             None => (false, v.as_str()),
         };
         let hit = match want.strip_prefix('/') {
-            Some(re) => regex::Regex::new(re.trim_end_matches('/'))
-                .map(|r| r.is_match(have))
-                .unwrap_or(false),
+            Some(re) => regex::Regex::new(re.trim_end_matches('/')).map(|r| r.is_match(have)).unwrap_or(false),
             None => have.eq_ignore_ascii_case(want),
         };
         if hit && negative {
@@ -299,20 +282,12 @@ pub(crate) fn filters_pass(filters: &[(String, String)], ev: &SimEvent) -> bool 
 }
 
 /// Dials `target` like the socket app and plays FreeSWITCH until the socket closes.
-pub async fn run_call(
-    switch: Switch,
-    target: std::net::SocketAddr,
-    scenario: Arc<Scenario>,
-) -> CallReport {
+pub async fn run_call(switch: Switch, target: std::net::SocketAddr, scenario: Arc<Scenario>) -> CallReport {
     let started = Instant::now();
     let stream = match TcpStream::connect(target).await {
         Ok(s) => s,
         Err(e) => {
-            return CallReport {
-                ended: format!("connect failed: {e}"),
-                protocol_errors: vec![e.to_string()],
-                ..CallReport::default()
-            };
+            return CallReport { ended: format!("connect failed: {e}"), protocol_errors: vec![e.to_string()], ..CallReport::default() };
         }
     };
     // The socket app sets TCP_NODELAY (mod_event_socket.c:477–480).
@@ -326,10 +301,7 @@ pub async fn run_call(
         switch: switch.clone(),
         scenario: scenario.clone(),
         st: Mutex::new(CallState {
-            report: CallReport {
-                uuid: ch.uuid.clone(),
-                ..CallReport::default()
-            },
+            report: CallReport { uuid: ch.uuid.clone(), ..CallReport::default() },
             ch,
             dtmf: scenario.dtmf.iter().cloned().collect(),
             legs: Vec::new(),
@@ -352,11 +324,7 @@ pub async fn run_call(
         });
     }
     let (queue_tx, queue_rx) = mpsc::unbounded_channel();
-    let session = if scenario.async_mode {
-        Some(tokio::spawn(session_loop(core.clone(), queue_rx)))
-    } else {
-        None
-    };
+    let session = if scenario.async_mode { Some(tokio::spawn(session_loop(core.clone(), queue_rx))) } else { None };
     listener_run(core.clone(), stream, out_rx, queue_tx).await;
     core.release_socket();
     if let Some(s) = session {
@@ -402,21 +370,11 @@ async fn session_loop(core: Arc<Core>, mut queue: mpsc::UnboundedReceiver<Queued
     let (data, response) = {
         let st = core.lock();
         (
-            st.ch
-                .var("current_application_data")
-                .unwrap_or_default()
-                .to_string(),
-            st.ch
-                .var("current_application_response")
-                .unwrap_or("_none_")
-                .to_string(),
+            st.ch.var("current_application_data").unwrap_or_default().to_string(),
+            st.ch.var("current_application_response").unwrap_or("_none_").to_string(),
         )
     };
-    let data = if core.lock().report.apps.is_empty() {
-        data
-    } else {
-        socket_data(&core.scenario)
-    };
+    let data = if core.lock().report.apps.is_empty() { data } else { socket_data(&core.scenario) };
     core.fire_a(
         "CHANNEL_EXECUTE_COMPLETE",
         ("switch_core_session.c", "switch_core_session_exec", 2978),
@@ -439,35 +397,16 @@ async fn session_loop(core: Arc<Core>, mut queue: mpsc::UnboundedReceiver<Queued
         let answered = st.ch.answered_us;
         let hung = st.ch.hangup_us;
         let created = st.ch.created_us;
-        let billsec = if answered > 0 {
-            (hung.saturating_sub(answered)) / 1_000_000
-        } else {
-            0
-        };
-        st.ch.set_var(
-            "duration",
-            &((hung.saturating_sub(created)) / 1_000_000).to_string(),
-        );
+        let billsec = if answered > 0 { (hung.saturating_sub(answered)) / 1_000_000 } else { 0 };
+        st.ch.set_var("duration", &((hung.saturating_sub(created)) / 1_000_000).to_string());
         st.ch.set_var("billsec", &billsec.to_string());
-        st.ch.set_var(
-            "billmsec",
-            &(if answered > 0 {
-                hung.saturating_sub(answered) / 1000
-            } else {
-                0
-            })
-            .to_string(),
-        );
+        st.ch.set_var("billmsec", &(if answered > 0 { hung.saturating_sub(answered) / 1000 } else { 0 }).to_string());
         let cause = st.ch.hangup_cause.clone().unwrap_or_default();
         // Hangup-Cause twice: switch_core_state_machine.c:944 and again in the basic data.
         st.ch.event(
             &id,
             "CHANNEL_HANGUP_COMPLETE",
-            (
-                "switch_core_state_machine.c",
-                "switch_core_session_reporting_state",
-                944,
-            ),
+            ("switch_core_state_machine.c", "switch_core_session_reporting_state", 944),
             vec![("Hangup-Cause".into(), cause)],
             Vec::new(),
         )
@@ -476,19 +415,10 @@ async fn session_loop(core: Arc<Core>, mut queue: mpsc::UnboundedReceiver<Queued
 }
 
 pub(crate) fn socket_data(s: &Scenario) -> String {
-    format!(
-        "127.0.0.1:8084{}{}",
-        if s.async_mode { " async" } else { "" },
-        if s.full { " full" } else { "" }
-    )
+    format!("127.0.0.1:8084{}{}", if s.async_mode { " async" } else { "" }, if s.full { " full" } else { "" })
 }
 
-async fn listener_run(
-    core: Arc<Core>,
-    stream: TcpStream,
-    mut out_rx: mpsc::UnboundedReceiver<Outgoing>,
-    queue: mpsc::UnboundedSender<QueuedApp>,
-) {
+async fn listener_run(core: Arc<Core>, stream: TcpStream, mut out_rx: mpsc::UnboundedReceiver<Outgoing>, queue: mpsc::UnboundedSender<QueuedApp>) {
     let scenario = core.scenario.clone();
     let (mut rd, mut wr) = stream.into_split();
     let mut reader = CommandReader::default();
@@ -528,23 +458,15 @@ async fn listener_run(
             };
             let first = !connected;
             if first {
-                core.lock().report.timing.connect_to_first_command_us =
-                    Some(core.started.elapsed().as_micros() as u64);
+                core.lock().report.timing.connect_to_first_command_us = Some(core.started.elapsed().as_micros() as u64);
             }
             {
                 let mut st = core.lock();
-                let line = if cmd.line.to_ascii_lowercase().starts_with("auth") {
-                    "auth <redacted>".to_string()
-                } else {
-                    cmd.line.clone()
-                };
+                let line = if cmd.line.to_ascii_lowercase().starts_with("auth") { "auth <redacted>".to_string() } else { cmd.line.clone() };
                 st.report.commands.push(line);
-                if cmd.line.starts_with("sendmsg")
-                    && st.report.timing.channel_data_to_first_app_us.is_none()
-                {
+                if cmd.line.starts_with("sendmsg") && st.report.timing.channel_data_to_first_app_us.is_none() {
                     if let Some(at) = connect_reply_at {
-                        st.report.timing.channel_data_to_first_app_us =
-                            Some(at.elapsed().as_micros() as u64);
+                        st.report.timing.channel_data_to_first_app_us = Some(at.elapsed().as_micros() as u64);
                     }
                 }
             }
@@ -582,11 +504,7 @@ async fn listener_run(
                         if l.full || scenario.async_mode {
                             for o in pending.drain(..) {
                                 if let Outgoing::Event(ev) = o {
-                                    if ev.name == "CHANNEL_HANGUP"
-                                        && ev.unique_id() == Some(&l.uuid)
-                                        && l.events_on()
-                                        && l.wants(&ev)
-                                    {
+                                    if ev.name == "CHANNEL_HANGUP" && ev.unique_id() == Some(&l.uuid) && l.events_on() && l.wants(&ev) {
                                         ev.frame(l.format, &mut out);
                                     }
                                 }
@@ -612,14 +530,11 @@ async fn listener_run(
                                 out.extend_from_slice(&notice);
                             }
                             // Static mode has no parked session to complete the socket app.
-                            LingerNotice::AfterSocketComplete if scenario.async_mode => {
-                                l.notice_due = Some(notice)
-                            }
+                            LingerNotice::AfterSocketComplete if scenario.async_mode => l.notice_due = Some(notice),
                             LingerNotice::AfterSocketComplete => out.extend_from_slice(&notice),
                         }
                         if secs >= 0 {
-                            linger_deadline =
-                                Some(Instant::now() + Duration::from_secs(secs as u64));
+                            linger_deadline = Some(Instant::now() + Duration::from_secs(secs as u64));
                         }
                     }
                 }
@@ -681,12 +596,7 @@ async fn listener_run(
     core.lock().report.ended = ended;
 }
 
-fn flush_events(
-    l: &mut Listener,
-    pending: &mut VecDeque<Outgoing>,
-    rx: &mut mpsc::UnboundedReceiver<Outgoing>,
-    out: &mut BytesMut,
-) {
+fn flush_events(l: &mut Listener, pending: &mut VecDeque<Outgoing>, rx: &mut mpsc::UnboundedReceiver<Outgoing>, out: &mut BytesMut) {
     while let Ok(o) = rx.try_recv() {
         pending.push_back(o);
     }
@@ -735,8 +645,7 @@ async fn handle_command(
         let ev = {
             let mut st = core.lock();
             let id = core.switch.identity();
-            st.ch
-                .connect_reply(&id, core.scenario.async_mode, core.scenario.full)
+            st.ch.connect_reply(&id, core.scenario.async_mode, core.scenario.full)
         };
         // The connect reply is the serialized event used as a header block, with no
         // Content-Length: the plain encoding minus the event envelope.
@@ -744,28 +653,14 @@ async fn handle_command(
         ev.frame(EventFormat::Plain, &mut body);
         let start = body.iter().position(|_| true).unwrap_or(0);
         let text = &body[start..];
-        let header_end = memchr::memmem::find(text, b"\n\n")
-            .map(|p| p + 2)
-            .unwrap_or(0);
+        let header_end = memchr::memmem::find(text, b"\n\n").map(|p| p + 2).unwrap_or(0);
         out.extend_from_slice(&text[header_end..]);
         return Action::Continue;
     }
     if lower.starts_with("getvar") {
-        let v = core
-            .lock()
-            .ch
-            .var(arg)
-            .map(str::to_string)
-            .unwrap_or_default();
+        let v = core.lock().ch.var(arg).map(str::to_string).unwrap_or_default();
         // An unset or empty variable reads as -ERR command not found (2621–2623).
-        reply(
-            out,
-            if v.is_empty() {
-                "-ERR command not found"
-            } else {
-                &v
-            },
-        );
+        reply(out, if v.is_empty() { "-ERR command not found" } else { &v });
         return Action::Continue;
     }
     if lower.starts_with("myevents") {
@@ -784,14 +679,7 @@ async fn handle_command(
         return Action::Continue;
     }
     if lower.starts_with("divert_events") {
-        reply(
-            out,
-            if arg.eq_ignore_ascii_case("on") {
-                "+OK events diverted"
-            } else {
-                "+OK events not diverted"
-            },
-        );
+        reply(out, if arg.eq_ignore_ascii_case("on") { "+OK events diverted" } else { "+OK events not diverted" });
         return Action::Continue;
     }
     if lower.starts_with("filter") {
@@ -818,10 +706,7 @@ async fn handle_command(
         return Action::Continue;
     }
     if lower.starts_with("bgapi ") {
-        let job = cmd
-            .header("Job-UUID")
-            .map(str::to_string)
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let job = cmd.header("Job-UUID").map(str::to_string).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         switch_side::bgapi_reply(&job, out);
         let (c, a, owner) = (core.clone(), arg.to_string(), l.uuid.clone());
         tokio::spawn(async move {
@@ -886,23 +771,14 @@ async fn handle_command(
             }
         }
         if any {
-            reply(
-                out,
-                &format!("+OK event listener enabled {}", l.format.as_str()),
-            );
+            reply(out, &format!("+OK event listener enabled {}", l.format.as_str()));
         } else {
             reply(out, "-ERR no keywords supplied");
         }
         return Action::Continue;
     }
     if lower.starts_with("log") {
-        reply(
-            out,
-            &format!(
-                "+OK log level {} [7]",
-                if arg.is_empty() { "debug" } else { arg }
-            ),
-        );
+        reply(out, &format!("+OK log level {} [7]", if arg.is_empty() { "debug" } else { arg }));
         return Action::Continue;
     }
     if lower.starts_with("nolog") {
@@ -926,10 +802,7 @@ pub(crate) fn apply_filter(filters: &mut Vec<(String, String)>, arg: &str) -> St
         } else {
             filters.retain(|(fh, fv)| !(fh.eq_ignore_ascii_case(h) && v.is_none_or(|v| v == fv)));
         }
-        return format!(
-            "+OK filter deleted. [{h}]{}",
-            v.map(|v| format!("[{v}]")).unwrap_or_default()
-        );
+        return format!("+OK filter deleted. [{h}]{}", v.map(|v| format!("[{v}]")).unwrap_or_default());
     }
     if first.is_empty() || rest.is_empty() {
         return "-ERR invalid syntax".into();
@@ -938,14 +811,7 @@ pub(crate) fn apply_filter(filters: &mut Vec<(String, String)>, arg: &str) -> St
     format!("+OK filter added. [{first}]=[{rest}]")
 }
 
-async fn handle_sendmsg(
-    core: &Arc<Core>,
-    l: &Listener,
-    cmd: &RawCommand,
-    arg: &str,
-    queue: &mpsc::UnboundedSender<QueuedApp>,
-    out: &mut BytesMut,
-) {
+async fn handle_sendmsg(core: &Arc<Core>, l: &Listener, cmd: &RawCommand, arg: &str, queue: &mpsc::UnboundedSender<QueuedApp>, out: &mut BytesMut) {
     if !arg.is_empty() && arg != l.uuid {
         match core.switch.find(arg) {
             Some(other) => {
@@ -956,22 +822,14 @@ async fn handle_sendmsg(
         }
         return;
     }
-    match cmd
-        .header("call-command")
-        .map(|c| c.to_ascii_lowercase())
-        .as_deref()
-    {
+    match cmd.header("call-command").map(|c| c.to_ascii_lowercase()).as_deref() {
         Some("execute") => {
             let app = cmd.header("execute-app-name").unwrap_or("").to_string();
             // The body is the argument only when execute-app-arg is absent (switch_ivr.c:567).
             let app_arg = cmd
                 .header("execute-app-arg")
                 .map(str::to_string)
-                .or_else(|| {
-                    cmd.body
-                        .as_ref()
-                        .map(|b| String::from_utf8_lossy(b).into_owned())
-                })
+                .or_else(|| cmd.body.as_ref().map(|b| String::from_utf8_lossy(b).into_owned()))
                 .unwrap_or_default();
             let event_uuid = cmd.header("Event-UUID").map(str::to_string);
             if core.is_down() {
@@ -979,16 +837,8 @@ async fn handle_sendmsg(
                 switch_side::command_reply("+OK", out);
                 return;
             }
-            if core.scenario.async_mode
-                || cmd
-                    .header("async")
-                    .is_some_and(|a| a.eq_ignore_ascii_case("true"))
-            {
-                let _ = queue.send(QueuedApp {
-                    app,
-                    arg: app_arg,
-                    event_uuid,
-                });
+            if core.scenario.async_mode || cmd.header("async").is_some_and(|a| a.eq_ignore_ascii_case("true")) {
+                let _ = queue.send(QueuedApp { app, arg: app_arg, event_uuid });
                 switch_side::command_reply("+OK", out);
             } else {
                 // Static: the app runs inline on the listener thread; +OK when it returns.
@@ -997,10 +847,7 @@ async fn handle_sendmsg(
             }
         }
         Some("hangup") => {
-            let cause = cmd
-                .header("hangup-cause")
-                .unwrap_or("NORMAL_CLEARING")
-                .to_string();
+            let cause = cmd.header("hangup-cause").unwrap_or("NORMAL_CLEARING").to_string();
             core.hangup(&cause, "switchboard");
             switch_side::command_reply("+OK", out);
         }
@@ -1014,15 +861,8 @@ async fn handle_sendmsg(
 impl Core {
     /// A sendmsg aimed at this call from another connection.
     pub(crate) async fn apply_sendmsg(self: &Arc<Core>, cmd: &RawCommand) {
-        match cmd
-            .header("call-command")
-            .map(|c| c.to_ascii_lowercase())
-            .as_deref()
-        {
-            Some("hangup") => self.hangup(
-                cmd.header("hangup-cause").unwrap_or("NORMAL_CLEARING"),
-                "switchboard",
-            ),
+        match cmd.header("call-command").map(|c| c.to_ascii_lowercase()).as_deref() {
+            Some("hangup") => self.hangup(cmd.header("hangup-cause").unwrap_or("NORMAL_CLEARING"), "switchboard"),
             Some("execute") => {
                 let app = cmd.header("execute-app-name").unwrap_or("").to_string();
                 let arg = cmd.header("execute-app-arg").unwrap_or("").to_string();

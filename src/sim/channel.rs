@@ -138,10 +138,7 @@ impl Channel {
         for (k, v) in &scenario.variables {
             vars.push((k.clone(), v.clone()));
         }
-        let vars = vars
-            .into_iter()
-            .map(|(k, v)| (format!("variable_{k}"), v))
-            .collect();
+        let vars = vars.into_iter().map(|(k, v)| (format!("variable_{k}"), v)).collect();
         Channel {
             uuid,
             name,
@@ -169,13 +166,7 @@ impl Channel {
     }
 
     /// An outgoing B-leg created by bridge or originate.
-    pub fn outbound(
-        id: &Identity,
-        endpoint: &str,
-        cid_name: &str,
-        cid_number: &str,
-        destination: &str,
-    ) -> Channel {
+    pub fn outbound(id: &Identity, endpoint: &str, cid_name: &str, cid_number: &str, destination: &str) -> Channel {
         let uuid = uuid::Uuid::new_v4().to_string();
         let name = endpoint.replacen("user/", "sofia/internal/", 1);
         let vars = vec![
@@ -213,24 +204,12 @@ impl Channel {
 
     /// Every channel variable, names without the `variable_` prefix.
     pub fn variables(&self) -> Vec<(String, String)> {
-        self.vars
-            .pairs
-            .iter()
-            .filter_map(|(k, v)| {
-                k.strip_prefix("variable_")
-                    .map(|n| (n.to_string(), v.clone()))
-            })
-            .collect()
+        self.vars.pairs.iter().filter_map(|(k, v)| k.strip_prefix("variable_").map(|n| (n.to_string(), v.clone()))).collect()
     }
 
     pub fn var(&self, name: &str) -> Option<&str> {
         let key = format!("variable_{name}");
-        self.vars
-            .pairs
-            .iter()
-            .rev()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| v.as_str())
+        self.vars.pairs.iter().rev().find(|(k, _)| *k == key).map(|(_, v)| v.as_str())
     }
 
     /// `set`: replaces the variable or appends it, and drops the cached encoding.
@@ -246,13 +225,7 @@ impl Channel {
 
     pub fn unset_var(&mut self, name: &str) {
         let key = format!("variable_{name}");
-        let pairs = self
-            .vars
-            .pairs
-            .iter()
-            .filter(|(k, _)| *k != key)
-            .cloned()
-            .collect();
+        let pairs = self.vars.pairs.iter().filter(|(k, _)| *k != key).cloned().collect();
         self.vars = Block::new(pairs);
     }
 
@@ -357,23 +330,8 @@ impl Channel {
             ("Unique-ID".into(), self.uuid.clone()),
             ("Call-Direction".into(), self.direction.clone()),
             ("Presence-Call-Direction".into(), self.direction.clone()),
-            (
-                "Channel-HIT-Dialplan".into(),
-                if self.direction == "inbound" {
-                    "true"
-                } else {
-                    "false"
-                }
-                .into(),
-            ),
-            (
-                "Channel-Presence-ID".into(),
-                format!(
-                    "{}@{}",
-                    self.cid_number,
-                    self.name.rsplit('@').next().unwrap_or_default()
-                ),
-            ),
+            ("Channel-HIT-Dialplan".into(), if self.direction == "inbound" { "true" } else { "false" }.into()),
+            ("Channel-Presence-ID".into(), format!("{}@{}", self.cid_number, self.name.rsplit('@').next().unwrap_or_default())),
             ("Channel-Call-UUID".into(), self.uuid.clone()),
             ("Answer-State".into(), self.answer_state.into()),
         ];
@@ -415,25 +373,13 @@ impl Channel {
         if carries_variables(name) {
             blocks.push(self.vars.clone());
         }
-        SimEvent {
-            name: name.into(),
-            head,
-            blocks,
-            tail: post,
-            body: None,
-        }
+        SimEvent { name: name.into(), head, blocks, tail: post, body: None }
     }
 
     /// The connect reply: CHANNEL_DATA with the profile under `Channel-`, then the basic data,
     /// `Caller-`, variables, and the reply headers last (mod_event_socket.c:2025–2046).
     pub fn connect_reply(&mut self, id: &Identity, async_mode: bool, full: bool) -> SimEvent {
-        let mut ev = self.event(
-            id,
-            "CHANNEL_DATA",
-            ("mod_event_socket.c", "parse_command", 1875),
-            Vec::new(),
-            Vec::new(),
-        );
+        let mut ev = self.event(id, "CHANNEL_DATA", ("mod_event_socket.c", "parse_command", 1875), Vec::new(), Vec::new());
         let channel_profile = self.profile_block("Channel");
         let mut head = ev.head[..13].to_vec();
         head.extend(channel_profile.pairs.iter().cloned());
@@ -442,14 +388,8 @@ impl Channel {
         ev.tail = vec![
             ("Content-Type".into(), "command/reply".into()),
             ("Reply-Text".into(), "+OK\n".into()),
-            (
-                "Socket-Mode".into(),
-                if async_mode { "async" } else { "static" }.into(),
-            ),
-            (
-                "Control".into(),
-                if full { "full" } else { "single-channel" }.into(),
-            ),
+            ("Socket-Mode".into(), if async_mode { "async" } else { "static" }.into()),
+            ("Control".into(), if full { "full" } else { "single-channel" }.into()),
         ];
         ev
     }

@@ -15,10 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::{Bytes, BytesMut};
 
 use crate::esl::command::EventFormat;
-use crate::esl::switch_side::{
-    event_frame, finish_plain_body, put_header, serialize_json, serialize_plain_headers,
-    serialize_xml,
-};
+use crate::esl::switch_side::{event_frame, finish_plain_body, put_header, serialize_json, serialize_plain_headers, serialize_xml};
 
 /// A list of headers with its plain encoding computed once.
 #[derive(Debug, Default)]
@@ -29,24 +26,15 @@ pub struct Block {
 
 impl Block {
     pub fn new(pairs: Vec<(String, String)>) -> Arc<Block> {
-        Arc::new(Block {
-            pairs,
-            plain: OnceLock::new(),
-        })
+        Arc::new(Block { pairs, plain: OnceLock::new() })
     }
 
     pub fn plain(&self) -> &Bytes {
-        self.plain.get_or_init(|| {
-            serialize_plain_headers(self.pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())))
-                .freeze()
-        })
+        self.plain.get_or_init(|| serialize_plain_headers(self.pairs.iter().map(|(n, v)| (n.as_str(), v.as_str()))).freeze())
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.pairs.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
@@ -65,13 +53,9 @@ impl SimEvent {
     /// A header by name, any case, wherever it sits.
     pub fn get(&self, name: &str) -> Option<&str> {
         fn find<'a>(v: &'a [(String, String)], name: &str) -> Option<&'a str> {
-            v.iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.as_str())
+            v.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
         }
-        find(&self.head, name)
-            .or_else(|| self.blocks.iter().find_map(|b| b.get(name)))
-            .or_else(|| find(&self.tail, name))
+        find(&self.head, name).or_else(|| self.blocks.iter().find_map(|b| b.get(name))).or_else(|| find(&self.tail, name))
     }
 
     pub fn unique_id(&self) -> Option<&str> {
@@ -105,16 +89,8 @@ impl SimEvent {
                 finish_plain_body(&mut body, self.body.as_deref());
                 event_frame(format, &body, out);
             }
-            EventFormat::Json => event_frame(
-                format,
-                serialize_json(&self.all_pairs(), self.body.as_deref()).as_bytes(),
-                out,
-            ),
-            EventFormat::Xml => event_frame(
-                format,
-                serialize_xml(&self.all_pairs(), self.body.as_deref()).as_bytes(),
-                out,
-            ),
+            EventFormat::Json => event_frame(format, serialize_json(&self.all_pairs(), self.body.as_deref()).as_bytes(), out),
+            EventFormat::Xml => event_frame(format, serialize_xml(&self.all_pairs(), self.body.as_deref()).as_bytes(), out),
         }
     }
 }
@@ -149,25 +125,14 @@ impl Identity {
     }
 
     pub fn now_micros(&self) -> u64 {
-        self.now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or(Duration::ZERO)
-            .as_micros() as u64
+        self.now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_micros() as u64
     }
 
     /// Event-Name, the core headers and the sequence (switch_event_prep_for_delivery_detailed,
     /// switch_event.c:1973–2003).
-    pub fn core_headers(
-        &self,
-        name: &str,
-        file: &str,
-        func: &str,
-        line: u32,
-    ) -> Vec<(String, String)> {
+    pub fn core_headers(&self, name: &str, file: &str, func: &str, line: u32) -> Vec<(String, String)> {
         let micros = self.now_micros();
-        let seq = self
-            .sequence
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let seq = self.sequence.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (local, gmt) = format_dates(micros / 1_000_000);
         vec![
             ("Event-Name".into(), name.into()),
@@ -194,17 +159,9 @@ pub fn format_dates(secs: u64) -> (String, String) {
     let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
     let (y, mo, d) = civil_from_days(days);
     const WD: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MON: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
+    const MON: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let wd = WD[(days.rem_euclid(7)) as usize];
-    (
-        format!("{y:04}-{mo:02}-{d:02} {h:02}:{m:02}:{s:02}"),
-        format!(
-            "{wd}, {d:02} {} {y:04} {h:02}:{m:02}:{s:02} GMT",
-            MON[(mo - 1) as usize]
-        ),
-    )
+    (format!("{y:04}-{mo:02}-{d:02} {h:02}:{m:02}:{s:02}"), format!("{wd}, {d:02} {} {y:04} {h:02}:{m:02}:{s:02} GMT", MON[(mo - 1) as usize]))
 }
 
 /// Howard Hinnant's days-to-civil.
@@ -228,12 +185,6 @@ mod tests {
     #[test]
     fn dates_match_freeswitch_format() {
         // 1420557157 is the Event-Date-Timestamp second of corpus frame 01.
-        assert_eq!(
-            format_dates(1_420_557_157),
-            (
-                "2015-01-06 15:12:37".into(),
-                "Tue, 06 Jan 2015 15:12:37 GMT".into()
-            )
-        );
+        assert_eq!(format_dates(1_420_557_157), ("2015-01-06 15:12:37".into(), "Tue, 06 Jan 2015 15:12:37 GMT".into()));
     }
 }

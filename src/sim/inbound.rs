@@ -16,11 +16,7 @@ use crate::esl::command::EventFormat;
 use crate::esl::switch_side::{self, CommandReader};
 
 /// Listens on `addr` and serves every connection until the returned handle is aborted.
-pub async fn serve(
-    switch: Switch,
-    addr: SocketAddr,
-    password: String,
-) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+pub async fn serve(switch: Switch, addr: SocketAddr, password: String) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     let password = Arc::new(password);
@@ -57,10 +53,7 @@ async fn connection(switch: Switch, stream: TcpStream, password: &str) {
         while let Ok(Some(cmd)) = reader.decode(&mut inbuf) {
             let line = cmd.line.trim().to_string();
             let lower = line.to_ascii_lowercase();
-            let arg = line
-                .split_once(' ')
-                .map(|(_, a)| a.trim().to_string())
-                .unwrap_or_default();
+            let arg = line.split_once(' ').map(|(_, a)| a.trim().to_string()).unwrap_or_default();
             if !authed {
                 if let Some(pw) = lower.strip_prefix("auth ").map(|_| line[5..].trim()) {
                     if pw == password {
@@ -88,10 +81,7 @@ async fn connection(switch: Switch, stream: TcpStream, password: &str) {
                 let body = switch.api(&arg, None).await;
                 switch_side::api_response(&body, &mut out);
             } else if lower.starts_with("bgapi ") {
-                let job = cmd
-                    .header("Job-UUID")
-                    .map(str::to_string)
-                    .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+                let job = cmd.header("Job-UUID").map(str::to_string).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
                 switch_side::bgapi_reply(&job, &mut out);
                 let sw = switch.clone();
                 tokio::spawn(async move {
@@ -116,11 +106,7 @@ async fn connection(switch: Switch, stream: TcpStream, password: &str) {
                         }
                     }
                 }
-                let t = if any {
-                    format!("+OK event listener enabled {}", format.as_str())
-                } else {
-                    "-ERR no keywords supplied".into()
-                };
+                let t = if any { format!("+OK event listener enabled {}", format.as_str()) } else { "-ERR no keywords supplied".into() };
                 switch_side::command_reply(&t, &mut out);
             } else if lower.starts_with("nixevent") {
                 for w in arg.split_whitespace() {
@@ -140,10 +126,7 @@ async fn connection(switch: Switch, stream: TcpStream, password: &str) {
                         switch_side::command_reply("+OK", &mut out);
                         core.apply_sendmsg(&cmd).await;
                     }
-                    None => switch_side::command_reply(
-                        &format!("-ERR invalid session id [{arg}]"),
-                        &mut out,
-                    ),
+                    None => switch_side::command_reply(&format!("-ERR invalid session id [{arg}]"), &mut out),
                 }
             } else if lower.starts_with("linger") || lower.starts_with("nolinger") {
                 switch_side::command_reply("-ERR not controlling a session", &mut out);
@@ -157,9 +140,7 @@ async fn connection(switch: Switch, stream: TcpStream, password: &str) {
             }
             out.clear();
         }
-        let wants = |ev: &SimEvent| {
-            authed && (all || names.contains(&ev.name)) && filters_pass(&filters, ev)
-        };
+        let wants = |ev: &SimEvent| authed && (all || names.contains(&ev.name)) && filters_pass(&filters, ev);
         tokio::select! {
             r = rd.read_buf(&mut inbuf) => match r { Ok(0) | Err(_) => return, Ok(_) => {} },
             ev = bus.recv() => match ev {

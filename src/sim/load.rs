@@ -25,13 +25,7 @@ impl Percentiles {
         }
         v.sort_unstable();
         let at = |q: f64| v[((v.len() as f64 * q).ceil() as usize).clamp(1, v.len()) - 1];
-        Percentiles {
-            count: v.len(),
-            p50_us: at(0.50),
-            p90_us: at(0.90),
-            p99_us: at(0.99),
-            max_us: *v.last().unwrap(),
-        }
+        Percentiles { count: v.len(), p50_us: at(0.50), p90_us: at(0.90), p99_us: at(0.99), max_us: *v.last().unwrap() }
     }
 }
 
@@ -55,30 +49,18 @@ pub fn call_ok(r: &CallReport) -> Result<(), String> {
     if !r.protocol_errors.is_empty() {
         return Err(format!("{}: {}", r.uuid, r.protocol_errors.join("; ")));
     }
-    if !matches!(
-        r.ended.as_str(),
-        "exit" | "linger expired" | "no linger" | "peer closed" | "transferred"
-    ) {
+    if !matches!(r.ended.as_str(), "exit" | "linger expired" | "no linger" | "peer closed" | "transferred") {
         return Err(format!("{}: socket ended with {:?}", r.uuid, r.ended));
     }
     if r.apps.is_empty() {
-        return Err(format!(
-            "{}: no application ran (commands: {:?})",
-            r.uuid, r.commands
-        ));
+        return Err(format!("{}: no application ran (commands: {:?})", r.uuid, r.commands));
     }
     Ok(())
 }
 
 /// Places `calls` calls at `rate` per second (0 = as fast as possible, at most `concurrency`
 /// at once) and waits for all of them.
-pub async fn run(
-    target: SocketAddr,
-    calls: usize,
-    rate: f64,
-    concurrency: usize,
-    scenario: Scenario,
-) -> LoadReport {
+pub async fn run(target: SocketAddr, calls: usize, rate: f64, concurrency: usize, scenario: Scenario) -> LoadReport {
     let switch = Switch::default();
     let scenario = Arc::new(scenario);
     let sem = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
@@ -96,10 +78,7 @@ pub async fn run(
             r
         }));
     }
-    let mut report = LoadReport {
-        calls,
-        ..LoadReport::default()
-    };
+    let mut report = LoadReport { calls, ..LoadReport::default() };
     let (mut c2f, mut d2a, mut whole) = (Vec::new(), Vec::new(), Vec::new());
     for t in tasks {
         match t.await {

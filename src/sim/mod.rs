@@ -92,11 +92,7 @@ impl Switch {
     /// Places one call into `target` and returns what happened.
     /// Boxed: originate places calls from inside a call's api handling, and the recursion
     /// needs a named future type.
-    pub fn call(
-        &self,
-        target: SocketAddr,
-        scenario: Arc<Scenario>,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = CallReport> + Send>> {
+    pub fn call(&self, target: SocketAddr, scenario: Arc<Scenario>) -> std::pin::Pin<Box<dyn std::future::Future<Output = CallReport> + Send>> {
         Box::pin(call::run_call(self.clone(), target, scenario))
     }
 
@@ -117,14 +113,8 @@ impl Switch {
     }
 
     pub(crate) fn register(&self, core: &Arc<Core>) {
-        self.inner
-            .sessions
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.inner
-            .channels
-            .lock()
-            .unwrap()
-            .insert(core.uuid(), Arc::downgrade(core));
+        self.inner.sessions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.channels.lock().unwrap().insert(core.uuid(), Arc::downgrade(core));
     }
 
     pub(crate) fn unregister(&self, uuid: &str) {
@@ -132,23 +122,12 @@ impl Switch {
     }
 
     pub fn find(&self, uuid: &str) -> Option<Arc<Core>> {
-        self.inner
-            .channels
-            .lock()
-            .unwrap()
-            .get(uuid)
-            .and_then(Weak::upgrade)
+        self.inner.channels.lock().unwrap().get(uuid).and_then(Weak::upgrade)
     }
 
     /// Live channels (A-legs and their bridged B-legs).
     pub fn live(&self) -> Vec<Arc<Core>> {
-        self.inner
-            .channels
-            .lock()
-            .unwrap()
-            .values()
-            .filter_map(Weak::upgrade)
-            .collect()
+        self.inner.channels.lock().unwrap().values().filter_map(Weak::upgrade).collect()
     }
 
     pub(crate) fn publish(&self, ev: &SimEvent) {
@@ -162,17 +141,8 @@ impl Switch {
     }
 
     /// BACKGROUND_JOB (mod_event_socket.c:1529–1636): the result is the body.
-    pub(crate) fn background_job(
-        &self,
-        job: &str,
-        owner: &str,
-        cmd: &str,
-        result: &str,
-    ) -> SimEvent {
-        let mut head =
-            self.inner
-                .id
-                .core_headers("BACKGROUND_JOB", "mod_event_socket.c", "api_exec", 1557);
+    pub(crate) fn background_job(&self, job: &str, owner: &str, cmd: &str, result: &str) -> SimEvent {
+        let mut head = self.inner.id.core_headers("BACKGROUND_JOB", "mod_event_socket.c", "api_exec", 1557);
         let (c, a) = cmd.split_once(' ').unwrap_or((cmd, ""));
         head.push(("Job-UUID".into(), job.into()));
         if !owner.is_empty() {
@@ -182,32 +152,20 @@ impl Switch {
         if !a.is_empty() {
             head.push(("Job-Command-Arg".into(), a.into()));
         }
-        SimEvent {
-            name: "BACKGROUND_JOB".into(),
-            head,
-            blocks: Vec::new(),
-            tail: Vec::new(),
-            body: Some(result.to_string()),
-        }
+        SimEvent { name: "BACKGROUND_JOB".into(), head, blocks: Vec::new(), tail: Vec::new(), body: Some(result.to_string()) }
     }
 
     /// The api commands a PBX uses, answered from the simulated switch's own state.
     pub async fn api(&self, line: &str, _session: Option<&str>) -> String {
         let line = line.trim();
-        let (cmd, args) = line
-            .split_once(' ')
-            .map(|(c, a)| (c, a.trim()))
-            .unwrap_or((line, ""));
+        let (cmd, args) = line.split_once(' ').map(|(c, a)| (c, a.trim())).unwrap_or((line, ""));
         let words: Vec<&str> = args.split_whitespace().collect();
         match cmd {
             "status" => {
                 let up = self.inner.id.now_micros();
                 let _ = up;
                 let n = self.live().len();
-                let total = self
-                    .inner
-                    .sessions
-                    .load(std::sync::atomic::Ordering::Relaxed);
+                let total = self.inner.sessions.load(std::sync::atomic::Ordering::Relaxed);
                 format!(
                     "UP 0 years, 0 days, 0 hours, 0 minutes, 1 second, 0 milliseconds, 0 microseconds\nFreeSWITCH (Version 1.10.12 -release 64bit) is ready\n{total} session(s) since startup\n{n} session(s) - peak {n}, last 5min {n} \n0 session(s) per Sec out of max 30, peak 0, last 5min 0 \n1000 session(s) max\nmin idle cpu 0.00/99.00\nCurrent Stack Size/Max 240K/8192K\n"
                 )
@@ -222,41 +180,26 @@ impl Switch {
                 None => "-ERR No such channel!\n".into(),
             },
             "uuid_getvar" => match words.first().and_then(|u| self.find(u)) {
-                Some(c) => c
-                    .lock()
-                    .ch
-                    .var(words.get(1).copied().unwrap_or(""))
-                    .unwrap_or("_undef_")
-                    .to_string(),
+                Some(c) => c.lock().ch.var(words.get(1).copied().unwrap_or("")).unwrap_or("_undef_").to_string(),
                 None => "-ERR No such channel!\n".into(),
             },
             "uuid_setvar" => match words.first().and_then(|u| self.find(u)) {
                 Some(c) => {
                     let value = words.get(2..).map(|w| w.join(" ")).unwrap_or_default();
-                    c.lock()
-                        .ch
-                        .set_var(words.get(1).copied().unwrap_or(""), &value);
+                    c.lock().ch.set_var(words.get(1).copied().unwrap_or(""), &value);
                     "+OK\n".into()
                 }
                 None => "-ERR No such channel!\n".into(),
             },
             "uuid_transfer" => {
-                let rest: Vec<&str> = words
-                    .iter()
-                    .skip(1)
-                    .filter(|w| !w.starts_with('-'))
-                    .copied()
-                    .collect();
+                let rest: Vec<&str> = words.iter().skip(1).filter(|w| !w.starts_with('-')).copied().collect();
                 match words.first().and_then(|u| self.find(u)) {
                     Some(c) if !rest.is_empty() => {
                         c.lock().report.transferred_to = Some(rest.join(" "));
                         c.release_socket();
                         "+OK\n".into()
                     }
-                    Some(_) => {
-                        "-USAGE: <uuid> [-bleg|-both] <dest-exten> [<dialplan>] [<context>]\n"
-                            .into()
-                    }
+                    Some(_) => "-USAGE: <uuid> [-bleg|-both] <dest-exten> [<dialplan>] [<context>]\n".into(),
                     None => "-ERR No such channel!\n".into(),
                 }
             }
@@ -271,41 +214,24 @@ impl Switch {
                     Some(c) => {
                         let name = {
                             let mut st = c.lock();
-                            st.held = if words.first() == Some(&"toggle") {
-                                !st.held
-                            } else {
-                                !off
-                            };
+                            st.held = if words.first() == Some(&"toggle") { !st.held } else { !off };
                             if st.held {
                                 "CHANNEL_HOLD"
                             } else {
                                 "CHANNEL_UNHOLD"
                             }
                         };
-                        c.fire_a(
-                            name,
-                            ("switch_channel.c", "switch_channel_perform_mark_hold", 1060),
-                            Vec::new(),
-                            Vec::new(),
-                        );
+                        c.fire_a(name, ("switch_channel.c", "switch_channel_perform_mark_hold", 1060), Vec::new(), Vec::new());
                         "+OK Success\n".into()
                     }
                     None => "-ERR No such channel!\n".into(),
                 }
             }
             "sched_hangup" => {
-                let secs: u64 = words
-                    .first()
-                    .map(|w| w.trim_start_matches('+'))
-                    .and_then(|w| w.parse().ok())
-                    .unwrap_or(0);
+                let secs: u64 = words.first().map(|w| w.trim_start_matches('+')).and_then(|w| w.parse().ok()).unwrap_or(0);
                 match words.get(1).and_then(|u| self.find(u)) {
                     Some(c) => {
-                        let cause = words
-                            .get(2)
-                            .copied()
-                            .unwrap_or("ALLOTTED_TIMEOUT")
-                            .to_string();
+                        let cause = words.get(2).copied().unwrap_or("ALLOTTED_TIMEOUT").to_string();
                         c.lock().report.sched_hangup = Some((secs, cause.clone()));
                         tokio::spawn(async move {
                             if c.wait(secs * 1000).await {
@@ -317,9 +243,7 @@ impl Switch {
                     None => "-ERR No such channel!\n".into(),
                 }
             }
-            "sofia" if args.starts_with("status gateway") => {
-                self.sofia_gateways(words.get(2).copied())
-            }
+            "sofia" if args.starts_with("status gateway") => self.sofia_gateways(words.get(2).copied()),
             "originate" => self.originate(&words).await,
             _ => format!("-ERR {cmd} Command not found!\n"),
         }
@@ -353,9 +277,7 @@ impl Switch {
             }
             serde_json::json!({"row_count": rows.len(), "rows": rows}).to_string()
         } else {
-            let mut out = String::from(
-                "uuid,direction,created_epoch,name,state,cid_name,cid_num,dest,callstate\n",
-            );
+            let mut out = String::from("uuid,direction,created_epoch,name,state,cid_name,cid_num,dest,callstate\n");
             for r in &rows {
                 out.push_str(&format!(
                     "{},{},{},{},{},{},{},{},{}\n",
@@ -379,10 +301,7 @@ impl Switch {
         let regs = self.inner.registrations.lock().unwrap();
         let mut out = String::from("reg_user,realm,token,url,expires,network_ip,network_port,network_proto,hostname,metadata\n");
         for r in regs.iter() {
-            out.push_str(&format!(
-                "{},{},{},{},3600,{},5060,udp,{},\n",
-                r.user, r.realm, r.user, r.contact, r.network_ip, self.inner.id.hostname
-            ));
+            out.push_str(&format!("{},{},{},{},3600,{},5060,udp,{},\n", r.user, r.realm, r.user, r.contact, r.network_ip, self.inner.id.hostname));
         }
         out.push_str(&format!("\n{} total.\n", regs.len()));
         out
@@ -392,19 +311,15 @@ impl Switch {
         let gws = self.inner.gateways.lock().unwrap();
         match name {
             Some(n) => match gws.iter().find(|g| g.name == n) {
-                Some(g) => format!(
-                    "Name    \t{}\nProxy   \t{}\nState   \t{}\nStatus  \tUP\n",
-                    g.name, g.proxy, g.state
-                ),
+                Some(g) => format!("Name    \t{}\nProxy   \t{}\nState   \t{}\nStatus  \tUP\n", g.name, g.proxy, g.state),
                 None => "Invalid Gateway!\n".into(),
             },
             None => {
-                let mut out = String::from("                   Profile::Gateway-Name\t                          Data\tState\t     IB Calls(F/T)\t    OB Calls(F/T)\n");
+                let mut out = String::from(
+                    "                   Profile::Gateway-Name\t                          Data\tState\t     IB Calls(F/T)\t    OB Calls(F/T)\n",
+                );
                 for g in gws.iter() {
-                    out.push_str(&format!(
-                        "external::{}\tsip:{}\t{}\t0/0\t0/0\n",
-                        g.name, g.proxy, g.state
-                    ));
+                    out.push_str(&format!("external::{}\tsip:{}\t{}\t0/0\t0/0\n", g.name, g.proxy, g.state));
                 }
                 out.push_str(&format!("{} gateways found\n", gws.len()));
                 out
@@ -417,15 +332,12 @@ impl Switch {
     /// it to switchboard's outbound socket like the dialplan would.
     async fn originate(&self, words: &[&str]) -> String {
         let Some(dial) = words.first() else {
-            return "-USAGE: <call url> <exten>|&<application_name>(<app_args>) [<dialplan>] [<context>] [<cid_name>] [<cid_num>] [<timeout_sec>]\n".into();
+            return "-USAGE: <call url> <exten>|&<application_name>(<app_args>) [<dialplan>] [<context>] [<cid_name>] [<cid_num>] [<timeout_sec>]\n"
+                .into();
         };
         let dest = words.get(1).copied().unwrap_or("&park()");
         let (globals, groups) = apps::parse_dialstring(dial);
-        let endpoint = groups
-            .first()
-            .and_then(|g| g.first())
-            .map(|l| l.endpoint.clone())
-            .unwrap_or_default();
+        let endpoint = groups.first().and_then(|g| g.first()).map(|l| l.endpoint.clone()).unwrap_or_default();
         let base = self.inner.originate.lock().unwrap().clone();
         let target = base.target(&endpoint);
         let gv = |k: &str| globals.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
@@ -433,18 +345,9 @@ impl Switch {
             Target::Answer { after_ms, .. } => {
                 tokio::time::sleep(std::time::Duration::from_millis(after_ms)).await;
                 let mut s = base.clone();
-                s.caller_id_number = gv("origination_caller_id_number").unwrap_or_else(|| {
-                    endpoint
-                        .rsplit('/')
-                        .next()
-                        .unwrap_or("")
-                        .split('@')
-                        .next()
-                        .unwrap_or("")
-                        .to_string()
-                });
-                s.caller_id_name =
-                    gv("origination_caller_id_name").unwrap_or_else(|| s.caller_id_number.clone());
+                s.caller_id_number = gv("origination_caller_id_number")
+                    .unwrap_or_else(|| endpoint.rsplit('/').next().unwrap_or("").split('@').next().unwrap_or("").to_string());
+                s.caller_id_name = gv("origination_caller_id_name").unwrap_or_else(|| s.caller_id_number.clone());
                 s.destination = dest.trim_start_matches('&').to_string();
                 s.hangup_after_ms = None;
                 let target_addr = *self.inner.socket_target.lock().unwrap();

@@ -149,28 +149,16 @@ impl Scenario {
     /// Loads a `.toml` or `.json` scenario.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let p = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|error| ScenarioError::Read {
-            path: p.clone(),
-            error,
-        })?;
+        let text = std::fs::read_to_string(path).map_err(|error| ScenarioError::Read { path: p.clone(), error })?;
         if path.extension().and_then(|e| e.to_str()) == Some("json") {
-            serde_json::from_str(&text).map_err(|e| ScenarioError::Parse {
-                path: p,
-                error: e.to_string(),
-            })
+            serde_json::from_str(&text).map_err(|e| ScenarioError::Parse { path: p, error: e.to_string() })
         } else {
-            toml::from_str(&text).map_err(|e| ScenarioError::Parse {
-                path: p,
-                error: e.to_string(),
-            })
+            toml::from_str(&text).map_err(|e| ScenarioError::Parse { path: p, error: e.to_string() })
         }
     }
 
     pub fn target(&self, leg: &str) -> Target {
-        self.targets
-            .get(leg)
-            .cloned()
-            .unwrap_or_else(|| self.default_target.clone())
+        self.targets.get(leg).cloned().unwrap_or_else(|| self.default_target.clone())
     }
 
     pub fn playback_duration(&self, file: &str) -> u64 {
@@ -200,18 +188,9 @@ mod tests {
             "#,
         )
         .unwrap();
-        assert_eq!(
-            s.target("user/1002@pbx.example.com"),
-            Target::Answer {
-                after_ms: 3000,
-                talk_ms: None
-            }
-        );
+        assert_eq!(s.target("user/1002@pbx.example.com"), Target::Answer { after_ms: 3000, talk_ms: None });
         assert_eq!(s.target("user/9"), Target::Unregistered);
         assert_eq!(s.dtmf[0].digits, "1#");
-        assert!(
-            toml::from_str::<Scenario>("hangup_after = 1").is_err(),
-            "typos are refused"
-        );
+        assert!(toml::from_str::<Scenario>("hangup_after = 1").is_err(), "typos are refused");
     }
 }

@@ -1,0 +1,37 @@
+//! Live call handling: one task per call, handed an [`OutboundSession`].
+//!
+//! Routing (DIDs, extensions, IVRs…) arrives with its own module; until then every call is
+//! answered, hears the configured greeting and is hung up cleanly. The [`CallHandler`]
+//! trait is the seam those features plug into.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::esl::{EslError, OutboundSession};
+
+/// What the outbound server runs for each call.
+pub trait CallHandler: Send + Sync + 'static {
+    fn handle<'a>(&'a self, session: &'a OutboundSession) -> Pin<Box<dyn Future<Output = Result<(), EslError>> + Send + 'a>>;
+}
+
+/// answer → greeting → hangup.
+pub struct Greeting {
+    pub file: String,
+}
+
+impl CallHandler for Greeting {
+    fn handle<'a>(&'a self, session: &'a OutboundSession) -> Pin<Box<dyn Future<Output = Result<(), EslError>> + Send + 'a>> {
+        Box::pin(async move {
+            session.answer().await?;
+            session.playback(&self.file).await?;
+            session.hangup("NORMAL_CLEARING").await
+        })
+    }
+}
+
+impl<T: CallHandler> CallHandler for Arc<T> {
+    fn handle<'a>(&'a self, session: &'a OutboundSession) -> Pin<Box<dyn Future<Output = Result<(), EslError>> + Send + 'a>> {
+        (**self).handle(session)
+    }
+}

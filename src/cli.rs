@@ -1,0 +1,220 @@
+//! The `switchboard` command line.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use tokio::sync::watch;
+
+use crate::config::Config;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "switchboard",
+    version,
+    about = "A PBX control plane for FreeSWITCH: every call is handed to switchboard \
+through the dialplan `socket` application (outbound event socket) and routed live."
+)]
+pub struct Cli {
+    /// Log format: human-readable lines, or one JSON object per line for log shippers.
+    #[arg(long, value_enum, default_value_t = LogFormat::Human, global = true, env = "SWITCHBOARD_LOG_FORMAT")]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run switchboard: the outbound event-socket listener FreeSWITCH's `socket` app connects
+    /// to (default 127.0.0.1:8084), the HTTP server (default 0.0.0.0:8080), and the control
+    /// connection to FreeSWITCH's event socket (default 127.0.0.1:8021, retried until it answers).
+    Serve(ServeArgs),
+    /// Play FreeSWITCH against a running switchboard: place N simulated calls through its
+    /// outbound listener and print calls completed, errors and latency percentiles.
+    Simulate(SimulateArgs),
+    /// Event-socket tools.
+    Esl {
+        #[command(subcommand)]
+        command: EslCommand,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// TOML configuration file; SWITCHBOARD_* environment variables override it.
+    #[arg(long, short, env = "SWITCHBOARD_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct SimulateArgs {
+    /// switchboard's outbound listener (what the dialplan's `socket` data names).
+    #[arg(long, default_value = "127.0.0.1:8084")]
+    pub target: std::net::SocketAddr,
+    /// How many calls to place.
+    #[arg(long, default_value_t = 100)]
+    pub calls: usize,
+    /// New calls per second (0: as fast as the concurrency allows).
+    #[arg(long, default_value_t = 50.0)]
+    pub rate: f64,
+    /// At most this many calls up at once.
+    #[arg(long, default_value_t = 1000)]
+    pub concurrency: usize,
+    /// Scenario file (TOML or JSON): caller, destination, DTMF, bridge targets, hangup time.
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EslCommand {
+    /// Decode a captured event-socket byte stream (FreeSWITCH → client) into one JSON object
+    /// per frame: offset, content_type, headers (percent-decoded where FreeSWITCH encodes
+    /// them), body, and the event inside event frames. Reads FILE, or stdin without one.
+    Decode { file: Option<PathBuf> },
+}
+
+pub fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("SWITCHBOARD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => b.init(),
+        LogFormat::Json => b.json().flatten_event(true).with_current_span(true).init(),
+    }
+}
+
+/// Runs the parsed command; the process exit code.
+pub async fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Serve(a) => {
+            let cfg = Config::load(a.config.as_deref())?;
+            serve(cfg).await?;
+            Ok(0)
+        }
+        Command::Simulate(a) => simulate(a).await,
+        Command::Esl { command: EslCommand::Decode { file } } => Ok(decode(file)),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+pub async fn serve(cfg: Config) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&cfg.data_dir).map_err(|e| anyhow::anyhow!("creating data directory {}: {e}", cfg.data_dir.display()))?;
+    let (stop_tx, stop) = watch::channel(false);
+    let supervisor = crate::esl::inbound::Supervisor::spawn(cfg.freeswitch_esl, cfg.freeswitch_password.clone(), stop.clone());
+    let handler: Arc<dyn crate::call::CallHandler> = Arc::new(crate::call::Greeting { file: cfg.greeting.clone() });
+    let opts = crate::esl::OutboundOptions {
+        connect_timeout: Duration::from_millis(cfg.connect_timeout_ms),
+        linger: Duration::from_secs(cfg.linger_secs),
+        require_full: true,
+    };
+    let outbound = crate::server::OutboundServer::bind(cfg.outbound_listen, handler, opts, cfg.max_calls)
+        .await
+        .map_err(|e| anyhow::anyhow!("binding the outbound listener {}: {e}", cfg.outbound_listen))?;
+    let http = tokio::net::TcpListener::bind(cfg.http_listen).await.map_err(|e| anyhow::anyhow!("binding HTTP {}: {e}", cfg.http_listen))?;
+    tracing::info!(
+        outbound = %outbound.local_addr()?,
+        http = %http.local_addr()?,
+        freeswitch = %cfg.freeswitch_esl,
+        data = %cfg.data_dir.display(),
+        "switchboard is up"
+    );
+    let health = crate::api::Health { stats: outbound.stats(), switch: supervisor.state_watch(), version: env!("CARGO_PKG_VERSION") };
+    let static_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("static");
+    let routes = crate::api::routes(health, static_dir);
+    let mut http_stop = stop.clone();
+    let http_task = tokio::spawn(
+        warp::serve(routes)
+            .incoming(http)
+            .graceful(async move {
+                let _ = http_stop.wait_for(|s| *s).await;
+            })
+            .run(),
+    );
+    let grace = cfg.shutdown_grace();
+    let calls = tokio::spawn(outbound.run(stop.clone(), grace));
+    shutdown_signal().await;
+    tracing::info!("shutdown requested: no new calls; live calls get {}s to finish", grace.as_secs());
+    stop_tx.send_replace(true);
+    let _ = calls.await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), http_task).await;
+    tracing::info!("switchboard stopped");
+    Ok(())
+}
+
+async fn simulate(a: SimulateArgs) -> anyhow::Result<i32> {
+    let scenario = match &a.scenario {
+        Some(p) => crate::sim::Scenario::load(p)?,
+        None => crate::sim::Scenario { playback_ms: 0, ..Default::default() },
+    };
+    let report = crate::sim::load::run(a.target, a.calls, a.rate, a.concurrency, scenario).await;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        let p = |name: &str, q: &crate::sim::load::Percentiles| {
+            println!(
+                "{name:<32} p50 {:>8.3} ms  p90 {:>8.3} ms  p99 {:>8.3} ms  max {:>8.3} ms",
+                q.p50_us as f64 / 1e3,
+                q.p90_us as f64 / 1e3,
+                q.p99_us as f64 / 1e3,
+                q.max_us as f64 / 1e3
+            );
+        };
+        println!(
+            "calls {}  completed {}  errors {}  in {:.3} s  ({:.0} calls/s)",
+            report.calls,
+            report.completed,
+            report.errors,
+            report.elapsed_ms as f64 / 1e3,
+            report.calls_per_second
+        );
+        p("connect → first command", &report.connect_to_first_command);
+        p("channel data → first app", &report.channel_data_to_first_app);
+        p("whole call", &report.whole_call);
+        for e in &report.error_samples {
+            println!("error: {e}");
+        }
+    }
+    Ok(if report.errors == 0 { 0 } else { 1 })
+}
+
+fn decode(file: Option<PathBuf>) -> i32 {
+    let stdout = std::io::stdout();
+    let out = std::io::BufWriter::new(stdout.lock());
+    let result = match &file {
+        Some(p) => match std::fs::File::open(p) {
+            Ok(f) => crate::esl::dump::decode_stream(f, out),
+            Err(e) => {
+                eprintln!("switchboard esl decode: {}: {e}", p.display());
+                return 2;
+            }
+        },
+        None => crate::esl::dump::decode_stream(std::io::stdin().lock(), out),
+    };
+    match result {
+        Ok(_) => 0,
+        Err(e) => {
+            eprintln!("switchboard esl decode: {e}");
+            1
+        }
+    }
+}

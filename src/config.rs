@@ -1,0 +1,132 @@
+//! Settings from a TOML file plus `SWITCHBOARD_*` environment overrides, with defaults that
+//! run on one box next to FreeSWITCH.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where FreeSWITCH's `socket` application connects (the dialplan's `socket` data).
+    pub outbound_listen: SocketAddr,
+    /// The HTTP API, UI, health and (later) mod_xml_curl and provisioning.
+    pub http_listen: SocketAddr,
+    /// The SQLite file and everything else switchboard writes.
+    pub data_dir: PathBuf,
+    /// FreeSWITCH's inbound event socket (event_socket.conf.xml).
+    pub freeswitch_esl: SocketAddr,
+    /// Its password. Never logged.
+    pub freeswitch_password: String,
+    /// `linger N` on every call: how long FreeSWITCH keeps the socket after a hangup.
+    pub linger_secs: u64,
+    /// How long to wait for the connect reply.
+    pub connect_timeout_ms: u64,
+    /// On SIGINT/SIGTERM, how long live calls may go on before they are cut.
+    pub shutdown_grace_secs: u64,
+    /// At most this many calls handled at once.
+    pub max_calls: usize,
+    /// Played to callers until routing is configured.
+    pub greeting: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            outbound_listen: "127.0.0.1:8084".parse().expect("addr"),
+            http_listen: "0.0.0.0:8080".parse().expect("addr"),
+            data_dir: PathBuf::from("./data"),
+            freeswitch_esl: "127.0.0.1:8021".parse().expect("addr"),
+            freeswitch_password: "ClueCon".into(),
+            linger_secs: 30,
+            connect_timeout_ms: 5000,
+            shutdown_grace_secs: 30,
+            max_calls: 10_000,
+            greeting: "ivr/ivr-welcome.wav".into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("reading {path}: {error}")]
+    Read { path: String, error: std::io::Error },
+    #[error("{path}: {error}")]
+    Parse { path: String, error: String },
+    #[error("environment variable {name}: {error}")]
+    Env { name: String, error: String },
+}
+
+impl Config {
+    /// The file (if any), then the environment.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut cfg = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|error| ConfigError::Read { path: p.display().to_string(), error })?;
+                toml::from_str(&text).map_err(|e| ConfigError::Parse { path: p.display().to_string(), error: e.to_string() })?
+            }
+            None => Config::default(),
+        };
+        cfg.apply_env(|k| std::env::var(k).ok())?;
+        Ok(cfg)
+    }
+
+    /// `SWITCHBOARD_<FIELD>` overrides, e.g. `SWITCHBOARD_HTTP_LISTEN=127.0.0.1:9000`.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        fn parse<T: std::str::FromStr>(name: &str, v: String) -> Result<T, ConfigError>
+        where
+            T::Err: std::fmt::Display,
+        {
+            v.parse().map_err(|e: T::Err| ConfigError::Env { name: name.into(), error: e.to_string() })
+        }
+        macro_rules! env {
+            ($field:ident, $name:literal) => {
+                if let Some(v) = get($name) {
+                    self.$field = parse($name, v)?;
+                }
+            };
+        }
+        env!(outbound_listen, "SWITCHBOARD_OUTBOUND_LISTEN");
+        env!(http_listen, "SWITCHBOARD_HTTP_LISTEN");
+        env!(data_dir, "SWITCHBOARD_DATA_DIR");
+        env!(freeswitch_esl, "SWITCHBOARD_FREESWITCH_ESL");
+        env!(freeswitch_password, "SWITCHBOARD_FREESWITCH_PASSWORD");
+        env!(linger_secs, "SWITCHBOARD_LINGER_SECS");
+        env!(connect_timeout_ms, "SWITCHBOARD_CONNECT_TIMEOUT_MS");
+        env!(shutdown_grace_secs, "SWITCHBOARD_SHUTDOWN_GRACE_SECS");
+        env!(max_calls, "SWITCHBOARD_MAX_CALLS");
+        env!(greeting, "SWITCHBOARD_GREETING");
+        Ok(())
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_run_on_one_box() {
+        let c = Config::default();
+        assert_eq!(c.outbound_listen.to_string(), "127.0.0.1:8084");
+        assert_eq!(c.http_listen.to_string(), "0.0.0.0:8080");
+        assert_eq!(c.freeswitch_esl.to_string(), "127.0.0.1:8021");
+        assert_eq!(c.data_dir, PathBuf::from("./data"));
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let mut c: Config = toml::from_str("http_listen = \"127.0.0.1:9000\"\nlinger_secs = 10").unwrap();
+        assert_eq!(c.linger_secs, 10);
+        c.apply_env(|k| (k == "SWITCHBOARD_HTTP_LISTEN").then(|| "127.0.0.1:9100".to_string())).unwrap();
+        assert_eq!(c.http_listen.to_string(), "127.0.0.1:9100");
+        let err = c.apply_env(|k| (k == "SWITCHBOARD_MAX_CALLS").then(|| "many".to_string())).unwrap_err();
+        assert!(err.to_string().contains("SWITCHBOARD_MAX_CALLS"));
+        assert!(toml::from_str::<Config>("htp_listen = \"x\"").is_err(), "typos are refused");
+    }
+}

@@ -1,0 +1,55 @@
+#![allow(dead_code)]
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use switchboard::call::CallHandler;
+use switchboard::esl::{EslError, OutboundOptions, OutboundSession};
+use tokio::sync::watch;
+
+pub struct Server {
+    pub addr: SocketAddr,
+    pub stop: watch::Sender<bool>,
+    pub task: tokio::task::JoinHandle<()>,
+    pub stats: Arc<switchboard::server::CallStats>,
+}
+
+pub async fn start(handler: Arc<dyn CallHandler>) -> Server {
+    let opts = OutboundOptions { connect_timeout: Duration::from_secs(5), linger: Duration::from_secs(30), require_full: true };
+    let srv = switchboard::server::OutboundServer::bind("127.0.0.1:0".parse().unwrap(), handler, opts, 1000).await.unwrap();
+    let addr = srv.local_addr().unwrap();
+    let stats = srv.stats();
+    let (stop, rx) = watch::channel(false);
+    let task = tokio::spawn(srv.run(rx, Duration::from_secs(5)));
+    Server { addr, stop, task, stats }
+}
+
+pub type BoxFut<'a> = Pin<Box<dyn Future<Output = Result<(), EslError>> + Send + 'a>>;
+
+/// A handler from a closure over the session.
+pub fn handler<F>(f: F) -> Arc<dyn CallHandler>
+where
+    F: for<'a> std::ops::Fn(&'a OutboundSession) -> BoxFut<'a> + Send + Sync + 'static,
+{
+    Arc::new(Fn(f))
+}
+
+pub struct Fn<F>(pub F);
+
+impl<F> CallHandler for Fn<F>
+where
+    F: for<'a> std::ops::Fn(&'a OutboundSession) -> Pin<Box<dyn Future<Output = Result<(), EslError>> + Send + 'a>> + Send + Sync + 'static,
+{
+    fn handle<'a>(&'a self, s: &'a OutboundSession) -> Pin<Box<dyn Future<Output = Result<(), EslError>> + Send + 'a>> {
+        (self.0)(s)
+    }
+}
+
+pub fn corpus(name: &str) -> Vec<u8> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/esl/frames");
+    let path =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).find(|p| p.file_name().unwrap().to_str().unwrap().starts_with(name)).unwrap();
+    std::fs::read(path).unwrap()
+}

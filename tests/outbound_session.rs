@@ -1,0 +1,283 @@
+//! The outbound session against the simulator over real loopback sockets.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{corpus, handler, start};
+use switchboard::call::Greeting;
+use switchboard::esl::{EslError, OutboundOptions, OutboundSession};
+use switchboard::sim::scenario::{Dtmf, LingerNotice};
+use switchboard::sim::{Scenario, Switch};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+fn scenario() -> Scenario {
+    Scenario { playback_ms: 20, ..Scenario::default() }
+}
+
+#[tokio::test]
+async fn greeting_call_runs_answer_playback_hangup_in_order() {
+    let srv = start(Arc::new(Greeting { file: "ivr/ivr-welcome.wav".into() })).await;
+    let r = Switch::default().call(srv.addr, Arc::new(scenario())).await;
+    assert_eq!(r.commands[..3], ["connect".to_string(), "myevents".into(), "linger 30".into()]);
+    let apps: Vec<_> = r.apps.iter().map(|a| (a.app.as_str(), a.response.as_str())).collect();
+    assert_eq!(apps, vec![("answer", "_none_"), ("playback", "FILE PLAYED")]);
+    assert!(r.apps.iter().all(|a| a.event_uuid.is_some()), "every execute carries an Event-UUID");
+    assert_eq!(r.hangup_by.as_deref(), Some("switchboard"));
+    assert_eq!(r.hangup_cause.as_deref(), Some("NORMAL_CLEARING"));
+    assert_eq!(r.ended, "exit", "switchboard ends a lingering socket with exit");
+    assert!(r.answered);
+    assert!(r.protocol_errors.is_empty());
+}
+
+#[tokio::test]
+async fn static_and_json_and_every_linger_placement_work() {
+    for (async_mode, notice) in [
+        (false, LingerNotice::AfterHangup),
+        (true, LingerNotice::BeforeHangup),
+        (true, LingerNotice::AfterSocketComplete),
+        (true, LingerNotice::AfterHangup),
+    ] {
+        let srv = start(Arc::new(Greeting { file: "x.wav".into() })).await;
+        let s = Scenario { async_mode, linger_notice: notice, ..scenario() };
+        let r = Switch::default().call(srv.addr, Arc::new(s)).await;
+        assert_eq!(r.apps.len(), 2, "{async_mode} {notice:?}: {:?}", r.apps);
+        assert_eq!(r.ended, "exit", "{async_mode} {notice:?}");
+    }
+}
+
+#[tokio::test]
+async fn caller_hangup_mid_command_ends_the_wait_at_once() {
+    let seen = Arc::new(Mutex::new(None));
+    let s2 = seen.clone();
+    let h = handler(move |s: &OutboundSession| {
+        let seen = s2.clone();
+        Box::pin(async move {
+            s.answer().await?;
+            let t = tokio::time::Instant::now();
+            let r = s.playback("long.wav").await;
+            *seen.lock().unwrap() = Some((t.elapsed(), r.map(|_| ()).unwrap_err()));
+            // After the hangup every execute fails at once without waiting.
+            assert!(matches!(s.playback("again.wav").await, Err(EslError::Hangup { .. })));
+            Ok(())
+        })
+    });
+    let srv = start(h).await;
+    let s = Scenario { hangup_after_ms: Some(150), files: [("long.wav".to_string(), 60_000)].into(), ..scenario() };
+    let r = Switch::default().call(srv.addr, Arc::new(s)).await;
+    let (took, err) = seen.lock().unwrap().take().unwrap();
+    assert!(took < Duration::from_secs(5), "the 60 s playback wait ended with the hangup, took {took:?}");
+    match err {
+        EslError::Hangup { cause } => assert_eq!(cause.as_deref(), Some("NORMAL_CLEARING")),
+        e => panic!("expected a hangup, got {e}"),
+    }
+    assert_eq!(r.hangup_by.as_deref(), Some("caller"));
+    assert_eq!(r.apps.iter().find(|a| a.app == "playback").unwrap().response, "PLAYBACK ERROR");
+    assert!(r.ignored_after_hangup.is_empty(), "the second playback was never sent");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_sixty_second_call_takes_milliseconds_on_paused_time() {
+    let h = handler(|s: &OutboundSession| {
+        Box::pin(async move {
+            s.answer().await?;
+            s.execute("park", None).await?;
+            Ok(())
+        })
+    });
+    let srv = start(h).await;
+    let wall = std::time::Instant::now();
+    let r = Switch::default().call(srv.addr, Arc::new(Scenario { hangup_after_ms: Some(60_000), ..scenario() })).await;
+    assert_eq!(r.hangup_by.as_deref(), Some("caller"));
+    let billsec: u64 = r.variables.iter().find(|(k, _)| k == "billsec").unwrap().1.parse().unwrap();
+    assert_eq!(billsec, 60, "the call lasted 60 simulated seconds");
+    assert!(wall.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn digits_from_read_and_play_and_get_digits() {
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let g2 = got.clone();
+    let h = handler(move |s: &OutboundSession| {
+        let got = g2.clone();
+        Box::pin(async move {
+            s.answer().await?;
+            let d = s.read_digits(1, 6, "ivr/enter.wav", Duration::from_secs(3), "#").await?;
+            got.lock().unwrap().push(d);
+            let d = s
+                .play_and_get_digits(1, 1, 3, Duration::from_secs(3), "#", "ivr/menu.wav", "ivr/invalid.wav", "^[12]$", Duration::from_secs(2))
+                .await?;
+            got.lock().unwrap().push(d);
+            s.hangup("NORMAL_CLEARING").await
+        })
+    });
+    let srv = start(h).await;
+    let s = Scenario {
+        dtmf: vec![
+            Dtmf { digits: "1234#".into(), after_ms: 30 },
+            Dtmf { digits: "9".into(), after_ms: 10 },
+            Dtmf { digits: "2".into(), after_ms: 10 },
+        ],
+        ..scenario()
+    };
+    let r = Switch::default().call(srv.addr, Arc::new(s)).await;
+    assert!(r.protocol_errors.is_empty());
+    let got = got.lock().unwrap();
+    assert_eq!(got[0].digits, "1234");
+    assert_eq!(got[0].terminator.as_deref(), Some("#"));
+    assert_eq!(got[0].result.as_deref(), Some("success"));
+    assert_eq!(got[1].digits, "2", "9 fails the regex, the second try gives 2");
+    assert_eq!(got[1].invalid.as_deref(), Some("9"));
+}
+
+#[tokio::test]
+async fn bgapi_and_api_inside_the_session() {
+    let out = Arc::new(Mutex::new(String::new()));
+    let o2 = out.clone();
+    let h = handler(move |s: &OutboundSession| {
+        let out = o2.clone();
+        Box::pin(async move {
+            let ev = s.bgapi("status").await?;
+            let api = s.api(&format!("uuid_getvar {} sip_from_user", s.uuid())).await?;
+            *out.lock().unwrap() = format!("{}|{}", ev.body_str().unwrap_or_default(), String::from_utf8_lossy(&api));
+            s.hangup("NORMAL_CLEARING").await
+        })
+    });
+    let srv = start(h).await;
+    Switch::default().call(srv.addr, Arc::new(scenario())).await;
+    let out = out.lock().unwrap();
+    assert!(out.starts_with("UP "), "{out}");
+    assert!(out.ends_with("|1001"), "{out}");
+}
+
+#[tokio::test]
+async fn a_socket_without_full_is_refused_with_the_dialplan_fix() {
+    let (listener, addr) = {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let a = l.local_addr().unwrap();
+        (l, a)
+    };
+    let call = tokio::spawn(async move { Switch::default().call(addr, Arc::new(Scenario { full: false, ..scenario() })).await });
+    let (stream, _) = listener.accept().await.unwrap();
+    let err = OutboundSession::start(stream, &OutboundOptions::default()).await.err().unwrap();
+    assert!(matches!(err, EslError::NotFull { .. }));
+    assert!(err.to_string().contains("async full"), "{err}");
+    let r = call.await.unwrap();
+    assert_eq!(r.commands, vec!["connect"]);
+}
+
+#[tokio::test]
+async fn connect_timeout_and_peer_close_end_cleanly() {
+    // A peer that never answers connect.
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let _silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (s, _) = l.accept().await.unwrap();
+    let opts = OutboundOptions { connect_timeout: Duration::from_millis(200), ..OutboundOptions::default() };
+    let err = OutboundSession::start(s, &opts).await.err().unwrap();
+    assert!(matches!(err, EslError::Timeout { .. }), "{err}");
+
+    // A peer that answers with real channel data and then goes away mid-command.
+    let mut peer = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (s, _) = l.accept().await.unwrap();
+    let fs = tokio::spawn(async move {
+        let mut buf = vec![0u8; 4096];
+        let _ = peer.read(&mut buf).await.unwrap(); // connect
+        peer.write_all(&corpus("01_")).await.unwrap();
+        for reply in [
+            "Content-Type: command/reply\nReply-Text: +OK Events Enabled\n\n",
+            "Content-Type: command/reply\nReply-Text: +OK will linger 30 seconds\n\n",
+        ] {
+            let _ = peer.read(&mut buf).await.unwrap();
+            peer.write_all(reply.as_bytes()).await.unwrap();
+        }
+        let _ = peer.read(&mut buf).await.unwrap(); // the sendmsg
+        drop(peer);
+    });
+    let session = OutboundSession::start(s, &OutboundOptions::default()).await.unwrap();
+    assert_eq!(session.uuid(), "78b86350-4fb8-4d2b-a629-1eeafd7d2f74");
+    let t = std::time::Instant::now();
+    let err = session.playback("x.wav").await.unwrap_err();
+    assert!(err.is_hangup(), "{err}");
+    assert!(t.elapsed() < Duration::from_secs(2));
+    fs.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_slow_handler_never_stops_the_reader() {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let mut peer = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (s, _) = l.accept().await.unwrap();
+    let dtmf = corpus("16_");
+    let fs = tokio::spawn(async move {
+        let mut buf = vec![0u8; 4096];
+        let _ = peer.read(&mut buf).await.unwrap();
+        peer.write_all(&corpus("01_")).await.unwrap();
+        for reply in [
+            "Content-Type: command/reply\nReply-Text: +OK Events Enabled\n\n",
+            "Content-Type: command/reply\nReply-Text: +OK will linger 30 seconds\n\n",
+        ] {
+            let _ = peer.read(&mut buf).await.unwrap();
+            peer.write_all(reply.as_bytes()).await.unwrap();
+        }
+        // 1,000 events (3.2 MB, far beyond the socket buffers) while the handler sleeps.
+        let t = std::time::Instant::now();
+        for _ in 0..1000 {
+            peer.write_all(&dtmf).await.unwrap();
+        }
+        t.elapsed()
+    });
+    let session = OutboundSession::start(s, &OutboundOptions::default()).await.unwrap();
+    let mut events = session.connection().subscribe();
+    tokio::time::sleep(Duration::from_millis(1500)).await; // the slow handler
+    let wrote_in = fs.await.unwrap();
+    assert!(wrote_in < Duration::from_millis(1500), "the switch could write all events while the handler slept ({wrote_in:?})");
+    let mut n = 0;
+    while let Ok(Some(ev)) = tokio::time::timeout(Duration::from_secs(2), events.recv()).await {
+        assert_eq!(ev.get("DTMF-Digit").unwrap(), "#");
+        n += 1;
+    }
+    assert_eq!(n, 1000, "every event reached the handler, none lost");
+}
+
+#[tokio::test]
+async fn malformed_input_ends_one_call_and_others_carry_on() {
+    let srv = start(Arc::new(Greeting { file: "x.wav".into() })).await;
+    for garbage in [
+        &b"Content-Type: text/event-plain\nContent-Length: 99999999999\n\n"[..],
+        b"this is not a frame\n\n",
+        b"Content-Type: application/evil\n\n",
+        b"\xff\xfe\x00garbage-without-colon\n\n",
+    ] {
+        let mut bad = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+        let mut buf = vec![0u8; 64];
+        let n = bad.read(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"connect\n\n");
+        bad.write_all(garbage).await.unwrap();
+        // switchboard drops this connection…
+        let mut rest = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), bad.read_to_end(&mut rest)).await.expect("connection closed");
+        // …and a real call right after is served in full.
+        let r = Switch::default().call(srv.addr, Arc::new(scenario())).await;
+        assert_eq!(r.apps.len(), 2, "{:?}", r);
+    }
+    assert!(srv.stats.failed.load(std::sync::atomic::Ordering::Relaxed) >= 4);
+}
+
+#[tokio::test]
+async fn shutdown_lets_live_calls_finish() {
+    let srv = start(Arc::new(Greeting { file: "x.wav".into() })).await;
+    let call = tokio::spawn({
+        let addr = srv.addr;
+        async move { Switch::default().call(addr, Arc::new(Scenario { playback_ms: 400, ..scenario() })).await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    srv.stop.send_replace(true);
+    srv.task.await.unwrap();
+    let r = call.await.unwrap();
+    assert_eq!(r.apps.last().unwrap().response, "FILE PLAYED", "the live call finished its greeting");
+    assert!(tokio::net::TcpStream::connect(srv.addr).await.is_err(), "no new calls after shutdown");
+}
