@@ -1,0 +1,81 @@
+//! The control connection against the simulator's inbound face.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use switchboard::esl::inbound::{InboundClient, Supervisor, SwitchState};
+use switchboard::sim::{Scenario, Switch};
+
+#[tokio::test]
+async fn auth_api_bgapi_events_and_uuid_kill() {
+    let switch = Switch::default();
+    let (addr, _h) = switchboard::sim::inbound::serve(switch.clone(), "127.0.0.1:0".parse().unwrap(), "s3cret".into()).await.unwrap();
+
+    let bad = InboundClient::connect(addr, "wrong", Duration::from_secs(2)).await.err().unwrap();
+    assert!(bad.to_string().contains("-ERR invalid"), "{bad}");
+    assert!(!bad.to_string().contains("wrong"), "the password never appears in errors");
+
+    let c = InboundClient::connect(addr, "s3cret", Duration::from_secs(2)).await.unwrap();
+    assert!(c.api("status").await.unwrap().contains("is ready"));
+    assert_eq!(c.api("show channels as json").await.unwrap(), "{\"row_count\":0}");
+    assert!(c.api("bogus").await.unwrap().starts_with("-ERR bogus Command not found"));
+    let mut events = c.connection().subscribe();
+    c.events(&["BACKGROUND_JOB", "CHANNEL_HANGUP"]).await.unwrap();
+    assert!(c.bgapi("status").await.unwrap().starts_with("UP "));
+
+    // A call parked on a bare outbound socket shows up, and uuid_kill hangs it up.
+    let sock = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = sock.local_addr().unwrap();
+    let call = tokio::spawn({
+        let sw = switch.clone();
+        async move { sw.call(target, Arc::new(Scenario::default())).await }
+    });
+    let (stream, _) = sock.accept().await.unwrap();
+    let session = switchboard::esl::OutboundSession::start(stream, &Default::default()).await.unwrap();
+    let parked = tokio::spawn(async move {
+        let r = session.execute("park", None).await;
+        session.finish(Duration::from_secs(1)).await;
+        r
+    });
+    let mut uuid = String::new();
+    for _ in 0..50 {
+        let rows: serde_json::Value = serde_json::from_str(&c.api("show channels as json").await.unwrap()).unwrap();
+        if rows["row_count"] == 1 {
+            uuid = rows["rows"][0]["uuid"].as_str().unwrap().to_string();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!uuid.is_empty(), "the live call is listed");
+    assert_eq!(c.api(&format!("uuid_kill {uuid} USER_BUSY")).await.unwrap(), "+OK\n");
+    let err = parked.await.unwrap().unwrap_err();
+    assert!(err.is_hangup(), "{err}");
+    let report = call.await.unwrap();
+    assert_eq!(report.hangup_cause.as_deref(), Some("USER_BUSY"));
+    let hangup = loop {
+        let ev = tokio::time::timeout(Duration::from_secs(2), events.recv()).await.unwrap().unwrap();
+        if ev.is("CHANNEL_HANGUP") {
+            break ev;
+        }
+    };
+    assert_eq!(hangup.unique_id().unwrap(), uuid);
+    assert_eq!(c.api(&format!("uuid_kill {uuid}")).await.unwrap(), "-ERR No such channel!\n");
+    c.exit().await;
+}
+
+#[tokio::test]
+async fn supervisor_reports_offline_then_online() {
+    // Reserve a port, then free it so nothing listens there yet.
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = probe.local_addr().unwrap();
+    drop(probe);
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let sup = Supervisor::spawn(addr, "ClueCon".into(), stop);
+    let mut st = sup.state_watch();
+    tokio::time::timeout(Duration::from_secs(5), st.wait_for(|s| matches!(s, SwitchState::Offline { .. }))).await.unwrap().unwrap();
+    assert!(sup.client().is_none());
+    let _fs = switchboard::sim::inbound::serve(Switch::default(), addr, "ClueCon".into()).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), st.wait_for(|s| *s == SwitchState::Online)).await.unwrap().unwrap();
+    let client = sup.client().expect("online client");
+    assert!(client.api("status").await.unwrap().contains("is ready"));
+}
