@@ -30,6 +30,11 @@ fn main() {
             }
         }
         let secs = start.elapsed().as_secs_f64();
-        println!("esl_parse {label:<36} {:>8.1} MB/s  {:>9.0} frames/s  ({} bytes of captures per pass)", bytes as f64 / secs / 1e6, frames as f64 / secs, total);
+        println!(
+            "esl_parse {label:<36} {:>8.1} MB/s  {:>9.0} frames/s  ({} bytes of captures per pass)",
+            bytes as f64 / secs / 1e6,
+            frames as f64 / secs,
+            total
+        );
     }
 }

@@ -18,7 +18,8 @@ fn decode(input: &[u8]) -> (i32, String, String) {
 
 #[test]
 fn decodes_a_captured_inbound_session() {
-    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/esl/streams/freeswitch-clj_inbound_session_plain_xml_json.stream")).unwrap();
+    let bytes =
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/esl/streams/freeswitch-clj_inbound_session_plain_xml_json.stream")).unwrap();
     let (code, out, err) = decode(&bytes);
     assert_eq!(code, 0, "{err}");
     let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -37,7 +38,8 @@ fn decodes_a_captured_inbound_session() {
 
 #[test]
 fn decodes_the_connect_reply_percent_decoded() {
-    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/esl/frames/01_outbound_connect_reply_CHANNEL_DATA_async_full.esl")).unwrap();
+    let bytes =
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/esl/frames/01_outbound_connect_reply_CHANNEL_DATA_async_full.esl")).unwrap();
     let (code, out, _) = decode(&bytes);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();

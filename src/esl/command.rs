@@ -262,7 +262,7 @@ impl Command {
                 let _ = write!(o, "api {}\n\n", nonempty("api command", command)?);
             }
             Command::BgApi { command, job_uuid } => {
-                let _ = write!(o, "bgapi {}\n", nonempty("bgapi command", command)?);
+                let _ = writeln!(o, "bgapi {}", nonempty("bgapi command", command)?);
                 if let Some(j) = job_uuid {
                     let _ = writeln!(o, "Job-UUID: {}", word("Job-UUID", j)?);
                 }

@@ -21,7 +21,7 @@ pub fn url_encode_into(v: &[u8], out: &mut BytesMut) {
         let c = v[i];
         if c == b'%' && i + 2 < v.len() && is_upper_hex(v[i + 1]) && is_upper_hex(v[i + 2]) {
             out.put_u8(c);
-        } else if c < 0x20 || c > 0x7e || URL_UNSAFE.contains(&c) {
+        } else if !(0x20..=0x7e).contains(&c) || URL_UNSAFE.contains(&c) {
             out.put_slice(&[b'%', HEX[(c >> 4) as usize], HEX[(c & 15) as usize]]);
         } else {
             out.put_u8(c);

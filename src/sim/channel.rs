@@ -50,7 +50,9 @@ pub struct Channel {
     pub hangup_us: u64,
     pub bridged_us: u64,
     pub other_leg: Option<Arc<Block>>,
-    vars: Arc<Block>,
+    /// `variable_<name>` pairs; edited in place, shared as a block when an event fires.
+    vars: Vec<(String, String)>,
+    vars_block: Option<Arc<Block>>,
     profile: Option<Arc<Block>>,
 }
 
@@ -151,16 +153,36 @@ impl Channel {
             state: "CS_EXECUTE",
             state_number: 4,
             call_state: "RINGING",
+            ..Channel::blank(now, vars)
+        }
+    }
+
+    /// The fields every new channel starts with: no times but creation, not bridged,
+    /// nothing cached.
+    fn blank(created_us: u64, vars: Vec<(String, String)>) -> Channel {
+        Channel {
+            uuid: String::new(),
+            name: String::new(),
+            direction: String::new(),
+            cid_name: String::new(),
+            cid_number: String::new(),
+            destination: String::new(),
+            context: String::new(),
+            network_addr: String::new(),
+            state: "CS_NEW",
+            state_number: 0,
+            call_state: "DOWN",
             answer_state: "ringing",
             hangup_cause: None,
-            created_us: now,
+            created_us,
             answered_us: 0,
             progress_us: 0,
             progress_media_us: 0,
             hangup_us: 0,
             bridged_us: 0,
             other_leg: None,
-            vars: Block::new(vars),
+            vars,
+            vars_block: None,
             profile: None,
         }
     }
@@ -188,45 +210,41 @@ impl Channel {
             state: "CS_CONSUME_MEDIA",
             state_number: 7,
             call_state: "DOWN",
-            answer_state: "ringing",
-            hangup_cause: None,
-            created_us: id.now_micros(),
-            answered_us: 0,
-            progress_us: 0,
-            progress_media_us: 0,
-            hangup_us: 0,
-            bridged_us: 0,
-            other_leg: None,
-            vars: Block::new(vars),
-            profile: None,
+            ..Channel::blank(id.now_micros(), vars)
         }
     }
 
     /// Every channel variable, names without the `variable_` prefix.
     pub fn variables(&self) -> Vec<(String, String)> {
-        self.vars.pairs.iter().filter_map(|(k, v)| k.strip_prefix("variable_").map(|n| (n.to_string(), v.clone()))).collect()
+        self.vars.iter().filter_map(|(k, v)| k.strip_prefix("variable_").map(|n| (n.to_string(), v.clone()))).collect()
     }
 
     pub fn var(&self, name: &str) -> Option<&str> {
         let key = format!("variable_{name}");
-        self.vars.pairs.iter().rev().find(|(k, _)| *k == key).map(|(_, v)| v.as_str())
+        self.vars.iter().rev().find(|(k, _)| *k == key).map(|(_, v)| v.as_str())
     }
 
-    /// `set`: replaces the variable or appends it, and drops the cached encoding.
+    /// `set`: replaces the variable or appends it; the shared block is rebuilt at the next event.
     pub fn set_var(&mut self, name: &str, value: &str) {
         let key = format!("variable_{name}");
-        let mut pairs = self.vars.pairs.clone();
-        match pairs.iter_mut().find(|(k, _)| *k == key) {
+        match self.vars.iter_mut().find(|(k, _)| *k == key) {
             Some(p) => p.1 = value.to_string(),
-            None => pairs.push((key, value.to_string())),
+            None => self.vars.push((key, value.to_string())),
         }
-        self.vars = Block::new(pairs);
+        self.vars_block = None;
     }
 
     pub fn unset_var(&mut self, name: &str) {
         let key = format!("variable_{name}");
-        let pairs = self.vars.pairs.iter().filter(|(k, _)| *k != key).cloned().collect();
-        self.vars = Block::new(pairs);
+        self.vars.retain(|(k, _)| *k != key);
+        self.vars_block = None;
+    }
+
+    fn vars_block(&mut self) -> Arc<Block> {
+        if self.vars_block.is_none() {
+            self.vars_block = Some(Block::new(self.vars.clone()));
+        }
+        self.vars_block.clone().expect("vars block")
     }
 
     pub fn is_up(&self) -> bool {
@@ -371,7 +389,7 @@ impl Channel {
             blocks.push(o.clone());
         }
         if carries_variables(name) {
-            blocks.push(self.vars.clone());
+            blocks.push(self.vars_block());
         }
         SimEvent { name: name.into(), head, blocks, tail: post, body: None }
     }
