@@ -11,23 +11,42 @@ use super::command::EventFormat;
 const URL_UNSAFE: &[u8] = b"\r\n #%&+:;<=>?@[\\]^`{|}\"";
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
+/// Which bytes `switch_url_encode` escapes: below 0x20, above 0x7E, and [`URL_UNSAFE`].
+const ESCAPE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = i < 0x20 || i > 0x7e;
+        i += 1;
+    }
+    let mut j = 0;
+    while j < URL_UNSAFE.len() {
+        t[URL_UNSAFE[j] as usize] = true;
+        j += 1;
+    }
+    t
+};
+
 /// `switch_url_encode_opt(.., double_encode = FALSE)` (switch_utils.c:3494–3542): bytes below
 /// 0x20, above 0x7E and in [`URL_UNSAFE`] become `%XX` with uppercase hex — except a `%` that
 /// is already followed by two *uppercase* hex digits, which is copied as is (the lossy quirk
-/// of signalwire/freeswitch#85).
+/// of signalwire/freeswitch#85). Runs of safe bytes are copied whole: the simulator encodes
+/// every header of every event with this.
 pub fn url_encode_into(v: &[u8], out: &mut BytesMut) {
-    let mut i = 0;
-    while i < v.len() {
-        let c = v[i];
+    let mut run = 0;
+    for (i, &c) in v.iter().enumerate() {
+        if !ESCAPE[c as usize] {
+            continue;
+        }
+        out.put_slice(&v[run..i]);
+        run = i + 1;
         if c == b'%' && i + 2 < v.len() && is_upper_hex(v[i + 1]) && is_upper_hex(v[i + 2]) {
             out.put_u8(c);
-        } else if !(0x20..=0x7e).contains(&c) || URL_UNSAFE.contains(&c) {
-            out.put_slice(&[b'%', HEX[(c >> 4) as usize], HEX[(c & 15) as usize]]);
         } else {
-            out.put_u8(c);
+            out.put_slice(&[b'%', HEX[(c >> 4) as usize], HEX[(c & 15) as usize]]);
         }
-        i += 1;
     }
+    out.put_slice(&v[run..]);
 }
 
 fn is_upper_hex(c: u8) -> bool {
