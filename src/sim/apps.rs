@@ -508,7 +508,6 @@ async fn bridge(core: &Arc<Core>, arg: &str) {
             }
         }
         legs.sort_by_key(|l| l.2);
-        let start = core.elapsed_ms();
         let winner = legs.iter().position(|l| l.3.is_some());
         let decided_at = match winner {
             Some(w) => legs[w].2,
@@ -527,7 +526,6 @@ async fn bridge(core: &Arc<Core>, arg: &str) {
             cause = "ORIGINATOR_CANCEL".into();
             break 'groups;
         }
-        let _ = start;
         match winner {
             None => {
                 for (leg, mut b, at, _, fail) in legs {

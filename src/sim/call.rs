@@ -651,10 +651,8 @@ async fn handle_command(
         // Content-Length: the plain encoding minus the event envelope.
         let mut body = BytesMut::new();
         ev.frame(EventFormat::Plain, &mut body);
-        let start = body.iter().position(|_| true).unwrap_or(0);
-        let text = &body[start..];
-        let header_end = memchr::memmem::find(text, b"\n\n").map(|p| p + 2).unwrap_or(0);
-        out.extend_from_slice(&text[header_end..]);
+        let header_end = memchr::memmem::find(&body, b"\n\n").map(|p| p + 2).unwrap_or(0);
+        out.extend_from_slice(&body[header_end..]);
         return Action::Continue;
     }
     if lower.starts_with("getvar") {

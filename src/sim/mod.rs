@@ -162,8 +162,6 @@ impl Switch {
         let words: Vec<&str> = args.split_whitespace().collect();
         match cmd {
             "status" => {
-                let up = self.inner.id.now_micros();
-                let _ = up;
                 let n = self.live().len();
                 let total = self.inner.sessions.load(std::sync::atomic::Ordering::Relaxed);
                 format!(
