@@ -124,18 +124,13 @@ async fn run(core: &Arc<Core>, app: &str, arg: &str) -> Option<String> {
             None
         }
         "pre_answer" => {
-            let fire = {
-                let mut st = core.lock();
-                if st.ch.is_answered() || st.ch.progress_media_us != 0 {
-                    false
-                } else {
-                    st.ch.mark_progress_media(id.now_micros());
-                    true
-                }
-            };
-            if fire {
-                core.fire_a("CHANNEL_PROGRESS_MEDIA", ("switch_channel.c", "switch_channel_perform_mark_pre_answered", 3463), Vec::new(), Vec::new());
-            }
+            mark_once(
+                core,
+                |ch| ch.is_answered() || ch.progress_media_us != 0,
+                Channel::mark_progress_media,
+                "CHANNEL_PROGRESS_MEDIA",
+                ("switch_channel.c", "switch_channel_perform_mark_pre_answered", 3463),
+            );
             None
         }
         "ring_ready" => {
@@ -228,18 +223,27 @@ async fn run(core: &Arc<Core>, app: &str, arg: &str) -> Option<String> {
 }
 
 fn answer(core: &Arc<Core>) {
-    let id = core.switch.identity();
+    mark_once(
+        core,
+        |ch| ch.is_answered() || !ch.is_up(),
+        Channel::mark_answered,
+        "CHANNEL_ANSWER",
+        ("switch_channel.c", "switch_channel_perform_mark_answered", 3539),
+    );
+}
+
+/// A channel state that fires its event once: answered, pre-answered.
+fn mark_once(core: &Arc<Core>, done: impl Fn(&Channel) -> bool, mark: impl Fn(&mut Channel, u64), event: &str, origin: (&str, &str, u32)) {
+    let now = core.switch.identity().now_micros();
     let fire = {
         let mut st = core.lock();
-        if st.ch.is_answered() || !st.ch.is_up() {
-            false
-        } else {
-            st.ch.mark_answered(id.now_micros());
+        !done(&st.ch) && {
+            mark(&mut st.ch, now);
             true
         }
     };
     if fire {
-        core.fire_a("CHANNEL_ANSWER", ("switch_channel.c", "switch_channel_perform_mark_answered", 3539), Vec::new(), Vec::new());
+        core.fire_a(event, origin, Vec::new(), Vec::new());
     }
 }
 
