@@ -21,7 +21,10 @@ fn frames_of(bytes: &[u8]) -> Vec<Frame> {
     frames
 }
 
-fn fingerprint(f: &Frame) -> (u64, ContentType, Vec<(Vec<u8>, Vec<u8>)>, Option<Vec<u8>>) {
+/// Offset, type, headers and body: what two parses must agree on.
+type Fingerprint = (u64, ContentType, Vec<(Vec<u8>, Vec<u8>)>, Option<Vec<u8>>);
+
+fn fingerprint(f: &Frame) -> Fingerprint {
     (f.offset, f.content_type, f.headers.iter().map(|(n, v)| (n.to_vec(), v.to_vec())).collect(), f.body.as_ref().map(|b| b.to_vec()))
 }
 

@@ -139,6 +139,7 @@ async fn bgapi_and_api_inside_the_session() {
     let h = handler(move |s: &OutboundSession| {
         let out = o2.clone();
         Box::pin(async move {
+            s.bgapi("status").await?;
             let ev = s.bgapi("status").await?;
             let api = s.api(&format!("uuid_getvar {} sip_from_user", s.uuid())).await?;
             *out.lock().unwrap() = format!("{}|{}", ev.body_str().unwrap_or_default(), String::from_utf8_lossy(&api));
@@ -146,7 +147,9 @@ async fn bgapi_and_api_inside_the_session() {
         })
     });
     let srv = start(h).await;
-    Switch::default().call(srv.addr, Arc::new(scenario())).await;
+    let r = Switch::default().call(srv.addr, Arc::new(scenario())).await;
+    assert_eq!(r.commands.iter().filter(|c| c.starts_with("event ")).count(), 1, "BACKGROUND_JOB is subscribed once per session: {:?}", r.commands);
+    assert_eq!(r.commands.iter().filter(|c| c.starts_with("bgapi ")).count(), 2);
     let out = out.lock().unwrap();
     assert!(out.starts_with("UP "), "{out}");
     assert!(out.ends_with("|1001"), "{out}");

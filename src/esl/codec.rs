@@ -5,7 +5,7 @@ use bytes::{Buf, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
 use super::command::{Command, CommandError};
-use super::frame::{find_block_end, ContentType, Frame, FrameError, Headers, DEFAULT_MAX_BODY, DEFAULT_MAX_HEADER_BLOCK};
+use super::frame::{find_block_end, is_serialized_event, ContentType, Frame, FrameError, Headers, DEFAULT_MAX_BODY, DEFAULT_MAX_HEADER_BLOCK};
 
 /// Errors on an ESL connection: the bytes were not a frame, or the socket failed.
 #[derive(Debug, thiserror::Error)]
@@ -96,9 +96,8 @@ impl Decoder for EslCodec {
             let content_type = ContentType::parse(ct_raw)
                 .ok_or_else(|| self.fail(offset, FrameError::UnknownContentType(String::from_utf8_lossy(ct_raw).into_owned())))?;
             let body_len = headers.content_length(self.max_body).map_err(|e| self.fail(offset, e))?.unwrap_or(0);
-            // The outbound connect reply is a serialized CHANNEL_DATA event: every value is
-            // percent-encoded (mod_event_socket.c:2025–2046, `Reply-Text: %2BOK%0A`).
-            if content_type == ContentType::CommandReply && headers.get_raw("Event-Name").is_some() {
+            // The outbound connect reply: every value percent-encoded (`Reply-Text: %2BOK%0A`).
+            if is_serialized_event(content_type, &headers) {
                 headers.set_encoded(true);
             }
             self.pending = Some(Pending { headers, content_type, body_len, offset });

@@ -303,7 +303,6 @@ impl Connection {
                 loops: None,
             },
         };
-        cmd.to_wire()?;
         let rx = {
             let mut st = self.shared.lock();
             if let Some(cause) = &st.down {

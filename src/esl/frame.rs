@@ -358,6 +358,12 @@ fn hex(c: u8) -> Option<u8> {
     }
 }
 
+/// A command/reply whose header block is a whole serialized event: the outbound `connect`
+/// reply (mod_event_socket.c:2025–2046), whose every value is percent-encoded.
+pub fn is_serialized_event(content_type: ContentType, headers: &Headers) -> bool {
+    content_type == ContentType::CommandReply && headers.get_raw("Event-Name").is_some()
+}
+
 /// A whole frame: its headers, its body when it has one, and where it began in the stream.
 #[derive(Clone, Debug)]
 pub struct Frame {
@@ -390,7 +396,7 @@ impl Frame {
     /// The outbound `connect` reply: a whole CHANNEL_DATA event serialized as the header
     /// block of a command/reply (mod_event_socket.c:2025–2046).
     pub fn is_channel_data(&self) -> bool {
-        self.content_type == ContentType::CommandReply && self.headers.get_raw("Event-Name").is_some()
+        is_serialized_event(self.content_type, &self.headers)
     }
 }
 

@@ -51,6 +51,8 @@ pub struct OutboundSession {
     conn: Connection,
     channel: ChannelData,
     uuid: String,
+    /// `event plain BACKGROUND_JOB` has been sent on this socket.
+    jobs_subscribed: tokio::sync::OnceCell<()>,
 }
 
 impl OutboundSession {
@@ -81,7 +83,7 @@ impl OutboundSession {
             return Err(EslError::NotFull { control });
         }
         let conn = Connection::start(reader, w, Some(uuid.clone()));
-        let session = OutboundSession { conn, channel, uuid };
+        let session = OutboundSession { conn, channel, uuid, jobs_subscribed: tokio::sync::OnceCell::new() };
         session.conn.send_ok(&Command::MyEvents { format: None }).await?;
         if control == "full" {
             let secs = opts.linger.as_secs().max(1) as u32;
@@ -183,7 +185,11 @@ impl OutboundSession {
     /// bgapi inside the session: subscribes BACKGROUND_JOB first (myevents does not carry it,
     /// docs/esl-protocol.md §11.2), then waits for this job's result.
     pub async fn bgapi(&self, command: &str) -> Result<Event, EslError> {
-        self.conn.send_ok(&Command::Event { format: EventFormat::Plain, names: vec!["BACKGROUND_JOB".into()] }).await?;
+        self.jobs_subscribed
+            .get_or_try_init(|| async {
+                self.conn.send_ok(&Command::Event { format: EventFormat::Plain, names: vec!["BACKGROUND_JOB".into()] }).await.map(|_| ())
+            })
+            .await?;
         self.conn.bgapi(command).await
     }
 

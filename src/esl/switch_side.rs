@@ -151,7 +151,7 @@ pub fn command_reply(text: &str, out: &mut BytesMut) {
         end -= 1;
     }
     out.put_slice(b"Content-Type: command/reply\nReply-Text: ");
-    out.put_slice(text[..end].as_bytes());
+    out.put_slice(&text.as_bytes()[..end]);
     out.put_slice(b"\n\n");
 }
 

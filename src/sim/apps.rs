@@ -521,9 +521,7 @@ async fn bridge(core: &Arc<Core>, arg: &str) {
             // The caller hung up while the legs rang.
             for (leg, mut b, at, _, _) in legs {
                 if at > 0 {
-                    b.mark_hangup(id.now_micros(), "ORIGINATOR_CANCEL");
-                    let ev = b.event(&id, "CHANNEL_HANGUP", ("switch_channel.c", "switch_channel_perform_hangup", 3447), Vec::new(), Vec::new());
-                    core.fire(ev);
+                    hangup_leg(core, &mut b, "ORIGINATOR_CANCEL");
                 }
                 run.legs.push((leg.endpoint, "ORIGINATOR_CANCEL".into()));
             }
@@ -534,9 +532,7 @@ async fn bridge(core: &Arc<Core>, arg: &str) {
             None => {
                 for (leg, mut b, at, _, fail) in legs {
                     if at > 0 {
-                        b.mark_hangup(id.now_micros(), &fail);
-                        let ev = b.event(&id, "CHANNEL_HANGUP", ("switch_channel.c", "switch_channel_perform_hangup", 3447), Vec::new(), Vec::new());
-                        core.fire(ev);
+                        hangup_leg(core, &mut b, &fail);
                     }
                     causes.push(format!("{};{}", b.uuid, fail));
                     run.legs.push((leg.endpoint, fail.clone()));
@@ -551,9 +547,7 @@ async fn bridge(core: &Arc<Core>, arg: &str) {
                 let (leg, mut b, _, _, _) = legs.remove(w);
                 for (other, mut ob, at, _, _) in legs {
                     if at > 0 {
-                        ob.mark_hangup(id.now_micros(), "LOSE_RACE");
-                        let ev = ob.event(&id, "CHANNEL_HANGUP", ("switch_channel.c", "switch_channel_perform_hangup", 3447), Vec::new(), Vec::new());
-                        core.fire(ev);
+                        hangup_leg(core, &mut ob, "LOSE_RACE");
                     }
                     run.legs.push((other.endpoint, "LOSE_RACE".into()));
                 }
@@ -597,6 +591,14 @@ async fn bridge(core: &Arc<Core>, arg: &str) {
     }
 }
 
+/// A B-leg goes down: its CHANNEL_HANGUP goes out on the A-leg's socket and the bus.
+fn hangup_leg(core: &Arc<Core>, b: &mut Channel, cause: &str) {
+    let id = core.switch.identity();
+    b.mark_hangup(id.now_micros(), cause);
+    let ev = b.event(&id, "CHANNEL_HANGUP", ("switch_channel.c", "switch_channel_perform_hangup", 3447), Vec::new(), Vec::new());
+    core.fire(ev);
+}
+
 /// The answered leg: CHANNEL_ANSWER for both, CHANNEL_BRIDGE, the conversation, then
 /// whoever hangs up first, CHANNEL_UNBRIDGE.
 async fn talk(core: &Arc<Core>, b: &mut Channel, leg: &Leg) {
@@ -629,9 +631,7 @@ async fn talk(core: &Arc<Core>, b: &mut Channel, leg: &Leg) {
         }
     };
     let b_cause = "NORMAL_CLEARING";
-    b.mark_hangup(id.now_micros(), b_cause);
-    let ev = b.event(&id, "CHANNEL_HANGUP", ("switch_channel.c", "switch_channel_perform_hangup", 3447), Vec::new(), Vec::new());
-    core.fire(ev);
+    hangup_leg(core, b, b_cause);
     {
         let mut st = core.lock();
         st.ch.set_var("bridge_hangup_cause", b_cause);

@@ -205,7 +205,6 @@ struct Listener {
     format: EventFormat,
     filters: Vec<(String, String)>,
     linger: Option<i64>,
-    full: bool,
     uuid: String,
     /// A linger notice waiting for the socket app's completion (AfterSocketComplete).
     notice_due: Option<BytesMut>,
@@ -432,7 +431,6 @@ async fn listener_run(core: Arc<Core>, stream: TcpStream, mut out_rx: mpsc::Unbo
         format: EventFormat::Plain,
         filters: Vec::new(),
         linger: None,
-        full: scenario.full,
         uuid: core.uuid(),
         notice_due: None,
     };
@@ -501,7 +499,7 @@ async fn listener_run(core: Arc<Core>, stream: TcpStream, mut out_rx: mpsc::Unbo
                         while let Ok(o) = out_rx.try_recv() {
                             pending.push_back(o);
                         }
-                        if l.full || scenario.async_mode {
+                        if scenario.full || scenario.async_mode {
                             for o in pending.drain(..) {
                                 if let Outgoing::Event(ev) = o {
                                     if ev.name == "CHANNEL_HANGUP" && ev.unique_id() == Some(&l.uuid) && l.events_on() && l.wants(&ev) {
@@ -693,7 +691,7 @@ async fn handle_command(
         reply(out, "+OK");
         return Action::Continue;
     }
-    if !l.full {
+    if !core.scenario.full {
         // Everything below needs `full` (mod_event_socket.c:2236–2238).
         reply(out, "-ERR command not found");
         return Action::Continue;

@@ -114,7 +114,7 @@ impl Channel {
             ("ep_codec_string", "PCMU@8000h@20i@64000b,PCMA@8000h@20i@64000b".into()),
             ("endpoint_disposition", "DELAYED NEGOTIATION".into()),
             ("call_uuid", uuid.clone()),
-            ("current_application_data", format!("127.0.0.1:8084{}{}", if scenario.async_mode { " async" } else { "" }, if scenario.full { " full" } else { "" })),
+            ("current_application_data", super::call::socket_data(scenario)),
             ("current_application", "socket".into()),
             ("socket_host", "127.0.0.1".into()),
         ]
