@@ -19,6 +19,19 @@ async fn auth_api_bgapi_events_and_uuid_kill() {
     assert!(c.api("status").await.unwrap().contains("is ready"));
     assert_eq!(c.api("show channels as json").await.unwrap(), "{\"row_count\":0}");
     assert!(c.api("bogus").await.unwrap().starts_with("-ERR bogus Command not found"));
+    let refused = c
+        .connection()
+        .send_ok(&switchboard::esl::Command::SendMsg {
+            uuid: Some("no-such-uuid".into()),
+            msg: switchboard::esl::SendMsg::Hangup { cause: "NORMAL_CLEARING".into() },
+        })
+        .await
+        .unwrap_err();
+    match refused {
+        switchboard::esl::EslError::Rejected { reply, .. } => assert_eq!(reply, "-ERR invalid session id [no-such-uuid]"),
+        e => panic!("expected a refusal, got {e}"),
+    }
+    assert!(c.api("status").await.unwrap().contains("is ready"), "a refused command leaves the connection usable");
     let mut events = c.connection().subscribe();
     c.events(&["BACKGROUND_JOB", "CHANNEL_HANGUP"]).await.unwrap();
     assert!(c.bgapi("status").await.unwrap().starts_with("UP "));
