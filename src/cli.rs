@@ -36,6 +36,13 @@ pub enum Command {
     /// to (default 127.0.0.1:8084), the HTTP server (default 0.0.0.0:8080), and the control
     /// connection to FreeSWITCH's event socket (default 127.0.0.1:8021, retried until it answers).
     Serve(ServeArgs),
+    /// Apply pending database migrations (`sql/NNNN_*.sql`) and exit. `serve` applies them
+    /// too; this runs them alone, e.g. before an upgrade.
+    Migrate {
+        /// TOML configuration file (for the data directory).
+        #[arg(long, short, env = "SWITCHBOARD_CONFIG")]
+        config: Option<PathBuf>,
+    },
     /// Play FreeSWITCH against a running switchboard: place N simulated calls through its
     /// outbound listener and print calls completed, errors and latency percentiles.
     Simulate(SimulateArgs),
@@ -51,6 +58,12 @@ pub struct ServeArgs {
     /// TOML configuration file; SWITCHBOARD_* environment variables override it.
     #[arg(long, short, env = "SWITCHBOARD_CONFIG")]
     pub config: Option<PathBuf>,
+    /// On first start, seed a demo installation: a super admin, two tenants with users,
+    /// extensions, a trunk, DIDs, an IVR, a ring group, a time condition and a package
+    /// (sign-ins in the README). Without it, the first start creates one super admin
+    /// (admin@localhost) and prints its random password once.
+    #[arg(long)]
+    pub demo: bool,
 }
 
 #[derive(Args, Debug)]
@@ -98,7 +111,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Serve(a) => {
             let cfg = Config::load(a.config.as_deref())?;
-            serve(cfg).await?;
+            serve(cfg, a.demo).await?;
+            Ok(0)
+        }
+        Command::Migrate { config } => {
+            let cfg = Config::load(config.as_deref())?;
+            std::fs::create_dir_all(&cfg.data_dir)?;
+            let path = cfg.database_path();
+            let (before, after) = crate::store::Store::migrate_file(&path)?;
+            println!("{}: schema version {before} → {after}", path.display());
             Ok(0)
         }
         Command::Simulate(a) => simulate(a).await,
@@ -117,8 +138,29 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
-pub async fn serve(cfg: Config) -> anyhow::Result<()> {
+/// Opens the store, the signing keys and seeds the first start: what `serve` needs before
+/// it listens. Blocking (key generation, argon2).
+pub fn open_state(cfg: &Config, demo: bool) -> anyhow::Result<crate::api::router::Api> {
     std::fs::create_dir_all(&cfg.data_dir).map_err(|e| anyhow::anyhow!("creating data directory {}: {e}", cfg.data_dir.display()))?;
+    let store = crate::store::Store::open(&cfg.database_path()).map_err(|e| anyhow::anyhow!("opening {}: {e}", cfg.database_path().display()))?;
+    let keys = crate::api::auth::Keys::load_or_create(&cfg.data_dir)?;
+    let hash = |p: &str| crate::api::auth::hash_password(p);
+    if demo {
+        if crate::store::seed::demo(&store, &hash)? {
+            tracing::info!("seeded the demo installation (sign-ins are in the README)");
+        }
+    } else if let Some(pw) = crate::store::seed::first_admin(&store, "admin@localhost", &hash)? {
+        // Printed once, on stdout, not into the log.
+        println!("first start: created super admin admin@localhost with password {pw}  (change it after signing in)");
+    }
+    Ok(crate::api::router::Api { store, keys, cfg: Arc::new(cfg.clone()) })
+}
+
+pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<()> {
+    let state = {
+        let cfg = cfg.clone();
+        tokio::task::spawn_blocking(move || open_state(&cfg, demo)).await??
+    };
     let (stop_tx, stop) = watch::channel(false);
     let supervisor = crate::esl::inbound::Supervisor::spawn(cfg.freeswitch_esl, cfg.freeswitch_password.clone(), stop.clone());
     let handler: Arc<dyn crate::call::CallHandler> = Arc::new(crate::call::Greeting { file: cfg.greeting.clone() });
@@ -140,7 +182,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     );
     let health = crate::api::Health { stats: outbound.stats(), switch: supervisor.state_watch(), version: env!("CARGO_PKG_VERSION") };
     let static_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("static");
-    let routes = crate::api::routes(health, static_dir);
+    let routes = crate::api::routes(health, Arc::new(state), static_dir);
     let mut http_stop = stop.clone();
     let http_task = tokio::spawn(
         warp::serve(routes)

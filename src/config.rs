@@ -30,6 +30,69 @@ pub struct Config {
     pub max_calls: usize,
     /// Played to callers until routing is configured.
     pub greeting: String,
+    /// One tenant, no billing, no branding: the community edition, from the same code.
+    /// Also set by the `COMMUNITY_EDITION` environment variable.
+    pub community_edition: bool,
+    /// Lifetime of an access token (seconds); refresh tokens live `refresh_token_secs`.
+    pub access_token_secs: u64,
+    pub refresh_token_secs: u64,
+    pub password_policy: PasswordPolicy,
+}
+
+/// Rules for every password set or used: creation, change and login.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordPolicy {
+    pub min_length: usize,
+    pub require_upper: bool,
+    pub require_lower: bool,
+    pub require_digit: bool,
+    pub require_symbol: bool,
+    /// Days before a password must be changed; 0 = never.
+    pub max_age_days: u32,
+    /// Failed logins in a row that lock the account; 0 = never lock.
+    pub lockout_threshold: u32,
+    pub lockout_minutes: u32,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        PasswordPolicy {
+            min_length: 10,
+            require_upper: true,
+            require_lower: true,
+            require_digit: true,
+            require_symbol: false,
+            max_age_days: 0,
+            lockout_threshold: 5,
+            lockout_minutes: 15,
+        }
+    }
+}
+
+impl PasswordPolicy {
+    /// Every unmet rule, in one message.
+    pub fn check(&self, pw: &str) -> Result<(), String> {
+        let mut missing = Vec::new();
+        if pw.chars().count() < self.min_length {
+            missing.push(format!("at least {} characters", self.min_length));
+        }
+        if pw.chars().count() > 256 {
+            missing.push("at most 256 characters".to_string());
+        }
+        let rules = [
+            (self.require_upper, pw.chars().any(|c| c.is_uppercase()), "an upper-case letter"),
+            (self.require_lower, pw.chars().any(|c| c.is_lowercase()), "a lower-case letter"),
+            (self.require_digit, pw.chars().any(|c| c.is_ascii_digit()), "a digit"),
+            (self.require_symbol, pw.chars().any(|c| !c.is_alphanumeric() && !c.is_whitespace()), "a symbol"),
+        ];
+        missing.extend(rules.iter().filter(|(on, has, _)| *on && !has).map(|(_, _, what)| what.to_string()));
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("the password needs {}", missing.join(", ")))
+        }
+    }
 }
 
 impl Default for Config {
@@ -45,6 +108,10 @@ impl Default for Config {
             shutdown_grace_secs: 30,
             max_calls: 10_000,
             greeting: "ivr/ivr-welcome.wav".into(),
+            community_edition: false,
+            access_token_secs: 900,
+            refresh_token_secs: 7 * 24 * 3600,
+            password_policy: PasswordPolicy::default(),
         }
     }
 }
@@ -98,7 +165,16 @@ impl Config {
         env!(shutdown_grace_secs, "SWITCHBOARD_SHUTDOWN_GRACE_SECS");
         env!(max_calls, "SWITCHBOARD_MAX_CALLS");
         env!(greeting, "SWITCHBOARD_GREETING");
+        env!(community_edition, "COMMUNITY_EDITION");
+        env!(community_edition, "SWITCHBOARD_COMMUNITY_EDITION");
+        env!(access_token_secs, "SWITCHBOARD_ACCESS_TOKEN_SECS");
+        env!(refresh_token_secs, "SWITCHBOARD_REFRESH_TOKEN_SECS");
         Ok(())
+    }
+
+    /// The SQLite file inside the data directory.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("switchboard.db")
     }
 
     pub fn shutdown_grace(&self) -> Duration {
@@ -128,5 +204,19 @@ mod tests {
         let err = c.apply_env(|k| (k == "SWITCHBOARD_MAX_CALLS").then(|| "many".to_string())).unwrap_err();
         assert!(err.to_string().contains("SWITCHBOARD_MAX_CALLS"));
         assert!(toml::from_str::<Config>("htp_listen = \"x\"").is_err(), "typos are refused");
+    }
+
+    #[test]
+    fn password_policy_names_every_unmet_rule() {
+        let p = PasswordPolicy { require_symbol: true, ..Default::default() };
+        let e = p.check("short").unwrap_err();
+        for rule in ["10 characters", "upper-case", "digit", "symbol"] {
+            assert!(e.contains(rule), "{e}");
+        }
+        assert!(!e.contains("lower-case"));
+        assert!(p.check("Long-enough-1").is_ok());
+        let c: Config = toml::from_str("[password_policy]\nmin_length = 14\nlockout_threshold = 3").unwrap();
+        assert_eq!(c.password_policy.min_length, 14);
+        assert!(c.password_policy.require_upper, "unset rules keep their defaults");
     }
 }

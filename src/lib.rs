@@ -5,14 +5,17 @@
 //!
 //! # Layout
 //!
+//! - [`access`]: roles and permission tokens (the cascade of the product guide).
+//! - [`store`]: the SQLite configuration store; all SQL lives there, tenant-scoped by type.
 //! - [`config`]: settings from a TOML file and `SWITCHBOARD_*` environment variables.
 //! - [`cli`]: the `switchboard` command line (`serve`, `simulate`, `esl decode`).
 //! - [`esl`]: the event-socket wire protocol, both directions; nothing PBX-specific.
 //! - [`server`]: the outbound listener: one task per call, bounded, with graceful shutdown.
 //! - [`call`]: what a call does once handed over (the seam routing plugs into).
-//! - [`api`]: the HTTP side (health now; API, UI, xml_curl and provisioning later).
+//! - [`api`]: the HTTP side: health, the JSON API (route table, auth, one error type), UI files.
 //! - [`sim`]: the FreeSWITCH simulator used by tests, benchmarks and `switchboard simulate`.
 
+pub mod access;
 pub mod api;
 pub mod call;
 pub mod cli;
@@ -20,3 +23,4 @@ pub mod config;
 pub mod esl;
 pub mod server;
 pub mod sim;
+pub mod store;

@@ -1,5 +1,12 @@
-//! The HTTP side: warp filters. For now the health endpoint; the API, UI, mod_xml_curl and
-//! provisioning mount here as they land.
+//! The HTTP side: warp filters. `/health`, the JSON API under `/api/v1` (route table in
+//! [`router`], handlers in [`handlers`], errors and status codes in [`error`]), and the web UI
+//! from `static/`. mod_xml_curl and provisioning mount here as they land.
+
+pub mod auth;
+pub mod error;
+pub mod handlers;
+pub mod openapi;
+pub mod router;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -44,7 +51,84 @@ pub fn health(h: Health) -> impl Filter<Extract = (impl warp::Reply,), Error = w
     })
 }
 
+/// Request bodies above this are refused with 413 before they are parsed.
+pub const BODY_LIMIT: usize = 1 << 20;
+
+async fn read_body<S, B>(s: S, limit: usize) -> Result<bytes::Bytes, error::ApiError>
+where
+    S: futures_util::Stream<Item = Result<B, warp::Error>>,
+    B: warp::Buf,
+{
+    use futures_util::StreamExt;
+    let mut s = std::pin::pin!(s);
+    let mut out = bytes::BytesMut::new();
+    while let Some(chunk) = s.next().await {
+        let mut chunk = chunk.map_err(|e| error::ApiError::BadRequest(format!("reading the body: {e}")))?;
+        if out.len() + chunk.remaining() > limit {
+            return Err(error::ApiError::TooLarge(limit));
+        }
+        while chunk.has_remaining() {
+            let c = chunk.chunk();
+            out.extend_from_slice(c);
+            let n = c.len();
+            chunk.advance(n);
+        }
+    }
+    Ok(out.freeze())
+}
+
+fn respond(result: Result<router::Reply, error::ApiError>) -> warp::reply::Response {
+    let (status, body) = match result {
+        Ok(r) => (r.status, r.body),
+        Err(e) => (e.status(), Some(e.body())),
+    };
+    let bytes = body.map(|v| serde_json::to_vec(&v).expect("JSON values serialise")).unwrap_or_default();
+    let mut resp = warp::reply::Response::new(bytes.into());
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.insert("content-type", warp::http::HeaderValue::from_static("application/json"));
+    h.insert("cache-control", warp::http::HeaderValue::from_static("no-store"));
+    h.insert("x-content-type-options", warp::http::HeaderValue::from_static("nosniff"));
+    resp
+}
+
+/// Everything under `/api/v1`: the body is read (bounded), then the route table dispatches on
+/// the blocking pool (SQLite and argon2 block).
+pub fn api(api: Arc<router::Api>) -> impl Filter<Extract = (warp::reply::Response,), Error = warp::Rejection> + Clone {
+    let query = warp::query::raw().or(warp::any().map(String::new)).unify();
+    warp::path("api")
+        .and(warp::path("v1"))
+        .and(warp::path::full())
+        .and(warp::method())
+        .and(query)
+        .and(warp::header::optional::<String>("authorization"))
+        .and(warp::body::stream())
+        .then(move |path: warp::path::FullPath, method: warp::http::Method, query: String, auth: Option<String>, body| {
+            let api = api.clone();
+            async move {
+                let body = match read_body(body, BODY_LIMIT).await {
+                    Ok(b) => b,
+                    Err(e) => return respond(Err(e)),
+                };
+                let bearer = match auth.as_deref().map(|a| a.strip_prefix("Bearer ").ok_or(())) {
+                    Some(Err(())) => return respond(Err(error::ApiError::Unauthorized("the Authorization header must be: Bearer <token>"))),
+                    Some(Ok(t)) => Some(t.trim().to_string()),
+                    None => None,
+                };
+                let path = path.as_str().to_string();
+                let result = tokio::task::spawn_blocking(move || router::dispatch(&api, &method, &path, &query, bearer.as_deref(), &body))
+                    .await
+                    .unwrap_or_else(|e| Err(error::ApiError::Internal(format!("handler panicked: {e}"))));
+                respond(result)
+            }
+        })
+}
+
 /// Every route, with static files from `static_dir` at `/`.
-pub fn routes(h: Health, static_dir: std::path::PathBuf) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
-    health(h).or(warp::fs::dir(static_dir))
+pub fn routes(
+    h: Health,
+    api_state: Arc<router::Api>,
+    static_dir: std::path::PathBuf,
+) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
+    health(h).or(api(api_state)).or(warp::fs::dir(static_dir))
 }

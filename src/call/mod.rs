@@ -4,6 +4,8 @@
 //! answered, hears the configured greeting and is hung up cleanly. The [`CallHandler`]
 //! trait is the seam those features plug into.
 
+pub mod destination;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;

@@ -1,0 +1,721 @@
+//! Request handlers: the happy paths. Access was checked before they run (router::authorize);
+//! the [`Grant`](super::router::Grant) they receive decides which tenant's rows they touch.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::auth::{self, TokenKind};
+use super::error::{ApiError, ApiResult};
+use super::router::{Api, Op, Reply, Req};
+use crate::access::{self, Role, Token};
+use crate::store::accounts::{NewUser, Principal, UserChanges};
+use crate::store::activity::{Entry, Filter};
+use crate::store::billing::Slot;
+use crate::store::resource::{Actor, Within};
+use crate::store::{resources as res, validate, Resource, Scope, TenantId};
+
+// ---- tokens ------------------------------------------------------------------------------
+
+/// The user behind an access token, read fresh: a disabled user or a bumped token version
+/// (password changed, account disabled) is refused at once.
+pub fn principal_for(api: &Api, token: &str) -> ApiResult<Principal> {
+    let bad = ApiError::Unauthorized("the token is invalid, expired or revoked; sign in again");
+    let claims = api.keys.verify(token, TokenKind::Access).ok_or(ApiError::Unauthorized("the token is invalid, expired or revoked; sign in again"))?;
+    let id: i64 = claims.sub.parse().map_err(|_| ApiError::Unauthorized("the token is invalid, expired or revoked; sign in again"))?;
+    let p = api.store.principal(id)?.ok_or(ApiError::Unauthorized("the token is invalid, expired or revoked; sign in again"))?;
+    if !p.enabled || p.token_version != claims.ver {
+        return Err(bad);
+    }
+    Ok(p)
+}
+
+fn tokens_reply(api: &Api, p: &Principal) -> Value {
+    json!({
+        "access_token": api.keys.issue(p, TokenKind::Access, api.cfg.access_token_secs),
+        "refresh_token": api.keys.issue(p, TokenKind::Refresh, api.cfg.refresh_token_secs),
+        "token_type": "Bearer",
+        "expires_in": api.cfg.access_token_secs,
+        "user": { "id": p.user_id, "email": p.email, "role": p.role, "tenant_id": p.tenant, "permissions": access::names(&effective(p)) },
+    })
+}
+
+/// What a user may use: tenant admins act with the tenant's tokens, other users with theirs.
+fn effective(p: &Principal) -> access::Tokens {
+    match p.role {
+        Role::SuperAdmin => Token::ALL.into_iter().collect(),
+        Role::TenantAdmin => p.tenant_permissions.clone(),
+        _ => p.permissions.clone(),
+    }
+}
+
+fn audit(api: &Api, p: Option<&Principal>, tenant: Option<TenantId>, action: &str, object: String, detail: String) {
+    let e = Entry {
+        user_id: p.map(|p| p.user_id),
+        user_email: p.map(|p| p.email.as_str()).unwrap_or(""),
+        tenant: tenant.or(p.and_then(|p| p.tenant)),
+        action,
+        object,
+        detail,
+    };
+    if let Err(err) = api.store.log(&e) {
+        tracing::error!(%err, action, "writing the activity log");
+    }
+}
+
+fn parse_time(s: &str) -> Option<jiff::Timestamp> {
+    s.parse().ok()
+}
+
+// ---- auth --------------------------------------------------------------------------------
+
+pub const LOGIN_DOC: &[(&str, &str, bool)] = &[("email", "string", true), ("password", "string", true)];
+pub const REFRESH_DOC: &[(&str, &str, bool)] = &[("refresh_token", "string", true)];
+pub const CHANGE_PASSWORD_DOC: &[(&str, &str, bool)] = &[("email", "string", true), ("current_password", "string", true), ("new_password", "string", true)];
+pub const PASSWORD_DOC: &[(&str, &str, bool)] = &[("current_password", "string", true), ("new_password", "string", true)];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Login {
+    email: String,
+    password: String,
+}
+
+/// Checks email and password with lockout and expiry; the user's id when they match.
+/// Unknown email and wrong password answer alike (same message, same time).
+fn check_credentials(api: &Api, email: &str, password: &str, allow_expired: bool) -> ApiResult<i64> {
+    let policy = &api.cfg.password_policy;
+    let invalid = || ApiError::Unauthorized("wrong email or password");
+    let Some(c) = api.store.credentials(email.trim())? else {
+        auth::burn_verification();
+        audit(api, None, None, "login_failed", format!("email:{}", email.chars().take(100).collect::<String>()), "unknown email".into());
+        return Err(invalid());
+    };
+    let now = jiff::Timestamp::now();
+    if let Some(until) = c.locked_until.as_deref().and_then(parse_time).filter(|u| *u > now) {
+        audit(api, None, c.tenant_id.map(TenantId), "login_failed", format!("users/{}", c.id), "account locked".into());
+        return Err(ApiError::Locked(until.to_string()));
+    }
+    if !auth::verify_password(password, &c.password_hash) {
+        let until = now + jiff::SignedDuration::from_mins(policy.lockout_minutes as i64);
+        let locked = api.store.login_failed(c.id, policy.lockout_threshold as i64, &until.round(jiff::Unit::Second).unwrap_or(until).to_string())?;
+        audit(api, None, c.tenant_id.map(TenantId), "login_failed", format!("users/{}", c.id), if locked { "wrong password; locked" } else { "wrong password" }.into());
+        return Err(if locked { ApiError::Locked(until.round(jiff::Unit::Second).unwrap_or(until).to_string()) } else { invalid() });
+    }
+    if !c.enabled {
+        return Err(ApiError::forbidden("this account is disabled"));
+    }
+    if policy.max_age_days > 0 && !allow_expired {
+        let changed = parse_time(&c.password_changed_at).unwrap_or(now);
+        if now.duration_since(changed) > jiff::SignedDuration::from_hours(24 * policy.max_age_days as i64) {
+            return Err(ApiError::PasswordExpired);
+        }
+    }
+    api.store.login_succeeded(c.id)?;
+    Ok(c.id)
+}
+
+pub fn login(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let b: Login = req.parse()?;
+    let id = check_credentials(api, &b.email, &b.password, false)?;
+    let p = api.store.principal(id)?.ok_or(ApiError::Unauthorized("wrong email or password"))?;
+    audit(api, Some(&p), None, "login", format!("users/{id}"), String::new());
+    Reply::ok(tokens_reply(api, &p))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Refresh {
+    refresh_token: String,
+}
+
+pub fn refresh(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let b: Refresh = req.parse()?;
+    let bad = || ApiError::Unauthorized("the refresh token is invalid, expired or revoked; sign in again");
+    let claims = api.keys.verify(&b.refresh_token, TokenKind::Refresh).ok_or_else(bad)?;
+    let p = api.store.principal(claims.sub.parse().map_err(|_| bad())?)?.ok_or_else(bad)?;
+    if !p.enabled || p.token_version != claims.ver {
+        return Err(bad());
+    }
+    Reply::ok(tokens_reply(api, &p))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangeExpired {
+    email: String,
+    current_password: String,
+    new_password: String,
+}
+
+fn set_new_password(api: &Api, user: i64, current: &str, new: &str) -> ApiResult<()> {
+    api.cfg.password_policy.check(new).map_err(|m| ApiError::invalid("new_password", m))?;
+    if current == new {
+        return Err(ApiError::invalid("new_password", "must differ from the current password"));
+    }
+    api.store.set_password(user, &auth::hash_password(new))?;
+    Ok(())
+}
+
+pub fn change_expired_password(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let b: ChangeExpired = req.parse()?;
+    let id = check_credentials(api, &b.email, &b.current_password, true)?;
+    set_new_password(api, id, &b.current_password, &b.new_password)?;
+    let p = api.store.principal(id)?.ok_or(ApiError::NotFound)?;
+    audit(api, Some(&p), None, "password_change", format!("users/{id}"), String::new());
+    Reply::ok(tokens_reply(api, &p))
+}
+
+// ---- my account --------------------------------------------------------------------------
+
+pub fn me(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let p = req.principal()?;
+    let user = api.store.user(Within::Everything, p.user_id)?;
+    let tenant = match p.tenant {
+        Some(t) => {
+            let v = api.store.get(&res::TENANTS, Within::Everything, None, t.0)?;
+            json!({ "id": t.0, "company": v["company"], "sip_domain": v["sip_domain"], "timezone": v["timezone"] })
+        }
+        None => Value::Null,
+    };
+    Reply::ok(json!({
+        "user": user,
+        "tenant": tenant,
+        "effective_permissions": access::names(&effective(p)),
+        "community_edition": api.cfg.community_edition,
+    }))
+}
+
+pub const ME_DOC: &[(&str, &str, bool)] = &[("name", "string", false), ("fax_email", "string", false)];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MeBody {
+    name: Option<String>,
+    fax_email: Option<String>,
+}
+
+pub fn update_me(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let p = req.principal()?;
+    let b: MeBody = req.parse()?;
+    let ch = UserChanges { name: b.name.map(|n| checked_name(&n)).transpose()?, fax_email: b.fax_email.map(|e| checked_fax_email(&e)).transpose()?, ..Default::default() };
+    let u = api.store.update_user(Within::Everything, p.user_id, &ch)?;
+    audit(api, Some(p), None, "update", format!("users/{}", p.user_id), "own account".into());
+    Reply::ok(u)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordBody {
+    current_password: String,
+    new_password: String,
+}
+
+pub fn my_password(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let p = req.principal()?;
+    let b: PasswordBody = req.parse()?;
+    let c = api.store.credentials(&p.email)?.ok_or(ApiError::NotFound)?;
+    if !auth::verify_password(&b.current_password, &c.password_hash) {
+        return Err(ApiError::invalid("current_password", "is not the current password"));
+    }
+    set_new_password(api, p.user_id, &b.current_password, &b.new_password)?;
+    audit(api, Some(p), None, "password_change", format!("users/{}", p.user_id), String::new());
+    // The old tokens are revoked; hand out new ones so the session goes on.
+    let p = api.store.principal(p.user_id)?.ok_or(ApiError::NotFound)?;
+    Reply::ok(tokens_reply(api, &p))
+}
+
+fn own_tenant(p: &Principal) -> ApiResult<TenantId> {
+    p.tenant.ok_or_else(|| ApiError::forbidden("this account has no tenant"))
+}
+
+pub fn my_extensions(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let p = req.principal()?;
+    let Some(t) = p.tenant else { return Reply::ok(json!({ "items": [] })) };
+    let domain = api.store.get(&res::TENANTS, Within::Everything, None, t.0)?["sip_domain"].clone();
+    let mut items = Vec::new();
+    for id in api.store.extensions_of_user(t, p.user_id)? {
+        let mut e = api.store.get(&res::EXTENSIONS, Within::Tenant(t), None, id)?;
+        e["sip_domain"] = domain.clone();
+        items.push(e);
+    }
+    Reply::ok(json!({ "items": items }))
+}
+
+pub const MY_EXTENSION_DOC: &[(&str, &str, bool)] =
+    &[("dnd", "boolean", false), ("forward_always", "string", false), ("forward_busy", "string", false), ("forward_no_answer", "string", false)];
+
+pub fn update_my_extension(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let p = req.principal()?;
+    let t = own_tenant(p)?;
+    if !api.store.extensions_of_user(t, p.user_id)?.contains(&req.id()) {
+        return Err(ApiError::NotFound);
+    }
+    let body = req.object()?;
+    if let Some(k) = body.keys().find(|k| !MY_EXTENSION_DOC.iter().any(|(n, _, _)| n == k)) {
+        return Err(ApiError::invalid(k, "not changeable from My Account"));
+    }
+    let v = api.store.update(&res::EXTENSIONS, Within::Tenant(t), None, req.id(), &body)?;
+    audit(api, Some(p), Some(t), "update", format!("extensions/{}", req.id()), field_names(&body));
+    Reply::ok(v)
+}
+
+pub fn my_dids(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let p = req.principal()?;
+    let Some(t) = p.tenant else { return Reply::ok(json!({ "items": [] })) };
+    let mine = api.store.extensions_of_user(t, p.user_id)?;
+    let items: Vec<Value> = api
+        .store
+        .dids_with_routes(t)?
+        .into_iter()
+        .filter(|d| {
+            p.role == Role::TenantAdmin
+                || matches!(d["destination"]["type"].as_str(), Some("extension" | "fax")) && d["destination"]["id"].as_i64().is_some_and(|id| mine.contains(&id))
+        })
+        .collect();
+    Reply::ok(json!({ "items": items }))
+}
+
+pub fn my_queues(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let p = req.principal()?;
+    let Some(t) = p.tenant else { return Reply::ok(json!({ "items": [] })) };
+    let items = api
+        .store
+        .queues_of_agent(t, p.user_id)?
+        .into_iter()
+        .map(|id| api.store.get(&res::CALL_QUEUES, Within::Tenant(t), None, id).map(|q| json!({ "id": q["id"], "name": q["name"], "number": q["number"] })))
+        .collect::<Result<Vec<_>, _>>()?;
+    Reply::ok(json!({ "items": items }))
+}
+
+pub fn my_announcements(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let p = req.principal()?;
+    Reply::ok(json!({ "items": api.store.announcements_for(p.tenant, p.role, &crate::store::now())? }))
+}
+
+pub fn permissions(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let p = req.principal()?;
+    let held = match p.tenant {
+        Some(t) => api.store.tenant_permissions(t)?,
+        None => Token::ALL.into_iter().collect(),
+    };
+    let items: Vec<Value> = Token::ALL
+        .iter()
+        .map(|t| json!({ "token": t.as_str(), "parent": t.parent().map(|p| p.as_str()), "group": t.group(), "held_by_tenant": held.contains(t) }))
+        .collect();
+    Reply::ok(json!({ "items": items }))
+}
+
+/// Star codes the routing honours (issue 4 implements them); call flow toggles are listed
+/// from the tenant's call flows.
+pub const FEATURE_CODES: &[(&str, &str)] = &[
+    ("*98", "Check voicemail"),
+    ("*72", "Call forward: enable (then the number)"),
+    ("*73", "Call forward: disable"),
+    ("*78", "Do not disturb: enable"),
+    ("*79", "Do not disturb: disable"),
+    ("*2", "Blind transfer during a call (then the extension)"),
+    ("*4", "Attended transfer during a call (then the extension)"),
+    ("*8", "Call pickup"),
+    ("*411", "Directory"),
+    ("*1", "Record the call"),
+];
+
+pub fn feature_codes(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let p = req.principal()?;
+    let mut items: Vec<Value> = FEATURE_CODES.iter().map(|(c, d)| json!({ "code": c, "description": d })).collect();
+    if let Some(t) = p.tenant {
+        let q = crate::store::ListQuery { page: 1, per_page: crate::store::resource::MAX_PER_PAGE, ..Default::default() };
+        for f in api.store.list(&res::CALL_FLOWS, Within::Tenant(t), None, &q)?.items {
+            items.push(json!({ "code": format!("*{}", f["feature_code"].as_str().unwrap_or("")), "description": format!("Toggle call flow {} (day/night)", f["name"].as_str().unwrap_or("")) }));
+        }
+    }
+    Reply::ok(json!({ "items": items }))
+}
+
+pub fn quota(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let p = req.principal()?;
+    let tenant = match p.tenant {
+        Some(t) => t,
+        None => TenantId(req.query_i64("tenant_id")?.ok_or_else(|| ApiError::invalid("tenant_id", "required for super admins"))?),
+    };
+    Reply::ok(api.store.quota(tenant)?)
+}
+
+pub fn activity(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let f = Filter {
+        from: req.query("from").map(String::from),
+        to: req.query("to").map(String::from),
+        user_id: req.query_i64("user_id")?,
+        tenant_id: if req.grant.within == Within::Everything { req.query_i64("tenant_id")? } else { None },
+        action: req.query("action").map(String::from),
+        page: req.query_i64("page")?.unwrap_or(1).clamp(1, u32::MAX as i64) as u32,
+        per_page: req.query_i64("per_page")?.unwrap_or(50).clamp(1, 500) as u32,
+    };
+    Reply::ok(api.store.activity(req.grant.within, &f)?)
+}
+
+pub fn public_branding(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let host = req.query("host").ok_or_else(|| ApiError::invalid("host", "required"))?;
+    let host = validate::hostname(host).map_err(|m| ApiError::invalid("host", m))?;
+    let b = api.store.branding_for_host(&host)?.unwrap_or_else(|| {
+        json!({ "title": "switchboard", "logo": "", "login_background": "", "favicon": "", "footer": "", "support_email": "" })
+    });
+    Reply::ok(b)
+}
+
+// ---- users -------------------------------------------------------------------------------
+
+pub const USER_DOC: &[(&str, &str, bool)] = &[
+    ("email", "string", true),
+    ("name", "string", true),
+    ("role", "string", true),
+    ("tenant_id", "integer", false),
+    ("password", "string", true),
+    ("permissions", "array", false),
+    ("fax_email", "string", false),
+    ("enabled", "boolean", false),
+    ("allocations", "object", false),
+];
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct UserBody {
+    email: Option<String>,
+    name: Option<String>,
+    role: Option<String>,
+    tenant_id: Option<i64>,
+    password: Option<String>,
+    permissions: Option<Vec<String>>,
+    fax_email: Option<String>,
+    enabled: Option<bool>,
+    allocations: Option<BTreeMap<String, i64>>,
+}
+
+fn checked_name(n: &str) -> ApiResult<String> {
+    let n = validate::line(n, 100).map_err(|m| ApiError::invalid("name", m))?;
+    if n.trim().is_empty() {
+        return Err(ApiError::invalid("name", "must not be empty"));
+    }
+    Ok(n)
+}
+
+fn checked_fax_email(e: &str) -> ApiResult<String> {
+    if e.is_empty() {
+        return Ok(String::new());
+    }
+    validate::email(e).map_err(|m| ApiError::invalid("fax_email", m))
+}
+
+fn checked_allocations(a: &BTreeMap<String, i64>) -> ApiResult<BTreeMap<Slot, i64>> {
+    a.iter()
+        .map(|(k, v)| {
+            let slot = Slot::parse(k).ok_or_else(|| ApiError::invalid(&format!("allocations.{k}"), "unknown slot"))?;
+            if *v < 0 {
+                return Err(ApiError::invalid(&format!("allocations.{k}"), "must not be negative"));
+            }
+            Ok((slot, *v))
+        })
+        .collect()
+}
+
+fn checked_role(p: &Principal, role: &str) -> ApiResult<Role> {
+    let r = Role::parse(role).ok_or_else(|| ApiError::invalid("role", "must be one of: super_admin, tenant_admin, agent, end_user"))?;
+    if r == Role::SuperAdmin && p.role != Role::SuperAdmin {
+        return Err(ApiError::forbidden("only a super admin can make super admins"));
+    }
+    Ok(r)
+}
+
+pub fn list_users(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let q = req.list_query(&["tenant_id"])?;
+    Reply::ok(api.store.users(req.list_within()?, &q)?)
+}
+
+pub fn get_user(api: &Api, req: &Req) -> ApiResult<Reply> {
+    Reply::ok(api.store.user(req.grant.within, req.id())?)
+}
+
+pub fn create_user(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let p = req.principal()?;
+    let b: UserBody = req.parse()?;
+    let mut errors = Vec::new();
+    let mut need = |name: &str, v: &Option<String>| {
+        if v.is_none() {
+            errors.push((name.to_string(), "required".to_string()));
+        }
+    };
+    need("email", &b.email);
+    need("name", &b.name);
+    need("role", &b.role);
+    need("password", &b.password);
+    if !errors.is_empty() {
+        return Err(ApiError::Fields(errors));
+    }
+    let role = checked_role(p, b.role.as_deref().unwrap_or(""))?;
+    let tenant = match (p.role, role, b.tenant_id) {
+        (Role::SuperAdmin, Role::SuperAdmin, None) => None,
+        (Role::SuperAdmin, Role::SuperAdmin, Some(_)) => return Err(ApiError::invalid("tenant_id", "super admins have no tenant")),
+        (Role::SuperAdmin, _, Some(t)) => Some(TenantId(t)),
+        (Role::SuperAdmin, _, None) => return Err(ApiError::invalid("tenant_id", "required for this role")),
+        (_, _, Some(t)) if Some(TenantId(t)) != p.tenant => return Err(ApiError::forbidden("users can only be created in your own tenant")),
+        _ => Some(own_tenant(p)?),
+    };
+    if let Some(t) = tenant {
+        api.store.get(&res::TENANTS, Within::Everything, None, t.0).map_err(|_| ApiError::invalid("tenant_id", "no such tenant"))?;
+    }
+    let email = validate::email(b.email.as_deref().unwrap_or("")).map_err(|m| ApiError::invalid("email", m))?;
+    let password = b.password.unwrap_or_default();
+    api.cfg.password_policy.check(&password).map_err(|m| ApiError::invalid("password", m))?;
+    let requested = access::parse_tokens(b.permissions.iter().flatten().map(String::as_str)).map_err(|m| ApiError::invalid("permissions", m))?;
+    let new = NewUser {
+        tenant,
+        email,
+        name: checked_name(b.name.as_deref().unwrap_or(""))?,
+        role,
+        password_hash: auth::hash_password(&password),
+        permissions: access::cascade(&Default::default(), &requested),
+        fax_email: checked_fax_email(b.fax_email.as_deref().unwrap_or(""))?,
+    };
+    let allocations = checked_allocations(&b.allocations.unwrap_or_default())?;
+    let u = api.store.create_user(&new, &allocations)?;
+    if b.enabled == Some(false) {
+        api.store.update_user(Within::Everything, u.id, &UserChanges { enabled: Some(false), ..Default::default() })?;
+    }
+    audit(api, Some(p), tenant, "create", format!("users/{}", u.id), format!("role {}", role.as_str()));
+    Reply::created(serde_json::to_value(api.store.user(Within::Everything, u.id)?).map_err(|e| ApiError::Internal(e.to_string()))?)
+}
+
+pub fn update_user(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let p = req.principal()?;
+    let b: UserBody = req.parse()?;
+    let before = api.store.user(req.grant.within, req.id())?;
+    if b.tenant_id.is_some_and(|t| Some(t) != before.tenant_id) {
+        return Err(ApiError::invalid("tenant_id", "users cannot move between tenants"));
+    }
+    let ch = UserChanges {
+        email: b.email.as_deref().map(|e| validate::email(e).map_err(|m| ApiError::invalid("email", m))).transpose()?,
+        name: b.name.as_deref().map(checked_name).transpose()?,
+        role: b.role.as_deref().map(|r| checked_role(p, r)).transpose()?,
+        permissions: b
+            .permissions
+            .as_ref()
+            .map(|l| access::parse_tokens(l.iter().map(String::as_str)).map_err(|m| ApiError::invalid("permissions", m)))
+            .transpose()?,
+        fax_email: b.fax_email.as_deref().map(checked_fax_email).transpose()?,
+        enabled: b.enabled,
+        allocations: b.allocations.as_ref().map(checked_allocations).transpose()?,
+    };
+    if ch.enabled == Some(false) && before.id == p.user_id {
+        return Err(ApiError::Conflict { field: Some("enabled".into()), message: "you cannot disable your own account".into() });
+    }
+    let pw = b.password.map(|pw| api.cfg.password_policy.check(&pw).map(|_| pw).map_err(|m| ApiError::invalid("password", m))).transpose()?;
+    let mut u = api.store.update_user(req.grant.within, req.id(), &ch)?;
+    if let Some(pw) = pw {
+        api.store.set_password(u.id, &auth::hash_password(&pw))?;
+        u = api.store.user(Within::Everything, u.id)?;
+    }
+    let mut changed: Vec<&str> = Vec::new();
+    if let Some(Value::Object(m)) = &req.body {
+        changed.extend(m.keys().map(String::as_str));
+    }
+    audit(api, Some(p), before.tenant_id.map(TenantId), "update", format!("users/{}", u.id), changed.join(","));
+    Reply::ok(u)
+}
+
+pub fn delete_user(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let p = req.principal()?;
+    if req.id() == p.user_id {
+        api.store.user(req.grant.within, req.id())?;
+        return Err(ApiError::Conflict { field: None, message: "you cannot delete your own account".into() });
+    }
+    let u = api.store.delete_user(req.grant.within, req.id())?;
+    audit(api, Some(p), u.tenant_id.map(TenantId), "delete", format!("users/{}", u.id), u.email.clone());
+    Reply::no_content()
+}
+
+// ---- tenants -----------------------------------------------------------------------------
+
+/// Applies the permission cascade to a tenant body's `permissions` (against what it held).
+fn cascade_body(body: &mut Map<String, Value>, before: &access::Tokens) -> ApiResult<()> {
+    if let Some(v) = body.get("permissions") {
+        let names: Vec<&str> = v.as_array().ok_or_else(|| ApiError::invalid("permissions", "must be a list"))?.iter().filter_map(Value::as_str).collect();
+        let requested = access::parse_tokens(names).map_err(|m| ApiError::invalid("permissions", m))?;
+        body.insert("permissions".into(), json!(access::names(&access::cascade(before, &requested))));
+    }
+    Ok(())
+}
+
+pub fn list_tenants(api: &Api, req: &Req) -> ApiResult<Reply> {
+    Reply::ok(api.store.list(&res::TENANTS, Within::Everything, None, &req.list_query(&[])?)?)
+}
+
+pub fn create_tenant(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let p = req.principal()?;
+    let mut body = req.object()?;
+    cascade_body(&mut body, &Default::default())?;
+    let v = api.store.create(&res::TENANTS, None, &Actor { user_id: p.user_id, admin: true, enforce_packages: false }, &body)?;
+    let id = v["id"].as_i64().unwrap_or(0);
+    audit(api, Some(p), Some(TenantId(id)), "create", format!("tenants/{id}"), field_names(&body));
+    Reply::created(v)
+}
+
+pub fn get_tenant(api: &Api, req: &Req) -> ApiResult<Reply> {
+    if let Within::Tenant(t) = req.grant.within {
+        if t.0 != req.id() {
+            return Err(ApiError::NotFound);
+        }
+    }
+    Reply::ok(api.store.get(&res::TENANTS, Within::Everything, None, req.id())?)
+}
+
+pub fn update_tenant(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let p = req.principal()?;
+    let t = TenantId(req.id());
+    let mut body = req.object()?;
+    let before = api.store.tenant_permissions(t)?;
+    cascade_body(&mut body, &before)?;
+    let v = api.store.update(&res::TENANTS, Within::Everything, None, t.0, &body)?;
+    if body.contains_key("permissions") {
+        api.store.prune_user_permissions(t)?;
+    }
+    audit(api, Some(p), Some(t), "update", format!("tenants/{}", t.0), field_names(&body));
+    Reply::ok(v)
+}
+
+pub fn delete_tenant(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let p = req.principal()?;
+    let v = api.store.delete(&res::TENANTS, Within::Everything, None, req.id())?;
+    audit(api, Some(p), None, "delete", format!("tenants/{}", req.id()), v["company"].as_str().unwrap_or("").to_string());
+    Reply::no_content()
+}
+
+// ---- billing -----------------------------------------------------------------------------
+
+pub const SUBSCRIBE_DOC: &[(&str, &str, bool)] = &[("tenant_id", "integer", true), ("package_id", "integer", true)];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Subscribe {
+    tenant_id: i64,
+    package_id: i64,
+}
+
+pub fn subscriptions(api: &Api, req: &Req) -> ApiResult<Reply> {
+    Reply::ok(json!({ "items": api.store.subscriptions(req.query_i64("tenant_id")?.map(TenantId))? }))
+}
+
+pub fn subscribe(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let p = req.principal()?;
+    let b: Subscribe = req.parse()?;
+    api.store.get(&res::TENANTS, Within::Everything, None, b.tenant_id).map_err(|_| ApiError::invalid("tenant_id", "no such tenant"))?;
+    let s = api.store.subscribe(TenantId(b.tenant_id), b.package_id)?;
+    audit(api, Some(p), Some(TenantId(b.tenant_id)), "subscribe", format!("subscriptions/{}", s.id), format!("package {}", s.package));
+    Ok(Reply { status: warp::http::StatusCode::CREATED, body: Some(serde_json::to_value(s).map_err(|e| ApiError::Internal(e.to_string()))?) })
+}
+
+// ---- generic resources -------------------------------------------------------------------
+
+fn field_names(body: &Map<String, Value>) -> String {
+    body.keys().map(String::as_str).collect::<Vec<_>>().join(",")
+}
+
+fn body_tenant(body: &Map<String, Value>) -> ApiResult<Option<i64>> {
+    match body.get("tenant_id") {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v.as_i64().map(Some).ok_or_else(|| ApiError::invalid("tenant_id", "must be a whole number")),
+    }
+}
+
+/// Decides the tenant of a new object: a tenant user's own, or the one a super admin names.
+fn tenant_for_create(api: &Api, req: &Req, r: &Resource, p: &Principal, body: &mut Map<String, Value>) -> ApiResult<Option<TenantId>> {
+    let named = body_tenant(body)?;
+    let tenant = match (p.tenant, named) {
+        (Some(own), Some(t)) if t != own.0 => return Err(ApiError::forbidden("objects can only be created in your own tenant")),
+        (Some(own), _) => Some(own),
+        (None, Some(t)) => Some(TenantId(t)),
+        (None, None) => req.query_i64("tenant_id")?.map(TenantId),
+    };
+    match r.scope {
+        Scope::Global => Ok(None),
+        Scope::Tenant => {
+            body.remove("tenant_id");
+            let t = tenant.ok_or_else(|| ApiError::invalid("tenant_id", "required: which tenant the object belongs to"))?;
+            api.store.get(&res::TENANTS, Within::Everything, None, t.0).map_err(|_| ApiError::invalid("tenant_id", "no such tenant"))?;
+            Ok(Some(t))
+        }
+        Scope::Assignable => {
+            if let Some(t) = tenant {
+                body.insert("tenant_id".into(), json!(t.0));
+            }
+            Ok(tenant)
+        }
+    }
+}
+
+/// A non-admin's follow-me must be for an extension assigned to them.
+fn check_own_extension(api: &Api, p: &Principal, r: &Resource, body: &Map<String, Value>) -> ApiResult<()> {
+    if r.name != res::FOLLOW_ME.name {
+        return Ok(());
+    }
+    if let Some(ext) = body.get("extension_id").and_then(Value::as_i64) {
+        if !api.store.extensions_of_user(own_tenant(p)?, p.user_id)?.contains(&ext) {
+            return Err(ApiError::invalid("extension_id", "not one of your extensions"));
+        }
+    }
+    Ok(())
+}
+
+pub fn resource(api: &Api, req: &Req, r: &'static Resource, op: Op) -> ApiResult<Reply> {
+    let p = req.principal()?;
+    let g = req.grant;
+    let object = |v: &Value| format!("{}/{}", r.name, v["id"].as_i64().unwrap_or(0));
+    let tenant_of = |v: &Value| v["tenant_id"].as_i64().map(TenantId);
+    match op {
+        Op::List => Reply::ok(api.store.list(r, req.list_within()?, g.owner, &req.list_query(&["tenant_id"])?)?),
+        Op::Get => Reply::ok(api.store.get(r, g.within, g.owner, req.id())?),
+        Op::Create => {
+            let mut body = req.object()?;
+            let tenant = tenant_for_create(api, req, r, p, &mut body)?;
+            if !g.admin {
+                check_own_extension(api, p, r, &body)?;
+            }
+            let actor = Actor { user_id: p.user_id, admin: g.admin, enforce_packages: !api.cfg.community_edition };
+            let v = api.store.create(r, tenant, &actor, &body)?;
+            audit(api, Some(p), tenant_of(&v).or(tenant), "create", object(&v), field_names(&body));
+            Reply::created(v)
+        }
+        Op::Update => {
+            let mut body = req.object()?;
+            if let Some(t) = body_tenant(&body)? {
+                match (r.scope, p.tenant) {
+                    (Scope::Assignable, Some(own)) if own.0 != t => return Err(ApiError::forbidden("objects can only belong to your own tenant")),
+                    (Scope::Tenant, _) => {
+                        let current = api.store.get(r, g.within, g.owner, req.id())?;
+                        if current["tenant_id"].as_i64() != Some(t) {
+                            return Err(ApiError::invalid("tenant_id", "objects cannot move between tenants"));
+                        }
+                        body.remove("tenant_id");
+                    }
+                    _ => {}
+                }
+            }
+            if !g.admin {
+                check_own_extension(api, p, r, &body)?;
+            }
+            let v = api.store.update(r, g.within, g.owner, req.id(), &body)?;
+            audit(api, Some(p), tenant_of(&v), "update", object(&v), field_names(&body));
+            Reply::ok(v)
+        }
+        Op::Delete => {
+            let v = api.store.delete(r, g.within, g.owner, req.id())?;
+            audit(api, Some(p), tenant_of(&v), "delete", object(&v), String::new());
+            Reply::no_content()
+        }
+    }
+}
+
+pub fn openapi(_api: &Api, _req: &Req) -> ApiResult<Reply> {
+    Reply::ok(super::openapi::document())
+}

@@ -1,0 +1,189 @@
+//! The OpenAPI 3 document, generated from the route table and the resource descriptions, so
+//! it cannot drift from what the server does.
+
+use serde_json::{json, Map, Value};
+
+use super::router::{Access, BodyDoc, Feature, Handler, Op, ROUTES};
+use crate::call::destination::TYPES as DESTINATION_TYPES;
+use crate::store::resource::{Kind, ListKind, CODECS, FAILOVER_CAUSES, ROLES, WEEKDAYS};
+use crate::store::{Resource, Scope};
+
+fn kind_schema(k: Kind) -> Value {
+    match k {
+        Kind::Line(max) | Kind::Text(max) => json!({ "type": "string", "maxLength": max }),
+        Kind::Email => json!({ "type": "string", "format": "email" }),
+        Kind::Digits(min, max) => json!({ "type": "string", "pattern": format!("^[0-9]{{{min},{max}}}$") }),
+        Kind::Pin => json!({ "type": "string", "pattern": "^([0-9]{4,12})?$" }),
+        Kind::DialNumber => json!({ "type": "string", "pattern": "^\\+?[0-9*#]{1,32}$" }),
+        Kind::E164 => json!({ "type": "string", "description": "E.164 (+ and 8-15 digits); spaces, dashes and 00 are normalised" }),
+        Kind::Int(min, max) => json!({ "type": "integer", "minimum": min, "maximum": max }),
+        Kind::Money => json!({ "type": "integer", "description": "micro-units (1 unit = 1,000,000)" }),
+        Kind::Bool => json!({ "type": "boolean" }),
+        Kind::Enum(o) => json!({ "type": "string", "enum": o }),
+        Kind::Destination => json!({ "$ref": "#/components/schemas/Destination" }),
+        Kind::Ref(t) | Kind::GlobalRef(t) => json!({ "type": "integer", "description": format!("id of a row of {t}") }),
+        Kind::UserRef => json!({ "type": "integer", "description": "id of a user of the same tenant" }),
+        Kind::TenantRef => json!({ "type": ["integer", "null"], "description": "tenant id (super admin only)" }),
+        Kind::Secret => json!({ "type": "string", "writeOnly": true }),
+        Kind::SipPassword => json!({ "type": "string", "minLength": 10, "description": "generated when empty" }),
+        Kind::Mac => json!({ "type": "string", "description": "any notation; stored as 12 lowercase hex digits" }),
+        Kind::Pattern => json!({ "type": "string", "description": "digits, + * #, X Z N, [1-5], trailing . or !" }),
+        Kind::Sound => json!({ "type": "string", "description": "relative sound file path" }),
+        Kind::Host => json!({ "type": "string", "format": "hostname" }),
+        Kind::TimeZone => json!({ "type": "string", "description": "IANA time zone name" }),
+        Kind::Slug => json!({ "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" }),
+        Kind::List(l) => {
+            let items = match l {
+                ListKind::Weekdays => json!({ "type": "string", "enum": WEEKDAYS }),
+                ListKind::Codecs => json!({ "type": "string", "enum": CODECS }),
+                ListKind::Causes => json!({ "type": "string", "enum": FAILOVER_CAUSES }),
+                ListKind::Roles => json!({ "type": "string", "enum": ROLES }),
+                ListKind::Tokens => json!({ "type": "string", "enum": crate::access::Token::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>() }),
+                ListKind::TimeRanges => json!({ "type": "object", "properties": { "start": { "type": "string" }, "end": { "type": "string" } } }),
+                ListKind::DateRanges => json!({ "type": "object", "properties": { "start": { "type": "string", "format": "date" }, "end": { "type": "string", "format": "date" } } }),
+                ListKind::Holidays => json!({ "type": "object", "properties": { "date": { "type": "string", "format": "date" }, "name": { "type": "string" } } }),
+            };
+            json!({ "type": "array", "items": items })
+        }
+    }
+}
+
+fn resource_schema(r: &Resource) -> Value {
+    let mut props = Map::new();
+    let mut required = Vec::new();
+    if r.scope == Scope::Tenant {
+        props.insert("tenant_id".into(), json!({ "type": "integer", "description": "super admins name the tenant; others get their own" }));
+    }
+    for f in r.fields {
+        props.insert(f.name.into(), kind_schema(f.kind));
+        if f.required {
+            required.push(f.name);
+        }
+    }
+    for c in r.children {
+        let mut cp = Map::new();
+        for f in c.fields {
+            cp.insert(f.name.into(), kind_schema(f.kind));
+        }
+        props.insert(c.key.into(), json!({ "type": "array", "maxItems": c.max, "items": { "type": "object", "properties": cp } }));
+    }
+    json!({ "type": "object", "additionalProperties": false, "properties": props, "required": required })
+}
+
+fn access_text(a: Access) -> String {
+    match a {
+        Access::Public => "public".into(),
+        Access::User => "any signed-in user".into(),
+        Access::SuperAdmin => "super admin".into(),
+        Access::TenantAdmin => "super admin; tenant admin (own tenant)".into(),
+        Access::Token(t) => format!("super admin; tenant admin if the tenant holds {0}; agents and end users holding {0} (objects they created)", t.as_str()),
+        Access::AdminToken(t) => format!("super admin; tenant admin if the tenant holds {}", t.as_str()),
+    }
+}
+
+pub fn document() -> Value {
+    let mut paths: Map<String, Value> = Map::new();
+    let mut schemas = Map::new();
+    for r in ROUTES.iter() {
+        let mut op = json!({
+            "summary": r.summary,
+            "tags": [r.tag],
+            "x-access": access_text(r.access),
+            "responses": {
+                "401": { "$ref": "#/components/responses/Error" },
+                "403": { "$ref": "#/components/responses/Error" },
+                "404": { "$ref": "#/components/responses/Error" },
+                "409": { "$ref": "#/components/responses/Error" },
+                "422": { "$ref": "#/components/responses/Error" },
+            },
+        });
+        if r.access != Access::Public {
+            op["security"] = json!([{ "bearer": [] }]);
+        } else {
+            op["security"] = json!([]);
+        }
+        if r.feature != Feature::Core {
+            op["x-community-edition"] = json!("absent");
+        }
+        let mut params = Vec::new();
+        if r.has_id() {
+            params.push(json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "integer", "minimum": 1 } }));
+        }
+        let (ok, ok_schema) = match r.handler {
+            Handler::Resource(res, o) => {
+                schemas.insert(res.name.into(), resource_schema(res));
+                let item = json!({ "$ref": format!("#/components/schemas/{}", res.name) });
+                match o {
+                    Op::List => {
+                        for (n, t) in [("page", "integer"), ("per_page", "integer"), ("q", "string"), ("tenant_id", "integer")] {
+                            params.push(json!({ "name": n, "in": "query", "required": false, "schema": { "type": t } }));
+                        }
+                        for f in res.fields.iter().filter(|f| f.filter) {
+                            params.push(json!({ "name": f.name, "in": "query", "required": false, "schema": kind_schema(f.kind) }));
+                        }
+                        ("200", json!({ "$ref": "#/components/schemas/Page" }))
+                    }
+                    Op::Create => ("201", item),
+                    Op::Delete => ("204", Value::Null),
+                    _ => ("200", item),
+                }
+            }
+            Handler::Custom(_) => ("200", json!({ "type": "object" })),
+        };
+        op["responses"][ok] = if ok_schema.is_null() {
+            json!({ "description": "done" })
+        } else {
+            json!({ "description": "ok", "content": { "application/json": { "schema": ok_schema } } })
+        };
+        if !params.is_empty() {
+            op["parameters"] = Value::Array(params);
+        }
+        let body = match r.body {
+            BodyDoc::None => None,
+            BodyDoc::Resource(res) => {
+                schemas.insert(res.name.into(), resource_schema(res));
+                Some(json!({ "$ref": format!("#/components/schemas/{}", res.name) }))
+            }
+            BodyDoc::Fields(fields) => {
+                let props: Map<String, Value> = fields.iter().map(|(n, t, _)| (n.to_string(), json!({ "type": t }))).collect();
+                let req: Vec<&str> = fields.iter().filter(|f| f.2).map(|f| f.0).collect();
+                Some(json!({ "type": "object", "additionalProperties": false, "properties": props, "required": req }))
+            }
+        };
+        if let Some(s) = body {
+            op["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": s } } });
+        }
+        let entry = paths.entry(r.path.clone()).or_insert_with(|| json!({}));
+        entry[r.method.as_str().to_ascii_lowercase()] = op;
+    }
+    schemas.insert(
+        "Error".into(),
+        json!({ "type": "object", "required": ["code", "message"], "properties": {
+            "code": { "type": "string" }, "message": { "type": "string" }, "field": { "type": "string" },
+            "errors": { "type": "array", "items": { "type": "object", "properties": { "field": { "type": "string" }, "message": { "type": "string" } } } } } }),
+    );
+    schemas.insert(
+        "Page".into(),
+        json!({ "type": "object", "properties": { "items": { "type": "array", "items": { "type": "object" } }, "total": { "type": "integer" }, "page": { "type": "integer" }, "per_page": { "type": "integer" } } }),
+    );
+    schemas.insert(
+        "Destination".into(),
+        json!({ "type": "object", "required": ["type"], "properties": {
+            "type": { "type": "string", "enum": DESTINATION_TYPES },
+            "id": { "type": "integer", "description": "for object destinations: an object of the same tenant" },
+            "number": { "type": "string", "description": "for external" },
+            "cause": { "type": "string", "enum": crate::call::destination::HANGUP_CAUSES, "description": "for hangup" } } }),
+    );
+    json!({
+        "openapi": "3.1.0",
+        "info": { "title": "switchboard API", "version": env!("CARGO_PKG_VERSION"),
+                  "description": "Configuration of a FreeSWITCH PBX. Errors are {code, message, field?}. Lists take page, per_page (max 500), q and the filters named per route." },
+        "servers": [{ "url": "/" }],
+        "paths": paths,
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT (RS256)" } },
+            "schemas": schemas,
+            "responses": { "Error": { "description": "an error", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } } },
+        },
+    })
+}

@@ -1,0 +1,152 @@
+//! The configuration store: one SQLite file through an r2d2 pool. All SQL lives under this
+//! module, in methods named for the domain.
+//!
+//! Tenant scoping is structural: every method that reads or writes a tenant's rows takes a
+//! [`TenantId`], and the SQL it runs always carries `tenant_id = ?`. The API resolves which
+//! tenant a request may touch before it calls in here, so forgetting a WHERE clause in a handler
+//! is not possible: handlers never write SQL.
+
+pub mod accounts;
+pub mod activity;
+pub mod billing;
+pub mod resource;
+pub mod resources;
+pub mod seed;
+pub mod validate;
+
+use std::path::Path;
+use std::time::Duration;
+
+use r2d2::PooledConnection;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite_migration::{Migrations, M};
+
+pub use resource::{Field, Kind, ListQuery, Page, Resource, Scope};
+
+/// A tenant's primary key. Only the API's access check makes one from a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct TenantId(pub i64);
+
+/// Ordered schema migrations: `sql/NNNN_name.sql`, recorded in the database's `user_version`.
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(include_str!("../../sql/0001_accounts.sql")), M::up(include_str!("../../sql/0002_pbx.sql"))])
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A field's value is refused; `field` names it.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    /// Several fields refused at once (all are reported, not just the first).
+    #[error("{} invalid fields", .0.len())]
+    Fields(Vec<(String, String)>),
+    /// The row would clash with another (duplicate number, object still in use).
+    #[error("{message}")]
+    Conflict { field: Option<String>, message: String },
+    /// A package or allocation limit would be exceeded.
+    #[error("{message}")]
+    Limit { limit: String, message: String },
+    #[error("database: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("database pool: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("migrations: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+}
+
+impl StoreError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> StoreError {
+        StoreError::Invalid { field: field.to_string(), message: message.into() }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+pub type Conn = PooledConnection<SqliteConnectionManager>;
+
+#[derive(Clone)]
+pub struct Store {
+    pool: r2d2::Pool<SqliteConnectionManager>,
+}
+
+impl Store {
+    /// Opens (creating) the database at `path` and applies pending migrations.
+    pub fn open(path: &Path) -> Result<Store> {
+        let store = Store::open_unmigrated(path)?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn open_unmigrated(path: &Path) -> Result<Store> {
+        // WAL lets readers go on while one writer commits; the busy timeout makes a second
+        // writer wait instead of failing; foreign keys are off by default in SQLite.
+        let manager = SqliteConnectionManager::file(path).with_init(|c| {
+            c.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
+        });
+        let pool = r2d2::Pool::builder().max_size(8).connection_timeout(Duration::from_secs(10)).build(manager)?;
+        Ok(Store { pool })
+    }
+
+    /// Applies every pending migration; returns (version before, version after).
+    pub fn migrate(&self) -> Result<(usize, usize)> {
+        let mut c = self.conn()?;
+        let m = migrations();
+        let before: usize = m.current_version(&c)?.into();
+        m.to_latest(&mut c)?;
+        let after: usize = m.current_version(&c)?.into();
+        Ok((before, after))
+    }
+
+    /// Opens `path` and migrates it without doing anything else (`switchboard migrate`).
+    pub fn migrate_file(path: &Path) -> Result<(usize, usize)> {
+        Store::open_unmigrated(path)?.migrate()
+    }
+
+    pub fn conn(&self) -> Result<Conn> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs `f` in one IMMEDIATE transaction: the write lock is taken at BEGIN, so checks
+    /// made inside (slot counts, uniqueness) cannot race another writer.
+    pub fn write<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut c = self.conn()?;
+        let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let v = f(&tx)?;
+        tx.commit()?;
+        Ok(v)
+    }
+}
+
+/// Now, UTC, as stored (RFC 3339 with seconds, `Z`).
+pub fn now() -> String {
+    jiff::Timestamp::now().round(jiff::Unit::Second).unwrap_or_else(|_| jiff::Timestamp::now()).to_string()
+}
+
+#[cfg(test)]
+pub(crate) fn temp_store() -> (Store, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("sb-store-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    (Store::open(&dir.join("t.db")).unwrap(), dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_apply_once_and_are_recorded() {
+        let (s, dir) = temp_store();
+        let (before, after) = s.migrate().unwrap();
+        assert_eq!(before, after, "a second run applies nothing");
+        assert_eq!(after, 2);
+        let fk: i64 = s.conn().unwrap().query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        assert_eq!(fk, 1);
+        let mode: String = s.conn().unwrap().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+        migrations().validate().unwrap();
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -1,0 +1,229 @@
+//! Checks and normalisations of single values: the rules every writer of the store goes
+//! through, whatever sent the request. Each returns the normalised value or a message that
+//! names what is wrong (the caller attaches the field name).
+
+/// Single-line text: any Unicode except control characters (a CR/LF in a display name would
+/// end up in a SIP header or an ESL command), at most `max` characters.
+pub fn line(s: &str, max: usize) -> Result<String, String> {
+    if s.chars().count() > max {
+        return Err(format!("at most {max} characters"));
+    }
+    if s.chars().any(char::is_control) {
+        return Err("must not contain control characters (CR, LF, tab, NUL…)".into());
+    }
+    Ok(s.to_string())
+}
+
+/// Multi-line text (descriptions, announcement bodies, footers): newlines and tabs allowed,
+/// other control characters refused.
+pub fn text(s: &str, max: usize) -> Result<String, String> {
+    if s.chars().count() > max {
+        return Err(format!("at most {max} characters"));
+    }
+    if s.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err("must not contain control characters other than newline and tab".into());
+    }
+    Ok(s.to_string())
+}
+
+pub fn digits(s: &str, min: usize, max: usize) -> Result<String, String> {
+    if s.len() < min || s.len() > max || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(if min == max { format!("must be {min} digits") } else { format!("must be {min} to {max} digits") });
+    }
+    Ok(s.to_string())
+}
+
+/// A number a caller or a route may dial: digits with an optional leading `+`, `*` or `#`
+/// (feature codes), at most 32 characters. Dial-string metacharacters (`,|[]{}@;` …) refused.
+pub fn dial_number(s: &str) -> Result<String, String> {
+    let body = s.strip_prefix('+').unwrap_or(s);
+    if body.is_empty() || s.len() > 32 || !body.bytes().all(|b| b.is_ascii_digit() || b == b'*' || b == b'#') {
+        return Err("must be a dialable number: digits, * or #, optionally starting with +".into());
+    }
+    Ok(s.to_string())
+}
+
+/// E.164: `+` then 8 to 15 digits. Spaces, dashes, dots and brackets are dropped; a leading
+/// `00` becomes `+`. Numbers without a country code are refused rather than guessed.
+pub fn e164(s: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(16);
+    for (i, c) in s.trim().chars().enumerate() {
+        match c {
+            '+' if i == 0 => out.push('+'),
+            '0'..='9' => out.push(c),
+            ' ' | '-' | '.' | '(' | ')' => {}
+            _ => return Err("must be a phone number in E.164 form, e.g. +12125550199".into()),
+        }
+    }
+    if let Some(rest) = out.strip_prefix("00") {
+        out = format!("+{rest}");
+    }
+    let digits = out.strip_prefix('+').ok_or_else(|| "must start with + and the country code, e.g. +12125550199".to_string())?;
+    if digits.len() < 8 || digits.len() > 15 || digits.starts_with('0') {
+        return Err("must be + and 8 to 15 digits, not starting with 0".into());
+    }
+    Ok(out)
+}
+
+/// A MAC address in any common notation (`AA:BB:CC:11:22:33`, `aabb.cc11.2233`,
+/// `AA-BB-CC-11-22-33`, `AABBCC112233`) as 12 lowercase hex digits.
+pub fn mac(s: &str) -> Result<String, String> {
+    let hex: String = s.chars().filter(|c| !matches!(c, ':' | '-' | '.' | ' ')).collect();
+    if hex.len() != 12 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err("must be a MAC address: 12 hex digits, with or without : - . separators".into());
+    }
+    Ok(hex.to_ascii_lowercase())
+}
+
+pub fn email(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    let ok = s.len() <= 254
+        && !s.chars().any(|c| c.is_control() || c.is_whitespace() || matches!(c, '<' | '>' | ',' | ';' | '"'))
+        && s.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.') && !d.contains('@'));
+    if !ok {
+        return Err("must be an email address like name@example.com".into());
+    }
+    Ok(s.to_string())
+}
+
+/// A DNS host name or IPv4 address (SIP domains, trunk hosts, branding host names).
+pub fn hostname(s: &str) -> Result<String, String> {
+    let s = s.trim().trim_end_matches('.').to_ascii_lowercase();
+    let label_ok = |l: &str| {
+        !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && !l.ends_with('-') && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    if s.is_empty() || s.len() > 253 || !s.split('.').all(label_ok) {
+        return Err("must be a host name like pbx.example.com".into());
+    }
+    Ok(s)
+}
+
+/// An IANA time zone name known to the bundled tz database.
+pub fn timezone(s: &str) -> Result<String, String> {
+    match jiff::tz::TimeZone::get(s) {
+        Ok(_) if !s.is_empty() => Ok(s.to_string()),
+        _ => Err(format!("unknown time zone {s:?}; use an IANA name such as Europe/London")),
+    }
+}
+
+/// A dial pattern for outbound routes: digits, `+ * #`, `X` (0-9), `Z` (1-9), `N` (2-9),
+/// `[1-5]` classes, and a trailing `.` (one or more) or `!` (zero or more).
+pub fn dial_pattern(s: &str) -> Result<String, String> {
+    let bad = || Err("must be a dial pattern: digits, + * #, X Z N, [1-5] classes, and . or ! at the end".to_string());
+    if s.is_empty() || s.len() > 64 {
+        return bad();
+    }
+    let mut it = s.chars().peekable();
+    while let Some(c) = it.next() {
+        match c {
+            '0'..='9' | '+' | '*' | '#' | 'X' | 'x' | 'Z' | 'z' | 'N' | 'n' => {}
+            '.' | '!' if it.peek().is_none() => {}
+            '[' => {
+                let mut n = 0;
+                loop {
+                    match it.next() {
+                        Some(']') if n > 0 => break,
+                        Some('0'..='9' | '-') => n += 1,
+                        _ => return bad(),
+                    }
+                }
+            }
+            _ => return bad(),
+        }
+    }
+    Ok(s.to_string())
+}
+
+/// An identifier FreeSWITCH will see: 1 to 64 of letters, digits, `-` and `_`.
+pub fn slug(s: &str) -> Result<String, String> {
+    if s.is_empty() || s.len() > 64 || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return Err("must be 1 to 64 letters, digits, - or _".into());
+    }
+    Ok(s.to_string())
+}
+
+/// A sound file reference: a name under FreeSWITCH's sounds directory or an uploaded file
+/// (`ivr/ivr-welcome.wav`, `greetings/main.wav`). No `..`, no absolute paths, no characters
+/// that mean something in an app argument.
+pub fn sound(s: &str) -> Result<String, String> {
+    if s.is_empty() {
+        return Ok(String::new());
+    }
+    let ok = s.len() <= 200
+        && !s.starts_with('/')
+        && !s.split('/').any(|p| p.is_empty() || p == "." || p == "..")
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.'));
+    if !ok {
+        return Err("must be a relative sound file path of letters, digits, - _ . and /".into());
+    }
+    Ok(s.to_string())
+}
+
+/// A strong generated secret: 20 characters from an alphabet without look-alikes.
+pub fn generate_secret() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    let mut bytes = [0u8; 20];
+    getrandom_fill(&mut bytes);
+    bytes.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect()
+}
+
+/// Cryptographic randomness from the OS.
+pub fn getrandom_fill(buf: &mut [u8]) {
+    use rand_core::RngCore;
+    rand_core::OsRng.fill_bytes(buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn e164_normalises_or_refuses() {
+        assert_eq!(e164("+1 (212) 555-0199").unwrap(), "+12125550199");
+        assert_eq!(e164("0044 20 7946 0958").unwrap(), "+442079460958");
+        assert!(e164("2125550199").is_err(), "no country code");
+        assert!(e164("+1212555019912345").is_err(), "too long");
+        assert!(e164("+1212|5550199").is_err());
+    }
+
+    #[test]
+    fn mac_in_any_notation() {
+        for m in ["AA:BB:CC:11:22:33", "aabbcc112233", "aa-bb-cc-11-22-33", "AABB.CC11.2233"] {
+            assert_eq!(mac(m).unwrap(), "aabbcc112233");
+        }
+        assert!(mac("aa:bb:cc:11:22").is_err());
+        assert!(mac("gg:bb:cc:11:22:33").is_err());
+    }
+
+    #[test]
+    fn text_rules() {
+        assert!(line("O'Brien \"${x}\" & | ;", 100).is_ok(), "stored verbatim");
+        assert!(line("a\r\nb", 100).is_err());
+        assert!(line(&"x".repeat(101), 100).is_err());
+        assert!(text("a\nb\tc", 100).is_ok());
+        assert!(text("a\u{0}b", 100).is_err());
+        assert!(dial_number("+12125550199").is_ok());
+        assert!(dial_number("*98").is_ok());
+        assert!(dial_number("1001,1002").is_err());
+        assert!(dial_number("1001@evil").is_err());
+        assert!(dial_pattern("_1NXXNXXXXXX").is_err());
+        assert!(dial_pattern("1NXXNXXXXXX").is_ok());
+        assert!(dial_pattern("00[1-9]X.").is_ok());
+        assert!(dial_pattern("00[]X").is_err());
+        assert!(dial_pattern("9.X").is_err(), ". only at the end");
+        assert!(sound("ivr/ivr-welcome.wav").is_ok());
+        assert!(sound("../../etc/passwd").is_err());
+        assert!(sound("/etc/passwd").is_err());
+        assert!(sound("a b.wav").is_err());
+        assert!(timezone("America/New_York").is_ok());
+        assert!(timezone("Mars/Olympus").is_err());
+        assert_eq!(hostname("PBX.Example.com.").unwrap(), "pbx.example.com");
+        assert!(hostname("a..b").is_err());
+        assert!(email("a@b.co").is_ok());
+        assert!(email("a@b").is_err());
+        assert!(email("a b@c.d").is_err());
+        let s = generate_secret();
+        assert_eq!(s.len(), 20);
+        assert_ne!(s, generate_secret());
+    }
+}
