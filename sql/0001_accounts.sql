@@ -110,13 +110,14 @@ CREATE TABLE announcements (
 
 CREATE TABLE branding (
     id            INTEGER PRIMARY KEY,
-    tenant_id     INTEGER UNIQUE REFERENCES tenants(id) ON DELETE CASCADE, -- NULL = the system default
-    hostname      TEXT    COLLATE NOCASE UNIQUE,
+    tenant_id     INTEGER REFERENCES tenants(id) ON DELETE CASCADE, -- NULL = the system default
+    hostname      TEXT    COLLATE NOCASE UNIQUE,          -- one row per white-label host name
     title         TEXT    NOT NULL DEFAULT '',
     logo          TEXT    NOT NULL DEFAULT '',
     login_background TEXT NOT NULL DEFAULT '',
     favicon       TEXT    NOT NULL DEFAULT '',
     footer        TEXT    NOT NULL DEFAULT '',
     support_email TEXT    NOT NULL DEFAULT '',
+    created_at    TEXT    NOT NULL,
     updated_at    TEXT    NOT NULL
 );

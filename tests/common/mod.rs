@@ -1,4 +1,5 @@
 #![allow(dead_code)]
+pub mod api;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;

@@ -1,0 +1,115 @@
+//! The HTTP API on 127.0.0.1:0 over a fresh data directory, and a minimal HTTP/1.1 client
+//! (Connection: close) so that tests speak to the real server over a real socket.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::Value;
+use switchboard::config::Config;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+pub const ADMIN: &str = "admin@localhost";
+
+pub struct ApiServer {
+    pub addr: SocketAddr,
+    pub dir: PathBuf,
+    /// The first super admin's password (None after a restart over an existing directory).
+    pub admin_password: Option<String>,
+    pub store: switchboard::store::Store,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+pub fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sb-api-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Starts the API over `dir` (creating the first super admin when the directory is new).
+pub async fn start_in(dir: &Path, tweak: impl FnOnce(&mut Config)) -> ApiServer {
+    let mut cfg = Config { data_dir: dir.to_path_buf(), ..Config::default() };
+    tweak(&mut cfg);
+    let (state, pw) = tokio::task::spawn_blocking(move || {
+        let store = switchboard::store::Store::open(&cfg.database_path()).unwrap();
+        let keys = switchboard::api::auth::Keys::load_or_create(&cfg.data_dir).unwrap();
+        let pw = switchboard::store::seed::first_admin(&store, ADMIN, &|p| switchboard::api::auth::hash_password(p)).unwrap();
+        (switchboard::api::router::Api { store, keys, cfg: Arc::new(cfg) }, pw)
+    })
+    .await
+    .unwrap();
+    let store = state.store.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(
+        warp::serve(switchboard::api::api(Arc::new(state)))
+            .incoming(listener)
+            .graceful(async move {
+                let _ = rx.await;
+            })
+            .run(),
+    );
+    ApiServer { addr, dir: dir.to_path_buf(), admin_password: pw, store, stop: Some(tx), task: Some(task) }
+}
+
+pub async fn start(tweak: impl FnOnce(&mut Config)) -> ApiServer {
+    start_in(&temp_dir(), tweak).await
+}
+
+impl ApiServer {
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+
+    /// One request; the status and the JSON body (Null when empty).
+    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> (u16, Value) {
+        let bytes = body.map(|b| serde_json::to_vec(b).unwrap()).unwrap_or_default();
+        self.call_raw(method, path, token, &bytes).await
+    }
+
+    pub async fn call_raw(&self, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> (u16, Value) {
+        let mut s = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+        if !body.is_empty() {
+            head.push_str("Content-Type: application/json\r\n");
+        }
+        if let Some(t) = token {
+            head.push_str(&format!("Authorization: Bearer {t}\r\n"));
+        }
+        head.push_str("\r\n");
+        s.write_all(head.as_bytes()).await.unwrap();
+        s.write_all(body).await.unwrap();
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).await.unwrap();
+        let text = String::from_utf8_lossy(&out);
+        let status: u16 = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no status in {text:?}"));
+        let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+        let v = if body.is_empty() { Value::Null } else { serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body:?}")) };
+        (status, v)
+    }
+
+    /// Signs in; the access token.
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let (st, v) = self.call("POST", "/api/v1/auth/login", None, Some(&serde_json::json!({ "email": email, "password": password }))).await;
+        assert_eq!(st, 200, "login {email}: {v}");
+        v["access_token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn admin_token(&self) -> String {
+        self.login(ADMIN, self.admin_password.as_deref().expect("a fresh directory")).await
+    }
+
+    /// POSTs and expects 201; the created object's id.
+    pub async fn create(&self, token: &str, path: &str, body: Value) -> i64 {
+        let (st, v) = self.call("POST", path, Some(token), Some(&body)).await;
+        assert_eq!(st, 201, "POST {path} {body}: {v}");
+        v["id"].as_i64().unwrap()
+    }
+}
