@@ -91,8 +91,12 @@ async fn sample(w: &World, name: &str, t: i64) -> Value {
             let ext = w.srv.create(&w.s, "/api/v1/extensions", json!({ "number": format!("{}", 40000 + k), "tenant_id": t })).await;
             json!({ "extension_id": ext, "destinations": [{ "number": "+15551230000", "delay": 0, "timeout": 20 }], "tenant_id": t })
         }
-        "time-conditions" => json!({ "name": "TC", "matched_destination": { "type": "hangup" }, "unmatched_destination": { "type": "hangup" }, "tenant_id": t }),
-        "call-flows" => json!({ "name": "F", "feature_code": format!("{}", 1000 + k), "day_destination": { "type": "hangup" }, "night_destination": { "type": "hangup" }, "tenant_id": t }),
+        "time-conditions" => {
+            json!({ "name": "TC", "matched_destination": { "type": "hangup" }, "unmatched_destination": { "type": "hangup" }, "tenant_id": t })
+        }
+        "call-flows" => {
+            json!({ "name": "F", "feature_code": format!("{}", 1000 + k), "day_destination": { "type": "hangup" }, "night_destination": { "type": "hangup" }, "tenant_id": t })
+        }
         "call-blocks" => json!({ "value": "+15551234567", "tenant_id": t }),
         "moh-classes" => json!({ "name": format!("moh{k}"), "tenant_id": t }),
         "device-profiles" => json!({ "name": format!("P{k}"), "tenant_id": t }),
@@ -229,7 +233,11 @@ async fn custom_case(w: &World, route: &Route, who: Who, foreign: bool) -> (Stri
         (m @ ("GET" | "PATCH" | "DELETE"), "/users/{id}") => {
             let id = w
                 .srv
-                .create(&w.s, "/api/v1/users", json!({ "email": format!("v{k}@x.test"), "name": "V", "role": "end_user", "password": "Good-Password-1", "tenant_id": t }))
+                .create(
+                    &w.s,
+                    "/api/v1/users",
+                    json!({ "email": format!("v{k}@x.test"), "name": "V", "role": "end_user", "password": "Good-Password-1", "tenant_id": t }),
+                )
                 .await;
             let ok = if m == "DELETE" { 204 } else { 200 };
             (format!("/api/v1/users/{id}"), (m == "PATCH").then(|| json!({ "name": "Renamed" })), by_role(ok, ok, 404, 403))
@@ -243,7 +251,8 @@ async fn custom_case(w: &World, route: &Route, who: Who, foreign: bool) -> (Stri
         ("GET", "/tenants/{id}") => (format!("/api/v1/tenants/{t}"), None, by_role(200, 200, 404, 403)),
         ("PATCH", "/tenants/{id}") => (format!("/api/v1/tenants/{t}"), Some(json!({})), by_role(200, 403, 403, 403)),
         ("DELETE", "/tenants/{id}") => {
-            let id = w.srv.create(&w.s, "/api/v1/tenants", json!({ "company": "Gone", "email": "g@g.test", "sip_domain": format!("g{k}.test") })).await;
+            let id =
+                w.srv.create(&w.s, "/api/v1/tenants", json!({ "company": "Gone", "email": "g@g.test", "sip_domain": format!("g{k}.test") })).await;
             (format!("/api/v1/tenants/{id}"), None, by_role(204, 403, 403, 403))
         }
         ("POST", "/subscriptions") => (path.into(), Some(json!({ "tenant_id": t, "package_id": w.package })), by_role(201, 403, 403, 403)),
@@ -266,7 +275,11 @@ async fn every_route_every_role_own_and_foreign() {
                 let (status, v) = w.srv.call(route.method.as_str(), &path, token.as_deref(), body.as_ref()).await;
                 checked += 1;
                 if status != expected {
-                    failures.push(format!("{} {path} as {who:?} ({}): {status}, expected {expected}: {v}", route.method, if foreign { "foreign" } else { "own" }));
+                    failures.push(format!(
+                        "{} {path} as {who:?} ({}): {status}, expected {expected}: {v}",
+                        route.method,
+                        if foreign { "foreign" } else { "own" }
+                    ));
                 }
             }
         }

@@ -70,7 +70,8 @@ impl Keys {
                 .map_err(|e| KeyError::Key { path: private.display().to_string(), error: e.to_string() })?;
             let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| KeyError::Key { path: private.display().to_string(), error: e.to_string() })?;
             let pub_pem = key
-                .to_public_key().to_public_key_pem(LineEnding::LF)
+                .to_public_key()
+                .to_public_key_pem(LineEnding::LF)
                 .map_err(|e| KeyError::Key { path: public.display().to_string(), error: e.to_string() })?;
             write_private(&private, pem.as_bytes()).map_err(io(&private))?;
             std::fs::write(&public, pub_pem).map_err(io(&public))?;

@@ -22,7 +22,8 @@ use crate::store::{resources as res, validate, Resource, Scope, TenantId};
 /// (password changed, account disabled) is refused at once.
 pub fn principal_for(api: &Api, token: &str) -> ApiResult<Principal> {
     let bad = ApiError::Unauthorized("the token is invalid, expired or revoked; sign in again");
-    let claims = api.keys.verify(token, TokenKind::Access).ok_or(ApiError::Unauthorized("the token is invalid, expired or revoked; sign in again"))?;
+    let claims =
+        api.keys.verify(token, TokenKind::Access).ok_or(ApiError::Unauthorized("the token is invalid, expired or revoked; sign in again"))?;
     let id: i64 = claims.sub.parse().map_err(|_| ApiError::Unauthorized("the token is invalid, expired or revoked; sign in again"))?;
     let p = api.store.principal(id)?.ok_or(ApiError::Unauthorized("the token is invalid, expired or revoked; sign in again"))?;
     if !p.enabled || p.token_version != claims.ver {
@@ -72,7 +73,8 @@ fn parse_time(s: &str) -> Option<jiff::Timestamp> {
 
 pub const LOGIN_DOC: &[(&str, &str, bool)] = &[("email", "string", true), ("password", "string", true)];
 pub const REFRESH_DOC: &[(&str, &str, bool)] = &[("refresh_token", "string", true)];
-pub const CHANGE_PASSWORD_DOC: &[(&str, &str, bool)] = &[("email", "string", true), ("current_password", "string", true), ("new_password", "string", true)];
+pub const CHANGE_PASSWORD_DOC: &[(&str, &str, bool)] =
+    &[("email", "string", true), ("current_password", "string", true), ("new_password", "string", true)];
 pub const PASSWORD_DOC: &[(&str, &str, bool)] = &[("current_password", "string", true), ("new_password", "string", true)];
 
 #[derive(Deserialize)]
@@ -100,7 +102,14 @@ fn check_credentials(api: &Api, email: &str, password: &str, allow_expired: bool
     if !auth::verify_password(password, &c.password_hash) {
         let until = now + jiff::SignedDuration::from_mins(policy.lockout_minutes as i64);
         let locked = api.store.login_failed(c.id, policy.lockout_threshold as i64, &until.round(jiff::Unit::Second).unwrap_or(until).to_string())?;
-        audit(api, None, c.tenant_id.map(TenantId), "login_failed", format!("users/{}", c.id), if locked { "wrong password; locked" } else { "wrong password" }.into());
+        audit(
+            api,
+            None,
+            c.tenant_id.map(TenantId),
+            "login_failed",
+            format!("users/{}", c.id),
+            if locked { "wrong password; locked" } else { "wrong password" }.into(),
+        );
         return Err(if locked { ApiError::Locked(until.round(jiff::Unit::Second).unwrap_or(until).to_string()) } else { invalid() });
     }
     if !c.enabled {
@@ -199,7 +208,11 @@ struct MeBody {
 pub fn update_me(api: &Api, req: &Req) -> ApiResult<Reply> {
     let p = req.principal()?;
     let b: MeBody = req.parse()?;
-    let ch = UserChanges { name: b.name.map(|n| checked_name(&n)).transpose()?, fax_email: b.fax_email.map(|e| checked_fax_email(&e)).transpose()?, ..Default::default() };
+    let ch = UserChanges {
+        name: b.name.map(|n| checked_name(&n)).transpose()?,
+        fax_email: b.fax_email.map(|e| checked_fax_email(&e)).transpose()?,
+        ..Default::default()
+    };
     let u = api.store.update_user(Within::Everything, p.user_id, &ch)?;
     audit(api, Some(p), None, "update", format!("users/{}", p.user_id), "own account".into());
     Reply::ok(u)
@@ -271,7 +284,8 @@ pub fn my_dids(api: &Api, req: &Req) -> ApiResult<Reply> {
         .into_iter()
         .filter(|d| {
             p.role == Role::TenantAdmin
-                || matches!(d["destination"]["type"].as_str(), Some("extension" | "fax")) && d["destination"]["id"].as_i64().is_some_and(|id| mine.contains(&id))
+                || matches!(d["destination"]["type"].as_str(), Some("extension" | "fax"))
+                    && d["destination"]["id"].as_i64().is_some_and(|id| mine.contains(&id))
         })
         .collect();
     Reply::ok(json!({ "items": items }))
@@ -284,7 +298,9 @@ pub fn my_queues(api: &Api, req: &Req) -> ApiResult<Reply> {
         .store
         .queues_of_agent(t, p.user_id)?
         .into_iter()
-        .map(|id| api.store.get(&res::CALL_QUEUES, Within::Tenant(t), None, id).map(|q| json!({ "id": q["id"], "name": q["name"], "number": q["number"] })))
+        .map(|id| {
+            api.store.get(&res::CALL_QUEUES, Within::Tenant(t), None, id).map(|q| json!({ "id": q["id"], "name": q["name"], "number": q["number"] }))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     Reply::ok(json!({ "items": items }))
 }
@@ -359,9 +375,10 @@ pub fn activity(api: &Api, req: &Req) -> ApiResult<Reply> {
 pub fn public_branding(api: &Api, req: &Req) -> ApiResult<Reply> {
     let host = req.query("host").ok_or_else(|| ApiError::invalid("host", "required"))?;
     let host = validate::hostname(host).map_err(|m| ApiError::invalid("host", m))?;
-    let b = api.store.branding_for_host(&host)?.unwrap_or_else(|| {
-        json!({ "title": "switchboard", "logo": "", "login_background": "", "favicon": "", "footer": "", "support_email": "" })
-    });
+    let b = api
+        .store
+        .branding_for_host(&host)?
+        .unwrap_or_else(|| json!({ "title": "switchboard", "logo": "", "login_background": "", "favicon": "", "footer": "", "support_email": "" }));
     Reply::ok(b)
 }
 
@@ -540,7 +557,8 @@ pub fn delete_user(api: &Api, req: &Req) -> ApiResult<Reply> {
 /// Applies the permission cascade to a tenant body's `permissions` (against what it held).
 fn cascade_body(body: &mut Map<String, Value>, before: &access::Tokens) -> ApiResult<()> {
     if let Some(v) = body.get("permissions") {
-        let names: Vec<&str> = v.as_array().ok_or_else(|| ApiError::invalid("permissions", "must be a list"))?.iter().filter_map(Value::as_str).collect();
+        let names: Vec<&str> =
+            v.as_array().ok_or_else(|| ApiError::invalid("permissions", "must be a list"))?.iter().filter_map(Value::as_str).collect();
         let requested = access::parse_tokens(names).map_err(|m| ApiError::invalid("permissions", m))?;
         body.insert("permissions".into(), json!(access::names(&access::cascade(before, &requested))));
     }

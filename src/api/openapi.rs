@@ -40,8 +40,12 @@ fn kind_schema(k: Kind) -> Value {
                 ListKind::Roles => json!({ "type": "string", "enum": ROLES }),
                 ListKind::Tokens => json!({ "type": "string", "enum": crate::access::Token::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>() }),
                 ListKind::TimeRanges => json!({ "type": "object", "properties": { "start": { "type": "string" }, "end": { "type": "string" } } }),
-                ListKind::DateRanges => json!({ "type": "object", "properties": { "start": { "type": "string", "format": "date" }, "end": { "type": "string", "format": "date" } } }),
-                ListKind::Holidays => json!({ "type": "object", "properties": { "date": { "type": "string", "format": "date" }, "name": { "type": "string" } } }),
+                ListKind::DateRanges => {
+                    json!({ "type": "object", "properties": { "start": { "type": "string", "format": "date" }, "end": { "type": "string", "format": "date" } } })
+                }
+                ListKind::Holidays => {
+                    json!({ "type": "object", "properties": { "date": { "type": "string", "format": "date" }, "name": { "type": "string" } } })
+                }
             };
             json!({ "type": "array", "items": items })
         }
@@ -76,7 +80,9 @@ fn access_text(a: Access) -> String {
         Access::User => "any signed-in user".into(),
         Access::SuperAdmin => "super admin".into(),
         Access::TenantAdmin => "super admin; tenant admin (own tenant)".into(),
-        Access::Token(t) => format!("super admin; tenant admin if the tenant holds {0}; agents and end users holding {0} (objects they created)", t.as_str()),
+        Access::Token(t) => {
+            format!("super admin; tenant admin if the tenant holds {0}; agents and end users holding {0} (objects they created)", t.as_str())
+        }
         Access::AdminToken(t) => format!("super admin; tenant admin if the tenant holds {}", t.as_str()),
     }
 }

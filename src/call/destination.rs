@@ -9,18 +9,38 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Destination {
-    Extension { id: i64 },
-    RingGroup { id: i64 },
-    Ivr { id: i64 },
-    Queue { id: i64 },
-    Voicemail { id: i64 },
-    Conference { id: i64 },
-    CallFlow { id: i64 },
-    TimeCondition { id: i64 },
+    Extension {
+        id: i64,
+    },
+    RingGroup {
+        id: i64,
+    },
+    Ivr {
+        id: i64,
+    },
+    Queue {
+        id: i64,
+    },
+    Voicemail {
+        id: i64,
+    },
+    Conference {
+        id: i64,
+    },
+    CallFlow {
+        id: i64,
+    },
+    TimeCondition {
+        id: i64,
+    },
     /// An extension of type fax.
-    Fax { id: i64 },
+    Fax {
+        id: i64,
+    },
     /// A number dialed out through the tenant's outbound routes.
-    External { number: String },
+    External {
+        number: String,
+    },
     Hangup {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         cause: Option<String>,

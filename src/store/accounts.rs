@@ -90,7 +90,8 @@ fn tokens_json(t: &Tokens) -> String {
     serde_json::to_string(&access::names(t)).expect("names serialise")
 }
 
-const USER_COLS: &str = "id, tenant_id, email, name, role, permissions, fax_email, enabled, locked_until, password_changed_at, created_at, updated_at";
+const USER_COLS: &str =
+    "id, tenant_id, email, name, role, permissions, fax_email, enabled, locked_until, password_changed_at, created_at, updated_at";
 
 fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     let perms: String = r.get(5)?;
@@ -127,7 +128,9 @@ fn load_allocations(c: &Connection, users: &mut [User]) -> Result<()> {
 
 /// How many `slot` objects the user may create (0 when nothing was allocated).
 pub fn allocation(c: &Connection, user: i64, slot: Slot) -> Result<i64> {
-    Ok(c.query_row("SELECT amount FROM user_allocations WHERE user_id = ?1 AND slot = ?2", (user, slot.name()), |r| r.get(0)).optional()?.unwrap_or(0))
+    Ok(c.query_row("SELECT amount FROM user_allocations WHERE user_id = ?1 AND slot = ?2", (user, slot.name()), |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
 }
 
 pub fn tenant_permissions(c: &Connection, tenant: TenantId) -> Result<Tokens> {
@@ -199,7 +202,16 @@ impl Store {
             tx.execute(
                 "INSERT INTO users (tenant_id, email, name, role, password_hash, password_changed_at, permissions, fax_email, created_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?6, ?6)",
-                (new.tenant.map(|t| t.0), &new.email, &new.name, new.role.as_str(), &new.password_hash, &now, tokens_json(&new.permissions), &new.fax_email),
+                (
+                    new.tenant.map(|t| t.0),
+                    &new.email,
+                    &new.name,
+                    new.role.as_str(),
+                    &new.password_hash,
+                    &now,
+                    tokens_json(&new.permissions),
+                    &new.fax_email,
+                ),
             )
             .map_err(|e| super::resource::constraint(e, "user"))?;
             let id = tx.last_insert_rowid();
@@ -319,22 +331,23 @@ impl Store {
 
     pub fn credentials(&self, email: &str) -> Result<Option<Credentials>> {
         let c = self.conn()?;
-        let row = c.prepare_cached(
-            "SELECT id, tenant_id, role, password_hash, password_changed_at, failed_logins, locked_until, enabled FROM users WHERE email = ?1",
-        )?
-        .query_row([email], |r| {
-            Ok(Credentials {
-                id: r.get(0)?,
-                tenant_id: r.get(1)?,
-                role: Role::parse(&r.get::<_, String>(2)?).unwrap_or(Role::EndUser),
-                password_hash: r.get(3)?,
-                password_changed_at: r.get(4)?,
-                failed_logins: r.get(5)?,
-                locked_until: r.get(6)?,
-                enabled: r.get::<_, i64>(7)? != 0,
+        let row = c
+            .prepare_cached(
+                "SELECT id, tenant_id, role, password_hash, password_changed_at, failed_logins, locked_until, enabled FROM users WHERE email = ?1",
+            )?
+            .query_row([email], |r| {
+                Ok(Credentials {
+                    id: r.get(0)?,
+                    tenant_id: r.get(1)?,
+                    role: Role::parse(&r.get::<_, String>(2)?).unwrap_or(Role::EndUser),
+                    password_hash: r.get(3)?,
+                    password_changed_at: r.get(4)?,
+                    failed_logins: r.get(5)?,
+                    locked_until: r.get(6)?,
+                    enabled: r.get::<_, i64>(7)? != 0,
+                })
             })
-        })
-        .optional()?;
+            .optional()?;
         Ok(row)
     }
 
@@ -342,7 +355,8 @@ impl Store {
     /// Returns whether it is now locked.
     pub fn login_failed(&self, user: i64, threshold: i64, lock_until: &str) -> Result<bool> {
         self.write(|tx| {
-            let failed: i64 = tx.query_row("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ?1 RETURNING failed_logins", [user], |r| r.get(0))?;
+            let failed: i64 =
+                tx.query_row("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ?1 RETURNING failed_logins", [user], |r| r.get(0))?;
             if threshold > 0 && failed >= threshold {
                 tx.execute("UPDATE users SET locked_until = ?2, failed_logins = 0 WHERE id = ?1", (user, lock_until))?;
                 return Ok(true);
@@ -405,8 +419,10 @@ impl Store {
     pub fn prune_user_permissions(&self, tenant: TenantId) -> Result<usize> {
         self.write(|tx| {
             let held = tenant_permissions(tx, tenant)?;
-            let users: Vec<(i64, String)> =
-                tx.prepare("SELECT id, permissions FROM users WHERE tenant_id = ?1")?.query_map([tenant.0], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+            let users: Vec<(i64, String)> = tx
+                .prepare("SELECT id, permissions FROM users WHERE tenant_id = ?1")?
+                .query_map([tenant.0], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
             let mut changed = 0;
             for (id, json) in users {
                 let own = tokens_of(&json);

@@ -46,15 +46,11 @@ pub struct Filter {
 
 impl Store {
     pub fn log(&self, e: &Entry<'_>) -> Result<()> {
-        self.conn()?.prepare_cached("INSERT INTO activity_log (at, user_id, user_email, tenant_id, action, object, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute((
-            super::now(),
-            e.user_id,
-            e.user_email,
-            e.tenant.map(|t| t.0),
-            e.action,
-            &e.object,
-            &e.detail,
-        ))?;
+        self.conn()?
+            .prepare_cached(
+                "INSERT INTO activity_log (at, user_id, user_email, tenant_id, action, object, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute((super::now(), e.user_id, e.user_email, e.tenant.map(|t| t.0), e.action, &e.object, &e.detail))?;
         Ok(())
     }
 

@@ -148,7 +148,11 @@ impl Store {
                     (tenant.0, kind, allocated, &now),
                 )?;
             }
-            Ok(tx.query_row(&format!("SELECT {SUBSCRIPTION_COLS} FROM subscriptions s JOIN packages p ON p.id = s.package_id WHERE s.id = ?1"), [id], subscription_row)?)
+            Ok(tx.query_row(
+                &format!("SELECT {SUBSCRIPTION_COLS} FROM subscriptions s JOIN packages p ON p.id = s.package_id WHERE s.id = ?1"),
+                [id],
+                subscription_row,
+            )?)
         })
     }
 
@@ -166,7 +170,11 @@ impl Store {
     pub fn quota(&self, tenant: TenantId) -> Result<Quota> {
         let c = self.conn()?;
         let package: Option<String> = c
-            .query_row("SELECT p.name FROM subscriptions s JOIN packages p ON p.id = s.package_id WHERE s.tenant_id = ?1 AND s.active = 1", [tenant.0], |r| r.get(0))
+            .query_row(
+                "SELECT p.name FROM subscriptions s JOIN packages p ON p.id = s.package_id WHERE s.tenant_id = ?1 AND s.active = 1",
+                [tenant.0],
+                |r| r.get(0),
+            )
             .optional()?;
         let mut slots = Vec::new();
         for slot in Slot::ALL {

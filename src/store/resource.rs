@@ -94,7 +94,8 @@ pub const FAILOVER_CAUSES: &[&str] = &[
     "INCOMPATIBLE_DESTINATION",
 ];
 pub const ROLES: &[&str] = &["super_admin", "tenant_admin", "agent", "end_user"];
-static TOKEN_NAMES: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| crate::access::Token::ALL.iter().map(|t| t.as_str()).collect());
+static TOKEN_NAMES: std::sync::LazyLock<Vec<&'static str>> =
+    std::sync::LazyLock::new(|| crate::access::Token::ALL.iter().map(|t| t.as_str()).collect());
 
 #[derive(Debug, Clone, Copy)]
 pub struct Field {
@@ -283,8 +284,7 @@ fn value_in(f: &Field, v: &Value) -> std::result::Result<Sql, String> {
             }
         }
         Kind::Destination => {
-            let d: Destination =
-                serde_json::from_value(v.clone()).map_err(|e| format!("must be a destination {{\"type\": …}}: {e}"))?;
+            let d: Destination = serde_json::from_value(v.clone()).map_err(|e| format!("must be a destination {{\"type\": …}}: {e}"))?;
             match &d {
                 Destination::External { number } => {
                     validate::dial_number(number).map_err(|e| format!("number {e}"))?;
@@ -367,7 +367,9 @@ fn list_in(l: ListKind, v: &Value) -> std::result::Result<Value, String> {
         });
     }
     let mut seen = std::collections::HashSet::new();
-    if matches!(l, ListKind::Weekdays | ListKind::Codecs | ListKind::Causes | ListKind::Roles | ListKind::Tokens) && !out.iter().all(|v| seen.insert(v.to_string())) {
+    if matches!(l, ListKind::Weekdays | ListKind::Codecs | ListKind::Causes | ListKind::Roles | ListKind::Tokens)
+        && !out.iter().all(|v| seen.insert(v.to_string()))
+    {
         return Err("entries must not repeat".into());
     }
     Ok(Value::Array(out))
@@ -537,16 +539,20 @@ fn row_exists(c: &Connection, table: &str, tenant: Option<TenantId>, id: i64) ->
 }
 
 /// Tables whose `number` shares one dial plan per tenant: dialing 2000 must mean one thing.
-const DIALABLE: &[(&str, &str)] =
-    &[("extensions", "extension"), ("ring_groups", "ring group"), ("ivr_menus", "IVR menu"), ("call_queues", "call queue"), ("conferences", "conference")];
+const DIALABLE: &[(&str, &str)] = &[
+    ("extensions", "extension"),
+    ("ring_groups", "ring group"),
+    ("ivr_menus", "IVR menu"),
+    ("call_queues", "call queue"),
+    ("conferences", "conference"),
+];
 
 fn check_dialable(c: &Connection, r: &Resource, tenant: TenantId, self_id: Option<i64>, values: &[(&'static Field, Sql)]) -> Result<()> {
     for (f, v) in values.iter().filter(|(f, _)| f.dialable) {
         let Sql::Text(number) = v else { continue };
         for (table, title) in DIALABLE {
-            let hit: Option<i64> = c
-                .query_row(&format!("SELECT id FROM {table} WHERE tenant_id = ?1 AND number = ?2"), (tenant.0, number), |r| r.get(0))
-                .optional()?;
+            let hit: Option<i64> =
+                c.query_row(&format!("SELECT id FROM {table} WHERE tenant_id = ?1 AND number = ?2"), (tenant.0, number), |r| r.get(0)).optional()?;
             if let Some(id) = hit {
                 if *table != r.table || Some(id) != self_id {
                     return Err(StoreError::Conflict { field: Some(f.name.into()), message: format!("{number} is already used by {title} {id}") });
@@ -777,14 +783,16 @@ impl Store {
             let ors: Vec<String> = r.search.iter().map(|col| format!("{col} LIKE ?{n} ESCAPE '\\'")).collect();
             w.push_str(&format!(" AND ({})", ors.join(" OR ")));
         }
-        let total: i64 = c.prepare_cached(&format!("SELECT COUNT(*) FROM {} WHERE {w}", r.table))?.query_row(params_from_iter(args.iter()), |row| row.get(0))?;
+        let total: i64 =
+            c.prepare_cached(&format!("SELECT COUNT(*) FROM {} WHERE {w}", r.table))?.query_row(params_from_iter(args.iter()), |row| row.get(0))?;
         let per_page = q.per_page.clamp(1, MAX_PER_PAGE);
         let page = q.page.max(1);
         args.push(Sql::Integer(per_page as i64));
         args.push(Sql::Integer((page as i64 - 1) * per_page as i64));
         let sql = format!("SELECT {} FROM {} WHERE {w} ORDER BY {} LIMIT ?{} OFFSET ?{}", r.columns(), r.table, r.order, args.len() - 1, args.len());
         let mut st = c.prepare_cached(&sql)?;
-        let mut items: Vec<Map<String, Value>> = st.query_map(params_from_iter(args.iter()), |row| row_json(r, row))?.collect::<rusqlite::Result<_>>()?;
+        let mut items: Vec<Map<String, Value>> =
+            st.query_map(params_from_iter(args.iter()), |row| row_json(r, row))?.collect::<rusqlite::Result<_>>()?;
         load_children(&c, r, &mut items)?;
         Ok(Page { items: items.into_iter().map(Value::Object).collect(), total, page, per_page })
     }
@@ -876,7 +884,10 @@ impl Store {
             let before = get_in(tx, r, within, owner, id)?;
             if let Some(t) = tenant_of_row(tx, r, id)? {
                 if let Some(by) = referrers(tx, t, r.table, id)? {
-                    return Err(StoreError::Conflict { field: None, message: format!("this {} is the destination of {by}; change that first", r.title) });
+                    return Err(StoreError::Conflict {
+                        field: None,
+                        message: format!("this {} is the destination of {by}; change that first", r.title),
+                    });
                 }
             }
             tx.execute(&format!("DELETE FROM {} WHERE id = ?1", r.table), [id]).map_err(|e| constraint(e, r.title))?;

@@ -166,7 +166,10 @@ pub static IVR_MENUS: Resource = Resource {
     children: &[Child {
         key: "options",
         table: "ivr_menu_options",
-        fields: &[F::new("digit", Enum(&["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#"])).req(), F::new("destination", Destination).req()],
+        fields: &[
+            F::new("digit", Enum(&["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#"])).req(),
+            F::new("destination", Destination).req(),
+        ],
         max: 12,
     }],
     slot: Some(Slot::IvrMenus),

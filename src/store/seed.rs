@@ -99,7 +99,15 @@ pub fn demo(store: &Store, hash: &dyn Fn(&str) -> String) -> Result<bool> {
         };
         let name = email.split('@').next().unwrap_or("user");
         let u = store.create_user(
-            &NewUser { tenant, email: (*email).into(), name: name.into(), role: *role, password_hash: hash(password), permissions: perms, fax_email: String::new() },
+            &NewUser {
+                tenant,
+                email: (*email).into(),
+                name: name.into(),
+                role: *role,
+                password_hash: hash(password),
+                permissions: perms,
+                fax_email: String::new(),
+            },
             &BTreeMap::new(),
         )?;
         users.insert(*email, u.id);

@@ -1,0 +1,528 @@
+//! The configuration API over HTTP: accounts, policy, limits, validation, paging, hostile input.
+
+mod common;
+
+use common::api::{start, start_in, ApiServer, ADMIN};
+use serde_json::{json, Value};
+
+const PW: &str = "Strong-Pass-2026";
+
+/// A tenant holding `perms` and its tenant admin's token.
+async fn tenant(srv: &ApiServer, s: &str, domain: &str, perms: &[&str]) -> (i64, String) {
+    let t = srv
+        .create(s, "/api/v1/tenants", json!({ "company": domain, "email": format!("ops@{domain}"), "sip_domain": domain, "permissions": perms }))
+        .await;
+    let email = format!("admin@{domain}");
+    srv.create(s, "/api/v1/users", json!({ "email": email, "name": "Admin", "role": "tenant_admin", "password": PW, "tenant_id": t })).await;
+    (t, srv.login(&email, PW).await)
+}
+
+const ALL: &[&str] = &[
+    "send_fax",
+    "receive_fax",
+    "fax_setting",
+    "contacts",
+    "fpbx_extension",
+    "devices",
+    "ring_groups",
+    "call_queues",
+    "ivr_menus",
+    "voicemails",
+    "conferences",
+    "follow_me",
+    "inbound_routes",
+    "realtime",
+    "music_on_hold",
+];
+
+#[tokio::test]
+async fn lockout_counts_failures_and_survives_a_restart() {
+    let srv = start(|c| {
+        c.password_policy.lockout_threshold = 3;
+        c.password_policy.lockout_minutes = 15;
+    })
+    .await;
+    let s = srv.admin_token().await;
+    let (_, _) = tenant(&srv, &s, "lock.test", &[]).await;
+    let login = |pw: &'static str| json!({ "email": "admin@lock.test", "password": pw });
+    for _ in 0..2 {
+        let (st, v) = srv.call("POST", "/api/v1/auth/login", None, Some(&login("Wrong-Pass-1"))).await;
+        assert_eq!((st, v["code"].as_str()), (401, Some("unauthorized")));
+    }
+    let (st, v) = srv.call("POST", "/api/v1/auth/login", None, Some(&login("Wrong-Pass-1"))).await;
+    assert_eq!((st, v["code"].as_str()), (423, Some("account_locked")), "the third failure locks: {v}");
+    let (st, _) = srv.call("POST", "/api/v1/auth/login", None, Some(&login(PW))).await;
+    assert_eq!(st, 423, "the right password does not open a locked account");
+    // Unknown accounts answer exactly like wrong passwords.
+    let (st, v) = srv.call("POST", "/api/v1/auth/login", None, Some(&json!({ "email": "ghost@lock.test", "password": "x" }))).await;
+    assert_eq!((st, v["message"].as_str()), (401, Some("wrong email or password")));
+
+    let dir = srv.dir.clone();
+    srv.stop().await;
+    let srv = start_in(&dir, |c| c.password_policy.lockout_threshold = 3).await;
+    let (st, _) = srv.call("POST", "/api/v1/auth/login", None, Some(&login(PW))).await;
+    assert_eq!(st, 423, "still locked after a restart");
+    // When the lock expires the right password works again.
+    srv.store.conn().unwrap().execute("UPDATE users SET locked_until = '2000-01-01T00:00:00Z' WHERE email = 'admin@lock.test'", []).unwrap();
+    let (st, _) = srv.call("POST", "/api/v1/auth/login", None, Some(&login(PW))).await;
+    assert_eq!(st, 200);
+    // Failures and the lock are in the activity log.
+    let s = srv.login(ADMIN, &admin_password_of(&srv).await).await;
+    let (_, log) = srv.call("GET", "/api/v1/activity?action=login_failed", Some(&s), None).await;
+    assert!(log["total"].as_i64().unwrap() >= 5, "{log}");
+    assert!(log["items"].as_array().unwrap().iter().any(|e| e["detail"] == "wrong password; locked"));
+}
+
+/// After a restart the first admin's password is not known to the harness: reset it.
+async fn admin_password_of(srv: &ApiServer) -> String {
+    let hash = switchboard::api::auth::hash_password("Reset-Admin-2026");
+    srv.store.conn().unwrap().execute("UPDATE users SET password_hash = ?1 WHERE email = ?2", (hash, ADMIN)).unwrap();
+    "Reset-Admin-2026".into()
+}
+
+#[tokio::test]
+async fn password_policy_on_create_change_and_login() {
+    let srv = start(|c| {
+        c.password_policy.require_symbol = true;
+        c.password_policy.max_age_days = 90;
+    })
+    .await;
+    let s = srv.admin_token().await;
+    let t = srv.create(&s, "/api/v1/tenants", json!({ "company": "P", "email": "p@p.test", "sip_domain": "p.test" })).await;
+    let (st, v) = srv
+        .call(
+            "POST",
+            "/api/v1/users",
+            Some(&s),
+            Some(&json!({ "email": "weak@p.test", "name": "W", "role": "end_user", "password": "short", "tenant_id": t })),
+        )
+        .await;
+    assert_eq!((st, v["field"].as_str()), (422, Some("password")));
+    let msg = v["message"].as_str().unwrap();
+    assert!(msg.contains("10 characters") && msg.contains("symbol") && msg.contains("digit"), "{msg}");
+    srv.create(&s, "/api/v1/users", json!({ "email": "u@p.test", "name": "U", "role": "end_user", "password": "Good-Pass-2026", "tenant_id": t }))
+        .await;
+    let u = srv.login("u@p.test", "Good-Pass-2026").await;
+    let (st, v) = srv
+        .call("POST", "/api/v1/me/password", Some(&u), Some(&json!({ "current_password": "Good-Pass-2026", "new_password": "nosymbol2026X" })))
+        .await;
+    assert_eq!((st, v["field"].as_str()), (422, Some("new_password")));
+    let (st, v) = srv
+        .call("POST", "/api/v1/me/password", Some(&u), Some(&json!({ "current_password": "Good-Pass-2026", "new_password": "Better-Pass-2027" })))
+        .await;
+    assert_eq!(st, 200, "{v}");
+    let (st, _) = srv.call("GET", "/api/v1/me", Some(&u), None).await;
+    assert_eq!(st, 401, "a password change revokes the tokens issued before it");
+    let fresh = v["access_token"].as_str().unwrap();
+    assert_eq!(srv.call("GET", "/api/v1/me", Some(fresh), None).await.0, 200);
+
+    // Maximum age: an old password is refused at login until it is changed.
+    srv.store.conn().unwrap().execute("UPDATE users SET password_changed_at = '2020-01-01T00:00:00Z' WHERE email = 'u@p.test'", []).unwrap();
+    let (st, v) = srv.call("POST", "/api/v1/auth/login", None, Some(&json!({ "email": "u@p.test", "password": "Better-Pass-2027" }))).await;
+    assert_eq!((st, v["code"].as_str()), (403, Some("password_expired")));
+    let change = json!({ "email": "u@p.test", "current_password": "Better-Pass-2027", "new_password": "Newest-Pass-2028" });
+    let (st, v) = srv.call("POST", "/api/v1/auth/change-password", None, Some(&change)).await;
+    assert_eq!(st, 200, "{v}");
+    srv.login("u@p.test", "Newest-Pass-2028").await;
+}
+
+#[tokio::test]
+async fn refresh_tokens_and_revocation() {
+    let srv = start(|_| {}).await;
+    let (_, v) =
+        srv.call("POST", "/api/v1/auth/login", None, Some(&json!({ "email": ADMIN, "password": srv.admin_password.as_deref().unwrap() }))).await;
+    let refresh = v["refresh_token"].as_str().unwrap().to_string();
+    let access = v["access_token"].as_str().unwrap().to_string();
+    assert_eq!(v["user"]["role"], "super_admin");
+    let (st, _) = srv.call("GET", "/api/v1/me", Some(&refresh), None).await;
+    assert_eq!(st, 401, "a refresh token is not an access token");
+    let (st, v) = srv.call("POST", "/api/v1/auth/refresh", None, Some(&json!({ "refresh_token": refresh }))).await;
+    assert_eq!(st, 200);
+    assert_eq!(srv.call("GET", "/api/v1/me", Some(v["access_token"].as_str().unwrap()), None).await.0, 200);
+    let (st, _) = srv.call("POST", "/api/v1/auth/refresh", None, Some(&json!({ "refresh_token": access }))).await;
+    assert_eq!(st, 401, "an access token does not refresh");
+    let (st, v) = srv.call_raw("GET", "/api/v1/me", None, b"").await;
+    assert_eq!((st, v["code"].as_str()), (401, Some("unauthorized")));
+}
+
+#[tokio::test]
+async fn permission_cascade_for_tenants_and_users() {
+    let srv = start(|_| {}).await;
+    let s = srv.admin_token().await;
+    // Granting a child grants its parent.
+    let t = srv
+        .create(
+            &s,
+            "/api/v1/tenants",
+            json!({ "company": "C", "email": "c@c.test", "sip_domain": "c.test", "permissions": ["devices", "ring_groups", "send_fax"] }),
+        )
+        .await;
+    let (_, v) = srv.call("GET", &format!("/api/v1/tenants/{t}"), Some(&s), None).await;
+    let perms: Vec<&str> = v["permissions"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+    assert!(perms.contains(&"fpbx_extension"), "{perms:?}");
+    let u = srv
+        .create(
+            &s,
+            "/api/v1/users",
+            json!({ "email": "e@c.test", "name": "E", "role": "end_user", "password": PW, "tenant_id": t, "permissions": ["devices"] }),
+        )
+        .await;
+    let (_, v) = srv.call("GET", &format!("/api/v1/users/{u}"), Some(&s), None).await;
+    assert_eq!(v["permissions"], json!(["fpbx_extension", "devices"]));
+    // A user cannot be granted what the tenant does not hold.
+    let (st, v) = srv
+        .call("PATCH", &format!("/api/v1/users/{u}"), Some(&s), Some(&json!({ "permissions": ["fpbx_extension", "devices", "call_queues"] })))
+        .await;
+    assert_eq!((st, v["field"].as_str()), (422, Some("permissions")), "{v}");
+    assert!(v["message"].as_str().unwrap().contains("call_queues"));
+    // Revoking the parent on the user revokes the children.
+    let (_, v) = srv.call("PATCH", &format!("/api/v1/users/{u}"), Some(&s), Some(&json!({ "permissions": ["devices"] }))).await;
+    assert_eq!(v["permissions"], json!([]), "{v}");
+    srv.call("PATCH", &format!("/api/v1/users/{u}"), Some(&s), Some(&json!({ "permissions": ["devices"] }))).await;
+    // Revoking the parent on the tenant revokes it from the tenant's users too.
+    let (st, v) =
+        srv.call("PATCH", &format!("/api/v1/tenants/{t}"), Some(&s), Some(&json!({ "permissions": ["devices", "ring_groups", "send_fax"] }))).await;
+    assert_eq!(st, 200);
+    assert_eq!(v["permissions"], json!(["send_fax"]));
+    let (_, v) = srv.call("GET", &format!("/api/v1/users/{u}"), Some(&s), None).await;
+    assert_eq!(v["permissions"], json!([]));
+    // The effective permissions follow at once, without signing in again.
+    let tok = srv.login("e@c.test", PW).await;
+    assert_eq!(srv.call("GET", "/api/v1/devices", Some(&tok), None).await.0, 403);
+}
+
+#[tokio::test]
+async fn package_slots_and_user_allocations() {
+    let srv = start(|_| {}).await;
+    let s = srv.admin_token().await;
+    let (t, ta) = tenant(&srv, &s, "slots.test", ALL).await;
+    let small = srv.create(&s, "/api/v1/packages", json!({ "name": "Tiny", "extensions": 3, "ring_groups": 1 })).await;
+    let (st, v) = srv.call("POST", "/api/v1/subscriptions", Some(&s), Some(&json!({ "tenant_id": t, "package_id": small }))).await;
+    assert_eq!(st, 201, "{v}");
+    for n in ["1001", "1002"] {
+        srv.create(&ta, "/api/v1/extensions", json!({ "number": n })).await;
+    }
+    // An end user with an allocation of 1 extension.
+    let u = srv
+        .create(
+            &ta,
+            "/api/v1/users",
+            json!({ "email": "eu@slots.test", "name": "EU", "role": "end_user", "password": PW, "permissions": ["fpbx_extension"], "allocations": { "extensions": 1 } }),
+        )
+        .await;
+    // The allocation cannot promise more than the package leaves (3 - 0 others = 3).
+    let (st, v) = srv.call("PATCH", &format!("/api/v1/users/{u}"), Some(&ta), Some(&json!({ "allocations": { "extensions": 4 } }))).await;
+    assert_eq!((st, v["code"].as_str(), v["field"].as_str()), (409, Some("limit_reached"), Some("extensions")), "{v}");
+    let eu = srv.login("eu@slots.test", PW).await;
+    let mine = srv.create(&eu, "/api/v1/extensions", json!({ "number": "1003" })).await;
+    // The package is now full (3 of 3), whoever asks.
+    let (st, v) = srv.call("POST", "/api/v1/extensions", Some(&ta), Some(&json!({ "number": "1004" }))).await;
+    assert_eq!((st, v["code"].as_str(), v["field"].as_str()), (409, Some("limit_reached"), Some("extensions")));
+    assert!(v["message"].as_str().unwrap().contains("Tiny"), "the error names the package and limit: {v}");
+    // The end user sees and changes only what they created.
+    let (_, list) = srv.call("GET", "/api/v1/extensions", Some(&eu), None).await;
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["items"][0]["id"], mine);
+    let other = srv.call("GET", "/api/v1/extensions?number=1001", Some(&ta), None).await.1["items"][0]["id"].as_i64().unwrap();
+    assert_eq!(srv.call("GET", &format!("/api/v1/extensions/{other}"), Some(&eu), None).await.0, 404);
+    assert_eq!(srv.call("DELETE", &format!("/api/v1/extensions/{other}"), Some(&eu), None).await.0, 404);
+    // Upgrading the subscription raises the limit at once; the user's own allocation still binds.
+    let big = srv.create(&s, "/api/v1/packages", json!({ "name": "Big", "extensions": 100 })).await;
+    srv.call("POST", "/api/v1/subscriptions", Some(&s), Some(&json!({ "tenant_id": t, "package_id": big }))).await;
+    srv.create(&ta, "/api/v1/extensions", json!({ "number": "1004" })).await;
+    let (st, v) = srv.call("POST", "/api/v1/extensions", Some(&eu), Some(&json!({ "number": "1005" }))).await;
+    assert_eq!((st, v["field"].as_str()), (409, Some("extensions")));
+    assert!(v["message"].as_str().unwrap().contains("allocation"), "{v}");
+    let (_, subs) = srv.call("GET", &format!("/api/v1/subscriptions?tenant_id={t}"), Some(&s), None).await;
+    let active: Vec<&Value> = subs["items"].as_array().unwrap().iter().filter(|s| s["active"] == true).collect();
+    assert_eq!(active.len(), 1, "switching deactivates the old subscription");
+    let (_, q) = srv.call("GET", "/api/v1/quota", Some(&ta), None).await;
+    assert_eq!(q["package"], "Big");
+    assert_eq!(q["slots"][0], json!({ "slot": "extensions", "used": 4, "limit": 100 }));
+}
+
+#[tokio::test]
+async fn destinations_must_exist_in_the_same_tenant() {
+    let srv = start(|_| {}).await;
+    let s = srv.admin_token().await;
+    let (_, a) = tenant(&srv, &s, "a.test", ALL).await;
+    let (_, b) = tenant(&srv, &s, "b.test", ALL).await;
+    let b_ext = srv.create(&b, "/api/v1/extensions", json!({ "number": "1001" })).await;
+    let a_ext = srv.create(&a, "/api/v1/extensions", json!({ "number": "1001" })).await;
+    let cases = [
+        json!({ "type": "extension", "id": b_ext }),
+        json!({ "type": "extension", "id": 999_999 }),
+        json!({ "type": "fax", "id": a_ext }),
+        json!({ "type": "external", "number": "1001,user/1002" }),
+        json!({ "type": "hangup", "cause": "CRASH_THE_SWITCH" }),
+        json!({ "type": "teleport" }),
+        json!("extension"),
+    ];
+    for d in cases {
+        let (st, v) = srv
+            .call(
+                "POST",
+                "/api/v1/time-conditions",
+                Some(&a),
+                Some(&json!({ "name": "x", "matched_destination": d, "unmatched_destination": { "type": "hangup" } })),
+            )
+            .await;
+        assert_eq!((st, v["field"].as_str()), (422, Some("matched_destination")), "{d}: {v}");
+    }
+    // Child lists are checked too, with the position in the field name.
+    let (st, v) = srv
+        .call(
+            "POST",
+            "/api/v1/ring-groups",
+            Some(&a),
+            Some(&json!({ "name": "g", "number": "600", "members": [{ "extension_id": a_ext }, { "extension_id": b_ext }] })),
+        )
+        .await;
+    assert_eq!((st, v["field"].as_str()), (422, Some("members[1].extension_id")), "{v}");
+    let g = srv.create(&a, "/api/v1/ring-groups", json!({ "name": "g", "number": "600", "members": [{ "extension_id": a_ext }] })).await;
+    let ivr = srv
+        .create(&a, "/api/v1/ivr-menus", json!({ "name": "m", "options": [{ "digit": "1", "destination": { "type": "ring_group", "id": g } }, { "digit": "#", "destination": { "type": "external", "number": "+15551234567" } }] }))
+        .await;
+    let (st, v) = srv
+        .call(
+            "PATCH",
+            &format!("/api/v1/ivr-menus/{ivr}"),
+            Some(&a),
+            Some(
+                &json!({ "options": [{ "digit": "1", "destination": { "type": "hangup" } }, { "digit": "1", "destination": { "type": "hangup" } }] }),
+            ),
+        )
+        .await;
+    assert_eq!(st, 409, "a digit twice: {v}");
+    // A referenced object cannot be deleted from under its referrer.
+    let (st, v) = srv.call("DELETE", &format!("/api/v1/ring-groups/{g}"), Some(&a), None).await;
+    assert_eq!(st, 409);
+    assert!(v["message"].as_str().unwrap().contains(&format!("IVR menu {ivr}")), "{v}");
+    // Numbers share one dial plan per tenant; another tenant may reuse them.
+    let (st, v) = srv.call("POST", "/api/v1/conferences", Some(&a), Some(&json!({ "name": "c", "number": "600" }))).await;
+    assert_eq!((st, v["field"].as_str()), (409, Some("number")), "{v}");
+    srv.create(&b, "/api/v1/conferences", json!({ "name": "c", "number": "600" })).await;
+    let (st, _) = srv.call("POST", "/api/v1/extensions", Some(&a), Some(&json!({ "number": "1001" }))).await;
+    assert_eq!(st, 409);
+}
+
+#[tokio::test]
+async fn pagination_search_and_filters() {
+    let srv = start(|_| {}).await;
+    let s = srv.admin_token().await;
+    let (_, a) = tenant(&srv, &s, "page.test", ALL).await;
+    for n in 0..25 {
+        srv.create(
+            &a,
+            "/api/v1/extensions",
+            json!({ "number": format!("{}", 2000 + n), "display_name": if n % 5 == 0 { "Sales 100%" } else { "Support" }, "dnd": n < 3 }),
+        )
+        .await;
+    }
+    let mut seen = Vec::new();
+    for page in 1..=3 {
+        let (_, v) = srv.call("GET", &format!("/api/v1/extensions?page={page}&per_page=10"), Some(&a), None).await;
+        assert_eq!(v["total"], 25);
+        seen.extend(v["items"].as_array().unwrap().iter().map(|e| e["number"].as_str().unwrap().to_string()));
+    }
+    let expected: Vec<String> = (0..25).map(|n| format!("{}", 2000 + n)).collect();
+    assert_eq!(seen, expected, "pages are disjoint, ordered and complete");
+    let (_, v) = srv.call("GET", "/api/v1/extensions?page=4&per_page=10", Some(&a), None).await;
+    assert_eq!(v["items"], json!([]));
+    let (_, v) = srv.call("GET", "/api/v1/extensions?per_page=100000", Some(&a), None).await;
+    assert_eq!(v["per_page"], 500, "capped");
+    let (_, v) = srv.call("GET", "/api/v1/extensions?q=100%25", Some(&a), None).await;
+    assert_eq!(v["total"], 5, "search is a substring; % in it is literal: {v}");
+    let (_, v) = srv.call("GET", "/api/v1/extensions?q=%25", Some(&a), None).await;
+    assert_eq!(v["total"], 5);
+    let (_, v) = srv.call("GET", "/api/v1/extensions?dnd=true", Some(&a), None).await;
+    assert_eq!(v["total"], 3);
+    let (st, v) = srv.call("GET", "/api/v1/extensions?sip_password=x", Some(&a), None).await;
+    assert_eq!((st, v["field"].as_str()), (422, Some("sip_password")), "only declared filters");
+    let (st, _) = srv.call("GET", "/api/v1/extensions?page=minus", Some(&a), None).await;
+    assert_eq!(st, 400);
+}
+
+const HOSTILE: &[&str] =
+    &["O'Brien \"quoted\"", "line\r\nbreak", "${system(rm -rf /)}", "a&b|c;d", "<script>alert(1)</script>", "\u{0}nul", "emoji ☎️ and ünïcödé"];
+
+/// Every text field of every resource takes hostile strings: stored verbatim or refused with
+/// 422, never a 500.
+#[tokio::test]
+async fn hostile_text_in_every_field() {
+    use switchboard::store::{resources, Kind};
+    let srv = start(|_| {}).await;
+    let s = srv.admin_token().await;
+    let (t, _) = tenant(&srv, &s, "hostile.test", ALL).await;
+    let long = "x".repeat(300_001);
+    let mut stored = 0;
+    for r in resources::ALL.iter().filter(|r| r.name != "tenants") {
+        let base = format!("/api/v1/{}", r.name);
+        for f in r.fields.iter().filter(|f| {
+            !matches!(f.kind, Kind::Int(..) | Kind::Bool | Kind::Money | Kind::Ref(_) | Kind::GlobalRef(_) | Kind::UserRef | Kind::TenantRef)
+        }) {
+            for h in HOSTILE.iter().copied().chain([long.as_str()]) {
+                let mut body = minimal(r.name, t);
+                body[f.name] = json!(h);
+                let (st, v) = srv.call("POST", &base, Some(&s), Some(&body)).await;
+                assert!(st == 201 || st == 422 || st == 409, "{} {}={h:?}: {st} {v}", r.name, f.name);
+                if st == 201 {
+                    stored += 1;
+                    let (_, got) = srv.call("GET", &format!("{base}/{}", v["id"]), Some(&s), None).await;
+                    if !matches!(f.kind, Kind::Secret | Kind::Destination | Kind::List(_)) {
+                        assert_eq!(got[f.name], json!(h), "{} {} stored verbatim", r.name, f.name);
+                    }
+                    srv.call("DELETE", &format!("{base}/{}", v["id"]), Some(&s), None).await;
+                } else {
+                    assert!(v["field"].is_string() || v["code"] == "conflict", "{v}");
+                }
+            }
+        }
+    }
+    assert!(stored > 20, "the verbatim path was exercised ({stored})");
+    // Non-UTF-8 through JSON escapes (a lone surrogate), and raw invalid bytes.
+    let (st, v) = srv.call_raw("POST", "/api/v1/trunks", Some(&s), br#"{"name":"\ud800","host":"h.test"}"#).await;
+    assert_eq!((st, v["code"].as_str()), (422, Some("invalid")));
+    let (st, _) = srv.call_raw("POST", "/api/v1/trunks", Some(&s), b"{\"name\":\"\xff\xfe\",\"host\":\"h.test\"}").await;
+    assert_eq!(st, 422);
+    let (st, _) = srv.call_raw("POST", "/api/v1/trunks", Some(&s), b"[1,2]").await;
+    assert_eq!(st, 422);
+    let (st, _) = srv.call_raw("POST", "/api/v1/trunks", Some(&s), b"{\"name\":").await;
+    assert_eq!(st, 422);
+    let big = vec![b' '; 2 << 20];
+    let (st, v) = srv.call_raw("POST", "/api/v1/trunks", Some(&s), &big).await;
+    assert_eq!((st, v["code"].as_str()), (413, Some("too_large")));
+    // The server is still fine.
+    assert_eq!(srv.call("GET", "/api/v1/trunks", Some(&s), None).await.0, 200);
+}
+
+/// The smallest valid body per resource (the hostile test changes one field at a time).
+fn minimal(name: &str, t: i64) -> Value {
+    match name {
+        "trunks" => json!({ "name": "T", "host": "sip.example.com" }),
+        "dids" => json!({ "number": "+12125550100" }),
+        "extensions" => json!({ "number": "1001", "tenant_id": t }),
+        "inbound-routes" => json!({ "did_id": 1, "destination": { "type": "hangup" }, "tenant_id": t }),
+        "outbound-routes" => json!({ "name": "R", "pattern": "9X.", "tenant_id": t }),
+        "ring-groups" => json!({ "name": "G", "number": "600", "tenant_id": t }),
+        "ivr-menus" => json!({ "name": "I", "tenant_id": t }),
+        "call-queues" => json!({ "name": "Q", "number": "700", "tenant_id": t }),
+        "voicemail-boxes" => json!({ "number": "800", "tenant_id": t }),
+        "conferences" => json!({ "name": "C", "number": "900", "tenant_id": t }),
+        "follow-me" => json!({ "extension_id": 1, "tenant_id": t }),
+        "time-conditions" => {
+            json!({ "name": "TC", "matched_destination": { "type": "hangup" }, "unmatched_destination": { "type": "hangup" }, "tenant_id": t })
+        }
+        "call-flows" => {
+            json!({ "name": "F", "feature_code": "30", "day_destination": { "type": "hangup" }, "night_destination": { "type": "hangup" }, "tenant_id": t })
+        }
+        "call-blocks" => json!({ "value": "+15551234567", "tenant_id": t }),
+        "moh-classes" => json!({ "name": "default", "tenant_id": t }),
+        "device-profiles" => json!({ "name": "P", "tenant_id": t }),
+        "devices" => json!({ "mac": "001122334455", "vendor": "yealink", "tenant_id": t }),
+        "packages" => json!({ "name": "Pkg" }),
+        "announcements" => json!({ "title": "A" }),
+        "branding" => json!({ "title": "B" }),
+        other => panic!("no minimal body for {other}"),
+    }
+}
+
+#[tokio::test]
+async fn openapi_covers_every_route() {
+    let srv = start(|_| {}).await;
+    let (st, doc) = srv.call("GET", "/api/v1/openapi.json", None, None).await;
+    assert_eq!(st, 200);
+    assert_eq!(doc["openapi"], "3.1.0");
+    for r in switchboard::api::router::ROUTES.iter() {
+        let op = &doc["paths"][&r.path][r.method.as_str().to_ascii_lowercase()];
+        assert!(op.is_object(), "{} {} is missing from openapi.json", r.method, r.path);
+        assert!(op["x-access"].is_string());
+    }
+    // And nothing in the document that the server does not answer.
+    let mut ops = 0;
+    for (path, methods) in doc["paths"].as_object().unwrap() {
+        for m in methods.as_object().unwrap().keys() {
+            let concrete = path.replace("{id}", "1");
+            let method = warp::http::Method::from_bytes(m.to_ascii_uppercase().as_bytes()).unwrap();
+            assert!(switchboard::api::router::find(&method, &concrete).is_ok(), "{m} {path} documented but not routed");
+            ops += 1;
+        }
+    }
+    assert_eq!(ops, switchboard::api::router::ROUTES.len());
+    assert!(doc["components"]["schemas"]["extensions"]["properties"]["number"].is_object());
+}
+
+#[tokio::test]
+async fn my_account_dnd_and_forwarding() {
+    let srv = start(|_| {}).await;
+    let s = srv.admin_token().await;
+    let (t, ta) = tenant(&srv, &s, "me.test", ALL).await;
+    let u = srv
+        .create(&ta, "/api/v1/users", json!({ "email": "me@me.test", "name": "Me", "role": "end_user", "password": PW, "fax_email": "fax@me.test" }))
+        .await;
+    let ext = srv.create(&ta, "/api/v1/extensions", json!({ "number": "1001", "user_id": u })).await;
+    let other = srv.create(&ta, "/api/v1/extensions", json!({ "number": "1002" })).await;
+    let me = srv.login("me@me.test", PW).await;
+    let (_, v) = srv.call("GET", "/api/v1/me/extensions", Some(&me), None).await;
+    assert_eq!(v["items"][0]["number"], "1001");
+    assert_eq!(v["items"][0]["sip_domain"], "me.test");
+    assert_eq!(v["items"][0]["sip_password"].as_str().unwrap().len(), 20, "generated, shown to its owner");
+    let (st, v) =
+        srv.call("PATCH", &format!("/api/v1/me/extensions/{ext}"), Some(&me), Some(&json!({ "dnd": true, "forward_busy": "+15551234567" }))).await;
+    assert_eq!(st, 200, "{v}");
+    // The admin's view changes at once.
+    let (_, v) = srv.call("GET", &format!("/api/v1/extensions/{ext}"), Some(&ta), None).await;
+    assert_eq!((v["dnd"].as_bool(), v["forward_busy"].as_str()), (Some(true), Some("+15551234567")));
+    let (st, v) = srv.call("PATCH", &format!("/api/v1/me/extensions/{ext}"), Some(&me), Some(&json!({ "number": "9999" }))).await;
+    assert_eq!((st, v["field"].as_str()), (422, Some("number")));
+    assert_eq!(srv.call("PATCH", &format!("/api/v1/me/extensions/{other}"), Some(&me), Some(&json!({ "dnd": true }))).await.0, 404);
+    let (_, v) = srv.call("GET", "/api/v1/me", Some(&me), None).await;
+    assert_eq!((v["user"]["fax_email"].as_str(), v["tenant"]["id"].as_i64()), (Some("fax@me.test"), Some(t)));
+    let (st, _) = srv.call("PATCH", "/api/v1/me", Some(&me), Some(&json!({ "fax_email": "not an email" }))).await;
+    assert_eq!(st, 422);
+    let (st, _) = srv.call("PATCH", "/api/v1/me", Some(&me), Some(&json!({ "role": "tenant_admin" }))).await;
+    assert_eq!(st, 422, "no self-promotion");
+}
+
+#[tokio::test]
+async fn community_edition_leaves_out_billing_tenants_and_branding() {
+    let srv = start(|c| c.community_edition = true).await;
+    let s = srv.admin_token().await;
+    for (m, p) in
+        [("POST", "/api/v1/tenants"), ("GET", "/api/v1/packages"), ("GET", "/api/v1/subscriptions"), ("GET", "/api/v1/branding/public?host=a.test")]
+    {
+        let (st, _) = srv.call(m, p, Some(&s), Some(&json!({}))).await;
+        assert_eq!(st, 404, "{m} {p}");
+    }
+    let (_, me) = srv.call("GET", "/api/v1/me", Some(&s), None).await;
+    assert_eq!(me["community_edition"], true);
+    assert_eq!(srv.call("GET", "/api/v1/tenants", Some(&s), None).await.0, 200);
+}
+
+#[tokio::test]
+async fn users_rules_for_tenant_admins() {
+    let srv = start(|_| {}).await;
+    let s = srv.admin_token().await;
+    let (_, ta) = tenant(&srv, &s, "u.test", ALL).await;
+    let (st, _) =
+        srv.call("POST", "/api/v1/users", Some(&ta), Some(&json!({ "email": "x@u.test", "name": "X", "role": "super_admin", "password": PW }))).await;
+    assert_eq!(st, 403, "tenant admins cannot make super admins");
+    let (st, v) = srv
+        .call(
+            "POST",
+            "/api/v1/users",
+            Some(&ta),
+            Some(&json!({ "email": "x@u.test", "name": "X", "role": "agent", "password": PW, "permissions": ["root"] })),
+        )
+        .await;
+    assert_eq!((st, v["field"].as_str()), (422, Some("permissions")));
+    srv.create(&ta, "/api/v1/users", json!({ "email": "x@u.test", "name": "X", "role": "agent", "password": PW })).await;
+    let (st, v) =
+        srv.call("POST", "/api/v1/users", Some(&ta), Some(&json!({ "email": "X@U.TEST", "name": "X", "role": "agent", "password": PW }))).await;
+    assert_eq!((st, v["field"].as_str()), (409, Some("email")), "emails are unique regardless of case");
+    let me = srv.call("GET", "/api/v1/me", Some(&ta), None).await.1["user"]["id"].as_i64().unwrap();
+    assert_eq!(srv.call("DELETE", &format!("/api/v1/users/{me}"), Some(&ta), None).await.0, 409);
+    let (st, v) =
+        srv.call("POST", "/api/v1/users", Some(&s), Some(&json!({ "email": "y@u.test", "name": "Y", "role": "agent", "password": PW }))).await;
+    assert_eq!((st, v["field"].as_str()), (422, Some("tenant_id")), "a super admin names the tenant");
+}
