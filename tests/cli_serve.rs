@@ -1,0 +1,121 @@
+//! The README's run command, as the real binary: `switchboard migrate`, then
+//! `switchboard serve --demo` answering sign-ins with the demo accounts over HTTP.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Stdio};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_switchboard"))
+}
+
+fn temp() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("sb-cli-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn migrate_applies_the_schema_once() {
+    let dir = temp();
+    let run = || {
+        let out = bin().arg("migrate").env("SWITCHBOARD_DATA_DIR", &dir).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(run().contains("schema version 0 → 2"));
+    assert!(run().contains("schema version 2 → 2"), "nothing to apply the second time");
+}
+
+fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, serde_json::Value) {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = out.split_once("\r\n\r\n").unwrap().1;
+    (status, serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+}
+
+#[test]
+fn serve_demo_seeds_and_signs_in_every_demo_account() {
+    let dir = temp();
+    let mut child = bin()
+        .args(["serve", "--demo"])
+        .env("SWITCHBOARD_DATA_DIR", &dir)
+        .env("SWITCHBOARD_HTTP_LISTEN", "127.0.0.1:0")
+        .env("SWITCHBOARD_OUTBOUND_LISTEN", "127.0.0.1:0")
+        .env("SWITCHBOARD_FREESWITCH_ESL", "127.0.0.1:9")
+        .env("SWITCHBOARD_LOG_FORMAT", "json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read the log on a thread to the end (a closed pipe would break the server's logging).
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let log = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in stderr.lines().map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
+                if v["message"] == "switchboard is up" {
+                    let _ = tx.send(v["http"].as_str().unwrap_or_default().to_string());
+                }
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let addr = rx.recv_timeout(std::time::Duration::from_secs(60)).expect("the server logs its HTTP address");
+    for (role, email, password) in switchboard::store::seed::DEMO_ACCOUNTS {
+        let (st, v) = http(&addr, "POST", "/api/v1/auth/login", None, &format!(r#"{{"email":"{email}","password":"{password}"}}"#));
+        assert_eq!(st, 200, "{email}: {v}");
+        assert_eq!(v["user"]["role"], role.as_str());
+    }
+    let (_, v) = http(&addr, "POST", "/api/v1/auth/login", None, r#"{"email":"tenant@acme.test","password":"Demo-Tenant-2026"}"#);
+    let t = v["access_token"].as_str().unwrap();
+    let (st, ivr) = http(&addr, "GET", "/api/v1/ivr-menus", Some(t), "");
+    assert_eq!(st, 200);
+    assert_eq!(ivr["items"][0]["options"].as_array().unwrap().len(), 4);
+    let (_, dids) = http(&addr, "GET", "/api/v1/me/dids", Some(t), "");
+    assert_eq!(dids["items"][0]["destination"]["type"], "time_condition");
+    terminate(&mut child);
+    let status = child.wait().unwrap();
+    let log = log.join().unwrap();
+    assert!(status.success(), "SIGTERM stops it cleanly: {status:?}\n{log}");
+    // The signing key is owner-only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("jwt-private.pem")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0);
+    }
+}
+
+#[test]
+fn first_start_without_demo_prints_one_admin_password() {
+    let dir = temp();
+    let mut child = bin()
+        .arg("serve")
+        .env("SWITCHBOARD_DATA_DIR", &dir)
+        .env("SWITCHBOARD_HTTP_LISTEN", "127.0.0.1:0")
+        .env("SWITCHBOARD_OUTBOUND_LISTEN", "127.0.0.1:0")
+        .env("SWITCHBOARD_FREESWITCH_ESL", "127.0.0.1:9")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    terminate(&mut child);
+    child.wait().unwrap();
+    assert!(line.contains("admin@localhost with password "), "{line}");
+    let pw = line.split("password ").nth(1).unwrap().split_whitespace().next().unwrap();
+    assert!(pw.len() >= 20);
+}
+
+/// SIGTERM (what a service manager sends).
+fn terminate(child: &mut std::process::Child) {
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+}
