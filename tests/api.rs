@@ -526,3 +526,38 @@ async fn users_rules_for_tenant_admins() {
         srv.call("POST", "/api/v1/users", Some(&s), Some(&json!({ "email": "y@u.test", "name": "Y", "role": "agent", "password": PW }))).await;
     assert_eq!((st, v["field"].as_str()), (422, Some("tenant_id")), "a super admin names the tenant");
 }
+
+#[tokio::test]
+async fn music_on_hold_uploads() {
+    let srv = start(|_| {}).await;
+    let s = srv.admin_token().await;
+    let (_, a) = tenant(&srv, &s, "moh.test", ALL).await;
+    let (_, b) = tenant(&srv, &s, "moh2.test", ALL).await;
+    let class = srv.create(&a, "/api/v1/moh-classes", json!({ "name": "jazz" })).await;
+    let mut wav = b"RIFF\x24\x00\x00\x00WAVEfmt ".to_vec();
+    wav.extend(vec![0u8; 40_000]);
+    let (st, f) = srv.call_raw("POST", &format!("/api/v1/moh-classes/{class}/files?name=take-five.wav"), Some(&a), &wav).await;
+    assert_eq!(st, 201, "{f}");
+    assert_eq!(f["bytes"], wav.len());
+    let stored = srv.dir.join(f["stored_as"].as_str().unwrap());
+    assert_eq!(std::fs::read(&stored).unwrap(), wav, "the bytes are kept as sent");
+    let (st, _) = srv.call_raw("POST", &format!("/api/v1/moh-classes/{class}/files?name=take-five.wav"), Some(&a), &wav).await;
+    assert_eq!(st, 409, "a name once per class");
+    let (st, v) = srv.call_raw("POST", &format!("/api/v1/moh-classes/{class}/files?name=x.wav"), Some(&a), b"#!/bin/sh\nrm -rf /").await;
+    assert_eq!((st, v["field"].as_str()), (422, Some("body")));
+    let (st, v) = srv.call_raw("POST", &format!("/api/v1/moh-classes/{class}/files?name=x.mp3"), Some(&a), &wav).await;
+    assert_eq!((st, v["field"].as_str()), (422, Some("name")), "the name must match the content");
+    let (st, _) = srv.call_raw("POST", &format!("/api/v1/moh-classes/{class}/files?name=../../x.wav"), Some(&a), &wav).await;
+    assert_eq!(st, 422, "no path traversal");
+    let (st, _) = srv.call_raw("POST", &format!("/api/v1/moh-classes/{class}/files?name=y.wav"), Some(&b), &wav).await;
+    assert_eq!(st, 404, "another tenant's class does not exist for you");
+    let (_, list) = srv.call("GET", &format!("/api/v1/moh-classes/{class}/files"), Some(&a), None).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert_eq!(srv.call("DELETE", &format!("/api/v1/moh-files/{}", f["id"]), Some(&b), None).await.0, 404);
+    assert_eq!(srv.call("DELETE", &format!("/api/v1/moh-files/{}", f["id"]), Some(&a), None).await.0, 204);
+    assert!(!stored.exists(), "deleting the row deletes the file");
+    // Deleting the class removes its directory.
+    srv.call_raw("POST", &format!("/api/v1/moh-classes/{class}/files?name=again.wav"), Some(&a), &wav).await;
+    assert_eq!(srv.call("DELETE", &format!("/api/v1/moh-classes/{class}"), Some(&a), None).await.0, 204);
+    assert!(!stored.parent().unwrap().exists());
+}

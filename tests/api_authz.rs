@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use common::api::ApiServer;
 use serde_json::{json, Value};
-use switchboard::api::router::{Access, Handler, Op, Route, ROUTES};
+use switchboard::api::router::{Access, BodyDoc, Handler, Op, Route, ROUTES};
 use switchboard::store::Scope;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +33,10 @@ struct World {
     trunk: i64,
     package: i64,
 }
+
+/// The smallest WAV file: a RIFF/WAVE header with no samples.
+const WAV: &[u8] =
+    b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x40\x1f\x00\x00\x80\x3e\x00\x00\x02\x00\x10\x00data\x00\x00\x00\x00";
 
 static N: AtomicU32 = AtomicU32::new(100);
 fn n() -> u32 {
@@ -255,6 +259,17 @@ async fn custom_case(w: &World, route: &Route, who: Who, foreign: bool) -> (Stri
                 w.srv.create(&w.s, "/api/v1/tenants", json!({ "company": "Gone", "email": "g@g.test", "sip_domain": format!("g{k}.test") })).await;
             (format!("/api/v1/tenants/{id}"), None, by_role(204, 403, 403, 403))
         }
+        (m @ ("POST" | "GET"), "/moh-classes/{id}/files") => {
+            let class = w.srv.create(&w.s, "/api/v1/moh-classes", json!({ "name": format!("c{k}"), "tenant_id": t })).await;
+            let ok = if m == "POST" { 201 } else { 200 };
+            (format!("/api/v1/moh-classes/{class}/files?name=f{k}.wav"), None, by_role(ok, ok, 404, 403))
+        }
+        ("DELETE", "/moh-files/{id}") => {
+            let class = w.srv.create(&w.s, "/api/v1/moh-classes", json!({ "name": format!("c{k}"), "tenant_id": t })).await;
+            let (st, f) = w.srv.call_raw("POST", &format!("/api/v1/moh-classes/{class}/files?name=f{k}.wav"), Some(&w.s), WAV).await;
+            assert_eq!(st, 201, "{f}");
+            (format!("/api/v1/moh-files/{}", f["id"]), None, by_role(204, 204, 404, 403))
+        }
         ("POST", "/subscriptions") => (path.into(), Some(json!({ "tenant_id": t, "package_id": w.package })), by_role(201, 403, 403, 403)),
         (m, p) => panic!("no matrix rules for {m} {p}: add them to custom_case in tests/api_authz.rs"),
     }
@@ -272,7 +287,10 @@ async fn every_route_every_role_own_and_foreign() {
                     Handler::Resource(..) => resource_case(&w, route, *who, foreign).await,
                     Handler::Custom(_) => custom_case(&w, route, *who, foreign).await,
                 };
-                let (status, v) = w.srv.call(route.method.as_str(), &path, token.as_deref(), body.as_ref()).await;
+                let (status, v) = match route.body {
+                    BodyDoc::Binary(_) => w.srv.call_raw(route.method.as_str(), &path, token.as_deref(), WAV).await,
+                    _ => w.srv.call(route.method.as_str(), &path, token.as_deref(), body.as_ref()).await,
+                };
                 checked += 1;
                 if status != expected {
                     failures.push(format!(

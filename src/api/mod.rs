@@ -51,9 +51,6 @@ pub fn health(h: Health) -> impl Filter<Extract = (impl warp::Reply,), Error = w
     })
 }
 
-/// Request bodies above this are refused with 413 before they are parsed.
-pub const BODY_LIMIT: usize = 1 << 20;
-
 async fn read_body<S, B>(s: S, limit: usize) -> Result<bytes::Bytes, error::ApiError>
 where
     S: futures_util::Stream<Item = Result<B, warp::Error>>,
@@ -106,7 +103,8 @@ pub fn api(api: Arc<router::Api>) -> impl Filter<Extract = (warp::reply::Respons
         .then(move |path: warp::path::FullPath, method: warp::http::Method, query: String, auth: Option<String>, body| {
             let api = api.clone();
             async move {
-                let body = match read_body(body, BODY_LIMIT).await {
+                let limit = router::find(&method, path.as_str()).map(|(r, _)| r.body_limit()).unwrap_or(router::JSON_BODY_LIMIT);
+                let body = match read_body(body, limit).await {
                     Ok(b) => b,
                     Err(e) => return respond(Err(e)),
                 };

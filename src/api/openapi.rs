@@ -145,7 +145,7 @@ pub fn document() -> Value {
             op["parameters"] = Value::Array(params);
         }
         let body = match r.body {
-            BodyDoc::None => None,
+            BodyDoc::None | BodyDoc::Binary(_) => None,
             BodyDoc::Resource(res) => {
                 schemas.insert(res.name.into(), resource_schema(res));
                 Some(json!({ "$ref": format!("#/components/schemas/{}", res.name) }))
@@ -158,6 +158,15 @@ pub fn document() -> Value {
         };
         if let Some(s) = body {
             op["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": s } } });
+        }
+        if let BodyDoc::Binary(types) = r.body {
+            let content: Map<String, Value> =
+                types.iter().map(|t| (t.to_string(), json!({ "schema": { "type": "string", "format": "binary" } }))).collect();
+            op["requestBody"] = json!({ "required": true, "content": content });
+            op["parameters"] = json!([
+                { "name": "id", "in": "path", "required": true, "schema": { "type": "integer", "minimum": 1 } },
+                { "name": "name", "in": "query", "required": true, "schema": { "type": "string" } }
+            ]);
         }
         let entry = paths.entry(r.path.clone()).or_insert_with(|| json!({}));
         entry[r.method.as_str().to_ascii_lowercase()] = op;

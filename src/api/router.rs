@@ -79,7 +79,14 @@ pub enum BodyDoc {
     Resource(&'static Resource),
     /// Field names and JSON types of a custom body.
     Fields(&'static [(&'static str, &'static str, bool)]),
+    /// Raw bytes of a file (uploads), with the media types accepted.
+    Binary(&'static [&'static str]),
 }
+
+/// JSON bodies above this are refused with 413 before they are parsed.
+pub const JSON_BODY_LIMIT: usize = 1 << 20;
+/// Uploads (music on hold) may be larger.
+pub const UPLOAD_LIMIT: usize = 32 << 20;
 
 pub struct Route {
     pub method: Method,
@@ -96,6 +103,12 @@ impl Route {
     pub fn has_id(&self) -> bool {
         self.path.contains('{')
     }
+    pub fn body_limit(&self) -> usize {
+        match self.body {
+            BodyDoc::Binary(_) => UPLOAD_LIMIT,
+            _ => JSON_BODY_LIMIT,
+        }
+    }
 }
 
 /// The request as a handler sees it.
@@ -105,6 +118,8 @@ pub struct Req {
     pub id: Option<i64>,
     pub query: Vec<(String, String)>,
     pub body: Option<Value>,
+    /// The bytes of an upload (routes whose body is [`BodyDoc::Binary`]).
+    pub raw: Bytes,
 }
 
 /// The scope an access check grants.
@@ -329,6 +344,36 @@ fn build_routes() -> Vec<Route> {
         custom(m("GET"), "/users/{id}", TenantAdmin, Core, "Administration", "One user", BodyDoc::None, h::get_user),
         custom(m("PATCH"), "/users/{id}", TenantAdmin, Core, "Administration", "Change a user", BodyDoc::Fields(h::USER_DOC), h::update_user),
         custom(m("DELETE"), "/users/{id}", TenantAdmin, Core, "Administration", "Delete a user", BodyDoc::None, h::delete_user),
+        custom(
+            m("POST"),
+            "/moh-classes/{id}/files",
+            Token(crate::access::Token::MusicOnHold),
+            Core,
+            "PBX",
+            "Upload an audio file (WAV or MP3) to a music-on-hold class: ?name=file.wav",
+            BodyDoc::Binary(&["audio/wav", "audio/mpeg"]),
+            h::upload_moh_file,
+        ),
+        custom(
+            m("GET"),
+            "/moh-classes/{id}/files",
+            Token(crate::access::Token::MusicOnHold),
+            Core,
+            "PBX",
+            "Files of a music-on-hold class",
+            BodyDoc::None,
+            h::moh_files,
+        ),
+        custom(
+            m("DELETE"),
+            "/moh-files/{id}",
+            Token(crate::access::Token::MusicOnHold),
+            Core,
+            "PBX",
+            "Delete a music-on-hold file",
+            BodyDoc::None,
+            h::delete_moh_file,
+        ),
         custom(m("GET"), "/tenants", SuperAdmin, Core, "Administration", "Tenants", BodyDoc::None, h::list_tenants),
         custom(
             m("POST"),
@@ -488,12 +533,15 @@ pub fn dispatch(api: &Api, method: &Method, path: &str, query: &str, bearer: Opt
     };
     let grant = authorize(route.access, principal.as_ref())?;
     let query = parse_query(query)?;
-    let body = if body.is_empty() {
-        None
-    } else {
-        Some(serde_json::from_slice::<Value>(body).map_err(|e| ApiError::invalid("", format!("the body is not valid JSON: {e}")))?)
+    let (json, raw) = match route.body {
+        BodyDoc::Binary(_) => (None, body.clone()),
+        _ if body.is_empty() => (None, Bytes::new()),
+        _ => (
+            Some(serde_json::from_slice::<Value>(body).map_err(|e| ApiError::invalid("", format!("the body is not valid JSON: {e}")))?),
+            Bytes::new(),
+        ),
     };
-    let req = Req { principal, grant, id, query, body };
+    let req = Req { principal, grant, id, query, body: json, raw };
     match route.handler {
         Handler::Custom(f) => f(api, &req),
         Handler::Resource(r, op) => handlers::resource(api, &req, r, op),

@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod activity;
 pub mod billing;
+pub mod moh;
 pub mod resource;
 pub mod resources;
 pub mod seed;
