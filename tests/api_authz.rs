@@ -302,6 +302,7 @@ async fn every_route_every_role_own_and_foreign() {
             }
         }
     }
+    println!("authorisation matrix: {checked} cases over {} routes", ROUTES.len());
     assert!(failures.is_empty(), "{} of {checked} cases wrong:\n{}", failures.len(), failures.join("\n"));
     assert_eq!(checked, ROUTES.len() * 10);
     assert!(ROUTES.len() > 120, "the matrix covers the whole table ({} routes)", ROUTES.len());
