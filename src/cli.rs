@@ -99,7 +99,9 @@ pub enum EslCommand {
 pub fn init_logging(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("SWITCHBOARD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // A log pipe that goes away must not take the PBX with it: tracing-subscriber would
+    // report the failed write with eprintln!, which panics on a closed stderr.
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).log_internal_errors(false);
     match format {
         LogFormat::Human => b.init(),
         LogFormat::Json => b.json().flatten_event(true).with_current_span(true).init(),

@@ -119,3 +119,30 @@ fn first_start_without_demo_prints_one_admin_password() {
 fn terminate(child: &mut std::process::Child) {
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
 }
+
+/// A log pipe that closes (a crashed log shipper) does not take switchboard down.
+#[test]
+fn a_closed_log_pipe_is_survived() {
+    let dir = temp();
+    let mut child = bin()
+        .arg("serve")
+        .env("SWITCHBOARD_DATA_DIR", &dir)
+        .env("SWITCHBOARD_HTTP_LISTEN", "127.0.0.1:0")
+        .env("SWITCHBOARD_OUTBOUND_LISTEN", "127.0.0.1:0")
+        .env("SWITCHBOARD_FREESWITCH_ESL", "127.0.0.1:9")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap() > 0 && !line.contains("switchboard is up") {
+        line.clear();
+    }
+    drop(stderr);
+    // The control connection's retries and the shutdown both log into the closed pipe.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    terminate(&mut child);
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
