@@ -155,6 +155,11 @@ pub fn open_state(cfg: &Config, demo: bool) -> anyhow::Result<crate::api::router
         // Printed once, on stdout, not into the log.
         println!("first start: created super admin admin@localhost with password {pw}  (change it after signing in)");
     }
+    if cfg.community_edition {
+        if let Some(id) = crate::store::seed::single_tenant(&store)? {
+            tracing::info!(tenant = id, "community edition: created the one tenant (sip domain pbx.localdomain; change it under Tenants)");
+        }
+    }
     Ok(crate::api::router::Api { store, keys, cfg: Arc::new(cfg.clone()) })
 }
 

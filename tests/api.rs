@@ -496,7 +496,13 @@ async fn community_edition_leaves_out_billing_tenants_and_branding() {
     }
     let (_, me) = srv.call("GET", "/api/v1/me", Some(&s), None).await;
     assert_eq!(me["community_edition"], true);
-    assert_eq!(srv.call("GET", "/api/v1/tenants", Some(&s), None).await.0, 200);
+    let (_, tenants) = srv.call("GET", "/api/v1/tenants", Some(&s), None).await;
+    assert_eq!(tenants["total"], 1, "the one tenant exists from the first start");
+    let t = tenants["items"][0]["id"].as_i64().unwrap();
+    // The one tenant is usable and editable.
+    srv.create(&s, "/api/v1/extensions", json!({ "number": "1001", "tenant_id": t })).await;
+    let (st, _) = srv.call("PATCH", &format!("/api/v1/tenants/{t}"), Some(&s), Some(&json!({ "sip_domain": "pbx.example.com" }))).await;
+    assert_eq!(st, 200);
 }
 
 #[tokio::test]

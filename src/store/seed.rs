@@ -52,6 +52,24 @@ pub fn first_admin(store: &Store, email: &str, hash: &dyn Fn(&str) -> String) ->
     Ok(Some(password))
 }
 
+/// The community edition has one tenant and no way to create another: make it on first
+/// start (every permission, editable afterwards). Returns its id when it was created.
+pub fn single_tenant(store: &Store) -> Result<Option<i64>> {
+    let q = super::resource::ListQuery { page: 1, per_page: 1, ..Default::default() };
+    if store.list(&res::TENANTS, super::resource::Within::Everything, None, &q)?.total > 0 {
+        return Ok(None);
+    }
+    let all: Vec<&str> = Token::ALL.iter().map(|t| t.as_str()).collect();
+    let admin = Actor { user_id: 0, admin: true, enforce_packages: false };
+    let t = store.create(
+        &res::TENANTS,
+        None,
+        &admin,
+        &obj(json!({ "company": "My Company", "email": "admin@localhost.localdomain", "sip_domain": "pbx.localdomain", "permissions": all })),
+    )?;
+    Ok(Some(id(&t)))
+}
+
 /// Seeds the demo installation; false when the database already has users.
 pub fn demo(store: &Store, hash: &dyn Fn(&str) -> String) -> Result<bool> {
     if store.user_count()? > 0 {

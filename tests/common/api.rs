@@ -35,6 +35,9 @@ pub async fn start_in(dir: &Path, tweak: impl FnOnce(&mut Config)) -> ApiServer 
         let store = switchboard::store::Store::open(&cfg.database_path()).unwrap();
         let keys = switchboard::api::auth::Keys::load_or_create(&cfg.data_dir).unwrap();
         let pw = switchboard::store::seed::first_admin(&store, ADMIN, &|p| switchboard::api::auth::hash_password(p)).unwrap();
+        if cfg.community_edition {
+            switchboard::store::seed::single_tenant(&store).unwrap();
+        }
         (switchboard::api::router::Api { store, keys, cfg: Arc::new(cfg) }, pw)
     })
     .await
