@@ -22,8 +22,8 @@ fn migrate_applies_the_schema_once() {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     };
-    assert!(run().contains("schema version 0 → 2"));
-    assert!(run().contains("schema version 2 → 2"), "nothing to apply the second time");
+    assert!(run().contains("schema version 0 → 3"));
+    assert!(run().contains("schema version 3 → 3"), "nothing to apply the second time");
 }
 
 fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, serde_json::Value) {

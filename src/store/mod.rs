@@ -12,6 +12,8 @@ pub mod billing;
 pub mod moh;
 pub mod resource;
 pub mod resources;
+pub mod routing;
+pub mod cdr;
 pub mod seed;
 pub mod validate;
 
@@ -31,7 +33,11 @@ pub struct TenantId(pub i64);
 
 /// Ordered schema migrations: `sql/NNNN_name.sql`, recorded in the database's `user_version`.
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("../../sql/0001_accounts.sql")), M::up(include_str!("../../sql/0002_pbx.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("../../sql/0001_accounts.sql")),
+        M::up(include_str!("../../sql/0002_pbx.sql")),
+        M::up(include_str!("../../sql/0003_calls.sql")),
+    ])
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -142,7 +148,7 @@ mod tests {
         let (s, dir) = temp_store();
         let (before, after) = s.migrate().unwrap();
         assert_eq!(before, after, "a second run applies nothing");
-        assert_eq!(after, 2);
+        assert_eq!(after, 3);
         let fk: i64 = s.conn().unwrap().query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
         assert_eq!(fk, 1);
         let mode: String = s.conn().unwrap().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();

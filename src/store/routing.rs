@@ -1,0 +1,278 @@
+//! What a live call reads: typed configuration looked up by the keys a call carries (DID,
+//! SIP domain, dialed number), always inside one tenant. Read at the moment the call needs
+//! it, so a saved change applies to the next call.
+
+use rusqlite::OptionalExtension;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::resource::Within;
+use super::{resources as res, Resource, Result, Store, StoreError, TenantId};
+use crate::call::destination::Destination;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Tenant {
+    pub id: i64,
+    pub sip_domain: String,
+    pub timezone: String,
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Extension {
+    pub id: i64,
+    pub number: String,
+    pub display_name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub voicemail_enabled: bool,
+    pub dnd: bool,
+    pub forward_always: String,
+    pub forward_busy: String,
+    pub forward_no_answer: String,
+    pub record_calls: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Member {
+    pub extension_id: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RingGroup {
+    pub id: i64,
+    pub name: String,
+    pub strategy: String,
+    pub timeout: i64,
+    pub no_answer_destination: Destination,
+    pub members: Vec<Member>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct IvrOption {
+    pub digit: String,
+    pub destination: Destination,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Ivr {
+    pub id: i64,
+    pub name: String,
+    pub greeting: String,
+    pub timeout: i64,
+    pub inter_digit_timeout: i64,
+    pub max_failures: i64,
+    pub invalid_destination: Destination,
+    pub timeout_destination: Destination,
+    pub direct_dial: bool,
+    pub options: Vec<IvrOption>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Range {
+    pub start: String,
+    pub end: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Holiday {
+    pub date: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TimeCondition {
+    pub id: i64,
+    pub name: String,
+    pub weekdays: Vec<String>,
+    pub time_ranges: Vec<Range>,
+    pub date_ranges: Vec<Range>,
+    pub holidays: Vec<Holiday>,
+    pub matched_destination: Destination,
+    pub unmatched_destination: Destination,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CallFlow {
+    pub id: i64,
+    pub name: String,
+    pub state: String,
+    pub day_destination: Destination,
+    pub night_destination: Destination,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct VoicemailBox {
+    pub id: i64,
+    pub number: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Conference {
+    pub id: i64,
+    pub number: String,
+    pub pin: String,
+    pub max_participants: i64,
+    pub record: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RouteTrunk {
+    pub trunk_id: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct OutboundRoute {
+    pub id: i64,
+    pub name: String,
+    pub pattern: String,
+    pub strip_digits: i64,
+    pub prepend: String,
+    pub caller_id: String,
+    pub failover_causes: Vec<String>,
+    pub trunks: Vec<RouteTrunk>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CallBlock {
+    #[serde(rename = "match")]
+    pub kind: String,
+    pub value: String,
+    pub direction: String,
+    pub action: String,
+}
+
+/// The DID a trunk call arrived on, the tenant it belongs to and where it is routed.
+#[derive(Debug, Clone)]
+pub struct DidRoute {
+    pub did_id: i64,
+    pub number: String,
+    pub tenant: TenantId,
+    pub trunk_id: Option<i64>,
+    /// None: the DID is assigned but not routed.
+    pub destination: Option<Destination>,
+}
+
+fn typed<T: serde::de::DeserializeOwned>(v: Value) -> Result<T> {
+    serde_json::from_value(v).map_err(|e| StoreError::Invalid { field: String::new(), message: format!("stored row does not parse: {e}") })
+}
+
+impl Store {
+    fn typed<T: serde::de::DeserializeOwned>(&self, r: &Resource, tenant: TenantId, id: i64) -> Result<T> {
+        typed(self.get(r, Within::Tenant(tenant), None, id)?)
+    }
+
+    pub fn tenant_by_domain(&self, domain: &str) -> Result<Option<Tenant>> {
+        let c = self.conn()?;
+        let row = c
+            .prepare_cached("SELECT id, sip_domain, timezone, enabled FROM tenants WHERE sip_domain = ?1")?
+            .query_row([domain], |r| Ok(Tenant { id: r.get(0)?, sip_domain: r.get(1)?, timezone: r.get(2)?, enabled: r.get::<_, i64>(3)? != 0 }))
+            .optional()?;
+        Ok(row)
+    }
+
+    pub fn routing_tenant(&self, tenant: TenantId) -> Result<Tenant> {
+        typed(self.get(&res::TENANTS, Within::Everything, None, tenant.0)?)
+    }
+
+    pub fn did_route(&self, e164: &str) -> Result<Option<DidRoute>> {
+        let c = self.conn()?;
+        let row = c
+            .prepare_cached(
+                "SELECT d.id, d.number, d.tenant_id, d.trunk_id, r.destination FROM dids d
+                 LEFT JOIN inbound_routes r ON r.did_id = d.id AND r.tenant_id = d.tenant_id
+                 WHERE d.number = ?1 AND d.tenant_id IS NOT NULL",
+            )?
+            .query_row([e164], |r| {
+                let dest: Option<String> = r.get(4)?;
+                Ok(DidRoute {
+                    did_id: r.get(0)?,
+                    number: r.get(1)?,
+                    tenant: TenantId(r.get(2)?),
+                    trunk_id: r.get(3)?,
+                    destination: dest.and_then(|d| serde_json::from_str(&d).ok()),
+                })
+            })
+            .optional()?;
+        Ok(row)
+    }
+
+    pub fn extension_by_number(&self, tenant: TenantId, number: &str) -> Result<Option<Extension>> {
+        let id: Option<i64> = self
+            .conn()?
+            .prepare_cached("SELECT id FROM extensions WHERE tenant_id = ?1 AND number = ?2")?
+            .query_row((tenant.0, number), |r| r.get(0))
+            .optional()?;
+        id.map(|id| self.typed(&res::EXTENSIONS, tenant, id)).transpose()
+    }
+
+    /// Any dialable object of the tenant with this number (extension, ring group, IVR,
+    /// queue, conference), as the destination that reaches it.
+    pub fn dialable(&self, tenant: TenantId, number: &str) -> Result<Option<Destination>> {
+        let c = self.conn()?;
+        for (table, make) in [
+            ("extensions", (|id| Destination::Extension { id }) as fn(i64) -> Destination),
+            ("ring_groups", |id| Destination::RingGroup { id }),
+            ("ivr_menus", |id| Destination::Ivr { id }),
+            ("call_queues", |id| Destination::Queue { id }),
+            ("conferences", |id| Destination::Conference { id }),
+        ] {
+            let id: Option<i64> = c
+                .prepare_cached(&format!("SELECT id FROM {table} WHERE tenant_id = ?1 AND number = ?2"))?
+                .query_row((tenant.0, number), |r| r.get(0))
+                .optional()?;
+            if let Some(id) = id {
+                return Ok(Some(make(id)));
+            }
+        }
+        Ok(None)
+    }
+
+    pub fn extension(&self, tenant: TenantId, id: i64) -> Result<Extension> {
+        self.typed(&res::EXTENSIONS, tenant, id)
+    }
+    pub fn ring_group(&self, tenant: TenantId, id: i64) -> Result<RingGroup> {
+        self.typed(&res::RING_GROUPS, tenant, id)
+    }
+    pub fn ivr(&self, tenant: TenantId, id: i64) -> Result<Ivr> {
+        self.typed(&res::IVR_MENUS, tenant, id)
+    }
+    pub fn time_condition(&self, tenant: TenantId, id: i64) -> Result<TimeCondition> {
+        self.typed(&res::TIME_CONDITIONS, tenant, id)
+    }
+    pub fn call_flow(&self, tenant: TenantId, id: i64) -> Result<CallFlow> {
+        self.typed(&res::CALL_FLOWS, tenant, id)
+    }
+    pub fn voicemail_box(&self, tenant: TenantId, id: i64) -> Result<VoicemailBox> {
+        self.typed(&res::VOICEMAIL_BOXES, tenant, id)
+    }
+    pub fn conference(&self, tenant: TenantId, id: i64) -> Result<Conference> {
+        self.typed(&res::CONFERENCES, tenant, id)
+    }
+
+    /// The tenant's outbound routes, by priority.
+    pub fn outbound_routes(&self, tenant: TenantId) -> Result<Vec<OutboundRoute>> {
+        let q = super::ListQuery { page: 1, per_page: super::resource::MAX_PER_PAGE, ..Default::default() };
+        self.list(&res::OUTBOUND_ROUTES, Within::Tenant(tenant), None, &q)?.items.into_iter().map(typed).collect()
+    }
+
+    pub fn call_blocks(&self, tenant: TenantId) -> Result<Vec<CallBlock>> {
+        let q = super::ListQuery { page: 1, per_page: super::resource::MAX_PER_PAGE, ..Default::default() };
+        self.list(&res::CALL_BLOCKS, Within::Tenant(tenant), None, &q)?.items.into_iter().map(typed).collect()
+    }
+
+    /// Round-robin: the member index to start from this time, advanced atomically so two
+    /// calls at once start at different members.
+    pub fn ring_group_next_start(&self, tenant: TenantId, group: i64, members: usize) -> Result<usize> {
+        if members == 0 {
+            return Ok(0);
+        }
+        self.write(|tx| {
+            let pos: i64 = tx.query_row(
+                "UPDATE ring_groups SET rr_position = (rr_position + 1) % ?3 WHERE id = ?1 AND tenant_id = ?2 RETURNING rr_position",
+                (group, tenant.0, members as i64),
+                |r| r.get(0),
+            )?;
+            Ok(((pos - 1).rem_euclid(members as i64)) as usize)
+        })
+    }
+}
