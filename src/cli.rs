@@ -170,7 +170,7 @@ pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<()> {
     };
     let (stop_tx, stop) = watch::channel(false);
     let supervisor = crate::esl::inbound::Supervisor::spawn(cfg.freeswitch_esl, cfg.freeswitch_password.clone(), stop.clone());
-    let handler: Arc<dyn crate::call::CallHandler> = Arc::new(crate::call::Greeting { file: cfg.greeting.clone() });
+    let handler: Arc<dyn crate::call::CallHandler> = Arc::new(crate::call::route::Router::new(state.store.clone(), cfg.greeting.clone()));
     let opts = crate::esl::OutboundOptions {
         connect_timeout: Duration::from_millis(cfg.connect_timeout_ms),
         linger: Duration::from_secs(cfg.linger_secs),

@@ -28,7 +28,7 @@ pub struct Config {
     pub shutdown_grace_secs: u64,
     /// At most this many calls handled at once.
     pub max_calls: usize,
-    /// Played to callers until routing is configured.
+    /// Played before a call that cannot be routed is ended (unknown DID, unknown domain).
     pub greeting: String,
     /// One tenant, no billing, no branding: the community edition, from the same code.
     /// Also set by the `COMMUNITY_EDITION` environment variable.
@@ -107,7 +107,7 @@ impl Default for Config {
             connect_timeout_ms: 5000,
             shutdown_grace_secs: 30,
             max_calls: 10_000,
-            greeting: "ivr/ivr-welcome.wav".into(),
+            greeting: "ivr/ivr-that_was_an_invalid_entry.wav".into(),
             community_edition: false,
             access_token_secs: 900,
             refresh_token_secs: 7 * 24 * 3600,

@@ -1,10 +1,13 @@
 //! Live call handling: one task per call, handed an [`OutboundSession`].
 //!
-//! Routing (DIDs, extensions, IVRs…) arrives with its own module; until then every call is
-//! answered, hears the configured greeting and is hung up cleanly. The [`CallHandler`]
-//! trait is the seam those features plug into.
+//! [`route::Router`] is the handler `serve` runs: tenant, block list, destination chain,
+//! CDR. [`Greeting`] (answer, play, hang up) is kept for load tests of the socket layer.
+//! The [`CallHandler`] trait is the seam: caps and metering wrap the router there.
 
 pub mod destination;
+pub mod dial;
+pub mod route;
+pub mod time;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -1,0 +1,567 @@
+//! Live routing: find the tenant, check the block list, resolve the dialed number to a
+//! [`Destination`] and drive it, following chains (IVR option → ring group → no answer →
+//! voicemail) up to a hop limit; then write the CDR.
+//!
+//! Configuration is read from the store when the call needs it (on the blocking pool), so
+//! a change saved in the API applies to the next call.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::{info, warn};
+
+use super::destination::Destination;
+use super::dial;
+use super::CallHandler;
+use crate::esl::{EslError, OutboundSession};
+use crate::store::routing::{Extension, Tenant};
+use crate::store::{Store, StoreError, TenantId};
+
+/// How many destinations one call may pass through before it is ended as a loop.
+pub const HOP_LIMIT: usize = 16;
+/// Played after a caller's invalid IVR entry.
+const INVALID: &str = "ivr/ivr-that_was_an_invalid_entry.wav";
+const UNAVAILABLE: &str = "ivr/ivr-not_available.wav";
+
+pub type Clock = Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>;
+
+pub struct Router {
+    store: Store,
+    clock: Clock,
+    /// What a caller hears before a call that cannot be routed is ended (`greeting`).
+    announcement: String,
+}
+
+impl Router {
+    pub fn new(store: Store, announcement: String) -> Router {
+        Router { store, clock: Arc::new(jiff::Timestamp::now), announcement }
+    }
+    /// A router whose time conditions see `clock` (tests, route explain).
+    pub fn with_clock(store: Store, announcement: String, clock: Clock) -> Router {
+        Router { store, clock, announcement }
+    }
+}
+
+/// Where a step of the call leaves it.
+enum Next {
+    Done,
+    Go(Destination),
+}
+
+#[derive(Debug, thiserror::Error)]
+enum RouteError {
+    #[error(transparent)]
+    Esl(#[from] EslError),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+struct Call<'a> {
+    s: &'a OutboundSession,
+    store: Store,
+    clock: Clock,
+    tenant: Tenant,
+    caller_number: String,
+    caller_name: String,
+    answered: bool,
+    path: Vec<String>,
+    cdr: crate::store::cdr::Cdr,
+}
+
+/// Runs a blocking store read off the async threads.
+async fn db<T: Send + 'static>(store: &Store, f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static) -> Result<T, StoreError> {
+    let s = store.clone();
+    tokio::task::spawn_blocking(move || f(&s)).await.map_err(|e| StoreError::Invalid { field: String::new(), message: format!("store task: {e}") })?
+}
+
+/// `+` and the digits of a number as a trunk presents it (`12125550100`, `+1 212…`).
+fn e164_of(raw: &str) -> String {
+    let digits: String = raw.chars().filter(|c| c.is_ascii_digit()).collect();
+    format!("+{digits}")
+}
+
+impl CallHandler for Router {
+    fn handle<'a>(&'a self, s: &'a OutboundSession) -> Pin<Box<dyn Future<Output = Result<(), EslError>> + Send + 'a>> {
+        Box::pin(async move {
+            match self.route(s).await {
+                Ok(()) => Ok(()),
+                Err(RouteError::Esl(e)) => Err(e),
+                Err(RouteError::Store(e)) => {
+                    warn!(error = %e, "routing failed reading the configuration");
+                    let _ = s.hangup("SERVICE_UNAVAILABLE").await;
+                    Ok(())
+                }
+            }
+        })
+    }
+}
+
+impl Router {
+    async fn route(&self, s: &OutboundSession) -> Result<(), RouteError> {
+        let ch = s.channel();
+        let dialed = ch.destination_number().map(|d| d.into_owned()).unwrap_or_default();
+        let caller_number = ch.caller_id_number().map(|d| d.into_owned()).unwrap_or_default();
+        let caller_name = dial::caller_name(&ch.caller_id_name().map(|d| d.into_owned()).unwrap_or_default());
+        let profile = ch.variable("sofia_profile_name").map(|p| p.into_owned()).unwrap_or_default();
+        let from_trunk = profile == "external" || ch.context().as_deref() == Some("public");
+        let started = crate::store::now();
+        let mut cdr = crate::store::cdr::Cdr {
+            uuid: s.uuid().to_string(),
+            caller_number: caller_number.clone(),
+            caller_name: caller_name.clone(),
+            callee: dialed.clone(),
+            started_at: started,
+            ..Default::default()
+        };
+
+        // Who is calling, and in which tenant.
+        let (tenant, first) = if from_trunk {
+            let did = e164_of(&dialed);
+            cdr.direction = "inbound";
+            cdr.did = did.clone();
+            let route = {
+                let did = did.clone();
+                db(&self.store, move |st| st.did_route(&did)).await?
+            };
+            let Some(route) = route else {
+                warn!(did = %did, caller = %caller_number, "call to an unknown DID");
+                return self.refuse(s, &mut cdr, "UNALLOCATED_NUMBER", "unknown DID").await;
+            };
+            cdr.trunk_id = route.trunk_id;
+            let tenant = db(&self.store, move |st| st.routing_tenant(route.tenant)).await?;
+            let Some(dest) = route.destination else {
+                warn!(did = %did, tenant = tenant.id, "DID has no inbound route");
+                cdr.tenant = Some(TenantId(tenant.id));
+                return self.refuse(s, &mut cdr, "UNALLOCATED_NUMBER", "DID not routed").await;
+            };
+            (tenant, dest)
+        } else {
+            let domain = ch.variable("domain_name").or_else(|| ch.variable("sip_from_host")).map(|d| d.into_owned()).unwrap_or_default();
+            let tenant = {
+                let d = domain.clone();
+                db(&self.store, move |st| st.tenant_by_domain(&d)).await?
+            };
+            let Some(tenant) = tenant else {
+                warn!(domain = %domain, "call from a domain no tenant owns");
+                return self.refuse(s, &mut cdr, "CALL_REJECTED", "unknown domain").await;
+            };
+            cdr.tenant = Some(TenantId(tenant.id));
+            cdr.extension = caller_number.clone();
+            let Some(number) = dial::number(&dialed).map(String::from) else {
+                warn!(dialed = %dialed.escape_debug(), "dialed number is not a number");
+                return self.refuse(s, &mut cdr, "INVALID_NUMBER_FORMAT", "bad number").await;
+            };
+            let t = TenantId(tenant.id);
+            let n = number.clone();
+            let internal = db(&self.store, move |st| st.dialable(t, &n)).await?;
+            cdr.direction = if internal.is_some() { "internal" } else { "outbound" };
+            (tenant, internal.unwrap_or(Destination::External { number }))
+        };
+        cdr.tenant = Some(TenantId(tenant.id));
+        if !tenant.enabled {
+            warn!(tenant = tenant.id, "tenant disabled");
+            return self.refuse(s, &mut cdr, "CALL_REJECTED", "tenant disabled").await;
+        }
+
+        let mut call = Call {
+            s,
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            tenant,
+            caller_number,
+            caller_name,
+            answered: false,
+            path: Vec::new(),
+            cdr,
+        };
+        // Blocked before anything rings.
+        if let Some(action) = call.blocked(&first, from_trunk).await? {
+            return call.finish_blocked(&action).await;
+        }
+        let mut dest = first;
+        let mut hops = 0;
+        loop {
+            hops += 1;
+            if hops > HOP_LIMIT {
+                warn!(path = %call.path.join(" → "), "destination loop: more than {HOP_LIMIT} hops; ending the call");
+                call.s.hangup("EXCHANGE_ROUTING_ERROR").await?;
+                break;
+            }
+            if call.s.status().hangup.is_some() {
+                break;
+            }
+            call.path.push(describe(&dest));
+            match call.run(dest).await? {
+                Next::Done => break,
+                Next::Go(d) => dest = d,
+            }
+        }
+        call.end().await;
+        Ok(())
+    }
+
+    /// An announcement, a proper cause, and the record of it.
+    async fn refuse(&self, s: &OutboundSession, cdr: &mut crate::store::cdr::Cdr, cause: &str, why: &str) -> Result<(), RouteError> {
+        if cdr.direction.is_empty() {
+            cdr.direction = "inbound";
+        }
+        s.execute("pre_answer", None).await?;
+        let _ = s.playback(&self.announcement).await;
+        s.hangup(cause).await?;
+        cdr.disposition = "failed";
+        cdr.hangup_cause = cause.into();
+        cdr.route = why.into();
+        cdr.ended_at = crate::store::now();
+        let c = cdr.clone();
+        let _ = db(&self.store, move |st| st.write_cdr(&c)).await;
+        Ok(())
+    }
+}
+
+fn describe(d: &Destination) -> String {
+    match d {
+        Destination::External { number } => format!("external {number}"),
+        Destination::Hangup { cause } => format!("hangup {}", cause.as_deref().unwrap_or("NORMAL_CLEARING")),
+        other => {
+            let (table, id) = other.target().unwrap_or(("?", 0));
+            format!("{table}/{id}")
+        }
+    }
+}
+
+impl Call<'_> {
+    fn t(&self) -> TenantId {
+        TenantId(self.tenant.id)
+    }
+
+    async fn read<T: Send + 'static>(&self, f: impl FnOnce(&Store, TenantId) -> Result<T, StoreError> + Send + 'static) -> Result<T, StoreError> {
+        let t = self.t();
+        db(&self.store, move |st| f(st, t)).await
+    }
+
+    async fn blocked(&self, first: &Destination, from_trunk: bool) -> Result<Option<String>, RouteError> {
+        let blocks = self.read(|st, t| st.call_blocks(t)).await?;
+        let (direction, number) = match first {
+            Destination::External { number } if !from_trunk => ("outbound", number.clone()),
+            _ => ("inbound", self.caller_number.clone()),
+        };
+        for b in blocks {
+            if b.direction != direction && b.direction != "both" {
+                continue;
+            }
+            let hit = match b.kind.as_str() {
+                "pattern" => dial::pattern_matches(&b.value, &number),
+                _ => b.value == number,
+            };
+            if hit {
+                info!(number = %number, direction, action = %b.action, "call blocked");
+                return Ok(Some(b.action));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn finish_blocked(mut self, action: &str) -> Result<(), RouteError> {
+        self.path.push(format!("blocked ({action})"));
+        self.cdr.disposition = "blocked";
+        match action {
+            "busy" => self.s.hangup("USER_BUSY").await?,
+            "hangup" => self.s.hangup("NORMAL_CLEARING").await?,
+            "voicemail" => {
+                // The first voicemail-enabled extension the caller was trying to reach is
+                // unknown here; the block list's voicemail is the dialed mailbox when there is
+                // one, else a refusal.
+                self.s.hangup("CALL_REJECTED").await?
+            }
+            _ => self.s.hangup("CALL_REJECTED").await?,
+        }
+        self.end().await;
+        Ok(())
+    }
+
+    async fn answer(&mut self) -> Result<(), EslError> {
+        if !self.answered {
+            self.s.answer().await?;
+            self.answered = true;
+        }
+        Ok(())
+    }
+
+    /// Sets a variable from a typed value (`set` expands `${}`: only checked values go in).
+    async fn set(&self, name: &str, value: &str) -> Result<(), EslError> {
+        self.s.set_var(name, value).await.map(|_| ())
+    }
+
+    async fn run(&mut self, d: Destination) -> Result<Next, RouteError> {
+        match d {
+            Destination::Extension { id } | Destination::Fax { id } => {
+                let e = self.read(move |st, t| st.extension(t, id)).await?;
+                self.extension(e).await
+            }
+            Destination::RingGroup { id } => self.ring_group(id).await,
+            Destination::Ivr { id } => self.ivr(id).await,
+            Destination::TimeCondition { id } => {
+                let tc = self.read(move |st, t| st.time_condition(t, id)).await?;
+                let open = super::time::matches(&tc, &self.tenant.timezone, (self.clock)());
+                info!(condition = %tc.name, open, "time condition");
+                Ok(Next::Go(if open { tc.matched_destination } else { tc.unmatched_destination }))
+            }
+            Destination::CallFlow { id } => {
+                let f = self.read(move |st, t| st.call_flow(t, id)).await?;
+                Ok(Next::Go(if f.state == "night" { f.night_destination } else { f.day_destination }))
+            }
+            Destination::Voicemail { id } => {
+                let vm = self.read(move |st, t| st.voicemail_box(t, id)).await?;
+                self.voicemail(&vm.number).await
+            }
+            Destination::Conference { id } => {
+                let c = self.read(move |st, t| st.conference(t, id)).await?;
+                self.answer().await?;
+                let mut arg = format!("{}-{}@default", c.number, self.tenant.sip_domain);
+                if !c.pin.is_empty() {
+                    arg.push('+');
+                    arg.push_str(&c.pin);
+                }
+                self.s.execute("conference", Some(&arg)).await?;
+                self.cdr.disposition = "answered";
+                Ok(Next::Done)
+            }
+            Destination::External { number } => self.external(&number).await,
+            Destination::Queue { id } => {
+                // Call queues arrive with their own issue; until then the caller hears why.
+                warn!(queue = id, "call queues are not routed yet");
+                self.answer().await?;
+                let _ = self.s.playback(UNAVAILABLE).await;
+                self.s.hangup("SERVICE_UNAVAILABLE").await?;
+                Ok(Next::Done)
+            }
+            Destination::Hangup { cause } => {
+                self.s.hangup(cause.as_deref().unwrap_or("NORMAL_CLEARING")).await?;
+                Ok(Next::Done)
+            }
+        }
+    }
+
+    async fn voicemail(&mut self, mailbox: &str) -> Result<Next, RouteError> {
+        // mod_voicemail: voicemail <profile> <domain> <id>; the domain is a checked host
+        // name, the box a checked digit string.
+        let arg = format!("default {} {mailbox}", self.tenant.sip_domain);
+        self.s.execute("voicemail", Some(&arg)).await?;
+        self.cdr.disposition = "voicemail";
+        Ok(Next::Done)
+    }
+
+    /// A number to forward to: the tenant's own dial plan first, else out through a trunk.
+    async fn forward_to(&self, number: &str) -> Result<Destination, RouteError> {
+        let n = number.to_string();
+        Ok(self.read(move |st, t| st.dialable(t, &n)).await?.unwrap_or(Destination::External { number: number.to_string() }))
+    }
+
+    async fn caller_id(&self) -> Result<(), EslError> {
+        self.set("effective_caller_id_name", &self.caller_name).await?;
+        if dial::number(&self.caller_number).is_some() {
+            self.set("effective_caller_id_number", &self.caller_number).await?;
+        }
+        Ok(())
+    }
+
+    async fn extension(&mut self, e: Extension) -> Result<Next, RouteError> {
+        if !e.forward_always.is_empty() {
+            return Ok(Next::Go(self.forward_to(&e.forward_always).await?));
+        }
+        if e.dnd {
+            info!(extension = %e.number, "do not disturb");
+            return self.unavailable(&e, "USER_BUSY").await;
+        }
+        self.caller_id().await?;
+        self.set("call_timeout", "30").await?;
+        self.set("continue_on_fail", "true").await?;
+        self.set("hangup_after_bridge", "true").await?;
+        if e.record_calls {
+            let path = format!("$${{recordings_dir}}/{}/{}.wav", self.tenant.sip_domain, self.s.uuid());
+            self.cdr.recording_path = path.clone();
+            self.s.execute("record_session", Some(&path)).await?;
+        }
+        let ev = self.s.execute("bridge", Some(&format!("user/{}@{}", e.number, self.tenant.sip_domain))).await?;
+        let disposition = ev.variable("originate_disposition").map(|v| v.into_owned()).unwrap_or_default();
+        if disposition == "SUCCESS" || self.s.status().hangup.is_some() {
+            self.cdr.disposition = "answered";
+            self.cdr.extension = e.number.clone();
+            return Ok(Next::Done);
+        }
+        info!(extension = %e.number, %disposition, "extension did not answer");
+        self.unavailable(&e, &disposition).await
+    }
+
+    /// Busy or no answer: the forward for that case, else voicemail, else the cause.
+    async fn unavailable(&mut self, e: &Extension, cause: &str) -> Result<Next, RouteError> {
+        let busy = cause == "USER_BUSY";
+        let forward = if busy { &e.forward_busy } else { &e.forward_no_answer };
+        if !forward.is_empty() {
+            return Ok(Next::Go(self.forward_to(forward).await?));
+        }
+        if e.voicemail_enabled {
+            return self.voicemail(&e.number).await;
+        }
+        self.cdr.disposition = if busy { "busy" } else { "no_answer" };
+        self.s.hangup(if busy { "USER_BUSY" } else { "NO_ANSWER" }).await?;
+        Ok(Next::Done)
+    }
+
+    async fn ring_group(&mut self, id: i64) -> Result<Next, RouteError> {
+        let g = self.read(move |st, t| st.ring_group(t, id)).await?;
+        let mut members = Vec::new();
+        for m in &g.members {
+            let mid = m.extension_id;
+            let e = self.read(move |st, t| st.extension(t, mid)).await?;
+            if !e.dnd {
+                members.push(e);
+            }
+        }
+        if members.is_empty() {
+            return Ok(Next::Go(g.no_answer_destination));
+        }
+        match g.strategy.as_str() {
+            "round_robin" => {
+                let n = members.len();
+                let start = self.read(move |st, t| st.ring_group_next_start(t, id, n)).await?;
+                members.rotate_left(start);
+            }
+            "random" => fastrand::shuffle(&mut members),
+            _ => {}
+        }
+        let domain = &self.tenant.sip_domain;
+        let timeout = g.timeout.clamp(5, 600);
+        let dialstring = match g.strategy.as_str() {
+            "simultaneous" => members.iter().map(|e| format!("user/{}@{domain}", e.number)).collect::<Vec<_>>().join(","),
+            // One after the other, each for the group's ring time.
+            _ => members.iter().map(|e| format!("[leg_timeout={timeout}]user/{}@{domain}", e.number)).collect::<Vec<_>>().join("|"),
+        };
+        self.caller_id().await?;
+        self.set("call_timeout", &timeout.to_string()).await?;
+        self.set("continue_on_fail", "true").await?;
+        self.set("hangup_after_bridge", "true").await?;
+        let ev = self.s.execute("bridge", Some(&dialstring)).await?;
+        let disposition = ev.variable("originate_disposition").map(|v| v.into_owned()).unwrap_or_default();
+        if disposition == "SUCCESS" || self.s.status().hangup.is_some() {
+            self.cdr.disposition = "answered";
+            return Ok(Next::Done);
+        }
+        info!(group = %g.name, %disposition, "ring group not answered");
+        Ok(Next::Go(g.no_answer_destination))
+    }
+
+    async fn ivr(&mut self, id: i64) -> Result<Next, RouteError> {
+        let m = self.read(move |st, t| st.ivr(t, id)).await?;
+        self.answer().await?;
+        let prompt = if m.greeting.is_empty() { "silence_stream://250".to_string() } else { m.greeting.clone() };
+        let max = if m.direct_dial { 6 } else { 1 };
+        let mut last_timeout = true;
+        for _ in 0..m.max_failures.max(1) {
+            let got = self
+                .s
+                .play_and_get_digits(
+                    1,
+                    max,
+                    1,
+                    Duration::from_secs(m.timeout.max(1) as u64),
+                    "",
+                    &prompt,
+                    "",
+                    r"^(\d+|\*|#)$",
+                    Duration::from_secs(m.inter_digit_timeout.max(1) as u64),
+                )
+                .await?;
+            let digits = got.digits;
+            if digits.is_empty() {
+                last_timeout = true;
+                continue;
+            }
+            last_timeout = false;
+            if let Some(o) = m.options.iter().find(|o| o.digit == digits) {
+                info!(menu = %m.name, %digits, "IVR choice");
+                return Ok(Next::Go(o.destination.clone()));
+            }
+            if m.direct_dial && digits.len() >= 3 {
+                let d = digits.clone();
+                if let Some(dest @ Destination::Extension { .. }) = self.read(move |st, t| st.dialable(t, &d)).await? {
+                    info!(menu = %m.name, %digits, "IVR direct dial");
+                    return Ok(Next::Go(dest));
+                }
+            }
+            info!(menu = %m.name, %digits, "IVR invalid entry");
+            let _ = self.s.playback(INVALID).await?;
+        }
+        Ok(Next::Go(if last_timeout { m.timeout_destination } else { m.invalid_destination }))
+    }
+
+    async fn external(&mut self, number: &str) -> Result<Next, RouteError> {
+        let routes = self.read(|st, t| st.outbound_routes(t)).await?;
+        let Some(route) = routes.into_iter().find(|r| dial::pattern_matches(&r.pattern, number)) else {
+            warn!(number, "no outbound route matches");
+            self.s.execute("pre_answer", None).await?;
+            let _ = self.s.playback(INVALID).await;
+            self.s.hangup("NO_ROUTE_DESTINATION").await?;
+            self.cdr.disposition = "failed";
+            return Ok(Next::Done);
+        };
+        let strip = (route.strip_digits.max(0) as usize).min(number.len());
+        let out = format!("{}{}", route.prepend, &number[strip..]);
+        if dial::number(&out).is_none() {
+            warn!(route = %route.name, "the rewritten number is not dialable");
+            self.s.hangup("INVALID_NUMBER_FORMAT").await?;
+            return Ok(Next::Done);
+        }
+        self.set("effective_caller_id_name", &self.caller_name).await?;
+        if !route.caller_id.is_empty() {
+            self.set("effective_caller_id_number", &route.caller_id).await?;
+        }
+        self.set("hangup_after_bridge", "true").await?;
+        // Only the route's failover causes may move the call to the next trunk; a callee's
+        // BUSY or NO_ANSWER ends it (FreeSWITCH hangs up on causes not listed).
+        let cof = if route.failover_causes.is_empty() { "false".to_string() } else { route.failover_causes.join(",") };
+        self.set("continue_on_fail", &cof).await?;
+        let mut last = String::new();
+        for (i, trunk) in route.trunks.iter().enumerate() {
+            self.cdr.trunk_id = Some(trunk.trunk_id);
+            let ev = self.s.execute("bridge", Some(&format!("sofia/gateway/trunk{}/{out}", trunk.trunk_id))).await?;
+            last = ev.variable("originate_disposition").map(|v| v.into_owned()).unwrap_or_default();
+            if last == "SUCCESS" || self.s.status().hangup.is_some() {
+                self.cdr.disposition = if last == "SUCCESS" { "answered" } else { "failed" };
+                return Ok(Next::Done);
+            }
+            if !route.failover_causes.contains(&last) {
+                break;
+            }
+            info!(route = %route.name, trunk = trunk.trunk_id, cause = %last, next = i + 1 < route.trunks.len(), "trunk failed; failing over");
+        }
+        self.cdr.disposition = "failed";
+        self.s.hangup(if last.is_empty() { "NO_ROUTE_DESTINATION" } else { &last }).await?;
+        Ok(Next::Done)
+    }
+
+    /// The call is over (or about to be): wait briefly for the final event, then write the CDR.
+    async fn end(mut self) {
+        let done = self.s.hangup_complete(Duration::from_secs(5)).await;
+        let now = crate::store::now();
+        if let Some(ev) = &done {
+            self.cdr.hangup_cause = ev.hangup_cause().map(|c| c.into_owned()).unwrap_or_default();
+            self.cdr.billsec = ev.variable("billsec").and_then(|v| v.parse().ok()).unwrap_or(0);
+            self.cdr.duration = ev.variable("duration").and_then(|v| v.parse().ok()).unwrap_or(0);
+        }
+        if self.cdr.disposition.is_empty() {
+            self.cdr.disposition = if self.cdr.billsec > 0 { "answered" } else { "failed" };
+        }
+        if self.cdr.billsec > 0 {
+            self.cdr.answered_at = Some(now.clone());
+        }
+        self.cdr.ended_at = now;
+        self.cdr.route = self.path.join(" → ");
+        let c = self.cdr.clone();
+        if let Err(e) = db(&self.store, move |st| st.write_cdr(&c)).await {
+            warn!(error = %e, "writing the CDR");
+        }
+    }
+}
