@@ -180,26 +180,14 @@ impl Router {
         if let Some(action) = call.blocked(&first, from_trunk).await? {
             return call.finish_blocked(&action).await;
         }
-        let mut dest = first;
-        let mut hops = 0;
-        loop {
-            hops += 1;
-            if hops > HOP_LIMIT {
-                warn!(path = %call.path.join(" → "), "destination loop: more than {HOP_LIMIT} hops; ending the call");
-                call.s.hangup("EXCHANGE_ROUTING_ERROR").await?;
-                break;
-            }
-            if call.s.status().hangup.is_some() {
-                break;
-            }
-            call.path.push(describe(&dest));
-            match call.run(dest).await? {
-                Next::Done => break,
-                Next::Go(d) => dest = d,
-            }
-        }
+        let outcome = call.drive(first).await;
+        // Whatever ended the call (the caller hanging up mid-command included), it gets its
+        // record.
         call.end().await;
-        Ok(())
+        match outcome {
+            Err(RouteError::Esl(EslError::Hangup { .. } | EslError::Closed { .. })) => Ok(()),
+            other => other,
+        }
     }
 
     /// An announcement, a proper cause, and the record of it.
@@ -239,6 +227,27 @@ impl Call<'_> {
     async fn read<T: Send + 'static>(&self, f: impl FnOnce(&Store, TenantId) -> Result<T, StoreError> + Send + 'static) -> Result<T, StoreError> {
         let t = self.t();
         db(&self.store, move |st| f(st, t)).await
+    }
+
+    async fn drive(&mut self, first: Destination) -> Result<(), RouteError> {
+        let mut dest = first;
+        let mut hops = 0;
+        loop {
+            hops += 1;
+            if hops > HOP_LIMIT {
+                warn!(path = %self.path.join(" → "), "destination loop: more than {HOP_LIMIT} hops; ending the call");
+                self.s.hangup("EXCHANGE_ROUTING_ERROR").await?;
+                return Ok(());
+            }
+            if self.s.status().hangup.is_some() {
+                return Ok(());
+            }
+            self.path.push(describe(&dest));
+            match self.run(dest).await? {
+                Next::Done => return Ok(()),
+                Next::Go(d) => dest = d,
+            }
+        }
     }
 
     async fn blocked(&self, first: &Destination, from_trunk: bool) -> Result<Option<String>, RouteError> {
@@ -324,8 +333,8 @@ impl Call<'_> {
                     arg.push('+');
                     arg.push_str(&c.pin);
                 }
-                self.s.execute("conference", Some(&arg)).await?;
                 self.cdr.disposition = "answered";
+                self.s.execute("conference", Some(&arg)).await?;
                 Ok(Next::Done)
             }
             Destination::External { number } => self.external(&number).await,
@@ -348,8 +357,9 @@ impl Call<'_> {
         // mod_voicemail: voicemail <profile> <domain> <id>; the domain is a checked host
         // name, the box a checked digit string.
         let arg = format!("default {} {mailbox}", self.tenant.sip_domain);
-        self.s.execute("voicemail", Some(&arg)).await?;
+        // Set first: the caller usually ends a voicemail call by hanging up mid-app.
         self.cdr.disposition = "voicemail";
+        self.s.execute("voicemail", Some(&arg)).await?;
         Ok(Next::Done)
     }
 
@@ -469,7 +479,7 @@ impl Call<'_> {
                     Duration::from_secs(m.timeout.max(1) as u64),
                     "",
                     &prompt,
-                    "",
+                    "silence_stream://250",
                     r"^(\d+|\*|#)$",
                     Duration::from_secs(m.inter_digit_timeout.max(1) as u64),
                 )
@@ -543,18 +553,23 @@ impl Call<'_> {
     }
 
     /// The call is over (or about to be): wait briefly for the final event, then write the CDR.
-    async fn end(mut self) {
+    async fn end(&mut self) {
         let done = self.s.hangup_complete(Duration::from_secs(5)).await;
         let now = crate::store::now();
+        let mut answered = false;
         if let Some(ev) = &done {
             self.cdr.hangup_cause = ev.hangup_cause().map(|c| c.into_owned()).unwrap_or_default();
             self.cdr.billsec = ev.variable("billsec").and_then(|v| v.parse().ok()).unwrap_or(0);
             self.cdr.duration = ev.variable("duration").and_then(|v| v.parse().ok()).unwrap_or(0);
+            // A bridge the hangup interrupted (hangup_after_bridge) never reported back; the
+            // channel's own record says whether it connected.
+            answered = ev.variable("originate_disposition").as_deref() == Some("SUCCESS")
+                || ev.get("Caller-Channel-Answered-Time").is_some_and(|t| t != "0");
         }
         if self.cdr.disposition.is_empty() {
-            self.cdr.disposition = if self.cdr.billsec > 0 { "answered" } else { "failed" };
+            self.cdr.disposition = if answered || self.cdr.billsec > 0 { "answered" } else { "failed" };
         }
-        if self.cdr.billsec > 0 {
+        if answered || self.cdr.billsec > 0 {
             self.cdr.answered_at = Some(now.clone());
         }
         self.cdr.ended_at = now;

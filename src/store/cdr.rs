@@ -30,31 +30,33 @@ impl Store {
     /// Writes the call's record; false when one already exists for this UUID (a repeated
     /// hangup), which is left as it was.
     pub fn write_cdr(&self, c: &Cdr) -> Result<bool> {
-        let n = self.conn()?.prepare_cached(
-            "INSERT INTO cdrs (uuid, tenant_id, direction, caller_number, caller_name, callee, did, extension, trunk_id, started_at, answered_at,
+        let n = self
+            .conn()?
+            .prepare_cached(
+                "INSERT INTO cdrs (uuid, tenant_id, direction, caller_number, caller_name, callee, did, extension, trunk_id, started_at, answered_at,
                                ended_at, duration, billsec, hangup_cause, disposition, recording_path, route)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) ON CONFLICT (uuid) DO NOTHING",
-        )?
-        .execute(rusqlite::params![
-            c.uuid,
-            c.tenant.map(|t| t.0),
-            c.direction,
-            c.caller_number,
-            c.caller_name,
-            c.callee,
-            c.did,
-            c.extension,
-            c.trunk_id,
-            c.started_at,
-            c.answered_at,
-            c.ended_at,
-            c.duration,
-            c.billsec,
-            c.hangup_cause,
-            c.disposition,
-            c.recording_path,
-            c.route
-        ])?;
+            )?
+            .execute(rusqlite::params![
+                c.uuid,
+                c.tenant.map(|t| t.0),
+                c.direction,
+                c.caller_number,
+                c.caller_name,
+                c.callee,
+                c.did,
+                c.extension,
+                c.trunk_id,
+                c.started_at,
+                c.answered_at,
+                c.ended_at,
+                c.duration,
+                c.billsec,
+                c.hangup_cause,
+                c.disposition,
+                c.recording_path,
+                c.route
+            ])?;
         Ok(n == 1)
     }
 

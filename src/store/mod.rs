@@ -9,11 +9,11 @@
 pub mod accounts;
 pub mod activity;
 pub mod billing;
+pub mod cdr;
 pub mod moh;
 pub mod resource;
 pub mod resources;
 pub mod routing;
-pub mod cdr;
 pub mod seed;
 pub mod validate;
 

@@ -1,0 +1,306 @@
+//! Live routing through the simulator over real sockets, on the demo installation
+//! (Acme: DID +12125550100 → business hours → IVR 5000 → 1: ring group 6000 → voicemail).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+use switchboard::call::route::Router;
+use switchboard::sim::{CallReport, Scenario, Switch, Target};
+use switchboard::store::resource::{Actor, ListQuery, Within};
+use switchboard::store::{resources as res, Store, TenantId};
+
+const ACME: &str = "acme.switchboard.test";
+const ADMIN: Actor = Actor { user_id: 0, admin: true, enforce_packages: false };
+
+struct Pbx {
+    store: Store,
+    srv: common::Server,
+    acme: TenantId,
+}
+
+/// The demo installation with the clock at `at` (UTC).
+async fn pbx(at: &str) -> Pbx {
+    let dir = common::api::temp_dir();
+    let store = Store::open(&dir.join("t.db")).unwrap();
+    switchboard::store::seed::demo(&store, &|p| format!("plain:{p}")).unwrap();
+    let t: jiff::Timestamp = at.parse().unwrap();
+    let router = Router::with_clock(store.clone(), "ivr/unroutable.wav".into(), Arc::new(move || t));
+    let srv = common::start(Arc::new(router)).await;
+    let acme = TenantId(find(&store, &res::TENANTS, Within::Everything, "sip_domain", ACME)["id"].as_i64().unwrap());
+    Pbx { store, srv, acme }
+}
+
+fn find(store: &Store, r: &switchboard::store::Resource, within: Within, key: &str, value: &str) -> Value {
+    let q = ListQuery { page: 1, per_page: 500, ..Default::default() };
+    store.list(r, within, None, &q).unwrap().items.into_iter().find(|v| v[key] == value).unwrap_or_else(|| panic!("no {key}={value}"))
+}
+
+fn obj(v: Value) -> Map<String, Value> {
+    v.as_object().unwrap().clone()
+}
+
+/// A call from a trunk to `did`.
+fn from_trunk(did: &str, caller: &str) -> Scenario {
+    Scenario {
+        caller_id_number: caller.into(),
+        caller_id_name: "Outside Caller".into(),
+        destination: did.into(),
+        context: "public".into(),
+        domain: "203.0.113.10".into(),
+        profile: "external".into(),
+        playback_ms: 10,
+        voicemail_ms: Some(50),
+        ..Scenario::default()
+    }
+}
+
+/// A call from a registered phone of `domain`.
+fn from_phone(domain: &str, ext: &str, dialed: &str) -> Scenario {
+    Scenario {
+        caller_id_number: ext.into(),
+        caller_id_name: format!("Ext {ext}"),
+        destination: dialed.into(),
+        context: domain.into(),
+        domain: domain.into(),
+        profile: "internal".into(),
+        playback_ms: 10,
+        voicemail_ms: Some(50),
+        ..Scenario::default()
+    }
+}
+
+fn answers(talk_ms: u64) -> Target {
+    Target::Answer { after_ms: 20, talk_ms: Some(talk_ms) }
+}
+
+async fn call(p: &Pbx, s: Scenario) -> (CallReport, Value) {
+    let r = Switch::default().call(p.srv.addr, Arc::new(s)).await;
+    // The CDR is written after the hangup; give the handler a moment.
+    let mut cdr = Value::Null;
+    for _ in 0..100 {
+        if let Some(c) = p.store.cdr(&r.uuid).unwrap() {
+            cdr = c;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    (r, cdr)
+}
+
+fn apps(r: &CallReport) -> Vec<String> {
+    r.apps.iter().map(|a| format!("{} {}", a.app, a.arg)).collect()
+}
+
+// Wednesday 2026-11-18 10:00 in New York (15:00 UTC): open.
+const OPEN: &str = "2026-11-18T15:00:00Z";
+// Saturday 2026-11-21 10:00 in New York: closed.
+const CLOSED: &str = "2026-11-21T15:00:00Z";
+
+#[tokio::test]
+async fn extension_to_extension() {
+    let p = pbx(OPEN).await;
+    let mut s = from_phone(ACME, "1001", "1003");
+    s.targets = BTreeMap::from([(format!("user/1003@{ACME}"), answers(100))]);
+    let (r, cdr) = call(&p, s).await;
+    assert_eq!(r.bridges.len(), 1, "{:?}", apps(&r));
+    assert_eq!(r.bridges[0].dialstring, format!("user/1003@{ACME}"));
+    assert_eq!(r.bridges[0].answered_by.as_deref(), Some(format!("user/1003@{ACME}").as_str()));
+    assert_eq!(r.bridges[0].caller_id_name.as_deref(), Some("Ext 1001"));
+    assert_eq!((cdr["direction"].as_str(), cdr["disposition"].as_str()), (Some("internal"), Some("answered")), "{cdr}");
+    assert_eq!(cdr["tenant_id"], p.acme.0);
+}
+
+#[tokio::test]
+async fn did_to_ivr_to_ring_group_to_voicemail() {
+    let p = pbx(OPEN).await;
+    let mut s = from_trunk("12125550100", "+15557654321");
+    s.dtmf = vec![switchboard::sim::scenario::Dtmf { digits: "1".into(), after_ms: 30 }];
+    // Nobody in the ring group answers.
+    s.default_target = Target::Fail { cause: "NO_ANSWER".into(), after_ms: 30 };
+    let (r, cdr) = call(&p, s).await;
+    let a = apps(&r);
+    assert!(a.iter().any(|x| x.starts_with("play_and_get_digits")), "{a:?}");
+    assert_eq!(r.bridges.len(), 1, "{a:?}");
+    assert_eq!(r.bridges[0].dialstring, format!("user/1001@{ACME},user/1002@{ACME}"), "simultaneous: every member at once");
+    assert_eq!(a.last().unwrap(), &format!("voicemail default {ACME} 1001"), "no answer → the group's voicemail");
+    assert_eq!(cdr["did"], "+12125550100");
+    assert_eq!(cdr["disposition"], "voicemail");
+    assert!(cdr["route"].as_str().unwrap().starts_with("time_conditions/"), "{cdr}");
+}
+
+#[tokio::test]
+async fn closed_hours_go_to_voicemail_and_the_boundary_is_exact() {
+    let p = pbx(CLOSED).await;
+    let (r, _) = call(&p, from_trunk("+12125550100", "+15557654321")).await;
+    assert_eq!(apps(&r).last().unwrap(), &format!("voicemail default {ACME} 1001"));
+    assert!(r.bridges.is_empty());
+    // 08:59 closed, 09:00 open (New York, EST).
+    for (at, open) in [("2026-11-18T13:59:00Z", false), ("2026-11-18T14:00:00Z", true)] {
+        let p = pbx(at).await;
+        let (r, _) = call(&p, from_trunk("+12125550100", "+15557654321")).await;
+        let ivr = apps(&r).iter().any(|a| a.starts_with("play_and_get_digits"));
+        assert_eq!(ivr, open, "{at}");
+    }
+}
+
+#[tokio::test]
+async fn unknown_did_is_announced_and_refused() {
+    let p = pbx(OPEN).await;
+    let (r, cdr) = call(&p, from_trunk("+19995550000", "+15557654321")).await;
+    assert_eq!(r.hangup_cause.as_deref(), Some("UNALLOCATED_NUMBER"));
+    assert!(apps(&r).contains(&"playback ivr/unroutable.wav".to_string()), "{:?}", apps(&r));
+    assert!(r.bridges.is_empty());
+    assert_eq!((cdr["disposition"].as_str(), cdr["route"].as_str()), (Some("failed"), Some("unknown DID")));
+}
+
+#[tokio::test]
+async fn dnd_and_busy_forwarding_and_the_next_call_sees_a_change() {
+    let p = pbx(OPEN).await;
+    let e1003 = find(&p.store, &res::EXTENSIONS, Within::Tenant(p.acme), "number", "1003")["id"].as_i64().unwrap();
+    let mut s = from_phone(ACME, "1001", "1003");
+    s.targets = BTreeMap::from([(format!("user/1003@{ACME}"), Target::Busy { after_ms: 20 })]);
+    let (r, _) = call(&p, s.clone()).await;
+    assert_eq!(apps(&r).last().unwrap(), &format!("voicemail default {ACME} 1003"), "busy → voicemail");
+    // Saved in the store, applied to the very next call: DND skips ringing.
+    p.store.update(&res::EXTENSIONS, Within::Tenant(p.acme), None, e1003, &obj(json!({ "dnd": true }))).unwrap();
+    let (r, _) = call(&p, s.clone()).await;
+    assert!(r.bridges.is_empty(), "DND: nothing rings");
+    assert_eq!(apps(&r).last().unwrap(), &format!("voicemail default {ACME} 1003"));
+    // Forward on busy to another extension.
+    p.store
+        .update(
+            &res::EXTENSIONS,
+            Within::Tenant(p.acme),
+            None,
+            e1003,
+            &obj(json!({ "dnd": false, "forward_busy": "1004", "voicemail_enabled": false })),
+        )
+        .unwrap();
+    let (r, _) = call(&p, s).await;
+    let dials: Vec<&str> = r.bridges.iter().map(|b| b.dialstring.as_str()).collect();
+    assert_eq!(dials, vec![format!("user/1003@{ACME}"), format!("user/1004@{ACME}")]);
+}
+
+#[tokio::test]
+async fn outbound_fails_over_on_trunk_causes_only() {
+    let p = pbx(OPEN).await;
+    let t1 = find(&p.store, &res::TRUNKS, Within::Everything, "name", "DemoCarrier")["id"].as_i64().unwrap();
+    let t2 =
+        p.store.create(&res::TRUNKS, None, &ADMIN, &obj(json!({ "name": "Backup", "host": "sip.backup.test" }))).unwrap()["id"].as_i64().unwrap();
+    let route = find(&p.store, &res::OUTBOUND_ROUTES, Within::Tenant(p.acme), "name", "North America")["id"].as_i64().unwrap();
+    p.store
+        .update(&res::OUTBOUND_ROUTES, Within::Tenant(p.acme), None, route, &obj(json!({ "trunks": [{ "trunk_id": t1 }, { "trunk_id": t2 }] })))
+        .unwrap();
+    let number = "+12125550199";
+    let mut s = from_phone(ACME, "1001", number);
+    s.targets = BTreeMap::from([
+        (format!("sofia/gateway/trunk{t1}/{number}"), Target::Fail { cause: "GATEWAY_DOWN".into(), after_ms: 10 }),
+        (format!("sofia/gateway/trunk{t2}/{number}"), answers(50)),
+    ]);
+    let (r, cdr) = call(&p, s.clone()).await;
+    assert_eq!(r.bridges.len(), 2, "{:?}", apps(&r));
+    assert_eq!(r.bridges[1].answered_by.as_deref(), Some(format!("sofia/gateway/trunk{t2}/{number}").as_str()));
+    assert_eq!((cdr["direction"].as_str(), cdr["trunk_id"].as_i64()), (Some("outbound"), Some(t2)));
+    // A busy callee is an answer, not a trunk failure: no second trunk.
+    s.targets.insert(format!("sofia/gateway/trunk{t1}/{number}"), Target::Busy { after_ms: 10 });
+    let (r, _) = call(&p, s).await;
+    assert_eq!(r.bridges.len(), 1);
+    assert_eq!(r.hangup_cause.as_deref(), Some("USER_BUSY"));
+    // No route for the number: refused before anything rings.
+    let (r, _) = call(&p, from_phone(ACME, "1001", "0044207946")).await;
+    assert!(r.bridges.is_empty());
+    assert_eq!(r.hangup_cause.as_deref(), Some("NO_ROUTE_DESTINATION"));
+}
+
+#[tokio::test]
+async fn call_block_stops_the_call_before_anything_rings() {
+    let p = pbx(OPEN).await;
+    p.store
+        .create(
+            &res::CALL_BLOCKS,
+            Some(p.acme),
+            &ADMIN,
+            &obj(json!({ "match": "pattern", "value": "+1555X.", "direction": "inbound", "action": "busy" })),
+        )
+        .unwrap();
+    let (r, cdr) = call(&p, from_trunk("+12125550101", "+15557654321")).await;
+    assert!(r.bridges.is_empty());
+    assert_eq!(r.hangup_cause.as_deref(), Some("USER_BUSY"));
+    assert_eq!(cdr["disposition"], "blocked");
+    let (r, _) = call(&p, from_trunk("+12125550101", "+14445550000")).await;
+    assert_eq!(r.bridges.len(), 1, "another caller gets through");
+}
+
+#[tokio::test]
+async fn tenants_never_reach_each_other() {
+    let p = pbx(OPEN).await;
+    // Globex has no extension 1001 and no outbound route: the number is not Acme's 1001.
+    let (r, _) = call(&p, from_phone("globex.switchboard.test", "2001", "1001")).await;
+    assert!(r.bridges.iter().all(|b| !b.dialstring.contains(ACME)), "{:?}", r.bridges);
+    assert_eq!(r.hangup_cause.as_deref(), Some("NO_ROUTE_DESTINATION"));
+    // An unknown domain is refused.
+    let (r, _) = call(&p, from_phone("evil.test", "1001", "1002")).await;
+    assert_eq!(r.hangup_cause.as_deref(), Some("CALL_REJECTED"));
+}
+
+#[tokio::test]
+async fn hostile_values_cannot_add_legs_or_variables() {
+    let p = pbx(OPEN).await;
+    let mut s = from_phone(ACME, "1001", "1003");
+    s.caller_id_name = "${system(reboot)},user/9999|{x=y}[z]^^;'\r\n".into();
+    s.targets = BTreeMap::from([(format!("user/1003@{ACME}"), answers(20))]);
+    let (r, _) = call(&p, s).await;
+    assert_eq!(r.bridges.len(), 1);
+    let name = r.bridges[0].caller_id_name.clone().unwrap_or_default();
+    assert!(!name.contains(['$', '{', '}', ',', '|', '[', ']', '^', ';', '\'']), "{name:?}");
+    assert_eq!(r.bridges[0].legs.len(), 1, "one leg, whatever the name said");
+    for dialed in ["1003,user/9999", "1003|sofia/gateway/x/1", "${x}", "1003'"] {
+        let (r, _) = call(&p, from_phone(ACME, "1001", dialed)).await;
+        assert!(r.bridges.is_empty(), "{dialed}");
+        assert_eq!(r.hangup_cause.as_deref(), Some("INVALID_NUMBER_FORMAT"), "{dialed}");
+    }
+}
+
+#[tokio::test]
+async fn a_destination_loop_ends_at_the_hop_limit() {
+    let p = pbx(OPEN).await;
+    // Two call flows pointing at each other.
+    let a = p
+        .store
+        .create(
+            &res::CALL_FLOWS,
+            Some(p.acme),
+            &ADMIN,
+            &obj(json!({ "name": "a", "feature_code": "31", "day_destination": { "type": "hangup" }, "night_destination": { "type": "hangup" } })),
+        )
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let b = p
+        .store
+        .create(&res::CALL_FLOWS, Some(p.acme), &ADMIN, &obj(json!({ "name": "b", "feature_code": "32", "day_destination": { "type": "call_flow", "id": a }, "night_destination": { "type": "hangup" } })))
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    p.store.update(&res::CALL_FLOWS, Within::Tenant(p.acme), None, a, &obj(json!({ "day_destination": { "type": "call_flow", "id": b } }))).unwrap();
+    let did = find(&p.store, &res::DIDS, Within::Everything, "number", "+12125550101")["id"].as_i64().unwrap();
+    let rid = p
+        .store
+        .list(&res::INBOUND_ROUTES, Within::Tenant(p.acme), None, &ListQuery { page: 1, per_page: 50, ..Default::default() })
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|r| r["did_id"] == did)
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    p.store
+        .update(&res::INBOUND_ROUTES, Within::Tenant(p.acme), None, rid, &obj(json!({ "destination": { "type": "call_flow", "id": a } })))
+        .unwrap();
+    let (r, cdr) = call(&p, from_trunk("+12125550101", "+15557654321")).await;
+    assert_eq!(r.hangup_cause.as_deref(), Some("EXCHANGE_ROUTING_ERROR"));
+    assert_eq!(cdr["route"].as_str().unwrap().matches("call_flows/").count(), switchboard::call::route::HOP_LIMIT);
+}
