@@ -304,3 +304,73 @@ async fn a_destination_loop_ends_at_the_hop_limit() {
     assert_eq!(r.hangup_cause.as_deref(), Some("EXCHANGE_ROUTING_ERROR"));
     assert_eq!(cdr["route"].as_str().unwrap().matches("call_flows/").count(), switchboard::call::route::HOP_LIMIT);
 }
+
+fn ext(p: &Pbx, number: &str) -> Value {
+    find(&p.store, &res::EXTENSIONS, Within::Tenant(p.acme), "number", number)
+}
+
+#[tokio::test]
+async fn feature_codes_change_the_extension_at_once() {
+    let p = pbx(OPEN).await;
+    let (r, _) = call(&p, from_phone(ACME, "1003", "*78")).await;
+    assert_eq!(r.hangup_cause.as_deref(), Some("NORMAL_CLEARING"));
+    assert_eq!(ext(&p, "1003")["dnd"], true, "*78: DND on");
+    // The very next call to 1003 does not ring it.
+    let (r, _) = call(&p, from_phone(ACME, "1001", "1003")).await;
+    assert!(r.bridges.is_empty());
+    call(&p, from_phone(ACME, "1003", "*79")).await;
+    assert_eq!(ext(&p, "1003")["dnd"], false, "*79: DND off");
+    call(&p, from_phone(ACME, "1003", "*72+15551230000")).await;
+    assert_eq!(ext(&p, "1003")["forward_always"], "+15551230000", "*72<number>");
+    let mut s = from_phone(ACME, "1003", "*72");
+    s.dtmf = vec![switchboard::sim::scenario::Dtmf { digits: "1004#".into(), after_ms: 20 }];
+    call(&p, s).await;
+    assert_eq!(ext(&p, "1003")["forward_always"], "1004", "*72 then the number");
+    let mut s = from_phone(ACME, "1001", "1003");
+    s.targets = BTreeMap::from([(format!("user/1004@{ACME}"), answers(20))]);
+    let (r, _) = call(&p, s).await;
+    assert_eq!(r.bridges[0].dialstring, format!("user/1004@{ACME}"), "forwarded, without ringing 1003");
+    call(&p, from_phone(ACME, "1003", "*73")).await;
+    assert_eq!(ext(&p, "1003")["forward_always"], "", "*73: forward off");
+    let (r, _) = call(&p, from_phone(ACME, "1003", "*98")).await;
+    assert_eq!(apps(&r).last().unwrap(), &format!("voicemail check default {ACME} 1003"));
+    let (r, _) = call(&p, from_phone(ACME, "1003", "*555")).await;
+    assert!(apps(&r).contains(&"playback ivr/ivr-that_was_an_invalid_entry.wav".to_string()), "unknown code: {:?}", apps(&r));
+}
+
+#[tokio::test]
+async fn call_flow_toggled_by_its_feature_code_with_pin() {
+    let p = pbx(OPEN).await;
+    let flow = p
+        .store
+        .create(
+            &res::CALL_FLOWS,
+            Some(p.acme),
+            &ADMIN,
+            &obj(json!({ "name": "office", "feature_code": "30", "pin": "2468", "day_destination": { "type": "hangup" }, "night_destination": { "type": "hangup", "cause": "USER_BUSY" } })),
+        )
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let state = || p.store.get(&res::CALL_FLOWS, Within::Tenant(p.acme), None, flow).unwrap()["state"].clone();
+    let mut s = from_phone(ACME, "1001", "*30");
+    s.dtmf = vec![switchboard::sim::scenario::Dtmf { digits: "1111#".into(), after_ms: 20 }];
+    call(&p, s.clone()).await;
+    assert_eq!(state(), "day", "a wrong PIN changes nothing");
+    s.dtmf = vec![switchboard::sim::scenario::Dtmf { digits: "2468#".into(), after_ms: 20 }];
+    call(&p, s.clone()).await;
+    assert_eq!(state(), "night");
+    // Routed through the flow now: the night branch.
+    let rid =
+        p.store.list(&res::INBOUND_ROUTES, Within::Tenant(p.acme), None, &ListQuery { page: 1, per_page: 50, ..Default::default() }).unwrap().items
+            [1]["id"]
+            .as_i64()
+            .unwrap();
+    p.store
+        .update(&res::INBOUND_ROUTES, Within::Tenant(p.acme), None, rid, &obj(json!({ "destination": { "type": "call_flow", "id": flow } })))
+        .unwrap();
+    let (r, _) = call(&p, from_trunk("+12125550101", "+15557654321")).await;
+    assert_eq!(r.hangup_cause.as_deref(), Some("USER_BUSY"));
+    call(&p, s).await;
+    assert_eq!(state(), "day", "and back");
+}

@@ -6,6 +6,7 @@
 
 pub mod destination;
 pub mod dial;
+mod features;
 pub mod route;
 pub mod time;
 

@@ -44,6 +44,12 @@ impl Router {
     }
 }
 
+/// What the dialed number asks for: a destination to route, or a star code.
+enum Start {
+    Route(Destination),
+    Feature(String),
+}
+
 /// Where a step of the call leaves it.
 enum Next {
     Done,
@@ -51,23 +57,23 @@ enum Next {
 }
 
 #[derive(Debug, thiserror::Error)]
-enum RouteError {
+pub(crate) enum RouteError {
     #[error(transparent)]
     Esl(#[from] EslError),
     #[error("store: {0}")]
     Store(#[from] StoreError),
 }
 
-struct Call<'a> {
-    s: &'a OutboundSession,
+pub(crate) struct Call<'a> {
+    pub(crate) s: &'a OutboundSession,
     store: Store,
     clock: Clock,
-    tenant: Tenant,
-    caller_number: String,
+    pub(crate) tenant: Tenant,
+    pub(crate) caller_number: String,
     caller_name: String,
     answered: bool,
     path: Vec<String>,
-    cdr: crate::store::cdr::Cdr,
+    pub(crate) cdr: crate::store::cdr::Cdr,
 }
 
 /// Runs a blocking store read off the async threads.
@@ -136,7 +142,7 @@ impl Router {
                 cdr.tenant = Some(TenantId(tenant.id));
                 return self.refuse(s, &mut cdr, "UNALLOCATED_NUMBER", "DID not routed").await;
             };
-            (tenant, dest)
+            (tenant, Start::Route(dest))
         } else {
             let domain = ch.variable("domain_name").or_else(|| ch.variable("sip_from_host")).map(|d| d.into_owned()).unwrap_or_default();
             let tenant = {
@@ -149,15 +155,22 @@ impl Router {
             };
             cdr.tenant = Some(TenantId(tenant.id));
             cdr.extension = caller_number.clone();
-            let Some(number) = dial::number(&dialed).map(String::from) else {
+            // `*72+15551230000`: the forward code followed by an E.164 number.
+            let forward_code = dialed.strip_prefix("*72").is_some_and(|n| dial::number(n).is_some());
+            let Some(number) = dial::number(&dialed).or(forward_code.then_some(dialed.as_str())).map(String::from) else {
                 warn!(dialed = %dialed.escape_debug(), "dialed number is not a number");
                 return self.refuse(s, &mut cdr, "INVALID_NUMBER_FORMAT", "bad number").await;
             };
-            let t = TenantId(tenant.id);
-            let n = number.clone();
-            let internal = db(&self.store, move |st| st.dialable(t, &n)).await?;
-            cdr.direction = if internal.is_some() { "internal" } else { "outbound" };
-            (tenant, internal.unwrap_or(Destination::External { number }))
+            if number.starts_with('*') {
+                cdr.direction = "internal";
+                (tenant, Start::Feature(number))
+            } else {
+                let t = TenantId(tenant.id);
+                let n = number.clone();
+                let internal = db(&self.store, move |st| st.dialable(t, &n)).await?;
+                cdr.direction = if internal.is_some() { "internal" } else { "outbound" };
+                (tenant, Start::Route(internal.unwrap_or(Destination::External { number })))
+            }
         };
         cdr.tenant = Some(TenantId(tenant.id));
         if !tenant.enabled {
@@ -175,6 +188,18 @@ impl Router {
             answered: false,
             path: Vec::new(),
             cdr,
+        };
+        let first = match first {
+            Start::Route(d) => d,
+            Start::Feature(code) => {
+                call.path.push(format!("feature {code}"));
+                let outcome = super::features::run(&mut call, &code).await;
+                call.end().await;
+                return match outcome {
+                    Err(RouteError::Esl(EslError::Hangup { .. } | EslError::Closed { .. })) => Ok(()),
+                    other => other,
+                };
+            }
         };
         // Blocked before anything rings.
         if let Some(action) = call.blocked(&first, from_trunk).await? {
@@ -220,11 +245,14 @@ fn describe(d: &Destination) -> String {
 }
 
 impl Call<'_> {
-    fn t(&self) -> TenantId {
+    pub(crate) fn t(&self) -> TenantId {
         TenantId(self.tenant.id)
     }
 
-    async fn read<T: Send + 'static>(&self, f: impl FnOnce(&Store, TenantId) -> Result<T, StoreError> + Send + 'static) -> Result<T, StoreError> {
+    pub(crate) async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store, TenantId) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
         let t = self.t();
         db(&self.store, move |st| f(st, t)).await
     }
@@ -290,7 +318,7 @@ impl Call<'_> {
         Ok(())
     }
 
-    async fn answer(&mut self) -> Result<(), EslError> {
+    pub(crate) async fn answer(&mut self) -> Result<(), EslError> {
         if !self.answered {
             self.s.answer().await?;
             self.answered = true;

@@ -282,7 +282,7 @@ pub static CALL_FLOWS: Resource = Resource {
     scope: Scope::Tenant,
     fields: &[
         F::new("name", NAME).req(),
-        F::new("feature_code", Digits(2, 4)).req(),
+        F::new("feature_code", Digits(2, 4)).req().filter(),
         F::new("pin", Pin),
         F::new("state", Enum(&["day", "night"])).filter(),
         F::new("day_destination", Destination).req(),

@@ -1,0 +1,121 @@
+//! Star codes dialed from a phone: voicemail, call forwarding, do-not-disturb and call-flow
+//! toggles. Changes go through the same checked store writes as the API, so the API shows
+//! them at once, and the activity log records them.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tracing::info;
+
+use super::dial;
+use super::route::{Call, RouteError};
+use crate::store::activity::Entry;
+use crate::store::resource::{ListQuery, Within};
+use crate::store::resources as res;
+
+const DONE: &str = "ivr/ivr-thank_you.wav";
+const INVALID: &str = "ivr/ivr-that_was_an_invalid_entry.wav";
+const ENTER_NUMBER: &str = "ivr/ivr-enter_destination_telephone_number.wav";
+const ENTER_PIN: &str = "ivr/ivr-please_enter_pin_followed_by_pound.wav";
+
+/// Runs `code` (`*78`, `*721001`, …) for the calling extension.
+pub(crate) async fn run(call: &mut Call<'_>, code: &str) -> Result<(), RouteError> {
+    call.answer().await?;
+    let caller = call.caller_number.clone();
+    let ext = call.read(move |st, t| st.extension_by_number(t, &caller)).await?;
+    let rest = |prefix: &str| code.strip_prefix(prefix).map(str::to_string);
+    let outcome = match (code, &ext) {
+        ("*98", Some(e)) => {
+            // mod_voicemail's own menu: the caller's box, PIN asked by the app.
+            let arg = format!("check default {} {}", call.tenant.sip_domain, e.number);
+            call.cdr.disposition = "voicemail";
+            call.s.execute("voicemail", Some(&arg)).await?;
+            return Ok(());
+        }
+        ("*78", Some(e)) => Some(set_extension(call, e.id, json!({ "dnd": true }), "DND on (*78)").await?),
+        ("*79", Some(e)) => Some(set_extension(call, e.id, json!({ "dnd": false }), "DND off (*79)").await?),
+        ("*73", Some(e)) => Some(set_extension(call, e.id, json!({ "forward_always": "" }), "call forward off (*73)").await?),
+        (_, Some(e)) if code.starts_with("*72") => {
+            let mut number = rest("*72").unwrap_or_default();
+            if number.is_empty() {
+                let got = call
+                    .s
+                    .play_and_get_digits(2, 20, 3, Duration::from_secs(10), "#", ENTER_NUMBER, INVALID, r"^\d+$", Duration::from_secs(4))
+                    .await?;
+                number = got.digits;
+            }
+            match dial::number(&number) {
+                Some(n) if !n.starts_with('*') => {
+                    Some(set_extension(call, e.id, json!({ "forward_always": n }), &format!("call forward to {n} (*72)")).await?)
+                }
+                _ => Some(false),
+            }
+        }
+        _ => None,
+    };
+    let ok = match outcome {
+        Some(ok) => ok,
+        None => toggle_call_flow(call, code.trim_start_matches('*')).await?,
+    };
+    call.cdr.disposition = "answered";
+    call.s.playback(if ok { DONE } else { INVALID }).await?;
+    call.s.hangup("NORMAL_CLEARING").await?;
+    Ok(())
+}
+
+async fn set_extension(call: &Call<'_>, id: i64, change: serde_json::Value, what: &str) -> Result<bool, RouteError> {
+    let what = what.to_string();
+    let number = call.caller_number.clone();
+    call.read(move |st, t| {
+        st.update(&res::EXTENSIONS, Within::Tenant(t), None, id, change.as_object().expect("an object"))?;
+        st.log(&Entry {
+            tenant: Some(t),
+            action: "update",
+            object: format!("extensions/{id}"),
+            detail: format!("{what} from the phone {number}"),
+            ..Default::default()
+        })
+    })
+    .await?;
+    info!(extension = id, "feature code applied");
+    Ok(true)
+}
+
+/// `*<code>` of a call flow flips day ↔ night, after the PIN when it has one.
+async fn toggle_call_flow(call: &mut Call<'_>, code: &str) -> Result<bool, RouteError> {
+    let c = code.to_string();
+    let flows = call
+        .read(move |st, t| {
+            let q = ListQuery { page: 1, per_page: 1, filters: vec![("feature_code".into(), c)], ..Default::default() };
+            st.list(&res::CALL_FLOWS, Within::Tenant(t), None, &q)
+        })
+        .await?;
+    let Some(flow) = flows.items.into_iter().next() else {
+        info!(code, "unknown feature code");
+        return Ok(false);
+    };
+    let pin = flow["pin"].as_str().unwrap_or("").to_string();
+    if !pin.is_empty() {
+        let got = call.s.play_and_get_digits(4, 12, 3, Duration::from_secs(10), "#", ENTER_PIN, INVALID, r"^\d+$", Duration::from_secs(4)).await?;
+        if got.digits != pin {
+            info!(flow = %flow["name"], "wrong call flow PIN");
+            return Ok(false);
+        }
+    }
+    let id = flow["id"].as_i64().unwrap_or(0);
+    let next = if flow["state"] == "night" { "day" } else { "night" };
+    let number = call.caller_number.clone();
+    call.read(move |st, t| {
+        st.update(&res::CALL_FLOWS, Within::Tenant(t), None, id, json!({ "state": next }).as_object().expect("an object"))?;
+        st.log(&Entry {
+            tenant: Some(t),
+            action: "update",
+            object: format!("call-flows/{id}"),
+            detail: format!("state {next} from the phone {number}"),
+            ..Default::default()
+        })
+    })
+    .await?;
+    info!(flow = id, state = next, "call flow toggled");
+    Ok(true)
+}
