@@ -567,3 +567,57 @@ async fn music_on_hold_uploads() {
     assert_eq!(srv.call("DELETE", &format!("/api/v1/moh-classes/{class}"), Some(&a), None).await.0, 204);
     assert!(!stored.parent().unwrap().exists());
 }
+
+#[tokio::test]
+async fn call_records_scoped_filtered_and_exported() {
+    use switchboard::store::cdr::Cdr;
+    let srv = start(|_| {}).await;
+    let s = srv.admin_token().await;
+    let (a, ta) = tenant(&srv, &s, "cdr.test", ALL).await;
+    let (b, _) = tenant(&srv, &s, "other.test", ALL).await;
+    let u = srv.create(&ta, "/api/v1/users", json!({ "email": "eu@cdr.test", "name": "EU", "role": "end_user", "password": PW })).await;
+    srv.create(&ta, "/api/v1/extensions", json!({ "number": "1001", "user_id": u })).await;
+    let mk = |i: usize, tenant: i64, ext: &str, dir: &'static str, disp: &'static str, name: &str| Cdr {
+        uuid: format!("u{i}"),
+        tenant: Some(switchboard::store::TenantId(tenant)),
+        direction: dir,
+        caller_number: ext.into(),
+        caller_name: name.into(),
+        callee: "+12125550100".into(),
+        extension: ext.into(),
+        started_at: format!("2026-11-{:02}T10:00:00Z", 10 + i),
+        ended_at: format!("2026-11-{:02}T10:01:00Z", 10 + i),
+        disposition: disp,
+        ..Default::default()
+    };
+    let rows = [
+        mk(1, a, "1001", "outbound", "answered", "=HYPERLINK(\"http://evil\")"),
+        mk(2, a, "1002", "outbound", "failed", "Bob, \"the\" builder"),
+        mk(3, a, "1001", "internal", "answered", "Me"),
+        mk(4, b, "1001", "outbound", "answered", "Other tenant"),
+    ];
+    for r in &rows {
+        assert!(srv.store.write_cdr(r).unwrap());
+    }
+    assert!(!srv.store.write_cdr(&rows[0]).unwrap(), "a repeated hangup writes nothing twice");
+    let (_, v) = srv.call("GET", "/api/v1/cdrs", Some(&ta), None).await;
+    assert_eq!(v["total"], 3, "the tenant's calls only");
+    assert_eq!(v["items"][0]["uuid"], "u3", "newest first");
+    let (_, v) = srv.call("GET", "/api/v1/cdrs?direction=outbound&disposition=answered", Some(&ta), None).await;
+    assert_eq!(v["total"], 1);
+    let (_, v) = srv.call("GET", "/api/v1/cdrs?from=2026-11-12&to=2026-11-13", Some(&ta), None).await;
+    assert_eq!(v["total"], 1);
+    let (st, _) = srv.call("GET", "/api/v1/cdrs?from=yesterday", Some(&ta), None).await;
+    assert_eq!(st, 422);
+    let eu = srv.login("eu@cdr.test", PW).await;
+    let (_, v) = srv.call("GET", "/api/v1/cdrs", Some(&eu), None).await;
+    assert_eq!(v["total"], 2, "an end user sees the calls of their own extension: {v}");
+    let (st, csv) = srv.call("GET", "/api/v1/cdrs.csv", Some(&ta), None).await;
+    assert_eq!(st, 200);
+    let csv = csv.as_str().unwrap();
+    assert!(csv.starts_with("uuid,direction,"), "{csv}");
+    assert_eq!(csv.lines().count(), 4, "a header and three rows");
+    assert!(csv.contains("\"'=HYPERLINK(\"\"http://evil\"\")\""), "formulas are defused and quotes doubled: {csv}");
+    assert!(csv.contains("\"Bob, \"\"the\"\" builder\""));
+    assert!(csv.contains(",+12125550100,"), "numbers stay numbers");
+}

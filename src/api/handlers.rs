@@ -350,6 +350,69 @@ pub fn feature_codes(api: &Api, req: &Req) -> ApiResult<Reply> {
     Reply::ok(json!({ "items": items }))
 }
 
+// ---- call records ------------------------------------------------------------------------
+
+fn cdr_page(api: &Api, req: &Req, max_per_page: i64) -> ApiResult<crate::store::Page> {
+    let p = req.principal()?;
+    let own_extensions = match (p.role, p.tenant) {
+        (Role::Agent | Role::EndUser, Some(t)) => {
+            let mut numbers = Vec::new();
+            for id in api.store.extensions_of_user(t, p.user_id)? {
+                numbers.push(api.store.get(&res::EXTENSIONS, Within::Tenant(t), None, id)?["number"].as_str().unwrap_or("").to_string());
+            }
+            Some(numbers)
+        }
+        _ => None,
+    };
+    let f = crate::store::cdr::CdrFilter {
+        from: req.query("from").map(String::from),
+        to: req.query("to").map(String::from),
+        extension: req.query("extension").map(String::from),
+        direction: req.query("direction").map(String::from),
+        disposition: req.query("disposition").map(String::from),
+        own_extensions,
+        page: req.query_i64("page")?.unwrap_or(1).clamp(1, u32::MAX as i64) as u32,
+        per_page: req.query_i64("per_page")?.unwrap_or(50).clamp(1, max_per_page) as u32,
+    };
+    Ok(api.store.cdrs(req.list_within()?, &f)?)
+}
+
+pub fn cdrs(api: &Api, req: &Req) -> ApiResult<Reply> {
+    Reply::ok(cdr_page(api, req, 500)?)
+}
+
+/// One CSV field: quoted when it holds a separator, quote or newline; a text cell that a
+/// spreadsheet would run as a formula (`=`, `@`, `-`, `+` followed by a letter…) gets a
+/// leading `'` — caller names come from strangers.
+fn csv_field(v: &Value) -> String {
+    let s = match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let formula =
+        s.starts_with(['=', '@', '\t', '\r']) || ((s.starts_with('+') || s.starts_with('-')) && !s[1..].chars().all(|c| c.is_ascii_digit()));
+    let s = if formula { format!("'{s}") } else { s };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+pub fn cdrs_csv(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let page = cdr_page(api, req, 10_000)?;
+    let cols = crate::store::cdr::CDR_COLUMNS;
+    let mut out = cols.join(",");
+    out.push_str("\r\n");
+    for row in &page.items {
+        let line: Vec<String> = cols.iter().map(|c| csv_field(&row[*c])).collect();
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
+    }
+    Ok(Reply { status: warp::http::StatusCode::OK, body: None, raw: Some(("text/csv; charset=utf-8", out.into_bytes())) })
+}
+
 pub fn quota(api: &Api, req: &Req) -> ApiResult<Reply> {
     let p = req.principal()?;
     let tenant = match p.tenant {
@@ -630,7 +693,7 @@ pub fn subscribe(api: &Api, req: &Req) -> ApiResult<Reply> {
     api.store.get(&res::TENANTS, Within::Everything, None, b.tenant_id).map_err(|_| ApiError::invalid("tenant_id", "no such tenant"))?;
     let s = api.store.subscribe(TenantId(b.tenant_id), b.package_id)?;
     audit(api, Some(p), Some(TenantId(b.tenant_id)), "subscribe", format!("subscriptions/{}", s.id), format!("package {}", s.package));
-    Ok(Reply { status: warp::http::StatusCode::CREATED, body: Some(serde_json::to_value(s).map_err(|e| ApiError::Internal(e.to_string()))?) })
+    Reply::created(serde_json::to_value(s).map_err(|e| ApiError::Internal(e.to_string()))?)
 }
 
 // ---- generic resources -------------------------------------------------------------------

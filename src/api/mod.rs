@@ -75,15 +75,18 @@ where
 }
 
 fn respond(result: Result<router::Reply, error::ApiError>) -> warp::reply::Response {
-    let (status, body) = match result {
-        Ok(r) => (r.status, r.body),
-        Err(e) => (e.status(), Some(e.body())),
+    let (status, body, raw) = match result {
+        Ok(r) => (r.status, r.body, r.raw),
+        Err(e) => (e.status(), Some(e.body()), None),
     };
-    let bytes = body.map(|v| serde_json::to_vec(&v).expect("JSON values serialise")).unwrap_or_default();
+    let (content_type, bytes) = match raw {
+        Some((ct, bytes)) => (ct, bytes),
+        None => ("application/json", body.map(|v| serde_json::to_vec(&v).expect("JSON values serialise")).unwrap_or_default()),
+    };
     let mut resp = warp::reply::Response::new(bytes.into());
     *resp.status_mut() = status;
     let h = resp.headers_mut();
-    h.insert("content-type", warp::http::HeaderValue::from_static("application/json"));
+    h.insert("content-type", warp::http::HeaderValue::from_static(content_type));
     h.insert("cache-control", warp::http::HeaderValue::from_static("no-store"));
     h.insert("x-content-type-options", warp::http::HeaderValue::from_static("nosniff"));
     resp

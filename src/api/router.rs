@@ -134,17 +134,19 @@ pub struct Grant {
 pub struct Reply {
     pub status: StatusCode,
     pub body: Option<Value>,
+    /// A non-JSON body (CSV exports) and its media type.
+    pub raw: Option<(&'static str, Vec<u8>)>,
 }
 
 impl Reply {
     pub fn ok(v: impl serde::Serialize) -> ApiResult<Reply> {
-        Ok(Reply { status: StatusCode::OK, body: Some(serde_json::to_value(v).map_err(|e| ApiError::Internal(e.to_string()))?) })
+        Ok(Reply { status: StatusCode::OK, body: Some(serde_json::to_value(v).map_err(|e| ApiError::Internal(e.to_string()))?), raw: None })
     }
     pub fn created(v: Value) -> ApiResult<Reply> {
-        Ok(Reply { status: StatusCode::CREATED, body: Some(v) })
+        Ok(Reply { status: StatusCode::CREATED, body: Some(v), raw: None })
     }
     pub fn no_content() -> ApiResult<Reply> {
-        Ok(Reply { status: StatusCode::NO_CONTENT, body: None })
+        Ok(Reply { status: StatusCode::NO_CONTENT, body: None, raw: None })
     }
 }
 
@@ -319,6 +321,17 @@ fn build_routes() -> Vec<Route> {
         ),
         custom(m("GET"), "/permissions", User, Core, "Administration", "Permission tokens, their parents and groups", BodyDoc::None, h::permissions),
         custom(m("GET"), "/feature-codes", User, Core, "PBX", "Star codes the switch honours", BodyDoc::None, h::feature_codes),
+        custom(
+            m("GET"),
+            "/cdrs",
+            User,
+            Core,
+            "Reports",
+            "Call records, newest first (from, to, extension, direction, disposition, page, per_page); users see their own calls",
+            BodyDoc::None,
+            h::cdrs,
+        ),
+        custom(m("GET"), "/cdrs.csv", User, Core, "Reports", "The same list as CSV (per_page up to 10,000)", BodyDoc::None, h::cdrs_csv),
         custom(m("GET"), "/quota", User, Core, "Billing", "Slot usage against the package, and period usage", BodyDoc::None, h::quota),
         custom(
             m("GET"),

@@ -94,7 +94,15 @@ impl ApiServer {
         let text = String::from_utf8_lossy(&out);
         let status: u16 = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no status in {text:?}"));
         let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-        let v = if body.is_empty() { Value::Null } else { serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body:?}")) };
+        // JSON answers parse; anything else (CSV) comes back as a string.
+        let json = text.to_ascii_lowercase().contains("content-type: application/json");
+        let v = if body.is_empty() {
+            Value::Null
+        } else if json {
+            serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body:?}"))
+        } else {
+            Value::String(body.to_string())
+        };
         (status, v)
     }
 
