@@ -140,7 +140,9 @@ async fn closed_hours_go_to_voicemail_and_the_boundary_is_exact() {
     // 08:59 closed, 09:00 open (New York, EST).
     for (at, open) in [("2026-11-18T13:59:00Z", false), ("2026-11-18T14:00:00Z", true)] {
         let p = pbx(at).await;
-        let (r, _) = call(&p, from_trunk("+12125550100", "+15557654321")).await;
+        // The caller hangs up while the menu waits for a digit.
+        let s = Scenario { hangup_after_ms: Some(300), ..from_trunk("+12125550100", "+15557654321") };
+        let (r, _) = call(&p, s).await;
         let ivr = apps(&r).iter().any(|a| a.starts_with("play_and_get_digits"));
         assert_eq!(ivr, open, "{at}");
     }
