@@ -7,6 +7,7 @@
 pub mod destination;
 pub mod dial;
 mod features;
+pub mod plan;
 pub mod route;
 pub mod time;
 

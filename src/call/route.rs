@@ -14,6 +14,7 @@ use tracing::{info, warn};
 
 use super::destination::Destination;
 use super::dial;
+use super::plan::Fallback;
 use super::CallHandler;
 use crate::esl::{EslError, OutboundSession};
 use crate::store::routing::{Extension, Tenant};
@@ -284,20 +285,10 @@ impl Call<'_> {
             Destination::External { number } if !from_trunk => ("outbound", number.clone()),
             _ => ("inbound", self.caller_number.clone()),
         };
-        for b in blocks {
-            if b.direction != direction && b.direction != "both" {
-                continue;
-            }
-            let hit = match b.kind.as_str() {
-                "pattern" => dial::pattern_matches(&b.value, &number),
-                _ => b.value == number,
-            };
-            if hit {
-                info!(number = %number, direction, action = %b.action, "call blocked");
-                return Ok(Some(b.action));
-            }
-        }
-        Ok(None)
+        Ok(super::plan::blocked(blocks, direction, &number).map(|b| {
+            info!(number = %number, direction, action = %b.action, "call blocked");
+            b.action
+        }))
     }
 
     async fn finish_blocked(mut self, action: &str) -> Result<(), RouteError> {
@@ -436,16 +427,15 @@ impl Call<'_> {
     /// Busy or no answer: the forward for that case, else voicemail, else the cause.
     async fn unavailable(&mut self, e: &Extension, cause: &str) -> Result<Next, RouteError> {
         let busy = cause == "USER_BUSY";
-        let forward = if busy { &e.forward_busy } else { &e.forward_no_answer };
-        if !forward.is_empty() {
-            return Ok(Next::Go(self.forward_to(forward).await?));
+        match super::plan::unavailable(e, busy) {
+            Fallback::Forward(n) => Ok(Next::Go(self.forward_to(&n).await?)),
+            Fallback::Voicemail(b) => self.voicemail(&b).await,
+            Fallback::End(cause) => {
+                self.cdr.disposition = if busy { "busy" } else { "no_answer" };
+                self.s.hangup(cause).await?;
+                Ok(Next::Done)
+            }
         }
-        if e.voicemail_enabled {
-            return self.voicemail(&e.number).await;
-        }
-        self.cdr.disposition = if busy { "busy" } else { "no_answer" };
-        self.s.hangup(if busy { "USER_BUSY" } else { "NO_ANSWER" }).await?;
-        Ok(Next::Done)
     }
 
     async fn ring_group(&mut self, id: i64) -> Result<Next, RouteError> {
@@ -537,7 +527,7 @@ impl Call<'_> {
 
     async fn external(&mut self, number: &str) -> Result<Next, RouteError> {
         let routes = self.read(|st, t| st.outbound_routes(t)).await?;
-        let Some(route) = routes.into_iter().find(|r| dial::pattern_matches(&r.pattern, number)) else {
+        let Some((route, out)) = super::plan::outbound(routes, number) else {
             warn!(number, "no outbound route matches");
             self.s.execute("pre_answer", None).await?;
             let _ = self.s.playback(INVALID).await;
@@ -545,8 +535,6 @@ impl Call<'_> {
             self.cdr.disposition = "failed";
             return Ok(Next::Done);
         };
-        let strip = (route.strip_digits.max(0) as usize).min(number.len());
-        let out = format!("{}{}", route.prepend, &number[strip..]);
         if dial::number(&out).is_none() {
             warn!(route = %route.name, "the rewritten number is not dialable");
             self.s.hangup("INVALID_NUMBER_FORMAT").await?;

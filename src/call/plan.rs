@@ -1,0 +1,49 @@
+//! Routing decisions that do not need a live call: the router acts on them and route
+//! explain describes them, so the two cannot disagree.
+
+use super::dial;
+use crate::store::routing::{CallBlock, Extension, OutboundRoute};
+
+/// What happens when an extension is busy or does not answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fallback {
+    /// Its forward for that case.
+    Forward(String),
+    /// Its voicemail box.
+    Voicemail(String),
+    /// Nothing configured: the call ends with this cause.
+    End(&'static str),
+}
+
+pub fn unavailable(e: &Extension, busy: bool) -> Fallback {
+    let forward = if busy { &e.forward_busy } else { &e.forward_no_answer };
+    if !forward.is_empty() {
+        Fallback::Forward(forward.clone())
+    } else if e.voicemail_enabled {
+        Fallback::Voicemail(e.number.clone())
+    } else {
+        Fallback::End(if busy { "USER_BUSY" } else { "NO_ANSWER" })
+    }
+}
+
+/// The first outbound route (by priority) whose pattern matches, and the number it dials
+/// after strip and prepend; None when no route matches. The rewritten number may still be
+/// refused by [`dial::number`].
+pub fn outbound(routes: Vec<OutboundRoute>, number: &str) -> Option<(OutboundRoute, String)> {
+    let route = routes.into_iter().find(|r| dial::pattern_matches(&r.pattern, number))?;
+    let strip = (route.strip_digits.max(0) as usize).min(number.len());
+    let out = format!("{}{}", route.prepend, &number[strip..]);
+    Some((route, out))
+}
+
+/// The block entry that stops `number` in `direction` (inbound: the caller; outbound: the
+/// number dialed).
+pub fn blocked(blocks: Vec<CallBlock>, direction: &str, number: &str) -> Option<CallBlock> {
+    blocks.into_iter().find(|b| {
+        (b.direction == direction || b.direction == "both")
+            && match b.kind.as_str() {
+                "pattern" => dial::pattern_matches(&b.value, number),
+                _ => b.value == number,
+            }
+    })
+}
