@@ -46,6 +46,11 @@ pub enum Command {
     /// Play FreeSWITCH against a running switchboard: place N simulated calls through its
     /// outbound listener and print calls completed, errors and latency percentiles.
     Simulate(SimulateArgs),
+    /// Routing tools.
+    Route {
+        #[command(subcommand)]
+        command: RouteCommand,
+    },
     /// Event-socket tools.
     Esl {
         #[command(subcommand)]
@@ -89,6 +94,31 @@ pub struct SimulateArgs {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum RouteCommand {
+    /// Print the path a call would take (DID → time condition → IVR → …) with the reason at
+    /// each step, without placing a call. Reads the configured database.
+    Explain {
+        /// The tenant whose phone dials: its SIP domain or id (not needed for a DID).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// The number dialed: an extension, a DID in E.164, an external number.
+        #[arg(long)]
+        number: String,
+        /// The caller's number (for the block list).
+        #[arg(long)]
+        from: Option<String>,
+        /// When (RFC 3339); now by default.
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long, short, env = "SWITCHBOARD_CONFIG")]
+        config: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum EslCommand {
     /// Decode a captured event-socket byte stream (FreeSWITCH → client) into one JSON object
     /// per frame: offset, content_type, headers (percent-decoded where FreeSWITCH encodes
@@ -126,6 +156,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Simulate(a) => simulate(a).await,
         Command::Esl { command: EslCommand::Decode { file } } => Ok(decode(file)),
+        Command::Route { command: RouteCommand::Explain { tenant, number, from, at, config, json } } => {
+            let cfg = Config::load(config.as_deref())?;
+            let store = crate::store::Store::open(&cfg.database_path())?;
+            let tenant = match tenant {
+                None => None,
+                Some(t) => Some(match t.parse::<i64>() {
+                    Ok(id) => crate::store::TenantId(id),
+                    Err(_) => {
+                        crate::store::TenantId(store.tenant_by_domain(&t)?.ok_or_else(|| anyhow::anyhow!("no tenant has the SIP domain {t}"))?.id)
+                    }
+                }),
+            };
+            let at = match at {
+                Some(a) => a.parse().map_err(|e| anyhow::anyhow!("--at {a}: {e}"))?,
+                None => jiff::Timestamp::now(),
+            };
+            let e = crate::call::explain::explain(&store, tenant, &number, from.as_deref(), at)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&e)?);
+            } else {
+                println!("{} (tenant {}) at {}", e.number, e.tenant_id, e.at);
+                for (i, s) in e.steps.iter().enumerate() {
+                    println!("{:>2}. {}: {}", i + 1, s.at, s.decision);
+                }
+            }
+            Ok(0)
+        }
     }
 }
 

@@ -212,6 +212,7 @@ async fn custom_case(w: &World, route: &Route, who: Who, foreign: bool) -> (Stri
             (path.into(), Some(json!({ "email": "nobody@x.test", "current_password": "x", "new_password": "Whatever-123" })), 401)
         }
         ("GET", "/branding/public") => (format!("{path}?host=x.example.com"), None, 200),
+        ("GET", "/route/explain") => (format!("{path}?number=1001&tenant_id={t}"), None, by_role(200, 200, 200, 403)),
         ("GET", "/cdrs" | "/cdrs.csv") => (path.into(), None, signed(200)),
         ("GET", "/me" | "/me/extensions" | "/me/dids" | "/me/queues" | "/me/announcements" | "/permissions" | "/feature-codes") => {
             (path.into(), None, signed(200))

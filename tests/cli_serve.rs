@@ -84,6 +84,16 @@ fn serve_demo_seeds_and_signs_in_every_demo_account() {
     let status = child.wait().unwrap();
     let log = log.join().unwrap();
     assert!(status.success(), "SIGTERM stops it cleanly: {status:?}\n{log}");
+    // route explain reads the same database, without a call.
+    let out = bin()
+        .args(["route", "explain", "--number", "+12125550100", "--at", "2026-11-21T15:00:00Z"])
+        .env("SWITCHBOARD_DATA_DIR", &dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("time condition \"Business hours\": not matched at Sat 2026-11-21 10:00 EST"), "{text}");
+    assert!(text.contains("voicemail 1001"), "{text}");
     // The signing key is owner-only.
     #[cfg(unix)]
     {

@@ -376,3 +376,35 @@ async fn call_flow_toggled_by_its_feature_code_with_pin() {
     call(&p, s).await;
     assert_eq!(state(), "day", "and back");
 }
+
+#[tokio::test]
+async fn route_explain_tells_the_path_without_a_call() {
+    use switchboard::call::explain::explain;
+    let p = pbx(OPEN).await;
+    let texts = |e: &switchboard::call::explain::Explanation| e.steps.iter().map(|s| format!("{}: {}", s.at, s.decision)).collect::<Vec<_>>();
+    let open = explain(&p.store, None, "+12125550100", None, OPEN.parse().unwrap()).unwrap();
+    let t = texts(&open);
+    assert_eq!(open.tenant_id, p.acme.0);
+    assert!(t[0].starts_with("DID +12125550100"), "{t:?}");
+    assert!(t[1].contains("time condition \"Business hours\": matched at Wed 2026-11-18 10:00 EST"), "{t:?}");
+    assert!(t[2].contains("IVR \"Main menu\"") && t[2].contains("1 → ring_group/"), "{t:?}");
+    let closed = explain(&p.store, None, "+12125550100", None, CLOSED.parse().unwrap()).unwrap();
+    let t = texts(&closed);
+    assert!(t[1].contains("not matched"), "{t:?}");
+    assert!(t.last().unwrap().starts_with("voicemail 1001"), "{t:?}");
+    // From a phone: an extension with its fallbacks; an external number and its trunks.
+    let t = texts(&explain(&p.store, Some(p.acme), "1003", None, OPEN.parse().unwrap()).unwrap());
+    assert!(t.iter().any(|s| s.contains("rings user/1003@acme.switchboard.test")), "{t:?}");
+    assert!(t.iter().any(|s| s.contains("no answer → voicemail 1003")), "{t:?}");
+    let t = texts(&explain(&p.store, Some(p.acme), "+12125550199", None, OPEN.parse().unwrap()).unwrap());
+    assert!(t.iter().any(|s| s.contains("outbound route \"North America\"") && s.contains("via trunk")), "{t:?}");
+    // The block list is explained too.
+    p.store.create(&res::CALL_BLOCKS, Some(p.acme), &ADMIN, &obj(json!({ "value": "+15550001111" }))).unwrap();
+    let t = texts(&explain(&p.store, None, "+12125550100", Some("+15550001111"), OPEN.parse().unwrap()).unwrap());
+    assert!(t.last().unwrap().starts_with("call block"), "{t:?}");
+    // Another tenant's DID explains as an outside number, not as that tenant's route.
+    let globex = TenantId(find(&p.store, &res::TENANTS, Within::Everything, "sip_domain", "globex.switchboard.test")["id"].as_i64().unwrap());
+    let e = explain(&p.store, Some(globex), "+12125550100", None, OPEN.parse().unwrap()).unwrap();
+    assert_eq!(e.tenant_id, globex.0);
+    assert!(texts(&e).iter().all(|s| !s.contains("IVR")), "{:?}", texts(&e));
+}

@@ -350,6 +350,21 @@ pub fn feature_codes(api: &Api, req: &Req) -> ApiResult<Reply> {
     Reply::ok(json!({ "items": items }))
 }
 
+// ---- route explain -----------------------------------------------------------------------
+
+pub fn route_explain(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let number = req.query("number").ok_or_else(|| ApiError::invalid("number", "required"))?;
+    let tenant = match req.grant.within {
+        Within::Tenant(t) => Some(t),
+        Within::Everything => req.query_i64("tenant_id")?.map(TenantId),
+    };
+    let at = match req.query("at") {
+        Some(v) => v.parse::<jiff::Timestamp>().map_err(|_| ApiError::invalid("at", "must be an RFC 3339 time, e.g. 2026-11-18T15:00:00Z"))?,
+        None => jiff::Timestamp::now(),
+    };
+    Reply::ok(crate::call::explain::explain(&api.store, tenant, number, req.query("from"), at)?)
+}
+
 // ---- call records ------------------------------------------------------------------------
 
 fn cdr_page(api: &Api, req: &Req, max_per_page: i64) -> ApiResult<crate::store::Page> {
