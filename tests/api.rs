@@ -621,3 +621,22 @@ async fn call_records_scoped_filtered_and_exported() {
     assert!(csv.contains("\"Bob, \"\"the\"\" builder\""));
     assert!(csv.contains(",+12125550100,"), "numbers stay numbers");
 }
+
+#[tokio::test]
+async fn route_explain_over_http() {
+    let srv = start(|_| {}).await;
+    let s = srv.admin_token().await;
+    let (t, ta) = tenant(&srv, &s, "explain.test", ALL).await;
+    srv.create(&ta, "/api/v1/extensions", json!({ "number": "1001", "voicemail_enabled": true })).await;
+    let (st, v) = srv.call("GET", "/api/v1/route/explain?number=1001&at=2026-11-18T15:00:00Z", Some(&ta), None).await;
+    assert_eq!(st, 200, "{v}");
+    let steps: Vec<String> =
+        v["steps"].as_array().unwrap().iter().map(|s| format!("{}: {}", s["at"].as_str().unwrap(), s["decision"].as_str().unwrap())).collect();
+    assert!(steps.iter().any(|s| s.contains("rings user/1001@explain.test")), "{steps:?}");
+    assert!(steps.iter().any(|s| s.contains("no answer → voicemail 1001")), "{steps:?}");
+    let (st, v) = srv.call("GET", "/api/v1/route/explain?number=1001", Some(&s), None).await;
+    assert_eq!((st, v["field"].as_str()), (422, Some("tenant_id")), "a super admin names the tenant");
+    assert_eq!(srv.call("GET", &format!("/api/v1/route/explain?number=1001&tenant_id={t}"), Some(&s), None).await.0, 200);
+    let (st, v) = srv.call("GET", "/api/v1/route/explain?number=1001,2&at=x", Some(&ta), None).await;
+    assert_eq!(st, 422, "{v}");
+}

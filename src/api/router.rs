@@ -331,6 +331,16 @@ fn build_routes() -> Vec<Route> {
             BodyDoc::None,
             h::cdrs,
         ),
+        custom(
+            m("GET"),
+            "/route/explain",
+            AdminToken(crate::access::Token::FpbxExtension),
+            Core,
+            "Routing",
+            "The path a call to ?number= would take (tenant_id for super admins unless the number is a DID; from; at = RFC 3339 time)",
+            BodyDoc::None,
+            h::route_explain,
+        ),
         custom(m("GET"), "/cdrs.csv", User, Core, "Reports", "The same list as CSV (per_page up to 10,000)", BodyDoc::None, h::cdrs_csv),
         custom(m("GET"), "/quota", User, Core, "Billing", "Slot usage against the package, and period usage", BodyDoc::None, h::quota),
         custom(
