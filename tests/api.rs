@@ -473,6 +473,14 @@ async fn my_account_dnd_and_forwarding() {
     // The admin's view changes at once.
     let (_, v) = srv.call("GET", &format!("/api/v1/extensions/{ext}"), Some(&ta), None).await;
     assert_eq!((v["dnd"].as_bool(), v["forward_busy"].as_str()), (Some(true), Some("+15551234567")));
+    // An admin resets the SIP password by sending it empty: a new one is generated.
+    let before = srv.call("GET", &format!("/api/v1/extensions/{ext}"), Some(&ta), None).await.1["sip_password"].clone();
+    let (st, v) = srv.call("PATCH", &format!("/api/v1/extensions/{ext}"), Some(&ta), Some(&json!({ "sip_password": "" }))).await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["sip_password"].as_str().unwrap().len(), 20);
+    assert_ne!(v["sip_password"], before);
+    let (st, v) = srv.call("PATCH", &format!("/api/v1/extensions/{ext}"), Some(&ta), Some(&json!({ "sip_password": "short" }))).await;
+    assert_eq!((st, v["field"].as_str()), (422, Some("sip_password")));
     let (st, v) = srv.call("PATCH", &format!("/api/v1/me/extensions/{ext}"), Some(&me), Some(&json!({ "number": "9999" }))).await;
     assert_eq!((st, v["field"].as_str()), (422, Some("number")));
     assert_eq!(srv.call("PATCH", &format!("/api/v1/me/extensions/{other}"), Some(&me), Some(&json!({ "dnd": true }))).await.0, 404);
