@@ -228,40 +228,25 @@ impl Store {
 
     pub fn users(&self, within: Within, q: &ListQuery) -> Result<Page> {
         let c = self.conn()?;
-        let mut args: Vec<Sql> = Vec::new();
-        let mut w = String::from("1=1");
+        let mut w = super::Where::new();
         if let Within::Tenant(t) = within {
-            args.push(Sql::Integer(t.0));
-            w.push_str(&format!(" AND tenant_id = ?{}", args.len()));
+            w.and("tenant_id =", Sql::Integer(t.0));
         }
         for (k, v) in &q.filters {
             match k.as_str() {
-                "role" => {
-                    args.push(Sql::Text(v.clone()));
-                    w.push_str(&format!(" AND role = ?{}", args.len()));
-                }
-                "tenant_id" => {
-                    args.push(Sql::Integer(v.parse().map_err(|_| StoreError::invalid("tenant_id", "must be a whole number"))?));
-                    w.push_str(&format!(" AND tenant_id = ?{}", args.len()));
-                }
+                "role" => w.and("role =", Sql::Text(v.clone())),
+                "tenant_id" => w.and("tenant_id =", Sql::Integer(v.parse().map_err(|_| StoreError::invalid("tenant_id", "must be a whole number"))?)),
                 _ => return Err(StoreError::invalid(k, "not a filter of this list")),
             }
         }
         if let Some(text) = q.q.as_deref().filter(|s| !s.is_empty()) {
-            let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-            args.push(Sql::Text(format!("%{escaped}%")));
-            w.push_str(&format!(" AND (email LIKE ?{n} ESCAPE '\\' OR name LIKE ?{n} ESCAPE '\\')", n = args.len()));
+            w.and_raw(|n| format!("email LIKE ?{n} ESCAPE '\\' OR name LIKE ?{n} ESCAPE '\\'"), vec![Sql::Text(super::like_pattern(text))]);
         }
-        let total: i64 = c.query_row(&format!("SELECT COUNT(*) FROM users WHERE {w}"), params_from_iter(args.iter()), |r| r.get(0))?;
-        let per_page = q.per_page.clamp(1, MAX_PER_PAGE);
-        let page = q.page.max(1);
-        args.push(Sql::Integer(per_page as i64));
-        args.push(Sql::Integer((page as i64 - 1) * per_page as i64));
-        let sql = format!("SELECT {USER_COLS} FROM users WHERE {w} ORDER BY email LIMIT ?{} OFFSET ?{}", args.len() - 1, args.len());
-        let mut users: Vec<User> = c.prepare(&sql)?.query_map(params_from_iter(args.iter()), user_row)?.collect::<rusqlite::Result<_>>()?;
-        load_allocations(&c, &mut users)?;
-        let items = users.into_iter().map(|u| serde_json::to_value(u).expect("user serialises")).collect();
-        Ok(Page { items, total, page, per_page })
+        w.page(&c, "users", USER_COLS, "email", q.page, q.per_page.clamp(1, MAX_PER_PAGE), |r| {
+            let mut u = user_row(r)?;
+            load_allocations(&c, std::slice::from_mut(&mut u)).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+            Ok(serde_json::to_value(u).expect("user serialises"))
+        })
     }
 
     pub fn update_user(&self, within: Within, id: i64, ch: &UserChanges) -> Result<User> {

@@ -1,11 +1,10 @@
 //! The activity log: who did what to which object, when. Append-only.
 
-use rusqlite::params_from_iter;
 use rusqlite::types::Value as Sql;
 use serde::Serialize;
 
 use super::resource::{Page, Within, MAX_PER_PAGE};
-use super::{Result, Store, StoreError, TenantId};
+use super::{Result, Store, TenantId, Where};
 
 #[derive(Debug, Clone, Default)]
 pub struct Entry<'a> {
@@ -56,47 +55,30 @@ impl Store {
 
     pub fn activity(&self, within: Within, f: &Filter) -> Result<Page> {
         let c = self.conn()?;
-        let mut args: Vec<Sql> = Vec::new();
-        let mut w = String::from("1=1");
-        let mut cond = |sql: &str, v: Sql| {
-            args.push(v);
-            w.push_str(&format!(" AND {sql} ?{}", args.len()));
-        };
+        let mut w = Where::new();
         if let Within::Tenant(t) = within {
-            cond("tenant_id =", Sql::Integer(t.0));
+            w.and("tenant_id =", Sql::Integer(t.0));
         }
-        for (bound, op) in [(&f.from, "at >="), (&f.to, "at <")] {
-            if let Some(v) = bound {
-                let ok = v.parse::<jiff::Timestamp>().is_ok() || v.parse::<jiff::civil::Date>().is_ok();
-                if !ok {
-                    return Err(StoreError::invalid(if op == "at >=" { "from" } else { "to" }, "must be a date (YYYY-MM-DD) or an RFC 3339 time"));
-                }
-                cond(op, Sql::Text(v.clone()));
-            }
-        }
+        w.time_bound("from", "at >=", f.from.as_ref())?;
+        w.time_bound("to", "at <", f.to.as_ref())?;
         if let Some(u) = f.user_id {
-            cond("user_id =", Sql::Integer(u));
+            w.and("user_id =", Sql::Integer(u));
         }
         if let Some(t) = f.tenant_id {
-            cond("tenant_id =", Sql::Integer(t));
+            w.and("tenant_id =", Sql::Integer(t));
         }
         if let Some(a) = &f.action {
-            cond("action =", Sql::Text(a.clone()));
+            w.and("action =", Sql::Text(a.clone()));
         }
-        let total: i64 = c.query_row(&format!("SELECT COUNT(*) FROM activity_log WHERE {w}"), params_from_iter(args.iter()), |r| r.get(0))?;
-        let per_page = f.per_page.clamp(1, MAX_PER_PAGE);
-        let page = f.page.max(1);
-        args.push(Sql::Integer(per_page as i64));
-        args.push(Sql::Integer((page as i64 - 1) * per_page as i64));
-        let sql = format!(
-            "SELECT id, at, user_id, user_email, tenant_id, action, object, detail FROM activity_log WHERE {w} ORDER BY id DESC LIMIT ?{} OFFSET ?{}",
-            args.len() - 1,
-            args.len()
-        );
-        let items = c
-            .prepare(&sql)?
-            .query_map(params_from_iter(args.iter()), |r| {
-                Ok(Row {
+        w.page(
+            &c,
+            "activity_log",
+            "id, at, user_id, user_email, tenant_id, action, object, detail",
+            "id DESC",
+            f.page,
+            f.per_page.clamp(1, MAX_PER_PAGE),
+            |r| {
+                let row = Row {
                     id: r.get(0)?,
                     at: r.get(1)?,
                     user_id: r.get(2)?,
@@ -105,10 +87,9 @@ impl Store {
                     action: r.get(5)?,
                     object: r.get(6)?,
                     detail: r.get(7)?,
-                })
-            })?
-            .map(|r| r.map(|r| serde_json::to_value(r).expect("row serialises")))
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(Page { items, total, page, per_page })
+                };
+                Ok(serde_json::to_value(row).expect("row serialises"))
+            },
+        )
     }
 }

@@ -123,73 +123,41 @@ impl Store {
     pub fn cdrs(&self, within: super::resource::Within, f: &CdrFilter) -> Result<super::Page> {
         use rusqlite::types::Value as Sql;
         let c = self.conn()?;
-        let mut args: Vec<Sql> = Vec::new();
-        let mut w = String::from("1=1");
-        let mut cond = |sql: &str, v: Sql| {
-            args.push(v);
-            w.push_str(&format!(" AND {sql} ?{}", args.len()));
-        };
+        let mut w = super::Where::new();
         if let super::resource::Within::Tenant(t) = within {
-            cond("tenant_id =", Sql::Integer(t.0));
+            w.and("tenant_id =", Sql::Integer(t.0));
         }
-        for (field, bound, op) in [("from", &f.from, "started_at >="), ("to", &f.to, "started_at <")] {
-            if let Some(v) = bound {
-                if v.parse::<jiff::Timestamp>().is_err() && v.parse::<jiff::civil::Date>().is_err() {
-                    return Err(super::StoreError::invalid(field, "must be a date (YYYY-MM-DD) or an RFC 3339 time"));
-                }
-                cond(op, Sql::Text(v.clone()));
-            }
-        }
+        w.time_bound("from", "started_at >=", f.from.as_ref())?;
+        w.time_bound("to", "started_at <", f.to.as_ref())?;
+        // A call belongs to an extension that made it, took it, or was dialed.
+        let touches = |n: usize| format!("extension = ?{n} OR callee = ?{n} OR caller_number = ?{n}");
         if let Some(e) = &f.extension {
-            args.push(Sql::Text(e.clone()));
-            w.push_str(&format!(" AND (extension = ?{n} OR callee = ?{n} OR caller_number = ?{n})", n = args.len()));
+            w.and_raw(touches, vec![Sql::Text(e.clone())]);
         }
         if let Some(d) = &f.direction {
-            args.push(Sql::Text(d.clone()));
-            w.push_str(&format!(" AND direction = ?{}", args.len()));
+            w.and("direction =", Sql::Text(d.clone()));
         }
         if let Some(d) = &f.disposition {
-            args.push(Sql::Text(d.clone()));
-            w.push_str(&format!(" AND disposition = ?{}", args.len()));
+            w.and("disposition =", Sql::Text(d.clone()));
         }
         if let Some(own) = &f.own_extensions {
-            if own.is_empty() {
-                w.push_str(" AND 0");
-            } else {
-                let mut ors = Vec::new();
-                for e in own {
-                    args.push(Sql::Text(e.clone()));
-                    ors.push(format!("extension = ?{n} OR callee = ?{n} OR caller_number = ?{n}", n = args.len()));
-                }
-                w.push_str(&format!(" AND ({})", ors.join(" OR ")));
-            }
+            let n = own.len();
+            w.and_raw(
+                |first| if n == 0 { "0".into() } else { (first..first + n).map(touches).collect::<Vec<_>>().join(" OR ") },
+                own.iter().map(|e| Sql::Text(e.clone())).collect(),
+            );
         }
-        let total: i64 = c.query_row(&format!("SELECT COUNT(*) FROM cdrs WHERE {w}"), rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
-        let per_page = f.per_page.clamp(1, 10_000);
-        let page = f.page.max(1);
-        args.push(Sql::Integer(per_page as i64));
-        args.push(Sql::Integer((page as i64 - 1) * per_page as i64));
-        let sql = format!(
-            "SELECT {} FROM cdrs WHERE {w} ORDER BY started_at DESC, id DESC LIMIT ?{} OFFSET ?{}",
-            CDR_COLUMNS.join(", "),
-            args.len() - 1,
-            args.len()
-        );
-        let mut st = c.prepare(&sql)?;
-        let items = st
-            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
-                let mut o = serde_json::Map::new();
-                for (i, col) in CDR_COLUMNS.iter().enumerate() {
-                    let v = match r.get::<_, Sql>(i)? {
-                        Sql::Integer(n) => serde_json::json!(n),
-                        Sql::Text(t) => serde_json::Value::String(t),
-                        _ => serde_json::Value::Null,
-                    };
-                    o.insert(col.to_string(), v);
-                }
-                Ok(serde_json::Value::Object(o))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(super::Page { items, total, page, per_page })
+        w.page(&c, "cdrs", &CDR_COLUMNS.join(", "), "started_at DESC, id DESC", f.page, f.per_page.clamp(1, 10_000), |r| {
+            let mut o = serde_json::Map::new();
+            for (i, col) in CDR_COLUMNS.iter().enumerate() {
+                let v = match r.get::<_, Sql>(i)? {
+                    Sql::Integer(n) => serde_json::json!(n),
+                    Sql::Text(t) => serde_json::Value::String(t),
+                    _ => serde_json::Value::Null,
+                };
+                o.insert(col.to_string(), v);
+            }
+            Ok(serde_json::Value::Object(o))
+        })
     }
 }

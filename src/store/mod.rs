@@ -127,6 +127,72 @@ impl Store {
     }
 }
 
+/// A WHERE clause assembled from static column text and bound values, and the paged query
+/// over it (COUNT, then one page newest-first or in the order given).
+pub(crate) struct Where {
+    sql: String,
+    args: Vec<rusqlite::types::Value>,
+}
+
+impl Where {
+    pub(crate) fn new() -> Where {
+        Where { sql: "1=1".into(), args: Vec::new() }
+    }
+
+    /// `AND <col_op> ?n` — `col_op` is static text such as `"tenant_id ="`.
+    pub(crate) fn and(&mut self, col_op: &str, v: rusqlite::types::Value) {
+        self.args.push(v);
+        self.sql.push_str(&format!(" AND {col_op} ?{}", self.args.len()));
+    }
+
+    /// A raw condition whose `?N` placeholders refer to `values`, appended after the current
+    /// arguments (`{n}` in `sql` is replaced by the first new index, `{n+1}`… by the next).
+    pub(crate) fn and_raw(&mut self, sql: impl Fn(usize) -> String, values: Vec<rusqlite::types::Value>) {
+        let first = self.args.len() + 1;
+        self.args.extend(values);
+        self.sql.push_str(&format!(" AND ({})", sql(first)));
+    }
+
+    /// A time bound (`from`/`to` filters): a date or an RFC 3339 time, refused otherwise.
+    pub(crate) fn time_bound(&mut self, field: &str, col_op: &str, v: Option<&String>) -> Result<()> {
+        if let Some(v) = v {
+            if v.parse::<jiff::Timestamp>().is_err() && v.parse::<jiff::civil::Date>().is_err() {
+                return Err(StoreError::invalid(field, "must be a date (YYYY-MM-DD) or an RFC 3339 time"));
+            }
+            self.and(col_op, rusqlite::types::Value::Text(v.clone()));
+        }
+        Ok(())
+    }
+
+    /// The total and one page of `cols` from `table`.
+    pub(crate) fn page(
+        mut self,
+        c: &rusqlite::Connection,
+        table: &str,
+        cols: &str,
+        order: &str,
+        page: u32,
+        per_page: u32,
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<serde_json::Value>,
+    ) -> Result<Page> {
+        let total: i64 =
+            c.query_row(&format!("SELECT COUNT(*) FROM {table} WHERE {}", self.sql), rusqlite::params_from_iter(self.args.iter()), |r| r.get(0))?;
+        let page = page.max(1);
+        self.args.push(rusqlite::types::Value::Integer(per_page as i64));
+        self.args.push(rusqlite::types::Value::Integer((page as i64 - 1) * per_page as i64));
+        let sql =
+            format!("SELECT {cols} FROM {table} WHERE {} ORDER BY {order} LIMIT ?{} OFFSET ?{}", self.sql, self.args.len() - 1, self.args.len());
+        let items = c.prepare(&sql)?.query_map(rusqlite::params_from_iter(self.args.iter()), row)?.collect::<rusqlite::Result<_>>()?;
+        Ok(Page { items, total, page, per_page })
+    }
+}
+
+/// A substring search as a LIKE pattern: the text's own `%`, `_` and `\` match themselves
+/// (used with `ESCAPE '\'`).
+pub(crate) fn like_pattern(text: &str) -> String {
+    format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+}
+
 /// Now, UTC, as stored (RFC 3339 with seconds, `Z`).
 pub fn now() -> String {
     jiff::Timestamp::now().round(jiff::Unit::Second).unwrap_or_else(|_| jiff::Timestamp::now()).to_string()

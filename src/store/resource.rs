@@ -778,8 +778,7 @@ impl Store {
         }
         if let Some(text) = q.q.as_deref().filter(|s| !s.is_empty() && !r.search.is_empty()) {
             // LIKE with the wildcards of the search text escaped: a search is a substring.
-            let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-            args.push(Sql::Text(format!("%{escaped}%")));
+            args.push(Sql::Text(super::like_pattern(text)));
             let n = args.len();
             let ors: Vec<String> = r.search.iter().map(|col| format!("{col} LIKE ?{n} ESCAPE '\\'")).collect();
             w.push_str(&format!(" AND ({})", ors.join(" OR ")));
