@@ -234,6 +234,12 @@ async fn call_block_stops_the_call_before_anything_rings() {
     assert_eq!(cdr["disposition"], "blocked");
     let (r, _) = call(&p, from_trunk("+12125550101", "+14445550000")).await;
     assert_eq!(r.bridges.len(), 1, "another caller gets through");
+    // A "voicemail" entry sends the blocked caller of an extension to its mailbox.
+    p.store.create(&res::CALL_BLOCKS, Some(p.acme), &ADMIN, &obj(json!({ "value": "1004", "direction": "inbound", "action": "voicemail" }))).unwrap();
+    let (r, cdr) = call(&p, from_phone(ACME, "1004", "1003")).await;
+    assert!(r.bridges.is_empty());
+    assert_eq!(apps(&r).last().unwrap(), &format!("voicemail default {ACME} 1003"));
+    assert_eq!(cdr["disposition"], "blocked");
 }
 
 #[tokio::test]

@@ -21,13 +21,12 @@ use crate::store::{resources as res, validate, Resource, Scope, TenantId};
 /// The user behind an access token, read fresh: a disabled user or a bumped token version
 /// (password changed, account disabled) is refused at once.
 pub fn principal_for(api: &Api, token: &str) -> ApiResult<Principal> {
-    let bad = ApiError::Unauthorized("the token is invalid, expired or revoked; sign in again");
-    let claims =
-        api.keys.verify(token, TokenKind::Access).ok_or(ApiError::Unauthorized("the token is invalid, expired or revoked; sign in again"))?;
-    let id: i64 = claims.sub.parse().map_err(|_| ApiError::Unauthorized("the token is invalid, expired or revoked; sign in again"))?;
-    let p = api.store.principal(id)?.ok_or(ApiError::Unauthorized("the token is invalid, expired or revoked; sign in again"))?;
+    let bad = || ApiError::Unauthorized("the token is invalid, expired or revoked; sign in again");
+    let claims = api.keys.verify(token, TokenKind::Access).ok_or_else(bad)?;
+    let id: i64 = claims.sub.parse().map_err(|_| bad())?;
+    let p = api.store.principal(id)?.ok_or_else(bad)?;
     if !p.enabled || p.token_version != claims.ver {
-        return Err(bad);
+        return Err(bad());
     }
     Ok(p)
 }

@@ -204,7 +204,7 @@ impl Router {
         };
         // Blocked before anything rings.
         if let Some(action) = call.blocked(&first, from_trunk).await? {
-            return call.finish_blocked(&action).await;
+            return call.finish_blocked(&action, &first).await;
         }
         let outcome = call.drive(first).await;
         // Whatever ended the call (the caller hanging up mid-command included), it gets its
@@ -291,22 +291,37 @@ impl Call<'_> {
         }))
     }
 
-    async fn finish_blocked(mut self, action: &str) -> Result<(), RouteError> {
+    /// A blocked call ends as the entry says; `voicemail` sends it to the mailbox of what it
+    /// dialed (an extension with voicemail, or a voicemail box), and is refused otherwise.
+    async fn finish_blocked(mut self, action: &str, dialed: &Destination) -> Result<(), RouteError> {
         self.path.push(format!("blocked ({action})"));
         self.cdr.disposition = "blocked";
-        match action {
-            "busy" => self.s.hangup("USER_BUSY").await?,
-            "hangup" => self.s.hangup("NORMAL_CLEARING").await?,
-            "voicemail" => {
-                // The first voicemail-enabled extension the caller was trying to reach is
-                // unknown here; the block list's voicemail is the dialed mailbox when there is
-                // one, else a refusal.
-                self.s.hangup("CALL_REJECTED").await?
+        let mailbox = match (action, dialed) {
+            ("voicemail", Destination::Extension { id }) => {
+                let id = *id;
+                let e = self.read(move |st, t| st.extension(t, id)).await?;
+                e.voicemail_enabled.then_some(e.number)
             }
-            _ => self.s.hangup("CALL_REJECTED").await?,
-        }
+            ("voicemail", Destination::Voicemail { id }) => {
+                let id = *id;
+                Some(self.read(move |st, t| st.voicemail_box(t, id)).await?.number)
+            }
+            _ => None,
+        };
+        let outcome = match (action, mailbox) {
+            ("busy", _) => self.s.hangup("USER_BUSY").await,
+            ("hangup", _) => self.s.hangup("NORMAL_CLEARING").await,
+            ("voicemail", Some(b)) => {
+                let arg = format!("default {} {b}", self.tenant.sip_domain);
+                self.s.execute("voicemail", Some(&arg)).await.map(|_| ())
+            }
+            _ => self.s.hangup("CALL_REJECTED").await,
+        };
         self.end().await;
-        Ok(())
+        match outcome {
+            Err(EslError::Hangup { .. } | EslError::Closed { .. }) | Ok(()) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     pub(crate) async fn answer(&mut self) -> Result<(), EslError> {
