@@ -8,6 +8,22 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_switchboard"))
 }
 
+/// `switchboard serve` on ephemeral loopback ports over `dir`, FreeSWITCH unreachable.
+fn serve(dir: &std::path::Path, args: &[&str], stdout: Stdio, stderr: Stdio) -> std::process::Child {
+    bin()
+        .arg("serve")
+        .args(args)
+        .env("SWITCHBOARD_DATA_DIR", dir)
+        .env("SWITCHBOARD_HTTP_LISTEN", "127.0.0.1:0")
+        .env("SWITCHBOARD_OUTBOUND_LISTEN", "127.0.0.1:0")
+        .env("SWITCHBOARD_FREESWITCH_ESL", "127.0.0.1:9")
+        .env("SWITCHBOARD_LOG_FORMAT", "json")
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .unwrap()
+}
+
 fn temp() -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("sb-cli-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&d).unwrap();
@@ -40,17 +56,7 @@ fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &str) -
 #[test]
 fn serve_demo_seeds_and_signs_in_every_demo_account() {
     let dir = temp();
-    let mut child = bin()
-        .args(["serve", "--demo"])
-        .env("SWITCHBOARD_DATA_DIR", &dir)
-        .env("SWITCHBOARD_HTTP_LISTEN", "127.0.0.1:0")
-        .env("SWITCHBOARD_OUTBOUND_LISTEN", "127.0.0.1:0")
-        .env("SWITCHBOARD_FREESWITCH_ESL", "127.0.0.1:9")
-        .env("SWITCHBOARD_LOG_FORMAT", "json")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = serve(&dir, &["--demo"], Stdio::piped(), Stdio::piped());
     // Read the log on a thread to the end (a closed pipe would break the server's logging).
     let stderr = BufReader::new(child.stderr.take().unwrap());
     let (tx, rx) = std::sync::mpsc::channel();
@@ -106,16 +112,7 @@ fn serve_demo_seeds_and_signs_in_every_demo_account() {
 #[test]
 fn first_start_without_demo_prints_one_admin_password() {
     let dir = temp();
-    let mut child = bin()
-        .arg("serve")
-        .env("SWITCHBOARD_DATA_DIR", &dir)
-        .env("SWITCHBOARD_HTTP_LISTEN", "127.0.0.1:0")
-        .env("SWITCHBOARD_OUTBOUND_LISTEN", "127.0.0.1:0")
-        .env("SWITCHBOARD_FREESWITCH_ESL", "127.0.0.1:9")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = serve(&dir, &[], Stdio::piped(), Stdio::null());
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     terminate(&mut child);
@@ -134,16 +131,7 @@ fn terminate(child: &mut std::process::Child) {
 #[test]
 fn a_closed_log_pipe_is_survived() {
     let dir = temp();
-    let mut child = bin()
-        .arg("serve")
-        .env("SWITCHBOARD_DATA_DIR", &dir)
-        .env("SWITCHBOARD_HTTP_LISTEN", "127.0.0.1:0")
-        .env("SWITCHBOARD_OUTBOUND_LISTEN", "127.0.0.1:0")
-        .env("SWITCHBOARD_FREESWITCH_ESL", "127.0.0.1:9")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = serve(&dir, &[], Stdio::null(), Stdio::piped());
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
     while stderr.read_line(&mut line).unwrap() > 0 && !line.contains("switchboard is up") {
