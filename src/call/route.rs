@@ -190,25 +190,20 @@ impl Router {
             path: Vec::new(),
             cdr,
         };
-        let first = match first {
-            Start::Route(d) => d,
+        let outcome = match first {
             Start::Feature(code) => {
                 call.path.push(format!("feature {code}"));
-                let outcome = super::features::run(&mut call, &code).await;
-                call.end().await;
-                return match outcome {
-                    Err(RouteError::Esl(EslError::Hangup { .. } | EslError::Closed { .. })) => Ok(()),
-                    other => other,
-                };
+                super::features::run(&mut call, &code).await
             }
+            // The block list first: nothing rings for a blocked call.
+            Start::Route(d) => match call.blocked(&d, from_trunk).await {
+                Ok(Some(action)) => call.finish_blocked(&action, &d).await,
+                Ok(None) => call.drive(d).await,
+                Err(e) => Err(e),
+            },
         };
-        // Blocked before anything rings.
-        if let Some(action) = call.blocked(&first, from_trunk).await? {
-            return call.finish_blocked(&action, &first).await;
-        }
-        let outcome = call.drive(first).await;
         // Whatever ended the call (the caller hanging up mid-command included), it gets its
-        // record.
+        // record; a hangup is how calls end, not an error.
         call.end().await;
         match outcome {
             Err(RouteError::Esl(EslError::Hangup { .. } | EslError::Closed { .. })) => Ok(()),
@@ -293,7 +288,7 @@ impl Call<'_> {
 
     /// A blocked call ends as the entry says; `voicemail` sends it to the mailbox of what it
     /// dialed (an extension with voicemail, or a voicemail box), and is refused otherwise.
-    async fn finish_blocked(mut self, action: &str, dialed: &Destination) -> Result<(), RouteError> {
+    async fn finish_blocked(&mut self, action: &str, dialed: &Destination) -> Result<(), RouteError> {
         self.path.push(format!("blocked ({action})"));
         self.cdr.disposition = "blocked";
         let mailbox = match (action, dialed) {
@@ -308,20 +303,15 @@ impl Call<'_> {
             }
             _ => None,
         };
-        let outcome = match (action, mailbox) {
-            ("busy", _) => self.s.hangup("USER_BUSY").await,
-            ("hangup", _) => self.s.hangup("NORMAL_CLEARING").await,
+        match (action, mailbox) {
+            ("busy", _) => self.s.hangup("USER_BUSY").await?,
+            ("hangup", _) => self.s.hangup("NORMAL_CLEARING").await?,
             ("voicemail", Some(b)) => {
-                let arg = format!("default {} {b}", self.tenant.sip_domain);
-                self.s.execute("voicemail", Some(&arg)).await.map(|_| ())
+                self.voicemail(&b).await?;
             }
-            _ => self.s.hangup("CALL_REJECTED").await,
-        };
-        self.end().await;
-        match outcome {
-            Err(EslError::Hangup { .. } | EslError::Closed { .. }) | Ok(()) => Ok(()),
-            Err(e) => Err(e.into()),
+            _ => self.s.hangup("CALL_REJECTED").await?,
         }
+        Ok(())
     }
 
     pub(crate) async fn answer(&mut self) -> Result<(), EslError> {
@@ -391,8 +381,11 @@ impl Call<'_> {
         // mod_voicemail: voicemail <profile> <domain> <id>; the domain is a checked host
         // name, the box a checked digit string.
         let arg = format!("default {} {mailbox}", self.tenant.sip_domain);
-        // Set first: the caller usually ends a voicemail call by hanging up mid-app.
-        self.cdr.disposition = "voicemail";
+        // Set first: the caller usually ends a voicemail call by hanging up mid-app. (A
+        // blocked call sent to voicemail stays "blocked".)
+        if self.cdr.disposition.is_empty() {
+            self.cdr.disposition = "voicemail";
+        }
         self.s.execute("voicemail", Some(&arg)).await?;
         Ok(Next::Done)
     }
