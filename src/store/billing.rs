@@ -76,6 +76,16 @@ pub fn package_limit(c: &Connection, tenant: TenantId, slot: Slot) -> Result<Opt
     Ok(c.query_row(&sql, [tenant.0], |r| Ok((r.get(0)?, r.get(1)?))).optional()?)
 }
 
+/// How many `slot` objects the tenant has (only those `owner` created, when given).
+pub fn slot_used(c: &Connection, tenant: TenantId, slot: Slot, owner: Option<i64>) -> Result<i64> {
+    Ok(match owner {
+        None => c.query_row(&format!("SELECT COUNT(*) FROM {} WHERE tenant_id = ?1", slot.table()), [tenant.0], |r| r.get(0))?,
+        Some(u) => {
+            c.query_row(&format!("SELECT COUNT(*) FROM {} WHERE tenant_id = ?1 AND owner_user_id = ?2", slot.table()), (tenant.0, u), |r| r.get(0))?
+        }
+    })
+}
+
 #[derive(Debug, Serialize)]
 pub struct Subscription {
     pub id: i64,
@@ -178,7 +188,7 @@ impl Store {
             .optional()?;
         let mut slots = Vec::new();
         for slot in Slot::ALL {
-            let used: i64 = c.query_row(&format!("SELECT COUNT(*) FROM {} WHERE tenant_id = ?1", slot.table()), [tenant.0], |r| r.get(0))?;
+            let used = slot_used(&c, tenant, slot, None)?;
             slots.push(SlotUsage { slot, used, limit: package_limit(&c, tenant, slot)?.map(|(_, l)| l) });
         }
         let usage = c

@@ -728,12 +728,10 @@ fn tenant_of_row(c: &Connection, r: &Resource, id: i64) -> Result<Option<TenantI
 
 fn check_slot(c: &Connection, r: &Resource, tenant: TenantId, actor: &Actor) -> Result<()> {
     let Some(slot) = r.slot else { return Ok(()) };
-    let count = |extra: &str, arg: i64| -> Result<i64> {
-        Ok(c.query_row(&format!("SELECT COUNT(*) FROM {} WHERE tenant_id = ?1 {extra}", r.table), (tenant.0, arg), |row| row.get(0))?)
-    };
+    debug_assert_eq!(slot.table(), r.table, "a slot counts the rows of its own table");
     if actor.enforce_packages {
         if let Some((package, limit)) = super::billing::package_limit(c, tenant, slot)? {
-            let used = count("AND ?2 = ?2", 0)?;
+            let used = super::billing::slot_used(c, tenant, slot, None)?;
             if used >= limit {
                 return Err(StoreError::Limit {
                     limit: slot.name().into(),
@@ -744,7 +742,7 @@ fn check_slot(c: &Connection, r: &Resource, tenant: TenantId, actor: &Actor) -> 
     }
     if !actor.admin {
         let allowed = super::accounts::allocation(c, actor.user_id, slot)?;
-        let used = count("AND owner_user_id = ?2", actor.user_id)?;
+        let used = super::billing::slot_used(c, tenant, slot, Some(actor.user_id))?;
         if used >= allowed {
             return Err(StoreError::Limit {
                 limit: slot.name().into(),
