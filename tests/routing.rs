@@ -414,3 +414,59 @@ async fn route_explain_tells_the_path_without_a_call() {
     assert_eq!(e.tenant_id, globex.0);
     assert!(texts(&e).iter().all(|s| !s.contains("IVR")), "{:?}", texts(&e));
 }
+
+#[tokio::test]
+async fn follow_me_cascades_with_each_step_s_delay_and_timeout_then_voicemail() {
+    let p = pbx(OPEN).await;
+    let e1003 = find(&p.store, &res::EXTENSIONS, Within::Tenant(p.acme), "number", "1003");
+    let trunk = find(&p.store, &res::TRUNKS, Within::Everything, "name", "DemoCarrier")["id"].as_i64().unwrap();
+    let mobile = "+12125550142";
+    // The guide's cascade: the desk phone (1004) at once for 15 s, the mobile from 15 s for 20 s.
+    let fm = p
+        .store
+        .create(
+            &res::FOLLOW_ME,
+            Some(p.acme),
+            &ADMIN,
+            &obj(json!({ "extension_id": e1003["id"], "destinations": [
+                { "number": "1004", "delay": 0, "timeout": 15 },
+                { "number": mobile, "delay": 15, "timeout": 20 },
+            ] })),
+        )
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let desk = format!("user/1004@{ACME}");
+    let cell = format!("sofia/gateway/trunk{trunk}/{mobile}");
+    let mut s = from_phone(ACME, "1001", "1003");
+    s.second_ms = 10; // one switch second = 10 ms here
+    s.default_target = Target::NoAnswer;
+    let (r, cdr) = call(&p, s.clone()).await;
+    assert_eq!(r.bridges.len(), 1, "{:?}", apps(&r));
+    let b = &r.bridges[0];
+    assert_eq!(b.dialstring, format!("[leg_delay_start=0,leg_timeout=15]{desk},[leg_delay_start=15,leg_timeout=35]{cell}"));
+    let rang: Vec<(&str, u64, u64)> = b.rang.iter().map(|l| (l.endpoint.as_str(), l.from_ms, l.to_ms)).collect();
+    let near = |got: u64, want: u64| got.abs_diff(want) <= 30;
+    assert_eq!(rang.len(), 2, "{rang:?}");
+    assert!(rang[0].0 == desk && near(rang[0].1, 0) && near(rang[0].2, 150), "desk 0–15 s: {rang:?}");
+    assert!(rang[1].0 == cell && near(rang[1].1, 150) && near(rang[1].2, 350), "mobile 15–35 s: {rang:?}");
+    assert!(apps(&r).iter().any(|a| a == "set call_timeout=35"), "{:?}", apps(&r));
+    assert_eq!(apps(&r).last().unwrap(), &format!("voicemail default {ACME} 1003"), "then voicemail");
+    assert_eq!(cdr["disposition"], "voicemail");
+    let why = switchboard::call::explain::explain(&p.store, Some(p.acme), "1003", None, OPEN.parse().unwrap()).unwrap();
+    let why: Vec<String> = why.steps.iter().map(|s| format!("{}: {}", s.at, s.decision)).collect();
+    assert!(why.iter().any(|w| w.contains(&format!("follow-me rings 1004 from 0 s to 15 s, {mobile} from 15 s to 35 s"))), "{why:?}");
+
+    // The mobile answers 5 s after it starts ringing: bridged, no voicemail.
+    s.targets = BTreeMap::from([(cell.clone(), Target::Answer { after_ms: 50, talk_ms: Some(20) })]);
+    let (r, cdr) = call(&p, s.clone()).await;
+    assert_eq!(r.bridges[0].answered_by.as_deref(), Some(cell.as_str()));
+    assert!(near(r.bridges[0].rang[1].to_ms, 200), "{:?}", r.bridges[0].rang);
+    assert!(!apps(&r).iter().any(|a| a.starts_with("voicemail")));
+    assert_eq!(cdr["disposition"], "answered");
+
+    // Switched off: the extension rings by itself again.
+    p.store.update(&res::FOLLOW_ME, Within::Tenant(p.acme), None, fm, &obj(json!({ "enabled": false }))).unwrap();
+    let (r, _) = call(&p, s).await;
+    assert_eq!(r.bridges[0].dialstring, format!("user/1003@{ACME}"));
+}

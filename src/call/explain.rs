@@ -88,6 +88,14 @@ pub fn explain(store: &Store, tenant: Option<TenantId>, number: &str, from: Opti
                 } else if e.dnd {
                     steps.push(step(at, "do not disturb: treated as busy"));
                     fallback(store, tenant, &mut steps, &e, true)?
+                } else if let Some(fm) = store.follow_me(tenant, e.id)?.filter(|f| !f.destinations.is_empty()) {
+                    let cascade: Vec<String> =
+                        fm.destinations.iter().map(|d| format!("{} from {} s to {} s", d.number, d.delay, d.delay + d.timeout)).collect();
+                    steps.push(step(at, format!("follow-me rings {}", cascade.join(", "))));
+                    let last =
+                        if fm.voicemail_last && e.voicemail_enabled { format!("voicemail {}", e.number) } else { "ends with NO_ANSWER".into() };
+                    steps.push(step(format!("follow-me of {} unanswered", e.number), last));
+                    None
                 } else {
                     steps.push(step(at, format!("rings user/{}@{} for 30 s", e.number, t.sip_domain)));
                     let busy = describe_fallback(&plan::unavailable(&e, true));

@@ -412,8 +412,28 @@ impl Call<'_> {
             info!(extension = %e.number, "do not disturb");
             return self.unavailable(&e, "USER_BUSY").await;
         }
+        let fm = {
+            let id = e.id;
+            self.read(move |st, t| st.follow_me(t, id)).await?
+        };
+        if let Some(fm) = fm.filter(|f| !f.destinations.is_empty()) {
+            return self.follow_me(&e, fm).await;
+        }
+        let dialstring = format!("user/{}@{}", e.number, self.tenant.sip_domain);
+        match self.ring(&e, &dialstring, 30).await? {
+            None => Ok(Next::Done),
+            Some(disposition) => {
+                info!(extension = %e.number, %disposition, "extension did not answer");
+                self.unavailable(&e, &disposition).await
+            }
+        }
+    }
+
+    /// Rings `dialstring` for the extension `e` (its caller ID, its recording); None when
+    /// the call was answered (or the caller gave up), else why nobody answered.
+    async fn ring(&mut self, e: &Extension, dialstring: &str, timeout: i64) -> Result<Option<String>, RouteError> {
         self.caller_id().await?;
-        self.set("call_timeout", "30").await?;
+        self.set("call_timeout", &timeout.to_string()).await?;
         self.set("continue_on_fail", "true").await?;
         self.set("hangup_after_bridge", "true").await?;
         if e.record_calls {
@@ -421,15 +441,76 @@ impl Call<'_> {
             self.cdr.recording_path = path.clone();
             self.s.execute("record_session", Some(&path)).await?;
         }
-        let ev = self.s.execute("bridge", Some(&format!("user/{}@{}", e.number, self.tenant.sip_domain))).await?;
+        let ev = self.s.execute("bridge", Some(dialstring)).await?;
         let disposition = ev.variable("originate_disposition").map(|v| v.into_owned()).unwrap_or_default();
         if disposition == "SUCCESS" || self.s.status().hangup.is_some() {
             self.cdr.disposition = "answered";
             self.cdr.extension = e.number.clone();
-            return Ok(Next::Done);
+            return Ok(None);
         }
-        info!(extension = %e.number, %disposition, "extension did not answer");
-        self.unavailable(&e, &disposition).await
+        Ok(Some(disposition))
+    }
+
+    /// Follow-me: every destination in one originate, each held back by its delay and
+    /// dropped at delay + timeout (FreeSWITCH counts leg_timeout from the start of the
+    /// originate), so the desk phone rings first and the mobile joins when it is due; then
+    /// voicemail when the rule says so.
+    async fn follow_me(&mut self, e: &Extension, fm: crate::store::routing::FollowMe) -> Result<Next, RouteError> {
+        let mut legs = Vec::new();
+        let mut until_max = 0;
+        let mut routes = None;
+        for step in &fm.destinations {
+            let delay = step.delay.clamp(0, 120);
+            let until = delay + step.timeout.clamp(5, 120);
+            let mut vars = format!("leg_delay_start={delay},leg_timeout={until}");
+            let endpoint = match self.forward_to(&step.number).await? {
+                Destination::Extension { id } => {
+                    let x = self.read(move |st, t| st.extension(t, id)).await?;
+                    if x.dnd {
+                        info!(extension = %x.number, "follow-me step skipped: do not disturb");
+                        continue;
+                    }
+                    format!("user/{}@{}", x.number, self.tenant.sip_domain)
+                }
+                Destination::External { number } => {
+                    if routes.is_none() {
+                        routes = Some(self.read(|st, t| st.outbound_routes(t)).await?);
+                    }
+                    let planned = super::plan::outbound(routes.clone().unwrap_or_default(), &number);
+                    let Some((route, out)) = planned.filter(|(r, out)| dial::number(out).is_some() && !r.trunks.is_empty()) else {
+                        warn!(number = %number, "follow-me step skipped: no outbound route dials it");
+                        continue;
+                    };
+                    if !route.caller_id.is_empty() {
+                        vars.push_str(&format!(",origination_caller_id_number={}", route.caller_id));
+                    }
+                    // One leg among several cannot fail over by itself: the route's first trunk.
+                    format!("sofia/gateway/trunk{}/{out}", route.trunks[0].trunk_id)
+                }
+                other => {
+                    warn!(destination = %describe(&other), "follow-me step skipped: not a phone number");
+                    continue;
+                }
+            };
+            legs.push(format!("[{vars}]{endpoint}"));
+            until_max = until_max.max(until);
+        }
+        self.path.push(format!("follow-me ({} legs)", legs.len()));
+        let disposition = if legs.is_empty() {
+            "NO_ANSWER".to_string()
+        } else {
+            match self.ring(e, &legs.join(","), until_max).await? {
+                None => return Ok(Next::Done),
+                Some(d) => d,
+            }
+        };
+        info!(extension = %e.number, %disposition, "follow-me not answered");
+        if fm.voicemail_last && e.voicemail_enabled {
+            return self.voicemail(&e.number).await;
+        }
+        self.cdr.disposition = "no_answer";
+        self.s.hangup("NO_ANSWER").await?;
+        Ok(Next::Done)
     }
 
     /// Busy or no answer: the forward for that case, else voicemail, else the cause.

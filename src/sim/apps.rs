@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use super::call::{AppRun, BridgeRun, Core};
+use super::call::{AppRun, BridgeRun, Core, LegTime};
 use super::channel::Channel;
 use super::scenario::Target;
 
@@ -463,6 +463,7 @@ async fn bridge(core: &Arc<Core>, arg: &str) {
     let id = core.switch.identity();
     let (globals, groups) = parse_dialstring(arg);
     let var_of = |name: &str, leg: &Leg| -> Option<String> { leg.vars.iter().chain(globals.iter()).find(|(k, _)| k == name).map(|(_, v)| v.clone()) };
+    let second = core.scenario.second_ms;
     let (a_cid_name, a_cid_num, call_timeout) = {
         let st = core.lock();
         (
@@ -471,6 +472,7 @@ async fn bridge(core: &Arc<Core>, arg: &str) {
             st.ch.var("call_timeout").and_then(|v| v.parse::<u64>().ok()).unwrap_or(60),
         )
     };
+    let bridge_started = core.elapsed_ms();
     let mut run = BridgeRun { dialstring: arg.to_string(), ..BridgeRun::default() };
     let mut cause = "NO_ROUTE_DESTINATION".to_string();
     let mut causes = Vec::new();
@@ -486,20 +488,29 @@ async fn bridge(core: &Arc<Core>, arg: &str) {
             let cid_num = var_of("origination_caller_id_number", leg).unwrap_or_else(|| a_cid_num.clone());
             run.caller_id_name.get_or_insert(cid_name.clone());
             run.caller_id_number.get_or_insert(cid_num.clone());
-            let timeout_ms =
-                var_of("leg_timeout", leg).or_else(|| var_of("originate_timeout", leg)).and_then(|v| v.parse::<u64>().ok()).unwrap_or(call_timeout)
-                    * 1000;
+            // leg_timeout and the call's own timeout both count from the start of the
+            // originate, not from the leg's delayed start (switch_ivr_originate.c,
+            // check_per_channel_timeouts: `elapsed > per_channel_timelimit_sec`).
+            let secs = |name: &str| var_of(name, leg).and_then(|v| v.parse::<u64>().ok());
+            let timeout_ms = secs("leg_timeout").or_else(|| secs("originate_timeout")).unwrap_or(call_timeout).min(call_timeout) * second;
+            // leg_delay_start: the leg exists at once but is held back this long.
+            let delay_ms = secs("leg_delay_start").unwrap_or(0) * second;
             let target = core.scenario.target(&leg.endpoint);
             let dest = leg.endpoint.rsplit('/').next().unwrap_or("").split('@').next().unwrap_or("").to_string();
             let b = Channel::outbound(&id, &leg.endpoint, &cid_name, &cid_num, &dest);
             let (at, outcome, fail) = match target {
-                Target::Answer { after_ms, .. } if after_ms <= timeout_ms => (after_ms, Some("answer"), String::new()),
+                _ if delay_ms >= timeout_ms => (timeout_ms, None, "NO_ANSWER".into()),
+                Target::Answer { after_ms, .. } if delay_ms + after_ms <= timeout_ms => (delay_ms + after_ms, Some("answer"), String::new()),
                 Target::Answer { .. } | Target::NoAnswer => (timeout_ms, None, "NO_ANSWER".into()),
-                Target::Busy { after_ms } => (after_ms.min(timeout_ms), None, "USER_BUSY".into()),
-                Target::Reject { after_ms } => (after_ms.min(timeout_ms), None, "CALL_REJECTED".into()),
-                Target::Unregistered => (0, None, "USER_NOT_REGISTERED".into()),
-                Target::Fail { cause, after_ms } => (after_ms.min(timeout_ms), None, cause),
+                Target::Busy { after_ms } => ((delay_ms + after_ms).min(timeout_ms), None, "USER_BUSY".into()),
+                Target::Reject { after_ms } => ((delay_ms + after_ms).min(timeout_ms), None, "CALL_REJECTED".into()),
+                Target::Unregistered => (delay_ms, None, "USER_NOT_REGISTERED".into()),
+                Target::Fail { cause, after_ms } => ((delay_ms + after_ms).min(timeout_ms), None, cause),
             };
+            if delay_ms < timeout_ms {
+                let start = core.elapsed_ms() - bridge_started + delay_ms;
+                run.rang.push(LegTime { endpoint: leg.endpoint.clone(), from_ms: start, to_ms: start + (at - delay_ms) });
+            }
             legs.push((leg.clone(), b, at, outcome, fail));
         }
         for (_, b, at, _, _) in legs.iter_mut() {

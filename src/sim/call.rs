@@ -84,6 +84,15 @@ pub struct BridgeRun {
     /// effective_caller_id_* from the channel).
     pub caller_id_name: Option<String>,
     pub caller_id_number: Option<String>,
+    /// When each leg rang, in ms from the start of the bridge (a delayed leg starts late).
+    pub rang: Vec<LegTime>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LegTime {
+    pub endpoint: String,
+    pub from_ms: u64,
+    pub to_ms: u64,
 }
 
 pub(crate) enum Outgoing {

@@ -100,6 +100,9 @@ pub struct Scenario {
     pub default_target: Target,
     /// How long a playback lasts unless `files` says otherwise.
     pub playback_ms: u64,
+    /// How long one switch second (call_timeout, leg_timeout, leg_delay_start) lasts here,
+    /// so a test of a 35-second cascade runs in a fraction of that.
+    pub second_ms: u64,
     pub files: BTreeMap<String, u64>,
     pub missing_files: Vec<String>,
     pub linger_notice: LingerNotice,
@@ -128,6 +131,7 @@ impl Default for Scenario {
             targets: BTreeMap::new(),
             default_target: Target::Unregistered,
             playback_ms: 1000,
+            second_ms: 1000,
             files: BTreeMap::new(),
             missing_files: Vec::new(),
             linger_notice: LingerNotice::AfterHangup,

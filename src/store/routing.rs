@@ -33,6 +33,20 @@ pub struct Extension {
     pub record_calls: bool,
 }
 
+/// One step of a follow-me cascade: starts `delay` seconds into the call, rings `timeout`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FollowMeStep {
+    pub number: String,
+    pub delay: i64,
+    pub timeout: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct FollowMe {
+    pub voicemail_last: bool,
+    pub destinations: Vec<FollowMeStep>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Member {
     pub extension_id: i64,
@@ -225,6 +239,16 @@ impl Store {
             }
         }
         Ok(None)
+    }
+
+    /// The extension's follow-me, when it has one switched on.
+    pub fn follow_me(&self, tenant: TenantId, extension_id: i64) -> Result<Option<FollowMe>> {
+        let id: Option<i64> = self
+            .conn()?
+            .prepare_cached("SELECT id FROM follow_me WHERE tenant_id = ?1 AND extension_id = ?2 AND enabled = 1")?
+            .query_row((tenant.0, extension_id), |r| r.get(0))
+            .optional()?;
+        id.map(|id| self.typed(&res::FOLLOW_ME, tenant, id)).transpose()
     }
 
     pub fn extension(&self, tenant: TenantId, id: i64) -> Result<Extension> {
