@@ -265,6 +265,8 @@ async fn hostile_values_cannot_add_legs_or_variables() {
     let name = r.bridges[0].caller_id_name.clone().unwrap_or_default();
     assert!(!name.contains(['$', '{', '}', ',', '|', '[', ']', '^', ';', '\'']), "{name:?}");
     assert_eq!(r.bridges[0].legs.len(), 1, "one leg, whatever the name said");
+    let ms = r.apps.iter().find(|a| a.app == "multiset").expect("multiset");
+    assert_eq!(ms.arg.matches('|').count(), 5, "the separator and four between five variables, no more: {}", ms.arg);
     for dialed in ["1003,user/9999", "1003|sofia/gateway/x/1", "${x}", "1003'"] {
         let (r, _) = call(&p, from_phone(ACME, "1001", dialed)).await;
         assert!(r.bridges.is_empty(), "{dialed}");
@@ -450,7 +452,7 @@ async fn follow_me_cascades_with_each_step_s_delay_and_timeout_then_voicemail() 
     assert_eq!(rang.len(), 2, "{rang:?}");
     assert!(rang[0].0 == desk && near(rang[0].1, 0) && near(rang[0].2, 150), "desk 0–15 s: {rang:?}");
     assert!(rang[1].0 == cell && near(rang[1].1, 150) && near(rang[1].2, 350), "mobile 15–35 s: {rang:?}");
-    assert!(apps(&r).iter().any(|a| a == "set call_timeout=35"), "{:?}", apps(&r));
+    assert!(apps(&r).iter().any(|a| a.starts_with("multiset ^^|") && a.contains("|call_timeout=35|")), "{:?}", apps(&r));
     assert_eq!(apps(&r).last().unwrap(), &format!("voicemail default {ACME} 1003"), "then voicemail");
     assert_eq!(cdr["disposition"], "voicemail");
     let why = switchboard::call::explain::explain(&p.store, Some(p.acme), "1003", None, OPEN.parse().unwrap()).unwrap();

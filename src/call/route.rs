@@ -74,6 +74,8 @@ pub(crate) struct Call<'a> {
     caller_name: String,
     answered: bool,
     path: Vec<String>,
+    /// The tenant's block list, read with the tenant.
+    blocks: Vec<crate::store::routing::CallBlock>,
     pub(crate) cdr: crate::store::cdr::Cdr,
 }
 
@@ -124,53 +126,67 @@ impl Router {
         };
 
         // Who is calling, and in which tenant.
-        let (tenant, first) = if from_trunk {
+        let (tenant, blocks, first) = if from_trunk {
             let did = e164_of(&dialed);
             cdr.direction = "inbound";
             cdr.did = did.clone();
-            let route = {
+            // One trip to the store: the DID, its tenant and the tenant's block list.
+            let found = {
                 let did = did.clone();
-                db(&self.store, move |st| st.did_route(&did)).await?
+                db(&self.store, move |st| match st.did_route(&did)? {
+                    None => Ok(None),
+                    Some(r) => Ok(Some((st.routing_tenant(r.tenant)?, st.call_blocks(r.tenant)?, r))),
+                })
+                .await?
             };
-            let Some(route) = route else {
+            let Some((tenant, blocks, route)) = found else {
                 warn!(did = %did, caller = %caller_number, "call to an unknown DID");
                 return self.refuse(s, &mut cdr, "UNALLOCATED_NUMBER", "unknown DID").await;
             };
             cdr.trunk_id = route.trunk_id;
-            let tenant = db(&self.store, move |st| st.routing_tenant(route.tenant)).await?;
             let Some(dest) = route.destination else {
                 warn!(did = %did, tenant = tenant.id, "DID has no inbound route");
                 cdr.tenant = Some(TenantId(tenant.id));
                 return self.refuse(s, &mut cdr, "UNALLOCATED_NUMBER", "DID not routed").await;
             };
-            (tenant, Start::Route(dest))
+            (tenant, blocks, Start::Route(dest))
         } else {
             let domain = ch.variable("domain_name").or_else(|| ch.variable("sip_from_host")).map(|d| d.into_owned()).unwrap_or_default();
-            let tenant = {
-                let d = domain.clone();
-                db(&self.store, move |st| st.tenant_by_domain(&d)).await?
+            // `*72+15551230000`: the forward code followed by an E.164 number.
+            let forward_code = dialed.strip_prefix("*72").is_some_and(|n| dial::number(n).is_some());
+            let number = dial::number(&dialed).or(forward_code.then_some(dialed.as_str())).map(String::from);
+            // One trip to the store: the tenant, what the number reaches in it, its block list.
+            let found = {
+                let (d, n) = (domain.clone(), number.clone().filter(|n| !n.starts_with('*')));
+                db(&self.store, move |st| match st.tenant_by_domain(&d)? {
+                    None => Ok(None),
+                    Some(t) => {
+                        let id = TenantId(t.id);
+                        let internal = match &n {
+                            Some(n) => st.dialable(id, n)?,
+                            None => None,
+                        };
+                        Ok(Some((st.call_blocks(id)?, internal, t)))
+                    }
+                })
+                .await?
             };
-            let Some(tenant) = tenant else {
+            let Some((blocks, internal, tenant)) = found else {
                 warn!(domain = %domain, "call from a domain no tenant owns");
                 return self.refuse(s, &mut cdr, "CALL_REJECTED", "unknown domain").await;
             };
             cdr.tenant = Some(TenantId(tenant.id));
             cdr.extension = caller_number.clone();
-            // `*72+15551230000`: the forward code followed by an E.164 number.
-            let forward_code = dialed.strip_prefix("*72").is_some_and(|n| dial::number(n).is_some());
-            let Some(number) = dial::number(&dialed).or(forward_code.then_some(dialed.as_str())).map(String::from) else {
+            let Some(number) = number else {
                 warn!(dialed = %dialed.escape_debug(), "dialed number is not a number");
                 return self.refuse(s, &mut cdr, "INVALID_NUMBER_FORMAT", "bad number").await;
             };
             if number.starts_with('*') {
                 cdr.direction = "internal";
-                (tenant, Start::Feature(number))
+                (tenant, blocks, Start::Feature(number))
             } else {
-                let t = TenantId(tenant.id);
-                let n = number.clone();
-                let internal = db(&self.store, move |st| st.dialable(t, &n)).await?;
                 cdr.direction = if internal.is_some() { "internal" } else { "outbound" };
-                (tenant, Start::Route(internal.unwrap_or(Destination::External { number })))
+                (tenant, blocks, Start::Route(internal.unwrap_or(Destination::External { number })))
             }
         };
         cdr.tenant = Some(TenantId(tenant.id));
@@ -188,6 +204,7 @@ impl Router {
             caller_name,
             answered: false,
             path: Vec::new(),
+            blocks,
             cdr,
         };
         let outcome = match first {
@@ -196,10 +213,9 @@ impl Router {
                 super::features::run(&mut call, &code).await
             }
             // The block list first: nothing rings for a blocked call.
-            Start::Route(d) => match call.blocked(&d, from_trunk).await {
-                Ok(Some(action)) => call.finish_blocked(&action, &d).await,
-                Ok(None) => call.drive(d).await,
-                Err(e) => Err(e),
+            Start::Route(d) => match call.blocked(&d, from_trunk) {
+                Some(action) => call.finish_blocked(&action, &d).await,
+                None => call.drive(d).await,
             },
         };
         // Whatever ended the call (the caller hanging up mid-command included), it gets its
@@ -274,16 +290,16 @@ impl Call<'_> {
         }
     }
 
-    async fn blocked(&self, first: &Destination, from_trunk: bool) -> Result<Option<String>, RouteError> {
-        let blocks = self.read(|st, t| st.call_blocks(t)).await?;
+    fn blocked(&mut self, first: &Destination, from_trunk: bool) -> Option<String> {
+        let blocks = std::mem::take(&mut self.blocks);
         let (direction, number) = match first {
             Destination::External { number } if !from_trunk => ("outbound", number.clone()),
             _ => ("inbound", self.caller_number.clone()),
         };
-        Ok(super::plan::blocked(blocks, direction, &number).map(|b| {
+        super::plan::blocked(blocks, direction, &number).map(|b| {
             info!(number = %number, direction, action = %b.action, "call blocked");
             b.action
-        }))
+        })
     }
 
     /// A blocked call ends as the entry says; `voicemail` sends it to the mailbox of what it
@@ -322,16 +338,46 @@ impl Call<'_> {
         Ok(())
     }
 
-    /// Sets a variable from a typed value (`set` expands `${}`: only checked values go in).
-    async fn set(&self, name: &str, value: &str) -> Result<(), EslError> {
-        self.s.set_var(name, value).await.map(|_| ())
+    /// Sets variables from typed values in one application (`multiset ^^|a=1|b=2`; the
+    /// values expand `${}`, so only checked values go in, and none holds a `|`).
+    async fn set(&self, vars: &[(&str, &str)]) -> Result<(), EslError> {
+        let mut arg = String::from("^^|");
+        for (i, (k, v)) in vars.iter().enumerate() {
+            debug_assert!(!v.contains('|'), "{k}={v}");
+            if i > 0 {
+                arg.push('|');
+            }
+            arg.push_str(k);
+            arg.push('=');
+            arg.push_str(&v.replace('|', ""));
+        }
+        self.s.execute("multiset", Some(&arg)).await.map(|_| ())
+    }
+
+    /// The caller ID this call presents when it rings someone.
+    fn caller_id(&self) -> Vec<(&'static str, String)> {
+        let mut v = vec![("effective_caller_id_name", self.caller_name.clone())];
+        if dial::number(&self.caller_number).is_some() {
+            v.push(("effective_caller_id_number", self.caller_number.clone()));
+        }
+        v
+    }
+
+    /// Caller ID and the bridge's variables in one application.
+    async fn prepare_bridge(&self, timeout: i64) -> Result<(), EslError> {
+        let mut vars = self.caller_id();
+        vars.push(("call_timeout", timeout.to_string()));
+        vars.push(("continue_on_fail", "true".into()));
+        vars.push(("hangup_after_bridge", "true".into()));
+        let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.set(&refs).await
     }
 
     async fn run(&mut self, d: Destination) -> Result<Next, RouteError> {
         match d {
             Destination::Extension { id } | Destination::Fax { id } => {
-                let e = self.read(move |st, t| st.extension(t, id)).await?;
-                self.extension(e).await
+                let (e, fm) = self.read(move |st, t| Ok((st.extension(t, id)?, st.follow_me(t, id)?))).await?;
+                self.extension(e, fm).await
             }
             Destination::RingGroup { id } => self.ring_group(id).await,
             Destination::Ivr { id } => self.ivr(id).await,
@@ -396,15 +442,7 @@ impl Call<'_> {
         Ok(self.read(move |st, t| st.dialable(t, &n)).await?.unwrap_or(Destination::External { number: number.to_string() }))
     }
 
-    async fn caller_id(&self) -> Result<(), EslError> {
-        self.set("effective_caller_id_name", &self.caller_name).await?;
-        if dial::number(&self.caller_number).is_some() {
-            self.set("effective_caller_id_number", &self.caller_number).await?;
-        }
-        Ok(())
-    }
-
-    async fn extension(&mut self, e: Extension) -> Result<Next, RouteError> {
+    async fn extension(&mut self, e: Extension, fm: Option<crate::store::routing::FollowMe>) -> Result<Next, RouteError> {
         if !e.forward_always.is_empty() {
             return Ok(Next::Go(self.forward_to(&e.forward_always).await?));
         }
@@ -412,10 +450,6 @@ impl Call<'_> {
             info!(extension = %e.number, "do not disturb");
             return self.unavailable(&e, "USER_BUSY").await;
         }
-        let fm = {
-            let id = e.id;
-            self.read(move |st, t| st.follow_me(t, id)).await?
-        };
         if let Some(fm) = fm.filter(|f| !f.destinations.is_empty()) {
             return self.follow_me(&e, fm).await;
         }
@@ -432,10 +466,7 @@ impl Call<'_> {
     /// Rings `dialstring` for the extension `e` (its caller ID, its recording); None when
     /// the call was answered (or the caller gave up), else why nobody answered.
     async fn ring(&mut self, e: &Extension, dialstring: &str, timeout: i64) -> Result<Option<String>, RouteError> {
-        self.caller_id().await?;
-        self.set("call_timeout", &timeout.to_string()).await?;
-        self.set("continue_on_fail", "true").await?;
-        self.set("hangup_after_bridge", "true").await?;
+        self.prepare_bridge(timeout).await?;
         if e.record_calls {
             let path = format!("$${{recordings_dir}}/{}/{}.wav", self.tenant.sip_domain, self.s.uuid());
             self.cdr.recording_path = path.clone();
@@ -556,10 +587,7 @@ impl Call<'_> {
             // One after the other, each for the group's ring time.
             _ => members.iter().map(|e| format!("[leg_timeout={timeout}]user/{}@{domain}", e.number)).collect::<Vec<_>>().join("|"),
         };
-        self.caller_id().await?;
-        self.set("call_timeout", &timeout.to_string()).await?;
-        self.set("continue_on_fail", "true").await?;
-        self.set("hangup_after_bridge", "true").await?;
+        self.prepare_bridge(timeout).await?;
         let ev = self.s.execute("bridge", Some(&dialstring)).await?;
         let disposition = ev.variable("originate_disposition").map(|v| v.into_owned()).unwrap_or_default();
         if disposition == "SUCCESS" || self.s.status().hangup.is_some() {
@@ -629,15 +657,16 @@ impl Call<'_> {
             self.s.hangup("INVALID_NUMBER_FORMAT").await?;
             return Ok(Next::Done);
         }
-        self.set("effective_caller_id_name", &self.caller_name).await?;
-        if !route.caller_id.is_empty() {
-            self.set("effective_caller_id_number", &route.caller_id).await?;
-        }
-        self.set("hangup_after_bridge", "true").await?;
         // Only the route's failover causes may move the call to the next trunk; a callee's
         // BUSY or NO_ANSWER ends it (FreeSWITCH hangs up on causes not listed).
         let cof = if route.failover_causes.is_empty() { "false".to_string() } else { route.failover_causes.join(",") };
-        self.set("continue_on_fail", &cof).await?;
+        let mut vars = vec![("effective_caller_id_name", self.caller_name.as_str())];
+        if !route.caller_id.is_empty() {
+            vars.push(("effective_caller_id_number", &route.caller_id));
+        }
+        vars.push(("hangup_after_bridge", "true"));
+        vars.push(("continue_on_fail", &cof));
+        self.set(&vars).await?;
         let mut last = String::new();
         for (i, trunk) in route.trunks.iter().enumerate() {
             self.cdr.trunk_id = Some(trunk.trunk_id);

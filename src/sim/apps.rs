@@ -20,6 +20,7 @@ const KNOWN: &[&str] = &[
     "endless_playback",
     "sleep",
     "set",
+    "multiset",
     "export",
     "unset",
     "read",
@@ -151,6 +152,24 @@ async fn run(core: &Arc<Core>, app: &str, arg: &str) -> Option<String> {
                     st.ch.unset_var(k);
                 } else {
                     st.ch.set_var(k, v);
+                }
+            }
+            None
+        }
+        // multiset (mod_dptools.c): `^^<c>` first picks the separator, else a space.
+        "multiset" => {
+            let (sep, rest) = match arg.strip_prefix("^^") {
+                Some(r) if !r.is_empty() => (r.chars().next().unwrap_or(' '), &r[r.chars().next().map_or(0, char::len_utf8)..]),
+                _ => (' ', arg),
+            };
+            let mut st = core.lock();
+            for pair in rest.split(sep) {
+                if let Some((k, v)) = pair.split_once('=') {
+                    if v.is_empty() {
+                        st.ch.unset_var(k);
+                    } else {
+                        st.ch.set_var(k, v);
+                    }
                 }
             }
             None

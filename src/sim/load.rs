@@ -61,8 +61,12 @@ pub fn call_ok(r: &CallReport) -> Result<(), String> {
 /// Places `calls` calls at `rate` per second (0 = as fast as possible, at most `concurrency`
 /// at once) and waits for all of them.
 pub async fn run(target: SocketAddr, calls: usize, rate: f64, concurrency: usize, scenario: Scenario) -> LoadReport {
+    run_mix(target, calls, rate, concurrency, &[Arc::new(scenario)]).await
+}
+
+/// As [`run`], the calls taking the scenarios in turn (many DIDs, many callers).
+pub async fn run_mix(target: SocketAddr, calls: usize, rate: f64, concurrency: usize, scenarios: &[Arc<Scenario>]) -> LoadReport {
     let switch = Switch::default();
-    let scenario = Arc::new(scenario);
     let sem = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let start = Instant::now();
     let mut tasks = Vec::with_capacity(calls);
@@ -71,7 +75,7 @@ pub async fn run(target: SocketAddr, calls: usize, rate: f64, concurrency: usize
             tokio::time::sleep_until(start + Duration::from_secs_f64(i as f64 / rate)).await;
         }
         let permit = sem.clone().acquire_owned().await.expect("semaphore");
-        let (sw, sc) = (switch.clone(), scenario.clone());
+        let (sw, sc) = (switch.clone(), scenarios[i % scenarios.len()].clone());
         tasks.push(tokio::spawn(async move {
             let r = sw.call(target, sc).await;
             drop(permit);

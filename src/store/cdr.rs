@@ -30,8 +30,23 @@ impl Store {
     /// Writes the call's record; false when one already exists for this UUID (a repeated
     /// hangup), which is left as it was.
     pub fn write_cdr(&self, c: &Cdr) -> Result<bool> {
-        let n = self
-            .conn()?
+        Self::insert_cdr(&*self.conn()?, c)
+    }
+
+    /// Many records in one transaction (an import from another system, a benchmark's
+    /// history); how many were new.
+    pub fn write_cdrs(&self, batch: &[Cdr]) -> Result<usize> {
+        self.write(|tx| {
+            let mut n = 0;
+            for c in batch {
+                n += Self::insert_cdr(tx, c)? as usize;
+            }
+            Ok(n)
+        })
+    }
+
+    fn insert_cdr(conn: &rusqlite::Connection, c: &Cdr) -> Result<bool> {
+        let n = conn
             .prepare_cached(
                 "INSERT INTO cdrs (uuid, tenant_id, direction, caller_number, caller_name, callee, did, extension, trunk_id, started_at, answered_at,
                                ended_at, duration, billsec, hangup_cause, disposition, recording_path, route)

@@ -185,7 +185,12 @@ impl Store {
     }
 
     pub fn routing_tenant(&self, tenant: TenantId) -> Result<Tenant> {
-        typed(self.get(&res::TENANTS, Within::Everything, None, tenant.0)?)
+        let c = self.conn()?;
+        let row = c
+            .prepare_cached("SELECT id, sip_domain, timezone, enabled FROM tenants WHERE id = ?1")?
+            .query_row([tenant.0], |r| Ok(Tenant { id: r.get(0)?, sip_domain: r.get(1)?, timezone: r.get(2)?, enabled: r.get::<_, i64>(3)? != 0 }))
+            .optional()?;
+        row.ok_or(StoreError::NotFound)
     }
 
     pub fn did_route(&self, e164: &str) -> Result<Option<DidRoute>> {
@@ -251,8 +256,30 @@ impl Store {
         id.map(|id| self.typed(&res::FOLLOW_ME, tenant, id)).transpose()
     }
 
+    /// Read on most calls, so straight from the table rather than through the API's reader.
     pub fn extension(&self, tenant: TenantId, id: i64) -> Result<Extension> {
-        self.typed(&res::EXTENSIONS, tenant, id)
+        let c = self.conn()?;
+        let row = c
+            .prepare_cached(
+                "SELECT id, number, display_name, type, voicemail_enabled, dnd, forward_always, forward_busy, forward_no_answer, record_calls
+                 FROM extensions WHERE id = ?1 AND tenant_id = ?2",
+            )?
+            .query_row((id, tenant.0), |r| {
+                Ok(Extension {
+                    id: r.get(0)?,
+                    number: r.get(1)?,
+                    display_name: r.get(2)?,
+                    kind: r.get(3)?,
+                    voicemail_enabled: r.get::<_, i64>(4)? != 0,
+                    dnd: r.get::<_, i64>(5)? != 0,
+                    forward_always: r.get(6)?,
+                    forward_busy: r.get(7)?,
+                    forward_no_answer: r.get(8)?,
+                    record_calls: r.get::<_, i64>(9)? != 0,
+                })
+            })
+            .optional()?;
+        row.ok_or(StoreError::NotFound)
     }
     pub fn ring_group(&self, tenant: TenantId, id: i64) -> Result<RingGroup> {
         self.typed(&res::RING_GROUPS, tenant, id)
@@ -279,9 +306,12 @@ impl Store {
         self.list(&res::OUTBOUND_ROUTES, Within::Tenant(tenant), None, &q)?.items.into_iter().map(typed).collect()
     }
 
+    /// Read on every call, so straight from the table rather than through the API's lister.
     pub fn call_blocks(&self, tenant: TenantId) -> Result<Vec<CallBlock>> {
-        let q = super::ListQuery { page: 1, per_page: super::resource::MAX_PER_PAGE, ..Default::default() };
-        self.list(&res::CALL_BLOCKS, Within::Tenant(tenant), None, &q)?.items.into_iter().map(typed).collect()
+        let c = self.conn()?;
+        let mut st = c.prepare_cached("SELECT \"match\", value, direction, action FROM call_blocks WHERE tenant_id = ?1 ORDER BY id")?;
+        let rows = st.query_map([tenant.0], |r| Ok(CallBlock { kind: r.get(0)?, value: r.get(1)?, direction: r.get(2)?, action: r.get(3)? }))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
     /// Round-robin: the member index to start from this time, advanced atomically so two

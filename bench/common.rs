@@ -1,0 +1,49 @@
+//! What the call benches share: the echo baseline, a loopback outbound server, one report line.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use switchboard::call::CallHandler;
+use switchboard::esl::{EslError, OutboundOptions, OutboundSession};
+use switchboard::server::OutboundServer;
+use switchboard::sim::load::LoadReport;
+
+pub struct Echo;
+
+impl CallHandler for Echo {
+    fn handle<'a>(&'a self, s: &'a OutboundSession) -> Pin<Box<dyn Future<Output = Result<(), EslError>> + Send + 'a>> {
+        Box::pin(async move {
+            s.answer().await?;
+            s.hangup("NORMAL_CLEARING").await
+        })
+    }
+}
+
+pub async fn server(handler: Arc<dyn CallHandler>) -> std::net::SocketAddr {
+    let srv = OutboundServer::bind("127.0.0.1:0".parse().unwrap(), handler, OutboundOptions::default(), 100_000).await.unwrap();
+    let addr = srv.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    std::mem::forget(tx);
+    tokio::spawn(srv.run(rx, Duration::from_secs(1)));
+    addr
+}
+
+pub fn print(label: &str, r: &LoadReport) {
+    let ms = |us: u64| us as f64 / 1e3;
+    println!(
+        "{label:<34} {:>7.0} calls/s  completed {:>6}  errors {:>3}  connect→first cmd p50 {:.3} ms p99 {:.3} ms  data→first app p50 {:.3} ms p99 {:.3} ms  whole call p99 {:.3} ms",
+        r.calls_per_second,
+        r.completed,
+        r.errors,
+        ms(r.connect_to_first_command.p50_us),
+        ms(r.connect_to_first_command.p99_us),
+        ms(r.channel_data_to_first_app.p50_us),
+        ms(r.channel_data_to_first_app.p99_us),
+        ms(r.whole_call.p99_us)
+    );
+    for e in &r.error_samples {
+        println!("    error: {e}");
+    }
+}
