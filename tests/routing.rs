@@ -472,3 +472,29 @@ async fn follow_me_cascades_with_each_step_s_delay_and_timeout_then_voicemail() 
     let (r, _) = call(&p, s).await;
     assert_eq!(r.bridges[0].dialstring, format!("user/1003@{ACME}"));
 }
+
+#[tokio::test]
+async fn dial_by_name_directory_puts_the_caller_through_the_normal_routing() {
+    use switchboard::sim::scenario::Dtmf;
+    let p = pbx(OPEN).await;
+    let mut s = from_phone(ACME, "1001", "*411");
+    // J-A-N for "Jane User", then 1 to take that entry.
+    s.dtmf = vec![Dtmf { digits: "526#".into(), after_ms: 20 }, Dtmf { digits: "1".into(), after_ms: 20 }];
+    s.targets = BTreeMap::from([(format!("user/1003@{ACME}"), answers(30))]);
+    let (r, cdr) = call(&p, s).await;
+    let a = apps(&r);
+    assert!(a.contains(&"say en name_spelled iterated Jane".to_string()), "{a:?}");
+    assert!(a.contains(&"say en number iterated 1003".to_string()), "{a:?}");
+    assert_eq!(r.bridges.len(), 1, "{a:?}");
+    assert_eq!(r.bridges[0].answered_by.as_deref(), Some(format!("user/1003@{ACME}").as_str()));
+    assert_eq!(cdr["disposition"], "answered");
+
+    // Nobody by those letters, three times: goodbye, nothing rings.
+    let mut s = from_phone(ACME, "1001", "*411");
+    s.dtmf = (0..3).map(|_| Dtmf { digits: "999#".into(), after_ms: 10 }).collect();
+    let (r, _) = call(&p, s).await;
+    let a = apps(&r);
+    assert_eq!(a.iter().filter(|x| x.starts_with("playback directory/dir-no_matching_results")).count(), 3, "{a:?}");
+    assert!(r.bridges.is_empty());
+    assert_eq!(r.hangup_cause.as_deref(), Some("NORMAL_CLEARING"));
+}

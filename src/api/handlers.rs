@@ -322,19 +322,16 @@ pub fn permissions(api: &Api, req: &Req) -> ApiResult<Reply> {
     Reply::ok(json!({ "items": items }))
 }
 
-/// Star codes the routing honours (issue 4 implements them); call flow toggles are listed
-/// from the tenant's call flows.
+/// Star codes the routing honours (src/call/features.rs); call flow toggles are listed from
+/// the tenant's call flows. The in-call codes (*1, *2, *4) and pickup (*8) join the list when
+/// the routing does them (docs/in-call-features.md).
 pub const FEATURE_CODES: &[(&str, &str)] = &[
     ("*98", "Check voicemail"),
     ("*72", "Call forward: enable (then the number)"),
     ("*73", "Call forward: disable"),
     ("*78", "Do not disturb: enable"),
     ("*79", "Do not disturb: disable"),
-    ("*2", "Blind transfer during a call (then the extension)"),
-    ("*4", "Attended transfer during a call (then the extension)"),
-    ("*8", "Call pickup"),
-    ("*411", "Directory"),
-    ("*1", "Record the call"),
+    ("*411", "Directory: dial by name"),
 ];
 
 pub fn feature_codes(api: &Api, req: &Req) -> ApiResult<Reply> {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 use tracing::info;
 
+use super::destination::Destination;
 use super::dial;
 use super::route::{Call, RouteError};
 use crate::store::activity::Entry;
@@ -18,8 +19,12 @@ const INVALID: &str = "ivr/ivr-that_was_an_invalid_entry.wav";
 const ENTER_NUMBER: &str = "ivr/ivr-enter_destination_telephone_number.wav";
 const ENTER_PIN: &str = "ivr/ivr-please_enter_pin_followed_by_pound.wav";
 
-/// Runs `code` (`*78`, `*721001`, …) for the calling extension.
-pub(crate) async fn run(call: &mut Call<'_>, code: &str) -> Result<(), RouteError> {
+/// Runs `code` (`*78`, `*721001`, …) for the calling extension; a destination when the code
+/// puts the caller through somewhere (the directory).
+pub(crate) async fn run(call: &mut Call<'_>, code: &str) -> Result<Option<Destination>, RouteError> {
+    if code == "*411" {
+        return super::directory::run(call).await;
+    }
     call.answer().await?;
     let caller = call.caller_number.clone();
     let ext = call.read(move |st, t| st.extension_by_number(t, &caller)).await?;
@@ -30,7 +35,7 @@ pub(crate) async fn run(call: &mut Call<'_>, code: &str) -> Result<(), RouteErro
             let arg = format!("check default {} {}", call.tenant.sip_domain, e.number);
             call.cdr.disposition = "voicemail";
             call.s.execute("voicemail", Some(&arg)).await?;
-            return Ok(());
+            return Ok(None);
         }
         ("*78", Some(e)) => Some(set_extension(call, e.id, json!({ "dnd": true }), "DND on (*78)").await?),
         ("*79", Some(e)) => Some(set_extension(call, e.id, json!({ "dnd": false }), "DND off (*79)").await?),
@@ -60,7 +65,7 @@ pub(crate) async fn run(call: &mut Call<'_>, code: &str) -> Result<(), RouteErro
     call.cdr.disposition = "answered";
     call.s.playback(if ok { DONE } else { INVALID }).await?;
     call.s.hangup("NORMAL_CLEARING").await?;
-    Ok(())
+    Ok(None)
 }
 
 async fn set_extension(call: &Call<'_>, id: i64, change: serde_json::Value, what: &str) -> Result<bool, RouteError> {

@@ -6,6 +6,7 @@
 
 pub mod destination;
 pub mod dial;
+pub mod directory;
 pub mod explain;
 mod features;
 pub mod plan;

@@ -210,7 +210,10 @@ impl Router {
         let outcome = match first {
             Start::Feature(code) => {
                 call.path.push(format!("feature {code}"));
-                super::features::run(&mut call, &code).await
+                match super::features::run(&mut call, &code).await {
+                    Ok(Some(d)) => call.drive(d).await,
+                    other => other.map(|_| ()),
+                }
             }
             // The block list first: nothing rings for a blocked call.
             Start::Route(d) => match call.blocked(&d, from_trunk) {

@@ -18,6 +18,7 @@ const KNOWN: &[&str] = &[
     "ring_ready",
     "playback",
     "endless_playback",
+    "say",
     "sleep",
     "set",
     "multiset",
@@ -140,6 +141,11 @@ async fn run(core: &Arc<Core>, app: &str, arg: &str) -> Option<String> {
             None
         }
         "playback" | "endless_playback" => Some(playback(core, arg).await),
+        // mod_say: speaks for as long as a playback, sets no response.
+        "say" => {
+            core.wait(core.scenario.playback_ms).await;
+            None
+        }
         "sleep" => {
             core.wait(arg.trim().parse().unwrap_or(0)).await;
             None

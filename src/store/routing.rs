@@ -246,6 +246,16 @@ impl Store {
         Ok(None)
     }
 
+    /// The tenant's voice extensions with a name, for dial-by-name: (id, number, name).
+    pub fn directory(&self, tenant: TenantId) -> Result<Vec<(i64, String, String)>> {
+        let c = self.conn()?;
+        let mut st = c.prepare_cached(
+            "SELECT id, number, display_name FROM extensions WHERE tenant_id = ?1 AND type = 'voice' AND display_name != '' ORDER BY display_name, number",
+        )?;
+        let rows = st.query_map([tenant.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
     /// The extension's follow-me, when it has one switched on.
     pub fn follow_me(&self, tenant: TenantId, extension_id: i64) -> Result<Option<FollowMe>> {
         let id: Option<i64> = self
