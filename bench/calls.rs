@@ -13,7 +13,7 @@ use switchboard::sim::Scenario;
 
 #[path = "common.rs"]
 mod common;
-use common::{print, server, Echo};
+use common::{against_echo, print, server, Echo};
 
 fn main() {
     let calls: usize = std::env::var("BENCH_CALLS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
@@ -22,19 +22,9 @@ fn main() {
         let sb = server(Arc::new(Greeting { file: "ivr/ivr-welcome.wav".into() })).await;
         let echo = server(Arc::new(Echo)).await;
         let scenario = Scenario { playback_ms: 0, ..Scenario::default() };
-        // Warm up both, then measure each twice, alternating, so drift hits both alike.
-        run(sb, 500, 0.0, 100, scenario.clone()).await;
-        run(echo, 500, 0.0, 100, scenario.clone()).await;
-        let mut best = (0.0f64, 0.0f64);
-        for round in 1..=2 {
-            let e = run(echo, calls, 0.0, 200, scenario.clone()).await;
-            print(&format!("echo (answer, hangup) #{round}"), &e);
-            let s = run(sb, calls, 0.0, 200, scenario.clone()).await;
-            print(&format!("switchboard (answer, playback) #{round}"), &s);
-            best.0 = best.0.max(e.calls_per_second);
-            best.1 = best.1.max(s.calls_per_second);
-        }
-        println!("switchboard / echo rate: {:.2} (best {:.0} vs {:.0} calls/s)", best.1 / best.0, best.1, best.0);
+        let e = async |n| run(echo, n, 0.0, 200, scenario.clone()).await;
+        let s = async |n| run(sb, n, 0.0, 200, scenario.clone()).await;
+        against_echo("switchboard (answer, playback)", e, s, calls).await;
         let paced = run(sb, 5000, 1000.0, 2000, scenario.clone()).await;
         print("switchboard paced at 1000 calls/s", &paced);
     });

@@ -47,3 +47,20 @@ pub fn print(label: &str, r: &LoadReport) {
         println!("    error: {e}");
     }
 }
+
+/// Warms both up, then measures each twice, alternating, so drift hits both alike; prints
+/// every run and the ratio of the best rates.
+pub async fn against_echo(label: &str, echo: impl AsyncFn(usize) -> LoadReport, sb: impl AsyncFn(usize) -> LoadReport, calls: usize) {
+    sb(calls.min(1000)).await;
+    echo(calls.min(1000)).await;
+    let mut best = (0.0f64, 0.0f64);
+    for round in 1..=2 {
+        let e = echo(calls).await;
+        print(&format!("echo (answer, hangup) #{round}"), &e);
+        let s = sb(calls).await;
+        print(&format!("{label} #{round}"), &s);
+        best.0 = best.0.max(e.calls_per_second);
+        best.1 = best.1.max(s.calls_per_second);
+    }
+    println!("{label} / echo rate: {:.2} (best {:.0} vs {:.0} calls/s)", best.1 / best.0, best.1, best.0);
+}

@@ -19,7 +19,7 @@ use switchboard::store::{resources as res, Store, TenantId};
 
 #[path = "common.rs"]
 mod common;
-use common::{print, server, Echo};
+use common::{against_echo, print, server, Echo};
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -153,18 +153,9 @@ fn main() {
         let sb = server(Arc::new(Router::new(store.clone(), "ivr/ivr-not_available.wav".into()))).await;
         let echo = server(Arc::new(Echo)).await;
         let plain = Scenario { playback_ms: 0, ..Scenario::default() };
-        run_mix(sb, 1000, 0.0, 100, &scenarios).await;
-        run(echo, 1000, 0.0, 100, plain.clone()).await;
-        let mut best = (0.0f64, 0.0f64);
-        for round in 1..=2 {
-            let e = run(echo, calls, 0.0, 200, plain.clone()).await;
-            print(&format!("echo (answer, hangup) #{round}"), &e);
-            let s = run_mix(sb, calls, 0.0, 200, &scenarios).await;
-            print(&format!("routed DID → extension #{round}"), &s);
-            best.0 = best.0.max(e.calls_per_second);
-            best.1 = best.1.max(s.calls_per_second);
-        }
-        println!("routed / echo rate: {:.2} (best {:.0} vs {:.0} calls/s)", best.1 / best.0, best.1, best.0);
+        let e = async |n| run(echo, n, 0.0, 200, plain.clone()).await;
+        let s = async |n| run_mix(sb, n, 0.0, 200, &scenarios).await;
+        against_echo("routed DID → extension", e, s, calls).await;
         // Below saturation the latencies are the routing's own, not the queue's.
         let e = run(echo, 5000, 500.0, 1000, plain.clone()).await;
         print("echo paced at 500 calls/s", &e);
