@@ -175,22 +175,22 @@ impl Store {
         typed(self.get(r, Within::Tenant(tenant), None, id)?)
     }
 
-    pub fn tenant_by_domain(&self, domain: &str) -> Result<Option<Tenant>> {
+    /// The routing view of one tenant, by a unique column (`id`, `sip_domain`).
+    fn tenant_where(&self, column: &str, key: &dyn rusqlite::ToSql) -> Result<Option<Tenant>> {
         let c = self.conn()?;
         let row = c
-            .prepare_cached("SELECT id, sip_domain, timezone, enabled FROM tenants WHERE sip_domain = ?1")?
-            .query_row([domain], |r| Ok(Tenant { id: r.get(0)?, sip_domain: r.get(1)?, timezone: r.get(2)?, enabled: r.get::<_, i64>(3)? != 0 }))
+            .prepare_cached(&format!("SELECT id, sip_domain, timezone, enabled FROM tenants WHERE {column} = ?1"))?
+            .query_row([key], |r| Ok(Tenant { id: r.get(0)?, sip_domain: r.get(1)?, timezone: r.get(2)?, enabled: r.get::<_, i64>(3)? != 0 }))
             .optional()?;
         Ok(row)
     }
 
+    pub fn tenant_by_domain(&self, domain: &str) -> Result<Option<Tenant>> {
+        self.tenant_where("sip_domain", &domain)
+    }
+
     pub fn routing_tenant(&self, tenant: TenantId) -> Result<Tenant> {
-        let c = self.conn()?;
-        let row = c
-            .prepare_cached("SELECT id, sip_domain, timezone, enabled FROM tenants WHERE id = ?1")?
-            .query_row([tenant.0], |r| Ok(Tenant { id: r.get(0)?, sip_domain: r.get(1)?, timezone: r.get(2)?, enabled: r.get::<_, i64>(3)? != 0 }))
-            .optional()?;
-        row.ok_or(StoreError::NotFound)
+        self.tenant_where("id", &tenant.0)?.ok_or(StoreError::NotFound)
     }
 
     pub fn did_route(&self, e164: &str) -> Result<Option<DidRoute>> {
@@ -221,7 +221,7 @@ impl Store {
             .prepare_cached("SELECT id FROM extensions WHERE tenant_id = ?1 AND number = ?2")?
             .query_row((tenant.0, number), |r| r.get(0))
             .optional()?;
-        id.map(|id| self.typed(&res::EXTENSIONS, tenant, id)).transpose()
+        id.map(|id| self.extension(tenant, id)).transpose()
     }
 
     /// Any dialable object of the tenant with this number (extension, ring group, IVR,
