@@ -151,32 +151,18 @@ async fn run(core: &Arc<Core>, app: &str, arg: &str) -> Option<String> {
             None
         }
         "set" | "export" => {
-            let a = arg.strip_prefix("nolocal:").unwrap_or(arg);
-            if let Some((k, v)) = a.split_once('=') {
-                let mut st = core.lock();
-                if v.is_empty() {
-                    st.ch.unset_var(k);
-                } else {
-                    st.ch.set_var(k, v);
-                }
-            }
+            set_pair(&mut core.lock().ch, arg.strip_prefix("nolocal:").unwrap_or(arg));
             None
         }
         // multiset (mod_dptools.c): `^^<c>` first picks the separator, else a space.
         "multiset" => {
-            let (sep, rest) = match arg.strip_prefix("^^") {
-                Some(r) if !r.is_empty() => (r.chars().next().unwrap_or(' '), &r[r.chars().next().map_or(0, char::len_utf8)..]),
-                _ => (' ', arg),
+            let (sep, rest) = match arg.strip_prefix("^^").and_then(|r| r.chars().next().map(|c| (c, &r[c.len_utf8()..]))) {
+                Some((c, rest)) => (c, rest),
+                None => (' ', arg),
             };
             let mut st = core.lock();
             for pair in rest.split(sep) {
-                if let Some((k, v)) = pair.split_once('=') {
-                    if v.is_empty() {
-                        st.ch.unset_var(k);
-                    } else {
-                        st.ch.set_var(k, v);
-                    }
-                }
+                set_pair(&mut st.ch, pair);
             }
             None
         }
@@ -244,6 +230,17 @@ async fn run(core: &Arc<Core>, app: &str, arg: &str) -> Option<String> {
             None
         }
         _ => None,
+    }
+}
+
+/// `name=value` as `set` takes it; an empty value unsets.
+fn set_pair(ch: &mut Channel, pair: &str) {
+    if let Some((k, v)) = pair.split_once('=') {
+        if v.is_empty() {
+            ch.unset_var(k);
+        } else {
+            ch.set_var(k, v);
+        }
     }
 }
 
