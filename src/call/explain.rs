@@ -89,11 +89,16 @@ pub fn explain(store: &Store, tenant: Option<TenantId>, number: &str, from: Opti
                     steps.push(step(at, "do not disturb: treated as busy"));
                     fallback(store, tenant, &mut steps, &e, true)?
                 } else if let Some(fm) = store.follow_me(tenant, e.id)?.filter(|f| !f.destinations.is_empty()) {
-                    let cascade: Vec<String> =
-                        fm.destinations.iter().map(|d| format!("{} from {} s to {} s", d.number, d.delay, d.delay + d.timeout)).collect();
+                    let cascade: Vec<String> = fm
+                        .destinations
+                        .iter()
+                        .map(|d| {
+                            let (from, until) = plan::follow_me_window(d);
+                            format!("{} from {from} s to {until} s", d.number)
+                        })
+                        .collect();
                     steps.push(step(at, format!("follow-me rings {}", cascade.join(", "))));
-                    let last =
-                        if fm.voicemail_last && e.voicemail_enabled { format!("voicemail {}", e.number) } else { "ends with NO_ANSWER".into() };
+                    let last = describe_fallback(&plan::after_follow_me(&fm, &e));
                     steps.push(step(format!("follow-me of {} unanswered", e.number), last));
                     None
                 } else {

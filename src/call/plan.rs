@@ -2,7 +2,7 @@
 //! explain describes them, so the two cannot disagree.
 
 use super::dial;
-use crate::store::routing::{CallBlock, Extension, OutboundRoute};
+use crate::store::routing::{CallBlock, Extension, FollowMe, FollowMeStep, OutboundRoute};
 
 /// What happens when an extension is busy or does not answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +23,22 @@ pub fn unavailable(e: &Extension, busy: bool) -> Fallback {
         Fallback::Voicemail(e.number.clone())
     } else {
         Fallback::End(if busy { "USER_BUSY" } else { "NO_ANSWER" })
+    }
+}
+
+/// When a follow-me step rings, in seconds from the start of the call: (from, until). The
+/// store allows delay 0–120 and timeout 5–120; older rows are held to that too.
+pub fn follow_me_window(step: &FollowMeStep) -> (i64, i64) {
+    let delay = step.delay.clamp(0, 120);
+    (delay, delay + step.timeout.clamp(5, 120))
+}
+
+/// What follows a follow-me cascade nobody answered.
+pub fn after_follow_me(fm: &FollowMe, e: &Extension) -> Fallback {
+    if fm.voicemail_last && e.voicemail_enabled {
+        Fallback::Voicemail(e.number.clone())
+    } else {
+        Fallback::End("NO_ANSWER")
     }
 }
 

@@ -248,6 +248,14 @@ impl Router {
     }
 }
 
+/// What a follow-me number reaches in the tenant.
+enum FollowMeLeg {
+    Phone(Extension),
+    /// A ring group, IVR, … : not a phone a leg can ring.
+    Other(Destination),
+    Outside(String),
+}
+
 fn describe(d: &Destination) -> String {
     match d {
         Destination::External { number } => format!("external {number}"),
@@ -343,7 +351,7 @@ impl Call<'_> {
 
     /// Sets variables from typed values in one application (`multiset ^^|a=1|b=2`; the
     /// values expand `${}`, so only checked values go in, and none holds a `|`).
-    async fn set(&self, vars: &[(&str, &str)]) -> Result<(), EslError> {
+    async fn set(&self, vars: &[(&str, String)]) -> Result<(), EslError> {
         let mut arg = String::from("^^|");
         for (i, (k, v)) in vars.iter().enumerate() {
             debug_assert!(!v.contains('|'), "{k}={v}");
@@ -372,8 +380,24 @@ impl Call<'_> {
         vars.push(("call_timeout", timeout.to_string()));
         vars.push(("continue_on_fail", "true".into()));
         vars.push(("hangup_after_bridge", "true".into()));
-        let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        self.set(&refs).await
+        self.set(&vars).await
+    }
+
+    /// Runs the bridge. None when the call is over: answered (the conversation happened), or
+    /// the caller hung up while it rang; else the originate's cause, for the fallback.
+    async fn bridge(&mut self, dialstring: &str) -> Result<Option<String>, RouteError> {
+        let ev = self.s.execute("bridge", Some(dialstring)).await?;
+        let cause = ev.variable("originate_disposition").map(|v| v.into_owned()).unwrap_or_default();
+        if cause == "SUCCESS" {
+            self.cdr.disposition = "answered";
+            return Ok(None);
+        }
+        if self.s.status().hangup.is_some() {
+            info!(%cause, "the caller hung up while it rang");
+            self.cdr.disposition = "no_answer";
+            return Ok(None);
+        }
+        Ok(Some(cause))
     }
 
     async fn run(&mut self, d: Destination) -> Result<Next, RouteError> {
@@ -475,14 +499,11 @@ impl Call<'_> {
             self.cdr.recording_path = path.clone();
             self.s.execute("record_session", Some(&path)).await?;
         }
-        let ev = self.s.execute("bridge", Some(dialstring)).await?;
-        let disposition = ev.variable("originate_disposition").map(|v| v.into_owned()).unwrap_or_default();
-        if disposition == "SUCCESS" || self.s.status().hangup.is_some() {
-            self.cdr.disposition = "answered";
+        let outcome = self.bridge(dialstring).await?;
+        if outcome.is_none() {
             self.cdr.extension = e.number.clone();
-            return Ok(None);
         }
-        Ok(Some(disposition))
+        Ok(outcome)
     }
 
     /// Follow-me: every destination in one originate, each held back by its delay and
@@ -490,27 +511,35 @@ impl Call<'_> {
     /// originate), so the desk phone rings first and the mobile joins when it is due; then
     /// voicemail when the rule says so.
     async fn follow_me(&mut self, e: &Extension, fm: crate::store::routing::FollowMe) -> Result<Next, RouteError> {
+        // One trip to the store: what each number reaches, and the routes if one is outside.
+        let numbers: Vec<String> = fm.destinations.iter().map(|d| d.number.clone()).collect();
+        let (reached, routes) = self
+            .read(move |st, t| {
+                let mut reached = Vec::new();
+                for n in &numbers {
+                    reached.push(match st.dialable(t, n)? {
+                        Some(Destination::Extension { id }) => FollowMeLeg::Phone(st.extension(t, id)?),
+                        Some(other) => FollowMeLeg::Other(other),
+                        None => FollowMeLeg::Outside(n.clone()),
+                    });
+                }
+                let outside = reached.iter().any(|r| matches!(r, FollowMeLeg::Outside(_)));
+                Ok((reached, if outside { st.outbound_routes(t)? } else { Vec::new() }))
+            })
+            .await?;
         let mut legs = Vec::new();
         let mut until_max = 0;
-        let mut routes = None;
-        for step in &fm.destinations {
-            let delay = step.delay.clamp(0, 120);
-            let until = delay + step.timeout.clamp(5, 120);
+        for (step, leg) in fm.destinations.iter().zip(reached) {
+            let (delay, until) = super::plan::follow_me_window(step);
             let mut vars = format!("leg_delay_start={delay},leg_timeout={until}");
-            let endpoint = match self.forward_to(&step.number).await? {
-                Destination::Extension { id } => {
-                    let x = self.read(move |st, t| st.extension(t, id)).await?;
-                    if x.dnd {
-                        info!(extension = %x.number, "follow-me step skipped: do not disturb");
-                        continue;
-                    }
-                    format!("user/{}@{}", x.number, self.tenant.sip_domain)
+            let endpoint = match leg {
+                FollowMeLeg::Phone(x) if x.dnd => {
+                    info!(extension = %x.number, "follow-me step skipped: do not disturb");
+                    continue;
                 }
-                Destination::External { number } => {
-                    if routes.is_none() {
-                        routes = Some(self.read(|st, t| st.outbound_routes(t)).await?);
-                    }
-                    let planned = super::plan::outbound(routes.clone().unwrap_or_default(), &number);
+                FollowMeLeg::Phone(x) => format!("user/{}@{}", x.number, self.tenant.sip_domain),
+                FollowMeLeg::Outside(number) => {
+                    let planned = super::plan::outbound(routes.clone(), &number);
                     let Some((route, out)) = planned.filter(|(r, out)| dial::number(out).is_some() && !r.trunks.is_empty()) else {
                         warn!(number = %number, "follow-me step skipped: no outbound route dials it");
                         continue;
@@ -521,7 +550,7 @@ impl Call<'_> {
                     // One leg among several cannot fail over by itself: the route's first trunk.
                     format!("sofia/gateway/trunk{}/{out}", route.trunks[0].trunk_id)
                 }
-                other => {
+                FollowMeLeg::Other(other) => {
                     warn!(destination = %describe(&other), "follow-me step skipped: not a phone number");
                     continue;
                 }
@@ -530,31 +559,28 @@ impl Call<'_> {
             until_max = until_max.max(until);
         }
         self.path.push(format!("follow-me ({} legs)", legs.len()));
-        let disposition = if legs.is_empty() {
-            "NO_ANSWER".to_string()
-        } else {
-            match self.ring(e, &legs.join(","), until_max).await? {
-                None => return Ok(Next::Done),
-                Some(d) => d,
-            }
-        };
-        info!(extension = %e.number, %disposition, "follow-me not answered");
-        if fm.voicemail_last && e.voicemail_enabled {
-            return self.voicemail(&e.number).await;
+        if !legs.is_empty() {
+            let Some(disposition) = self.ring(e, &legs.join(","), until_max).await? else {
+                return Ok(Next::Done);
+            };
+            info!(extension = %e.number, %disposition, "follow-me not answered");
         }
-        self.cdr.disposition = "no_answer";
-        self.s.hangup("NO_ANSWER").await?;
-        Ok(Next::Done)
+        self.fall_back(super::plan::after_follow_me(&fm, e), "no_answer").await
     }
 
     /// Busy or no answer: the forward for that case, else voicemail, else the cause.
     async fn unavailable(&mut self, e: &Extension, cause: &str) -> Result<Next, RouteError> {
         let busy = cause == "USER_BUSY";
-        match super::plan::unavailable(e, busy) {
+        self.fall_back(super::plan::unavailable(e, busy), if busy { "busy" } else { "no_answer" }).await
+    }
+
+    /// Carries out what the plan says follows an unanswered call.
+    async fn fall_back(&mut self, f: Fallback, disposition: &'static str) -> Result<Next, RouteError> {
+        match f {
             Fallback::Forward(n) => Ok(Next::Go(self.forward_to(&n).await?)),
             Fallback::Voicemail(b) => self.voicemail(&b).await,
             Fallback::End(cause) => {
-                self.cdr.disposition = if busy { "busy" } else { "no_answer" };
+                self.cdr.disposition = disposition;
                 self.s.hangup(cause).await?;
                 Ok(Next::Done)
             }
@@ -591,12 +617,9 @@ impl Call<'_> {
             _ => members.iter().map(|e| format!("[leg_timeout={timeout}]user/{}@{domain}", e.number)).collect::<Vec<_>>().join("|"),
         };
         self.prepare_bridge(timeout).await?;
-        let ev = self.s.execute("bridge", Some(&dialstring)).await?;
-        let disposition = ev.variable("originate_disposition").map(|v| v.into_owned()).unwrap_or_default();
-        if disposition == "SUCCESS" || self.s.status().hangup.is_some() {
-            self.cdr.disposition = "answered";
+        let Some(disposition) = self.bridge(&dialstring).await? else {
             return Ok(Next::Done);
-        }
+        };
         info!(group = %g.name, %disposition, "ring group not answered");
         Ok(Next::Go(g.no_answer_destination))
     }
@@ -663,21 +686,19 @@ impl Call<'_> {
         // Only the route's failover causes may move the call to the next trunk; a callee's
         // BUSY or NO_ANSWER ends it (FreeSWITCH hangs up on causes not listed).
         let cof = if route.failover_causes.is_empty() { "false".to_string() } else { route.failover_causes.join(",") };
-        let mut vars = vec![("effective_caller_id_name", self.caller_name.as_str())];
+        let mut vars = vec![("effective_caller_id_name", self.caller_name.clone())];
         if !route.caller_id.is_empty() {
-            vars.push(("effective_caller_id_number", &route.caller_id));
+            vars.push(("effective_caller_id_number", route.caller_id.clone()));
         }
-        vars.push(("hangup_after_bridge", "true"));
-        vars.push(("continue_on_fail", &cof));
+        vars.push(("hangup_after_bridge", "true".into()));
+        vars.push(("continue_on_fail", cof));
         self.set(&vars).await?;
         let mut last = String::new();
         for (i, trunk) in route.trunks.iter().enumerate() {
             self.cdr.trunk_id = Some(trunk.trunk_id);
-            let ev = self.s.execute("bridge", Some(&format!("sofia/gateway/trunk{}/{out}", trunk.trunk_id))).await?;
-            last = ev.variable("originate_disposition").map(|v| v.into_owned()).unwrap_or_default();
-            if last == "SUCCESS" || self.s.status().hangup.is_some() {
-                self.cdr.disposition = if last == "SUCCESS" { "answered" } else { "failed" };
-                return Ok(Next::Done);
+            match self.bridge(&format!("sofia/gateway/trunk{}/{out}", trunk.trunk_id)).await? {
+                None => return Ok(Next::Done),
+                Some(cause) => last = cause,
             }
             if !route.failover_causes.contains(&last) {
                 break;
