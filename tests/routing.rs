@@ -498,3 +498,59 @@ async fn dial_by_name_directory_puts_the_caller_through_the_normal_routing() {
     assert!(r.bridges.is_empty());
     assert_eq!(r.hangup_cause.as_deref(), Some("NORMAL_CLEARING"));
 }
+
+#[tokio::test]
+async fn follow_me_skips_what_it_cannot_ring_and_falls_through_to_voicemail() {
+    let p = pbx(OPEN).await;
+    let e1003 = find(&p.store, &res::EXTENSIONS, Within::Tenant(p.acme), "number", "1003");
+    let e1004 = find(&p.store, &res::EXTENSIONS, Within::Tenant(p.acme), "number", "1004")["id"].as_i64().unwrap();
+    p.store.update(&res::EXTENSIONS, Within::Tenant(p.acme), None, e1004, &obj(json!({ "dnd": true }))).unwrap();
+    // A phone on DND, a number no outbound route dials, and a ring group (not a phone).
+    p.store
+        .create(
+            &res::FOLLOW_ME,
+            Some(p.acme),
+            &ADMIN,
+            &obj(json!({ "extension_id": e1003["id"], "destinations": [
+                { "number": "1004", "delay": 0, "timeout": 10 },
+                { "number": "+442079460199", "delay": 0, "timeout": 10 },
+                { "number": "6000", "delay": 0, "timeout": 10 },
+            ] })),
+        )
+        .unwrap();
+    let (r, cdr) = call(&p, from_phone(ACME, "1001", "1003")).await;
+    assert!(r.bridges.is_empty(), "nothing to ring: {:?}", apps(&r));
+    assert_eq!(apps(&r).last().unwrap(), &format!("voicemail default {ACME} 1003"));
+    assert_eq!(cdr["disposition"], "voicemail");
+    assert!(cdr["route"].as_str().unwrap().contains("follow-me (0 legs)"), "{cdr}");
+}
+
+#[tokio::test]
+async fn a_caller_who_hangs_up_while_it_rings_is_no_answer() {
+    let p = pbx(OPEN).await;
+    let mut s = from_phone(ACME, "1001", "1003");
+    s.default_target = Target::NoAnswer;
+    s.hangup_after_ms = Some(150);
+    let (r, cdr) = call(&p, s).await;
+    assert_eq!(r.bridges.len(), 1);
+    assert_eq!(r.bridges[0].cause, "ORIGINATOR_CANCEL");
+    assert_eq!(cdr["disposition"], "no_answer", "{cdr}");
+    assert!(!apps(&r).iter().any(|a| a.starts_with("voicemail")), "the caller is gone: no voicemail");
+}
+
+#[test]
+fn imported_cdrs_are_written_once() {
+    use switchboard::store::cdr::Cdr;
+    let dir = common::api::temp_dir();
+    let store = Store::open(&dir.join("t.db")).unwrap();
+    let rec = |uuid: &str| Cdr {
+        uuid: uuid.into(),
+        direction: "inbound",
+        started_at: "2026-11-18T15:00:00Z".into(),
+        ended_at: "2026-11-18T15:01:00Z".into(),
+        ..Default::default()
+    };
+    assert_eq!(store.write_cdrs(&[rec("a"), rec("b")]).unwrap(), 2);
+    assert_eq!(store.write_cdrs(&[rec("b"), rec("c")]).unwrap(), 1, "b is already there");
+    assert!(store.cdr("c").unwrap().is_some());
+}

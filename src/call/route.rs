@@ -73,6 +73,8 @@ pub(crate) struct Call<'a> {
     pub(crate) caller_number: String,
     caller_name: String,
     answered: bool,
+    /// A bridge is ringing and has not reported back.
+    ringing: bool,
     path: Vec<String>,
     /// The tenant's block list, read with the tenant.
     blocks: Vec<crate::store::routing::CallBlock>,
@@ -203,6 +205,7 @@ impl Router {
             caller_number,
             caller_name,
             answered: false,
+            ringing: false,
             path: Vec::new(),
             blocks,
             cdr,
@@ -386,7 +389,11 @@ impl Call<'_> {
     /// Runs the bridge. None when the call is over: answered (the conversation happened), or
     /// the caller hung up while it rang; else the originate's cause, for the fallback.
     async fn bridge(&mut self, dialstring: &str) -> Result<Option<String>, RouteError> {
+        // Until the bridge reports back, a hangup is the caller giving up while it rang
+        // (end() reads this when the hangup cut the wait short).
+        self.ringing = true;
         let ev = self.s.execute("bridge", Some(dialstring)).await?;
+        self.ringing = false;
         let cause = ev.variable("originate_disposition").map(|v| v.into_owned()).unwrap_or_default();
         if cause == "SUCCESS" {
             self.cdr.disposition = "answered";
@@ -725,7 +732,11 @@ impl Call<'_> {
                 || ev.get("Caller-Channel-Answered-Time").is_some_and(|t| t != "0");
         }
         if self.cdr.disposition.is_empty() {
-            self.cdr.disposition = if answered || self.cdr.billsec > 0 { "answered" } else { "failed" };
+            self.cdr.disposition = match (answered || self.cdr.billsec > 0, self.ringing) {
+                (true, _) => "answered",
+                (false, true) => "no_answer",
+                (false, false) => "failed",
+            };
         }
         if answered || self.cdr.billsec > 0 {
             self.cdr.answered_at = Some(now.clone());
