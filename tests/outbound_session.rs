@@ -21,7 +21,18 @@ fn scenario() -> Scenario {
 async fn greeting_call_runs_answer_playback_hangup_in_order() {
     let srv = start(Arc::new(Greeting { file: "ivr/ivr-welcome.wav".into() })).await;
     let r = Switch::default().call(srv.addr, Arc::new(scenario())).await;
-    assert_eq!(r.commands[..3], ["connect".to_string(), "myevents".into(), "linger 30".into()]);
+    // This call's events, its legs' and its jobs' (not myevents: it would hide the bridged
+    // party's keys), filtered before the subscription starts, then linger.
+    let events = format!("event plain {}", switchboard::esl::outbound::SESSION_EVENTS.join(" "));
+    let setup = [
+        "connect".to_string(),
+        format!("filter Unique-ID {}", r.uuid),
+        format!("filter Other-Leg-Unique-ID {}", r.uuid),
+        format!("filter Job-Owner-UUID {}", r.uuid),
+        events,
+        "linger 30".into(),
+    ];
+    assert_eq!(r.commands[..6], setup);
     let apps: Vec<_> = r.apps.iter().map(|a| (a.app.as_str(), a.response.as_str())).collect();
     assert_eq!(apps, vec![("answer", "_none_"), ("playback", "FILE PLAYED")]);
     assert!(r.apps.iter().all(|a| a.event_uuid.is_some()), "every execute carries an Event-UUID");
@@ -171,6 +182,30 @@ async fn a_socket_without_full_is_refused_with_the_dialplan_fix() {
     assert_eq!(r.commands, vec!["connect"]);
 }
 
+/// Plays FreeSWITCH for the session set-up switchboard sends in one write after `connect`:
+/// three filters, the subscription and linger, each answered in order.
+async fn answer_setup(peer: &mut tokio::net::TcpStream) {
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 4096];
+    while got.windows(2).filter(|w| w == b"\n\n").count() < 5 {
+        let n = peer.read(&mut buf).await.unwrap();
+        assert!(n > 0, "switchboard closed during the set-up");
+        got.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8(got).unwrap();
+    let lines: Vec<&str> = text.split("\n\n").filter(|l| !l.is_empty()).collect();
+    assert!(lines[..3].iter().all(|l| l.starts_with("filter ")) && lines[3].starts_with("event plain ") && lines[4] == "linger 30", "{lines:?}");
+    for reply in [
+        "+OK filter added. [Unique-ID]=[x]",
+        "+OK filter added. [Other-Leg-Unique-ID]=[x]",
+        "+OK filter added. [Job-Owner-UUID]=[x]",
+        "+OK event listener enabled plain",
+        "+OK will linger 30 seconds",
+    ] {
+        peer.write_all(format!("Content-Type: command/reply\nReply-Text: {reply}\n\n").as_bytes()).await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn connect_timeout_and_peer_close_end_cleanly() {
     // A peer that never answers connect.
@@ -189,13 +224,7 @@ async fn connect_timeout_and_peer_close_end_cleanly() {
         let mut buf = vec![0u8; 4096];
         let _ = peer.read(&mut buf).await.unwrap(); // connect
         peer.write_all(&corpus("01_")).await.unwrap();
-        for reply in [
-            "Content-Type: command/reply\nReply-Text: +OK Events Enabled\n\n",
-            "Content-Type: command/reply\nReply-Text: +OK will linger 30 seconds\n\n",
-        ] {
-            let _ = peer.read(&mut buf).await.unwrap();
-            peer.write_all(reply.as_bytes()).await.unwrap();
-        }
+        answer_setup(&mut peer).await;
         let _ = peer.read(&mut buf).await.unwrap(); // the sendmsg
         drop(peer);
     });
@@ -219,13 +248,7 @@ async fn a_slow_handler_never_stops_the_reader() {
         let mut buf = vec![0u8; 4096];
         let _ = peer.read(&mut buf).await.unwrap();
         peer.write_all(&corpus("01_")).await.unwrap();
-        for reply in [
-            "Content-Type: command/reply\nReply-Text: +OK Events Enabled\n\n",
-            "Content-Type: command/reply\nReply-Text: +OK will linger 30 seconds\n\n",
-        ] {
-            let _ = peer.read(&mut buf).await.unwrap();
-            peer.write_all(reply.as_bytes()).await.unwrap();
-        }
+        answer_setup(&mut peer).await;
         // 1,000 events (3.2 MB, far beyond the socket buffers) while the handler sleeps.
         let t = std::time::Instant::now();
         for _ in 0..1000 {
@@ -283,4 +306,40 @@ async fn shutdown_lets_live_calls_finish() {
     let r = call.await.unwrap();
     assert_eq!(r.apps.last().unwrap().response, "FILE PLAYED", "the live call finished its greeting");
     assert!(tokio::net::TcpStream::connect(srv.addr).await.is_err(), "no new calls after shutdown");
+}
+
+/// The simulator's group pickup, as mod_dptools does it: a call ringing a `pickup/<key>` leg
+/// is taken by the oldest `pickup <key>`, which returns at once; the two are bridged.
+#[tokio::test]
+async fn the_pickup_app_takes_a_call_ringing_a_pickup_leg() {
+    let h = handler(|s: &OutboundSession| {
+        Box::pin(async move {
+            if s.channel().destination_number().as_deref() == Some("*8") {
+                s.execute("pickup", Some("grp")).await?;
+            } else {
+                s.set_var("hangup_after_bridge", "true").await?;
+                s.execute("bridge", Some("user/1003@x,pickup/grp")).await?;
+            }
+            let mut st = s.connection().status_watch();
+            let _ = st.wait_for(|s| s.hangup.is_some()).await;
+            Ok(())
+        })
+    });
+    let srv = start(h).await;
+    let sw = Switch::default();
+    let ringing = Scenario { destination: "1003".into(), default_target: switchboard::sim::Target::NoAnswer, ..scenario() };
+    let picker = Scenario { destination: "*8".into(), hangup_after_ms: Some(300), ..scenario() };
+    let (a, b) = tokio::join!(sw.call(srv.addr, Arc::new(ringing)), async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        sw.call(srv.addr, Arc::new(picker)).await
+    });
+    assert_eq!(a.bridges[0].answered_by.as_deref(), Some("pickup/grp"), "{:?}", a.bridges);
+    assert_eq!(a.bridges[0].legs, vec![("user/1003@x".to_string(), "LOSE_RACE".to_string()), ("pickup/grp".into(), "SUCCESS".into())]);
+    assert_eq!(b.picked_up.as_deref(), Some(a.uuid.as_str()));
+    assert_eq!(a.hangup_by.as_deref(), Some("switch"), "the picker hung up and hangup_after_bridge ended the caller");
+    // Nothing ringing: pickup returns and changes nothing.
+    let alone = Scenario { destination: "*8".into(), hangup_after_ms: Some(100), ..scenario() };
+    let c = sw.call(srv.addr, Arc::new(alone)).await;
+    assert_eq!(c.picked_up, None);
+    assert_eq!(c.hangup_by.as_deref(), Some("caller"));
 }

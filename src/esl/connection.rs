@@ -270,6 +270,44 @@ impl Connection {
         }
     }
 
+    /// Sends several commands in one write and waits for all their replies: one round trip
+    /// instead of one per command. FreeSWITCH reads a command at a time off the socket
+    /// (mod_event_socket.c read_packet) and answers in order, so FIFO matching holds. Any
+    /// `-ERR` reply fails the whole batch with [`EslError::Rejected`].
+    pub async fn send_all_ok(&self, cmds: &[Command]) -> Result<Vec<Frame>, EslError> {
+        let mut wire = String::new();
+        for c in cmds {
+            wire.push_str(&c.to_wire()?);
+        }
+        let mut w = self.writer.lock().await;
+        let rxs = {
+            let mut st = self.shared.lock();
+            if let Some(reason) = &st.closed {
+                return Err(EslError::Closed { reason: reason.clone() });
+            }
+            cmds.iter()
+                .map(|_| {
+                    let (tx, rx) = oneshot::channel();
+                    st.replies.push_back(tx);
+                    rx
+                })
+                .collect::<Vec<_>>()
+        };
+        if let Err(e) = w.write_all(wire.as_bytes()).await {
+            self.shared.close(format!("write failed: {e}"));
+        }
+        let _ = w.flush().await;
+        let mut frames = Vec::with_capacity(cmds.len());
+        for (rx, cmd) in rxs.into_iter().zip(cmds) {
+            let frame = rx.await.map_err(|_| self.closed_error())?;
+            if frame.content_type == ContentType::CommandReply && !frame.is_ok() {
+                return Err(EslError::Rejected { command: cmd.redacted(), reply: frame.reply_text().unwrap_or_default().into_owned() });
+            }
+            frames.push(frame);
+        }
+        Ok(frames)
+    }
+
     /// Like [`send`](Self::send), but a `-ERR` reply becomes [`EslError::Rejected`].
     pub async fn send_ok(&self, cmd: &Command) -> Result<Frame, EslError> {
         let frame = self.send(cmd).await?;

@@ -1,10 +1,19 @@
 //! One controlled call on an outbound socket (`<action application="socket" data="… async full"/>`).
 //!
 //! Handshake (docs/esl-protocol.md §4.3): FreeSWITCH connects and sends nothing; we must send
-//! `connect` within 25 s (mod_event_socket.c:2712). Its reply is the channel data. Then
-//! `myevents` (this channel's events only) and a bounded `linger`, so the hangup events and
-//! CHANNEL_HANGUP_COMPLETE reach us before the socket closes (without linger they are flushed
-//! and lost, mod_event_socket.c:2806).
+//! `connect` within 25 s (mod_event_socket.c:2712). Its reply is the channel data. Then, in
+//! one write: filters for this call's events, the subscription, and a bounded `linger`, so
+//! the hangup events and CHANNEL_HANGUP_COMPLETE reach us before the socket closes (without
+//! linger they are flushed and lost, mod_event_socket.c:2806).
+//!
+//! Why not `myevents`: it drops every event whose Unique-ID is not the controlled channel's
+//! (mod_event_socket.c event_handler, the LFLAG_MYEVENTS check), so the keys the bridged
+//! party presses (*1, *2, *4 during a call) never arrive. Instead: `event plain` with
+//! myevents' own list plus BACKGROUND_JOB, and the OR'ed filters Unique-ID, Other-Leg-Unique-ID
+//! (every leg this channel originates or is bridged to carries it, switch_channel.c
+//! switch_channel_event_set_basic_data) and Job-Owner-UUID (this session's bgapi results).
+//! The filters go first so no other call's event slips through in between
+//! (docs/in-call-features.md).
 
 use std::time::Duration;
 
@@ -17,6 +26,35 @@ use super::command::{Command, EventFormat, SendMsg};
 use super::connection::{Connection, EslError, Status};
 use super::event::{ChannelData, Event};
 use super::frame::ContentType;
+
+/// myevents' fixed list (mod_event_socket.c:2104–2126, docs/esl-protocol.md §4.4) and
+/// BACKGROUND_JOB, which myevents lacks.
+pub const SESSION_EVENTS: &[&str] = &[
+    "CHANNEL_ANSWER",
+    "CHANNEL_APPLICATION",
+    "CHANNEL_BRIDGE",
+    "CHANNEL_CREATE",
+    "CHANNEL_DATA",
+    "CHANNEL_DESTROY",
+    "CHANNEL_EXECUTE",
+    "CHANNEL_EXECUTE_COMPLETE",
+    "CHANNEL_HANGUP",
+    "CHANNEL_HANGUP_COMPLETE",
+    "CHANNEL_ORIGINATE",
+    "CHANNEL_UUID",
+    "CHANNEL_OUTGOING",
+    "CHANNEL_PARK",
+    "CHANNEL_PROGRESS",
+    "CHANNEL_PROGRESS_MEDIA",
+    "CHANNEL_STATE",
+    "CHANNEL_UNBRIDGE",
+    "CHANNEL_UNPARK",
+    "DETECTED_SPEECH",
+    "DTMF",
+    "NOTALK",
+    "TALK",
+    "BACKGROUND_JOB",
+];
 
 #[derive(Debug, Clone)]
 pub struct OutboundOptions {
@@ -51,8 +89,6 @@ pub struct OutboundSession {
     conn: Connection,
     channel: ChannelData,
     uuid: String,
-    /// `event plain BACKGROUND_JOB` has been sent on this socket.
-    jobs_subscribed: tokio::sync::OnceCell<()>,
 }
 
 impl OutboundSession {
@@ -83,12 +119,21 @@ impl OutboundSession {
             return Err(EslError::NotFull { control });
         }
         let conn = Connection::start(reader, w, Some(uuid.clone()));
-        let session = OutboundSession { conn, channel, uuid, jobs_subscribed: tokio::sync::OnceCell::new() };
-        session.conn.send_ok(&Command::MyEvents { format: None }).await?;
-        if control == "full" {
-            let secs = opts.linger.as_secs().max(1) as u32;
-            session.conn.send_ok(&Command::Linger { seconds: Some(secs) }).await?;
-        }
+        let session = OutboundSession { conn, channel, uuid };
+        let setup = if control == "full" {
+            let filter = |h: &str| Command::Filter { header: h.into(), value: session.uuid.clone() };
+            vec![
+                filter("Unique-ID"),
+                filter("Other-Leg-Unique-ID"),
+                filter("Job-Owner-UUID"),
+                Command::Event { format: EventFormat::Plain, names: SESSION_EVENTS.iter().map(|n| n.to_string()).collect() },
+                Command::Linger { seconds: Some(opts.linger.as_secs().max(1) as u32) },
+            ]
+        } else {
+            // Without full control `event` and `linger` are refused; myevents still works.
+            vec![Command::MyEvents { format: None }]
+        };
+        session.conn.send_all_ok(&setup).await?;
         Ok(session)
     }
 
@@ -182,14 +227,9 @@ impl OutboundSession {
         self.conn.api(command).await
     }
 
-    /// bgapi inside the session: subscribes BACKGROUND_JOB first (myevents does not carry it,
-    /// docs/esl-protocol.md §11.2), then waits for this job's result.
+    /// bgapi inside the session (BACKGROUND_JOB is subscribed and Job-Owner-UUID filtered in
+    /// at the handshake); waits for this job's result.
     pub async fn bgapi(&self, command: &str) -> Result<Event, EslError> {
-        self.jobs_subscribed
-            .get_or_try_init(|| async {
-                self.conn.send_ok(&Command::Event { format: EventFormat::Plain, names: vec!["BACKGROUND_JOB".into()] }).await.map(|_| ())
-            })
-            .await?;
         self.conn.bgapi(command).await
     }
 

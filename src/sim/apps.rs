@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use super::bridged::Partner;
 use super::call::{AppRun, BridgeRun, Core, LegTime};
 use super::channel::Channel;
 use super::scenario::Target;
@@ -34,6 +35,7 @@ const KNOWN: &[&str] = &[
     "conference",
     "park",
     "record_session",
+    "pickup",
     "stop_record_session",
     "log",
     "info",
@@ -225,6 +227,16 @@ async fn run(core: &Arc<Core>, app: &str, arg: &str) -> Option<String> {
             core.wait_down().await;
             None
         }
+        // mod_dptools pickup_function: takes the oldest call ringing `pickup/<key>`, or
+        // returns at once when there is none.
+        "pickup" => {
+            if let Some((uuid, tx)) = core.switch.pickup_pop(arg.trim()) {
+                if tx.send(core.clone()).is_ok() {
+                    core.lock().report.picked_up = Some(uuid);
+                }
+            }
+            None
+        }
         "record_session" => {
             core.lock().report.recordings.push(arg.to_string());
             None
@@ -244,7 +256,7 @@ fn set_pair(ch: &mut Channel, pair: &str) {
     }
 }
 
-fn answer(core: &Arc<Core>) {
+pub(crate) fn answer(core: &Arc<Core>) {
     mark_once(
         core,
         |ch| ch.is_answered() || !ch.is_up(),
@@ -519,9 +531,12 @@ async fn bridge(core: &Arc<Core>, arg: &str) {
             let delay_ms = secs("leg_delay_start").unwrap_or(0) * second;
             let target = core.scenario.target(&leg.endpoint);
             let dest = leg.endpoint.rsplit('/').next().unwrap_or("").split('@').next().unwrap_or("").to_string();
-            let b = Channel::outbound(&id, &leg.endpoint, &cid_name, &cid_num, &dest);
+            let mut b = Channel::outbound(&id, &leg.endpoint, &cid_name, &cid_num, &dest);
+            b.set_originator(&core.lock().ch);
             let (at, outcome, fail) = match target {
                 _ if delay_ms >= timeout_ms => (timeout_ms, None, "NO_ANSWER".into()),
+                // A pickup leg only rings, until someone picks the call up or time runs out.
+                _ if leg.endpoint.starts_with("pickup/") => (timeout_ms, None, "NO_ANSWER".into()),
                 Target::Answer { after_ms, .. } if delay_ms + after_ms <= timeout_ms => (delay_ms + after_ms, Some("answer"), String::new()),
                 Target::Answer { .. } | Target::NoAnswer => (timeout_ms, None, "NO_ANSWER".into()),
                 Target::Busy { after_ms } => ((delay_ms + after_ms).min(timeout_ms), None, "USER_BUSY".into()),
@@ -550,7 +565,39 @@ async fn bridge(core: &Arc<Core>, arg: &str) {
             Some(w) => legs[w].2,
             None => legs.iter().map(|l| l.2).max().unwrap_or(0),
         };
-        if !core.wait(decided_at).await {
+        let pickup_key = group.iter().find_map(|l| l.endpoint.strip_prefix("pickup/").map(str::to_string));
+        let rang_out = match pickup_key.as_deref() {
+            Some(key) => {
+                let mut picked = core.switch.pickup_register(key, &core.uuid());
+                let out = tokio::select! {
+                    ok = core.wait(decided_at) => Ok(ok),
+                    Ok(picker) = &mut picked => Err(picker),
+                };
+                core.switch.pickup_remove(key, &core.uuid());
+                out
+            }
+            None => Ok(core.wait(decided_at).await),
+        };
+        let rang_out = match rang_out {
+            Ok(ok) => ok,
+            Err(picker) => {
+                // Picked up: the pickup leg is answered and the picker takes its place.
+                for (leg, mut b, at, _, _) in legs {
+                    let picked_leg = leg.endpoint.starts_with("pickup/");
+                    if at > 0 {
+                        hangup_leg(core, &mut b, if picked_leg { "PICKED_OFF" } else { "LOSE_RACE" });
+                    }
+                    run.legs.push((leg.endpoint.clone(), if picked_leg { "SUCCESS" } else { "LOSE_RACE" }.into()));
+                    if picked_leg {
+                        run.answered_by = Some(leg.endpoint);
+                    }
+                }
+                super::bridged::talk(core, Partner::Picker(picker)).await;
+                cause = "SUCCESS".into();
+                break 'groups;
+            }
+        };
+        if !rang_out {
             // The caller hung up while the legs rang.
             for (leg, mut b, at, _, _) in legs {
                 if at > 0 {
@@ -577,7 +624,7 @@ async fn bridge(core: &Arc<Core>, arg: &str) {
             }
             Some(w) => {
                 let mut legs = legs;
-                let (leg, mut b, _, _, _) = legs.remove(w);
+                let (leg, b, _, _, _) = legs.remove(w);
                 for (other, mut ob, at, _, _) in legs {
                     if at > 0 {
                         hangup_leg(core, &mut ob, "LOSE_RACE");
@@ -586,9 +633,14 @@ async fn bridge(core: &Arc<Core>, arg: &str) {
                 }
                 run.legs.push((leg.endpoint.clone(), "SUCCESS".into()));
                 run.answered_by = Some(leg.endpoint.clone());
-                talk(core, &mut b, &leg).await;
+                let talk_ms = match core.scenario.target(&leg.endpoint) {
+                    Target::Answer { talk_ms, .. } => talk_ms,
+                    _ => None,
+                };
+                let b_uuid = b.uuid.clone();
+                super::bridged::talk(core, Partner::Leg(Box::new(b), talk_ms)).await;
                 cause = "SUCCESS".into();
-                causes.push(format!("{};SUCCESS", b.uuid));
+                causes.push(format!("{b_uuid};SUCCESS"));
                 break 'groups;
             }
         }
@@ -625,57 +677,11 @@ async fn bridge(core: &Arc<Core>, arg: &str) {
 }
 
 /// A B-leg goes down: its CHANNEL_HANGUP goes out on the A-leg's socket and the bus.
-fn hangup_leg(core: &Arc<Core>, b: &mut Channel, cause: &str) {
+pub(crate) fn hangup_leg(core: &Arc<Core>, b: &mut Channel, cause: &str) {
     let id = core.switch.identity();
     b.mark_hangup(id.now_micros(), cause);
     let ev = b.event(&id, "CHANNEL_HANGUP", ("switch_channel.c", "switch_channel_perform_hangup", 3447), Vec::new(), Vec::new());
     core.fire(ev);
-}
-
-/// The answered leg: CHANNEL_ANSWER for both, CHANNEL_BRIDGE, the conversation, then
-/// whoever hangs up first, CHANNEL_UNBRIDGE.
-async fn talk(core: &Arc<Core>, b: &mut Channel, leg: &Leg) {
-    let id = core.switch.identity();
-    b.mark_answered(id.now_micros());
-    let ev = b.event(&id, "CHANNEL_ANSWER", ("switch_channel.c", "switch_channel_perform_mark_answered", 3539), Vec::new(), Vec::new());
-    core.fire(ev);
-    answer(core);
-    let pre = {
-        let mut st = core.lock();
-        st.ch.set_bridged(Some(b), id.now_micros());
-        st.ch.set_var("bridge_uuid", &b.uuid);
-        st.ch.set_var("last_bridge_to", &b.uuid);
-        st.ch.set_var("bridge_channel", &b.name);
-        st.ch.set_var("signal_bond", &b.uuid);
-        vec![("Bridge-A-Unique-ID".to_string(), st.ch.uuid.clone()), ("Bridge-B-Unique-ID".to_string(), b.uuid.clone())]
-    };
-    b.set_bridged(Some(&core.lock().ch), id.now_micros());
-    core.fire_a("CHANNEL_BRIDGE", ("switch_ivr_bridge.c", "switch_ivr_multi_threaded_bridge", 1722), pre.clone(), Vec::new());
-    core.lock().legs.push(b.clone());
-    let talk_ms = match core.scenario.target(&leg.endpoint) {
-        Target::Answer { talk_ms, .. } => talk_ms,
-        _ => None,
-    };
-    let b_hung_up = match talk_ms {
-        Some(ms) => core.wait(ms).await,
-        None => {
-            core.wait_down().await;
-            false
-        }
-    };
-    let b_cause = "NORMAL_CLEARING";
-    hangup_leg(core, b, b_cause);
-    {
-        let mut st = core.lock();
-        st.ch.set_var("bridge_hangup_cause", b_cause);
-        st.ch.set_var("last_bridge_hangup_cause", b_cause);
-        st.ch.set_bridged(None, 0);
-        st.legs.retain(|l| l.uuid != b.uuid);
-    }
-    core.fire_a("CHANNEL_UNBRIDGE", ("switch_ivr_bridge.c", "switch_ivr_multi_threaded_bridge", 1890), pre, Vec::new());
-    if b_hung_up && core.lock().ch.var("hangup_after_bridge").is_some_and(|v| v == "true") {
-        core.hangup("NORMAL_CLEARING", "switch");
-    }
 }
 
 #[cfg(test)]

@@ -43,7 +43,18 @@ pub struct CallReport {
     pub hangup_by: Option<String>,
     pub sched_hangup: Option<(u64, String)>,
     pub transferred_to: Option<String>,
+    /// Where a bridged leg was sent by uuid_transfer.
+    pub leg_transfers: Vec<String>,
+    /// Attended transfers started by uuid_broadcast att_xfer on either leg.
+    pub att_xfers: Vec<AttXferRun>,
+    /// uuid_broadcast paths other than att_xfer, with their leg argument.
+    pub broadcasts: Vec<String>,
+    /// record_session and uuid_record start paths, in order.
     pub recordings: Vec<String>,
+    /// uuid_record stop paths.
+    pub stopped_recordings: Vec<String>,
+    /// This call ran `pickup` and took over the ringing call with this UUID.
+    pub picked_up: Option<String>,
     /// Why the socket ended: exit, linger expired, no linger, peer closed, no first command.
     pub ended: String,
     pub protocol_errors: Vec<String>,
@@ -89,6 +100,16 @@ pub struct BridgeRun {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct AttXferRun {
+    /// The leg that ran att_xfer.
+    pub presser: String,
+    pub target: String,
+    /// `joined` (the presser hung up and the target now talks to the held party), or the
+    /// cause the consultation ended with (the held party is back with the presser).
+    pub outcome: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct LegTime {
     pub endpoint: String,
     pub from_ms: u64,
@@ -107,6 +128,10 @@ pub(crate) struct CallState {
     pub dtmf: VecDeque<Dtmf>,
     pub legs: Vec<Channel>,
     pub held: bool,
+    /// Reaches the conversation in progress (uuid_kill / uuid_transfer / att_xfer of a leg).
+    pub ctl: Option<mpsc::UnboundedSender<super::bridged::LegCtl>>,
+    /// Keys still to be pressed in the first conversation.
+    pub in_call: VecDeque<super::scenario::Press>,
 }
 
 /// The shared heart of one simulated call.
@@ -182,6 +207,10 @@ impl Core {
             _ = tokio::time::sleep(Duration::from_millis(ms)) => true,
             _ = async { down.wait_for(|d| *d).await.map(|_| ()) } => false,
         }
+    }
+
+    pub(crate) fn down_watch(&self) -> watch::Receiver<bool> {
+        self.down.subscribe()
     }
 
     /// Waits until the channel goes down (park, conference).
@@ -314,6 +343,8 @@ pub async fn run_call(switch: Switch, target: std::net::SocketAddr, scenario: Ar
             dtmf: scenario.dtmf.iter().cloned().collect(),
             legs: Vec::new(),
             held: false,
+            ctl: None,
+            in_call: scenario.in_call.iter().cloned().collect(),
         }),
         out: out_tx,
         down,

@@ -280,6 +280,12 @@ impl Channel {
         self.set_var("hangup_cause", cause);
     }
 
+    /// A leg being originated carries its originator's profile as `Other-Leg-*` from the
+    /// start (switch_channel_event_set_basic_data, `Other-Type: originator`).
+    pub fn set_originator(&mut self, a: &Channel) {
+        self.other_leg = Some(a.profile_block("Other-Leg"));
+    }
+
     pub fn set_bridged(&mut self, other: Option<&Channel>, now: u64) {
         self.other_leg = other.map(|o| o.profile_block("Other-Leg"));
         if other.is_some() {

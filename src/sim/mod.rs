@@ -9,6 +9,7 @@
 //! on the inbound side and `uuid_kill` there hangs it up.
 
 pub mod apps;
+pub mod bridged;
 pub mod call;
 pub mod channel;
 pub mod event;
@@ -55,7 +56,11 @@ struct Inner {
     socket_target: Mutex<Option<SocketAddr>>,
     /// How originated legs behave.
     originate: Mutex<Scenario>,
+    /// Calls ringing a `pickup/<key>` leg, oldest first, each with a way to hand it the picker.
+    pickups: Mutex<HashMap<String, std::collections::VecDeque<Pickup>>>,
 }
+
+type Pickup = (String, tokio::sync::oneshot::Sender<Arc<Core>>);
 
 #[derive(Clone)]
 pub struct Switch {
@@ -81,6 +86,7 @@ impl Switch {
                 gateways: Mutex::new(Vec::new()),
                 socket_target: Mutex::new(None),
                 originate: Mutex::new(Scenario::default()),
+                pickups: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -119,6 +125,44 @@ impl Switch {
 
     pub(crate) fn unregister(&self, uuid: &str) {
         self.inner.channels.lock().unwrap().remove(uuid);
+    }
+
+    /// A call starts ringing `pickup/<key>`: the receiver gets the call that picks it up.
+    pub(crate) fn pickup_register(&self, key: &str, uuid: &str) -> tokio::sync::oneshot::Receiver<Arc<Core>> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.inner.pickups.lock().unwrap().entry(key.to_string()).or_default().push_back((uuid.to_string(), tx));
+        rx
+    }
+
+    pub(crate) fn pickup_remove(&self, key: &str, uuid: &str) {
+        if let Some(q) = self.inner.pickups.lock().unwrap().get_mut(key) {
+            q.retain(|(u, _)| u != uuid);
+        }
+    }
+
+    /// The oldest call still ringing `pickup/<key>`.
+    pub(crate) fn pickup_pop(&self, key: &str) -> Option<Pickup> {
+        let mut all = self.inner.pickups.lock().unwrap();
+        let q = all.get_mut(key)?;
+        while let Some(p) = q.pop_front() {
+            if !p.1.is_closed() {
+                return Some(p);
+            }
+        }
+        None
+    }
+
+    /// The call whose controlled channel is `uuid`, or whose bridged leg is.
+    pub fn find_owner(&self, uuid: &str) -> Option<Arc<Core>> {
+        self.find(uuid).or_else(|| self.live().into_iter().find(|c| c.lock().legs.iter().any(|l| l.uuid == uuid)))
+    }
+
+    /// Hands an api action to the conversation `uuid` takes part in (as a bridged leg).
+    fn leg_ctl(&self, uuid: &str, ctl: bridged::LegCtl) -> bool {
+        match self.find_owner(uuid).and_then(|c| c.lock().ctl.clone()) {
+            Some(tx) => tx.send(ctl).is_ok(),
+            None => false,
+        }
     }
 
     pub fn find(&self, uuid: &str) -> Option<Arc<Core>> {
@@ -170,12 +214,51 @@ impl Switch {
             }
             "show" if args.starts_with("channels") => self.show_channels(args.contains("as json")),
             "show" if args.starts_with("registrations") => self.show_registrations(),
-            "uuid_kill" => match words.first().and_then(|u| self.find(u)) {
-                Some(c) => {
-                    c.hangup(words.get(1).copied().unwrap_or("NORMAL_CLEARING"), "switch");
-                    "+OK\n".into()
+            "uuid_kill" => {
+                let cause = words.get(1).copied().unwrap_or("NORMAL_CLEARING");
+                match words.first() {
+                    Some(u) => match self.find(u) {
+                        Some(c) => {
+                            c.hangup(cause, "switch");
+                            "+OK\n".into()
+                        }
+                        None if self.leg_ctl(u, bridged::LegCtl::Kill { uuid: u.to_string(), cause: cause.to_string() }) => "+OK\n".into(),
+                        None => "-ERR No such channel!\n".into(),
+                    },
+                    None => "-ERR No such channel!\n".into(),
                 }
-                None => "-ERR No such channel!\n".into(),
+            }
+            // mod_commands.c uuid_broadcast_function: `<uuid> <path> [aleg|bleg|both]`; an
+            // `app::args` path runs the application on that channel (switch_ivr_broadcast).
+            "uuid_broadcast" => match (words.first(), words.get(1)) {
+                (Some(u), Some(path)) if self.find_owner(u).is_some() => {
+                    match path.strip_prefix("att_xfer::") {
+                        Some(target) => {
+                            self.leg_ctl(u, bridged::LegCtl::AttXfer { presser: u.to_string(), target: target.to_string() });
+                        }
+                        None => {
+                            if let Some(c) = self.find_owner(u) {
+                                c.lock().report.broadcasts.push(words[1..].join(" "));
+                            }
+                        }
+                    }
+                    "+OK Message sent\n".into()
+                }
+                (Some(_), Some(_)) => "-ERR invalid uuid\n".into(),
+                _ => "-USAGE: <uuid> <path> [aleg|bleg|holdb|both]\n".into(),
+            },
+            // mod_commands.c session_record_function: `<uuid> start|stop <path> [<limit>]`.
+            "uuid_record" => match (words.first().and_then(|u| self.find_owner(u)), words.get(1), words.get(2)) {
+                (Some(c), Some(&"start"), Some(path)) => {
+                    c.lock().report.recordings.push(path.to_string());
+                    "+OK Success\n".into()
+                }
+                (Some(c), Some(&"stop"), Some(path)) => {
+                    c.lock().report.stopped_recordings.push(path.to_string());
+                    "+OK Success\n".into()
+                }
+                (None, Some(_), Some(_)) => "-ERR Cannot locate session!\n".into(),
+                _ => "-USAGE: <uuid> [start|stop|mask|unmask] <path> [<limit>]\n".into(),
             },
             "uuid_getvar" => match words.first().and_then(|u| self.find(u)) {
                 Some(c) => c.lock().ch.var(words.get(1).copied().unwrap_or("")).unwrap_or("_undef_").to_string(),
@@ -195,6 +278,11 @@ impl Switch {
                     Some(c) if !rest.is_empty() => {
                         c.lock().report.transferred_to = Some(rest.join(" "));
                         c.release_socket();
+                        "+OK\n".into()
+                    }
+                    None if !rest.is_empty()
+                        && self.leg_ctl(words[0], bridged::LegCtl::Transfer { uuid: words[0].to_string(), dest: rest.join(" ") }) =>
+                    {
                         "+OK\n".into()
                     }
                     Some(_) => "-USAGE: <uuid> [-bleg|-both] <dest-exten> [<dialplan>] [<context>]\n".into(),

@@ -72,6 +72,26 @@ pub struct Dtmf {
     pub after_ms: u64,
 }
 
+/// Who presses keys while the call is bridged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Party {
+    /// The channel the socket controls.
+    Caller,
+    /// The leg it is bridged to.
+    Callee,
+}
+
+/// Keys pressed during the conversation, `after_ms` from the answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Press {
+    pub by: Party,
+    pub digits: String,
+    #[serde(default)]
+    pub after_ms: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Scenario {
@@ -95,6 +115,11 @@ pub struct Scenario {
     /// The caller hangs up this long after the socket connects.
     pub hangup_after_ms: Option<u64>,
     pub dtmf: Vec<Dtmf>,
+    /// Keys pressed during the first bridged conversation.
+    pub in_call: Vec<Press>,
+    /// How long whoever started an attended transfer talks to its target before hanging up
+    /// (which joins the target to the held party).
+    pub consult_ms: u64,
     pub targets: BTreeMap<String, Target>,
     /// For a leg not listed in `targets`.
     pub default_target: Target,
@@ -128,6 +153,8 @@ impl Default for Scenario {
             full: true,
             hangup_after_ms: None,
             dtmf: Vec::new(),
+            in_call: Vec::new(),
+            consult_ms: 1000,
             targets: BTreeMap::new(),
             default_target: Target::Unregistered,
             playback_ms: 1000,
