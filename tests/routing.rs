@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 use switchboard::call::route::Router;
+use switchboard::sim::scenario::{Party, Press};
 use switchboard::sim::{CallReport, Scenario, Switch, Target};
 use switchboard::store::resource::{Actor, ListQuery, Within};
 use switchboard::store::{resources as res, Store, TenantId};
@@ -77,7 +78,12 @@ fn answers(talk_ms: u64) -> Target {
 }
 
 async fn call(p: &Pbx, s: Scenario) -> (CallReport, Value) {
-    let r = Switch::default().call(p.srv.addr, Arc::new(s)).await;
+    call_on(&Switch::default(), p, s).await
+}
+
+/// A call on a given switch (calls that must meet, as in a pickup, share one).
+async fn call_on(sw: &Switch, p: &Pbx, s: Scenario) -> (CallReport, Value) {
+    let r = sw.call(p.srv.addr, Arc::new(s)).await;
     // The CDR is written after the hangup; give the handler a moment.
     let mut cdr = Value::Null;
     for _ in 0..100 {
@@ -553,4 +559,108 @@ fn imported_cdrs_are_written_once() {
     assert_eq!(store.write_cdrs(&[rec("a"), rec("b")]).unwrap(), 2);
     assert_eq!(store.write_cdrs(&[rec("b"), rec("c")]).unwrap(), 1, "b is already there");
     assert!(store.cdr("c").unwrap().is_some());
+}
+
+fn press(by: Party, digits: &str, after_ms: u64) -> Press {
+    Press { by, digits: digits.into(), after_ms }
+}
+
+fn api_lines(r: &CallReport) -> Vec<&str> {
+    r.commands.iter().filter(|c| c.starts_with("api ")).map(String::as_str).collect()
+}
+
+#[tokio::test]
+async fn star_1_records_the_call_and_a_second_star_1_stops_it() {
+    let p = pbx(OPEN).await;
+    let mut s = from_phone(ACME, "1001", "1003");
+    s.targets = BTreeMap::from([(format!("user/1003@{ACME}"), answers(600))]);
+    s.in_call = vec![press(Party::Caller, "*1", 50), press(Party::Callee, "*1", 250)];
+    let (r, cdr) = call(&p, s).await;
+    assert_eq!(r.recordings.len(), 1, "{:?}", api_lines(&r));
+    assert_eq!(r.stopped_recordings, r.recordings, "the callee's *1 stops what the caller's started");
+    assert_eq!(r.recordings[0], format!("$${{recordings_dir}}/{ACME}/{}-1.wav", r.uuid));
+    assert_eq!(cdr["recording_path"], r.recordings[0].as_str());
+    assert_eq!(cdr["disposition"], "answered");
+}
+
+#[tokio::test]
+async fn star_2_from_the_answering_phone_routes_the_caller_on() {
+    let p = pbx(OPEN).await;
+    let mut s = from_phone(ACME, "1001", "1003");
+    s.targets = BTreeMap::from([(format!("user/1003@{ACME}"), answers(2000)), (format!("user/1004@{ACME}"), answers(100))]);
+    s.in_call = vec![press(Party::Callee, "*21004#", 50)];
+    let (r, cdr) = call(&p, s).await;
+    assert_eq!(r.bridges.len(), 2, "{:?}", apps(&r));
+    assert_eq!(r.bridges[0].answered_by.as_deref(), Some(format!("user/1003@{ACME}").as_str()));
+    assert_eq!(r.bridges[1].answered_by.as_deref(), Some(format!("user/1004@{ACME}").as_str()), "the caller reached 1004 through the routing");
+    let api = api_lines(&r);
+    assert!(api.iter().any(|c| *c == format!("api uuid_setvar {} hangup_after_bridge false", r.uuid)), "{api:?}");
+    assert!(api.iter().any(|c| c.starts_with("api uuid_kill ") && !c.contains(&r.uuid)), "the transferring phone leaves: {api:?}");
+    assert!(cdr["route"].as_str().unwrap().contains("transferred"), "{cdr}");
+    assert_eq!(cdr["extension"], "1004", "{:?}", apps(&r));
+}
+
+#[tokio::test]
+async fn star_2_from_the_caller_sends_the_callee_into_the_tenant_dialplan() {
+    let p = pbx(OPEN).await;
+    let mut s = from_phone(ACME, "1001", "1003");
+    s.targets = BTreeMap::from([(format!("user/1003@{ACME}"), answers(4000))]);
+    // A pause ends the number as well as #.
+    s.in_call = vec![press(Party::Caller, "*21004", 50)];
+    let (r, _) = call(&p, s).await;
+    assert_eq!(r.leg_transfers, vec![format!("1004 XML {ACME}")]);
+    assert_eq!(r.hangup_cause.as_deref(), Some("NORMAL_CLEARING"));
+    assert_eq!(r.hangup_by.as_deref(), Some("switch"), "hangup_after_bridge ends the caller's side");
+    assert_eq!(r.bridges.len(), 1);
+}
+
+#[tokio::test]
+async fn outside_parties_cannot_use_in_call_codes() {
+    let p = pbx(OPEN).await;
+    // 1001 calls out; the far end presses *2 and a number, and *1.
+    let mut s = from_phone(ACME, "1001", "+12125550199");
+    s.default_target = answers(400);
+    s.in_call = vec![press(Party::Callee, "*21004#", 50), press(Party::Callee, "*1", 150)];
+    let (r, _) = call(&p, s).await;
+    assert_eq!(r.bridges.len(), 1);
+    assert!(api_lines(&r).is_empty(), "{:?}", api_lines(&r));
+    assert!(r.recordings.is_empty());
+    // A caller from a trunk pressing codes at the phone it reached: nothing either.
+    let mut s = from_trunk("+12125550100", "+15557654321");
+    s.dtmf = vec![switchboard::sim::scenario::Dtmf { digits: "1".into(), after_ms: 30 }];
+    s.default_target = answers(400);
+    s.in_call = vec![press(Party::Caller, "*21004#", 50)];
+    let (r, _) = call(&p, s).await;
+    assert_eq!(r.bridges.len(), 1, "{:?}", apps(&r));
+    assert!(api_lines(&r).is_empty(), "{:?}", api_lines(&r));
+}
+
+#[tokio::test]
+async fn star_4_consults_then_joins_and_held_parties_hear_the_tenant_s_music() {
+    let p = pbx(OPEN).await;
+    let class = p.store.create(&res::MOH_CLASSES, Some(p.acme), &ADMIN, &obj(json!({ "name": "default" }))).unwrap()["id"].as_i64().unwrap();
+    let mut s = from_phone(ACME, "1001", "1003");
+    s.targets = BTreeMap::from([(format!("user/1003@{ACME}"), answers(5000)), (format!("user/1004@{ACME}"), answers(300))]);
+    s.in_call = vec![press(Party::Callee, "*41004#", 50)];
+    s.consult_ms = 100;
+    let (r, cdr) = call(&p, s).await;
+    assert_eq!(r.att_xfers.len(), 1, "{:?}", api_lines(&r));
+    let x = &r.att_xfers[0];
+    assert_eq!((x.target.as_str(), x.outcome.as_str()), (format!("user/1004@{ACME}").as_str(), "joined"));
+    assert_ne!(x.presser, r.uuid, "att_xfer runs on the phone that pressed");
+    // 1004 hangs up 200 ms after joining; the caller's side ends with it.
+    assert_eq!(r.hangup_by.as_deref(), Some("switch"));
+    let var = |n: &str| r.variables.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+    assert_eq!(var("hold_music"), Some(format!("local_stream://moh_t{}_c{class}", p.acme.0)));
+    assert_eq!(var("export_vars").as_deref(), Some("hold_music"));
+    assert!(cdr["route"].as_str().unwrap().contains("attended transfer to 1004"), "{cdr}");
+    // An unavailable target: the presser hears why, the call goes on.
+    let e1004 = ext(&p, "1004")["id"].as_i64().unwrap();
+    p.store.update(&res::EXTENSIONS, Within::Tenant(p.acme), None, e1004, &obj(json!({ "dnd": true }))).unwrap();
+    let mut s = from_phone(ACME, "1001", "1003");
+    s.targets = BTreeMap::from([(format!("user/1003@{ACME}"), answers(300))]);
+    s.in_call = vec![press(Party::Callee, "*41004#", 50)];
+    let (r, _) = call(&p, s).await;
+    assert!(r.att_xfers.is_empty());
+    assert_eq!(r.broadcasts, vec!["ivr/ivr-that_was_an_invalid_entry.wav aleg".to_string()]);
 }

@@ -332,6 +332,9 @@ pub const FEATURE_CODES: &[(&str, &str)] = &[
     ("*78", "Do not disturb: enable"),
     ("*79", "Do not disturb: disable"),
     ("*411", "Directory: dial by name"),
+    ("*1", "During a call: start or stop recording it"),
+    ("*2", "During a call: blind transfer (then the number and #)"),
+    ("*4", "During a call: attended transfer (then the number and #; hang up to complete)"),
 ];
 
 pub fn feature_codes(api: &Api, req: &Req) -> ApiResult<Reply> {

@@ -9,6 +9,7 @@ pub mod dial;
 pub mod directory;
 pub mod explain;
 mod features;
+pub mod incall;
 pub mod plan;
 pub mod route;
 pub mod time;

@@ -63,3 +63,9 @@ pub fn blocked(blocks: Vec<CallBlock>, direction: &str, number: &str) -> Option<
             }
     })
 }
+
+/// The local_stream a music-on-hold class plays: `moh_t<tenant>_c<class>`. The FreeSWITCH
+/// configuration switchboard serves names its local_stream directories the same way.
+pub fn moh_stream(tenant: i64, class: i64) -> String {
+    format!("local_stream://moh_t{tenant}_c{class}")
+}

@@ -79,6 +79,18 @@ pub(crate) struct Call<'a> {
     /// The tenant's block list, read with the tenant.
     blocks: Vec<crate::store::routing::CallBlock>,
     pub(crate) cdr: crate::store::cdr::Cdr,
+    /// The call came from one of the tenant's phones (so its keys may move the call).
+    from_phone: bool,
+    /// The session's events (the bridged party's keys among them).
+    events: tokio::sync::mpsc::UnboundedReceiver<crate::esl::Event>,
+    /// An in-call recording (*1) is running to this path.
+    recording: Option<String>,
+    /// How many in-call recordings this call has started (each gets its own file).
+    recorded: u32,
+    /// Where a blind transfer (*2 by the bridged phone) sends the caller next.
+    transfer_to: Option<Destination>,
+    /// What held and transferred parties hear (`hold_music`), when the tenant chose it.
+    hold_music: Option<String>,
 }
 
 /// Runs a blocking store read off the async threads.
@@ -201,7 +213,6 @@ impl Router {
             s,
             store: self.store.clone(),
             clock: self.clock.clone(),
-            tenant,
             caller_number,
             caller_name,
             answered: false,
@@ -209,6 +220,13 @@ impl Router {
             path: Vec::new(),
             blocks,
             cdr,
+            from_phone: !from_trunk,
+            events: s.connection().subscribe(),
+            recording: None,
+            recorded: 0,
+            transfer_to: None,
+            hold_music: tenant.moh_class.map(|c| super::plan::moh_stream(tenant.id, c)),
+            tenant,
         };
         let outcome = match first {
             Start::Feature(code) => {
@@ -298,8 +316,15 @@ impl Call<'_> {
             }
             self.path.push(describe(&dest));
             match self.run(dest).await? {
-                Next::Done => return Ok(()),
                 Next::Go(d) => dest = d,
+                // A phone transferred the caller (*2): it goes on from there.
+                Next::Done => match self.transfer_to.take() {
+                    Some(d) if self.s.status().hangup.is_none() => {
+                        self.path.push("transferred".into());
+                        dest = d;
+                    }
+                    _ => return Ok(()),
+                },
             }
         }
     }
@@ -378,12 +403,24 @@ impl Call<'_> {
     }
 
     /// Caller ID and the bridge's variables in one application.
-    async fn prepare_bridge(&self, timeout: i64) -> Result<(), EslError> {
+    async fn prepare_bridge(&self, timeout: i64, moh_class: Option<i64>) -> Result<(), EslError> {
         let mut vars = self.caller_id();
         vars.push(("call_timeout", timeout.to_string()));
         vars.push(("continue_on_fail", "true".into()));
         vars.push(("hangup_after_bridge", "true".into()));
+        vars.extend(self.hold_music_vars(moh_class));
         self.set(&vars).await
+    }
+
+    /// `hold_music` for this call and the legs it rings (export_vars copies it to them at
+    /// originate), so a party held or parked by a transfer hears the tenant's music:
+    /// `class` (a ring group's) over the tenant's default.
+    fn hold_music_vars(&self, class: Option<i64>) -> Vec<(&'static str, String)> {
+        let music = class.map(|c| super::plan::moh_stream(self.tenant.id, c)).or_else(|| self.hold_music.clone());
+        match music {
+            Some(m) => vec![("hold_music", m), ("export_vars", "hold_music".into())],
+            None => Vec::new(),
+        }
     }
 
     /// Runs the bridge. None when the call is over: answered (the conversation happened), or
@@ -392,7 +429,7 @@ impl Call<'_> {
         // Until the bridge reports back, a hangup is the caller giving up while it rang
         // (end() reads this when the hangup cut the wait short).
         self.ringing = true;
-        let ev = self.s.execute("bridge", Some(dialstring)).await?;
+        let ev = self.bridge_watching_keys(dialstring).await?;
         self.ringing = false;
         let cause = ev.variable("originate_disposition").map(|v| v.into_owned()).unwrap_or_default();
         if cause == "SUCCESS" {
@@ -405,6 +442,142 @@ impl Call<'_> {
             return Ok(None);
         }
         Ok(Some(cause))
+    }
+
+    /// Runs the bridge application while reading the keys both parties press, acting on the
+    /// in-call codes of the tenant's phones (see [`super::incall`]).
+    async fn bridge_watching_keys(&mut self, dialstring: &str) -> Result<crate::esl::Event, RouteError> {
+        use super::incall::{is_phone_channel, Keys};
+        // What arrived before this bridge (IVR digits and all) is not for it.
+        while self.events.try_recv().is_ok() {}
+        let s = self.s;
+        let exec = s.execute("bridge", Some(dialstring));
+        tokio::pin!(exec);
+        let mut keys: std::collections::HashMap<String, Keys> = std::collections::HashMap::new();
+        // The bridged party, once it answers.
+        let mut partner: Option<String> = None;
+        loop {
+            let deadline = keys.values().filter_map(Keys::deadline).min();
+            let pause = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                done = &mut exec => return Ok(done?),
+                Some(ev) = self.events.recv() => {
+                    let uuid = ev.unique_id().map(|u| u.into_owned()).unwrap_or_default();
+                    let own = uuid == s.uuid();
+                    if ev.is("CHANNEL_BRIDGE") && own {
+                        partner = ev.get("Other-Leg-Unique-ID").or_else(|| ev.get("Bridge-B-Unique-ID")).map(|u| u.into_owned());
+                    }
+                    if !ev.is("DTMF") {
+                        continue;
+                    }
+                    let phone = if own { self.from_phone } else { ev.get("Channel-Name").is_some_and(|n| is_phone_channel(&n)) };
+                    let Some(key) = ev.get("DTMF-Digit").and_then(|d| d.chars().next()) else { continue };
+                    if !phone {
+                        continue;
+                    }
+                    let other = if own { partner.clone() } else { Some(s.uuid().to_string()) };
+                    if let Some(code) = keys.entry(uuid.clone()).or_default().push(key, std::time::Instant::now()) {
+                        self.in_call(code, &uuid, other.as_deref()).await?;
+                    }
+                }
+                _ = pause => {
+                    let now = std::time::Instant::now();
+                    let due: Vec<_> = keys.iter_mut().filter_map(|(u, k)| k.timeout(now).map(|c| (u.clone(), c))).collect();
+                    for (presser, code) in due {
+                        let other = if presser == s.uuid() { partner.clone() } else { Some(s.uuid().to_string()) };
+                        self.in_call(code, &presser, other.as_deref()).await?;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Carries out an in-call code pressed on `presser`, whose partner is `other`.
+    async fn in_call(&mut self, code: super::incall::Code, presser: &str, other: Option<&str>) -> Result<(), RouteError> {
+        use super::incall::Code;
+        let me = self.s.uuid().to_string();
+        info!(?code, by = if presser == me { "caller" } else { "callee" }, "in-call code");
+        match code {
+            Code::Record => {
+                match self.recording.take() {
+                    Some(path) => {
+                        self.api_ok(&format!("uuid_record {me} stop {path}")).await;
+                    }
+                    None => {
+                        self.recorded += 1;
+                        let path = format!("$${{recordings_dir}}/{}/{me}-{}.wav", self.tenant.sip_domain, self.recorded);
+                        if self.api_ok(&format!("uuid_record {me} start {path}")).await {
+                            self.cdr.recording_path = path.clone();
+                            self.recording = Some(path);
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Code::Blind(number) => {
+                let Some(other) = other else { return Ok(()) };
+                if presser == me {
+                    // The caller moves the party it called: that leg re-enters the tenant's
+                    // own dialplan context (and so this router) at the number; the bridge then
+                    // ends and hangup_after_bridge hangs the caller up.
+                    self.api_ok(&format!("uuid_transfer {other} {number} XML {}", self.tenant.sip_domain)).await;
+                    self.path.push(format!("callee transferred to {number}"));
+                } else {
+                    // The bridged phone moves the caller: it leaves, and the caller (still in
+                    // this session once hangup_after_bridge is off) is routed to the number.
+                    let dest = self.forward_to(&number).await?;
+                    if self.api_ok(&format!("uuid_setvar {me} hangup_after_bridge false")).await {
+                        self.transfer_to = Some(dest);
+                        self.api_ok(&format!("uuid_kill {presser} NORMAL_CLEARING")).await;
+                    }
+                }
+                Ok(())
+            }
+            Code::Attended(number) => {
+                // att_xfer on the presser's leg: the other party is held (hold_music), the
+                // presser talks to the target, and hanging up joins the two (mod_dptools.c
+                // att_thread_run). Only a phone of the tenant is consulted.
+                let n = number.clone();
+                let target = self
+                    .read(move |st, t| match st.dialable(t, &n)? {
+                        Some(Destination::Extension { id }) => Ok(Some(st.extension(t, id)?)),
+                        _ => Ok(None),
+                    })
+                    .await?;
+                match target.filter(|e| !e.dnd) {
+                    Some(e) => {
+                        let dial = format!("user/{}@{}", e.number, self.tenant.sip_domain);
+                        self.api_ok(&format!("uuid_broadcast {presser} att_xfer::{dial} aleg")).await;
+                        self.path.push(format!("attended transfer to {}", e.number));
+                    }
+                    None => {
+                        info!(%number, "attended transfer target is not an available phone");
+                        self.api_ok(&format!("uuid_broadcast {presser} {INVALID} aleg")).await;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// An api command whose reply says `+OK`; anything else is logged and false.
+    async fn api_ok(&self, cmd: &str) -> bool {
+        match self.s.api(cmd).await {
+            Ok(body) if body.starts_with(b"+OK") => true,
+            Ok(body) => {
+                warn!(command = cmd, reply = %String::from_utf8_lossy(&body).trim(), "switch refused");
+                false
+            }
+            Err(e) => {
+                warn!(command = cmd, error = %e, "api command failed");
+                false
+            }
+        }
     }
 
     async fn run(&mut self, d: Destination) -> Result<Next, RouteError> {
@@ -500,15 +673,18 @@ impl Call<'_> {
     /// Rings `dialstring` for the extension `e` (its caller ID, its recording); None when
     /// the call was answered (or the caller gave up), else why nobody answered.
     async fn ring(&mut self, e: &Extension, dialstring: &str, timeout: i64) -> Result<Option<String>, RouteError> {
-        self.prepare_bridge(timeout).await?;
+        self.prepare_bridge(timeout, None).await?;
         if e.record_calls {
             let path = format!("$${{recordings_dir}}/{}/{}.wav", self.tenant.sip_domain, self.s.uuid());
             self.cdr.recording_path = path.clone();
             self.s.execute("record_session", Some(&path)).await?;
         }
+        // Set before the bridge: when the callee hangs up, hangup_after_bridge can end this
+        // channel before the bridge reports back, and the record must still name who answered.
+        let before = std::mem::replace(&mut self.cdr.extension, e.number.clone());
         let outcome = self.bridge(dialstring).await?;
-        if outcome.is_none() {
-            self.cdr.extension = e.number.clone();
+        if outcome.is_some() {
+            self.cdr.extension = before;
         }
         Ok(outcome)
     }
@@ -623,7 +799,7 @@ impl Call<'_> {
             // One after the other, each for the group's ring time.
             _ => members.iter().map(|e| format!("[leg_timeout={timeout}]user/{}@{domain}", e.number)).collect::<Vec<_>>().join("|"),
         };
-        self.prepare_bridge(timeout).await?;
+        self.prepare_bridge(timeout, g.moh_class_id).await?;
         let Some(disposition) = self.bridge(&dialstring).await? else {
             return Ok(Next::Done);
         };
@@ -699,6 +875,7 @@ impl Call<'_> {
         }
         vars.push(("hangup_after_bridge", "true".into()));
         vars.push(("continue_on_fail", cof));
+        vars.extend(self.hold_music_vars(None));
         self.set(&vars).await?;
         let mut last = String::new();
         for (i, trunk) in route.trunks.iter().enumerate() {

@@ -75,27 +75,29 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// One call's record, by UUID (tests and support).
+    /// One call's record, by UUID (tests and support), in the shape of the CDR list.
     pub fn cdr(&self, uuid: &str) -> Result<Option<serde_json::Value>> {
         use rusqlite::OptionalExtension;
         let c = self.conn()?;
-        let row = c
-            .prepare_cached(
-                "SELECT uuid, tenant_id, direction, caller_number, caller_name, callee, did, extension, trunk_id, hangup_cause, disposition, billsec, route
-                 FROM cdrs WHERE uuid = ?1",
-            )?
-            .query_row([uuid], |r| {
-                Ok(serde_json::json!({
-                    "uuid": r.get::<_, String>(0)?, "tenant_id": r.get::<_, Option<i64>>(1)?, "direction": r.get::<_, String>(2)?,
-                    "caller_number": r.get::<_, String>(3)?, "caller_name": r.get::<_, String>(4)?, "callee": r.get::<_, String>(5)?,
-                    "did": r.get::<_, String>(6)?, "extension": r.get::<_, String>(7)?, "trunk_id": r.get::<_, Option<i64>>(8)?,
-                    "hangup_cause": r.get::<_, String>(9)?, "disposition": r.get::<_, String>(10)?, "billsec": r.get::<_, i64>(11)?,
-                    "route": r.get::<_, String>(12)?,
-                }))
-            })
-            .optional()?;
+        let row =
+            c.prepare_cached(&format!("SELECT {} FROM cdrs WHERE uuid = ?1", CDR_COLUMNS.join(", ")))?.query_row([uuid], cdr_json).optional()?;
         Ok(row)
     }
+}
+
+/// A row of [`CDR_COLUMNS`] as JSON, keyed by column.
+fn cdr_json(r: &rusqlite::Row<'_>) -> rusqlite::Result<serde_json::Value> {
+    use rusqlite::types::Value as Sql;
+    let mut o = serde_json::Map::new();
+    for (i, col) in CDR_COLUMNS.iter().enumerate() {
+        let v = match r.get::<_, Sql>(i)? {
+            Sql::Integer(n) => serde_json::json!(n),
+            Sql::Text(t) => serde_json::Value::String(t),
+            _ => serde_json::Value::Null,
+        };
+        o.insert(col.to_string(), v);
+    }
+    Ok(serde_json::Value::Object(o))
 }
 
 /// Filters of the CDR list.
@@ -162,17 +164,6 @@ impl Store {
                 own.iter().map(|e| Sql::Text(e.clone())).collect(),
             );
         }
-        w.page(&c, "cdrs", &CDR_COLUMNS.join(", "), "started_at DESC, id DESC", f.page, f.per_page.clamp(1, 10_000), |r| {
-            let mut o = serde_json::Map::new();
-            for (i, col) in CDR_COLUMNS.iter().enumerate() {
-                let v = match r.get::<_, Sql>(i)? {
-                    Sql::Integer(n) => serde_json::json!(n),
-                    Sql::Text(t) => serde_json::Value::String(t),
-                    _ => serde_json::Value::Null,
-                };
-                o.insert(col.to_string(), v);
-            }
-            Ok(serde_json::Value::Object(o))
-        })
+        w.page(&c, "cdrs", &CDR_COLUMNS.join(", "), "started_at DESC, id DESC", f.page, f.per_page.clamp(1, 10_000), cdr_json)
     }
 }

@@ -16,6 +16,8 @@ pub struct Tenant {
     pub sip_domain: String,
     pub timezone: String,
     pub enabled: bool,
+    /// The tenant's music-on-hold class named `default`, if it has one.
+    pub moh_class: Option<i64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -60,6 +62,9 @@ pub struct RingGroup {
     pub timeout: i64,
     pub no_answer_destination: Destination,
     pub members: Vec<Member>,
+    /// What callers hear when this group's calls are held or transferred.
+    #[serde(default)]
+    pub moh_class_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -179,8 +184,14 @@ impl Store {
     fn tenant_where(&self, column: &str, key: &dyn rusqlite::ToSql) -> Result<Option<Tenant>> {
         let c = self.conn()?;
         let row = c
-            .prepare_cached(&format!("SELECT id, sip_domain, timezone, enabled FROM tenants WHERE {column} = ?1"))?
-            .query_row([key], |r| Ok(Tenant { id: r.get(0)?, sip_domain: r.get(1)?, timezone: r.get(2)?, enabled: r.get::<_, i64>(3)? != 0 }))
+            .prepare_cached(&format!(
+                "SELECT id, sip_domain, timezone, enabled,
+                        (SELECT m.id FROM moh_classes m WHERE m.tenant_id = t.id AND m.name = 'default')
+                 FROM tenants t WHERE {column} = ?1"
+            ))?
+            .query_row([key], |r| {
+                Ok(Tenant { id: r.get(0)?, sip_domain: r.get(1)?, timezone: r.get(2)?, enabled: r.get::<_, i64>(3)? != 0, moh_class: r.get(4)? })
+            })
             .optional()?;
         Ok(row)
     }
