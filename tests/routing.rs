@@ -612,6 +612,19 @@ async fn star_2_from_the_caller_sends_the_callee_into_the_tenant_dialplan() {
     assert_eq!(r.hangup_cause.as_deref(), Some("NORMAL_CLEARING"));
     assert_eq!(r.hangup_by.as_deref(), Some("switch"), "hangup_after_bridge ends the caller's side");
     assert_eq!(r.bridges.len(), 1);
+    // An outside party sent on by the phone that called it comes back on the external
+    // profile in the tenant's context, and reaches the extension there.
+    let mut s = from_phone(ACME, "1001", "+12125550199");
+    s.default_target = answers(4000);
+    s.in_call = vec![press(Party::Caller, "*21004#", 50)];
+    let (r, _) = call(&p, s).await;
+    assert_eq!(r.leg_transfers, vec![format!("1004 XML {ACME}")]);
+    let mut back = from_trunk("1004", "+12125550199");
+    back.context = ACME.into();
+    back.targets = BTreeMap::from([(format!("user/1004@{ACME}"), answers(50))]);
+    let (r, cdr) = call(&p, back).await;
+    assert_eq!(r.bridges.first().and_then(|b| b.answered_by.clone()), Some(format!("user/1004@{ACME}")), "{:?}", apps(&r));
+    assert_eq!(cdr["tenant_id"], p.acme.0);
 }
 
 #[tokio::test]

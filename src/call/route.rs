@@ -128,7 +128,13 @@ impl Router {
         let caller_number = ch.caller_id_number().map(|d| d.into_owned()).unwrap_or_default();
         let caller_name = dial::caller_name(&ch.caller_id_name().map(|d| d.into_owned()).unwrap_or_default());
         let profile = ch.variable("sofia_profile_name").map(|p| p.into_owned()).unwrap_or_default();
-        let from_trunk = profile == "external" || ch.context().as_deref() == Some("public");
+        // The dialplan context says where a call entered: `public` for trunks, the tenant's
+        // domain for its phones — and for a leg a phone transferred (*2), whatever profile it
+        // came in on. FreeSWITCH sets it (user_context from the directory switchboard serves),
+        // not the caller, so it outranks the From host.
+        let context = ch.context().map(|c| c.into_owned()).unwrap_or_default();
+        let tenant_context = !matches!(context.as_str(), "" | "public" | "default");
+        let from_trunk = context == "public" || (profile == "external" && !tenant_context);
         let started = crate::store::now();
         let mut cdr = crate::store::cdr::Cdr {
             uuid: s.uuid().to_string(),
@@ -165,7 +171,11 @@ impl Router {
             };
             (tenant, blocks, Start::Route(dest))
         } else {
-            let domain = ch.variable("domain_name").or_else(|| ch.variable("sip_from_host")).map(|d| d.into_owned()).unwrap_or_default();
+            let domain = if tenant_context {
+                context.clone()
+            } else {
+                ch.variable("domain_name").or_else(|| ch.variable("sip_from_host")).map(|d| d.into_owned()).unwrap_or_default()
+            };
             // `*72+15551230000`: the forward code followed by an E.164 number.
             let forward_code = dialed.strip_prefix("*72").is_some_and(|n| dial::number(n).is_some());
             let number = dial::number(&dialed).or(forward_code.then_some(dialed.as_str())).map(String::from);
