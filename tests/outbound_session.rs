@@ -23,7 +23,7 @@ async fn greeting_call_runs_answer_playback_hangup_in_order() {
     let r = Switch::default().call(srv.addr, Arc::new(scenario())).await;
     // This call's events, its legs' and its jobs' (not myevents: it would hide the bridged
     // party's keys), filtered before the subscription starts, then linger.
-    let events = format!("event plain {}", switchboard::esl::outbound::SESSION_EVENTS.join(" "));
+    let events = format!("event plain {}", switchboard::esl::outbound::session_events().join(" "));
     let setup = [
         "connect".to_string(),
         format!("filter Unique-ID {}", r.uuid),
@@ -342,4 +342,37 @@ async fn the_pickup_app_takes_a_call_ringing_a_pickup_leg() {
     let c = sw.call(srv.addr, Arc::new(alone)).await;
     assert_eq!(c.picked_up, None);
     assert_eq!(c.hangup_by.as_deref(), Some("caller"));
+}
+
+/// An api call made while an execute's sendmsg is still unanswered — and its future not
+/// being polled, as in a select! arm acting on an in-call key — must not wait behind it.
+#[tokio::test]
+async fn a_command_never_waits_on_another_s_unpolled_reply() {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let mut peer = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (s, _) = l.accept().await.unwrap();
+    let fs = tokio::spawn(async move {
+        let mut buf = vec![0u8; 4096];
+        let _ = peer.read(&mut buf).await.unwrap();
+        peer.write_all(&corpus("01_")).await.unwrap();
+        answer_setup(&mut peer).await;
+        // The sendmsg, then the api: answered in order, as FreeSWITCH does.
+        let mut got = Vec::new();
+        while !String::from_utf8_lossy(&got).contains("api status") {
+            let n = peer.read(&mut buf).await.unwrap();
+            got.extend_from_slice(&buf[..n]);
+        }
+        peer.write_all(b"Content-Type: command/reply\nReply-Text: +OK\n\n").await.unwrap();
+        peer.write_all(b"Content-Type: api/response\nContent-Length: 3\n\nUP\n").await.unwrap();
+        peer
+    });
+    let session = OutboundSession::start(s, &OutboundOptions::default()).await.unwrap();
+    let exec = session.execute("bridge", Some("user/1003@x"));
+    tokio::pin!(exec);
+    // Poll the execute once: it writes its sendmsg, then is left alone.
+    assert!(futures_util::poll!(&mut exec).is_pending());
+    let body = tokio::time::timeout(Duration::from_secs(2), session.api("status")).await.expect("the api call must not stall").unwrap();
+    assert_eq!(&body[..], b"UP\n");
+    drop(fs.await.unwrap());
 }

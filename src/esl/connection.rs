@@ -244,8 +244,11 @@ impl Connection {
         Connection { shared, writer: Arc::new(tokio::sync::Mutex::new(Box::new(writer))), status, early: Arc::new(Mutex::new(early)) }
     }
 
-    /// Sends a command and waits for its reply. One command is in flight at a time: the
-    /// writer lock is held until the reply arrives, so FIFO matching cannot go wrong.
+    /// Sends a command and waits for its reply. The reply waiter is queued and the command
+    /// written under the writer lock, so replies match commands in order; the lock is let go
+    /// before the wait, so a command never waits on another's reply (an api call made while
+    /// a bridge's sendmsg is still unanswered must not stall behind it). FreeSWITCH reads one
+    /// command at a time and answers in order (mod_event_socket.c read_packet).
     pub async fn send(&self, cmd: &Command) -> Result<Frame, EslError> {
         let wire = cmd.to_wire()?;
         let mut w = self.writer.lock().await;
@@ -264,6 +267,7 @@ impl Connection {
             self.shared.close(format!("write failed: {e}"));
         }
         let _ = w.flush().await;
+        drop(w);
         match rx.await {
             Ok(frame) => Ok(frame),
             Err(_) => Err(self.closed_error()),
@@ -297,6 +301,7 @@ impl Connection {
             self.shared.close(format!("write failed: {e}"));
         }
         let _ = w.flush().await;
+        drop(w);
         let mut frames = Vec::with_capacity(cmds.len());
         for (rx, cmd) in rxs.into_iter().zip(cmds) {
             let frame = rx.await.map_err(|_| self.closed_error())?;

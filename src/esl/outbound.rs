@@ -27,9 +27,8 @@ use super::connection::{Connection, EslError, Status};
 use super::event::{ChannelData, Event};
 use super::frame::ContentType;
 
-/// myevents' fixed list (mod_event_socket.c:2104–2126, docs/esl-protocol.md §4.4) and
-/// BACKGROUND_JOB, which myevents lacks.
-pub const SESSION_EVENTS: &[&str] = &[
+/// myevents' fixed list (mod_event_socket.c:2104–2126, docs/esl-protocol.md §4.4).
+pub const MYEVENTS: &[&str] = &[
     "CHANNEL_ANSWER",
     "CHANNEL_APPLICATION",
     "CHANNEL_BRIDGE",
@@ -53,8 +52,12 @@ pub const SESSION_EVENTS: &[&str] = &[
     "DTMF",
     "NOTALK",
     "TALK",
-    "BACKGROUND_JOB",
 ];
+
+/// What an outbound session subscribes to: myevents' list and BACKGROUND_JOB, which it lacks.
+pub fn session_events() -> Vec<String> {
+    MYEVENTS.iter().chain(&["BACKGROUND_JOB"]).map(|n| n.to_string()).collect()
+}
 
 #[derive(Debug, Clone)]
 pub struct OutboundOptions {
@@ -126,7 +129,7 @@ impl OutboundSession {
                 filter("Unique-ID"),
                 filter("Other-Leg-Unique-ID"),
                 filter("Job-Owner-UUID"),
-                Command::Event { format: EventFormat::Plain, names: SESSION_EVENTS.iter().map(|n| n.to_string()).collect() },
+                Command::Event { format: EventFormat::Plain, names: session_events() },
                 Command::Linger { seconds: Some(opts.linger.as_secs().max(1) as u32) },
             ]
         } else {

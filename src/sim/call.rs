@@ -248,33 +248,6 @@ struct Listener {
     notice_due: Option<BytesMut>,
 }
 
-/// myevents' fixed list (mod_event_socket.c:2104–2126).
-const MYEVENTS: &[&str] = &[
-    "CHANNEL_ANSWER",
-    "CHANNEL_APPLICATION",
-    "CHANNEL_BRIDGE",
-    "CHANNEL_CREATE",
-    "CHANNEL_DATA",
-    "CHANNEL_DESTROY",
-    "CHANNEL_EXECUTE",
-    "CHANNEL_EXECUTE_COMPLETE",
-    "CHANNEL_HANGUP",
-    "CHANNEL_HANGUP_COMPLETE",
-    "CHANNEL_ORIGINATE",
-    "CHANNEL_UUID",
-    "CHANNEL_OUTGOING",
-    "CHANNEL_PARK",
-    "CHANNEL_PROGRESS",
-    "CHANNEL_PROGRESS_MEDIA",
-    "CHANNEL_STATE",
-    "CHANNEL_UNBRIDGE",
-    "CHANNEL_UNPARK",
-    "DETECTED_SPEECH",
-    "DTMF",
-    "NOTALK",
-    "TALK",
-];
-
 impl Listener {
     /// event_handler (mod_event_socket.c:322–383): subscription, then the myevents UUID
     /// filter, then the header filters (OR'ed; `-value` drops on a match; `/re/` is a regex).
@@ -704,7 +677,7 @@ async fn handle_command(
             reply(out, "-ERR aready enabled.");
         } else {
             l.myevents = true;
-            l.names.extend(MYEVENTS.iter().map(|s| s.to_string()));
+            l.names.extend(crate::esl::outbound::MYEVENTS.iter().map(|s| s.to_string()));
             if lower.contains("json") {
                 l.format = EventFormat::Json;
             } else if lower.contains("xml") {
