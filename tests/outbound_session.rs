@@ -376,3 +376,27 @@ async fn a_command_never_waits_on_another_s_unpolled_reply() {
     assert_eq!(&body[..], b"UP\n");
     drop(fs.await.unwrap());
 }
+
+/// api_ok: `+OK …` is success, anything else (FreeSWITCH's `-ERR No such channel!`) a
+/// refusal that names the command and the switch's answer.
+#[tokio::test]
+async fn api_ok_tells_a_refusal_from_success() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s2 = seen.clone();
+    let h = handler(move |s: &OutboundSession| {
+        let seen = s2.clone();
+        Box::pin(async move {
+            let ok = s.connection().api_ok(&format!("uuid_setvar {} hangup_after_bridge false", s.uuid())).await;
+            let refused = s.connection().api_ok("uuid_kill 00000000-0000-0000-0000-000000000000").await;
+            seen.lock().unwrap().push((ok.map(|b| String::from_utf8_lossy(&b).into_owned()), refused.map_err(|e| e.to_string())));
+            s.hangup("NORMAL_CLEARING").await
+        })
+    });
+    let srv = start(h).await;
+    Switch::default().call(srv.addr, Arc::new(scenario())).await;
+    let seen = seen.lock().unwrap();
+    let (ok, refused) = &seen[0];
+    assert_eq!(ok.as_ref().unwrap().trim(), "+OK");
+    let err = refused.as_ref().unwrap_err();
+    assert!(err.contains("uuid_kill") && err.contains("No such channel"), "{err}");
+}

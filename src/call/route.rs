@@ -89,8 +89,6 @@ pub(crate) struct Call<'a> {
     recorded: u32,
     /// Where a blind transfer (*2 by the bridged phone) sends the caller next.
     transfer_to: Option<Destination>,
-    /// What held and transferred parties hear (`hold_music`), when the tenant chose it.
-    hold_music: Option<String>,
 }
 
 /// Runs a blocking store read off the async threads.
@@ -235,7 +233,6 @@ impl Router {
             recording: None,
             recorded: 0,
             transfer_to: None,
-            hold_music: tenant.moh_class.map(|c| super::plan::moh_stream(tenant.id, c)),
             tenant,
         };
         let outcome = match first {
@@ -426,9 +423,8 @@ impl Call<'_> {
     /// originate), so a party held or parked by a transfer hears the tenant's music:
     /// `class` (a ring group's) over the tenant's default.
     fn hold_music_vars(&self, class: Option<i64>) -> Vec<(&'static str, String)> {
-        let music = class.map(|c| super::plan::moh_stream(self.tenant.id, c)).or_else(|| self.hold_music.clone());
-        match music {
-            Some(m) => vec![("hold_music", m), ("export_vars", "hold_music".into())],
+        match class.or(self.tenant.moh_class) {
+            Some(c) => vec![("hold_music", super::plan::moh_stream(self.tenant.id, c)), ("export_vars", "hold_music".into())],
             None => Vec::new(),
         }
     }
@@ -466,6 +462,8 @@ impl Call<'_> {
         let mut keys: std::collections::HashMap<String, Keys> = std::collections::HashMap::new();
         // The bridged party, once it answers.
         let mut partner: Option<String> = None;
+        // Whom a presser's code acts on: the caller's partner, or the caller.
+        let other_of = |presser: &str, partner: &Option<String>| if presser == s.uuid() { partner.clone() } else { Some(s.uuid().to_string()) };
         loop {
             let deadline = keys.values().filter_map(Keys::deadline).min();
             let pause = async {
@@ -490,17 +488,15 @@ impl Call<'_> {
                     if !phone {
                         continue;
                     }
-                    let other = if own { partner.clone() } else { Some(s.uuid().to_string()) };
                     if let Some(code) = keys.entry(uuid.clone()).or_default().push(key, std::time::Instant::now()) {
-                        self.in_call(code, &uuid, other.as_deref()).await?;
+                        self.in_call(code, &uuid, other_of(&uuid, &partner).as_deref()).await?;
                     }
                 }
                 _ = pause => {
                     let now = std::time::Instant::now();
                     let due: Vec<_> = keys.iter_mut().filter_map(|(u, k)| k.timeout(now).map(|c| (u.clone(), c))).collect();
                     for (presser, code) in due {
-                        let other = if presser == s.uuid() { partner.clone() } else { Some(s.uuid().to_string()) };
-                        self.in_call(code, &presser, other.as_deref()).await?;
+                        self.in_call(code, &presser, other_of(&presser, &partner).as_deref()).await?;
                     }
                 }
             }
@@ -575,16 +571,12 @@ impl Call<'_> {
         }
     }
 
-    /// An api command whose reply says `+OK`; anything else is logged and false.
+    /// An api command that answers `+OK` when it worked; a refusal is logged and false.
     async fn api_ok(&self, cmd: &str) -> bool {
-        match self.s.api(cmd).await {
-            Ok(body) if body.starts_with(b"+OK") => true,
-            Ok(body) => {
-                warn!(command = cmd, reply = %String::from_utf8_lossy(&body).trim(), "switch refused");
-                false
-            }
+        match self.s.connection().api_ok(cmd).await {
+            Ok(_) => true,
             Err(e) => {
-                warn!(command = cmd, error = %e, "api command failed");
+                warn!(error = %e, "api command failed");
                 false
             }
         }

@@ -384,6 +384,20 @@ impl Connection {
         }
     }
 
+    /// `api <cmd>` for commands that answer `+OK …` on success (uuid_kill, uuid_setvar, …):
+    /// any other answer becomes [`EslError::Rejected`].
+    pub async fn api_ok(&self, command: &str) -> Result<Bytes, EslError> {
+        let frame = self.send(&Command::Api { command: command.to_string() }).await?;
+        if frame.content_type == ContentType::ApiResponse && frame.is_ok() {
+            return Ok(frame.body.unwrap_or_default());
+        }
+        let reply = match frame.content_type {
+            ContentType::ApiResponse => String::from_utf8_lossy(frame.body.as_deref().unwrap_or_default()).trim().to_string(),
+            _ => frame.reply_text().unwrap_or_default().into_owned(),
+        };
+        Err(EslError::Rejected { command: format!("api {command}"), reply })
+    }
+
     /// `bgapi <cmd>` with a Job-UUID we choose, then its BACKGROUND_JOB. The caller must be
     /// subscribed to BACKGROUND_JOB (myevents alone does not deliver it).
     pub async fn bgapi(&self, command: &str) -> Result<Event, EslError> {
