@@ -308,17 +308,27 @@ async fn shutdown_lets_live_calls_finish() {
     assert!(tokio::net::TcpStream::connect(srv.addr).await.is_err(), "no new calls after shutdown");
 }
 
-/// The simulator's group pickup, as mod_dptools does it: a call ringing a `pickup/<key>` leg
-/// is taken by the oldest `pickup <key>`, which returns at once; the two are bridged.
+/// The simulator's `intercept`, as switch_ivr_intercept_session does it: the ringing call's
+/// bridge gives up with PICKED_OFF (its legs hung up with that cause) and returns, the
+/// caller is answered and talks to the interceptor; when the interceptor hangs up, the
+/// caller follows. Intercepting a call that is not ringing does nothing.
 #[tokio::test]
-async fn the_pickup_app_takes_a_call_ringing_a_pickup_leg() {
-    let h = handler(|s: &OutboundSession| {
+async fn intercept_takes_a_ringing_call() {
+    let ringing_uuid = Arc::new(std::sync::Mutex::new(String::new()));
+    let seen = ringing_uuid.clone();
+    let h = handler(move |s: &OutboundSession| {
+        let seen = seen.clone();
         Box::pin(async move {
             if s.channel().destination_number().as_deref() == Some("*8") {
-                s.execute("pickup", Some("grp")).await?;
+                let target = seen.lock().unwrap().clone();
+                let done = s.execute("intercept", Some(&target)).await?;
+                s.set_var("intercept_answered", done.get("Answer-State").as_deref().unwrap_or("")).await?;
             } else {
+                *seen.lock().unwrap() = s.uuid().to_string();
                 s.set_var("hangup_after_bridge", "true").await?;
-                s.execute("bridge", Some("user/1003@x,pickup/grp")).await?;
+                s.set_var("continue_on_fail", "true").await?;
+                let done = s.execute("bridge", Some("user/1003@x,user/1004@x")).await?;
+                s.set_var("bridge_said", done.variable("originate_disposition").as_deref().unwrap_or("")).await?;
             }
             let mut st = s.connection().status_watch();
             let _ = st.wait_for(|s| s.hangup.is_some()).await;
@@ -333,14 +343,21 @@ async fn the_pickup_app_takes_a_call_ringing_a_pickup_leg() {
         tokio::time::sleep(Duration::from_millis(100)).await;
         sw.call(srv.addr, Arc::new(picker)).await
     });
-    assert_eq!(a.bridges[0].answered_by.as_deref(), Some("pickup/grp"), "{:?}", a.bridges);
-    assert_eq!(a.bridges[0].legs, vec![("user/1003@x".to_string(), "LOSE_RACE".to_string()), ("pickup/grp".into(), "SUCCESS".into())]);
+    assert_eq!(a.bridges[0].cause, "PICKED_OFF", "{:?}", a.bridges);
+    assert_eq!(a.bridges[0].legs, vec![("user/1003@x".to_string(), "PICKED_OFF".to_string()), ("user/1004@x".into(), "PICKED_OFF".into())]);
+    assert_eq!(a.bridges[0].picked_by.as_deref(), Some(b.uuid.as_str()));
     assert_eq!(b.picked_up.as_deref(), Some(a.uuid.as_str()));
-    assert_eq!(a.hangup_by.as_deref(), Some("switch"), "the picker hung up and hangup_after_bridge ended the caller");
-    // Nothing ringing: pickup returns and changes nothing.
+    let set =
+        |r: &switchboard::sim::CallReport, name: &str| r.apps.iter().rev().find(|x| x.app == "set" && x.arg.starts_with(name)).map(|x| x.arg.clone());
+    assert_eq!(set(&a, "bridge_said").as_deref(), Some("bridge_said=PICKED_OFF"), "the bridge returned before the conversation");
+    assert_eq!(set(&b, "intercept_answered").as_deref(), Some("intercept_answered=answered"));
+    assert!(a.answered, "the intercepted caller is answered");
+    assert_eq!(a.hangup_by.as_deref(), Some("switch"), "the picker hung up and the caller followed");
+    // Nothing ringing: intercept returns and changes nothing; the interceptor stays unanswered.
     let alone = Scenario { destination: "*8".into(), hangup_after_ms: Some(100), ..scenario() };
     let c = sw.call(srv.addr, Arc::new(alone)).await;
     assert_eq!(c.picked_up, None);
+    assert_eq!(set(&c, "intercept_answered").as_deref(), Some("intercept_answered=ringing"));
     assert_eq!(c.hangup_by.as_deref(), Some("caller"));
 }
 

@@ -677,3 +677,55 @@ async fn star_4_consults_then_joins_and_held_parties_hear_the_tenant_s_music() {
     assert!(r.att_xfers.is_empty());
     assert_eq!(r.broadcasts, vec!["ivr/ivr-that_was_an_invalid_entry.wav aleg".to_string()]);
 }
+
+/// *8: another phone of the tenant takes the call that is ringing 1003. The ringing call's
+/// bridge ends PICKED_OFF and goes nowhere else (no voicemail); both records say who took
+/// what. With nothing ringing, *8 hears the invalid-entry prompt.
+#[tokio::test]
+async fn star_8_picks_up_the_call_ringing_another_phone() {
+    let p = pbx(OPEN).await;
+    let sw = Switch::default();
+    let mut ringing = from_phone(ACME, "1001", "1003");
+    ringing.default_target = Target::NoAnswer;
+    let mut picker = from_phone(ACME, "1002", "*8");
+    picker.hangup_after_ms = Some(300);
+    let ((a, a_cdr), (b, b_cdr)) = tokio::join!(call_on(&sw, &p, ringing), async {
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        call_on(&sw, &p, picker).await
+    });
+    assert_eq!(a.bridges.len(), 1, "{:?}", apps(&a));
+    assert_eq!(a.bridges[0].cause, "PICKED_OFF", "{:?}", a.bridges);
+    assert_eq!(a.bridges[0].picked_by.as_deref(), Some(b.uuid.as_str()));
+    assert!(!apps(&a).iter().any(|x| x.starts_with("voicemail")), "a picked call is over: {:?}", apps(&a));
+    assert!(apps(&b).contains(&format!("intercept {}", a.uuid)), "{:?}", apps(&b));
+    assert!(apps(&b).contains(&"set intercept_unanswered_only=true".to_string()), "{:?}", apps(&b));
+    assert_eq!(b.picked_up.as_deref(), Some(a.uuid.as_str()));
+    assert_eq!((a_cdr["disposition"].as_str(), a_cdr["extension"].as_str()), (Some("answered"), Some("1002")), "{a_cdr}");
+    assert!(a_cdr["route"].as_str().unwrap().contains("picked up by 1002"), "{a_cdr}");
+    assert_eq!(b_cdr["disposition"], "answered", "{b_cdr}");
+    assert!(b_cdr["route"].as_str().unwrap().contains("picked up the call from 1001"), "{b_cdr}");
+
+    // Nothing ringing now.
+    let (c, c_cdr) = call_on(&sw, &p, from_phone(ACME, "1002", "*8")).await;
+    assert_eq!(c.picked_up, None);
+    assert!(!apps(&c).iter().any(|x| x.starts_with("intercept")), "{:?}", apps(&c));
+    assert!(apps(&c).contains(&"playback ivr/ivr-that_was_an_invalid_entry.wav".to_string()), "{:?}", apps(&c));
+    assert_eq!(c_cdr["disposition"], "failed");
+}
+
+/// A call ringing one tenant's phones is never offered to another tenant's *8.
+#[tokio::test]
+async fn star_8_never_crosses_tenants() {
+    let p = pbx(OPEN).await;
+    let sw = Switch::default();
+    let mut ringing = from_phone(ACME, "1001", "1003");
+    ringing.default_target = Target::NoAnswer;
+    ringing.hangup_after_ms = Some(600);
+    let ((a, _), (b, b_cdr)) = tokio::join!(call_on(&sw, &p, ringing), async {
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        call_on(&sw, &p, from_phone("globex.switchboard.test", "2001", "*8")).await
+    });
+    assert_eq!(b.picked_up, None, "{:?}", apps(&b));
+    assert_eq!(b_cdr["disposition"], "failed", "{b_cdr}");
+    assert_ne!(a.bridges[0].cause, "PICKED_OFF");
+}

@@ -323,8 +323,8 @@ pub fn permissions(api: &Api, req: &Req) -> ApiResult<Reply> {
 }
 
 /// Star codes the routing honours (src/call/features.rs); call flow toggles are listed from
-/// the tenant's call flows. The in-call codes (*1, *2, *4) and pickup (*8) join the list when
-/// the routing does them (docs/in-call-features.md).
+/// the tenant's call flows; the in-call codes (*1, *2, *4) are read during a bridge
+/// (docs/in-call-features.md).
 pub const FEATURE_CODES: &[(&str, &str)] = &[
     ("*98", "Check voicemail"),
     ("*72", "Call forward: enable (then the number)"),
@@ -332,6 +332,7 @@ pub const FEATURE_CODES: &[(&str, &str)] = &[
     ("*78", "Do not disturb: enable"),
     ("*79", "Do not disturb: disable"),
     ("*411", "Directory: dial by name"),
+    ("*8", "Call pickup: answer the call that has rung longest"),
     ("*1", "During a call: start or stop recording it"),
     ("*2", "During a call: blind transfer (then the number and #)"),
     ("*4", "During a call: attended transfer (then the number and #; hang up to complete)"),

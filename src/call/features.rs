@@ -25,6 +25,10 @@ pub(crate) async fn run(call: &mut Call<'_>, code: &str) -> Result<Option<Destin
     if code == "*411" {
         return super::directory::run(call).await;
     }
+    if code == "*8" {
+        pickup(call).await?;
+        return Ok(None);
+    }
     call.answer().await?;
     let caller = call.caller_number.clone();
     let ext = call.read(move |st, t| st.extension_by_number(t, &caller)).await?;
@@ -66,6 +70,35 @@ pub(crate) async fn run(call: &mut Call<'_>, code: &str) -> Result<Option<Destin
     call.s.playback(if ok { DONE } else { INVALID }).await?;
     call.s.hangup("NORMAL_CLEARING").await?;
     Ok(None)
+}
+
+/// `*8`: takes the call that has rung the tenant's phones longest (see [`super::pickup`]).
+async fn pickup(call: &mut Call<'_>) -> Result<(), RouteError> {
+    let me = call.s.uuid().to_string();
+    let taken = call.ringing_calls.take(call.tenant.id, &call.caller_number, &me);
+    // The UUID goes into an application argument: only FreeSWITCH's own form passes.
+    if let Some((target, caller)) = taken.filter(|(u, _)| uuid::Uuid::parse_str(u).is_ok()) {
+        // A call answered meanwhile stays with whoever answered it.
+        call.s.set_var("intercept_unanswered_only", "true").await?;
+        let done = call.s.execute("intercept", Some(&target)).await?;
+        // intercept answers the picker only when it took the call (switch_ivr_bridge.c,
+        // switch_ivr_intercept_session).
+        if done.get("Answer-State").as_deref() == Some("answered") {
+            info!(call = %target, "picked up");
+            call.cdr.disposition = "answered";
+            call.path.push(format!("picked up the call from {caller}"));
+            call.s.hangup_wait().await;
+            return Ok(());
+        }
+        info!(call = %target, "the call to pick up was answered or ended first");
+    } else {
+        info!("*8: no call is ringing");
+    }
+    call.answer().await?;
+    call.cdr.disposition = "failed";
+    call.s.playback(INVALID).await?;
+    call.s.hangup("NORMAL_CLEARING").await?;
+    Ok(())
 }
 
 async fn set_extension(call: &Call<'_>, id: i64, change: serde_json::Value, what: &str) -> Result<bool, RouteError> {

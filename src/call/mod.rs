@@ -10,6 +10,7 @@ pub mod directory;
 pub mod explain;
 mod features;
 pub mod incall;
+pub mod pickup;
 pub mod plan;
 pub mod route;
 pub mod time;

@@ -33,15 +33,17 @@ pub struct Router {
     clock: Clock,
     /// What a caller hears before a call that cannot be routed is ended (`greeting`).
     announcement: String,
+    /// Calls ringing the tenants' phones, for *8.
+    ringing: Arc<super::pickup::Ringing>,
 }
 
 impl Router {
     pub fn new(store: Store, announcement: String) -> Router {
-        Router { store, clock: Arc::new(jiff::Timestamp::now), announcement }
+        Router::with_clock(store, announcement, Arc::new(jiff::Timestamp::now))
     }
     /// A router whose time conditions see `clock` (tests, route explain).
     pub fn with_clock(store: Store, announcement: String, clock: Clock) -> Router {
-        Router { store, clock, announcement }
+        Router { store, clock, announcement, ringing: Arc::default() }
     }
 }
 
@@ -75,7 +77,7 @@ pub(crate) struct Call<'a> {
     answered: bool,
     /// A bridge is ringing and has not reported back.
     ringing: bool,
-    path: Vec<String>,
+    pub(crate) path: Vec<String>,
     /// The tenant's block list, read with the tenant.
     blocks: Vec<crate::store::routing::CallBlock>,
     pub(crate) cdr: crate::store::cdr::Cdr,
@@ -89,6 +91,8 @@ pub(crate) struct Call<'a> {
     recorded: u32,
     /// Where a blind transfer (*2 by the bridged phone) sends the caller next.
     transfer_to: Option<Destination>,
+    /// Calls ringing the tenants' phones (this one among them while it rings), for *8.
+    pub(crate) ringing_calls: Arc<super::pickup::Ringing>,
 }
 
 /// Runs a blocking store read off the async threads.
@@ -233,6 +237,7 @@ impl Router {
             recording: None,
             recorded: 0,
             transfer_to: None,
+            ringing_calls: self.ringing.clone(),
             tenant,
         };
         let outcome = match first {
@@ -429,17 +434,33 @@ impl Call<'_> {
         }
     }
 
-    /// Runs the bridge. None when the call is over: answered (the conversation happened), or
-    /// the caller hung up while it rang; else the originate's cause, for the fallback.
-    async fn bridge(&mut self, dialstring: &str) -> Result<Option<String>, RouteError> {
+    /// Runs the bridge. None when the call is over: answered (the conversation happened),
+    /// picked up by another phone (*8; `pickable` calls ring the tenant's phones), or the
+    /// caller hung up while it rang; else the originate's cause, for the fallback.
+    async fn bridge(&mut self, dialstring: &str, pickable: bool) -> Result<Option<String>, RouteError> {
         // Until the bridge reports back, a hangup is the caller giving up while it rang
         // (end() reads this when the hangup cut the wait short).
         self.ringing = true;
+        let listed = pickable.then(|| self.ringing_calls.list(self.tenant.id, self.s.uuid(), &self.caller_number));
         let ev = self.bridge_watching_keys(dialstring).await?;
         self.ringing = false;
         let cause = ev.variable("originate_disposition").map(|v| v.into_owned()).unwrap_or_default();
         if cause == "SUCCESS" {
             self.cdr.disposition = "answered";
+            return Ok(None);
+        }
+        if cause == "PICKED_OFF" {
+            // Intercepted: FreeSWITCH now bridges the caller to the phone that dialed *8; the
+            // call is over when that conversation is.
+            let by = self.ringing_calls.picked_by(self.s.uuid()).unwrap_or_default();
+            drop(listed);
+            info!(by = %by, "call picked up");
+            self.cdr.disposition = "answered";
+            if !by.is_empty() {
+                self.cdr.extension = by.clone();
+            }
+            self.path.push(format!("picked up by {by}"));
+            self.s.hangup_wait().await;
             return Ok(None);
         }
         if self.s.status().hangup.is_some() {
@@ -684,7 +705,7 @@ impl Call<'_> {
         // Set before the bridge: when the callee hangs up, hangup_after_bridge can end this
         // channel before the bridge reports back, and the record must still name who answered.
         let before = std::mem::replace(&mut self.cdr.extension, e.number.clone());
-        let outcome = self.bridge(dialstring).await?;
+        let outcome = self.bridge(dialstring, true).await?;
         if outcome.is_some() {
             self.cdr.extension = before;
         }
@@ -802,7 +823,7 @@ impl Call<'_> {
             _ => members.iter().map(|e| format!("[leg_timeout={timeout}]user/{}@{domain}", e.number)).collect::<Vec<_>>().join("|"),
         };
         self.prepare_bridge(timeout, g.moh_class_id).await?;
-        let Some(disposition) = self.bridge(&dialstring).await? else {
+        let Some(disposition) = self.bridge(&dialstring, true).await? else {
             return Ok(Next::Done);
         };
         info!(group = %g.name, %disposition, "ring group not answered");
@@ -882,7 +903,7 @@ impl Call<'_> {
         let mut last = String::new();
         for (i, trunk) in route.trunks.iter().enumerate() {
             self.cdr.trunk_id = Some(trunk.trunk_id);
-            match self.bridge(&format!("sofia/gateway/trunk{}/{out}", trunk.trunk_id)).await? {
+            match self.bridge(&format!("sofia/gateway/trunk{}/{out}", trunk.trunk_id), false).await? {
                 None => return Ok(Next::Done),
                 Some(cause) => last = cause,
             }

@@ -247,6 +247,13 @@ impl OutboundSession {
         tokio::time::timeout(within, wait).await.ok().and_then(|r| r.ok()).flatten()
     }
 
+    /// Waits until the controlled channel hangs up or the socket closes: for a conversation
+    /// FreeSWITCH carries on without an application of ours (after an `intercept`).
+    pub async fn hangup_wait(&self) {
+        let mut rx = self.conn.status_watch();
+        let _ = rx.wait_for(|s| s.hangup.is_some() || s.closed.is_some()).await;
+    }
+
     /// Ends the session: `exit`, then wait (bounded) for the final notice or EOF.
     pub async fn finish(&self, within: Duration) {
         if !self.conn.is_closed() {

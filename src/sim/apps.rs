@@ -35,7 +35,7 @@ const KNOWN: &[&str] = &[
     "conference",
     "park",
     "record_session",
-    "pickup",
+    "intercept",
     "stop_record_session",
     "log",
     "info",
@@ -78,6 +78,12 @@ pub(crate) async fn execute(core: &Arc<Core>, app: &str, arg: &str, event_uuid: 
     let response = response.unwrap_or_else(|| "_none_".into());
     core.lock().ch.set_var("current_application_response", &response);
     core.fire_a("CHANNEL_EXECUTE_COMPLETE", ("switch_core_session.c", "switch_core_session_exec", 2978), Vec::new(), app_headers(Some(&response)));
+    // An intercepted call leaves its bridge app and is then uuid_bridged to the picker.
+    let picker = core.lock().intercepted.take();
+    if let Some(p) = picker {
+        let c = core.clone();
+        tokio::spawn(async move { super::bridged::talk(&c, Partner::Picker(p)).await });
+    }
     let ended = core.elapsed_ms();
     core.lock().report.apps.push(AppRun {
         app: app.into(),
@@ -227,12 +233,16 @@ async fn run(core: &Arc<Core>, app: &str, arg: &str) -> Option<String> {
             core.wait_down().await;
             None
         }
-        // mod_dptools pickup_function: takes the oldest call ringing `pickup/<key>`, or
-        // returns at once when there is none.
-        "pickup" => {
-            if let Some((uuid, tx)) = core.switch.pickup_pop(arg.trim()) {
+        // switch_ivr_intercept_session (switch_ivr_bridge.c): with the target ringing, the
+        // interceptor is answered and takes the caller; the target's originate gives up with
+        // PICKED_OFF. An unknown or already answered target (switchboard always sets
+        // intercept_unanswered_only) returns at once, the interceptor unanswered.
+        "intercept" => {
+            let target = arg.trim();
+            if let Some(tx) = target.strip_prefix("-bleg").is_none().then(|| core.switch.take_ringing(target)).flatten() {
+                answer(core);
                 if tx.send(core.clone()).is_ok() {
-                    core.lock().report.picked_up = Some(uuid);
+                    core.lock().report.picked_up = Some(target.to_string());
                 }
             }
             None
@@ -535,8 +545,6 @@ async fn bridge(core: &Arc<Core>, arg: &str) {
             b.set_originator(&core.lock().ch);
             let (at, outcome, fail) = match target {
                 _ if delay_ms >= timeout_ms => (timeout_ms, None, "NO_ANSWER".into()),
-                // A pickup leg only rings, until someone picks the call up or time runs out.
-                _ if leg.endpoint.starts_with("pickup/") => (timeout_ms, None, "NO_ANSWER".into()),
                 Target::Answer { after_ms, .. } if delay_ms + after_ms <= timeout_ms => (delay_ms + after_ms, Some("answer"), String::new()),
                 Target::Answer { .. } | Target::NoAnswer => (timeout_ms, None, "NO_ANSWER".into()),
                 Target::Busy { after_ms } => ((delay_ms + after_ms).min(timeout_ms), None, "USER_BUSY".into()),
@@ -565,35 +573,29 @@ async fn bridge(core: &Arc<Core>, arg: &str) {
             Some(w) => legs[w].2,
             None => legs.iter().map(|l| l.2).max().unwrap_or(0),
         };
-        let pickup_key = group.iter().find_map(|l| l.endpoint.strip_prefix("pickup/").map(str::to_string));
-        let rang_out = match pickup_key.as_deref() {
-            Some(key) => {
-                let mut picked = core.switch.pickup_register(key, &core.uuid());
-                let out = tokio::select! {
-                    ok = core.wait(decided_at) => Ok(ok),
-                    Ok(picker) = &mut picked => Err(picker),
-                };
-                core.switch.pickup_remove(key, &core.uuid());
-                out
-            }
-            None => Ok(core.wait(decided_at).await),
+        // While it rings, the call can be intercepted (picked up).
+        let mut picked = core.switch.ringing(&core.uuid());
+        let rang_out = tokio::select! {
+            ok = core.wait(decided_at) => Ok(ok),
+            Ok(picker) = &mut picked => Err(picker),
         };
+        core.switch.ringing_done(&core.uuid());
         let rang_out = match rang_out {
             Ok(ok) => ok,
             Err(picker) => {
-                // Picked up: the pickup leg is answered and the picker takes its place.
+                // Intercepted: the caller is answered, its ringing legs go down PICKED_OFF
+                // (switch_ivr_originate.c 4140–4146) and the originate fails with that cause;
+                // the conversation with the picker starts once the bridge app has returned.
+                answer(core);
                 for (leg, mut b, at, _, _) in legs {
-                    let picked_leg = leg.endpoint.starts_with("pickup/");
                     if at > 0 {
-                        hangup_leg(core, &mut b, if picked_leg { "PICKED_OFF" } else { "LOSE_RACE" });
+                        hangup_leg(core, &mut b, "PICKED_OFF");
                     }
-                    run.legs.push((leg.endpoint.clone(), if picked_leg { "SUCCESS" } else { "LOSE_RACE" }.into()));
-                    if picked_leg {
-                        run.answered_by = Some(leg.endpoint);
-                    }
+                    run.legs.push((leg.endpoint, "PICKED_OFF".into()));
                 }
-                super::bridged::talk(core, Partner::Picker(picker)).await;
-                cause = "SUCCESS".into();
+                run.picked_by = Some(picker.uuid());
+                core.lock().intercepted = Some(picker);
+                cause = "PICKED_OFF".into();
                 break 'groups;
             }
         };
@@ -647,6 +649,7 @@ async fn bridge(core: &Arc<Core>, arg: &str) {
     }
     run.cause = cause.clone();
     let failed = cause != "SUCCESS";
+    let intercepted = run.picked_by.is_some();
     {
         let mut st = core.lock();
         st.ch.set_var("originate_disposition", &cause);
@@ -660,7 +663,9 @@ async fn bridge(core: &Arc<Core>, arg: &str) {
         }
         st.report.bridges.push(run);
     }
-    if failed && !core.is_down() {
+    // An intercepted channel is being transferred (CF_TRANSFER): switch_channel_handle_cause
+    // leaves it up whatever continue_on_fail says.
+    if failed && !core.is_down() && !intercepted {
         // switch_channel_handle_cause (switch_channel.c:4879–5018): unless continue_on_fail
         // allows it, a failed bridge hangs the caller up — except on NO_ANSWER,
         // NO_USER_RESPONSE and ORIGINATOR_CANCEL.

@@ -1,6 +1,6 @@
 //! While two legs are bridged: the conversation, the keys either party presses, and what
 //! the api does to a leg in the middle of it (uuid_kill, uuid_transfer, uuid_broadcast
-//! att_xfer); and call pickup (`pickup/<key>` legs, the `pickup <key>` application).
+//! att_xfer); and the conversation of a ringing call someone intercepted (picked up).
 //!
 //! FreeSWITCH facts this follows (signalwire/freeswitch):
 //! * When the bridge ends, the originator hangs up with the peer's cause if the peer had
@@ -10,10 +10,9 @@
 //!   the target and bridges the presser to it; when the presser hangs up, the target is
 //!   bridged to the held partner (switch_ivr_uuid_bridge); if the target hangs up or does
 //!   not answer, the presser is back with the partner.
-//! * `pickup/<key>` is an endpoint that only rings; `pickup <key>` takes the oldest call
-//!   ringing one, marks that leg answered and swaps the picker's channel in
-//!   (mod_dptools.c pickup_function, CF_CHANNEL_SWAP). With nothing ringing it returns at
-//!   once and does nothing.
+//! * `intercept <uuid>` of a ringing call (switch_ivr_intercept_session) answers both
+//!   channels, ends the target's originate with PICKED_OFF and uuid_bridges the two; when
+//!   either hangs up the other follows.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -36,7 +35,7 @@ pub(crate) enum LegCtl {
 pub(crate) enum Partner {
     /// A leg this call's bridge dialed, talking `talk_ms` (None: until the caller hangs up).
     Leg(Box<Channel>, Option<u64>),
-    /// A call that picked this one up; it ends when that call does.
+    /// A call that intercepted this one while it rang; it ends when that call does.
     Picker(Arc<Core>),
 }
 

@@ -53,7 +53,7 @@ pub struct CallReport {
     pub recordings: Vec<String>,
     /// uuid_record stop paths.
     pub stopped_recordings: Vec<String>,
-    /// This call ran `pickup` and took over the ringing call with this UUID.
+    /// This call ran `intercept` and took over the ringing call with this UUID.
     pub picked_up: Option<String>,
     /// Why the socket ended: exit, linger expired, no linger, peer closed, no first command.
     pub ended: String,
@@ -95,6 +95,8 @@ pub struct BridgeRun {
     /// effective_caller_id_* from the channel).
     pub caller_id_name: Option<String>,
     pub caller_id_number: Option<String>,
+    /// The call that intercepted this one while it rang (cause PICKED_OFF).
+    pub picked_by: Option<String>,
     /// When each leg rang, in ms from the start of the bridge (a delayed leg starts late).
     pub rang: Vec<LegTime>,
 }
@@ -132,6 +134,8 @@ pub(crate) struct CallState {
     pub ctl: Option<mpsc::UnboundedSender<super::bridged::LegCtl>>,
     /// Keys still to be pressed in the first conversation.
     pub in_call: VecDeque<super::scenario::Press>,
+    /// The call that intercepted this one's ringing bridge, to be bridged once that returns.
+    pub intercepted: Option<Arc<Core>>,
 }
 
 /// The shared heart of one simulated call.
@@ -318,6 +322,7 @@ pub async fn run_call(switch: Switch, target: std::net::SocketAddr, scenario: Ar
             held: false,
             ctl: None,
             in_call: scenario.in_call.iter().cloned().collect(),
+            intercepted: None,
         }),
         out: out_tx,
         down,

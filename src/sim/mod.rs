@@ -56,11 +56,10 @@ struct Inner {
     socket_target: Mutex<Option<SocketAddr>>,
     /// How originated legs behave.
     originate: Mutex<Scenario>,
-    /// Calls ringing a `pickup/<key>` leg, oldest first, each with a way to hand it the picker.
-    pickups: Mutex<HashMap<String, std::collections::VecDeque<Pickup>>>,
+    /// Calls whose bridge is ringing (not yet answered), each with a way to hand it the call
+    /// that intercepts it.
+    ringing: Mutex<HashMap<String, tokio::sync::oneshot::Sender<Arc<Core>>>>,
 }
-
-type Pickup = (String, tokio::sync::oneshot::Sender<Arc<Core>>);
 
 #[derive(Clone)]
 pub struct Switch {
@@ -86,7 +85,7 @@ impl Switch {
                 gateways: Mutex::new(Vec::new()),
                 socket_target: Mutex::new(None),
                 originate: Mutex::new(Scenario::default()),
-                pickups: Mutex::new(HashMap::new()),
+                ringing: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -127,29 +126,20 @@ impl Switch {
         self.inner.channels.lock().unwrap().remove(uuid);
     }
 
-    /// A call starts ringing `pickup/<key>`: the receiver gets the call that picks it up.
-    pub(crate) fn pickup_register(&self, key: &str, uuid: &str) -> tokio::sync::oneshot::Receiver<Arc<Core>> {
+    /// The call `uuid` starts ringing: the receiver gets the call that intercepts it.
+    pub(crate) fn ringing(&self, uuid: &str) -> tokio::sync::oneshot::Receiver<Arc<Core>> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.inner.pickups.lock().unwrap().entry(key.to_string()).or_default().push_back((uuid.to_string(), tx));
+        self.inner.ringing.lock().unwrap().insert(uuid.to_string(), tx);
         rx
     }
 
-    pub(crate) fn pickup_remove(&self, key: &str, uuid: &str) {
-        if let Some(q) = self.inner.pickups.lock().unwrap().get_mut(key) {
-            q.retain(|(u, _)| u != uuid);
-        }
+    pub(crate) fn ringing_done(&self, uuid: &str) {
+        self.inner.ringing.lock().unwrap().remove(uuid);
     }
 
-    /// The oldest call still ringing `pickup/<key>`.
-    pub(crate) fn pickup_pop(&self, key: &str) -> Option<Pickup> {
-        let mut all = self.inner.pickups.lock().unwrap();
-        let q = all.get_mut(key)?;
-        while let Some(p) = q.pop_front() {
-            if !p.1.is_closed() {
-                return Some(p);
-            }
-        }
-        None
+    /// Takes the call `uuid` while it rings, for `intercept`.
+    pub(crate) fn take_ringing(&self, uuid: &str) -> Option<tokio::sync::oneshot::Sender<Arc<Core>>> {
+        self.inner.ringing.lock().unwrap().remove(uuid).filter(|tx| !tx.is_closed())
     }
 
     /// The call whose controlled channel is `uuid`, or whose bridged leg is.
