@@ -17,6 +17,7 @@
 
 pub mod access;
 pub mod api;
+pub mod billing;
 pub mod call;
 pub mod cli;
 pub mod config;

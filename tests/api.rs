@@ -421,6 +421,9 @@ fn minimal(name: &str, t: i64) -> Value {
         "device-profiles" => json!({ "name": "P", "tenant_id": t }),
         "devices" => json!({ "mac": "001122334455", "vendor": "yealink", "tenant_id": t }),
         "packages" => json!({ "name": "Pkg" }),
+        "rate-plans" => {
+            json!({ "name": "Plan", "rates": [{ "direction": "outbound", "prefix": "1", "per_minute": 10_000, "first_increment": 60, "next_increment": 60 }] })
+        }
         "announcements" => json!({ "title": "A" }),
         "branding" => json!({ "title": "B" }),
         other => panic!("no minimal body for {other}"),
@@ -617,6 +620,16 @@ async fn call_records_scoped_filtered_and_exported() {
     assert_eq!(v["total"], 1);
     let (st, _) = srv.call("GET", "/api/v1/cdrs?from=yesterday", Some(&ta), None).await;
     assert_eq!(st, 422);
+    // One extension's calls: made, taken or dialed, each once, newest first, paged.
+    let uuids = |v: &serde_json::Value| v["items"].as_array().unwrap().iter().map(|i| i["uuid"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    let (_, v) = srv.call("GET", "/api/v1/cdrs?extension=1001", Some(&ta), None).await;
+    assert_eq!((v["total"].as_i64(), uuids(&v)), (Some(2), vec!["u3".to_string(), "u1".into()]), "{v}");
+    let (_, v) = srv.call("GET", "/api/v1/cdrs?extension=%2B12125550100&per_page=2&page=2", Some(&ta), None).await;
+    assert_eq!((v["total"].as_i64(), uuids(&v)), (Some(3), vec!["u1".to_string()]), "the dialed number, page 2: {v}");
+    let (_, v) = srv.call("GET", "/api/v1/cdrs?extension=1001&from=2026-11-12&direction=internal", Some(&ta), None).await;
+    assert_eq!(uuids(&v), vec!["u3".to_string()]);
+    let (_, v) = srv.call("GET", "/api/v1/cdrs?extension=1001", Some(&s), None).await;
+    assert_eq!(v["total"], 3, "the super admin: every tenant's 1001: {v}");
     let eu = srv.login("eu@cdr.test", PW).await;
     let (_, v) = srv.call("GET", "/api/v1/cdrs", Some(&eu), None).await;
     assert_eq!(v["total"], 2, "an end user sees the calls of their own extension: {v}");

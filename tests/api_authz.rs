@@ -106,6 +106,9 @@ async fn sample(w: &World, name: &str, t: i64) -> Value {
         "device-profiles" => json!({ "name": format!("P{k}"), "tenant_id": t }),
         "devices" => json!({ "mac": format!("00:11:22:33:{:02x}:{:02x}", k / 256, k % 256), "vendor": "yealink", "tenant_id": t }),
         "packages" => json!({ "name": format!("Pkg{k}") }),
+        "rate-plans" => {
+            json!({ "name": format!("Plan{k}"), "rates": [{ "direction": "outbound", "per_minute": 1, "first_increment": 1, "next_increment": 1 }] })
+        }
         "announcements" => json!({ "title": "A", "tenant_id": t }),
         "branding" => json!({ "tenant_id": t, "hostname": format!("b{k}.example.com"), "title": "B" }),
         other => panic!("no matrix sample for resource {other}: add one to tests/api_authz.rs"),
@@ -133,6 +136,7 @@ fn policy(name: &str) -> (Access, Access) {
         "device-profiles" | "devices" => (Token(T::Devices), Token(T::Devices)),
         "outbound-routes" | "time-conditions" | "call-flows" | "call-blocks" => (AdminToken(T::FpbxExtension), AdminToken(T::FpbxExtension)),
         "packages" => (SuperAdmin, SuperAdmin),
+        "rate-plans" => (TenantAdmin, SuperAdmin),
         "announcements" | "branding" => (TenantAdmin, TenantAdmin),
         other => panic!("no policy for resource {other}: add it to tests/api_authz.rs"),
     }
@@ -230,6 +234,12 @@ async fn custom_case(w: &World, route: &Route, who: Who, foreign: bool) -> (Stri
             (format!("/api/v1/me/extensions/{ext}"), Some(json!({ "dnd": true })), st)
         }
         ("GET", "/quota") => (format!("{path}?tenant_id={t}"), None, signed(200)),
+        // A tenant user's own credit whatever tenant_id says; the super admin names one.
+        ("GET", "/credit") => (format!("{path}?tenant_id={t}"), None, signed(200)),
+        ("GET", "/payments" | "/ledger" | "/flagged-calls") => (format!("{path}?tenant_id={t}"), None, by_role(200, 200, 200, 403)),
+        ("POST", "/payments") => {
+            (path.into(), Some(json!({ "tenant_id": t, "amount": 1_000_000, "payment_type": "cash" })), by_role(201, 403, 403, 403))
+        }
         ("GET", "/activity") | ("GET", "/users") => (path.into(), None, by_role(200, 200, 200, 403)),
         ("POST", "/users") => (
             path.into(),

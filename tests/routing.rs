@@ -24,11 +24,16 @@ struct Pbx {
 
 /// The demo installation with the clock at `at` (UTC).
 async fn pbx(at: &str) -> Pbx {
+    pbx_timed(at, std::time::Duration::from_secs(1)).await
+}
+
+/// The same, metering calls in seconds of `second` (to match a scenario's second_ms).
+async fn pbx_timed(at: &str, second: std::time::Duration) -> Pbx {
     let dir = common::api::temp_dir();
     let store = Store::open(&dir.join("t.db")).unwrap();
     switchboard::store::seed::demo(&store, &|p| format!("plain:{p}")).unwrap();
     let t: jiff::Timestamp = at.parse().unwrap();
-    let router = Router::with_clock(store.clone(), "ivr/unroutable.wav".into(), Arc::new(move || t));
+    let router = Router::with_clock(store.clone(), "ivr/unroutable.wav".into(), Arc::new(move || t)).with_second(second);
     let srv = common::start(Arc::new(router)).await;
     let acme = TenantId(find(&store, &res::TENANTS, Within::Everything, "sip_domain", ACME)["id"].as_i64().unwrap());
     Pbx { store, srv, acme }
@@ -728,4 +733,164 @@ async fn star_8_never_crosses_tenants() {
     assert_eq!(b.picked_up, None, "{:?}", apps(&b));
     assert_eq!(b_cdr["disposition"], "failed", "{b_cdr}");
     assert_ne!(a.bridges[0].cause, "PICKED_OFF");
+}
+
+// ---- money and limits ----------------------------------------------------------------------
+
+fn set_tenant(p: &Pbx, change: Value) {
+    p.store.update(&res::TENANTS, Within::Everything, None, p.acme.0, &obj(change)).unwrap();
+}
+
+/// Moves Acme to a package with `minutes` free voice minutes a period.
+fn free_minutes(p: &Pbx, minutes: i64) {
+    let name = format!("Voice {minutes}");
+    let pkg = p.store.create(&res::PACKAGES, None, &ADMIN, &obj(json!({ "name": name, "voice_minutes": minutes }))).unwrap()["id"].as_i64().unwrap();
+    p.store.subscribe(p.acme, pkg).unwrap();
+}
+
+/// N+1 calls with a cap of N: the last is refused busy, with the announcement, before
+/// anything rings; once the others end a new call passes.
+#[tokio::test]
+async fn the_tenant_cap_refuses_the_call_over_it() {
+    let p = pbx(OPEN).await;
+    set_tenant(&p, json!({ "max_concurrent_calls": 2 }));
+    let sw = Switch::default();
+    let talking = |ms| {
+        let mut s = from_phone(ACME, "1001", "1003");
+        s.targets = BTreeMap::from([(format!("user/1003@{ACME}"), answers(ms))]);
+        s
+    };
+    let (a, b, c) = tokio::join!(call_on(&sw, &p, talking(600)), call_on(&sw, &p, talking(600)), async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        call_on(&sw, &p, talking(100)).await
+    });
+    assert_eq!((a.0.bridges.len(), b.0.bridges.len()), (1, 1));
+    let (refused, cdr) = c;
+    assert!(refused.bridges.is_empty(), "nothing rang: {:?}", apps(&refused));
+    assert_eq!(refused.hangup_cause.as_deref(), Some("USER_BUSY"));
+    assert!(apps(&refused).contains(&"playback ivr/unroutable.wav".to_string()), "{:?}", apps(&refused));
+    assert_eq!(cdr["route"], "over the concurrent call cap");
+    let (r, _) = call_on(&sw, &p, talking(50)).await;
+    assert_eq!(r.bridges.len(), 1, "the slots came back when the calls ended");
+}
+
+const SECOND_MS: u64 = 20;
+/// 100,000 micro-units a second, billed by the second.
+const PER_SECOND: i64 = 100_000;
+
+/// A prepaid Acme with a per-second rate to +1, and a call to +1 212 whose far end talks
+/// until something else ends the call.
+async fn prepaid_pbx() -> (Pbx, Scenario) {
+    let p = pbx_timed(OPEN, std::time::Duration::from_millis(SECOND_MS)).await;
+    let rates = json!([{ "direction": "outbound", "prefix": "1", "per_minute": PER_SECOND * 60, "first_increment": 1, "next_increment": 1 }]);
+    let plan = p.store.create(&res::RATE_PLANS, None, &ADMIN, &obj(json!({ "name": "Retail", "rates": rates }))).unwrap()["id"].as_i64().unwrap();
+    set_tenant(&p, json!({ "credit_policy": "prepaid", "rate_plan_id": plan }));
+    free_minutes(&p, 0);
+    let t1 = find(&p.store, &res::TRUNKS, Within::Everything, "name", "DemoCarrier")["id"].as_i64().unwrap();
+    let number = "+12125550199";
+    let mut s = from_phone(ACME, "1001", number);
+    s.second_ms = SECOND_MS;
+    s.targets = BTreeMap::from([(format!("sofia/gateway/trunk{t1}/{number}"), Target::Answer { after_ms: 10, talk_ms: None })]);
+    (p, s)
+}
+
+fn pay(p: &Pbx, amount: i64) {
+    let payment =
+        switchboard::store::ledger::Payment { amount, payment_type: "cash".into(), date: String::new(), note: String::new(), user_id: None };
+    p.store.pay(p.acme, &payment).unwrap();
+}
+
+/// At zero the call is refused before anything rings. With 150 seconds of credit one call
+/// is held a window ahead, extended while it talks (the switch's sched_hangup re-armed each
+/// time), warned when the money will not cover another window, and cut by the switch at
+/// the end of what it could pay; it is charged once, and nothing stays held.
+#[tokio::test]
+async fn a_prepaid_call_is_cut_when_its_money_runs_out() {
+    let (p, s) = prepaid_pbx().await;
+    let (r, cdr) = call(&p, s.clone()).await;
+    assert!(r.bridges.is_empty(), "refused at zero before anything rang: {:?}", apps(&r));
+    assert_eq!(r.hangup_cause.as_deref(), Some("OUTGOING_CALL_BARRED"));
+    assert_eq!((cdr["disposition"].as_str(), cdr["charge"].as_i64()), (Some("failed"), Some(0)));
+
+    pay(&p, 150 * PER_SECOND);
+    let (r, cdr) = call(&p, s).await;
+    let api = api_lines(&r);
+    assert_eq!(r.hangup_cause.as_deref(), Some("ALLOTTED_TIMEOUT"), "{api:?}");
+    assert_eq!(r.hangup_by.as_deref(), Some("switch"), "the switch's own sched_hangup ended it");
+    let arms: Vec<_> = api.iter().filter(|l| l.starts_with("api sched_hangup +") && l.ends_with(&format!("{} ALLOTTED_TIMEOUT", r.uuid))).collect();
+    assert!(arms.len() >= 3, "armed before ringing, at the answer, after each extension: {api:?}");
+    assert!(api.iter().any(|l| *l == format!("api sched_del {}", r.uuid)), "{api:?}");
+    assert!(r.broadcasts.iter().any(|b| b.contains(switchboard::call::meter::WARNING)), "the warning played: {:?}", r.broadcasts);
+    let billsec = cdr["billsec"].as_i64().unwrap();
+    assert!((150..=152).contains(&billsec), "cut at the 150 seconds it could pay for: {billsec}");
+    assert_eq!(cdr["charge"].as_i64(), Some(billsec * PER_SECOND));
+    let credit = p.store.credit(p.acme).unwrap();
+    assert_eq!((credit.held, credit.balance), (0, 150 * PER_SECOND - billsec * PER_SECOND));
+    assert_eq!(p.store.ledger(Some(p.acme), Some("charge"), 1, 10).unwrap().total, 1, "one charge");
+}
+
+/// Five calls racing 200 seconds of credit: together they never hold more than the
+/// balance, so the last is refused and the others are cut; what was charged is the balance
+/// (to the switch's whole-second cut per call), once per call.
+#[tokio::test]
+async fn prepaid_calls_racing_one_balance_never_spend_more_than_it() {
+    let (p, s) = prepaid_pbx().await;
+    let balance = 200 * PER_SECOND;
+    pay(&p, balance);
+    let sw = Switch::default();
+    let done = futures_util::future::join_all((0..5).map(|_| call_on(&sw, &p, s.clone()))).await;
+    let mut charged = 0;
+    let mut cut = 0;
+    for (r, cdr) in &done {
+        match r.hangup_cause.as_deref() {
+            Some("ALLOTTED_TIMEOUT") => cut += 1,
+            Some("OUTGOING_CALL_BARRED") => assert!(r.bridges.is_empty()),
+            other => panic!("{other:?}: {:?}", api_lines(r)),
+        }
+        charged += cdr["charge"].as_i64().unwrap();
+    }
+    assert!(cut >= 3, "{cut} calls connected");
+    assert!(charged <= balance + cut * PER_SECOND, "charged {charged} of {balance}");
+    assert!(charged >= balance - PER_SECOND * switchboard::call::meter::LEAD, "the credit was used: {charged}");
+    let credit = p.store.credit(p.acme).unwrap();
+    assert_eq!((credit.held, credit.balance), (0, balance - charged));
+    assert_eq!(p.store.ledger(Some(p.acme), Some("charge"), 1, 10).unwrap().total, cut as i64, "one charge per connected call");
+}
+
+/// The free tier first: a call within the package's minutes costs no credit. Then the flag
+/// policy: the call goes through at zero balance and is charged; the record is flagged for
+/// review and the balance goes negative.
+#[tokio::test]
+async fn flag_policy_charges_and_flags_a_call_on_no_credit() {
+    let p = pbx(OPEN).await;
+    let plan = p
+        .store
+        .create(
+            &res::RATE_PLANS,
+            None,
+            &ADMIN,
+            &obj(json!({ "name": "Retail", "rates": [{ "direction": "outbound", "prefix": "", "per_minute": 60_000, "connection_charge": 5_000, "first_increment": 60, "next_increment": 60 }] })),
+        )
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    set_tenant(&p, json!({ "credit_policy": "flag", "rate_plan_id": plan }));
+    free_minutes(&p, 1);
+    let t1 = find(&p.store, &res::TRUNKS, Within::Everything, "name", "DemoCarrier")["id"].as_i64().unwrap();
+    let number = "+12125550199";
+    let mut s = from_phone(ACME, "1001", number);
+    s.targets = BTreeMap::from([(format!("sofia/gateway/trunk{t1}/{number}"), answers(1100))]);
+    let (_, cdr) = call(&p, s.clone()).await;
+    assert_eq!((cdr["charge"].as_i64(), cdr["free_seconds"].as_i64(), cdr["flagged"].as_i64()), (Some(0), Some(60), Some(0)), "{cdr}");
+    let quota = p.store.quota(p.acme).unwrap();
+    let voice = quota.usage.iter().find(|u| u.kind == "voice_minutes").unwrap();
+    assert_eq!((voice.allocated, voice.used), (1, 1), "the free minute is used");
+    let (r, cdr) = call(&p, s).await;
+    assert_eq!(r.bridges.len(), 1);
+    assert!(!api_lines(&r).iter().any(|l| l.contains("sched_hangup")), "no cut-off under the flag policy");
+    // One second of talk: the first 60-second increment and the connection charge.
+    assert_eq!((cdr["charge"].as_i64(), cdr["flagged"].as_i64()), (Some(65_000), Some(1)), "{cdr}");
+    assert_eq!(p.store.credit(p.acme).unwrap().balance, -65_000);
+    let flagged = p.store.flagged_calls(Some(p.acme), 1, 10).unwrap();
+    assert_eq!(flagged.items[0]["uuid"], r.uuid.as_str());
 }

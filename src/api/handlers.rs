@@ -50,7 +50,7 @@ fn effective(p: &Principal) -> access::Tokens {
     }
 }
 
-fn audit(api: &Api, p: Option<&Principal>, tenant: Option<TenantId>, action: &str, object: String, detail: String) {
+pub(crate) fn audit(api: &Api, p: Option<&Principal>, tenant: Option<TenantId>, action: &str, object: String, detail: String) {
     let e = Entry {
         user_id: p.map(|p| p.user_id),
         user_email: p.map(|p| p.email.as_str()).unwrap_or(""),

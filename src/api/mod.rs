@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod error;
 pub mod handlers;
+pub mod money;
 pub mod openapi;
 pub mod router;
 

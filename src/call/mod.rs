@@ -4,12 +4,14 @@
 //! CDR. [`Greeting`] (answer, play, hang up) is kept for load tests of the socket layer.
 //! The [`CallHandler`] trait is the seam: caps and metering wrap the router there.
 
+pub mod caps;
 pub mod destination;
 pub mod dial;
 pub mod directory;
 pub mod explain;
 mod features;
 pub mod incall;
+pub mod meter;
 pub mod pickup;
 pub mod plan;
 pub mod route;

@@ -25,6 +25,8 @@ pub const HOP_LIMIT: usize = 16;
 /// Played after a caller's invalid IVR entry.
 const INVALID: &str = "ivr/ivr-that_was_an_invalid_entry.wav";
 const UNAVAILABLE: &str = "ivr/ivr-not_available.wav";
+/// Played before an outbound call the tenant's credit cannot pay for is refused.
+const NO_CREDIT: &str = "ivr/ivr-account_balance_is.wav";
 
 pub type Clock = Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>;
 
@@ -35,6 +37,10 @@ pub struct Router {
     announcement: String,
     /// Calls ringing the tenants' phones, for *8.
     ringing: Arc<super::pickup::Ringing>,
+    /// Live calls per tenant and per trunk, against their caps.
+    caps: Arc<super::caps::Caps>,
+    /// One second of a metered call (shorter in tests, matching the simulator's).
+    second: Duration,
 }
 
 impl Router {
@@ -43,7 +49,16 @@ impl Router {
     }
     /// A router whose time conditions see `clock` (tests, route explain).
     pub fn with_clock(store: Store, announcement: String, clock: Clock) -> Router {
-        Router { store, clock, announcement, ringing: Arc::default() }
+        Router { store, clock, announcement, ringing: Arc::default(), caps: Arc::default(), second: Duration::from_secs(1) }
+    }
+    /// Metered calls count seconds of this length (tests run a minute in a fraction of one).
+    pub fn with_second(mut self, second: Duration) -> Router {
+        self.second = second;
+        self
+    }
+    /// The live-call counts the caps are checked against (reconciliation, the dashboard).
+    pub fn caps(&self) -> Arc<super::caps::Caps> {
+        self.caps.clone()
     }
 }
 
@@ -93,10 +108,16 @@ pub(crate) struct Call<'a> {
     transfer_to: Option<Destination>,
     /// Calls ringing the tenants' phones (this one among them while it rings), for *8.
     pub(crate) ringing_calls: Arc<super::pickup::Ringing>,
+    caps: Arc<super::caps::Caps>,
+    second: Duration,
+    /// The rate the call is settled at (an outbound call's, decided when it dials out).
+    rate: Option<crate::billing::rating::Rate>,
+    /// A prepaid call's metering, while it is up.
+    prepaid: Option<super::meter::Prepaid>,
 }
 
 /// Runs a blocking store read off the async threads.
-async fn db<T: Send + 'static>(store: &Store, f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static) -> Result<T, StoreError> {
+pub(crate) async fn db<T: Send + 'static>(store: &Store, f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static) -> Result<T, StoreError> {
     let s = store.clone();
     tokio::task::spawn_blocking(move || f(&s)).await.map_err(|e| StoreError::Invalid { field: String::new(), message: format!("store task: {e}") })?
 }
@@ -220,6 +241,12 @@ impl Router {
             warn!(tenant = tenant.id, "tenant disabled");
             return self.refuse(s, &mut cdr, "CALL_REJECTED", "tenant disabled").await;
         }
+        // The tenant's concurrency cap, before anything rings; the slot lives as long as
+        // this task.
+        let Some(_slot) = self.caps.tenant(s.uuid(), tenant.id, tenant.max_concurrent_calls) else {
+            warn!(tenant = tenant.id, cap = tenant.max_concurrent_calls, caller = %caller_number, "over the tenant's concurrent call cap");
+            return self.refuse(s, &mut cdr, "USER_BUSY", "over the concurrent call cap").await;
+        };
 
         let mut call = Call {
             s,
@@ -238,6 +265,10 @@ impl Router {
             recorded: 0,
             transfer_to: None,
             ringing_calls: self.ringing.clone(),
+            caps: self.caps.clone(),
+            second: self.second,
+            rate: None,
+            prepaid: None,
             tenant,
         };
         let outcome = match first {
@@ -899,9 +930,20 @@ impl Call<'_> {
         vars.push(("hangup_after_bridge", "true".into()));
         vars.push(("continue_on_fail", cof));
         vars.extend(self.hold_music_vars(None));
+        // The rate, and for a prepaid tenant the credit, before anything rings.
+        if !self.authorize_outbound(&out).await? {
+            return Ok(Next::Done);
+        }
         self.set(&vars).await?;
         let mut last = String::new();
+        let mut tried = 0;
         for (i, trunk) in route.trunks.iter().enumerate() {
+            // The trunk's channel cap: a full trunk is skipped like a failed one.
+            let Some(_channel) = self.caps.trunk(self.s.uuid(), trunk.trunk_id, trunk.max_channels) else {
+                warn!(trunk = trunk.trunk_id, cap = trunk.max_channels, "trunk at its channel cap; trying the next");
+                continue;
+            };
+            tried += 1;
             self.cdr.trunk_id = Some(trunk.trunk_id);
             match self.bridge(&format!("sofia/gateway/trunk{}/{out}", trunk.trunk_id), false).await? {
                 None => return Ok(Next::Done),
@@ -913,8 +955,48 @@ impl Call<'_> {
             info!(route = %route.name, trunk = trunk.trunk_id, cause = %last, next = i + 1 < route.trunks.len(), "trunk failed; failing over");
         }
         self.cdr.disposition = "failed";
+        if tried == 0 {
+            warn!(route = %route.name, "every trunk of the route is at its channel cap");
+            self.s.execute("pre_answer", None).await?;
+            let _ = self.s.playback(UNAVAILABLE).await;
+            self.s.hangup("NORMAL_CIRCUIT_CONGESTION").await?;
+            return Ok(Next::Done);
+        }
         self.s.hangup(if last.is_empty() { "NO_ROUTE_DESTINATION" } else { &last }).await?;
         Ok(Next::Done)
+    }
+
+    /// Finds the rate of an outbound call to `out`; a prepaid tenant's call is authorised
+    /// against its credit (see [`super::meter`]) or refused with an announcement. False when
+    /// the call was refused.
+    async fn authorize_outbound(&mut self, out: &str) -> Result<bool, RouteError> {
+        let n = out.to_string();
+        let rate = self.read(move |st, t| st.rate_for(t, None, "outbound", &n)).await?.filter(|r| !r.is_free());
+        self.rate = rate;
+        let Some(rate) = rate.filter(|_| self.tenant.prepaid) else { return Ok(true) };
+        let call = super::meter::MeteredCall {
+            store: self.store.clone(),
+            conn: self.s.connection().clone(),
+            uuid: self.s.uuid().to_string(),
+            tenant: self.t(),
+            rate,
+            second: self.second,
+        };
+        match super::meter::authorize(call, 60).await {
+            Some(p) => {
+                self.prepaid = Some(p);
+                Ok(true)
+            }
+            None => {
+                warn!(tenant = self.tenant.id, "no credit left for an outbound call");
+                self.path.push("refused: no credit".into());
+                self.cdr.disposition = "failed";
+                self.s.execute("pre_answer", None).await?;
+                let _ = self.s.playback(NO_CREDIT).await;
+                self.s.hangup("OUTGOING_CALL_BARRED").await?;
+                Ok(false)
+            }
+        }
     }
 
     /// The call is over (or about to be): wait briefly for the final event, then write the CDR.
@@ -943,9 +1025,32 @@ impl Call<'_> {
         }
         self.cdr.ended_at = now;
         self.cdr.route = self.path.join(" → ");
+        self.prepaid = None;
         let c = self.cdr.clone();
-        if let Err(e) = db(&self.store, move |st| st.write_cdr(&c)).await {
-            warn!(error = %e, "writing the CDR");
+        let rate = self.rate;
+        // The record and its charge in one transaction (an inbound or internal call is rated
+        // now, after the fact: only outbound calls are authorised ahead).
+        let settled = db(&self.store, move |st| {
+            let rate = match (rate, c.tenant) {
+                (Some(r), _) => Some(r),
+                (None, Some(t)) if c.billsec > 0 && c.direction != "outbound" => {
+                    let number = if c.direction == "inbound" { &c.did } else { &c.callee };
+                    st.rate_for(t, None, c.direction, number)?
+                }
+                _ => None,
+            };
+            st.settle(&c, rate.as_ref())
+        })
+        .await;
+        match settled {
+            Ok(s) if s.charge > 0 || s.free_seconds > 0 => {
+                info!(charge = s.charge, free_seconds = s.free_seconds, flagged = s.flagged, "call settled");
+                if s.crossed_low_credit {
+                    warn!(tenant = self.tenant.id, "tenant's balance fell below its low-credit threshold");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => warn!(error = %e, "writing the CDR"),
         }
     }
 }

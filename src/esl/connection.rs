@@ -59,6 +59,9 @@ pub struct Status {
     pub hangup_complete: Option<Event>,
     /// The socket is gone (final disconnect notice, EOF or a protocol error) and why.
     pub closed: Option<String>,
+    /// The controlled channel was answered (CHANNEL_ANSWER for its Unique-ID): when it did,
+    /// as this process saw it.
+    pub answered: Option<std::time::Instant>,
 }
 
 type Waiter<T> = oneshot::Sender<Result<T, EslError>>;
@@ -173,6 +176,7 @@ impl Shared {
     fn dispatch_event(&self, ev: Event) {
         let mut hangup: Option<Option<String>> = None;
         let mut complete = false;
+        let answered;
         let (exec, job, sink) = {
             let mut st = self.lock();
             let own = |st: &State| match (&st.session_uuid, ev.unique_id()) {
@@ -184,6 +188,7 @@ impl Shared {
             if ev.is("CHANNEL_HANGUP") && own(&st) {
                 hangup = Some(ev.hangup_cause().map(|c| c.into_owned()));
             }
+            answered = ev.is("CHANNEL_ANSWER") && own(&st);
             if ev.is("CHANNEL_HANGUP_COMPLETE") && own(&st) {
                 complete = true;
                 if st.down.is_none() {
@@ -197,6 +202,9 @@ impl Shared {
         }
         if let Some(w) = job {
             let _ = w.send(Ok(ev.clone()));
+        }
+        if answered {
+            self.status.send_if_modified(|s| s.answered.is_none() && s.answered.replace(std::time::Instant::now()).is_none());
         }
         if let Some(cause) = hangup {
             self.channel_down(cause);

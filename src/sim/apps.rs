@@ -198,7 +198,7 @@ async fn run(core: &Arc<Core>, app: &str, arg: &str) -> Option<String> {
             core.lock().report.sched_hangup = Some((secs, cause.clone()));
             let c = core.clone();
             tokio::spawn(async move {
-                if c.wait(secs * 1000).await {
+                if c.wait(secs * c.scenario.second_ms).await {
                     c.hangup(&cause, "switch");
                 }
             });

@@ -414,8 +414,10 @@ async fn session_loop(core: Arc<Core>, mut queue: mpsc::UnboundedReceiver<Queued
         let answered = st.ch.answered_us;
         let hung = st.ch.hangup_us;
         let created = st.ch.created_us;
-        let billsec = if answered > 0 { (hung.saturating_sub(answered)) / 1_000_000 } else { 0 };
-        st.ch.set_var("duration", &((hung.saturating_sub(created)) / 1_000_000).to_string());
+        // Seconds of the scenario's clock (second_ms per second).
+        let us_per_second = core.scenario.second_ms.max(1) * 1000;
+        let billsec = if answered > 0 { (hung.saturating_sub(answered)) / us_per_second } else { 0 };
+        st.ch.set_var("duration", &((hung.saturating_sub(created)) / us_per_second).to_string());
         st.ch.set_var("billsec", &billsec.to_string());
         st.ch.set_var("billmsec", &(if answered > 0 { hung.saturating_sub(answered) / 1000 } else { 0 }).to_string());
         let cause = st.ch.hangup_cause.clone().unwrap_or_default();

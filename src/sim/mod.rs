@@ -59,6 +59,8 @@ struct Inner {
     /// Calls whose bridge is ringing (not yet answered), each with a way to hand it the call
     /// that intercepts it.
     ringing: Mutex<HashMap<String, tokio::sync::oneshot::Sender<Arc<Core>>>>,
+    /// Scheduled tasks (sched_hangup) with their group.
+    sched: Mutex<Vec<(String, tokio::task::AbortHandle)>>,
 }
 
 #[derive(Clone)]
@@ -86,6 +88,7 @@ impl Switch {
                 socket_target: Mutex::new(None),
                 originate: Mutex::new(Scenario::default()),
                 ringing: Mutex::new(HashMap::new()),
+                sched: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -237,6 +240,43 @@ impl Switch {
                 (Some(_), Some(_)) => "-ERR invalid uuid\n".into(),
                 _ => "-USAGE: <uuid> <path> [aleg|bleg|holdb|both]\n".into(),
             },
+            // mod_commands.c sched_hangup_function: `+<secs>|<epoch> <uuid> [<cause>]`; the task's
+            // group is the channel's UUID (switch_ivr_schedule_hangup), so `sched_del <uuid>`
+            // cancels it. Seconds are the scenario's (second_ms).
+            "sched_hangup" => match (words.first(), words.get(1).and_then(|u| self.find(u))) {
+                (Some(when), Some(c)) => {
+                    let secs: u64 = when.trim_start_matches('+').parse().unwrap_or(0);
+                    let cause = words.get(2).copied().unwrap_or("ALLOTTED_TIMEOUT").to_string();
+                    c.lock().report.sched_hangup = Some((secs, cause.clone()));
+                    let ms = secs * c.scenario.second_ms;
+                    let group = c.uuid();
+                    let target = c.clone();
+                    let task = tokio::spawn(async move {
+                        if target.wait(ms).await {
+                            target.hangup(&cause, "switch");
+                        }
+                    });
+                    self.inner.sched.lock().unwrap().push((group, task.abort_handle()));
+                    "+OK\n".into()
+                }
+                (None, _) => "-USAGE: <time> <uuid> [<cause>]\n".into(),
+                _ => "-ERR No such channel!\n".into(),
+            },
+            // mod_commands.c sched_del_function: by task id (digits) or group; always +OK.
+            "sched_del" => {
+                let group = args.trim();
+                let mut all = self.inner.sched.lock().unwrap();
+                let before = all.len();
+                all.retain(|(g, task)| {
+                    let hit = g == group;
+                    if hit {
+                        task.abort();
+                    }
+                    !hit && !task.is_finished()
+                });
+                let n = before - all.len();
+                format!("+OK Deleted: {n}\n")
+            }
             // mod_commands.c session_record_function: `<uuid> start|stop <path> [<limit>]`.
             "uuid_record" => match (words.first().and_then(|u| self.find_owner(u)), words.get(1), words.get(2)) {
                 (Some(c), Some(&"start"), Some(path)) => {
@@ -299,22 +339,6 @@ impl Switch {
                         };
                         c.fire_a(name, ("switch_channel.c", "switch_channel_perform_mark_hold", 1060), Vec::new(), Vec::new());
                         "+OK Success\n".into()
-                    }
-                    None => "-ERR No such channel!\n".into(),
-                }
-            }
-            "sched_hangup" => {
-                let secs: u64 = words.first().map(|w| w.trim_start_matches('+')).and_then(|w| w.parse().ok()).unwrap_or(0);
-                match words.get(1).and_then(|u| self.find(u)) {
-                    Some(c) => {
-                        let cause = words.get(2).copied().unwrap_or("ALLOTTED_TIMEOUT").to_string();
-                        c.lock().report.sched_hangup = Some((secs, cause.clone()));
-                        tokio::spawn(async move {
-                            if c.wait(secs * 1000).await {
-                                c.hangup(&cause, "switch");
-                            }
-                        });
-                        "+OK\n".into()
                     }
                     None => "-ERR No such channel!\n".into(),
                 }

@@ -30,7 +30,7 @@ impl Store {
     /// Writes the call's record; false when one already exists for this UUID (a repeated
     /// hangup), which is left as it was.
     pub fn write_cdr(&self, c: &Cdr) -> Result<bool> {
-        Self::insert_cdr(&*self.conn()?, c)
+        Ok(self.settle(c, None)?.new)
     }
 
     /// Many records in one transaction (an import from another system, a benchmark's
@@ -45,7 +45,7 @@ impl Store {
         })
     }
 
-    fn insert_cdr(conn: &rusqlite::Connection, c: &Cdr) -> Result<bool> {
+    pub(crate) fn insert_cdr(conn: &rusqlite::Connection, c: &Cdr) -> Result<bool> {
         let n = conn
             .prepare_cached(
                 "INSERT INTO cdrs (uuid, tenant_id, direction, caller_number, caller_name, callee, did, extension, trunk_id, started_at, answered_at,
@@ -72,6 +72,21 @@ impl Store {
                 c.recording_path,
                 c.route
             ])?;
+        if n == 1 {
+            if let Some(t) = c.tenant {
+                // The record's parties (see sql/0004_cdr_parties.sql), each number once.
+                let id = conn.last_insert_rowid();
+                let mut numbers = vec![c.extension.as_str(), c.callee.as_str(), c.caller_number.as_str()];
+                numbers.retain(|n| !n.is_empty());
+                numbers.sort_unstable();
+                numbers.dedup();
+                let mut ins =
+                    conn.prepare_cached("INSERT OR IGNORE INTO cdr_parties (tenant_id, number, started_at, cdr_id) VALUES (?1, ?2, ?3, ?4)")?;
+                for number in numbers {
+                    ins.execute(rusqlite::params![t.0, number, c.started_at, id])?;
+                }
+            }
+        }
         Ok(n == 1)
     }
 
@@ -86,7 +101,7 @@ impl Store {
 }
 
 /// A row of [`CDR_COLUMNS`] as JSON, keyed by column.
-fn cdr_json(r: &rusqlite::Row<'_>) -> rusqlite::Result<serde_json::Value> {
+pub(crate) fn cdr_json(r: &rusqlite::Row<'_>) -> rusqlite::Result<serde_json::Value> {
     use rusqlite::types::Value as Sql;
     let mut o = serde_json::Map::new();
     for (i, col) in CDR_COLUMNS.iter().enumerate() {
@@ -133,37 +148,94 @@ pub const CDR_COLUMNS: &[&str] = &[
     "recording_path",
     "route",
     "tenant_id",
+    "charge",
+    "free_seconds",
+    "flagged",
 ];
 
 impl Store {
     /// Newest first, within a tenant (or all tenants for the super admin).
+    ///
+    /// Within a tenant, the extension filters read `cdr_parties`: one extension's page walks
+    /// its index range newest first and stops at the page, and the count is a range count.
     pub fn cdrs(&self, within: super::resource::Within, f: &CdrFilter) -> Result<super::Page> {
         use rusqlite::types::Value as Sql;
         let c = self.conn()?;
+        let tenant = match within {
+            super::resource::Within::Tenant(t) => Some(t.0),
+            _ => None,
+        };
         let mut w = super::Where::new();
-        if let super::resource::Within::Tenant(t) = within {
-            w.and("tenant_id =", Sql::Integer(t.0));
+        // One extension of one tenant: the party index drives the page.
+        let by_party = tenant.is_some() && f.extension.is_some();
+        let (table, order, time) = if by_party {
+            ("cdr_parties p JOIN cdrs c ON c.id = p.cdr_id", "p.started_at DESC, p.cdr_id DESC", "p.started_at")
+        } else {
+            ("cdrs c", "c.started_at DESC, c.id DESC", "c.started_at")
+        };
+        if let Some(t) = tenant {
+            w.and(if by_party { "p.tenant_id =" } else { "c.tenant_id =" }, Sql::Integer(t));
         }
-        w.time_bound("from", "started_at >=", f.from.as_ref())?;
-        w.time_bound("to", "started_at <", f.to.as_ref())?;
+        w.time_bound("from", &format!("{time} >="), f.from.as_ref())?;
+        w.time_bound("to", &format!("{time} <"), f.to.as_ref())?;
         // A call belongs to an extension that made it, took it, or was dialed.
-        let touches = |n: usize| format!("extension = ?{n} OR callee = ?{n} OR caller_number = ?{n}");
+        let touches = |n: usize| format!("c.extension = ?{n} OR c.callee = ?{n} OR c.caller_number = ?{n}");
         if let Some(e) = &f.extension {
-            w.and_raw(touches, vec![Sql::Text(e.clone())]);
+            if by_party {
+                w.and("p.number =", Sql::Text(e.clone()));
+            } else {
+                w.and_raw(touches, vec![Sql::Text(e.clone())]);
+            }
         }
         if let Some(d) = &f.direction {
-            w.and("direction =", Sql::Text(d.clone()));
+            w.and("c.direction =", Sql::Text(d.clone()));
         }
         if let Some(d) = &f.disposition {
-            w.and("disposition =", Sql::Text(d.clone()));
+            w.and("c.disposition =", Sql::Text(d.clone()));
         }
         if let Some(own) = &f.own_extensions {
             let n = own.len();
-            w.and_raw(
-                |first| if n == 0 { "0".into() } else { (first..first + n).map(touches).collect::<Vec<_>>().join(" OR ") },
-                own.iter().map(|e| Sql::Text(e.clone())).collect(),
-            );
+            let values: Vec<Sql> = own.iter().map(|e| Sql::Text(e.clone())).collect();
+            match tenant {
+                // An agent's or end user's own calls: the few records the party index names.
+                Some(t) if n > 0 => w.and_raw(
+                    |first| {
+                        let list = (first + 1..first + 1 + n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+                        format!("c.id IN (SELECT cdr_id FROM cdr_parties WHERE tenant_id = ?{first} AND number IN ({list}))")
+                    },
+                    std::iter::once(Sql::Integer(t)).chain(values).collect(),
+                ),
+                _ => w.and_raw(|first| if n == 0 { "0".into() } else { (first..first + n).map(touches).collect::<Vec<_>>().join(" OR ") }, values),
+            }
         }
-        w.page(&c, "cdrs", &CDR_COLUMNS.join(", "), "started_at DESC, id DESC", f.page, f.per_page.clamp(1, 10_000), cdr_json)
+        let cols = CDR_COLUMNS.iter().map(|col| format!("c.{col}")).collect::<Vec<_>>().join(", ");
+        w.page(&c, table, &cols, order, f.page, f.per_page.clamp(1, 10_000), cdr_json)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Records written before `cdr_parties` existed are indexed by the migration that adds it.
+    #[test]
+    fn the_migration_indexes_existing_records() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        let m = super::super::migrations();
+        m.to_version(&mut conn, 3).unwrap();
+        conn.execute_batch(
+            "INSERT INTO tenants (id, company, email, sip_domain, created_at, updated_at) VALUES (7, 'T', 't@t.test', 't.test', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z');
+             INSERT INTO cdrs (uuid, tenant_id, direction, caller_number, callee, extension, started_at, ended_at)
+                 VALUES ('a', 7, 'internal', '1001', '1002', '1002', '2026-01-01T00:00:00Z', '2026-01-01T00:01:00Z'),
+                        ('b', NULL, 'inbound', '+15550100', '+12125550100', '', '2026-01-02T00:00:00Z', '2026-01-02T00:01:00Z');",
+        )
+        .unwrap();
+        m.to_latest(&mut conn).unwrap();
+        let rows: Vec<(i64, String)> = conn
+            .prepare("SELECT tenant_id, number FROM cdr_parties ORDER BY number")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows, vec![(7, "1001".to_string()), (7, "1002".to_string())], "each number once; no tenant, no party");
     }
 }

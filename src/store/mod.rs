@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod activity;
 pub mod billing;
 pub mod cdr;
+pub mod ledger;
 pub mod moh;
 pub mod resource;
 pub mod resources;
@@ -32,12 +33,16 @@ pub use resource::{Field, Kind, ListQuery, Page, Resource, Scope};
 pub struct TenantId(pub i64);
 
 /// Ordered schema migrations: `sql/NNNN_name.sql`, recorded in the database's `user_version`.
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../sql/0001_accounts.sql"),
+    include_str!("../../sql/0002_pbx.sql"),
+    include_str!("../../sql/0003_calls.sql"),
+    include_str!("../../sql/0004_cdr_parties.sql"),
+    include_str!("../../sql/0005_billing.sql"),
+];
+
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![
-        M::up(include_str!("../../sql/0001_accounts.sql")),
-        M::up(include_str!("../../sql/0002_pbx.sql")),
-        M::up(include_str!("../../sql/0003_calls.sql")),
-    ])
+    Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -214,7 +219,7 @@ mod tests {
         let (s, dir) = temp_store();
         let (before, after) = s.migrate().unwrap();
         assert_eq!(before, after, "a second run applies nothing");
-        assert_eq!(after, 3);
+        assert_eq!(after, MIGRATIONS.len());
         let fk: i64 = s.conn().unwrap().query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
         assert_eq!(fk, 1);
         let mode: String = s.conn().unwrap().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();

@@ -470,6 +470,7 @@ fn child_rows(c: &'static Child, v: &Value) -> std::result::Result<Vec<Vec<Sql>>
 fn default_of(f: &Field) -> Sql {
     match f.kind {
         Kind::Int(min, _) => Sql::Integer(min.max(0)),
+        Kind::Money => Sql::Integer(0),
         Kind::Bool => Sql::Integer(0),
         _ if f.nullable => Sql::Null,
         _ => Sql::Text(String::new()),

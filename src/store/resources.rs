@@ -23,6 +23,10 @@ pub static TENANTS: Resource = Resource {
         F::new("timezone", TimeZone),
         F::new("sip_domain", Host).req(),
         F::new("enabled", Bool).filter(),
+        F::new("rate_plan_id", GlobalRef("rate_plans")),
+        F::new("fax_page_rate", Money),
+        F::new("credit_policy", Enum(&["flag", "prepaid"])),
+        F::new("billing_day", Int(1, 28)),
     ],
     children: &[],
     slot: None,
@@ -388,6 +392,31 @@ pub static PACKAGES: Resource = Resource {
     order: "name",
 };
 
+/// Price lists: per direction, the longest prefix of the number wins (src/billing/rating.rs).
+pub static RATE_PLANS: Resource = Resource {
+    name: "rate-plans",
+    table: "rate_plans",
+    title: "rate plan",
+    scope: Scope::Global,
+    fields: &[F::new("name", NAME).req(), F::new("description", Line(300))],
+    children: &[Child {
+        key: "rates",
+        table: "rate_plan_rates",
+        fields: &[
+            F::new("direction", Enum(&["outbound", "inbound", "internal"])).req(),
+            F::new("prefix", Digits(0, 15)),
+            F::new("per_minute", Money).req(),
+            F::new("connection_charge", Money),
+            F::new("first_increment", Int(1, 3600)).req(),
+            F::new("next_increment", Int(1, 3600)).req(),
+        ],
+        max: 10_000,
+    }],
+    slot: None,
+    search: &["name"],
+    order: "name",
+};
+
 pub static ANNOUNCEMENTS: Resource = Resource {
     name: "announcements",
     table: "announcements",
@@ -449,6 +478,7 @@ pub static ALL: &[&Resource] = &[
     &DEVICE_PROFILES,
     &DEVICES,
     &PACKAGES,
+    &RATE_PLANS,
     &ANNOUNCEMENTS,
     &BRANDING,
 ];

@@ -18,6 +18,10 @@ pub struct Tenant {
     pub enabled: bool,
     /// The tenant's music-on-hold class named `default`, if it has one.
     pub moh_class: Option<i64>,
+    /// Calls up at once (0: unlimited).
+    pub max_concurrent_calls: i64,
+    /// Credit policy `prepaid`: rated calls are authorised and cut at their credit.
+    pub prepaid: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -137,6 +141,9 @@ pub struct Conference {
 #[derive(Debug, Clone, Deserialize)]
 pub struct RouteTrunk {
     pub trunk_id: i64,
+    /// The trunk's channel cap (0: unlimited), filled in from the trunk.
+    #[serde(default)]
+    pub max_channels: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -186,11 +193,20 @@ impl Store {
         let row = c
             .prepare_cached(&format!(
                 "SELECT id, sip_domain, timezone, enabled,
-                        (SELECT m.id FROM moh_classes m WHERE m.tenant_id = t.id AND m.name = 'default')
+                        (SELECT m.id FROM moh_classes m WHERE m.tenant_id = t.id AND m.name = 'default'),
+                        max_concurrent_calls, credit_policy = 'prepaid'
                  FROM tenants t WHERE {column} = ?1"
             ))?
             .query_row([key], |r| {
-                Ok(Tenant { id: r.get(0)?, sip_domain: r.get(1)?, timezone: r.get(2)?, enabled: r.get::<_, i64>(3)? != 0, moh_class: r.get(4)? })
+                Ok(Tenant {
+                    id: r.get(0)?,
+                    sip_domain: r.get(1)?,
+                    timezone: r.get(2)?,
+                    enabled: r.get::<_, i64>(3)? != 0,
+                    moh_class: r.get(4)?,
+                    max_concurrent_calls: r.get(5)?,
+                    prepaid: r.get(6)?,
+                })
             })
             .optional()?;
         Ok(row)
@@ -324,7 +340,16 @@ impl Store {
     /// The tenant's outbound routes, by priority.
     pub fn outbound_routes(&self, tenant: TenantId) -> Result<Vec<OutboundRoute>> {
         let q = super::ListQuery { page: 1, per_page: super::resource::MAX_PER_PAGE, ..Default::default() };
-        self.list(&res::OUTBOUND_ROUTES, Within::Tenant(tenant), None, &q)?.items.into_iter().map(typed).collect()
+        let mut routes: Vec<OutboundRoute> =
+            self.list(&res::OUTBOUND_ROUTES, Within::Tenant(tenant), None, &q)?.items.into_iter().map(typed).collect::<Result<_>>()?;
+        if routes.iter().any(|r| !r.trunks.is_empty()) {
+            let c = self.conn()?;
+            let mut st = c.prepare_cached("SELECT max_channels FROM trunks WHERE id = ?1")?;
+            for t in routes.iter_mut().flat_map(|r| r.trunks.iter_mut()) {
+                t.max_channels = st.query_row([t.trunk_id], |r| r.get(0)).optional()?.unwrap_or(0);
+            }
+        }
+        Ok(routes)
     }
 
     /// Read on every call, so straight from the table rather than through the API's lister.

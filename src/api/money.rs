@@ -1,0 +1,93 @@
+//! Credit, payments, the ledger and the flagged-usage list. Tenant users act on their own
+//! tenant; the super admin names one with `tenant_id` (in the query, or the payment's body).
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::error::{ApiError, ApiResult};
+use super::handlers::audit;
+use super::router::{Api, Reply, Req};
+use crate::store::ledger::Payment;
+use crate::store::TenantId;
+
+/// The tenant a request is about: the caller's own, or the super admin's `?tenant_id=`.
+fn tenant_of(req: &Req) -> ApiResult<TenantId> {
+    match req.principal()?.tenant {
+        Some(t) => Ok(t),
+        None => Ok(TenantId(req.query_i64("tenant_id")?.ok_or_else(|| ApiError::invalid("tenant_id", "required for super admins"))?)),
+    }
+}
+
+/// Optional for the super admin (every tenant), fixed for tenant users.
+fn tenant_filter(req: &Req) -> ApiResult<Option<TenantId>> {
+    match req.principal()?.tenant {
+        Some(t) => Ok(Some(t)),
+        None => Ok(req.query_i64("tenant_id")?.map(TenantId)),
+    }
+}
+
+fn paging(req: &Req) -> ApiResult<(u32, u32)> {
+    Ok((req.query_i64("page")?.unwrap_or(1).clamp(1, u32::MAX as i64) as u32, req.query_i64("per_page")?.unwrap_or(50).clamp(1, 500) as u32))
+}
+
+pub fn credit(api: &Api, req: &Req) -> ApiResult<Reply> {
+    Reply::ok(api.store.credit(tenant_of(req)?)?)
+}
+
+pub const PAYMENT_DOC: &[(&str, &str, bool)] = &[
+    ("tenant_id", "integer", true),
+    ("amount", "integer (micro-units)", true),
+    ("payment_type", "online | bank_transfer | cash", true),
+    ("date", "string (YYYY-MM-DD or RFC 3339; default now)", false),
+    ("note", "string", false),
+];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewPayment {
+    tenant_id: i64,
+    amount: i64,
+    payment_type: String,
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    note: String,
+}
+
+pub fn pay(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let p = req.principal()?;
+    let b: NewPayment = req.parse()?;
+    let tenant = TenantId(b.tenant_id);
+    api.store.credit(tenant).map_err(|_| ApiError::invalid("tenant_id", "no such tenant"))?;
+    let payment = Payment { amount: b.amount, payment_type: b.payment_type, date: b.date, note: b.note, user_id: Some(p.user_id) };
+    let row = api.store.pay(tenant, &payment)?;
+    audit(
+        api,
+        Some(p),
+        Some(tenant),
+        "payment",
+        format!("ledger/{}", row["id"]),
+        format!("{} micro-units ({})", payment.amount, payment.payment_type),
+    );
+    Reply::created(row)
+}
+
+pub fn payments(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let (page, per_page) = paging(req)?;
+    Reply::ok(api.store.ledger(tenant_filter(req)?, Some("payment"), page, per_page)?)
+}
+
+pub fn ledger(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let (page, per_page) = paging(req)?;
+    let kind = req.query("kind");
+    if let Some(k) = kind.filter(|k| !["payment", "charge", "refund", "adjustment"].contains(k)) {
+        return Err(ApiError::invalid("kind", format!("{k:?} is not payment, charge, refund or adjustment")));
+    }
+    Reply::ok(api.store.ledger(tenant_filter(req)?, kind, page, per_page)?)
+}
+
+pub fn flagged_calls(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let (page, per_page) = paging(req)?;
+    let page = api.store.flagged_calls(tenant_filter(req)?, page, per_page)?;
+    Reply::ok(json!(page))
+}

@@ -1,0 +1,212 @@
+//! Concurrency caps, the toll-fraud guard: how many calls each tenant has up (against its
+//! `max_concurrent_calls`) and how many channels each trunk carries (against its
+//! `max_channels`); 0 means unlimited.
+//!
+//! A slot is taken and checked under one lock, and is a guard owned by the call task: every
+//! way a task ends (return, error, panic, shutdown dropping it) releases it. Slots are keyed
+//! by the call's channel UUID, so reconciliation against FreeSWITCH's own channel list can
+//! free the slot of a call the switch no longer has.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Default)]
+pub struct Caps {
+    inner: Mutex<Live>,
+}
+
+/// Call UUID → (tenant or trunk, since).
+type Holders = HashMap<String, (i64, Instant)>;
+
+#[derive(Default)]
+struct Live {
+    /// Call UUID → (tenant, since).
+    tenants: Holders,
+    /// Call UUID → (trunk, since): the trunk a call is dialing out on.
+    trunks: Holders,
+    tenant_count: HashMap<i64, usize>,
+    trunk_count: HashMap<i64, usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Tenant,
+    Trunk,
+}
+
+/// A held slot; dropping it frees it.
+pub struct Slot {
+    caps: Arc<Caps>,
+    uuid: String,
+    kind: Kind,
+}
+
+impl Live {
+    fn maps(&mut self, kind: Kind) -> (&mut Holders, &mut HashMap<i64, usize>) {
+        match kind {
+            Kind::Tenant => (&mut self.tenants, &mut self.tenant_count),
+            Kind::Trunk => (&mut self.trunks, &mut self.trunk_count),
+        }
+    }
+
+    fn take(&mut self, kind: Kind, uuid: &str, key: i64, max: i64) -> bool {
+        let (calls, counts) = self.maps(kind);
+        if calls.contains_key(uuid) {
+            // A UUID holds one slot of each kind (a retried trunk re-takes its own).
+            return false;
+        }
+        let n = counts.entry(key).or_default();
+        if max > 0 && *n as i64 >= max {
+            return false;
+        }
+        *n += 1;
+        calls.insert(uuid.to_string(), (key, Instant::now()));
+        true
+    }
+
+    fn free(&mut self, kind: Kind, uuid: &str) -> bool {
+        let (calls, counts) = self.maps(kind);
+        let Some((key, _)) = calls.remove(uuid) else { return false };
+        if let Some(n) = counts.get_mut(&key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                counts.remove(&key);
+            }
+        }
+        true
+    }
+}
+
+impl Caps {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Live> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A slot of the tenant's `max` (0: unlimited, still counted) for the call `uuid`.
+    pub fn tenant(self: &Arc<Self>, uuid: &str, tenant: i64, max: i64) -> Option<Slot> {
+        self.lock().take(Kind::Tenant, uuid, tenant, max).then(|| Slot { caps: self.clone(), uuid: uuid.into(), kind: Kind::Tenant })
+    }
+
+    /// A channel of the trunk's `max` for the call `uuid` while it dials out on it.
+    pub fn trunk(self: &Arc<Self>, uuid: &str, trunk: i64, max: i64) -> Option<Slot> {
+        self.lock().take(Kind::Trunk, uuid, trunk, max).then(|| Slot { caps: self.clone(), uuid: uuid.into(), kind: Kind::Trunk })
+    }
+
+    pub fn tenant_calls(&self, tenant: i64) -> usize {
+        self.lock().tenant_count.get(&tenant).copied().unwrap_or(0)
+    }
+
+    pub fn trunk_calls(&self, trunk: i64) -> usize {
+        self.lock().trunk_count.get(&trunk).copied().unwrap_or(0)
+    }
+
+    /// Frees the slots of calls the switch no longer has (`live`: its channel UUIDs), except
+    /// those taken within `grace` (a call may be counted here a moment before the switch's
+    /// list shows it). Returns the freed calls' UUIDs.
+    pub fn reconcile(&self, live: &HashSet<String>, grace: Duration) -> Vec<String> {
+        let mut g = self.lock();
+        let gone = |m: &Holders| -> Vec<String> {
+            m.iter().filter(|(u, (_, since))| !live.contains(*u) && since.elapsed() >= grace).map(|(u, _)| u.clone()).collect()
+        };
+        let mut freed = gone(&g.tenants);
+        freed.extend(gone(&g.trunks));
+        freed.sort();
+        freed.dedup();
+        for u in &freed {
+            g.free(Kind::Tenant, u);
+            g.free(Kind::Trunk, u);
+        }
+        freed
+    }
+
+    /// Every call holding a slot.
+    pub fn calls(&self) -> Vec<String> {
+        let g = self.lock();
+        let mut v: Vec<String> = g.tenants.keys().chain(g.trunks.keys()).cloned().collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.caps.lock().free(self.kind, &self.uuid);
+    }
+}
+
+/// The channel UUIDs in `show channels as json` (mod_commands: `{"row_count":N,"rows":[{"uuid":…}]}`;
+/// with no channels FreeSWITCH answers `{"row_count":0}`).
+pub fn channel_uuids(json: &str) -> Result<HashSet<String>, String> {
+    let v: serde_json::Value = serde_json::from_str(json.trim()).map_err(|e| format!("show channels as json: {e}"))?;
+    if v.get("row_count").is_none() {
+        return Err(format!("show channels as json: unexpected answer {:.80}", json.trim()));
+    }
+    Ok(v["rows"].as_array().map(|rows| rows.iter().filter_map(|r| r["uuid"].as_str().map(String::from)).collect()).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cap_refuses_the_call_over_it_until_one_ends() {
+        let caps = Arc::new(Caps::default());
+        let a = caps.tenant("a", 1, 2).unwrap();
+        let _b = caps.tenant("b", 1, 2).unwrap();
+        assert!(caps.tenant("c", 1, 2).is_none(), "the third call of a cap of two");
+        let _other = caps.tenant("d", 2, 2).expect("another tenant's cap is its own");
+        drop(a);
+        let _c = caps.tenant("c", 1, 2).expect("a slot came free");
+        assert_eq!(caps.tenant_calls(1), 2);
+    }
+
+    #[test]
+    fn zero_is_unlimited_and_still_counted() {
+        let caps = Arc::new(Caps::default());
+        let slots: Vec<_> = (0..100).map(|i| caps.tenant(&i.to_string(), 1, 0).unwrap()).collect();
+        assert_eq!(caps.tenant_calls(1), 100);
+        drop(slots);
+        assert_eq!(caps.tenant_calls(1), 0);
+    }
+
+    #[tokio::test]
+    async fn a_task_that_panics_frees_its_slot() {
+        let caps = Arc::new(Caps::default());
+        let c = caps.clone();
+        let task = tokio::spawn(async move {
+            let _slot = c.tenant("x", 1, 1).unwrap();
+            tokio::task::yield_now().await;
+            panic!("mid-call");
+        });
+        assert!(task.await.unwrap_err().is_panic());
+        assert_eq!(caps.tenant_calls(1), 0);
+        assert!(caps.tenant("y", 1, 1).is_some());
+    }
+
+    #[test]
+    fn reconciliation_frees_calls_the_switch_does_not_have() {
+        let caps = Arc::new(Caps::default());
+        let kept = caps.tenant("up", 1, 0).unwrap();
+        let gone = caps.tenant("gone", 1, 0).unwrap();
+        let _t = caps.trunk("gone", 9, 1).unwrap();
+        let live: HashSet<String> = ["up".to_string()].into();
+        assert!(caps.reconcile(&live, Duration::from_secs(60)).is_empty(), "too recent to judge");
+        assert_eq!(caps.reconcile(&live, Duration::ZERO), vec!["gone".to_string()]);
+        assert_eq!((caps.tenant_calls(1), caps.trunk_calls(9)), (1, 0));
+        drop(gone);
+        assert_eq!(caps.tenant_calls(1), 1, "the late guard frees nothing twice");
+        drop(kept);
+        assert_eq!(caps.tenant_calls(1), 0);
+    }
+
+    #[test]
+    fn the_switch_channel_list() {
+        let none = channel_uuids("{\"row_count\":0}\n").unwrap();
+        assert!(none.is_empty());
+        let two = channel_uuids(r#"{"row_count":2,"rows":[{"uuid":"a","name":"sofia/x"},{"uuid":"b"}]}"#).unwrap();
+        assert_eq!(two, ["a".to_string(), "b".to_string()].into());
+        assert!(channel_uuids("-ERR no reply").is_err());
+    }
+}

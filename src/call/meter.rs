@@ -1,0 +1,118 @@
+//! Metering a prepaid call while it is up.
+//!
+//! Before a rated call of a prepaid tenant rings, credit for its first window is held
+//! (`Store::hold`: checked against the balance less what other calls hold, in one
+//! transaction); a call that cannot pay for its first increment is refused. From the answer
+//! on, the hold is extended one window ahead, `LEAD` seconds before the covered time runs
+//! out. FreeSWITCH enforces the end itself: `sched_hangup` is armed at the end of the
+//! covered time and re-armed (`sched_del <uuid>` then `sched_hangup`, the task's group being
+//! the channel UUID: switch_ivr_schedule_hangup in switch_ivr_async.c) after each extension,
+//! so a call never outlives its money even if switchboard dies. When an extension fails the
+//! parties hear a warning tone and the call ends at the covered time.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tracing::{info, warn};
+
+use crate::billing::rating::Rate;
+use crate::esl::Connection;
+use crate::store::{Store, TenantId};
+
+/// Talk seconds held ahead at a time.
+pub const WINDOW: i64 = 60;
+/// How long before the covered time runs out the next window is held (and, when that
+/// fails, the warning plays).
+pub const LEAD: i64 = 20;
+/// What the parties hear when the credit will not cover another window.
+pub const WARNING: &str = "tone_stream://%(500,500,480,620);loops=3";
+
+/// A prepaid call's metering; dropping it stops the extensions (the settlement releases
+/// the hold).
+pub struct Prepaid {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Prepaid {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// What the meter needs to know of the call.
+pub struct MeteredCall {
+    pub store: Store,
+    pub conn: Connection,
+    pub uuid: String,
+    pub tenant: TenantId,
+    pub rate: Rate,
+    /// One second of the call's clock (shorter in tests, as the simulator's second_ms).
+    pub second: Duration,
+}
+
+async fn hold(c: &MeteredCall, want: i64) -> Option<i64> {
+    let (store, uuid, tenant, rate) = (c.store.clone(), c.uuid.clone(), c.tenant, c.rate);
+    match tokio::task::spawn_blocking(move || store.hold(tenant, &uuid, &rate, want)).await {
+        Ok(Ok(n)) => Some(n),
+        Ok(Err(e)) => {
+            warn!(error = %e, "holding credit");
+            None
+        }
+        Err(e) => {
+            warn!(error = %e, "holding credit");
+            None
+        }
+    }
+}
+
+/// (Re)arms the switch's hangup `secs` seconds from now, replacing any earlier one.
+async fn arm(c: &MeteredCall, secs: i64) {
+    let _ = c.conn.api(&format!("sched_del {}", c.uuid)).await;
+    if let Err(e) = c.conn.api_ok(&format!("sched_hangup +{} {} ALLOTTED_TIMEOUT", secs.max(1), c.uuid)).await {
+        warn!(error = %e, "arming the switch's hangup");
+    }
+}
+
+/// Holds the first window for a call about to ring for at most `ring_secs`: None when the
+/// tenant cannot pay for the first increment (the caller refuses the call). The switch's
+/// hangup is armed at once (ring time plus the covered time), so a call answered while
+/// switchboard is gone still ends in time.
+pub async fn authorize(call: MeteredCall, ring_secs: i64) -> Option<Prepaid> {
+    let first = hold(&call, WINDOW.max(call.rate.first_increment)).await?;
+    if first == 0 {
+        return None;
+    }
+    arm(&call, ring_secs + first).await;
+    info!(seconds = first, "prepaid call authorised");
+    let task = tokio::spawn(run(Arc::new(call), first));
+    Some(Prepaid { task })
+}
+
+async fn run(c: Arc<MeteredCall>, mut covered: i64) {
+    let mut st = c.conn.status_watch();
+    let answered = match st.wait_for(|s| s.answered.is_some() || s.hangup.is_some() || s.closed.is_some()).await {
+        Ok(s) => s.answered,
+        Err(_) => None,
+    };
+    let Some(t0) = answered else { return };
+    let at = |secs: i64| t0 + c.second * secs.max(0) as u32;
+    let remaining = |covered: i64| {
+        let left = at(covered).saturating_duration_since(Instant::now());
+        left.as_millis().div_ceil(c.second.as_millis().max(1)) as i64
+    };
+    arm(&c, remaining(covered)).await;
+    loop {
+        tokio::time::sleep_until(at(covered - LEAD).into()).await;
+        match hold(&c, covered + WINDOW).await {
+            Some(n) if n > covered => {
+                covered = n;
+                arm(&c, remaining(covered)).await;
+            }
+            _ => {
+                info!(seconds = covered, "credit exhausted: the call ends at its covered time");
+                let _ = c.conn.api(&format!("uuid_broadcast {} {WARNING} both", c.uuid)).await;
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,340 @@
+//! Credit: the append-only ledger with the balance kept in the same transaction, credit held
+//! by live calls (reservations), and settling a call — its record, its charge, its free-tier
+//! use — in one transaction keyed by the call's UUID.
+
+use rusqlite::{Connection, OptionalExtension};
+use serde::Serialize;
+
+use super::cdr::Cdr;
+use super::{Result, Store, StoreError, TenantId};
+use crate::billing::{period, rating::Rate};
+
+/// A tenant's credit now: cheap enough for every open UI to poll.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Credit {
+    pub tenant_id: i64,
+    pub balance: i64,
+    /// Held by calls that are up (prepaid).
+    pub held: i64,
+    pub available: i64,
+    /// `flag` or `prepaid`.
+    pub policy: String,
+    pub low_credit_threshold: i64,
+    /// Below the threshold (the alert went out).
+    pub low_credit: bool,
+}
+
+/// What settling a call did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Settled {
+    /// False: the call was settled before (a repeated hangup); nothing changed.
+    pub new: bool,
+    pub charge: i64,
+    pub free_seconds: i64,
+    pub flagged: bool,
+    /// The balance fell below the tenant's threshold with this charge.
+    pub crossed_low_credit: bool,
+}
+
+/// A payment as the API takes it.
+#[derive(Debug, Clone)]
+pub struct Payment {
+    pub amount: i64,
+    /// `online`, `bank_transfer` or `cash`.
+    pub payment_type: String,
+    /// When it was paid (a date or RFC 3339 time); now when empty.
+    pub date: String,
+    pub note: String,
+    pub user_id: Option<i64>,
+}
+
+pub const PAYMENT_TYPES: &[&str] = &["online", "bank_transfer", "cash"];
+
+struct Billing {
+    policy: String,
+    tz: String,
+    billing_day: i64,
+}
+
+fn billing(c: &Connection, tenant: i64) -> Result<Billing> {
+    c.query_row("SELECT credit_policy, timezone, billing_day FROM tenants WHERE id = ?1", [tenant], |r| {
+        Ok(Billing { policy: r.get(0)?, tz: r.get(1)?, billing_day: r.get(2)? })
+    })
+    .optional()?
+    .ok_or(StoreError::NotFound)
+}
+
+/// Restarts the voice free tier when its period is over (lazily, inside the caller's
+/// transaction), then returns its free seconds not used and not held by other calls.
+fn free_seconds_left(c: &Connection, tenant: i64, b: &Billing, except_call: &str) -> Result<i64> {
+    let start = period::start(b.billing_day, &b.tz, jiff::Timestamp::now()).to_string();
+    c.execute(
+        "UPDATE quotas SET used = 0, used_seconds = 0, period_start = ?2 WHERE tenant_id = ?1 AND kind = 'voice_minutes' AND period_start < ?2",
+        (tenant, &start),
+    )?;
+    let left: Option<i64> = c
+        .query_row(
+            "SELECT allocated * 60 - used_seconds
+                    - (SELECT COALESCE(SUM(free_secs), 0) FROM reservations WHERE tenant_id = ?1 AND call_uuid <> ?2)
+             FROM quotas WHERE tenant_id = ?1 AND kind = 'voice_minutes'",
+            (tenant, except_call),
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(left.unwrap_or(0).max(0))
+}
+
+/// Credit not held by calls other than `except_call`.
+fn available(c: &Connection, tenant: i64, except_call: &str) -> Result<i64> {
+    Ok(c.query_row(
+        "SELECT balance - (SELECT COALESCE(SUM(amount), 0) FROM reservations WHERE tenant_id = ?1 AND call_uuid <> ?2) FROM tenants WHERE id = ?1",
+        (tenant, except_call),
+        |r| r.get(0),
+    )?)
+}
+
+/// Moves the balance by `amount` with its ledger entry; true when the tenant's balance
+/// crossed below its low-credit threshold (flag set), and the flag cleared when it is back.
+#[allow(clippy::too_many_arguments)]
+fn post(
+    c: &Connection,
+    tenant: i64,
+    kind: &str,
+    amount: i64,
+    call: Option<&str>,
+    payment_type: Option<&str>,
+    at: &str,
+    note: &str,
+    user: Option<i64>,
+) -> Result<bool> {
+    let (balance, threshold, low): (i64, i64, bool) = c.query_row(
+        "UPDATE tenants SET balance = balance + ?2 WHERE id = ?1 RETURNING balance, low_credit_threshold, low_credit",
+        (tenant, amount),
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    c.execute(
+        "INSERT INTO ledger (tenant_id, at, kind, amount, balance_after, call_uuid, payment_type, note, user_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        rusqlite::params![tenant, at, kind, amount, balance, call, payment_type, note, user],
+    )?;
+    let below = threshold > 0 && balance < threshold;
+    if below != low {
+        c.execute("UPDATE tenants SET low_credit = ?2 WHERE id = ?1", (tenant, below))?;
+    }
+    Ok(below && !low)
+}
+
+impl Store {
+    pub fn credit(&self, tenant: TenantId) -> Result<Credit> {
+        let c = self.conn()?;
+        c.query_row(
+            "SELECT balance, (SELECT COALESCE(SUM(amount), 0) FROM reservations WHERE tenant_id = t.id), credit_policy, low_credit_threshold, low_credit
+             FROM tenants t WHERE id = ?1",
+            [tenant.0],
+            |r| {
+                let (balance, held): (i64, i64) = (r.get(0)?, r.get(1)?);
+                Ok(Credit {
+                    tenant_id: tenant.0,
+                    balance,
+                    held,
+                    available: balance - held,
+                    policy: r.get(2)?,
+                    low_credit_threshold: r.get(3)?,
+                    low_credit: r.get(4)?,
+                })
+            },
+        )
+        .optional()?
+        .ok_or(StoreError::NotFound)
+    }
+
+    /// The rate for a call: `plan` (an outbound route's) or the tenant's, the longest
+    /// prefix of `number` for `direction`. None: the call is not rated.
+    pub fn rate_for(&self, tenant: TenantId, plan: Option<i64>, direction: &str, number: &str) -> Result<Option<Rate>> {
+        let c = self.conn()?;
+        let plan = match plan {
+            Some(p) => Some(p),
+            None => c.query_row("SELECT rate_plan_id FROM tenants WHERE id = ?1", [tenant.0], |r| r.get::<_, Option<i64>>(0)).optional()?.flatten(),
+        };
+        let Some(plan) = plan else { return Ok(None) };
+        // Every prefix of the number (and ''): one index probe each.
+        let digits: String = number.chars().filter(char::is_ascii_digit).take(20).collect();
+        let prefixes: Vec<String> = (0..=digits.len()).map(|n| digits[..n].to_string()).collect();
+        let marks = (0..prefixes.len()).map(|i| format!("?{}", i + 3)).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "SELECT prefix, per_minute, connection_charge, first_increment, next_increment FROM rate_plan_rates
+             WHERE parent_id = ?1 AND direction = ?2 AND prefix IN ({marks})"
+        );
+        let mut args: Vec<rusqlite::types::Value> = vec![plan.into(), direction.to_string().into()];
+        args.extend(prefixes.into_iter().map(rusqlite::types::Value::from));
+        let rates: Vec<(String, Rate)> = c
+            .prepare_cached(&sql)?
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                Ok((r.get(0)?, Rate { per_minute: r.get(1)?, connection_charge: r.get(2)?, first_increment: r.get(3)?, next_increment: r.get(4)? }))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(crate::billing::rating::pick(&rates, &digits).copied())
+    }
+
+    /// Holds credit and free seconds for up to `want` seconds of the call `uuid` at `rate`,
+    /// replacing what it held: as much as the tenant can still pay for, in whole increments,
+    /// checked and taken in one transaction so concurrent calls never hold more than the
+    /// balance. Returns the seconds now covered (0: not even the first increment).
+    pub fn hold(&self, tenant: TenantId, uuid: &str, rate: &Rate, want: i64) -> Result<i64> {
+        self.write(|tx| {
+            let b = billing(tx, tenant.0)?;
+            let free = free_seconds_left(tx, tenant.0, &b, uuid)?;
+            let credit = available(tx, tenant.0, uuid)?;
+            let covered = rate.affordable(free, credit.max(0), want.max(0));
+            let charge = rate.charge(covered, free);
+            let now = super::now();
+            tx.execute(
+                "INSERT INTO reservations (call_uuid, tenant_id, amount, free_secs, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+                 ON CONFLICT (call_uuid) DO UPDATE SET amount = excluded.amount, free_secs = excluded.free_secs, updated_at = excluded.updated_at",
+                (uuid, tenant.0, charge.amount, charge.free, &now),
+            )?;
+            Ok(covered)
+        })
+    }
+
+    /// Writes the call's record and, for a rated call, its charge: free tier first, then the
+    /// ledger and the balance; the call's reservation is released. One transaction, keyed by
+    /// the UUID: a repeated hangup changes nothing. Under the `flag` policy a charge that
+    /// takes the balance below zero still goes through and the call is flagged for review.
+    pub fn settle(&self, cdr: &Cdr, rate: Option<&Rate>) -> Result<Settled> {
+        self.write(|tx| {
+            let new = Self::insert_cdr(tx, cdr)?;
+            let mut out = Settled { new, ..Default::default() };
+            if let (true, Some(rate), Some(t)) = (new, rate, cdr.tenant) {
+                let b = billing(tx, t.0)?;
+                let free = free_seconds_left(tx, t.0, &b, &cdr.uuid)?;
+                let charge = rate.charge(cdr.billsec, free);
+                out.charge = charge.amount;
+                out.free_seconds = charge.free;
+                if charge.free > 0 {
+                    tx.execute(
+                        "UPDATE quotas SET used_seconds = used_seconds + ?2, used = (used_seconds + ?2 + 59) / 60 WHERE tenant_id = ?1 AND kind = 'voice_minutes'",
+                        (t.0, charge.free),
+                    )?;
+                }
+                if charge.amount > 0 {
+                    let before = available(tx, t.0, &cdr.uuid)?;
+                    out.flagged = b.policy == "flag" && before < charge.amount;
+                    out.crossed_low_credit = post(tx, t.0, "charge", -charge.amount, Some(&cdr.uuid), None, &super::now(), "call", None)?;
+                }
+                tx.execute("UPDATE cdrs SET charge = ?2, free_seconds = ?3, flagged = ?4 WHERE uuid = ?1", (&cdr.uuid, charge.amount, charge.free, out.flagged))?;
+            }
+            tx.execute("DELETE FROM reservations WHERE call_uuid = ?1", [&cdr.uuid])?;
+            Ok(out)
+        })
+    }
+
+    /// Reservations of calls no task owns (after a crash), with their tenant.
+    pub fn reservations(&self) -> Result<Vec<(String, TenantId)>> {
+        let c = self.conn()?;
+        let rows = c
+            .prepare("SELECT call_uuid, tenant_id FROM reservations ORDER BY created_at")?
+            .query_map([], |r| Ok((r.get(0)?, TenantId(r.get(1)?))))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Settles a call that ended while switchboard was down, from what is known: the call
+    /// could not outlive what it held (the switch's sched_hangup stops it there), so the
+    /// held credit and free seconds are charged, once. False: nothing was held under `uuid`.
+    pub fn settle_orphan(&self, uuid: &str) -> Result<bool> {
+        self.write(|tx| {
+            let held: Option<(i64, i64, i64)> = tx
+                .query_row("DELETE FROM reservations WHERE call_uuid = ?1 RETURNING tenant_id, amount, free_secs", [uuid], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()?;
+            let Some((tenant, amount, free)) = held else { return Ok(false) };
+            let charged: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM ledger WHERE call_uuid = ?1 AND kind = 'charge')", [uuid], |r| r.get(0))?;
+            if charged {
+                return Ok(true);
+            }
+            if free > 0 {
+                tx.execute(
+                    "UPDATE quotas SET used_seconds = used_seconds + ?2, used = (used_seconds + ?2 + 59) / 60 WHERE tenant_id = ?1 AND kind = 'voice_minutes'",
+                    (tenant, free),
+                )?;
+            }
+            if amount > 0 {
+                post(tx, tenant, "charge", -amount, Some(uuid), None, &super::now(), "settled at start-up from the call's reservation", None)?;
+            }
+            Ok(true)
+        })
+    }
+
+    /// Records a payment; it raises the balance at once.
+    pub fn pay(&self, tenant: TenantId, p: &Payment) -> Result<serde_json::Value> {
+        if p.amount <= 0 {
+            return Err(StoreError::invalid("amount", "must be more than zero"));
+        }
+        if !PAYMENT_TYPES.contains(&p.payment_type.as_str()) {
+            return Err(StoreError::invalid("payment_type", "must be online, bank_transfer or cash"));
+        }
+        if p.note.chars().count() > 500 {
+            return Err(StoreError::invalid("note", "at most 500 characters"));
+        }
+        let at = if p.date.is_empty() {
+            super::now()
+        } else if let Ok(t) = p.date.parse::<jiff::Timestamp>() {
+            t.to_string()
+        } else if let Ok(d) = p.date.parse::<jiff::civil::Date>() {
+            format!("{d}T00:00:00Z")
+        } else {
+            return Err(StoreError::invalid("date", "must be a date (YYYY-MM-DD) or an RFC 3339 time"));
+        };
+        self.write(|tx| {
+            tx.query_row("SELECT 1 FROM tenants WHERE id = ?1", [tenant.0], |_| Ok(())).optional()?.ok_or(StoreError::NotFound)?;
+            post(tx, tenant.0, "payment", p.amount, None, Some(&p.payment_type), &at, &p.note, p.user_id)?;
+            let id = tx.last_insert_rowid();
+            Ok(tx.query_row(&format!("SELECT {LEDGER_COLS} FROM ledger WHERE id = ?1"), [id], ledger_json)?)
+        })
+    }
+
+    /// Ledger entries, newest first; `kind` narrows (payments).
+    pub fn ledger(&self, tenant: Option<TenantId>, kind: Option<&str>, page: u32, per_page: u32) -> Result<super::Page> {
+        use rusqlite::types::Value as Sql;
+        let c = self.conn()?;
+        let mut w = super::Where::new();
+        if let Some(t) = tenant {
+            w.and("tenant_id =", Sql::Integer(t.0));
+        }
+        if let Some(k) = kind {
+            w.and("kind =", Sql::Text(k.to_string()));
+        }
+        w.page(&c, "ledger", LEDGER_COLS, "id DESC", page, per_page.clamp(1, super::resource::MAX_PER_PAGE), ledger_json)
+    }
+
+    /// Calls that ran on no credit under the `flag` policy, newest first (admins review them).
+    pub fn flagged_calls(&self, tenant: Option<TenantId>, page: u32, per_page: u32) -> Result<super::Page> {
+        use rusqlite::types::Value as Sql;
+        let c = self.conn()?;
+        let mut w = super::Where::new();
+        w.and("flagged =", Sql::Integer(1));
+        if let Some(t) = tenant {
+            w.and("tenant_id =", Sql::Integer(t.0));
+        }
+        let cols = super::cdr::CDR_COLUMNS.join(", ");
+        w.page(&c, "cdrs", &cols, "started_at DESC, id DESC", page, per_page.clamp(1, super::resource::MAX_PER_PAGE), super::cdr::cdr_json)
+    }
+}
+
+const LEDGER_COLS: &str = "id, tenant_id, at, kind, amount, balance_after, call_uuid, payment_type, note, user_id";
+
+fn ledger_json(r: &rusqlite::Row<'_>) -> rusqlite::Result<serde_json::Value> {
+    Ok(serde_json::json!({
+        "id": r.get::<_, i64>(0)?,
+        "tenant_id": r.get::<_, i64>(1)?,
+        "at": r.get::<_, String>(2)?,
+        "kind": r.get::<_, String>(3)?,
+        "amount": r.get::<_, i64>(4)?,
+        "balance_after": r.get::<_, i64>(5)?,
+        "call_uuid": r.get::<_, Option<String>>(6)?,
+        "payment_type": r.get::<_, Option<String>>(7)?,
+        "note": r.get::<_, String>(8)?,
+        "user_id": r.get::<_, Option<i64>>(9)?,
+    }))
+}
