@@ -227,7 +227,18 @@ pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<()> {
     };
     let (stop_tx, stop) = watch::channel(false);
     let supervisor = crate::esl::inbound::Supervisor::spawn(cfg.freeswitch_esl, cfg.freeswitch_password.clone(), stop.clone());
-    let handler: Arc<dyn crate::call::CallHandler> = Arc::new(crate::call::route::Router::new(state.store.clone(), cfg.greeting.clone()));
+    let router = crate::call::route::Router::new(state.store.clone(), cfg.greeting.clone());
+    // Slots and reservations checked against the switch's channel list, at start and every
+    // 5 s while it is connected.
+    let client = supervisor.client_watch();
+    tokio::spawn(crate::call::reconcile::run(
+        router.caps(),
+        state.store.clone(),
+        move || client.borrow().clone(),
+        Duration::from_secs(5),
+        stop.clone(),
+    ));
+    let handler: Arc<dyn crate::call::CallHandler> = Arc::new(router);
     let opts = crate::esl::OutboundOptions {
         connect_timeout: Duration::from_millis(cfg.connect_timeout_ms),
         linger: Duration::from_secs(cfg.linger_secs),

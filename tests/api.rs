@@ -579,6 +579,55 @@ async fn music_on_hold_uploads() {
     assert!(!stored.parent().unwrap().exists());
 }
 
+/// A payment raises the balance at once; the ledger and the credit say so; a bad payment is
+/// refused field by field; rate plans keep their rates and refuse a duplicate prefix.
+#[tokio::test]
+async fn payments_credit_and_rate_plans() {
+    let srv = start(|_| {}).await;
+    let s = srv.admin_token().await;
+    let (t, ta) = tenant(&srv, &s, "pay.test", ALL).await;
+    let (_, v) = srv.call("GET", "/api/v1/credit", Some(&ta), None).await;
+    assert_eq!((v["balance"].as_i64(), v["policy"].as_str()), (Some(0), Some("flag")), "{v}");
+    let (st, v) = srv
+        .call(
+            "POST",
+            "/api/v1/payments",
+            Some(&s),
+            Some(&json!({ "tenant_id": t, "amount": 25_000_000, "payment_type": "bank_transfer", "date": "2026-11-20", "note": "Nov" })),
+        )
+        .await;
+    assert_eq!(st, 201, "{v}");
+    assert_eq!((v["balance_after"].as_i64(), v["at"].as_str()), (Some(25_000_000), Some("2026-11-20T00:00:00Z")));
+    let (_, v) = srv.call("GET", "/api/v1/credit", Some(&ta), None).await;
+    assert_eq!((v["balance"].as_i64(), v["available"].as_i64()), (Some(25_000_000), Some(25_000_000)));
+    let (_, v) = srv.call("GET", "/api/v1/payments", Some(&ta), None).await;
+    assert_eq!((v["total"].as_i64(), v["items"][0]["payment_type"].as_str()), (Some(1), Some("bank_transfer")));
+    for (body, field) in [
+        (json!({ "tenant_id": t, "amount": 0, "payment_type": "cash" }), "amount"),
+        (json!({ "tenant_id": t, "amount": 5, "payment_type": "cheque" }), "payment_type"),
+        (json!({ "tenant_id": t, "amount": 5, "payment_type": "cash", "date": "soon" }), "date"),
+        (json!({ "tenant_id": 999_999, "amount": 5, "payment_type": "cash" }), "tenant_id"),
+    ] {
+        let (st, v) = srv.call("POST", "/api/v1/payments", Some(&s), Some(&body)).await;
+        assert_eq!((st, v["field"].as_str()), (422, Some(field)), "{v}");
+    }
+    assert_eq!(srv.call("GET", "/api/v1/credit", Some(&ta), None).await.1["balance"], 25_000_000, "refusals change nothing");
+
+    let rates = json!([
+        { "direction": "outbound", "prefix": "1", "per_minute": 12_000, "first_increment": 60, "next_increment": 6 },
+        { "direction": "outbound", "prefix": "44", "per_minute": 30_000, "connection_charge": 1_000, "first_increment": 1, "next_increment": 1 }
+    ]);
+    let (st, v) = srv.call("POST", "/api/v1/rate-plans", Some(&s), Some(&json!({ "name": "Retail", "rates": rates }))).await;
+    assert_eq!(st, 201, "{v}");
+    assert_eq!((v["rates"][1]["prefix"].as_str(), v["rates"][1]["connection_charge"].as_i64()), (Some("44"), Some(1_000)));
+    assert_eq!(v["rates"][0]["connection_charge"], 0, "money defaults to zero");
+    let dup = json!([{ "direction": "outbound", "prefix": "1", "per_minute": 1, "first_increment": 1, "next_increment": 1 }, { "direction": "outbound", "prefix": "1", "per_minute": 2, "first_increment": 1, "next_increment": 1 }]);
+    let (st, _) = srv.call("POST", "/api/v1/rate-plans", Some(&s), Some(&json!({ "name": "Dup", "rates": dup }))).await;
+    assert_eq!(st, 409, "one rate per direction and prefix");
+    let (st, _) = srv.call("POST", "/api/v1/rate-plans", Some(&ta), Some(&json!({ "name": "Mine", "rates": [] }))).await;
+    assert_eq!(st, 403, "tenants read plans, the super admin sets them");
+}
+
 #[tokio::test]
 async fn call_records_scoped_filtered_and_exported() {
     use switchboard::store::cdr::Cdr;

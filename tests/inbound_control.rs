@@ -92,3 +92,59 @@ async fn supervisor_reports_offline_then_online() {
     let client = sup.client().expect("online client");
     assert!(client.api("status").await.unwrap().contains("is ready"));
 }
+
+/// Reconciliation: a slot whose call the switch does not list is freed, a live call's slot
+/// stays; a reservation no call task owns is settled once, at what it held, when its call
+/// is gone (a crash left it), and a second pass changes nothing.
+#[tokio::test]
+async fn reconciliation_frees_ghost_slots_and_settles_orphaned_reservations() {
+    use switchboard::call::caps::Caps;
+    use switchboard::store::{ledger::Payment, Store, TenantId};
+    let switch = Switch::default();
+    let (addr, _h) = switchboard::sim::inbound::serve(switch.clone(), "127.0.0.1:0".parse().unwrap(), "s3cret".into()).await.unwrap();
+    let c = InboundClient::connect(addr, "s3cret", Duration::from_secs(2)).await.unwrap();
+
+    // One live call, parked on a bare socket.
+    let sock = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = sock.local_addr().unwrap();
+    let sw = switch.clone();
+    let call = tokio::spawn(async move { sw.call(target, Arc::new(Scenario { hangup_after_ms: Some(2000), ..Scenario::default() })).await });
+    let (stream, _) = sock.accept().await.unwrap();
+    let session = switchboard::esl::OutboundSession::start(stream, &Default::default()).await.unwrap();
+    let live = session.uuid().to_string();
+
+    let dir = std::env::temp_dir().join(format!("sb-reconcile-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Store::open(&dir.join("t.db")).unwrap();
+    switchboard::store::seed::demo(&store, &|p| format!("plain:{p}")).unwrap();
+    let t = TenantId(1);
+    store.pay(t, &Payment { amount: 10_000_000, payment_type: "cash".into(), date: String::new(), note: String::new(), user_id: None }).unwrap();
+    let rate = switchboard::billing::rating::Rate { per_minute: 60_000, connection_charge: 0, first_increment: 60, next_increment: 60 };
+    let pkg = store
+        .create(
+            &switchboard::store::resources::PACKAGES,
+            None,
+            &switchboard::store::resource::Actor { user_id: 0, admin: true, enforce_packages: false },
+            &serde_json::json!({ "name": "None" }).as_object().unwrap().clone(),
+        )
+        .unwrap();
+    store.subscribe(t, pkg["id"].as_i64().unwrap()).unwrap();
+    assert_eq!(store.hold(t, "crashed-call", &rate, 120).unwrap(), 120);
+    assert_eq!(store.hold(t, &live, &rate, 60).unwrap(), 60);
+
+    let caps = Arc::new(Caps::default());
+    let _live_slot = caps.tenant(&live, 1, 0).unwrap();
+    let _ghost = caps.tenant("ghost", 1, 0).unwrap();
+    let pass = switchboard::call::reconcile::once(&caps, &store, &c, Duration::ZERO).await.unwrap();
+    assert_eq!(pass.freed, vec!["ghost".to_string()]);
+    assert_eq!(pass.settled, vec!["crashed-call".to_string()], "the live call's reservation stays");
+    assert_eq!(caps.tenant_calls(1), 1);
+    let credit = store.credit(t).unwrap();
+    assert_eq!((credit.balance, credit.held), (10_000_000 - 120_000, 60_000));
+    let again = switchboard::call::reconcile::once(&caps, &store, &c, Duration::ZERO).await.unwrap();
+    assert_eq!(again, switchboard::call::reconcile::Pass::default(), "nothing twice");
+    assert_eq!(store.credit(t).unwrap().balance, 10_000_000 - 120_000);
+    session.finish(Duration::from_secs(1)).await;
+    let _ = call.await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -14,6 +14,7 @@ pub mod incall;
 pub mod meter;
 pub mod pickup;
 pub mod plan;
+pub mod reconcile;
 pub mod route;
 pub mod time;
 

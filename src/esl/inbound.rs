@@ -159,4 +159,9 @@ impl Supervisor {
     pub fn client(&self) -> Option<InboundClient> {
         self.client.borrow().clone()
     }
+
+    /// The live client as it comes and goes (for tasks that outlive this handle's owner).
+    pub fn client_watch(&self) -> watch::Receiver<Option<InboundClient>> {
+        self.client.clone()
+    }
 }

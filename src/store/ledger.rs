@@ -36,6 +36,16 @@ pub struct Settled {
     pub crossed_low_credit: bool,
 }
 
+/// Credit and free seconds a call holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reservation {
+    pub call_uuid: String,
+    pub tenant: TenantId,
+    pub amount: i64,
+    pub free_secs: i64,
+    pub updated_at: String,
+}
+
 /// A payment as the API takes it.
 #[derive(Debug, Clone)]
 pub struct Payment {
@@ -228,12 +238,14 @@ impl Store {
         })
     }
 
-    /// Reservations of calls no task owns (after a crash), with their tenant.
-    pub fn reservations(&self) -> Result<Vec<(String, TenantId)>> {
+    /// Every credit reservation, oldest first (reconciliation finds the ones no call owns).
+    pub fn reservations(&self) -> Result<Vec<Reservation>> {
         let c = self.conn()?;
         let rows = c
-            .prepare("SELECT call_uuid, tenant_id FROM reservations ORDER BY created_at")?
-            .query_map([], |r| Ok((r.get(0)?, TenantId(r.get(1)?))))?
+            .prepare("SELECT call_uuid, tenant_id, amount, free_secs, updated_at FROM reservations ORDER BY created_at")?
+            .query_map([], |r| {
+                Ok(Reservation { call_uuid: r.get(0)?, tenant: TenantId(r.get(1)?), amount: r.get(2)?, free_secs: r.get(3)?, updated_at: r.get(4)? })
+            })?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
