@@ -36,7 +36,8 @@ pub async fn once(caps: &Caps, store: &Store, client: &InboundClient, grace: Dur
     let owned: HashSet<String> = caps.calls().into_iter().collect();
     let s = store.clone();
     let held = tokio::task::spawn_blocking(move || s.reservations()).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
-    let cutoff = jiff::Timestamp::now() - jiff::SignedDuration::try_from(grace).unwrap_or_default();
+    // Stored times are rounded to the second: one second of slack.
+    let cutoff = jiff::Timestamp::now() - jiff::SignedDuration::try_from(grace).unwrap_or_default() + jiff::SignedDuration::from_secs(1);
     let mut settled = Vec::new();
     for r in held {
         let old = r.updated_at.parse::<jiff::Timestamp>().map(|t| t <= cutoff).unwrap_or(true);
