@@ -94,6 +94,17 @@ fn free_seconds_left(c: &Connection, tenant: i64, b: &Billing, except_call: &str
     Ok(left.unwrap_or(0).max(0))
 }
 
+/// Counts `secs` of the voice free tier as used (minutes shown rounded up).
+fn use_free_seconds(c: &Connection, tenant: i64, secs: i64) -> Result<()> {
+    if secs > 0 {
+        c.execute(
+            "UPDATE quotas SET used_seconds = used_seconds + ?2, used = (used_seconds + ?2 + 59) / 60 WHERE tenant_id = ?1 AND kind = 'voice_minutes'",
+            (tenant, secs),
+        )?;
+    }
+    Ok(())
+}
+
 /// Credit not held by calls other than `except_call`.
 fn available(c: &Connection, tenant: i64, except_call: &str) -> Result<i64> {
     Ok(c.query_row(
@@ -220,18 +231,16 @@ impl Store {
                 let charge = rate.charge(cdr.billsec, free);
                 out.charge = charge.amount;
                 out.free_seconds = charge.free;
-                if charge.free > 0 {
-                    tx.execute(
-                        "UPDATE quotas SET used_seconds = used_seconds + ?2, used = (used_seconds + ?2 + 59) / 60 WHERE tenant_id = ?1 AND kind = 'voice_minutes'",
-                        (t.0, charge.free),
-                    )?;
-                }
+                use_free_seconds(tx, t.0, charge.free)?;
                 if charge.amount > 0 {
                     let before = available(tx, t.0, &cdr.uuid)?;
                     out.flagged = b.policy == "flag" && before < charge.amount;
                     out.crossed_low_credit = post(tx, t.0, "charge", -charge.amount, Some(&cdr.uuid), None, &super::now(), "call", None)?;
                 }
-                tx.execute("UPDATE cdrs SET charge = ?2, free_seconds = ?3, flagged = ?4 WHERE uuid = ?1", (&cdr.uuid, charge.amount, charge.free, out.flagged))?;
+                tx.execute(
+                    "UPDATE cdrs SET charge = ?2, free_seconds = ?3, flagged = ?4 WHERE uuid = ?1",
+                    (&cdr.uuid, charge.amount, charge.free, out.flagged),
+                )?;
             }
             tx.execute("DELETE FROM reservations WHERE call_uuid = ?1", [&cdr.uuid])?;
             Ok(out)
@@ -261,16 +270,12 @@ impl Store {
                 })
                 .optional()?;
             let Some((tenant, amount, free)) = held else { return Ok(false) };
-            let charged: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM ledger WHERE call_uuid = ?1 AND kind = 'charge')", [uuid], |r| r.get(0))?;
+            let charged: bool =
+                tx.query_row("SELECT EXISTS (SELECT 1 FROM ledger WHERE call_uuid = ?1 AND kind = 'charge')", [uuid], |r| r.get(0))?;
             if charged {
                 return Ok(true);
             }
-            if free > 0 {
-                tx.execute(
-                    "UPDATE quotas SET used_seconds = used_seconds + ?2, used = (used_seconds + ?2 + 59) / 60 WHERE tenant_id = ?1 AND kind = 'voice_minutes'",
-                    (tenant, free),
-                )?;
-            }
+            use_free_seconds(tx, tenant, free)?;
             if amount > 0 {
                 post(tx, tenant, "charge", -amount, Some(uuid), None, &super::now(), "settled at start-up from the call's reservation", None)?;
             }
