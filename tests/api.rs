@@ -612,6 +612,12 @@ async fn payments_credit_and_rate_plans() {
         assert_eq!((st, v["field"].as_str()), (422, Some(field)), "{v}");
     }
     assert_eq!(srv.call("GET", "/api/v1/credit", Some(&ta), None).await.1["balance"], 25_000_000, "refusals change nothing");
+    let (_, v) = srv.call("GET", "/api/v1/ledger?kind=payment", Some(&ta), None).await;
+    assert_eq!((v["total"].as_i64(), v["items"][0]["amount"].as_i64()), (Some(1), Some(25_000_000)));
+    let (st, v) = srv.call("GET", "/api/v1/ledger?kind=gift", Some(&ta), None).await;
+    assert_eq!((st, v["field"].as_str()), (422, Some("kind")));
+    let (_, v) = srv.call("GET", "/api/v1/flagged-calls", Some(&ta), None).await;
+    assert_eq!(v["total"], 0, "nothing ran on no credit: {v}");
 
     let rates = json!([
         { "direction": "outbound", "prefix": "1", "per_minute": 12_000, "first_increment": 60, "next_increment": 6 },

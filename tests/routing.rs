@@ -854,7 +854,7 @@ async fn prepaid_calls_racing_one_balance_never_spend_more_than_it() {
     assert!(charged >= balance - PER_SECOND * switchboard::call::meter::LEAD, "the credit was used: {charged}");
     let credit = p.store.credit(p.acme).unwrap();
     assert_eq!((credit.held, credit.balance), (0, balance - charged));
-    assert_eq!(p.store.ledger(Some(p.acme), Some("charge"), 1, 10).unwrap().total, cut as i64, "one charge per connected call");
+    assert_eq!(p.store.ledger(Some(p.acme), Some("charge"), 1, 10).unwrap().total, cut, "one charge per connected call");
 }
 
 /// The free tier first: a call within the package's minutes costs no credit. Then the flag
@@ -891,6 +891,43 @@ async fn flag_policy_charges_and_flags_a_call_on_no_credit() {
     // One second of talk: the first 60-second increment and the connection charge.
     assert_eq!((cdr["charge"].as_i64(), cdr["flagged"].as_i64()), (Some(65_000), Some(1)), "{cdr}");
     assert_eq!(p.store.credit(p.acme).unwrap().balance, -65_000);
-    let flagged = p.store.flagged_calls(Some(p.acme), 1, 10).unwrap();
+    let f = switchboard::store::cdr::CdrFilter { flagged: true, page: 1, per_page: 10, ..Default::default() };
+    let flagged = p.store.cdrs(Within::Tenant(p.acme), &f).unwrap();
+    assert_eq!(flagged.total, 1, "only the call on no credit: {:?}", flagged.items);
     assert_eq!(flagged.items[0]["uuid"], r.uuid.as_str());
+}
+
+/// A trunk at its channel cap is skipped like a failed one; with every trunk of the route
+/// full the caller hears why and gets congestion, before anything rings.
+#[tokio::test]
+async fn a_full_trunk_is_skipped_and_a_full_route_is_congestion() {
+    let p = pbx(OPEN).await;
+    let t1 = find(&p.store, &res::TRUNKS, Within::Everything, "name", "DemoCarrier")["id"].as_i64().unwrap();
+    p.store.update(&res::TRUNKS, Within::Everything, None, t1, &obj(json!({ "max_channels": 1 }))).unwrap();
+    let t2 =
+        p.store.create(&res::TRUNKS, None, &ADMIN, &obj(json!({ "name": "Backup", "host": "sip.backup.test" }))).unwrap()["id"].as_i64().unwrap();
+    let route = find(&p.store, &res::OUTBOUND_ROUTES, Within::Tenant(p.acme), "name", "North America")["id"].as_i64().unwrap();
+    let set_trunks =
+        |trunks: Value| p.store.update(&res::OUTBOUND_ROUTES, Within::Tenant(p.acme), None, route, &obj(json!({ "trunks": trunks }))).unwrap();
+    set_trunks(json!([{ "trunk_id": t1 }, { "trunk_id": t2 }]));
+    let number = "+12125550199";
+    let mut s = from_phone(ACME, "1001", number);
+    s.targets =
+        BTreeMap::from([(format!("sofia/gateway/trunk{t1}/{number}"), answers(700)), (format!("sofia/gateway/trunk{t2}/{number}"), answers(100))]);
+    let sw = Switch::default();
+    let late = |s: Scenario| async move {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        s
+    };
+    let (first, (second, cdr)) = tokio::join!(call_on(&sw, &p, s.clone()), async { call_on(&sw, &p, late(s.clone()).await).await });
+    assert_eq!(first.0.bridges[0].dialstring, format!("sofia/gateway/trunk{t1}/{number}"));
+    assert_eq!(second.bridges.len(), 1, "{:?}", apps(&second));
+    assert_eq!(second.bridges[0].dialstring, format!("sofia/gateway/trunk{t2}/{number}"), "the full trunk was not dialed");
+    assert_eq!(cdr["trunk_id"].as_i64(), Some(t2));
+
+    set_trunks(json!([{ "trunk_id": t1 }]));
+    let (_, (refused, _)) = tokio::join!(call_on(&sw, &p, s.clone()), async { call_on(&sw, &p, late(s.clone()).await).await });
+    assert!(refused.bridges.is_empty(), "{:?}", apps(&refused));
+    assert_eq!(refused.hangup_cause.as_deref(), Some("NORMAL_CIRCUIT_CONGESTION"));
+    assert!(apps(&refused).contains(&"playback ivr/ivr-not_available.wav".to_string()), "{:?}", apps(&refused));
 }

@@ -367,7 +367,8 @@ pub fn route_explain(api: &Api, req: &Req) -> ApiResult<Reply> {
 
 // ---- call records ------------------------------------------------------------------------
 
-fn cdr_page(api: &Api, req: &Req, max_per_page: i64) -> ApiResult<crate::store::Page> {
+/// The CDR list for this request; `flagged_only` for the admins' review list.
+pub(crate) fn cdr_page(api: &Api, req: &Req, max_per_page: i64, flagged_only: bool) -> ApiResult<crate::store::Page> {
     let p = req.principal()?;
     let own_extensions = match (p.role, p.tenant) {
         (Role::Agent | Role::EndUser, Some(t)) => {
@@ -386,6 +387,7 @@ fn cdr_page(api: &Api, req: &Req, max_per_page: i64) -> ApiResult<crate::store::
         direction: req.query("direction").map(String::from),
         disposition: req.query("disposition").map(String::from),
         own_extensions,
+        flagged: flagged_only || matches!(req.query("flagged"), Some("true" | "1")),
         page: req.query_i64("page")?.unwrap_or(1).clamp(1, u32::MAX as i64) as u32,
         per_page: req.query_i64("per_page")?.unwrap_or(50).clamp(1, max_per_page) as u32,
     };
@@ -393,7 +395,7 @@ fn cdr_page(api: &Api, req: &Req, max_per_page: i64) -> ApiResult<crate::store::
 }
 
 pub fn cdrs(api: &Api, req: &Req) -> ApiResult<Reply> {
-    Reply::ok(cdr_page(api, req, 500)?)
+    Reply::ok(cdr_page(api, req, 500, false)?)
 }
 
 /// One CSV field: quoted when it holds a separator, quote or newline; a text cell that a
@@ -416,7 +418,7 @@ fn csv_field(v: &Value) -> String {
 }
 
 pub fn cdrs_csv(api: &Api, req: &Req) -> ApiResult<Reply> {
-    let page = cdr_page(api, req, 10_000)?;
+    let page = cdr_page(api, req, 10_000, false)?;
     let cols = crate::store::cdr::CDR_COLUMNS;
     let mut out = cols.join(",");
     out.push_str("\r\n");
@@ -429,12 +431,7 @@ pub fn cdrs_csv(api: &Api, req: &Req) -> ApiResult<Reply> {
 }
 
 pub fn quota(api: &Api, req: &Req) -> ApiResult<Reply> {
-    let p = req.principal()?;
-    let tenant = match p.tenant {
-        Some(t) => t,
-        None => TenantId(req.query_i64("tenant_id")?.ok_or_else(|| ApiError::invalid("tenant_id", "required for super admins"))?),
-    };
-    Reply::ok(api.store.quota(tenant)?)
+    Reply::ok(api.store.quota(req.tenant_of()?)?)
 }
 
 pub fn activity(api: &Api, req: &Req) -> ApiResult<Reply> {

@@ -2,7 +2,6 @@
 //! tenant; the super admin names one with `tenant_id` (in the query, or the payment's body).
 
 use serde::Deserialize;
-use serde_json::json;
 
 use super::error::{ApiError, ApiResult};
 use super::handlers::audit;
@@ -10,28 +9,21 @@ use super::router::{Api, Reply, Req};
 use crate::store::ledger::Payment;
 use crate::store::TenantId;
 
-/// The tenant a request is about: the caller's own, or the super admin's `?tenant_id=`.
-fn tenant_of(req: &Req) -> ApiResult<TenantId> {
-    match req.principal()?.tenant {
-        Some(t) => Ok(t),
-        None => Ok(TenantId(req.query_i64("tenant_id")?.ok_or_else(|| ApiError::invalid("tenant_id", "required for super admins"))?)),
-    }
-}
-
 /// Optional for the super admin (every tenant), fixed for tenant users.
 fn tenant_filter(req: &Req) -> ApiResult<Option<TenantId>> {
-    match req.principal()?.tenant {
-        Some(t) => Ok(Some(t)),
-        None => Ok(req.query_i64("tenant_id")?.map(TenantId)),
+    match req.list_within()? {
+        crate::store::resource::Within::Tenant(t) => Ok(Some(t)),
+        crate::store::resource::Within::Everything => Ok(None),
     }
 }
 
 fn paging(req: &Req) -> ApiResult<(u32, u32)> {
-    Ok((req.query_i64("page")?.unwrap_or(1).clamp(1, u32::MAX as i64) as u32, req.query_i64("per_page")?.unwrap_or(50).clamp(1, 500) as u32))
+    let q = req.list_query(&[])?;
+    Ok((q.page.max(1), q.per_page.clamp(1, crate::store::resource::MAX_PER_PAGE)))
 }
 
 pub fn credit(api: &Api, req: &Req) -> ApiResult<Reply> {
-    Reply::ok(api.store.credit(tenant_of(req)?)?)
+    Reply::ok(api.store.credit(req.tenant_of()?)?)
 }
 
 pub const PAYMENT_DOC: &[(&str, &str, bool)] = &[
@@ -86,8 +78,7 @@ pub fn ledger(api: &Api, req: &Req) -> ApiResult<Reply> {
     Reply::ok(api.store.ledger(tenant_filter(req)?, kind, page, per_page)?)
 }
 
+/// The CDR list narrowed to flagged calls (the same filters, scope and paging).
 pub fn flagged_calls(api: &Api, req: &Req) -> ApiResult<Reply> {
-    let (page, per_page) = paging(req)?;
-    let page = api.store.flagged_calls(tenant_filter(req)?, page, per_page)?;
-    Reply::ok(json!(page))
+    Reply::ok(super::handlers::cdr_page(api, req, 500, true)?)
 }

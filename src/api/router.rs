@@ -193,6 +193,14 @@ impl Req {
         }
         Ok(q)
     }
+    /// The one tenant a request is about: the caller's own, or the super admin's
+    /// `?tenant_id=` (required then).
+    pub fn tenant_of(&self) -> ApiResult<TenantId> {
+        match self.principal()?.tenant {
+            Some(t) => Ok(t),
+            None => Ok(TenantId(self.query_i64("tenant_id")?.ok_or_else(|| ApiError::invalid("tenant_id", "required for super admins"))?)),
+        }
+    }
     /// For super admins, `?tenant_id=` narrows a list to one tenant.
     pub fn list_within(&self) -> ApiResult<Within> {
         match (self.grant.within, self.query_i64("tenant_id")?) {

@@ -51,18 +51,8 @@ pub struct MeteredCall {
 }
 
 async fn hold(c: &MeteredCall, want: i64) -> Option<i64> {
-    let (store, uuid, tenant, rate) = (c.store.clone(), c.uuid.clone(), c.tenant, c.rate);
-    match tokio::task::spawn_blocking(move || store.hold(tenant, &uuid, &rate, want)).await {
-        Ok(Ok(n)) => Some(n),
-        Ok(Err(e)) => {
-            warn!(error = %e, "holding credit");
-            None
-        }
-        Err(e) => {
-            warn!(error = %e, "holding credit");
-            None
-        }
-    }
+    let (uuid, tenant, rate) = (c.uuid.clone(), c.tenant, c.rate);
+    super::route::db(&c.store, move |st| st.hold(tenant, &uuid, &rate, want)).await.map_err(|e| warn!(error = %e, "holding credit")).ok()
 }
 
 /// (Re)arms the switch's hangup `secs` seconds from now, replacing any earlier one.

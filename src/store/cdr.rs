@@ -101,7 +101,7 @@ impl Store {
 }
 
 /// A row of [`CDR_COLUMNS`] as JSON, keyed by column.
-pub(crate) fn cdr_json(r: &rusqlite::Row<'_>) -> rusqlite::Result<serde_json::Value> {
+fn cdr_json(r: &rusqlite::Row<'_>) -> rusqlite::Result<serde_json::Value> {
     use rusqlite::types::Value as Sql;
     let mut o = serde_json::Map::new();
     for (i, col) in CDR_COLUMNS.iter().enumerate() {
@@ -125,6 +125,8 @@ pub struct CdrFilter {
     pub disposition: Option<String>,
     /// Only calls made or taken by these extensions (agents and end users: their own).
     pub own_extensions: Option<Vec<String>>,
+    /// Only calls that ran on no credit under the `flag` policy (the admins' review list).
+    pub flagged: bool,
     pub page: u32,
     pub per_page: u32,
 }
@@ -192,6 +194,9 @@ impl Store {
         }
         if let Some(d) = &f.disposition {
             w.and("c.disposition =", Sql::Text(d.clone()));
+        }
+        if f.flagged {
+            w.and("c.flagged =", Sql::Integer(1));
         }
         if let Some(own) = &f.own_extensions {
             let n = own.len();

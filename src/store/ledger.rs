@@ -324,19 +324,6 @@ impl Store {
         }
         w.page(&c, "ledger", LEDGER_COLS, "id DESC", page, per_page.clamp(1, super::resource::MAX_PER_PAGE), ledger_json)
     }
-
-    /// Calls that ran on no credit under the `flag` policy, newest first (admins review them).
-    pub fn flagged_calls(&self, tenant: Option<TenantId>, page: u32, per_page: u32) -> Result<super::Page> {
-        use rusqlite::types::Value as Sql;
-        let c = self.conn()?;
-        let mut w = super::Where::new();
-        w.and("flagged =", Sql::Integer(1));
-        if let Some(t) = tenant {
-            w.and("tenant_id =", Sql::Integer(t.0));
-        }
-        let cols = super::cdr::CDR_COLUMNS.join(", ");
-        w.page(&c, "cdrs", &cols, "started_at DESC, id DESC", page, per_page.clamp(1, super::resource::MAX_PER_PAGE), super::cdr::cdr_json)
-    }
 }
 
 const LEDGER_COLS: &str = "id, tenant_id, at, kind, amount, balance_after, call_uuid, payment_type, note, user_id";

@@ -343,10 +343,14 @@ impl Store {
         let mut routes: Vec<OutboundRoute> =
             self.list(&res::OUTBOUND_ROUTES, Within::Tenant(tenant), None, &q)?.items.into_iter().map(typed).collect::<Result<_>>()?;
         if routes.iter().any(|r| !r.trunks.is_empty()) {
+            // The capped trunks (few, and global) in one read.
             let c = self.conn()?;
-            let mut st = c.prepare_cached("SELECT max_channels FROM trunks WHERE id = ?1")?;
+            let caps: std::collections::HashMap<i64, i64> = c
+                .prepare_cached("SELECT id, max_channels FROM trunks WHERE max_channels > 0")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
             for t in routes.iter_mut().flat_map(|r| r.trunks.iter_mut()) {
-                t.max_channels = st.query_row([t.trunk_id], |r| r.get(0)).optional()?.unwrap_or(0);
+                t.max_channels = caps.get(&t.trunk_id).copied().unwrap_or(0);
             }
         }
         Ok(routes)
