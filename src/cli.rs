@@ -238,6 +238,7 @@ pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<()> {
         Duration::from_secs(5),
         stop.clone(),
     ));
+    tokio::spawn(crate::alerts::run(state.store.clone(), cfg.smtp.clone(), Duration::from_secs(10), stop.clone()));
     let handler: Arc<dyn crate::call::CallHandler> = Arc::new(router);
     let opts = crate::esl::OutboundOptions {
         connect_timeout: Duration::from_millis(cfg.connect_timeout_ms),

@@ -37,6 +37,59 @@ pub struct Config {
     pub access_token_secs: u64,
     pub refresh_token_secs: u64,
     pub password_policy: PasswordPolicy,
+    /// The relay alerts (low credit) are mailed through; no relay, no mail (the UI flag
+    /// still shows).
+    pub smtp: Smtp,
+}
+
+/// An SMTP relay: a local MTA on port 25, or a provider's submission port with STARTTLS.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Smtp {
+    /// Host name or address; empty = mail is off.
+    pub relay: String,
+    pub port: u16,
+    /// `none` (plain, for a relay on loopback), `starttls` or `tls`.
+    pub security: SmtpSecurity,
+    /// Sign-in at the relay; empty = none.
+    pub username: String,
+    /// Never logged.
+    pub password: String,
+    /// The From address of every alert.
+    pub from: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    None,
+    Starttls,
+    Tls,
+}
+
+impl std::str::FromStr for SmtpSecurity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "none" => Ok(SmtpSecurity::None),
+            "starttls" => Ok(SmtpSecurity::Starttls),
+            "tls" => Ok(SmtpSecurity::Tls),
+            _ => Err("must be none, starttls or tls".into()),
+        }
+    }
+}
+
+impl Default for Smtp {
+    fn default() -> Self {
+        Smtp {
+            relay: String::new(),
+            port: 25,
+            security: SmtpSecurity::None,
+            username: String::new(),
+            password: String::new(),
+            from: "switchboard@localhost".into(),
+        }
+    }
 }
 
 /// Rules for every password set or used: creation, change and login.
@@ -112,6 +165,7 @@ impl Default for Config {
             access_token_secs: 900,
             refresh_token_secs: 7 * 24 * 3600,
             password_policy: PasswordPolicy::default(),
+            smtp: Smtp::default(),
         }
     }
 }
@@ -169,6 +223,19 @@ impl Config {
         env!(community_edition, "SWITCHBOARD_COMMUNITY_EDITION");
         env!(access_token_secs, "SWITCHBOARD_ACCESS_TOKEN_SECS");
         env!(refresh_token_secs, "SWITCHBOARD_REFRESH_TOKEN_SECS");
+        macro_rules! smtp {
+            ($field:ident, $name:literal) => {
+                if let Some(v) = get($name) {
+                    self.smtp.$field = parse($name, v)?;
+                }
+            };
+        }
+        smtp!(relay, "SWITCHBOARD_SMTP_RELAY");
+        smtp!(port, "SWITCHBOARD_SMTP_PORT");
+        smtp!(security, "SWITCHBOARD_SMTP_SECURITY");
+        smtp!(username, "SWITCHBOARD_SMTP_USERNAME");
+        smtp!(password, "SWITCHBOARD_SMTP_PASSWORD");
+        smtp!(from, "SWITCHBOARD_SMTP_FROM");
         Ok(())
     }
 

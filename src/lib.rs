@@ -16,6 +16,7 @@
 //! - [`sim`]: the FreeSWITCH simulator used by tests, benchmarks and `switchboard simulate`.
 
 pub mod access;
+pub mod alerts;
 pub mod api;
 pub mod billing;
 pub mod call;

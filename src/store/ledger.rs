@@ -141,6 +141,11 @@ fn post(
     if below != low {
         c.execute("UPDATE tenants SET low_credit = ?2 WHERE id = ?1", (tenant, below))?;
     }
+    if below && !low {
+        // The mail goes out from the outbox (crate::alerts): written here, it is sent once
+        // per crossing whatever happens to the process or the relay.
+        super::alerts::queue(c, tenant, "low_credit", balance, threshold)?;
+    }
     Ok(below && !low)
 }
 

@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod alerts;
 pub mod billing;
 pub mod cdr;
 pub mod ledger;
@@ -39,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../sql/0003_calls.sql"),
     include_str!("../../sql/0004_cdr_parties.sql"),
     include_str!("../../sql/0005_billing.sql"),
+    include_str!("../../sql/0006_limits_alerts.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

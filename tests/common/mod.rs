@@ -1,5 +1,7 @@
 #![allow(dead_code)]
 pub mod api;
+pub mod pbx;
+pub mod smtp;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;

@@ -1,0 +1,229 @@
+//! Money and limits through live calls: concurrency caps, prepaid metering, the flag
+//! policy, trunk caps, transaction limits, the low-credit mail, churn and crashes.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::pbx::*;
+use serde_json::{json, Value};
+use switchboard::sim::{Scenario, Switch};
+use switchboard::store::resource::Within;
+use switchboard::store::resources as res;
+
+/// N+1 calls with a cap of N: the last is refused busy, with the announcement, before
+/// anything rings; once the others end a new call passes.
+#[tokio::test]
+async fn the_tenant_cap_refuses_the_call_over_it() {
+    let p = pbx(OPEN).await;
+    set_tenant(&p, json!({ "max_concurrent_calls": 2 }));
+    let sw = Switch::default();
+    let talking = |ms| {
+        let mut s = from_phone(ACME, "1001", "1003");
+        s.targets = BTreeMap::from([(format!("user/1003@{ACME}"), answers(ms))]);
+        s
+    };
+    let (a, b, c) = tokio::join!(call_on(&sw, &p, talking(600)), call_on(&sw, &p, talking(600)), async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        call_on(&sw, &p, talking(100)).await
+    });
+    assert_eq!((a.0.bridges.len(), b.0.bridges.len()), (1, 1));
+    let (refused, cdr) = c;
+    assert!(refused.bridges.is_empty(), "nothing rang: {:?}", apps(&refused));
+    assert_eq!(refused.hangup_cause.as_deref(), Some("USER_BUSY"));
+    assert!(apps(&refused).contains(&"playback ivr/unroutable.wav".to_string()), "{:?}", apps(&refused));
+    assert_eq!(cdr["route"], "over the concurrent call cap");
+    let (r, _) = call_on(&sw, &p, talking(50)).await;
+    assert_eq!(r.bridges.len(), 1, "the slots came back when the calls ended");
+}
+
+/// At zero the call is refused before anything rings. With 150 seconds of credit one call
+/// is held a window ahead, extended while it talks (the switch's sched_hangup re-armed each
+/// time), warned when the money will not cover another window, and cut by the switch at
+/// the end of what it could pay; it is charged once, and nothing stays held.
+#[tokio::test]
+async fn a_prepaid_call_is_cut_when_its_money_runs_out() {
+    let (p, s) = prepaid_pbx().await;
+    let (r, cdr) = call(&p, s.clone()).await;
+    assert!(r.bridges.is_empty(), "refused at zero before anything rang: {:?}", apps(&r));
+    assert_eq!(r.hangup_cause.as_deref(), Some("OUTGOING_CALL_BARRED"));
+    assert_eq!((cdr["disposition"].as_str(), cdr["charge"].as_i64()), (Some("failed"), Some(0)));
+
+    pay(&p, 150 * PER_SECOND);
+    let (r, cdr) = call(&p, s).await;
+    let api = api_lines(&r);
+    assert_eq!(r.hangup_cause.as_deref(), Some("ALLOTTED_TIMEOUT"), "{api:?}");
+    assert_eq!(r.hangup_by.as_deref(), Some("switch"), "the switch's own sched_hangup ended it");
+    let arms: Vec<_> = api.iter().filter(|l| l.starts_with("api sched_hangup +") && l.ends_with(&format!("{} ALLOTTED_TIMEOUT", r.uuid))).collect();
+    assert!(arms.len() >= 3, "armed before ringing, at the answer, after each extension: {api:?}");
+    assert!(api.iter().any(|l| *l == format!("api sched_del {}", r.uuid)), "{api:?}");
+    assert!(r.broadcasts.iter().any(|b| b.contains(switchboard::call::meter::WARNING)), "the warning played: {:?}", r.broadcasts);
+    let billsec = cdr["billsec"].as_i64().unwrap();
+    assert!((150..=152).contains(&billsec), "cut at the 150 seconds it could pay for: {billsec}");
+    assert_eq!(cdr["charge"].as_i64(), Some(billsec * PER_SECOND));
+    let credit = p.store.credit(p.acme).unwrap();
+    assert_eq!((credit.held, credit.balance), (0, 150 * PER_SECOND - billsec * PER_SECOND));
+    assert_eq!(p.store.ledger(Some(p.acme), Some("charge"), 1, 10).unwrap().total, 1, "one charge");
+}
+
+/// Five calls racing 200 seconds of credit: together they never hold more than the
+/// balance, so the last is refused and the others are cut; what was charged is the balance
+/// (to the switch's whole-second cut per call), once per call.
+#[tokio::test]
+async fn prepaid_calls_racing_one_balance_never_spend_more_than_it() {
+    let (p, s) = prepaid_pbx().await;
+    let balance = 200 * PER_SECOND;
+    pay(&p, balance);
+    let sw = Switch::default();
+    let done = futures_util::future::join_all((0..5).map(|_| call_on(&sw, &p, s.clone()))).await;
+    let mut charged = 0;
+    let mut cut = 0;
+    for (r, cdr) in &done {
+        match r.hangup_cause.as_deref() {
+            Some("ALLOTTED_TIMEOUT") => cut += 1,
+            Some("OUTGOING_CALL_BARRED") => assert!(r.bridges.is_empty()),
+            other => panic!("{other:?}: {:?}", api_lines(r)),
+        }
+        charged += cdr["charge"].as_i64().unwrap();
+    }
+    assert!(cut >= 3, "{cut} calls connected");
+    assert!(charged <= balance + cut * PER_SECOND, "charged {charged} of {balance}");
+    assert!(charged >= balance - PER_SECOND * switchboard::call::meter::LEAD, "the credit was used: {charged}");
+    let credit = p.store.credit(p.acme).unwrap();
+    assert_eq!((credit.held, credit.balance), (0, balance - charged));
+    assert_eq!(p.store.ledger(Some(p.acme), Some("charge"), 1, 10).unwrap().total, cut, "one charge per connected call");
+}
+
+/// The free tier first: a call within the package's minutes costs no credit. Then the flag
+/// policy: the call goes through at zero balance and is charged; the record is flagged for
+/// review and the balance goes negative.
+#[tokio::test]
+async fn flag_policy_charges_and_flags_a_call_on_no_credit() {
+    let p = pbx(OPEN).await;
+    let plan = p
+        .store
+        .create(
+            &res::RATE_PLANS,
+            None,
+            &ADMIN,
+            &obj(json!({ "name": "Retail", "rates": [{ "direction": "outbound", "prefix": "", "per_minute": 60_000, "connection_charge": 5_000, "first_increment": 60, "next_increment": 60 }] })),
+        )
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    set_tenant(&p, json!({ "credit_policy": "flag", "rate_plan_id": plan }));
+    free_minutes(&p, 1);
+    let t1 = find(&p.store, &res::TRUNKS, Within::Everything, "name", "DemoCarrier")["id"].as_i64().unwrap();
+    let number = "+12125550199";
+    let mut s = from_phone(ACME, "1001", number);
+    s.targets = BTreeMap::from([(format!("sofia/gateway/trunk{t1}/{number}"), answers(1100))]);
+    let (_, cdr) = call(&p, s.clone()).await;
+    assert_eq!((cdr["charge"].as_i64(), cdr["free_seconds"].as_i64(), cdr["flagged"].as_i64()), (Some(0), Some(60), Some(0)), "{cdr}");
+    let quota = p.store.quota(p.acme).unwrap();
+    let voice = quota.usage.iter().find(|u| u.kind == "voice_minutes").unwrap();
+    assert_eq!((voice.allocated, voice.used), (1, 1), "the free minute is used");
+    let (r, cdr) = call(&p, s).await;
+    assert_eq!(r.bridges.len(), 1);
+    assert!(!api_lines(&r).iter().any(|l| l.contains("sched_hangup")), "no cut-off under the flag policy");
+    // One second of talk: the first 60-second increment and the connection charge.
+    assert_eq!((cdr["charge"].as_i64(), cdr["flagged"].as_i64()), (Some(65_000), Some(1)), "{cdr}");
+    assert_eq!(p.store.credit(p.acme).unwrap().balance, -65_000);
+    let f = switchboard::store::cdr::CdrFilter { flagged: true, page: 1, per_page: 10, ..Default::default() };
+    let flagged = p.store.cdrs(Within::Tenant(p.acme), &f).unwrap();
+    assert_eq!(flagged.total, 1, "only the call on no credit: {:?}", flagged.items);
+    assert_eq!(flagged.items[0]["uuid"], r.uuid.as_str());
+}
+
+/// A trunk at its channel cap is skipped like a failed one; with every trunk of the route
+/// full the caller hears why and gets congestion, before anything rings.
+#[tokio::test]
+async fn a_full_trunk_is_skipped_and_a_full_route_is_congestion() {
+    let p = pbx(OPEN).await;
+    let t1 = find(&p.store, &res::TRUNKS, Within::Everything, "name", "DemoCarrier")["id"].as_i64().unwrap();
+    p.store.update(&res::TRUNKS, Within::Everything, None, t1, &obj(json!({ "max_channels": 1 }))).unwrap();
+    let t2 =
+        p.store.create(&res::TRUNKS, None, &ADMIN, &obj(json!({ "name": "Backup", "host": "sip.backup.test" }))).unwrap()["id"].as_i64().unwrap();
+    let route = find(&p.store, &res::OUTBOUND_ROUTES, Within::Tenant(p.acme), "name", "North America")["id"].as_i64().unwrap();
+    let set_trunks =
+        |trunks: Value| p.store.update(&res::OUTBOUND_ROUTES, Within::Tenant(p.acme), None, route, &obj(json!({ "trunks": trunks }))).unwrap();
+    set_trunks(json!([{ "trunk_id": t1 }, { "trunk_id": t2 }]));
+    let number = "+12125550199";
+    let mut s = from_phone(ACME, "1001", number);
+    s.targets =
+        BTreeMap::from([(format!("sofia/gateway/trunk{t1}/{number}"), answers(700)), (format!("sofia/gateway/trunk{t2}/{number}"), answers(100))]);
+    let sw = Switch::default();
+    let late = |s: Scenario| async move {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        s
+    };
+    let (first, (second, cdr)) = tokio::join!(call_on(&sw, &p, s.clone()), async { call_on(&sw, &p, late(s.clone()).await).await });
+    assert_eq!(first.0.bridges[0].dialstring, format!("sofia/gateway/trunk{t1}/{number}"));
+    assert_eq!(second.bridges.len(), 1, "{:?}", apps(&second));
+    assert_eq!(second.bridges[0].dialstring, format!("sofia/gateway/trunk{t2}/{number}"), "the full trunk was not dialed");
+    assert_eq!(cdr["trunk_id"].as_i64(), Some(t2));
+
+    set_trunks(json!([{ "trunk_id": t1 }]));
+    let (_, (refused, _)) = tokio::join!(call_on(&sw, &p, s.clone()), async { call_on(&sw, &p, late(s.clone()).await).await });
+    assert!(refused.bridges.is_empty(), "{:?}", apps(&refused));
+    assert_eq!(refused.hangup_cause.as_deref(), Some("NORMAL_CIRCUIT_CONGESTION"));
+    assert!(apps(&refused).contains(&"playback ivr/ivr-not_available.wav".to_string()), "{:?}", apps(&refused));
+}
+
+/// Acme on the flag policy at 1.00 a minute (whole minutes) to every number.
+fn per_minute_plan(p: &Pbx) {
+    let rates = json!([{ "direction": "outbound", "prefix": "", "per_minute": 1_000_000, "first_increment": 60, "next_increment": 60 }]);
+    let plan = p.store.create(&res::RATE_PLANS, None, &ADMIN, &obj(json!({ "name": "Minutes", "rates": rates }))).unwrap()["id"].as_i64().unwrap();
+    set_tenant(p, json!({ "credit_policy": "flag", "rate_plan_id": plan, "low_credit_threshold": 5_000_000 }));
+    free_minutes(p, 0);
+}
+
+fn outbound_call(p: &Pbx, number: &str) -> Scenario {
+    let t1 = find(&p.store, &res::TRUNKS, Within::Everything, "name", "DemoCarrier")["id"].as_i64().unwrap();
+    let mut s = from_phone(ACME, "1001", number);
+    s.targets = BTreeMap::from([(format!("sofia/gateway/trunk{t1}/{number}"), answers(1100))]);
+    s
+}
+
+/// Calls that take the balance below the threshold queue one mail per crossing; it reaches
+/// a local SMTP sink once (a relay that is down delays it, loses nothing); staying below
+/// sends nothing more, and a payment re-arms the alert for the next crossing.
+#[tokio::test]
+async fn the_low_credit_mail_goes_out_once_per_crossing() {
+    let p = pbx(OPEN).await;
+    per_minute_plan(&p);
+    pay(&p, 6_000_000);
+    let s = outbound_call(&p, "+12125550199");
+    let sink = common::smtp::Sink::start().await;
+    let smtp =
+        switchboard::config::Smtp { relay: "127.0.0.1".into(), port: sink.addr.port(), from: "billing@pbx.example".into(), ..Default::default() };
+    let now = jiff::Timestamp::now;
+    // 6.00 → 5.00: not below 5.00.
+    call(&p, s.clone()).await;
+    assert!(!p.store.credit(p.acme).unwrap().low_credit);
+    assert_eq!(switchboard::alerts::once(&p.store, &smtp, now()).await, Ok(0));
+    // 5.00 → 4.00: crossed. The relay is down first: the mail waits for its retry.
+    call(&p, s.clone()).await;
+    assert!(p.store.credit(p.acme).unwrap().low_credit, "the flag the UI shows");
+    let down = switchboard::config::Smtp { port: 9, ..smtp.clone() };
+    assert_eq!(switchboard::alerts::once(&p.store, &down, now()).await, Ok(0));
+    assert!(p.store.due_alerts(&now().to_string(), 10).unwrap().is_empty(), "the retry is later");
+    let later = now() + jiff::SignedDuration::from_mins(2);
+    assert_eq!(switchboard::alerts::once(&p.store, &smtp, later).await, Ok(1));
+    assert_eq!(switchboard::alerts::once(&p.store, &smtp, later).await, Ok(0), "sent once");
+    // 4.00 → 3.00: still below, no second mail.
+    call(&p, s.clone()).await;
+    assert_eq!(switchboard::alerts::once(&p.store, &smtp, later).await, Ok(0));
+    let mails = sink.mails();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    let acme = p.store.get(&res::TENANTS, Within::Everything, None, p.acme.0).unwrap();
+    assert!(mails[0].to[0].contains(acme["email"].as_str().unwrap()), "{:?}", mails[0].to);
+    assert!(mails[0].from.contains("billing@pbx.example"));
+    assert!(mails[0].data.contains("Subject: Low credit: "), "{}", mails[0].data);
+    assert!(mails[0].data.contains("4.00") && mails[0].data.contains("5.00"), "{}", mails[0].data);
+    // A payment lifts it above (flag cleared); the next crossing mails again.
+    pay(&p, 2_500_000);
+    assert!(!p.store.credit(p.acme).unwrap().low_credit, "5.50");
+    call(&p, s).await;
+    assert_eq!(switchboard::alerts::once(&p.store, &smtp, now()).await, Ok(1));
+    assert_eq!(sink.mails().len(), 2);
+}
