@@ -632,6 +632,29 @@ async fn payments_credit_and_rate_plans() {
     assert_eq!(st, 409, "one rate per direction and prefix");
     let (st, _) = srv.call("POST", "/api/v1/rate-plans", Some(&ta), Some(&json!({ "name": "Mine", "rates": [] }))).await;
     assert_eq!(st, 403, "tenants read plans, the super admin sets them");
+
+    // An outbound route's own plan: the tenant admin writes the route, not its price.
+    let plan = v_id(&srv, &s, "/api/v1/rate-plans").await;
+    let route = srv.create(&ta, "/api/v1/outbound-routes", json!({ "name": "US", "pattern": "+1NXXNXXXXXX" })).await;
+    let path = format!("/api/v1/outbound-routes/{route}");
+    let (st, v) = srv.call("PATCH", &path, Some(&ta), Some(&json!({ "rate_plan_id": plan }))).await;
+    assert_eq!((st, v["field"].as_str()), (422, Some("rate_plan_id")), "{v}");
+    let (st, v) =
+        srv.call("POST", "/api/v1/outbound-routes", Some(&ta), Some(&json!({ "name": "Cheap", "pattern": "+44.", "rate_plan_id": plan }))).await;
+    assert_eq!((st, v["field"].as_str()), (422, Some("rate_plan_id")), "{v}");
+    let (st, v) = srv.call("PATCH", &path, Some(&s), Some(&json!({ "rate_plan_id": plan }))).await;
+    assert_eq!((st, v["rate_plan_id"].as_i64()), (200, Some(plan)), "{v}");
+    let (_, mut got) = srv.call("GET", &path, Some(&ta), None).await;
+    got["name"] = json!("US retail");
+    let (st, v) = srv.call("PATCH", &path, Some(&ta), Some(&got)).await;
+    assert_eq!((st, v["rate_plan_id"].as_i64(), v["name"].as_str()), (200, Some(plan), Some("US retail")), "sent back unchanged: {v}");
+    let doc = srv.call("GET", "/api/v1/openapi.json", None, None).await.1.to_string();
+    assert!(doc.contains("set by the super admin only"), "the document says who sets it");
+}
+
+/// The id of the first row of a list.
+async fn v_id(srv: &ApiServer, token: &str, path: &str) -> i64 {
+    srv.call("GET", path, Some(token), None).await.1["items"][0]["id"].as_i64().unwrap()
 }
 
 #[tokio::test]

@@ -227,3 +227,45 @@ async fn the_low_credit_mail_goes_out_once_per_crossing() {
     assert_eq!(switchboard::alerts::once(&p.store, &smtp, now()).await, Ok(1));
     assert_eq!(sink.mails().len(), 2);
 }
+
+/// A daily limit of two: the third call out that day is refused before anything rings (the
+/// refused call is not counted); calls between phones are not transactions.
+#[tokio::test]
+async fn the_daily_transaction_limit_refuses_the_call_over_it() {
+    let p = pbx(OPEN).await;
+    set_tenant(&p, json!({ "daily_limit": 2, "monthly_limit": 100 }));
+    let s = outbound_call(&p, "+12125550199");
+    for _ in 0..2 {
+        let (r, _) = call(&p, s.clone()).await;
+        assert_eq!(r.bridges.len(), 1);
+    }
+    let (r, cdr) = call(&p, s.clone()).await;
+    assert!(r.bridges.is_empty(), "nothing rang: {:?}", apps(&r));
+    assert_eq!(r.hangup_cause.as_deref(), Some("OUTGOING_CALL_BARRED"));
+    assert!(cdr["route"].as_str().unwrap().ends_with("refused: daily transaction limit"), "{cdr}");
+    let mut internal = from_phone(ACME, "1001", "1003");
+    internal.targets = BTreeMap::from([(format!("user/1003@{ACME}"), answers(50))]);
+    assert_eq!(call(&p, internal).await.0.bridges.len(), 1, "internal calls are not limited");
+    let at: jiff::Timestamp = OPEN.parse().unwrap();
+    assert_eq!(p.store.transactions(p.acme, "America/New_York", at).unwrap(), (2, 2));
+    set_tenant(&p, json!({ "daily_limit": -1 }));
+    assert_eq!(call(&p, s).await.0.bridges.len(), 1, "-1 is unlimited");
+}
+
+/// An outbound route naming its own plan rates its calls with it, not the tenant's.
+#[tokio::test]
+async fn a_route_s_own_rate_plan_wins_over_the_tenant_s() {
+    let p = pbx(OPEN).await;
+    per_minute_plan(&p);
+    let rates = json!([{ "direction": "outbound", "prefix": "1212", "per_minute": 3_000_000, "first_increment": 60, "next_increment": 60 }]);
+    let premium = p.store.create(&res::RATE_PLANS, None, &ADMIN, &obj(json!({ "name": "Premium", "rates": rates }))).unwrap()["id"].as_i64().unwrap();
+    let s = outbound_call(&p, "+12125550199");
+    let (_, cdr) = call(&p, s.clone()).await;
+    assert_eq!(cdr["charge"].as_i64(), Some(1_000_000), "the tenant's plan: {cdr}");
+    let routes = p.store.outbound_routes(p.acme).unwrap();
+    for r in &routes {
+        p.store.update(&res::OUTBOUND_ROUTES, Within::Everything, None, r.id, &obj(json!({ "rate_plan_id": premium }))).unwrap();
+    }
+    let (_, cdr) = call(&p, s).await;
+    assert_eq!(cdr["charge"].as_i64(), Some(3_000_000), "the route's plan: {cdr}");
+}

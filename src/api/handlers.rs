@@ -760,6 +760,28 @@ fn check_own_extension(api: &Api, p: &Principal, r: &Resource, body: &Map<String
     Ok(())
 }
 
+/// Fields only the super admin writes, refused by name for anyone else; a value sent back
+/// unchanged (`current`: the row being updated; none on create) is let through untouched.
+fn check_super_admin_fields(p: &Principal, r: &Resource, body: &mut Map<String, Value>, current: Option<&Value>) -> ApiResult<()> {
+    if p.role == Role::SuperAdmin {
+        return Ok(());
+    }
+    let mut refused = Vec::new();
+    for f in r.fields.iter().filter(|f| f.super_admin) {
+        let Some(v) = body.get(f.name) else { continue };
+        if *v == current.map_or(Value::Null, |c| c[f.name].clone()) {
+            body.remove(f.name);
+        } else {
+            refused.push((f.name.to_string(), "set by the super admin only".to_string()));
+        }
+    }
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Fields(refused))
+    }
+}
+
 pub fn resource(api: &Api, req: &Req, r: &'static Resource, op: Op) -> ApiResult<Reply> {
     let p = req.principal()?;
     let g = req.grant;
@@ -770,6 +792,7 @@ pub fn resource(api: &Api, req: &Req, r: &'static Resource, op: Op) -> ApiResult
         Op::Get => Reply::ok(api.store.get(r, g.within, g.owner, req.id())?),
         Op::Create => {
             let mut body = req.object()?;
+            check_super_admin_fields(p, r, &mut body, None)?;
             let tenant = tenant_for_create(api, req, r, p, &mut body)?;
             if !g.admin {
                 check_own_extension(api, p, r, &body)?;
@@ -781,6 +804,10 @@ pub fn resource(api: &Api, req: &Req, r: &'static Resource, op: Op) -> ApiResult
         }
         Op::Update => {
             let mut body = req.object()?;
+            if r.fields.iter().any(|f| f.super_admin && body.contains_key(f.name)) {
+                let current = api.store.get(r, g.within, g.owner, req.id())?;
+                check_super_admin_fields(p, r, &mut body, Some(&current))?;
+            }
             if let Some(t) = body_tenant(&body)? {
                 match (r.scope, p.tenant) {
                     (Scope::Assignable, Some(own)) if own.0 != t => return Err(ApiError::forbidden("objects can only belong to your own tenant")),

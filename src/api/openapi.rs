@@ -59,7 +59,12 @@ fn resource_schema(r: &Resource) -> Value {
         props.insert("tenant_id".into(), json!({ "type": "integer", "description": "super admins name the tenant; others get their own" }));
     }
     for f in r.fields {
-        props.insert(f.name.into(), kind_schema(f.kind));
+        let mut schema = kind_schema(f.kind);
+        if f.super_admin {
+            let d = schema["description"].as_str().map(|d| format!("{d}; ")).unwrap_or_default();
+            schema["description"] = json!(format!("{d}set by the super admin only"));
+        }
+        props.insert(f.name.into(), schema);
         if f.required {
             required.push(f.name);
         }

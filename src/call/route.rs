@@ -930,8 +930,15 @@ impl Call<'_> {
         vars.push(("hangup_after_bridge", "true".into()));
         vars.push(("continue_on_fail", cof));
         vars.extend(self.hold_music_vars(None));
+        // The tenant's daily and monthly transaction limits, checked and counted at once.
+        let (tz, daily, monthly, at) = (self.tenant.timezone.clone(), self.tenant.daily_limit, self.tenant.monthly_limit, (self.clock)());
+        if let Some(limit) = self.read(move |st, t| st.count_transaction(t, &tz, daily, monthly, at)).await? {
+            warn!(tenant = self.tenant.id, limit = limit.as_str(), "the tenant's transaction limit is reached");
+            self.bar(&format!("refused: {} transaction limit", limit.as_str()), UNAVAILABLE).await?;
+            return Ok(Next::Done);
+        }
         // The rate, and for a prepaid tenant the credit, before anything rings.
-        if !self.authorize_outbound(&out).await? {
+        if !self.authorize_outbound(&out, route.rate_plan_id).await? {
             return Ok(Next::Done);
         }
         self.set(&vars).await?;
@@ -969,9 +976,9 @@ impl Call<'_> {
     /// Finds the rate of an outbound call to `out`; a prepaid tenant's call is authorised
     /// against its credit (see [`super::meter`]) or refused with an announcement. False when
     /// the call was refused.
-    async fn authorize_outbound(&mut self, out: &str) -> Result<bool, RouteError> {
+    async fn authorize_outbound(&mut self, out: &str, plan: Option<i64>) -> Result<bool, RouteError> {
         let n = out.to_string();
-        let rate = self.read(move |st, t| st.rate_for(t, None, "outbound", &n)).await?.filter(|r| !r.is_free());
+        let rate = self.read(move |st, t| st.rate_for(t, plan, "outbound", &n)).await?.filter(|r| !r.is_free());
         self.rate = rate;
         let Some(rate) = rate.filter(|_| self.tenant.prepaid) else { return Ok(true) };
         let call = super::meter::MeteredCall {
@@ -989,14 +996,20 @@ impl Call<'_> {
             }
             None => {
                 warn!(tenant = self.tenant.id, "no credit left for an outbound call");
-                self.path.push("refused: no credit".into());
-                self.cdr.disposition = "failed";
-                self.s.execute("pre_answer", None).await?;
-                let _ = self.s.playback(NO_CREDIT).await;
-                self.s.hangup("OUTGOING_CALL_BARRED").await?;
+                self.bar("refused: no credit", NO_CREDIT).await?;
                 Ok(false)
             }
         }
+    }
+
+    /// Refuses an outbound call before anything rings: `prompt`, then OUTGOING_CALL_BARRED.
+    async fn bar(&mut self, why: &str, prompt: &str) -> Result<(), RouteError> {
+        self.path.push(why.into());
+        self.cdr.disposition = "failed";
+        self.s.execute("pre_answer", None).await?;
+        let _ = self.s.playback(prompt).await;
+        self.s.hangup("OUTGOING_CALL_BARRED").await?;
+        Ok(())
     }
 
     /// The call is over (or about to be): wait briefly for the final event, then write the CDR.

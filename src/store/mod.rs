@@ -12,6 +12,7 @@ pub mod alerts;
 pub mod billing;
 pub mod cdr;
 pub mod ledger;
+pub mod limits;
 pub mod moh;
 pub mod resource;
 pub mod resources;

@@ -107,11 +107,14 @@ pub struct Field {
     pub filter: bool,
     /// Shares the tenant's dial plan namespace (extension numbers, ring group numbers, …).
     pub dialable: bool,
+    /// Readable by the row's users, written by the super admin only (a tenant must not
+    /// pick its own price).
+    pub super_admin: bool,
 }
 
 impl Field {
     pub const fn new(name: &'static str, kind: Kind) -> Field {
-        Field { name, kind, required: false, nullable: false, filter: false, dialable: false }
+        Field { name, kind, required: false, nullable: false, filter: false, dialable: false, super_admin: false }
     }
     pub const fn req(mut self) -> Field {
         self.required = true;
@@ -127,6 +130,10 @@ impl Field {
     }
     pub const fn dialable(mut self) -> Field {
         self.dialable = true;
+        self
+    }
+    pub const fn super_admin(mut self) -> Field {
+        self.super_admin = true;
         self
     }
 }

@@ -125,6 +125,7 @@ pub static OUTBOUND_ROUTES: Resource = Resource {
         F::new("prepend", DialNumber),
         F::new("caller_id", E164),
         F::new("failover_causes", List(ListKind::Causes)),
+        F::new("rate_plan_id", GlobalRef("rate_plans")).nullable().super_admin(),
     ],
     children: &[Child { key: "trunks", table: "outbound_route_trunks", fields: &[F::new("trunk_id", GlobalRef("trunks")).req()], max: 10 }],
     slot: None,

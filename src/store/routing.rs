@@ -22,6 +22,9 @@ pub struct Tenant {
     pub max_concurrent_calls: i64,
     /// Credit policy `prepaid`: rated calls are authorised and cut at their credit.
     pub prepaid: bool,
+    /// Transactions (calls out) a local day / month; -1: unlimited.
+    pub daily_limit: i64,
+    pub monthly_limit: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -156,6 +159,9 @@ pub struct OutboundRoute {
     pub caller_id: String,
     pub failover_causes: Vec<String>,
     pub trunks: Vec<RouteTrunk>,
+    /// Rates calls on this route instead of the tenant's plan (set by the super admin).
+    #[serde(default)]
+    pub rate_plan_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -194,7 +200,7 @@ impl Store {
             .prepare_cached(&format!(
                 "SELECT id, sip_domain, timezone, enabled,
                         (SELECT m.id FROM moh_classes m WHERE m.tenant_id = t.id AND m.name = 'default'),
-                        max_concurrent_calls, credit_policy = 'prepaid'
+                        max_concurrent_calls, credit_policy = 'prepaid', daily_limit, monthly_limit
                  FROM tenants t WHERE {column} = ?1"
             ))?
             .query_row([key], |r| {
@@ -206,6 +212,8 @@ impl Store {
                     moh_class: r.get(4)?,
                     max_concurrent_calls: r.get(5)?,
                     prepaid: r.get(6)?,
+                    daily_limit: r.get(7)?,
+                    monthly_limit: r.get(8)?,
                 })
             })
             .optional()?;
