@@ -657,6 +657,61 @@ async fn v_id(srv: &ApiServer, token: &str, path: &str) -> i64 {
     srv.call("GET", path, Some(token), None).await.1["items"][0]["id"].as_i64().unwrap()
 }
 
+/// Usage by the tenant's local day (a call at 22:30 in New York is that day's, though UTC
+/// has moved on), with charges; the quota dashboard shows the transaction limits' use.
+#[tokio::test]
+async fn usage_by_local_day_and_the_quota_dashboard() {
+    use switchboard::billing::rating::Rate;
+    use switchboard::store::cdr::Cdr;
+    let srv = start(|_| {}).await;
+    let s = srv.admin_token().await;
+    let (t, ta) = tenant(&srv, &s, "usage.test", ALL).await;
+    let (st, _) =
+        srv.call("PATCH", &format!("/api/v1/tenants/{t}"), Some(&s), Some(&json!({ "timezone": "America/New_York", "daily_limit": 50 }))).await;
+    assert_eq!(st, 200);
+    let rate = Rate { per_minute: 60_000, connection_charge: 0, first_increment: 60, next_increment: 60 };
+    let mk = |uuid: &str, started: &str, billsec: i64| Cdr {
+        uuid: uuid.into(),
+        tenant: Some(switchboard::store::TenantId(t)),
+        direction: "outbound",
+        started_at: started.into(),
+        ended_at: started.into(),
+        answered_at: (billsec > 0).then(|| started.to_string()),
+        billsec,
+        disposition: if billsec > 0 { "answered" } else { "failed" },
+        ..Default::default()
+    };
+    srv.store.settle(&mk("late", "2026-11-11T03:30:00Z", 61), Some(&rate)).unwrap();
+    srv.store.settle(&mk("noon", "2026-11-11T17:00:00Z", 30), Some(&rate)).unwrap();
+    srv.store.settle(&mk("fail", "2026-11-11T18:00:00Z", 0), Some(&rate)).unwrap();
+    srv.store.settle(&mk("out", "2026-11-12T06:00:00Z", 10), Some(&rate)).unwrap();
+    let (st, v) = srv.call("GET", "/api/v1/usage?from=2026-11-10&to=2026-11-11", Some(&ta), None).await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["days"].as_array().unwrap().len(), 2);
+    let day = |i: usize| {
+        (v["days"][i]["date"].as_str(), v["days"][i]["calls"].as_i64(), v["days"][i]["minutes"].as_i64(), v["days"][i]["charges"].as_i64())
+    };
+    assert_eq!(day(0), (Some("2026-11-10"), Some(1), Some(2), Some(120_000)), "22:30 in New York: {v}");
+    assert_eq!(day(1), (Some("2026-11-11"), Some(2), Some(1), Some(60_000)), "{v}");
+    assert_eq!((v["total"]["calls"].as_i64(), v["total"]["answered"].as_i64(), v["total"]["billsec"].as_i64()), (Some(3), Some(2), Some(91)));
+    assert_eq!(
+        v["total"]["charges"].as_i64(),
+        Some(srv.store.credit(switchboard::store::TenantId(t)).unwrap().balance.abs() - 60_000),
+        "the ledger agrees"
+    );
+    for q in ["from=yesterday", "from=2026-11-12&to=2026-11-10", "from=2025-01-01&to=2026-11-10"] {
+        let (st, v) = srv.call("GET", &format!("/api/v1/usage?{q}"), Some(&ta), None).await;
+        assert_eq!(st, 422, "{q}: {v}");
+    }
+    let eu = srv.create(&ta, "/api/v1/users", json!({ "email": "eu@usage.test", "name": "EU", "role": "end_user", "password": PW })).await;
+    assert!(eu > 0);
+    let eu_token = srv.login("eu@usage.test", PW).await;
+    assert_eq!(srv.call("GET", "/api/v1/usage", Some(&eu_token), None).await.0, 403, "the tenant's money is its admins'");
+    let (_, q) = srv.call("GET", "/api/v1/quota", Some(&ta), None).await;
+    assert_eq!((q["transactions"]["daily"]["limit"].as_i64(), q["transactions"]["monthly"]["limit"].as_i64()), (Some(50), Some(-1)), "{q}");
+    assert_eq!(q["transactions"]["daily"]["used"].as_i64(), Some(0));
+}
+
 #[tokio::test]
 async fn call_records_scoped_filtered_and_exported() {
     use switchboard::store::cdr::Cdr;

@@ -236,7 +236,7 @@ async fn custom_case(w: &World, route: &Route, who: Who, foreign: bool) -> (Stri
         ("GET", "/quota") => (format!("{path}?tenant_id={t}"), None, signed(200)),
         // A tenant user's own credit whatever tenant_id says; the super admin names one.
         ("GET", "/credit") => (format!("{path}?tenant_id={t}"), None, signed(200)),
-        ("GET", "/payments" | "/ledger" | "/flagged-calls") => (format!("{path}?tenant_id={t}"), None, by_role(200, 200, 200, 403)),
+        ("GET", "/payments" | "/ledger" | "/flagged-calls" | "/usage") => (format!("{path}?tenant_id={t}"), None, by_role(200, 200, 200, 403)),
         ("POST", "/payments") => {
             (path.into(), Some(json!({ "tenant_id": t, "amount": 1_000_000, "payment_type": "cash" })), by_role(201, 403, 403, 403))
         }

@@ -430,10 +430,6 @@ pub fn cdrs_csv(api: &Api, req: &Req) -> ApiResult<Reply> {
     Ok(Reply { status: warp::http::StatusCode::OK, body: None, raw: Some(("text/csv; charset=utf-8", out.into_bytes())) })
 }
 
-pub fn quota(api: &Api, req: &Req) -> ApiResult<Reply> {
-    Reply::ok(api.store.quota(req.tenant_of()?)?)
-}
-
 pub fn activity(api: &Api, req: &Req) -> ApiResult<Reply> {
     let f = Filter {
         from: req.query("from").map(String::from),

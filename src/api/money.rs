@@ -82,3 +82,35 @@ pub fn ledger(api: &Api, req: &Req) -> ApiResult<Reply> {
 pub fn flagged_calls(api: &Api, req: &Req) -> ApiResult<Reply> {
     Reply::ok(super::handlers::cdr_page(api, req, 500, true)?)
 }
+
+/// Usage by local day for `from`..=`to` (dates; default: this month so far).
+pub fn usage(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let t = req.tenant_of()?;
+    let tz = api.store.tenant_timezone(t)?;
+    let today = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::get(&tz).unwrap_or(jiff::tz::TimeZone::UTC)).date();
+    let date = |name: &str, default: jiff::civil::Date| -> ApiResult<jiff::civil::Date> {
+        match req.query(name) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| ApiError::invalid(name, "must be a date (YYYY-MM-DD)")),
+        }
+    };
+    let from = date("from", today.first_of_month())?;
+    let to = date("to", today)?;
+    Reply::ok(api.store.usage(t, from, to)?)
+}
+
+/// The quota dashboard: package slots, period usage, and the transaction limits' use today
+/// and this month.
+pub fn quota(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let t = req.tenant_of()?;
+    let q = api.store.quota(t)?;
+    let limits = api.store.get(&crate::store::resources::TENANTS, crate::store::resource::Within::Everything, None, t.0)?;
+    let tz = limits["timezone"].as_str().unwrap_or("UTC");
+    let (day, month) = api.store.transactions(t, tz, jiff::Timestamp::now())?;
+    let mut v = serde_json::to_value(q).map_err(|e| ApiError::Internal(e.to_string()))?;
+    v["transactions"] = serde_json::json!({
+        "daily": { "used": day, "limit": limits["daily_limit"] },
+        "monthly": { "used": month, "limit": limits["monthly_limit"] },
+    });
+    Reply::ok(v)
+}

@@ -191,10 +191,19 @@ impl Store {
             let used = slot_used(&c, tenant, slot, None)?;
             slots.push(SlotUsage { slot, used, limit: package_limit(&c, tenant, slot)?.map(|(_, l)| l) });
         }
-        let usage = c
+        let (day, tz): (i64, String) =
+            c.query_row("SELECT billing_day, timezone FROM tenants WHERE id = ?1", [tenant.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let current = crate::billing::period::start(day, &tz, jiff::Timestamp::now()).to_string();
+        let mut usage: Vec<UsageQuota> = c
             .prepare("SELECT kind, allocated, used, period_start FROM quotas WHERE tenant_id = ?1 ORDER BY kind")?
             .query_map([tenant.0], |r| Ok(UsageQuota { kind: r.get(0)?, allocated: r.get(1)?, used: r.get(2)?, period_start: r.get(3)? }))?
             .collect::<rusqlite::Result<_>>()?;
+        // Counters restart lazily, when the first use of a new period is counted; until then
+        // the last period's count is not this period's.
+        for u in usage.iter_mut().filter(|u| u.period_start < current) {
+            u.used = 0;
+            u.period_start = current.clone();
+        }
         Ok(Quota { tenant_id: tenant.0, package, slots, usage })
     }
 

@@ -18,6 +18,7 @@ pub mod resource;
 pub mod resources;
 pub mod routing;
 pub mod seed;
+pub mod usage;
 pub mod validate;
 
 use std::path::Path;
