@@ -120,6 +120,18 @@ impl Caps {
         freed
     }
 
+    /// Counts a call that is up on the switch but that no task of this process owns (one
+    /// routed before a restart): its tenant slot and, while it is out on one, its trunk
+    /// channel, whatever the caps (it is up already). Reconciliation frees them when the
+    /// switch no longer lists the call.
+    pub fn adopt(&self, uuid: &str, tenant: i64, trunk: Option<i64>) {
+        let mut g = self.lock();
+        g.take(Kind::Tenant, uuid, tenant, 0);
+        if let Some(t) = trunk {
+            g.take(Kind::Trunk, uuid, t, 0);
+        }
+    }
+
     /// Every call holding a slot.
     pub fn calls(&self) -> Vec<String> {
         let g = self.lock();
@@ -136,14 +148,63 @@ impl Drop for Slot {
     }
 }
 
-/// The channel UUIDs in `show channels as json` (mod_commands: `{"row_count":N,"rows":[{"uuid":…}]}`;
-/// with no channels FreeSWITCH answers `{"row_count":0}`).
-pub fn channel_uuids(json: &str) -> Result<HashSet<String>, String> {
+/// One row of `show channels as json`: what reconciliation needs to know whose call it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SwitchChannel {
+    pub uuid: String,
+    /// `inbound` for a call handed to switchboard (the A-leg), `outbound` for a leg the
+    /// switch dialed.
+    pub direction: String,
+    /// The dialplan context: `public` for trunks, the tenant's domain for its phones.
+    pub context: String,
+    /// The number dialed (a DID in `public`).
+    pub dest: String,
+    /// The application running now (a bridge's dial string names the trunk).
+    pub application_data: String,
+    pub created_epoch: i64,
+}
+
+/// The rows of `show channels as json` (mod_commands: `{"row_count":N,"rows":[{"uuid":…}]}`;
+/// with no channels FreeSWITCH answers `{"row_count":0}`; every value is a string).
+pub fn channels(json: &str) -> Result<Vec<SwitchChannel>, String> {
     let v: serde_json::Value = serde_json::from_str(json.trim()).map_err(|e| format!("show channels as json: {e}"))?;
     if v.get("row_count").is_none() {
         return Err(format!("show channels as json: unexpected answer {:.80}", json.trim()));
     }
-    Ok(v["rows"].as_array().map(|rows| rows.iter().filter_map(|r| r["uuid"].as_str().map(String::from)).collect()).unwrap_or_default())
+    let text = |r: &serde_json::Value, k: &str| r[k].as_str().unwrap_or_default().to_string();
+    Ok(v["rows"]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .filter(|r| r["uuid"].is_string())
+                .map(|r| SwitchChannel {
+                    uuid: text(r, "uuid"),
+                    direction: text(r, "direction"),
+                    context: text(r, "context"),
+                    dest: text(r, "dest"),
+                    application_data: text(r, "application_data"),
+                    created_epoch: text(r, "created_epoch").parse().unwrap_or(0),
+                })
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// The channel UUIDs in `show channels as json`.
+pub fn channel_uuids(json: &str) -> Result<HashSet<String>, String> {
+    Ok(channels(json)?.into_iter().map(|c| c.uuid).collect())
+}
+
+/// The trunk a bridge's dial string goes out on (`sofia/gateway/trunk<id>/…`, as the
+/// router builds it).
+pub fn trunk_of_dialstring(data: &str) -> Option<i64> {
+    let at = data.find("sofia/gateway/trunk")? + "sofia/gateway/trunk".len();
+    let digits: String = data[at..].chars().take_while(char::is_ascii_digit).collect();
+    if data[at + digits.len()..].starts_with('/') {
+        digits.parse().ok()
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -208,5 +269,22 @@ mod tests {
         let two = channel_uuids(r#"{"row_count":2,"rows":[{"uuid":"a","name":"sofia/x"},{"uuid":"b"}]}"#).unwrap();
         assert_eq!(two, ["a".to_string(), "b".to_string()].into());
         assert!(channel_uuids("-ERR no reply").is_err());
+        let rows = channels(r#"{"row_count":1,"rows":[{"uuid":"a","direction":"inbound","context":"public","dest":"+12125550100","created_epoch":"1763800000","application_data":"{x=1}sofia/gateway/trunk12/+1555"}]}"#).unwrap();
+        assert_eq!((rows[0].context.as_str(), rows[0].created_epoch), ("public", 1_763_800_000));
+        assert_eq!(trunk_of_dialstring(&rows[0].application_data), Some(12));
+        assert_eq!(trunk_of_dialstring("user/1001@acme"), None);
+        assert_eq!(trunk_of_dialstring("sofia/gateway/trunk12x/1"), None);
+    }
+
+    #[test]
+    fn an_adopted_call_counts_until_the_switch_drops_it() {
+        let caps = Arc::new(Caps::default());
+        caps.adopt("old", 1, Some(9));
+        caps.adopt("old2", 1, None);
+        assert_eq!((caps.tenant_calls(1), caps.trunk_calls(9)), (2, 1));
+        assert!(caps.tenant("new", 1, 2).is_none(), "the adopted calls fill the cap");
+        let live: HashSet<String> = ["old2".to_string()].into();
+        assert_eq!(caps.reconcile(&live, Duration::ZERO), vec!["old".to_string()]);
+        assert_eq!((caps.tenant_calls(1), caps.trunk_calls(9)), (1, 0));
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tracing::{info, warn};
 
-use super::caps::{channel_uuids, Caps};
+use super::caps::{channels, trunk_of_dialstring, Caps, SwitchChannel};
 use crate::esl::inbound::InboundClient;
 use crate::store::Store;
 
@@ -19,6 +19,8 @@ pub const GRACE: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Pass {
+    /// Calls up on the switch that no task owns (routed before a restart), now counted.
+    pub adopted: Vec<String>,
     /// Calls whose slots were freed.
     pub freed: Vec<String>,
     /// Calls whose orphaned reservations were settled.
@@ -28,10 +30,15 @@ pub struct Pass {
 /// One comparison with the switch.
 pub async fn once(caps: &Caps, store: &Store, client: &InboundClient, grace: Duration) -> Result<Pass, String> {
     let answer = client.api("show channels as json").await.map_err(|e| e.to_string())?;
-    let live = channel_uuids(&answer)?;
+    let rows = channels(&answer)?;
+    let live: HashSet<String> = rows.iter().map(|c| c.uuid.clone()).collect();
     let freed = caps.reconcile(&live, grace);
     if !freed.is_empty() {
         warn!(count = freed.len(), calls = ?freed, "freed the slots of calls the switch no longer has");
+    }
+    let adopted = adopt(caps, store, &rows, grace).await?;
+    if !adopted.is_empty() {
+        info!(count = adopted.len(), calls = ?adopted, "counted calls up on the switch that no task owns (routed before a restart)");
     }
     let owned: HashSet<String> = caps.calls().into_iter().collect();
     let s = store.clone();
@@ -55,7 +62,45 @@ pub async fn once(caps: &Caps, store: &Store, client: &InboundClient, grace: Dur
             Err(e) => warn!(error = %e, "settling an orphaned reservation"),
         }
     }
-    Ok(Pass { freed, settled })
+    Ok(Pass { adopted, freed, settled })
+}
+
+/// Counts the calls handed to switchboard (A-legs) that are older than `grace` and hold no
+/// slot: their tenant comes from where they entered, as the router found it (the tenant's
+/// domain as context, or the DID in `public`), their trunk from the bridge they run.
+async fn adopt(caps: &Caps, store: &Store, rows: &[SwitchChannel], grace: Duration) -> Result<Vec<String>, String> {
+    let owned: HashSet<String> = caps.calls().into_iter().collect();
+    let old = jiff::Timestamp::now().as_second() - grace.as_secs() as i64;
+    let strays: Vec<SwitchChannel> =
+        rows.iter().filter(|c| c.direction == "inbound" && c.created_epoch <= old && !owned.contains(&c.uuid)).cloned().collect();
+    if strays.is_empty() {
+        return Ok(Vec::new());
+    }
+    let s = store.clone();
+    let found = tokio::task::spawn_blocking(move || -> crate::store::Result<Vec<(SwitchChannel, i64)>> {
+        let mut out = Vec::new();
+        for c in strays {
+            let tenant = match c.context.as_str() {
+                "public" => s.did_route(&super::route::e164_of(&c.dest))?.map(|r| r.tenant.0),
+                "" | "default" => None,
+                domain => s.tenant_by_domain(domain)?.map(|t| t.id),
+            };
+            if let Some(t) = tenant {
+                out.push((c, t));
+            }
+        }
+        Ok(out)
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| e.to_string())?;
+    Ok(found
+        .into_iter()
+        .map(|(c, tenant)| {
+            caps.adopt(&c.uuid, tenant, trunk_of_dialstring(&c.application_data));
+            c.uuid
+        })
+        .collect())
 }
 
 /// Runs [`once`] every `every` while the switch is connected, until `stop`.

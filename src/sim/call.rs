@@ -332,11 +332,13 @@ pub async fn run_call(switch: Switch, target: std::net::SocketAddr, scenario: Ar
     switch.register(&core);
     if let Some(ms) = scenario.hangup_after_ms {
         let c = core.clone();
+        // The caller hangs up when they do, whatever became of the socket (a call still
+        // bridged after switchboard went away included).
         tokio::spawn(async move {
-            let mut rel = c.released.subscribe();
+            let mut down = c.down.subscribe();
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(ms)) => c.hangup("NORMAL_CLEARING", "caller"),
-                _ = async { rel.wait_for(|r| *r).await.map(|_| ()) } => {}
+                _ = async { down.wait_for(|d| *d).await.map(|_| ()) } => {}
             }
         });
     }

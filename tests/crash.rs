@@ -1,0 +1,152 @@
+//! Killing switchboard (a real process, SIGKILL) with prepaid calls up, then starting it
+//! again: the switch keeps the calls (the bridge outlives the socket) and its sched_hangup
+//! still guards them; the new process counts them against the caps, settles what they held
+//! once they are gone, once, and leaves nothing held.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use switchboard::sim::{Scenario, Switch, Target};
+use switchboard::store::resource::{Actor, ListQuery, Within};
+use switchboard::store::{ledger::Payment, resources as res, Store, TenantId};
+
+const ACME: &str = "acme.switchboard.test";
+const PASSWORD: &str = "crash-test";
+
+/// `switchboard serve` over `dir`, wired to the simulated switch's inbound face; returns
+/// the child and its outbound listener's address (from its "switchboard is up" log line).
+fn serve(dir: &std::path::Path, esl: SocketAddr) -> (Child, SocketAddr) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("serve")
+        .env("SWITCHBOARD_DATA_DIR", dir)
+        .env("SWITCHBOARD_HTTP_LISTEN", "127.0.0.1:0")
+        .env("SWITCHBOARD_OUTBOUND_LISTEN", "127.0.0.1:0")
+        .env("SWITCHBOARD_FREESWITCH_ESL", esl.to_string())
+        .env("SWITCHBOARD_FREESWITCH_PASSWORD", PASSWORD)
+        .env("SWITCHBOARD_LOG_FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
+                if v["message"] == "switchboard is up" {
+                    let _ = tx.send(v["outbound"].as_str().unwrap_or_default().to_string());
+                }
+            }
+        }
+    });
+    let addr = rx.recv_timeout(Duration::from_secs(60)).expect("the server logs its outbound address");
+    (child, addr.parse().unwrap())
+}
+
+fn obj(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    v.as_object().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_switchboard_charges_nothing_twice_and_its_caps_match_the_switch() {
+    let dir = common::api::temp_dir();
+    let store = Store::open(&dir.join("switchboard.db")).unwrap();
+    switchboard::store::seed::demo(&store, &|p| format!("plain:{p}")).unwrap();
+    let admin = Actor { user_id: 0, admin: true, enforce_packages: false };
+    let q = ListQuery { page: 1, per_page: 100, ..Default::default() };
+    let acme = store.list(&res::TENANTS, Within::Everything, None, &q).unwrap().items.into_iter().find(|t| t["sip_domain"] == ACME).unwrap();
+    let acme = TenantId(acme["id"].as_i64().unwrap());
+    // 1.00 a minute by the second; 10.00 of credit: each call holds its first 60 s window.
+    let rates = json!([{ "direction": "outbound", "prefix": "1", "per_minute": 1_000_000, "first_increment": 1, "next_increment": 1 }]);
+    let plan = store.create(&res::RATE_PLANS, None, &admin, &obj(json!({ "name": "Retail", "rates": rates }))).unwrap()["id"].as_i64().unwrap();
+    store
+        .update(
+            &res::TENANTS,
+            Within::Everything,
+            None,
+            acme.0,
+            &obj(json!({ "credit_policy": "prepaid", "rate_plan_id": plan, "max_concurrent_calls": 2 })),
+        )
+        .unwrap();
+    let pkg = store.create(&res::PACKAGES, None, &admin, &obj(json!({ "name": "No minutes" }))).unwrap()["id"].as_i64().unwrap();
+    store.subscribe(acme, pkg).unwrap();
+    let opening = 10_000_000;
+    store.pay(acme, &Payment { amount: opening, payment_type: "cash".into(), date: String::new(), note: String::new(), user_id: None }).unwrap();
+    let trunk = store.list(&res::TRUNKS, Within::Everything, None, &q).unwrap().items[0]["id"].as_i64().unwrap();
+
+    let switch = Switch::default();
+    let (esl, _h) = switchboard::sim::inbound::serve(switch.clone(), "127.0.0.1:0".parse().unwrap(), PASSWORD.into()).await.unwrap();
+    let number = "+12125550199";
+    let scenario = |hangup_ms: u64| {
+        Arc::new(Scenario {
+            caller_id_number: "1001".into(),
+            destination: number.into(),
+            context: ACME.into(),
+            domain: ACME.into(),
+            profile: "internal".into(),
+            playback_ms: 10,
+            hangup_after_ms: Some(hangup_ms),
+            targets: BTreeMap::from([(format!("sofia/gateway/trunk{trunk}/{number}"), Target::Answer { after_ms: 10, talk_ms: None })]),
+            ..Scenario::default()
+        })
+    };
+
+    let (mut first, addr) = serve(&dir, esl);
+    // Two calls that talk until their callers hang up, 16 s in.
+    let calls: Vec<_> = (0..2).map(|_| tokio::spawn(switch.call(addr, scenario(16_000)))).collect();
+    let mut held = Vec::new();
+    for _ in 0..200 {
+        held = store.reservations().unwrap();
+        if held.len() == 2 && switch.live().len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(held.len(), 2, "both calls hold credit");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    first.kill().unwrap();
+    first.wait().unwrap();
+
+    let (mut second, addr) = serve(&dir, esl);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(switch.live().len(), 2, "the switch kept both calls when switchboard died");
+    // Once the calls are older than reconciliation's grace the new process counts them: a
+    // third call is over the cap of two.
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    let third = switch.call(addr, scenario(1_000)).await;
+    assert_eq!(third.hangup_cause.as_deref(), Some("USER_BUSY"), "the adopted calls fill the cap: {:?}", third.commands);
+    for c in calls {
+        let r = c.await.unwrap();
+        assert_eq!(r.hangup_by.as_deref(), Some("caller"), "{:?}", r.hangup_cause);
+    }
+    // The next pass frees their slots and settles their reservations.
+    let mut left = held.len();
+    for _ in 0..100 {
+        left = store.reservations().unwrap().len();
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, 0, "nothing stays held");
+    let fourth = switch.call(addr, scenario(500)).await;
+    assert_eq!(fourth.bridges.len(), 1, "the slots came back: {:?}", fourth.hangup_cause);
+    // Each crashed call is charged what it held (the switch would have cut it there), once.
+    let charges = store.ledger(Some(acme), Some("charge"), 1, 50).unwrap();
+    let held_total: i64 = held.iter().map(|r| r.amount).sum();
+    let crashed: Vec<_> = charges.items.iter().filter(|c| held.iter().any(|h| c["call_uuid"] == h.call_uuid.as_str())).collect();
+    assert_eq!(crashed.len(), 2, "one charge per crashed call: {charges:?}");
+    assert_eq!(crashed.iter().map(|c| -c["amount"].as_i64().unwrap()).sum::<i64>(), held_total);
+    let all: i64 = charges.items.iter().map(|c| c["amount"].as_i64().unwrap()).sum();
+    let credit = store.credit(acme).unwrap();
+    assert_eq!((credit.balance, credit.held), (opening + all, 0), "the balance is the ledger's");
+    second.kill().unwrap();
+    second.wait().unwrap();
+}
