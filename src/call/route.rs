@@ -282,7 +282,10 @@ impl Router {
             // The block list first: nothing rings for a blocked call.
             Start::Route(d) => match call.blocked(&d, from_trunk) {
                 Some(action) => call.finish_blocked(&action, &d).await,
-                None => call.drive(d).await,
+                None => match call.authorize_prepaid_start(&d).await {
+                    Ok(true) => call.drive(d).await,
+                    other => other.map(|_| ()),
+                },
             },
         };
         // Whatever ended the call (the caller hanging up mid-command included), it gets its
@@ -299,16 +302,22 @@ impl Router {
         if cdr.direction.is_empty() {
             cdr.direction = "inbound";
         }
-        s.execute("pre_answer", None).await?;
-        let _ = s.playback(&self.announcement).await;
-        s.hangup(cause).await?;
+        let played = async {
+            s.execute("pre_answer", None).await?;
+            let _ = s.playback(&self.announcement).await;
+            s.hangup(cause).await.map(|_| ())
+        }
+        .await;
+        // The record whatever became of the announcement (the caller may hang up first).
         cdr.disposition = "failed";
         cdr.hangup_cause = cause.into();
         cdr.route = why.into();
         cdr.ended_at = crate::store::now();
         let c = cdr.clone();
-        let _ = db(&self.store, move |st| st.write_cdr(&c)).await;
-        Ok(())
+        if let Err(e) = db(&self.store, move |st| st.write_cdr(&c)).await {
+            warn!(error = %e, "writing the CDR");
+        }
+        played.map_err(RouteError::Esl)
     }
 }
 
@@ -976,9 +985,30 @@ impl Call<'_> {
     /// Finds the rate of an outbound call to `out`; a prepaid tenant's call is authorised
     /// against its credit (see [`super::meter`]) or refused with an announcement. False when
     /// the call was refused.
+    /// A prepaid tenant's rated call in or between phones (a call out is authorised when it
+    /// reaches its trunk) is authorised before anything rings, like a call out: its money
+    /// runs from the answer, as its billed seconds do.
+    async fn authorize_prepaid_start(&mut self, first: &Destination) -> Result<bool, RouteError> {
+        if !self.tenant.prepaid || matches!(first, Destination::External { .. }) {
+            return Ok(true);
+        }
+        let (direction, number) = match self.cdr.direction {
+            "inbound" => ("inbound", self.cdr.did.clone()),
+            _ => ("internal", self.cdr.callee.clone()),
+        };
+        self.authorize(direction, &number, None).await
+    }
+
     async fn authorize_outbound(&mut self, out: &str, plan: Option<i64>) -> Result<bool, RouteError> {
-        let n = out.to_string();
-        let rate = self.read(move |st, t| st.rate_for(t, plan, "outbound", &n)).await?.filter(|r| !r.is_free());
+        self.authorize("outbound", out, plan).await
+    }
+
+    /// Rates the call (`direction`, `number`, the route's `plan` or the tenant's); a prepaid
+    /// tenant's rated call is authorised against its credit (see [`super::meter`]) or
+    /// refused with an announcement. False when the call was refused.
+    async fn authorize(&mut self, direction: &'static str, number: &str, plan: Option<i64>) -> Result<bool, RouteError> {
+        let n = number.to_string();
+        let rate = self.read(move |st, t| st.rate_for(t, plan, direction, &n)).await?.filter(|r| !r.is_free());
         self.rate = rate;
         let Some(rate) = rate.filter(|_| self.tenant.prepaid) else { return Ok(true) };
         let call = super::meter::MeteredCall {
@@ -995,7 +1025,7 @@ impl Call<'_> {
                 Ok(true)
             }
             None => {
-                warn!(tenant = self.tenant.id, "no credit left for an outbound call");
+                warn!(tenant = self.tenant.id, direction, "no credit left for a rated call");
                 self.bar("refused: no credit", NO_CREDIT).await?;
                 Ok(false)
             }

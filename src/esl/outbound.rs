@@ -136,8 +136,13 @@ impl OutboundSession {
             // Without full control `event` and `linger` are refused; myevents still works.
             vec![Command::MyEvents { format: None }]
         };
-        session.conn.send_all_ok(&setup).await?;
-        Ok(session)
+        match session.conn.send_all_ok(&setup).await {
+            // The caller hung up while we were setting up (a disconnect notice, or the
+            // socket closed): the call still happened, and the handler, finding it over at
+            // its first command, writes its record.
+            Ok(_) | Err(EslError::Hangup { .. } | EslError::Closed { .. }) => Ok(session),
+            Err(e) => Err(e),
+        }
     }
 
     pub fn uuid(&self) -> &str {

@@ -98,9 +98,11 @@ impl Store {
 
     fn open_unmigrated(path: &Path) -> Result<Store> {
         // WAL lets readers go on while one writer commits; the busy timeout makes a second
-        // writer wait instead of failing; foreign keys are off by default in SQLite.
+        // writer wait instead of failing (set first: switching to WAL takes a lock, and a
+        // connection opened while another writes would fail without it); foreign keys are
+        // off by default in SQLite.
         let manager = SqliteConnectionManager::file(path).with_init(|c| {
-            c.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
+            c.execute_batch("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
         });
         let pool = r2d2::Pool::builder().max_size(8).connection_timeout(Duration::from_secs(10)).build(manager)?;
         Ok(Store { pool })

@@ -130,7 +130,13 @@ pub const PER_SECOND: i64 = 100_000;
 /// A prepaid Acme with a per-second rate to +1, and a call to +1 212 whose far end talks
 /// until something else ends the call.
 pub async fn prepaid_pbx() -> (Pbx, Scenario) {
-    let p = pbx_timed(OPEN, std::time::Duration::from_millis(SECOND_MS)).await;
+    prepaid_pbx_timed(SECOND_MS).await
+}
+
+/// The same with a second of `second_ms` (longer where many calls load the machine: the
+/// switch's cut is late by however long an event takes to arrive, in simulated seconds).
+pub async fn prepaid_pbx_timed(second_ms: u64) -> (Pbx, Scenario) {
+    let p = pbx_timed(OPEN, std::time::Duration::from_millis(second_ms)).await;
     let rates = json!([{ "direction": "outbound", "prefix": "1", "per_minute": PER_SECOND * 60, "first_increment": 1, "next_increment": 1 }]);
     let plan = p.store.create(&res::RATE_PLANS, None, &ADMIN, &obj(json!({ "name": "Retail", "rates": rates }))).unwrap()["id"].as_i64().unwrap();
     set_tenant(&p, json!({ "credit_policy": "prepaid", "rate_plan_id": plan }));
@@ -138,7 +144,7 @@ pub async fn prepaid_pbx() -> (Pbx, Scenario) {
     let t1 = find(&p.store, &res::TRUNKS, Within::Everything, "name", "DemoCarrier")["id"].as_i64().unwrap();
     let number = "+12125550199";
     let mut s = from_phone(ACME, "1001", number);
-    s.second_ms = SECOND_MS;
+    s.second_ms = second_ms;
     s.targets = BTreeMap::from([(format!("sofia/gateway/trunk{t1}/{number}"), Target::Answer { after_ms: 10, talk_ms: None })]);
     (p, s)
 }
