@@ -25,3 +25,14 @@ CREATE TABLE alert_outbox (
     last_error      TEXT    NOT NULL DEFAULT ''
 );
 CREATE INDEX alert_outbox_due ON alert_outbox(next_attempt_at) WHERE sent_at IS NULL;
+
+-- Each fax job's pages as rated: the free pages of the package used and the credit charged
+-- (the ledger entry, when there is one, is keyed the same), once per job.
+CREATE TABLE fax_charges (
+    job        TEXT    PRIMARY KEY,                 -- 'fax:<job id>'
+    tenant_id  INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    pages      INTEGER NOT NULL,
+    free_pages INTEGER NOT NULL,
+    amount     INTEGER NOT NULL,
+    at         TEXT    NOT NULL
+);

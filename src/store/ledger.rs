@@ -77,11 +77,7 @@ fn billing(c: &Connection, tenant: i64) -> Result<Billing> {
 /// Restarts the voice free tier when its period is over (lazily, inside the caller's
 /// transaction), then returns its free seconds not used and not held by other calls.
 fn free_seconds_left(c: &Connection, tenant: i64, b: &Billing, except_call: &str) -> Result<i64> {
-    let start = period::start(b.billing_day, &b.tz, jiff::Timestamp::now()).to_string();
-    c.execute(
-        "UPDATE quotas SET used = 0, used_seconds = 0, period_start = ?2 WHERE tenant_id = ?1 AND kind = 'voice_minutes' AND period_start < ?2",
-        (tenant, &start),
-    )?;
+    restart_period(c, tenant, b, "voice_minutes")?;
     let left: Option<i64> = c
         .query_row(
             "SELECT allocated * 60 - used_seconds
@@ -92,6 +88,16 @@ fn free_seconds_left(c: &Connection, tenant: i64, b: &Billing, except_call: &str
         )
         .optional()?;
     Ok(left.unwrap_or(0).max(0))
+}
+
+/// Restarts the `kind` counter when its period is over (lazily, in the caller's transaction).
+fn restart_period(c: &Connection, tenant: i64, b: &Billing, kind: &str) -> Result<()> {
+    let start = period::start(b.billing_day, &b.tz, jiff::Timestamp::now()).to_string();
+    c.execute(
+        "UPDATE quotas SET used = 0, used_seconds = 0, period_start = ?2 WHERE tenant_id = ?1 AND kind = ?3 AND period_start < ?2",
+        (tenant, &start, kind),
+    )?;
+    Ok(())
 }
 
 /// Counts `secs` of the voice free tier as used (minutes shown rounded up).
@@ -252,6 +258,43 @@ impl Store {
         })
     }
 
+    /// Charges a fax job's `pages`: the package's free fax pages of the period first, then
+    /// the tenant's `fax_page_rate` a page, in one transaction keyed by the job (`fax:<job>`
+    /// in the ledger): charging a job again changes nothing. Under the `flag` policy a
+    /// charge the credit does not cover is flagged like a call's.
+    pub fn charge_fax(&self, tenant: TenantId, job: &str, pages: i64) -> Result<Settled> {
+        let key = format!("fax:{job}");
+        self.write(|tx| {
+            let done: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM fax_charges WHERE job = ?1)", [&key], |r| r.get(0))?;
+            if done {
+                return Ok(Settled::default());
+            }
+            let b = billing(tx, tenant.0)?;
+            restart_period(tx, tenant.0, &b, "fax_pages")?;
+            let free_left: i64 = tx
+                .query_row("SELECT MAX(allocated - used, 0) FROM quotas WHERE tenant_id = ?1 AND kind = 'fax_pages'", [tenant.0], |r| r.get(0))
+                .optional()?
+                .unwrap_or(0);
+            let free = pages.max(0).min(free_left);
+            if free > 0 {
+                tx.execute("UPDATE quotas SET used = used + ?2 WHERE tenant_id = ?1 AND kind = 'fax_pages'", (tenant.0, free))?;
+            }
+            let rate: i64 = tx.query_row("SELECT fax_page_rate FROM tenants WHERE id = ?1", [tenant.0], |r| r.get(0))?;
+            let amount = (pages.max(0) - free) * rate;
+            let mut out = Settled { new: true, charge: amount, ..Default::default() };
+            if amount > 0 {
+                out.flagged = b.policy == "flag" && available(tx, tenant.0, "")? < amount;
+                out.crossed_low_credit =
+                    post(tx, tenant.0, "charge", -amount, Some(&key), None, &super::now(), &format!("fax, {pages} pages"), None)?;
+            }
+            tx.execute(
+                "INSERT INTO fax_charges (job, tenant_id, pages, free_pages, amount, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                rusqlite::params![key, tenant.0, pages, free, amount, super::now()],
+            )?;
+            Ok(out)
+        })
+    }
+
     /// Every credit reservation, oldest first (reconciliation finds the ones no call owns).
     pub fn reservations(&self) -> Result<Vec<Reservation>> {
         let c = self.conn()?;
@@ -346,4 +389,34 @@ fn ledger_json(r: &rusqlite::Row<'_>) -> rusqlite::Result<serde_json::Value> {
         "note": r.get::<_, String>(8)?,
         "user_id": r.get::<_, Option<i64>>(9)?,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::resource::{Actor, Within};
+    use crate::store::resources as res;
+
+    #[test]
+    fn fax_pages_use_the_free_pages_then_the_page_rate_once_per_job() {
+        let (st, _dir) = crate::store::temp_store();
+        let t = TenantId(crate::store::seed::single_tenant(&st).unwrap().unwrap());
+        let admin = Actor { user_id: 0, admin: true, enforce_packages: false };
+        let body = |v: serde_json::Value| v.as_object().unwrap().clone();
+        let pkg = st.create(&res::PACKAGES, None, &admin, &body(serde_json::json!({ "name": "Fax 3", "fax_pages": 3 }))).unwrap();
+        st.subscribe(t, pkg["id"].as_i64().unwrap()).unwrap();
+        st.update(&res::TENANTS, Within::Everything, None, t.0, &body(serde_json::json!({ "fax_page_rate": 40_000 }))).unwrap();
+        let first = st.charge_fax(t, "job-1", 2).unwrap();
+        assert_eq!((first.new, first.charge), (true, 0), "two of the three free pages");
+        let second = st.charge_fax(t, "job-2", 5).unwrap();
+        assert_eq!(second.charge, 4 * 40_000, "one free page left, then four at the page rate");
+        assert!(second.flagged, "no credit under the flag policy: flagged");
+        assert_eq!(st.charge_fax(t, "job-2", 5).unwrap(), Settled::default(), "charged once per job");
+        assert_eq!(st.credit(t).unwrap().balance, -160_000);
+        let charges = st.ledger(Some(t), Some("charge"), 1, 10).unwrap();
+        assert_eq!((charges.total, charges.items[0]["call_uuid"].as_str()), (1, Some("fax:job-2")));
+        let q = st.quota(t).unwrap();
+        let fax = q.usage.iter().find(|u| u.kind == "fax_pages").unwrap();
+        assert_eq!((fax.allocated, fax.used), (3, 3));
+    }
 }
