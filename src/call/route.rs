@@ -317,7 +317,11 @@ impl Router {
         if let Err(e) = db(&self.store, move |st| st.write_cdr(&c)).await {
             warn!(error = %e, "writing the CDR");
         }
-        played.map_err(RouteError::Esl)
+        match played {
+            // A caller who hangs up on the announcement ends the call as callers do.
+            Ok(()) | Err(EslError::Hangup { .. } | EslError::Closed { .. }) => Ok(()),
+            Err(e) => Err(RouteError::Esl(e)),
+        }
     }
 }
 
@@ -947,7 +951,7 @@ impl Call<'_> {
             return Ok(Next::Done);
         }
         // The rate, and for a prepaid tenant the credit, before anything rings.
-        if !self.authorize_outbound(&out, route.rate_plan_id).await? {
+        if !self.authorize("outbound", &out, route.rate_plan_id).await? {
             return Ok(Next::Done);
         }
         self.set(&vars).await?;
@@ -982,9 +986,6 @@ impl Call<'_> {
         Ok(Next::Done)
     }
 
-    /// Finds the rate of an outbound call to `out`; a prepaid tenant's call is authorised
-    /// against its credit (see [`super::meter`]) or refused with an announcement. False when
-    /// the call was refused.
     /// A prepaid tenant's rated call in or between phones (a call out is authorised when it
     /// reaches its trunk) is authorised before anything rings, like a call out: its money
     /// runs from the answer, as its billed seconds do.
@@ -997,10 +998,6 @@ impl Call<'_> {
             _ => ("internal", self.cdr.callee.clone()),
         };
         self.authorize(direction, &number, None).await
-    }
-
-    async fn authorize_outbound(&mut self, out: &str, plan: Option<i64>) -> Result<bool, RouteError> {
-        self.authorize("outbound", out, plan).await
     }
 
     /// Rates the call (`direction`, `number`, the route's `plan` or the tenant's); a prepaid
@@ -1032,7 +1029,7 @@ impl Call<'_> {
         }
     }
 
-    /// Refuses an outbound call before anything rings: `prompt`, then OUTGOING_CALL_BARRED.
+    /// Refuses the call before anything rings: `prompt`, then OUTGOING_CALL_BARRED.
     async fn bar(&mut self, why: &str, prompt: &str) -> Result<(), RouteError> {
         self.path.push(why.into());
         self.cdr.disposition = "failed";
