@@ -129,7 +129,7 @@ async fn main() {
     );
 
     let keys = switchboard::api::auth::Keys::load_or_create(&cfg.data_dir).unwrap();
-    let api = Arc::new(switchboard::api::router::Api { store, keys, cfg: Arc::new(cfg) });
+    let api = Arc::new(switchboard::api::router::Api { store, keys, cfg: Arc::new(cfg), live: switchboard::realtime::Live::detached() });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(warp::serve(switchboard::api::api(api)).incoming(listener).run());

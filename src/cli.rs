@@ -217,16 +217,17 @@ pub fn open_state(cfg: &Config, demo: bool) -> anyhow::Result<crate::api::router
             tracing::info!(tenant = id, "community edition: created the one tenant (sip domain pbx.localdomain; change it under Tenants)");
         }
     }
-    Ok(crate::api::router::Api { store, keys, cfg: Arc::new(cfg.clone()) })
+    Ok(crate::api::router::Api { store, keys, cfg: Arc::new(cfg.clone()), live: crate::realtime::Live::detached() })
 }
 
 pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<()> {
-    let state = {
+    let mut state = {
         let cfg = cfg.clone();
         tokio::task::spawn_blocking(move || open_state(&cfg, demo)).await??
     };
     let (stop_tx, stop) = watch::channel(false);
     let supervisor = crate::esl::inbound::Supervisor::spawn(cfg.freeswitch_esl, cfg.freeswitch_password.clone(), stop.clone());
+    state.live = crate::realtime::Live::spawn(&supervisor, state.store.clone(), stop.clone());
     let router = crate::call::route::Router::new(state.store.clone(), cfg.greeting.clone());
     // Slots and reservations checked against the switch's channel list, at start and every
     // 5 s while it is connected.

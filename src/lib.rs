@@ -13,6 +13,8 @@
 //! - [`server`]: the outbound listener: one task per call, bounded, with graceful shutdown.
 //! - [`call`]: what a call does once handed over (the seam routing plugs into).
 //! - [`api`]: the HTTP side: health, the JSON API (route table, auth, one error type), UI files.
+//! - [`realtime`]: the live model of the switch over the control connection, and the
+//!   commands the monitor sends (hang up, hold, transfer, click-to-call).
 //! - [`sim`]: the FreeSWITCH simulator used by tests, benchmarks and `switchboard simulate`.
 
 pub mod access;
@@ -23,6 +25,7 @@ pub mod call;
 pub mod cli;
 pub mod config;
 pub mod esl;
+pub mod realtime;
 pub mod server;
 pub mod sim;
 pub mod store;

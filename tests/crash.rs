@@ -6,9 +6,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,34 +18,10 @@ use switchboard::store::{ledger::Payment, resources as res, Store, TenantId};
 const ACME: &str = "acme.switchboard.test";
 const PASSWORD: &str = "crash-test";
 
-/// `switchboard serve` over `dir`, wired to the simulated switch's inbound face; returns
-/// the child and its outbound listener's address (from its "switchboard is up" log line).
-fn serve(dir: &std::path::Path, esl: SocketAddr) -> (Child, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .arg("serve")
-        .env("SWITCHBOARD_DATA_DIR", dir)
-        .env("SWITCHBOARD_HTTP_LISTEN", "127.0.0.1:0")
-        .env("SWITCHBOARD_OUTBOUND_LISTEN", "127.0.0.1:0")
-        .env("SWITCHBOARD_FREESWITCH_ESL", esl.to_string())
-        .env("SWITCHBOARD_FREESWITCH_PASSWORD", PASSWORD)
-        .env("SWITCHBOARD_LOG_FORMAT", "json")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in stderr.lines().map_while(Result::ok) {
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
-                if v["message"] == "switchboard is up" {
-                    let _ = tx.send(v["outbound"].as_str().unwrap_or_default().to_string());
-                }
-            }
-        }
-    });
-    let addr = rx.recv_timeout(Duration::from_secs(60)).expect("the server logs its outbound address");
-    (child, addr.parse().unwrap())
+fn serve(dir: &std::path::Path, esl: SocketAddr) -> (common::process::Served, SocketAddr) {
+    let s = common::process::serve(dir, esl, PASSWORD, &[]);
+    let addr = s.outbound;
+    (s, addr)
 }
 
 fn obj(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
@@ -111,10 +85,10 @@ async fn a_killed_switchboard_charges_nothing_twice_and_its_caps_match_the_switc
     }
     assert_eq!(held.len(), 2, "both calls hold credit");
     tokio::time::sleep(Duration::from_millis(300)).await;
-    first.kill().unwrap();
-    first.wait().unwrap();
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
 
-    let (mut second, addr) = serve(&dir, esl);
+    let (second, addr) = serve(&dir, esl);
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(switch.live().len(), 2, "the switch kept both calls when switchboard died");
     // Once the calls are older than reconciliation's grace the new process counts them: a
@@ -147,6 +121,5 @@ async fn a_killed_switchboard_charges_nothing_twice_and_its_caps_match_the_switc
     let all: i64 = charges.items.iter().map(|c| c["amount"].as_i64().unwrap()).sum();
     let credit = store.credit(acme).unwrap();
     assert_eq!((credit.balance, credit.held), (opening + all, 0), "the balance is the ledger's");
-    second.kill().unwrap();
-    second.wait().unwrap();
+    drop(second);
 }

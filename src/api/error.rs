@@ -35,6 +35,10 @@ pub enum ApiError {
     Locked(String),
     #[error("the password has expired; change it at /api/v1/auth/change-password")]
     PasswordExpired,
+    #[error("FreeSWITCH is not connected; try again when it is back")]
+    SwitchOffline,
+    #[error("FreeSWITCH refused: {0}")]
+    SwitchRefused(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -58,6 +62,8 @@ impl ApiError {
             ApiError::Invalid { .. } | ApiError::Fields(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict { .. } | ApiError::Limit { .. } => StatusCode::CONFLICT,
             ApiError::Locked(_) => StatusCode::LOCKED,
+            ApiError::SwitchOffline => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::SwitchRefused(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -75,6 +81,8 @@ impl ApiError {
             ApiError::Limit { .. } => "limit_reached",
             ApiError::Locked(_) => "account_locked",
             ApiError::PasswordExpired => "password_expired",
+            ApiError::SwitchOffline => "switch_offline",
+            ApiError::SwitchRefused(_) => "switch_refused",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -111,6 +119,17 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict { field, message } => ApiError::Conflict { field, message },
             StoreError::Limit { limit, message } => ApiError::Limit { limit, message },
             other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::realtime::ControlError> for ApiError {
+    fn from(e: crate::realtime::ControlError) -> ApiError {
+        use crate::realtime::ControlError as C;
+        match e {
+            C::Offline => ApiError::SwitchOffline,
+            C::NoChannel => ApiError::NotFound,
+            C::Refused(why) => ApiError::SwitchRefused(why),
         }
     }
 }

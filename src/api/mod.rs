@@ -7,6 +7,7 @@ pub mod error;
 pub mod handlers;
 pub mod money;
 pub mod openapi;
+pub mod realtime;
 pub mod router;
 
 use std::sync::atomic::Ordering;
@@ -75,7 +76,7 @@ where
     Ok(out.freeze())
 }
 
-fn respond(result: Result<router::Reply, error::ApiError>) -> warp::reply::Response {
+pub(crate) fn respond(result: Result<router::Reply, error::ApiError>) -> warp::reply::Response {
     let (status, body, raw) = match result {
         Ok(r) => (r.status, r.body, r.raw),
         Err(e) => (e.status(), Some(e.body()), None),
@@ -107,6 +108,10 @@ pub fn api(api: Arc<router::Api>) -> impl Filter<Extract = (warp::reply::Respons
         .then(move |path: warp::path::FullPath, method: warp::http::Method, query: String, auth: Option<String>, body| {
             let api = api.clone();
             async move {
+                if method == warp::http::Method::GET && path.as_str() == "/api/v1/realtime/feed" {
+                    let bearer = auth.as_deref().and_then(|a| a.strip_prefix("Bearer ")).map(|t| t.trim().to_string());
+                    return realtime::feed(api, query, bearer).await;
+                }
                 let limit = router::find(&method, path.as_str()).map(|(r, _)| r.body_limit()).unwrap_or(router::JSON_BODY_LIMIT);
                 let body = match read_body(body, limit).await {
                     Ok(b) => b,

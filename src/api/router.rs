@@ -26,6 +26,8 @@ pub struct Api {
     pub store: Store,
     pub keys: super::auth::Keys,
     pub cfg: Arc<Config>,
+    /// The live switch: channels, registrations, gateways and the way to command it.
+    pub live: crate::realtime::Live,
 }
 
 /// Who may call a route. Checked before the handler runs; tenant scope is then applied by
@@ -527,6 +529,86 @@ fn build_routes() -> Vec<Route> {
             BodyDoc::None,
             crate::api::money::flagged_calls,
         ),
+        custom(
+            m("GET"),
+            "/channels",
+            Token(crate::access::Token::Realtime),
+            Core,
+            "Realtime",
+            "Live channels on the switch (caller, destination, duration, codec, uuid) and whether it is online",
+            BodyDoc::None,
+            super::realtime::channels,
+        ),
+        custom(
+            m("POST"),
+            "/channels/hangup",
+            Token(crate::access::Token::Realtime),
+            Core,
+            "Realtime",
+            "Hang up a live channel",
+            BodyDoc::Fields(super::realtime::HANGUP_DOC),
+            super::realtime::hangup,
+        ),
+        custom(
+            m("POST"),
+            "/channels/hold",
+            Token(crate::access::Token::Realtime),
+            Core,
+            "Realtime",
+            "Put a live channel on hold (hold: true) or take it off",
+            BodyDoc::Fields(super::realtime::HOLD_DOC),
+            super::realtime::hold,
+        ),
+        custom(
+            m("POST"),
+            "/channels/transfer",
+            Token(crate::access::Token::Realtime),
+            Core,
+            "Realtime",
+            "Blind-transfer a live channel to a number of its tenant",
+            BodyDoc::Fields(super::realtime::TRANSFER_DOC),
+            super::realtime::transfer,
+        ),
+        custom(
+            m("GET"),
+            "/registrations",
+            Token(crate::access::Token::Realtime),
+            Core,
+            "Realtime",
+            "SIP registrations on the switch",
+            BodyDoc::None,
+            super::realtime::registrations,
+        ),
+        custom(
+            m("GET"),
+            "/gateways",
+            TenantAdmin,
+            Core,
+            "Realtime",
+            "Trunks with their gateway's state (REGED…)",
+            BodyDoc::None,
+            super::realtime::gateways,
+        ),
+        custom(
+            m("GET"),
+            "/realtime/feed",
+            Token(crate::access::Token::Realtime),
+            Core,
+            "Realtime",
+            "Server-Sent Events: a snapshot, then every change (channels, registrations, gateways, switch state); ?access_token= for EventSource",
+            BodyDoc::None,
+            super::realtime::feed_over_sse,
+        ),
+        custom(
+            m("POST"),
+            "/click-to-call",
+            User,
+            Core,
+            "Realtime",
+            "Ring an own extension; when it answers, call the number from it (202; the result arrives on the feed)",
+            BodyDoc::Fields(super::realtime::CLICK_DOC),
+            super::realtime::click_to_call,
+        ),
     ];
     for r in res::ALL.iter().copied().filter(|r| r.name != "tenants") {
         let (read, write, feature, tag) = resource_rules(r);
@@ -645,7 +727,19 @@ pub fn dispatch(api: &Api, method: &Method, path: &str, query: &str, bearer: Opt
     let req = Req { principal, grant, id, query, body: json, raw };
     match route.handler {
         Handler::Custom(f) => f(api, &req),
-        Handler::Resource(r, op) => handlers::resource(api, &req, r, op),
+        Handler::Resource(r, op) => {
+            let reply = handlers::resource(api, &req, r, op)?;
+            if r.name == "trunks" && op != Op::List && op != Op::Get {
+                let id = match op {
+                    Op::Create => reply.body.as_ref().and_then(|b| b["id"].as_i64()),
+                    _ => req.id,
+                };
+                if let Some(id) = id {
+                    api.live.trunk_changed(id, op != Op::Create);
+                }
+            }
+            Ok(reply)
+        }
     }
 }
 

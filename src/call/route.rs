@@ -123,7 +123,7 @@ pub(crate) async fn db<T: Send + 'static>(store: &Store, f: impl FnOnce(&Store) 
 }
 
 /// `+` and the digits of a number as a trunk presents it (`12125550100`, `+1 212…`).
-pub(crate) fn e164_of(raw: &str) -> String {
+pub fn e164_of(raw: &str) -> String {
     let digits: String = raw.chars().filter(|c| c.is_ascii_digit()).collect();
     format!("+{digits}")
 }

@@ -681,12 +681,22 @@ async fn bridge(core: &Arc<Core>, arg: &str) {
     }
 }
 
-/// A B-leg goes down: its CHANNEL_HANGUP goes out on the A-leg's socket and the bus.
+/// A B-leg goes down: its CHANNEL_HANGUP goes out on the A-leg's socket and the bus; its
+/// own state machine then reports CHANNEL_HANGUP_COMPLETE (switch_core_state_machine.c:944),
+/// which only the inbound face's listeners see.
 pub(crate) fn hangup_leg(core: &Arc<Core>, b: &mut Channel, cause: &str) {
     let id = core.switch.identity();
     b.mark_hangup(id.now_micros(), cause);
     let ev = b.event(&id, "CHANNEL_HANGUP", ("switch_channel.c", "switch_channel_perform_hangup", 3447), Vec::new(), Vec::new());
     core.fire(ev);
+    let done = b.event(
+        &id,
+        "CHANNEL_HANGUP_COMPLETE",
+        ("switch_core_state_machine.c", "switch_core_session_reporting_state", 944),
+        vec![("Hangup-Cause".into(), cause.to_string())],
+        Vec::new(),
+    );
+    core.switch.publish(&done);
 }
 
 #[cfg(test)]

@@ -330,6 +330,13 @@ pub async fn run_call(switch: Switch, target: std::net::SocketAddr, scenario: Ar
         started,
     });
     switch.register(&core);
+    // The channel was created before the dialplan reached `socket`: listeners on the inbound
+    // face saw CHANNEL_CREATE then (switch_core_state_machine.c:580); the socket never does.
+    let create = {
+        let mut st = core.lock();
+        st.ch.event(&id, "CHANNEL_CREATE", ("switch_core_state_machine.c", "switch_core_session_run", 580), Vec::new(), Vec::new())
+    };
+    switch.publish(&create);
     if let Some(ms) = scenario.hangup_after_ms {
         let c = core.clone();
         // The caller hangs up when they do, whatever became of the socket (a call still

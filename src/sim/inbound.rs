@@ -45,6 +45,7 @@ async fn connection(switch: Switch, stream: TcpStream, password: &str) {
     let mut inbuf = BytesMut::new();
     let mut authed = false;
     let mut names: HashSet<String> = HashSet::new();
+    let mut subclasses: HashSet<String> = HashSet::new();
     let mut all = false;
     let mut format = EventFormat::Plain;
     let mut filters: Vec<(String, String)> = Vec::new();
@@ -91,13 +92,24 @@ async fn connection(switch: Switch, stream: TcpStream, password: &str) {
                 });
             } else if lower.starts_with("event") {
                 let mut any = false;
+                // Words after CUSTOM are subclass names (mod_event_socket.c:2495–2528).
+                let mut custom = false;
                 for w in arg.split_whitespace() {
+                    if custom {
+                        subclasses.insert(w.to_string());
+                        continue;
+                    }
                     match w.to_ascii_lowercase().as_str() {
                         "plain" => format = EventFormat::Plain,
                         "json" => format = EventFormat::Json,
                         "xml" => format = EventFormat::Xml,
                         "all" => {
                             all = true;
+                            any = true;
+                        }
+                        "custom" => {
+                            names.insert("CUSTOM".into());
+                            custom = true;
                             any = true;
                         }
                         _ => {
@@ -115,6 +127,7 @@ async fn connection(switch: Switch, stream: TcpStream, password: &str) {
                 switch_side::command_reply("+OK events nixed", &mut out);
             } else if lower.starts_with("noevents") {
                 names.clear();
+                subclasses.clear();
                 all = false;
                 switch_side::command_reply("+OK no longer listening for events", &mut out);
             } else if lower.starts_with("filter") {
@@ -140,7 +153,15 @@ async fn connection(switch: Switch, stream: TcpStream, password: &str) {
             }
             out.clear();
         }
-        let wants = |ev: &SimEvent| authed && (all || names.contains(&ev.name)) && filters_pass(&filters, ev);
+        // A CUSTOM event goes out when its subclass was asked for (mod_event_socket.c:316).
+        let wants = |ev: &SimEvent| {
+            let named = if ev.name == "CUSTOM" {
+                all || (names.contains("CUSTOM") && ev.get("Event-Subclass").is_some_and(|s| subclasses.contains(s)))
+            } else {
+                all || names.contains(&ev.name)
+            };
+            authed && named && filters_pass(&filters, ev)
+        };
         tokio::select! {
             r = rd.read_buf(&mut inbuf) => match r { Ok(0) | Err(_) => return, Ok(_) => {} },
             ev = bus.recv() => match ev {

@@ -61,6 +61,8 @@ struct Inner {
     ringing: Mutex<HashMap<String, tokio::sync::oneshot::Sender<Arc<Core>>>>,
     /// Scheduled tasks (sched_hangup) with their group.
     sched: Mutex<Vec<(String, tokio::task::AbortHandle)>>,
+    /// `sofia profile …` commands received (rescan, check_sync).
+    sofia_log: Mutex<Vec<String>>,
 }
 
 #[derive(Clone)]
@@ -89,6 +91,7 @@ impl Switch {
                 originate: Mutex::new(Scenario::default()),
                 ringing: Mutex::new(HashMap::new()),
                 sched: Mutex::new(Vec::new()),
+                sofia_log: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -112,12 +115,97 @@ impl Switch {
         *self.inner.originate.lock().unwrap() = s;
     }
 
+    /// A phone registers (or refreshes): the registration replaces the user's previous one
+    /// and `sofia::register` fires (sofia_reg.c:2059–2085).
     pub fn add_registration(&self, r: Registration) {
-        self.inner.registrations.lock().unwrap().push(r);
+        {
+            let mut regs = self.inner.registrations.lock().unwrap();
+            regs.retain(|x| !(x.user == r.user && x.realm == r.realm));
+            regs.push(r.clone());
+        }
+        let headers = vec![
+            ("profile-name", "internal".to_string()),
+            ("from-user", r.user.clone()),
+            ("from-host", r.realm.clone()),
+            ("presence-hosts", "n/a".into()),
+            ("contact", r.contact.clone()),
+            ("call-id", format!("{}-{}", r.user, r.realm)),
+            ("rpid", "unknown".into()),
+            ("status", "Registered(UDP)".into()),
+            ("expires", "3600".into()),
+            ("to-user", r.user.clone()),
+            ("to-host", r.realm.clone()),
+            ("network-ip", r.network_ip.clone()),
+            ("network-port", "5060".into()),
+            ("username", r.user.clone()),
+            ("realm", r.realm.clone()),
+            ("user-agent", r.agent.clone()),
+        ];
+        self.publish(&self.custom_event("sofia::register", ("sofia_reg.c", "sofia_reg_handle_register_token", 2059), headers));
+    }
+
+    /// A phone unregisters: `sofia::unregister` (sofia_reg.c:2213–2226).
+    pub fn remove_registration(&self, user: &str, realm: &str) {
+        let gone: Vec<Registration> = {
+            let mut regs = self.inner.registrations.lock().unwrap();
+            let (gone, kept) = regs.drain(..).partition(|x| x.user == user && x.realm == realm);
+            *regs = kept;
+            gone
+        };
+        for r in gone {
+            let headers = vec![
+                ("profile-name", "internal".to_string()),
+                ("username", r.user.clone()),
+                ("from-user", r.user.clone()),
+                ("from-host", r.realm.clone()),
+                ("contact", r.contact.clone()),
+                ("call-id", format!("{}-{}", r.user, r.realm)),
+                ("rpid", "unknown".into()),
+                ("realm", r.realm.clone()),
+                ("network-ip", r.network_ip.clone()),
+                ("network-port", "5060".into()),
+                ("user-agent", r.agent.clone()),
+                ("expires", "0".into()),
+            ];
+            self.publish(&self.custom_event("sofia::unregister", ("sofia_reg.c", "sofia_reg_handle_register_token", 2213), headers));
+        }
     }
 
     pub fn add_gateway(&self, g: Gateway) {
         self.inner.gateways.lock().unwrap().push(g);
+    }
+
+    /// A gateway changes state: `sofia::gateway_state` (sofia_reg.c:153–173).
+    pub fn set_gateway_state(&self, name: &str, state: &str) {
+        let found = {
+            let mut gws = self.inner.gateways.lock().unwrap();
+            match gws.iter_mut().find(|g| g.name == name) {
+                Some(g) => {
+                    g.state = state.to_string();
+                    true
+                }
+                None => false,
+            }
+        };
+        if found {
+            let ping = if state == "REGED" { "UP" } else { "DOWN" };
+            let headers = vec![("Gateway", name.to_string()), ("State", state.to_string()), ("Ping-Status", ping.to_string())];
+            self.publish(&self.custom_event("sofia::gateway_state", ("sofia_reg.c", "sofia_reg_fire_custom_gateway_state_event", 156), headers));
+        }
+    }
+
+    /// `sofia profile <name> rescan` and `check_sync` commands received, in order.
+    pub fn sofia_commands(&self) -> Vec<String> {
+        self.inner.sofia_log.lock().unwrap().clone()
+    }
+
+    /// A CUSTOM event: the core headers, `Event-Subclass`, then the event's own
+    /// (switch_event_create_subclass_detailed, switch_event.c:779–784).
+    fn custom_event(&self, subclass: &str, origin: (&str, &str, u32), headers: Vec<(&str, String)>) -> SimEvent {
+        let mut head = self.inner.id.core_headers("CUSTOM", origin.0, origin.1, origin.2);
+        head.push(("Event-Subclass".into(), subclass.into()));
+        head.extend(headers.into_iter().map(|(k, v)| (k.to_string(), v)));
+        SimEvent { name: "CUSTOM".into(), head, blocks: Vec::new(), tail: Vec::new(), body: None }
     }
 
     pub(crate) fn register(&self, core: &Arc<Core>) {
@@ -206,7 +294,7 @@ impl Switch {
                 )
             }
             "show" if args.starts_with("channels") => self.show_channels(args.contains("as json")),
-            "show" if args.starts_with("registrations") => self.show_registrations(),
+            "show" if args.starts_with("registrations") => self.show_registrations(args.contains("as json")),
             "uuid_kill" => {
                 let cause = words.get(1).copied().unwrap_or("NORMAL_CLEARING");
                 match words.first() {
@@ -344,7 +432,38 @@ impl Switch {
                 }
             }
             "sofia" if args.starts_with("status gateway") => self.sofia_gateways(words.get(2).copied()),
-            "originate" => self.originate(&words).await,
+            // mod_sofia.c:3623–3645: `sofia profile <name> rescan | check_sync [<user@host>]`.
+            "sofia" if words.first() == Some(&"profile") && words.len() >= 3 => {
+                self.inner.sofia_log.lock().unwrap().push(words[1..].join(" "));
+                match (words[1], words[2]) {
+                    ("internal" | "external", "rescan") => "Reload XML [Success]\n+OK scan complete\n".into(),
+                    ("internal" | "external", "check_sync") if words.len() > 3 => "+OK syncing all registrations matching specified call_id\n".into(),
+                    ("internal" | "external", "check_sync") => "+OK syncing all registrations\n".into(),
+                    // mod_sofia.c:3583–3601.
+                    ("internal" | "external", "killgw") => match words.get(3) {
+                        None => "-ERR missing gw name\n".into(),
+                        Some(gw) => {
+                            let mut gws = self.inner.gateways.lock().unwrap();
+                            let before = gws.len();
+                            gws.retain(|g| g.name != *gw);
+                            if gws.len() < before {
+                                "+OK gateway marked for deletion.\n".into()
+                            } else {
+                                "-ERR no such gateway.\n".into()
+                            }
+                        }
+                    },
+                    ("internal" | "external", _) => "-ERR Unknown command!\n".into(),
+                    (p, _) => format!("Invalid Profile [{p}]"),
+                }
+            }
+            // originate splits its arguments like switch_separate_string: a single-quoted
+            // value keeps its spaces and loses its quotes (switch_utils.c:2814–2868).
+            "originate" => {
+                let quoted = apps::split_args(args);
+                let words: Vec<&str> = quoted.iter().map(String::as_str).collect();
+                self.originate(&words).await
+            }
             _ => format!("-ERR {cmd} Command not found!\n"),
         }
     }
@@ -397,8 +516,26 @@ impl Switch {
         }
     }
 
-    fn show_registrations(&self) -> String {
+    /// mod_commands.c show registrations: `select reg_user,realm,token,url,expires,network_ip,
+    /// network_port,network_proto,hostname,metadata from registrations`.
+    fn show_registrations(&self, json: bool) -> String {
         let regs = self.inner.registrations.lock().unwrap();
+        if json {
+            if regs.is_empty() {
+                return "{\"row_count\":0}".into();
+            }
+            let rows: Vec<serde_json::Value> = regs
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "reg_user": r.user, "realm": r.realm, "token": format!("{}-{}", r.user, r.realm), "url": r.contact,
+                        "expires": "3600", "network_ip": r.network_ip, "network_port": "5060", "network_proto": "udp",
+                        "hostname": self.inner.id.hostname, "metadata": r.agent,
+                    })
+                })
+                .collect();
+            return serde_json::json!({"row_count": rows.len(), "rows": rows}).to_string();
+        }
         let mut out = String::from("reg_user,realm,token,url,expires,network_ip,network_port,network_proto,hostname,metadata\n");
         for r in regs.iter() {
             out.push_str(&format!("{},{},{},{},3600,{},5060,udp,{},\n", r.user, r.realm, r.user, r.contact, r.network_ip, self.inner.id.hostname));
@@ -414,14 +551,31 @@ impl Switch {
                 Some(g) => format!("Name    \t{}\nProxy   \t{}\nState   \t{}\nStatus  \tUP\n", g.name, g.proxy, g.state),
                 None => "Invalid Gateway!\n".into(),
             },
+            // mod_sofia.c:2947–2990, field widths included.
             None => {
-                let mut out = String::from(
-                    "                   Profile::Gateway-Name\t                          Data\tState\t     IB Calls(F/T)\t    OB Calls(F/T)\n",
+                let line = "=".repeat(97);
+                let mut out = format!(
+                    "{:>25}\t{:>32}\t{}\t{:>9}\t{}\t{}\n{line}\n",
+                    "Profile::Gateway-Name", "    Data    ", "State", "Ping Time", "IB Calls(F/T)", "OB Calls(F/T)"
                 );
                 for g in gws.iter() {
-                    out.push_str(&format!("external::{}\tsip:{}\t{}\t0/0\t0/0\n", g.name, g.proxy, g.state));
+                    out.push_str(&format!(
+                        "{:>25}\t{:>32}\t{}\t{:6.2}\t0/0\t0/0",
+                        format!("external::{}", g.name),
+                        format!("sip:{}", g.proxy),
+                        g.state,
+                        0.0
+                    ));
+                    if matches!(g.state.as_str(), "FAILED" | "FAIL_WAIT" | "TRYING") {
+                        out.push_str(" (retry: 30s)");
+                    }
+                    out.push('\n');
                 }
-                out.push_str(&format!("{} gateways found\n", gws.len()));
+                let c = gws.len();
+                out.push_str(&format!(
+                    "{line}\n{c} gateway{}: Inbound(Failed/Total): 0/0,Outbound(Failed/Total):0/0\n",
+                    if c == 1 { "" } else { "s" }
+                ));
                 out
             }
         }

@@ -435,6 +435,16 @@ impl Store {
         Ok(ids)
     }
 
+    /// The numbers of the extensions assigned to a user.
+    pub fn extension_numbers_of_user(&self, tenant: TenantId, user: i64) -> Result<Vec<String>> {
+        let c = self.conn()?;
+        let numbers = c
+            .prepare_cached("SELECT number FROM extensions WHERE tenant_id = ?1 AND user_id = ?2 ORDER BY number")?
+            .query_map((tenant.0, user), |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(numbers)
+    }
+
     /// The call queues an agent belongs to.
     pub fn queues_of_agent(&self, tenant: TenantId, user: i64) -> Result<Vec<i64>> {
         let c = self.conn()?;

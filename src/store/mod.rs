@@ -11,6 +11,7 @@ pub mod activity;
 pub mod alerts;
 pub mod billing;
 pub mod cdr;
+pub mod freeswitch;
 pub mod ledger;
 pub mod limits;
 pub mod moh;

@@ -38,7 +38,7 @@ pub async fn start_in(dir: &Path, tweak: impl FnOnce(&mut Config)) -> ApiServer 
         if cfg.community_edition {
             switchboard::store::seed::single_tenant(&store).unwrap();
         }
-        (switchboard::api::router::Api { store, keys, cfg: Arc::new(cfg) }, pw)
+        (switchboard::api::router::Api { store, keys, cfg: Arc::new(cfg), live: switchboard::realtime::Live::detached() }, pw)
     })
     .await
     .unwrap();
@@ -78,7 +78,15 @@ impl ApiServer {
     }
 
     pub async fn call_raw(&self, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> (u16, Value) {
-        let mut s = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        request(self.addr, method, path, token, body).await
+    }
+}
+
+/// One HTTP/1.1 request to `addr` (Connection: close): the status and the body, parsed as
+/// JSON when it says so.
+pub async fn request(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> (u16, Value) {
+    {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
         let mut head = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
         if !body.is_empty() {
             head.push_str("Content-Type: application/json\r\n");
@@ -105,7 +113,9 @@ impl ApiServer {
         };
         (status, v)
     }
+}
 
+impl ApiServer {
     /// Signs in; the access token.
     pub async fn login(&self, email: &str, password: &str) -> String {
         let (st, v) = self.call("POST", "/api/v1/auth/login", None, Some(&serde_json::json!({ "email": email, "password": password }))).await;

@@ -1,6 +1,7 @@
 #![allow(dead_code)]
 pub mod api;
 pub mod pbx;
+pub mod process;
 pub mod smtp;
 use std::future::Future;
 use std::net::SocketAddr;

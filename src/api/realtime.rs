@@ -1,0 +1,323 @@
+//! The realtime monitor's endpoints: live channels, registrations and gateways from the
+//! control connection's model, the commands on a channel (hang up, hold, transfer),
+//! click-to-call, and the live feed (Server-Sent Events).
+//!
+//! Scope: a tenant admin sees and touches only channels the model attributes to the tenant;
+//! an agent or end user holding the `realtime` token only those of their own extensions. A
+//! channel out of scope is "not found", exactly like one that does not exist.
+
+use std::collections::HashSet;
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use super::error::{ApiError, ApiResult};
+use super::router::{Api, Reply, Req};
+use crate::realtime::{Change, LiveChannel, LiveRegistration};
+use crate::store::resource::Within;
+use crate::store::TenantId;
+
+/// What one signed-in user may see of the switch.
+pub struct Viewer {
+    within: Within,
+    /// Extension numbers of an agent or end user (None: the whole scope).
+    mine: Option<HashSet<String>>,
+    admin: bool,
+}
+
+impl Viewer {
+    pub fn of(api: &Api, req: &Req) -> ApiResult<Viewer> {
+        let mine = match (req.grant.owner, req.grant.within) {
+            (Some(user), Within::Tenant(t)) => Some(api.store.extension_numbers_of_user(t, user)?.into_iter().collect()),
+            (Some(_), Within::Everything) => Some(HashSet::new()),
+            (None, _) => None,
+        };
+        Ok(Viewer { within: req.grant.within, mine, admin: req.grant.admin })
+    }
+
+    fn tenant_ok(&self, t: Option<i64>) -> bool {
+        match self.within {
+            Within::Everything => true,
+            Within::Tenant(TenantId(own)) => t == Some(own),
+        }
+    }
+
+    pub fn sees_channel(&self, c: &LiveChannel) -> bool {
+        self.tenant_ok(c.tenant_id) && self.mine.as_ref().is_none_or(|m| m.contains(&c.caller_number) || m.contains(&c.destination))
+    }
+
+    pub fn sees_registration(&self, r: &LiveRegistration) -> bool {
+        self.tenant_ok(r.tenant_id) && self.mine.as_ref().is_none_or(|m| m.contains(&r.user))
+    }
+
+    /// Whether a change of the feed goes to this viewer; `sent` remembers the channels it
+    /// was shown, so their end is shown too.
+    fn sees(&self, c: &Change, sent: &mut HashSet<String>) -> bool {
+        match c {
+            Change::Channel { channel } => {
+                let ok = self.sees_channel(channel);
+                if ok {
+                    sent.insert(channel.uuid.clone());
+                }
+                ok
+            }
+            Change::ChannelGone { uuid, .. } => sent.remove(uuid),
+            Change::Registration { registration } => self.sees_registration(registration),
+            Change::Unregistration { user, tenant_id, .. } => self.tenant_ok(*tenant_id) && self.mine.as_ref().is_none_or(|m| m.contains(user)),
+            Change::Gateway { .. } => self.admin,
+            Change::Reloaded | Change::Switch { .. } => true,
+            Change::ClickToCall { tenant_id, extension, .. } => {
+                self.tenant_ok(*tenant_id) && self.mine.as_ref().is_none_or(|m| m.contains(extension))
+            }
+        }
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+fn channel_json(c: &LiveChannel, now: i64) -> Value {
+    let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
+    v["duration"] = json!(if c.created_epoch > 0 { (now - c.created_epoch).max(0) } else { 0 });
+    v
+}
+
+fn block<F: std::future::Future>(f: F) -> F::Output {
+    // Handlers run on the blocking pool, inside the runtime's context.
+    tokio::runtime::Handle::current().block_on(f)
+}
+
+/// GET /channels
+pub fn channels(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let v = Viewer::of(api, req)?;
+    let now = now();
+    let items: Vec<Value> = api.live.channels().iter().filter(|c| v.sees_channel(c)).map(|c| channel_json(c, now)).collect();
+    Reply::ok(json!({ "switch": api.live.state(), "items": items }))
+}
+
+/// GET /registrations
+pub fn registrations(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let v = Viewer::of(api, req)?;
+    let items: Vec<LiveRegistration> = api.live.registrations().into_iter().filter(|r| v.sees_registration(r)).collect();
+    Reply::ok(json!({ "switch": api.live.state(), "items": items }))
+}
+
+/// GET /gateways: every trunk with its gateway's state on the switch (`unknown` when the
+/// switch has no such gateway yet, e.g. before a rescan).
+pub fn gateways(api: &Api, _req: &Req) -> ApiResult<Reply> {
+    let live = api.live.gateways();
+    let items: Vec<Value> = api
+        .store
+        .trunk_names()?
+        .into_iter()
+        .map(|(id, name, register)| {
+            let g = live.iter().find(|g| g.trunk_id == Some(id));
+            json!({
+                "trunk_id": id,
+                "trunk": name,
+                "gateway": format!("trunk{id}"),
+                "register": register,
+                "state": g.map(|g| g.state.as_str()).unwrap_or("unknown"),
+            })
+        })
+        .collect();
+    Reply::ok(json!({ "switch": api.live.state(), "items": items }))
+}
+
+/// A FreeSWITCH channel UUID: hex and dashes only (it goes into an api command).
+fn uuid_field(req: &Req) -> ApiResult<String> {
+    let body = req.object()?;
+    let u = body.get("uuid").and_then(Value::as_str).ok_or_else(|| ApiError::invalid("uuid", "required"))?;
+    if u.is_empty() || u.len() > 64 || !u.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        return Err(ApiError::invalid("uuid", "not a channel UUID"));
+    }
+    Ok(u.to_string())
+}
+
+/// The channel a command names, when the caller may touch it.
+fn controlled(api: &Api, req: &Req) -> ApiResult<LiveChannel> {
+    let uuid = uuid_field(req)?;
+    if !api.live.online() {
+        return Err(ApiError::SwitchOffline);
+    }
+    let v = Viewer::of(api, req)?;
+    match api.live.channel(&uuid) {
+        Some(c) if v.sees_channel(&c) => Ok(c),
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+/// The activity log line of a command on the switch.
+fn audit(api: &Api, req: &Req, tenant: Option<i64>, action: &str, object: String, detail: Value) {
+    super::handlers::audit(api, req.principal.as_ref(), tenant.map(TenantId), action, object, detail.to_string());
+}
+
+pub const HANGUP_DOC: &[(&str, &str, bool)] = &[("uuid", "string", true)];
+
+/// POST /channels/hangup
+pub fn hangup(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let c = controlled(api, req)?;
+    block(api.live.api(&format!("uuid_kill {} NORMAL_CLEARING", c.uuid)))?;
+    audit(api, req, c.tenant_id, "hangup", format!("channels/{}", c.uuid), json!({ "caller": c.caller_number, "destination": c.destination }));
+    Reply::ok(json!({ "uuid": c.uuid, "done": "hangup" }))
+}
+
+pub const HOLD_DOC: &[(&str, &str, bool)] = &[("uuid", "string", true), ("hold", "boolean", true)];
+
+/// POST /channels/hold: `uuid_hold [off] <uuid>` (mod_commands.c uuid_hold_function).
+pub fn hold(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let hold = req.object()?.get("hold").and_then(Value::as_bool).ok_or_else(|| ApiError::invalid("hold", "true or false"))?;
+    let c = controlled(api, req)?;
+    let cmd = if hold { format!("uuid_hold {}", c.uuid) } else { format!("uuid_hold off {}", c.uuid) };
+    block(api.live.api(&cmd))?;
+    audit(api, req, c.tenant_id, if hold { "hold" } else { "unhold" }, format!("channels/{}", c.uuid), json!({}));
+    Reply::ok(json!({ "uuid": c.uuid, "held": hold }))
+}
+
+pub const TRANSFER_DOC: &[(&str, &str, bool)] = &[("uuid", "string", true), ("destination", "string", true)];
+
+/// POST /channels/transfer: a blind transfer into the tenant's own dialplan context, so
+/// the destination is routed by switchboard like any number a phone of the tenant dials.
+pub fn transfer(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let dest =
+        req.object()?.get("destination").and_then(Value::as_str).map(str::to_string).ok_or_else(|| ApiError::invalid("destination", "required"))?;
+    if crate::call::dial::number(&dest).is_none() {
+        return Err(ApiError::invalid("destination", "an extension or phone number (digits, a leading +, * and #)"));
+    }
+    let c = controlled(api, req)?;
+    let tenant = c.tenant_id.ok_or(ApiError::NotFound)?;
+    let domain = api.store.routing_tenant(TenantId(tenant))?.sip_domain;
+    block(api.live.api(&format!("uuid_transfer {} {dest} XML {domain}", c.uuid)))?;
+    audit(api, req, c.tenant_id, "transfer", format!("channels/{}", c.uuid), json!({ "destination": dest }));
+    Reply::ok(json!({ "uuid": c.uuid, "transferred_to": dest }))
+}
+
+pub const CLICK_DOC: &[(&str, &str, bool)] = &[("extension", "string", true), ("number", "string", true)];
+
+/// POST /click-to-call: rings the extension; when it answers, FreeSWITCH sends that leg
+/// into the tenant's dialplan at the number, which hands it to switchboard's socket: the
+/// number is routed as if the extension had dialed it (outbound routes, caps and credit).
+/// Answers 202 at once; the leg's result arrives on the live feed.
+pub fn click_to_call(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let p = req.principal()?;
+    let t = req.tenant_of()?;
+    let body = req.object()?;
+    let field =
+        |k: &str| body.get(k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).ok_or_else(|| ApiError::invalid(k, "required"));
+    let (extension, number) = (field("extension")?.to_string(), field("number")?.to_string());
+    if crate::call::dial::number(&number).is_none() {
+        return Err(ApiError::invalid("number", "an extension or phone number (digits, a leading +, * and #)"));
+    }
+    let ext = match crate::call::dial::number(&extension) {
+        Some(n) => api.store.extension_by_number(t, n)?,
+        None => None,
+    };
+    let ext = ext.ok_or_else(|| ApiError::invalid("extension", "no such extension"))?;
+    if !req.grant.admin && !api.store.extensions_of_user(t, p.user_id)?.contains(&ext.id) {
+        return Err(ApiError::forbidden("click-to-call rings your own extension: this one is not yours"));
+    }
+    let tenant = api.store.routing_tenant(t)?;
+    if !tenant.enabled {
+        return Err(ApiError::forbidden("the tenant is disabled"));
+    }
+    if !api.live.online() {
+        return Err(ApiError::SwitchOffline);
+    }
+    if !api.live.is_registered(&ext.number, &tenant.sip_domain) {
+        return Err(ApiError::Conflict { field: Some("extension".into()), message: format!("extension {} is not registered", ext.number) });
+    }
+    let name = crate::call::dial::caller_name(if ext.display_name.is_empty() { &ext.number } else { &ext.display_name });
+    // originate splits its arguments on spaces; a single-quoted value keeps its spaces and
+    // loses the quotes (switch_utils.c separate_string_blank_delim, cleanup_separated_string).
+    // caller_name leaves no quote, comma or brace in the name.
+    let cmd = format!(
+        "originate {{origination_caller_id_number={n},origination_caller_id_name='{name}',originate_timeout=30,ignore_early_media=true}}user/{n}@{d} {number} XML {d}",
+        n = ext.number,
+        d = tenant.sip_domain
+    );
+    let live = api.live.clone();
+    let (ext_no, num) = (ext.number.clone(), number.clone());
+    tokio::runtime::Handle::current().spawn(async move {
+        let result = match live.bgapi(&cmd).await {
+            Ok(r) => r.trim().to_string(),
+            Err(e) => format!("-ERR {e}"),
+        };
+        tracing::info!(extension = %ext_no, number = %num, result = %result, "click-to-call leg");
+        live.publish(Change::ClickToCall { tenant_id: Some(t.0), extension: ext_no, number: num, result });
+    });
+    audit(api, req, Some(t.0), "click_to_call", format!("extensions/{}", ext.id), json!({ "number": number }));
+    Ok(Reply {
+        status: warp::http::StatusCode::ACCEPTED,
+        body: Some(json!({ "extension": ext.number, "number": number, "status": "ringing" })),
+        raw: None,
+    })
+}
+
+/// The route table's entry for the feed; the HTTP layer streams it ([`feed`]) before the
+/// table's dispatcher is reached.
+pub fn feed_over_sse(_api: &Api, _req: &Req) -> ApiResult<Reply> {
+    Err(ApiError::BadRequest("the feed is a stream: GET it with Accept: text/event-stream".into()))
+}
+
+/// GET /realtime/feed: Server-Sent Events. First a `snapshot` (channels and registrations
+/// the viewer may see, and the switch's state), then one event per change. While the
+/// switch is offline the stream says so and ends; the browser's EventSource reconnects
+/// after `retry`. EventSource cannot send headers, so the access token may come as
+/// `?access_token=`.
+pub async fn feed(api: Arc<Api>, query: String, bearer: Option<String>) -> warp::reply::Response {
+    use futures_util::StreamExt;
+    use warp::Reply as _;
+    let prepared = {
+        let api = api.clone();
+        tokio::task::spawn_blocking(move || -> ApiResult<(Viewer, Value)> {
+            let q = super::router::parse_query(&query)?;
+            let token = bearer.or_else(|| q.iter().find(|(k, _)| k == "access_token").map(|(_, v)| v.clone()));
+            let principal = match token {
+                Some(t) => Some(super::handlers::principal_for(&api, &t)?),
+                None => None,
+            };
+            let (route, _) = super::router::find(&warp::http::Method::GET, "/api/v1/realtime/feed")?;
+            let grant = super::router::authorize(route.access, principal.as_ref())?;
+            let req = Req { principal, grant, id: None, query: q, body: None, raw: Default::default() };
+            let viewer = Viewer::of(&api, &req)?;
+            let now = now();
+            let channels: Vec<Value> = api.live.channels().iter().filter(|c| viewer.sees_channel(c)).map(|c| channel_json(c, now)).collect();
+            let regs: Vec<LiveRegistration> = api.live.registrations().into_iter().filter(|r| viewer.sees_registration(r)).collect();
+            Ok((viewer, json!({ "switch": api.live.state(), "channels": channels, "registrations": regs })))
+        })
+    };
+    // Subscribed before the snapshot is taken: nothing falls between the two.
+    let rx = api.live.subscribe();
+    let (viewer, snapshot) = match prepared.await {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => return super::respond(Err(e)),
+        Err(e) => return super::respond(Err(ApiError::Internal(e.to_string()))),
+    };
+    let sent: HashSet<String> = snapshot["channels"].as_array().into_iter().flatten().filter_map(|c| c["uuid"].as_str().map(String::from)).collect();
+    let first = warp::sse::Event::default().event("snapshot").retry(std::time::Duration::from_secs(5)).json_data(&snapshot);
+    let first = futures_util::stream::iter([first.map_err(|_| ()).ok()].into_iter().flatten().map(Ok::<_, Infallible>));
+    if !api.live.online() {
+        return warp::sse::reply(first).into_response();
+    }
+    let changes = futures_util::stream::unfold((rx, viewer, sent), |(mut rx, viewer, mut sent)| async move {
+        use tokio::sync::broadcast::error::RecvError;
+        loop {
+            let ev = match rx.recv().await {
+                Ok(c) if viewer.sees(&c, &mut sent) => {
+                    let name = serde_json::to_value(&*c).ok().and_then(|v| v["type"].as_str().map(String::from)).unwrap_or_default();
+                    warp::sse::Event::default().event(name).json_data(&*c).ok()
+                }
+                Ok(_) => None,
+                // Fell behind: the page fetches the lists again.
+                Err(RecvError::Lagged(_)) => warp::sse::Event::default().event("reloaded").json_data(json!({ "type": "reloaded" })).ok(),
+                Err(RecvError::Closed) => return None,
+            };
+            if let Some(ev) = ev {
+                return Some((Ok::<_, Infallible>(ev), (rx, viewer, sent)));
+            }
+        }
+    });
+    warp::sse::reply(warp::sse::keep_alive().stream(first.chain(changes))).into_response()
+}
