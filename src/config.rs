@@ -40,6 +40,12 @@ pub struct Config {
     /// The relay alerts (low credit) are mailed through; no relay, no mail (the UI flag
     /// still shows).
     pub smtp: Smtp,
+    /// The password FreeSWITCH's mod_xml_curl sends as `gateway-credentials`
+    /// (`freeswitch:<password>`, HTTP basic). Empty: no credentials, loopback callers only.
+    pub xml_curl_password: String,
+    /// Answer mod_xml_curl from other hosts too (a FreeSWITCH on another box); the password
+    /// is then required.
+    pub xml_curl_remote: bool,
 }
 
 /// An SMTP relay: a local MTA on port 25, or a provider's submission port with STARTTLS.
@@ -166,6 +172,8 @@ impl Default for Config {
             refresh_token_secs: 7 * 24 * 3600,
             password_policy: PasswordPolicy::default(),
             smtp: Smtp::default(),
+            xml_curl_password: String::new(),
+            xml_curl_remote: false,
         }
     }
 }
@@ -223,6 +231,8 @@ impl Config {
         env!(community_edition, "SWITCHBOARD_COMMUNITY_EDITION");
         env!(access_token_secs, "SWITCHBOARD_ACCESS_TOKEN_SECS");
         env!(refresh_token_secs, "SWITCHBOARD_REFRESH_TOKEN_SECS");
+        env!(xml_curl_password, "SWITCHBOARD_XML_CURL_PASSWORD");
+        env!(xml_curl_remote, "SWITCHBOARD_XML_CURL_REMOTE");
         macro_rules! smtp {
             ($field:ident, $name:literal) => {
                 if let Some(v) = get($name) {

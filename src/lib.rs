@@ -15,6 +15,8 @@
 //! - [`api`]: the HTTP side: health, the JSON API (route table, auth, one error type), UI files.
 //! - [`realtime`]: the live model of the switch over the control connection, and the
 //!   commands the monitor sends (hang up, hold, transfer, click-to-call).
+//! - [`xml_curl`]: the documents FreeSWITCH fetches through mod_xml_curl (directory,
+//!   sofia gateways, music on hold, conference, dialplan contexts).
 //! - [`sim`]: the FreeSWITCH simulator used by tests, benchmarks and `switchboard simulate`.
 
 pub mod access;
@@ -29,3 +31,4 @@ pub mod realtime;
 pub mod server;
 pub mod sim;
 pub mod store;
+pub mod xml_curl;

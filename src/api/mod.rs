@@ -1,9 +1,10 @@
 //! The HTTP side: warp filters. `/health`, the JSON API under `/api/v1` (route table in
 //! [`router`], handlers in [`handlers`], errors and status codes in [`error`]), and the web UI
-//! from `static/`. mod_xml_curl and provisioning mount here as they land.
+//! from `static/`, and FreeSWITCH's mod_xml_curl at `/freeswitch/xml` ([`freeswitch`]).
 
 pub mod auth;
 pub mod error;
+pub mod freeswitch;
 pub mod handlers;
 pub mod money;
 pub mod openapi;
@@ -137,5 +138,5 @@ pub fn routes(
     api_state: Arc<router::Api>,
     static_dir: std::path::PathBuf,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
-    health(h).or(api(api_state)).or(warp::fs::dir(static_dir))
+    health(h).or(freeswitch::xml_curl(api_state.clone())).or(api(api_state)).or(warp::fs::dir(static_dir))
 }

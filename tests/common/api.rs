@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use switchboard::config::Config;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use warp::Filter;
 
 pub const ADMIN: &str = "admin@localhost";
 
@@ -29,12 +30,26 @@ pub fn temp_dir() -> PathBuf {
 
 /// Starts the API over `dir` (creating the first super admin when the directory is new).
 pub async fn start_in(dir: &Path, tweak: impl FnOnce(&mut Config)) -> ApiServer {
+    start_seeded(dir, tweak, false).await
+}
+
+/// The API over a fresh directory seeded with the demo installation (README's sign-ins).
+pub async fn start_demo(tweak: impl FnOnce(&mut Config)) -> ApiServer {
+    start_seeded(&temp_dir(), tweak, true).await
+}
+
+async fn start_seeded(dir: &Path, tweak: impl FnOnce(&mut Config), demo: bool) -> ApiServer {
     let mut cfg = Config { data_dir: dir.to_path_buf(), ..Config::default() };
     tweak(&mut cfg);
     let (state, pw) = tokio::task::spawn_blocking(move || {
         let store = switchboard::store::Store::open(&cfg.database_path()).unwrap();
         let keys = switchboard::api::auth::Keys::load_or_create(&cfg.data_dir).unwrap();
-        let pw = switchboard::store::seed::first_admin(&store, ADMIN, &|p| switchboard::api::auth::hash_password(p)).unwrap();
+        let pw = if demo {
+            switchboard::store::seed::demo(&store, &|p| switchboard::api::auth::hash_password(p)).unwrap();
+            None
+        } else {
+            switchboard::store::seed::first_admin(&store, ADMIN, &|p| switchboard::api::auth::hash_password(p)).unwrap()
+        };
         if cfg.community_edition {
             switchboard::store::seed::single_tenant(&store).unwrap();
         }
@@ -47,12 +62,15 @@ pub async fn start_in(dir: &Path, tweak: impl FnOnce(&mut Config)) -> ApiServer 
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(
-        warp::serve(switchboard::api::api(Arc::new(state)))
-            .incoming(listener)
-            .graceful(async move {
-                let _ = rx.await;
-            })
-            .run(),
+        warp::serve({
+            let state = Arc::new(state);
+            switchboard::api::api(state.clone()).or(switchboard::api::freeswitch::xml_curl(state))
+        })
+        .incoming(listener)
+        .graceful(async move {
+            let _ = rx.await;
+        })
+        .run(),
     );
     ApiServer { addr, dir: dir.to_path_buf(), admin_password: pw, store, stop: Some(tx), task: Some(task) }
 }

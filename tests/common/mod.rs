@@ -3,6 +3,7 @@ pub mod api;
 pub mod pbx;
 pub mod process;
 pub mod smtp;
+pub mod xml;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;

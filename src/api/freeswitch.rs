@@ -1,0 +1,106 @@
+//! `POST /freeswitch/xml`: mod_xml_curl's one URL for the directory, configuration and
+//! dialplan bindings. Who may ask: loopback callers (unless `xml_curl_remote`), with the
+//! `gateway-credentials` password when one is configured. The documents come from
+//! [`crate::xml_curl`].
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use warp::http::{HeaderValue, StatusCode};
+use warp::Filter;
+
+use super::router::Api;
+
+/// Form bodies above this are not mod_xml_curl's.
+const BODY_LIMIT: u64 = 64 * 1024;
+
+fn reply(status: StatusCode, content_type: &'static str, body: String) -> warp::reply::Response {
+    let mut r = warp::reply::Response::new(body.into());
+    *r.status_mut() = status;
+    r.headers_mut().insert("content-type", HeaderValue::from_static(content_type));
+    r.headers_mut().insert("cache-control", HeaderValue::from_static("no-store"));
+    r
+}
+
+/// Whether the request may be answered; the refusal otherwise.
+fn admit(api: &Api, peer: Option<SocketAddr>, auth: Option<&str>) -> Result<(), warp::reply::Response> {
+    let local = peer.is_some_and(|p| p.ip().is_loopback());
+    if !local && !api.cfg.xml_curl_remote {
+        tracing::warn!(peer = ?peer, "mod_xml_curl request from outside loopback refused (set xml_curl_remote)");
+        return Err(reply(StatusCode::FORBIDDEN, "text/plain", "loopback only\n".into()));
+    }
+    let want = &api.cfg.xml_curl_password;
+    if want.is_empty() {
+        if local {
+            return Ok(());
+        }
+        tracing::warn!(peer = ?peer, "mod_xml_curl from another host needs xml_curl_password");
+        return Err(reply(StatusCode::FORBIDDEN, "text/plain", "set xml_curl_password to answer other hosts\n".into()));
+    }
+    let given = auth
+        .and_then(|a| a.strip_prefix("Basic "))
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
+        .and_then(|b| String::from_utf8(b).ok());
+    let ok = given.as_deref().and_then(|g| g.split_once(':')).is_some_and(|(_, pw)| constant_time_eq(pw.as_bytes(), want.as_bytes()));
+    if ok {
+        Ok(())
+    } else {
+        tracing::warn!(peer = ?peer, "mod_xml_curl request with wrong or missing credentials");
+        let mut r = reply(StatusCode::UNAUTHORIZED, "text/plain", "credentials required\n".into());
+        r.headers_mut().insert("www-authenticate", HeaderValue::from_static("Basic realm=\"switchboard xml_curl\""));
+        Err(r)
+    }
+}
+
+/// Equal bytes, compared without an early exit.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+pub fn xml_curl(api: Arc<Api>) -> impl Filter<Extract = (warp::reply::Response,), Error = warp::Rejection> + Clone {
+    let settings = Arc::new(crate::xml_curl::Settings {
+        data_dir: std::path::absolute(&api.cfg.data_dir).unwrap_or_else(|_| api.cfg.data_dir.clone()),
+        socket: {
+            let a = api.cfg.outbound_listen;
+            // A wildcard listener is reached on loopback from the switch beside it.
+            if a.ip().is_unspecified() {
+                format!("127.0.0.1:{}", a.port())
+            } else {
+                a.to_string()
+            }
+        },
+    });
+    warp::path!("freeswitch" / "xml")
+        .and(warp::post())
+        .and(warp::addr::remote())
+        .and(warp::header::optional::<String>("authorization"))
+        .and(warp::body::content_length_limit(BODY_LIMIT))
+        .and(warp::body::bytes())
+        .then(move |peer: Option<SocketAddr>, auth: Option<String>, body: bytes::Bytes| {
+            let (api, settings) = (api.clone(), settings.clone());
+            async move {
+                if let Err(refused) = admit(&api, peer, auth.as_deref()) {
+                    return refused;
+                }
+                let answered = tokio::task::spawn_blocking(move || {
+                    let text = std::str::from_utf8(&body).map_err(|_| "the form is not UTF-8".to_string())?;
+                    let params = super::router::parse_query(text).map_err(|e| e.to_string())?;
+                    let req = crate::xml_curl::Request::new(params);
+                    crate::xml_curl::answer(&api.store, &settings, &req).map_err(|e| e.to_string())
+                })
+                .await;
+                match answered {
+                    Ok(Ok(doc)) => reply(StatusCode::OK, "text/xml", doc),
+                    Ok(Err(e)) => {
+                        tracing::error!(error = %e, "answering mod_xml_curl");
+                        reply(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", "internal error\n".into())
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "answering mod_xml_curl");
+                        reply(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", "internal error\n".into())
+                    }
+                }
+            }
+        })
+}

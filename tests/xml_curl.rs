@@ -1,0 +1,226 @@
+//! mod_xml_curl over HTTP: the documents FreeSWITCH fetches, checked for the structure
+//! FreeSWITCH reads (switch_xml.c, sofia.c, mod_local_stream.c, mod_dialplan_xml.c), as
+//! FreeSWITCH would ask for them (form-encoded POST, mod_xml_curl.c:179–239).
+
+mod common;
+
+use common::xml::parse;
+use serde_json::{json, Map, Value};
+use switchboard::store::resource::{Actor, ListQuery, Within};
+use switchboard::store::{resources as res, Store};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const ACME: &str = "acme.switchboard.test";
+const ADMIN: Actor = Actor { user_id: 0, admin: true, enforce_packages: false };
+
+fn obj(v: Value) -> Map<String, Value> {
+    v.as_object().unwrap().clone()
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| if b.is_ascii_alphanumeric() || b"-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+            .collect::<String>()
+    };
+    pairs.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
+}
+
+/// POSTs a form as mod_xml_curl does; status and body text.
+async fn fetch(addr: std::net::SocketAddr, pairs: &[(&str, &str)], credentials: Option<&str>) -> (u16, String) {
+    let body = form(pairs);
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut head = format!(
+        "POST /freeswitch/xml HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if let Some(c) = credentials {
+        use base64::Engine as _;
+        head.push_str(&format!("Authorization: Basic {}\r\n", base64::engine::general_purpose::STANDARD.encode(c)));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(body.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    let status = out.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap();
+    (status, out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
+}
+
+fn user_request<'a>(user: &'a str, domain: &'a str, action: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("hostname", "pbx1"),
+        ("section", "directory"),
+        ("tag_name", "domain"),
+        ("key_name", "name"),
+        ("key_value", domain),
+        ("Event-Name", "REQUEST_PARAMS"),
+        ("action", action),
+        ("sip_auth_username", user),
+        ("sip_auth_realm", domain),
+        ("user", user),
+        ("domain", domain),
+    ]
+}
+
+fn is_not_found(doc: &str) -> bool {
+    let d = parse(doc);
+    d.at(&["section[name=result]", "result"]).and_then(|r| r.attr("status")) == Some("not found")
+}
+
+fn find(store: &Store, r: &switchboard::store::Resource, key: &str, value: &str) -> Value {
+    let q = ListQuery { page: 1, per_page: 500, ..Default::default() };
+    store.list(r, Within::Everything, None, &q).unwrap().items.into_iter().find(|v| v[key] == value).unwrap()
+}
+
+async fn demo() -> common::api::ApiServer {
+    common::api::start_demo(|_| {}).await
+}
+
+#[tokio::test]
+async fn the_directory_answers_a_registering_phone_with_its_digest_and_routing_variables() {
+    let srv = demo().await;
+    let ext = find(&srv.store, &res::EXTENSIONS, "number", "1001");
+    let password = ext["sip_password"].as_str().unwrap().to_string();
+    for action in ["sip_auth", "user_call", "message-count"] {
+        let (st, doc) = fetch(srv.addr, &user_request("1001", ACME, action), None).await;
+        assert_eq!(st, 200);
+        let d = parse(&doc);
+        assert_eq!((d.name.as_str(), d.attr("type")), ("document", Some("freeswitch/xml")));
+        let domain = d.at(&["section[name=directory]", &format!("domain[name={ACME}]")]).expect("the domain");
+        assert!(
+            domain.at(&["params"]).and_then(|p| p.param("param", "dial-string")).is_some_and(|s| s.contains("sofia_contact")),
+            "user/ needs a dial-string"
+        );
+        let user = domain.at(&["groups", "group[name=default]", "users", "user[id=1001]"]).expect("the user");
+        let params = user.at(&["params"]).unwrap();
+        assert_eq!(params.param("param", "a1-hash"), Some(switchboard::xml_curl::a1_hash("1001", ACME, &password).as_str()));
+        assert!(params.param("param", "password").is_none(), "the digest's hash, not the password");
+        assert_eq!(params.param("param", "vm-password"), Some("4321"));
+        assert_eq!(params.param("param", "vm-mailto"), Some("ops@acme.test"));
+        assert_eq!(params.param("param", "vm-attach-file"), Some("true"));
+        let vars = user.at(&["variables"]).unwrap();
+        assert_eq!(vars.param("variable", "user_context"), Some(ACME), "the phone's calls enter the tenant's context");
+        assert_eq!(vars.param("variable", "effective_caller_id_name"), Some("Reception"));
+        assert_eq!(vars.param("variable", "effective_caller_id_number"), Some("1001"));
+        assert_eq!(vars.param("variable", "switchboard_max_calls"), Some("20"));
+    }
+    // Unknown users and domains, and a user asked for under another tenant's domain, get
+    // FreeSWITCH's "not found", never an error page.
+    for (u, d) in [("9999", ACME), ("1001", "nowhere.test"), ("1001", "globex.switchboard.test"), ("", ACME)] {
+        let (st, doc) = fetch(srv.addr, &user_request(u, d, "sip_auth"), None).await;
+        assert_eq!(st, 200);
+        assert!(is_not_found(&doc), "{u}@{d}: {doc}");
+    }
+    // A disabled tenant's phones cannot register.
+    let acme = find(&srv.store, &res::TENANTS, "sip_domain", ACME)["id"].as_i64().unwrap();
+    srv.store.update(&res::TENANTS, Within::Everything, None, acme, &obj(json!({ "enabled": false }))).unwrap();
+    let (_, doc) = fetch(srv.addr, &user_request("1001", ACME, "sip_auth"), None).await;
+    assert!(is_not_found(&doc));
+}
+
+#[tokio::test]
+async fn hostile_names_stay_attribute_text() {
+    let srv = demo().await;
+    let acme = switchboard::store::TenantId(find(&srv.store, &res::TENANTS, "sip_domain", ACME)["id"].as_i64().unwrap());
+    let evil = "Eve\"/><user id=\"x\"><!-- ${system(rm)} & 'q'";
+    let id = find(&srv.store, &res::EXTENSIONS, "number", "1004")["id"].as_i64().unwrap();
+    srv.store.update(&res::EXTENSIONS, Within::Tenant(acme), None, id, &obj(json!({ "display_name": evil }))).unwrap();
+    let (_, doc) = fetch(srv.addr, &user_request("1004", ACME, "sip_auth"), None).await;
+    let d = parse(&doc);
+    let users = d.at(&["section[name=directory]", "domain", "groups", "group", "users"]).unwrap();
+    assert_eq!(users.children.len(), 1, "no second user smuggled in");
+    assert_eq!(users.children[0].at(&["variables"]).unwrap().param("variable", "effective_caller_id_name"), Some(evil));
+}
+
+#[tokio::test]
+async fn sofia_conf_has_both_profiles_and_a_gateway_per_active_trunk() {
+    let srv = demo().await;
+    let trunk = srv
+        .store
+        .create(
+            &res::TRUNKS,
+            None,
+            &ADMIN,
+            &obj(json!({ "name": "Carrier B", "host": "sip.b.test", "port": 5070, "username": "acct7", "password": "s3cret", "register": true })),
+        )
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let off = srv.store.create(&res::TRUNKS, None, &ADMIN, &obj(json!({ "name": "Retired", "host": "old.test", "active": false }))).unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let req =
+        [("section", "configuration"), ("tag_name", "configuration"), ("key_name", "name"), ("key_value", "sofia.conf"), ("profile", "external")];
+    let (st, doc) = fetch(srv.addr, &req, None).await;
+    assert_eq!(st, 200);
+    let d = parse(&doc);
+    let conf = d.at(&["section[name=configuration]", "configuration[name=sofia.conf]"]).expect("sofia.conf");
+    assert!(conf.at(&["global_settings"]).is_some());
+    let profiles = conf.at(&["profiles"]).unwrap();
+    let internal = profiles.at(&["profile[name=internal]"]).expect("internal profile");
+    assert_eq!(internal.at(&["settings"]).unwrap().param("param", "auth-calls"), Some("true"), "phones are challenged");
+    assert_eq!(internal.at(&["settings"]).unwrap().param("param", "sip-port"), Some("5060"));
+    let external = profiles.at(&["profile[name=external]"]).expect("external profile");
+    assert_eq!(external.at(&["settings"]).unwrap().param("param", "context"), Some("public"));
+    let gws = external.at(&["gateways"]).unwrap();
+    let gw = gws.at(&[&format!("gateway[name=trunk{trunk}]")]).expect("the new trunk's gateway");
+    assert_eq!(gw.param("param", "proxy"), Some("sip.b.test:5070"));
+    assert_eq!((gw.param("param", "username"), gw.param("param", "password")), (Some("acct7"), Some("s3cret")));
+    assert_eq!(gw.param("param", "register"), Some("true"));
+    assert!(gws.at(&[&format!("gateway[name=trunk{off}]")]).is_none(), "an inactive trunk is no gateway");
+    assert_eq!(gws.children.len(), 2, "the demo trunk and the new one");
+    // What switchboard does not own falls back to FreeSWITCH's files.
+    let (_, doc) = fetch(srv.addr, &[("section", "configuration"), ("key_value", "switch.conf")], None).await;
+    assert!(is_not_found(&doc));
+}
+
+#[tokio::test]
+async fn music_on_hold_classes_and_conference_profiles() {
+    let srv = demo().await;
+    let acme = find(&srv.store, &res::TENANTS, "sip_domain", ACME)["id"].as_i64().unwrap();
+    let class = srv.store.create(&res::MOH_CLASSES, Some(switchboard::store::TenantId(acme)), &ADMIN, &obj(json!({ "name": "jazz" }))).unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (_, doc) = fetch(srv.addr, &[("section", "configuration"), ("key_value", "local_stream.conf")], None).await;
+    let d = parse(&doc);
+    let conf = d.at(&["section[name=configuration]", "configuration[name=local_stream.conf]"]).unwrap();
+    assert!(conf.at(&["directory[name=default]"]).is_some(), "FreeSWITCH's own default stream stays");
+    let dir = conf.at(&[&format!("directory[name=moh_t{acme}_c{class}]")]).expect("the class's stream");
+    let path = dir.attr("path").unwrap();
+    assert!(std::path::Path::new(path).is_absolute() && path.ends_with(&format!("moh/{acme}/{class}")), "{path}");
+    assert_eq!(dir.param("param", "rate"), Some("8000"));
+    let (_, doc) = fetch(srv.addr, &[("section", "configuration"), ("key_value", "conference.conf")], None).await;
+    let d = parse(&doc);
+    let conf = d.at(&["section[name=configuration]", "configuration[name=conference.conf]"]).unwrap();
+    assert_eq!(conf.at(&["profiles", "profile[name=default]"]).unwrap().param("param", "caller-controls"), Some("default"));
+    assert!(conf.at(&["caller-controls", "group[name=default]"]).is_some_and(|g| g.children.len() > 5));
+}
+
+#[tokio::test]
+async fn every_tenant_domain_and_public_get_a_context_that_hands_calls_to_the_socket() {
+    let srv = demo().await;
+    for ctx in ["public", ACME, "globex.switchboard.test"] {
+        let (_, doc) = fetch(srv.addr, &[("section", "dialplan"), ("Caller-Context", ctx), ("Caller-Destination-Number", "1001")], None).await;
+        let d = parse(&doc);
+        let context = d.at(&["section[name=dialplan]", &format!("context[name={ctx}]")]).unwrap_or_else(|| panic!("{ctx}: {doc}"));
+        let cond = context.at(&["extension[name=switchboard]", "condition"]).unwrap();
+        let actions: Vec<(&str, &str)> = cond.all("action").map(|a| (a.attr("application").unwrap(), a.attr("data").unwrap_or(""))).collect();
+        let socket = actions.iter().find(|(app, _)| *app == "socket").expect("a socket action");
+        assert!(socket.1.contains("127.0.0.1:8084") && socket.1.ends_with("async full"), "{socket:?}");
+        assert_eq!(actions.last().map(|a| a.0), Some("hangup"), "the fallback ends the call when no switchboard answers");
+    }
+    let (_, doc) = fetch(srv.addr, &[("section", "dialplan"), ("Caller-Context", "default")], None).await;
+    assert!(is_not_found(&doc), "contexts switchboard does not own are FreeSWITCH's");
+}
+
+#[tokio::test]
+async fn a_password_when_configured_is_required() {
+    let srv = common::api::start_demo(|c| c.xml_curl_password = "fs-secret".into()).await;
+    let req = user_request("1001", ACME, "sip_auth");
+    assert_eq!(fetch(srv.addr, &req, None).await.0, 401);
+    assert_eq!(fetch(srv.addr, &req, Some("freeswitch:wrong")).await.0, 401);
+    let (st, doc) = fetch(srv.addr, &req, Some("freeswitch:fs-secret")).await;
+    assert_eq!(st, 200);
+    assert!(!is_not_found(&doc));
+}
