@@ -322,6 +322,30 @@ async fn click_to_call_bridges_only_after_the_extension_answers() {
         v["items"].as_array().unwrap().iter().any(|c| c["caller_number"] == "1002" && c["callee"] == "1003" && c["disposition"] == "answered")
     })
     .await;
+
+    // 1002 does not answer this time: nothing else rings, and the monitor's feed (the
+    // tenant admin's; the agent holds no realtime permission) says why.
+    w.switch.set_originate_scenario(Scenario {
+        targets: BTreeMap::from([
+            (format!("user/1002@{ACME}"), Target::NoAnswer),
+            (format!("user/1003@{ACME}"), Target::Answer { after_ms: 10, talk_ms: Some(300) }),
+        ]),
+        ..Scenario::default()
+    });
+    let feed = tokio::spawn({
+        let (addr, path) = (w.sb.http, format!("/api/v1/realtime/feed?access_token={acme}"));
+        async move { sse(addr, &path, |evs| evs.iter().any(|(n, _)| n == "click_to_call")).await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut bus = w.switch.subscribe();
+    let (st, _) = w.post("/api/v1/click-to-call", &agent, json!({ "extension": "1002", "number": "1003" })).await;
+    assert_eq!(st, 202);
+    let events = tokio::time::timeout(Duration::from_secs(20), feed).await.unwrap().unwrap();
+    let result = events.iter().find(|(n, _)| n == "click_to_call").map(|(_, d)| d["result"].as_str().unwrap_or_default().to_string());
+    assert_eq!(result.as_deref(), Some("-ERR NO_ANSWER"), "{events:?}");
+    while let Ok(ev) = bus.try_recv() {
+        assert!(!(ev.name == "CHANNEL_CREATE" && ev.get("Channel-Name").is_some_and(|n| n.contains("1003"))), "1003 rang without 1002 answering");
+    }
 }
 
 #[tokio::test]
