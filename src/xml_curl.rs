@@ -209,9 +209,11 @@ fn gateway(out: &mut String, g: &GatewayRow) {
     param(out, p, "param", "retry-seconds", "30");
     param(out, p, "param", "ping", "30");
     param(out, p, "param", "context", "public");
-    // The operator's name for the trunk, for `sofia status gateway trunk<id>` readers.
-    param(out, p, "variable", "switchboard_trunk", &g.name);
-    out.push_str("    </gateway>\n");
+    // The operator's name for the trunk on the calls it carries (sofia.c:3843 reads a
+    // gateway's <variables><variable name= value=/>).
+    out.push_str("      <variables>\n");
+    param(out, "        ", "variable", "switchboard_trunk", &g.name);
+    out.push_str("      </variables>\n    </gateway>\n");
 }
 
 /// local_stream.conf: FreeSWITCH's stock streams (`default`, `moh/<rate>`) and one

@@ -168,6 +168,7 @@ async fn sofia_conf_has_both_profiles_and_a_gateway_per_active_trunk() {
     assert_eq!(gw.param("param", "proxy"), Some("sip.b.test:5070"));
     assert_eq!((gw.param("param", "username"), gw.param("param", "password")), (Some("acct7"), Some("s3cret")));
     assert_eq!(gw.param("param", "register"), Some("true"));
+    assert_eq!(gw.at(&["variables"]).and_then(|v| v.param("variable", "switchboard_trunk")), Some("Carrier B"));
     assert!(gws.at(&[&format!("gateway[name=trunk{off}]")]).is_none(), "an inactive trunk is no gateway");
     assert_eq!(gws.children.len(), 2, "the demo trunk and the new one");
     // What switchboard does not own falls back to FreeSWITCH's files.

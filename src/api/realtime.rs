@@ -269,6 +269,9 @@ pub fn feed_over_sse(_api: &Api, _req: &Req) -> ApiResult<Reply> {
 pub async fn feed(api: Arc<Api>, query: String, bearer: Option<String>) -> warp::reply::Response {
     use futures_util::StreamExt;
     use warp::Reply as _;
+    // Subscribed before the snapshot is taken: nothing falls between the two (a change seen
+    // twice is harmless, one missed would stay missed).
+    let rx = api.live.subscribe();
     let prepared = {
         let api = api.clone();
         tokio::task::spawn_blocking(move || -> ApiResult<(Viewer, Value)> {
@@ -288,8 +291,6 @@ pub async fn feed(api: Arc<Api>, query: String, bearer: Option<String>) -> warp:
             Ok((viewer, json!({ "switch": api.live.state(), "channels": channels, "registrations": regs })))
         })
     };
-    // Subscribed before the snapshot is taken: nothing falls between the two.
-    let rx = api.live.subscribe();
     let (viewer, snapshot) = match prepared.await {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => return super::respond(Err(e)),
