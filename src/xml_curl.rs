@@ -170,7 +170,7 @@ fn directory_user(u: &DirectoryUser) -> String {
 fn sofia(store: &Store) -> Result<Option<String>, XmlCurlError> {
     let gws = store.gateway_rows()?;
     let mut gateways = String::from("  <gateways>\n");
-    for g in &gws {
+    for g in gws.iter().filter(|g| g.active) {
         gateway(&mut gateways, g);
     }
     gateways.push_str("  </gateways>");

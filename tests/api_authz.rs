@@ -306,7 +306,7 @@ async fn every_route_every_role_own_and_foreign() {
             for foreign in [false, true] {
                 let (path, body, expected) = match route.handler {
                     Handler::Resource(..) => resource_case(&w, route, *who, foreign).await,
-                    Handler::Custom(_) => custom_case(&w, route, *who, foreign).await,
+                    Handler::Custom(_) | Handler::Stream => custom_case(&w, route, *who, foreign).await,
                 };
                 let (status, v) = match route.body {
                     BodyDoc::Binary(_) => w.srv.call_raw(route.method.as_str(), &path, token.as_deref(), WAV).await,

@@ -23,20 +23,41 @@ fn reply(status: StatusCode, content_type: &'static str, body: String) -> warp::
     r
 }
 
-/// Whether the request may be answered; the refusal otherwise.
-fn admit(api: &Api, peer: Option<SocketAddr>, auth: Option<&str>) -> Result<(), warp::reply::Response> {
-    let local = peer.is_some_and(|p| p.ip().is_loopback());
-    if !local && !api.cfg.xml_curl_remote {
-        tracing::warn!(peer = ?peer, "mod_xml_curl request from outside loopback refused (set xml_curl_remote)");
-        return Err(reply(StatusCode::FORBIDDEN, "text/plain", "loopback only\n".into()));
+/// Why a request is not answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    Forbidden(&'static str),
+    /// Credentials missing or wrong (401 with a Basic challenge).
+    SignIn,
+}
+
+impl Refusal {
+    fn reply(self) -> warp::reply::Response {
+        match self {
+            Refusal::Forbidden(why) => reply(StatusCode::FORBIDDEN, "text/plain", format!("{why}\n")),
+            Refusal::SignIn => {
+                let mut r = reply(StatusCode::UNAUTHORIZED, "text/plain", "credentials required\n".into());
+                r.headers_mut().insert("www-authenticate", HeaderValue::from_static("Basic realm=\"switchboard xml_curl\""));
+                r
+            }
+        }
     }
-    let want = &api.cfg.xml_curl_password;
+}
+
+/// Whether the request may be answered; the refusal otherwise.
+fn admit(cfg: &crate::config::Config, peer: Option<SocketAddr>, auth: Option<&str>) -> Result<(), Refusal> {
+    let local = peer.is_some_and(|p| p.ip().is_loopback());
+    if !local && !cfg.xml_curl_remote {
+        tracing::warn!(peer = ?peer, "mod_xml_curl request from outside loopback refused (set xml_curl_remote)");
+        return Err(Refusal::Forbidden("loopback only"));
+    }
+    let want = &cfg.xml_curl_password;
     if want.is_empty() {
         if local {
             return Ok(());
         }
         tracing::warn!(peer = ?peer, "mod_xml_curl from another host needs xml_curl_password");
-        return Err(reply(StatusCode::FORBIDDEN, "text/plain", "set xml_curl_password to answer other hosts\n".into()));
+        return Err(Refusal::Forbidden("set xml_curl_password to answer other hosts"));
     }
     let given = auth
         .and_then(|a| a.strip_prefix("Basic "))
@@ -47,9 +68,7 @@ fn admit(api: &Api, peer: Option<SocketAddr>, auth: Option<&str>) -> Result<(), 
         Ok(())
     } else {
         tracing::warn!(peer = ?peer, "mod_xml_curl request with wrong or missing credentials");
-        let mut r = reply(StatusCode::UNAUTHORIZED, "text/plain", "credentials required\n".into());
-        r.headers_mut().insert("www-authenticate", HeaderValue::from_static("Basic realm=\"switchboard xml_curl\""));
-        Err(r)
+        Err(Refusal::SignIn)
     }
 }
 
@@ -80,8 +99,8 @@ pub fn xml_curl(api: Arc<Api>) -> impl Filter<Extract = (warp::reply::Response,)
         .then(move |peer: Option<SocketAddr>, auth: Option<String>, body: bytes::Bytes| {
             let (api, settings) = (api.clone(), settings.clone());
             async move {
-                if let Err(refused) = admit(&api, peer, auth.as_deref()) {
-                    return refused;
+                if let Err(refused) = admit(&api.cfg, peer, auth.as_deref()) {
+                    return refused.reply();
                 }
                 let answered = tokio::task::spawn_blocking(move || {
                     let text = std::str::from_utf8(&body).map_err(|_| "the form is not UTF-8".to_string())?;
@@ -103,4 +122,36 @@ pub fn xml_curl(api: Arc<Api>) -> impl Filter<Extract = (warp::reply::Response,)
                 }
             }
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn status(cfg: &Config, peer: &str, auth: Option<&str>) -> u16 {
+        match admit(cfg, Some(peer.parse().unwrap()), auth) {
+            Ok(()) => 200,
+            Err(r) => r.reply().status().as_u16(),
+        }
+    }
+
+    #[test]
+    fn other_hosts_need_to_be_allowed_and_to_sign_in() {
+        let basic = |pw: &str| format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("freeswitch:{pw}")));
+        let open = Config::default();
+        assert_eq!(status(&open, "127.0.0.1:4000", None), 200, "loopback, no password configured");
+        assert_eq!(status(&open, "[::1]:4000", None), 200);
+        assert_eq!(status(&open, "192.0.2.9:4000", None), 403, "another host, remote not allowed");
+        let remote = Config { xml_curl_remote: true, ..Config::default() };
+        assert_eq!(status(&remote, "192.0.2.9:4000", None), 403, "another host needs a password configured");
+        let locked = Config { xml_curl_remote: true, xml_curl_password: "pw-1".into(), ..Config::default() };
+        assert_eq!(status(&locked, "192.0.2.9:4000", None), 401);
+        assert_eq!(status(&locked, "192.0.2.9:4000", Some(&basic("pw-2"))), 401);
+        assert_eq!(status(&locked, "192.0.2.9:4000", Some("Basic !!not-base64")), 401);
+        assert_eq!(status(&locked, "192.0.2.9:4000", Some(&basic("pw-1"))), 200);
+        assert_eq!(status(&locked, "127.0.0.1:4000", None), 401, "a configured password binds loopback too");
+        let password_only = Config { xml_curl_password: "pw-1".into(), ..Config::default() };
+        assert_eq!(status(&password_only, "192.0.2.9:4000", Some(&basic("pw-1"))), 403, "remote stays off unless enabled");
+    }
 }

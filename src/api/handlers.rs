@@ -247,8 +247,8 @@ pub fn my_extensions(api: &Api, req: &Req) -> ApiResult<Reply> {
     let Some(t) = p.tenant else { return Reply::ok(json!({ "items": [] })) };
     let domain = api.store.get(&res::TENANTS, Within::Everything, None, t.0)?["sip_domain"].clone();
     let mut items = Vec::new();
-    for id in api.store.extensions_of_user(t, p.user_id)? {
-        let mut e = api.store.get(&res::EXTENSIONS, Within::Tenant(t), None, id)?;
+    for own in api.store.extensions_of_user(t, p.user_id)? {
+        let mut e = api.store.get(&res::EXTENSIONS, Within::Tenant(t), None, own.id)?;
         e["sip_domain"] = domain.clone();
         items.push(e);
     }
@@ -261,7 +261,7 @@ pub const MY_EXTENSION_DOC: &[(&str, &str, bool)] =
 pub fn update_my_extension(api: &Api, req: &Req) -> ApiResult<Reply> {
     let p = req.principal()?;
     let t = own_tenant(p)?;
-    if !api.store.extensions_of_user(t, p.user_id)?.contains(&req.id()) {
+    if !api.store.extensions_of_user(t, p.user_id)?.iter().any(|e| e.id == req.id()) {
         return Err(ApiError::NotFound);
     }
     let body = req.object()?;
@@ -284,7 +284,7 @@ pub fn my_dids(api: &Api, req: &Req) -> ApiResult<Reply> {
         .filter(|d| {
             p.role == Role::TenantAdmin
                 || matches!(d["destination"]["type"].as_str(), Some("extension" | "fax"))
-                    && d["destination"]["id"].as_i64().is_some_and(|id| mine.contains(&id))
+                    && d["destination"]["id"].as_i64().is_some_and(|id| mine.iter().any(|e| e.id == id))
         })
         .collect();
     Reply::ok(json!({ "items": items }))
@@ -371,13 +371,7 @@ pub fn route_explain(api: &Api, req: &Req) -> ApiResult<Reply> {
 pub(crate) fn cdr_page(api: &Api, req: &Req, max_per_page: i64, flagged_only: bool) -> ApiResult<crate::store::Page> {
     let p = req.principal()?;
     let own_extensions = match (p.role, p.tenant) {
-        (Role::Agent | Role::EndUser, Some(t)) => {
-            let mut numbers = Vec::new();
-            for id in api.store.extensions_of_user(t, p.user_id)? {
-                numbers.push(api.store.get(&res::EXTENSIONS, Within::Tenant(t), None, id)?["number"].as_str().unwrap_or("").to_string());
-            }
-            Some(numbers)
-        }
+        (Role::Agent | Role::EndUser, Some(t)) => Some(api.store.extensions_of_user(t, p.user_id)?.into_iter().map(|e| e.number).collect()),
         _ => None,
     };
     let f = crate::store::cdr::CdrFilter {
@@ -749,7 +743,7 @@ fn check_own_extension(api: &Api, p: &Principal, r: &Resource, body: &Map<String
         return Ok(());
     }
     if let Some(ext) = body.get("extension_id").and_then(Value::as_i64) {
-        if !api.store.extensions_of_user(own_tenant(p)?, p.user_id)?.contains(&ext) {
+        if !api.store.extensions_of_user(own_tenant(p)?, p.user_id)?.iter().any(|e| e.id == ext) {
             return Err(ApiError::invalid("extension_id", "not one of your extensions"));
         }
     }

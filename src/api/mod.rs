@@ -109,9 +109,9 @@ pub fn api(api: Arc<router::Api>) -> impl Filter<Extract = (warp::reply::Respons
         .then(move |path: warp::path::FullPath, method: warp::http::Method, query: String, auth: Option<String>, body| {
             let api = api.clone();
             async move {
-                if method == warp::http::Method::GET && path.as_str() == "/api/v1/realtime/feed" {
+                if router::find(&method, path.as_str()).is_ok_and(|(r, _)| matches!(r.handler, router::Handler::Stream)) {
                     let bearer = auth.as_deref().and_then(|a| a.strip_prefix("Bearer ")).map(|t| t.trim().to_string());
-                    return realtime::feed(api, query, bearer).await;
+                    return realtime::feed(api, path.as_str().to_string(), query, bearer).await;
                 }
                 let limit = router::find(&method, path.as_str()).map(|(r, _)| r.body_limit()).unwrap_or(router::JSON_BODY_LIMIT);
                 let body = match read_body(body, limit).await {

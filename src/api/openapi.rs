@@ -140,6 +140,7 @@ pub fn document() -> Value {
                 }
             }
             Handler::Custom(_) => ("200", json!({ "type": "object" })),
+            Handler::Stream => ("200", json!({ "type": "string", "description": "text/event-stream" })),
         };
         op["responses"][ok] = if ok_schema.is_null() {
             json!({ "description": "done" })

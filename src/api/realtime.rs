@@ -29,7 +29,7 @@ pub struct Viewer {
 impl Viewer {
     pub fn of(api: &Api, req: &Req) -> ApiResult<Viewer> {
         let mine = match (req.grant.owner, req.grant.within) {
-            (Some(user), Within::Tenant(t)) => Some(api.store.extension_numbers_of_user(t, user)?.into_iter().collect()),
+            (Some(user), Within::Tenant(t)) => Some(api.store.extensions_of_user(t, user)?.into_iter().map(|e| e.number).collect()),
             (Some(_), Within::Everything) => Some(HashSet::new()),
             (None, _) => None,
         };
@@ -110,15 +110,16 @@ pub fn gateways(api: &Api, _req: &Req) -> ApiResult<Reply> {
     let live = api.live.gateways();
     let items: Vec<Value> = api
         .store
-        .trunk_names()?
+        .gateway_rows()?
         .into_iter()
-        .map(|(id, name, register)| {
-            let g = live.iter().find(|g| g.trunk_id == Some(id));
+        .map(|t| {
+            let g = live.iter().find(|g| g.trunk_id == Some(t.id));
             json!({
-                "trunk_id": id,
-                "trunk": name,
-                "gateway": format!("trunk{id}"),
-                "register": register,
+                "trunk_id": t.id,
+                "trunk": t.name,
+                "gateway": format!("trunk{}", t.id),
+                "register": t.register,
+                "active": t.active,
                 "state": g.map(|g| g.state.as_str()).unwrap_or("unknown"),
             })
         })
@@ -215,7 +216,7 @@ pub fn click_to_call(api: &Api, req: &Req) -> ApiResult<Reply> {
         None => None,
     };
     let ext = ext.ok_or_else(|| ApiError::invalid("extension", "no such extension"))?;
-    if !req.grant.admin && !api.store.extensions_of_user(t, p.user_id)?.contains(&ext.id) {
+    if !req.grant.admin && !api.store.extensions_of_user(t, p.user_id)?.iter().any(|e| e.id == ext.id) {
         return Err(ApiError::forbidden("click-to-call rings your own extension: this one is not yours"));
     }
     let tenant = api.store.routing_tenant(t)?;
@@ -255,18 +256,12 @@ pub fn click_to_call(api: &Api, req: &Req) -> ApiResult<Reply> {
     })
 }
 
-/// The route table's entry for the feed; the HTTP layer streams it ([`feed`]) before the
-/// table's dispatcher is reached.
-pub fn feed_over_sse(_api: &Api, _req: &Req) -> ApiResult<Reply> {
-    Err(ApiError::BadRequest("the feed is a stream: GET it with Accept: text/event-stream".into()))
-}
-
 /// GET /realtime/feed: Server-Sent Events. First a `snapshot` (channels and registrations
 /// the viewer may see, and the switch's state), then one event per change. While the
 /// switch is offline the stream says so and ends; the browser's EventSource reconnects
 /// after `retry`. EventSource cannot send headers, so the access token may come as
 /// `?access_token=`.
-pub async fn feed(api: Arc<Api>, query: String, bearer: Option<String>) -> warp::reply::Response {
+pub async fn feed(api: Arc<Api>, path: String, query: String, bearer: Option<String>) -> warp::reply::Response {
     use futures_util::StreamExt;
     use warp::Reply as _;
     // Subscribed before the snapshot is taken: nothing falls between the two (a change seen
@@ -275,15 +270,7 @@ pub async fn feed(api: Arc<Api>, query: String, bearer: Option<String>) -> warp:
     let prepared = {
         let api = api.clone();
         tokio::task::spawn_blocking(move || -> ApiResult<(Viewer, Value)> {
-            let q = super::router::parse_query(&query)?;
-            let token = bearer.or_else(|| q.iter().find(|(k, _)| k == "access_token").map(|(_, v)| v.clone()));
-            let principal = match token {
-                Some(t) => Some(super::handlers::principal_for(&api, &t)?),
-                None => None,
-            };
-            let (route, _) = super::router::find(&warp::http::Method::GET, "/api/v1/realtime/feed")?;
-            let grant = super::router::authorize(route.access, principal.as_ref())?;
-            let req = Req { principal, grant, id: None, query: q, body: None, raw: Default::default() };
+            let (_, req) = super::router::prepare(&api, &warp::http::Method::GET, &path, &query, bearer.as_deref(), &Default::default())?;
             let viewer = Viewer::of(&api, &req)?;
             let now = now();
             let channels: Vec<Value> = api.live.channels().iter().filter(|c| viewer.sees_channel(c)).map(|c| channel_json(c, now)).collect();

@@ -72,6 +72,10 @@ pub type HandlerFn = fn(&Api, &Req) -> ApiResult<Reply>;
 pub enum Handler {
     Resource(&'static Resource, Op),
     Custom(HandlerFn),
+    /// Answered by the HTTP layer as a stream (Server-Sent Events), after the same checks
+    /// ([`prepare`]); the access token may come as `?access_token=` (EventSource sends no
+    /// headers).
+    Stream,
 }
 
 /// What a request body should look like, for the OpenAPI document.
@@ -589,16 +593,19 @@ fn build_routes() -> Vec<Route> {
             BodyDoc::None,
             super::realtime::gateways,
         ),
-        custom(
-            m("GET"),
-            "/realtime/feed",
-            Token(crate::access::Token::Realtime),
-            Core,
-            "Realtime",
-            "Server-Sent Events: a snapshot, then every change (channels, registrations, gateways, switch state); ?access_token= for EventSource",
-            BodyDoc::None,
-            super::realtime::feed_over_sse,
-        ),
+        Route {
+            handler: Handler::Stream,
+            ..custom(
+                m("GET"),
+                "/realtime/feed",
+                Token(crate::access::Token::Realtime),
+                Core,
+                "Realtime",
+                "Server-Sent Events: a snapshot, then every change (channels, registrations, gateways, switch state); ?access_token= for EventSource",
+                BodyDoc::None,
+                |_, _| Err(ApiError::Internal("a stream route has no handler".into())),
+            )
+        },
         custom(
             m("POST"),
             "/click-to-call",
@@ -706,25 +713,7 @@ pub fn authorize(access: Access, p: Option<&Principal>) -> ApiResult<Grant> {
 
 /// Runs one request to completion (blocking: SQLite and argon2 run here, on the blocking pool).
 pub fn dispatch(api: &Api, method: &Method, path: &str, query: &str, bearer: Option<&str>, body: &Bytes) -> ApiResult<Reply> {
-    let (route, id) = find(method, path)?;
-    if api.cfg.community_edition && route.feature != Feature::Core {
-        return Err(ApiError::NotFound);
-    }
-    let principal = match bearer {
-        Some(token) => Some(super::handlers::principal_for(api, token)?),
-        None => None,
-    };
-    let grant = authorize(route.access, principal.as_ref())?;
-    let query = parse_query(query)?;
-    let (json, raw) = match route.body {
-        BodyDoc::Binary(_) => (None, body.clone()),
-        _ if body.is_empty() => (None, Bytes::new()),
-        _ => (
-            Some(serde_json::from_slice::<Value>(body).map_err(|e| ApiError::invalid("", format!("the body is not valid JSON: {e}")))?),
-            Bytes::new(),
-        ),
-    };
-    let req = Req { principal, grant, id, query, body: json, raw };
+    let (route, req) = prepare(api, method, path, query, bearer, body)?;
     match route.handler {
         Handler::Custom(f) => f(api, &req),
         Handler::Resource(r, op) => {
@@ -740,7 +729,36 @@ pub fn dispatch(api: &Api, method: &Method, path: &str, query: &str, bearer: Opt
             }
             Ok(reply)
         }
+        Handler::Stream => Err(ApiError::BadRequest("this route is a stream; it is served over HTTP only".into())),
     }
+}
+
+/// The route, the signed-in user, the access check and the parsed request: everything
+/// before a handler runs (blocking: it reads the store).
+pub fn prepare(api: &Api, method: &Method, path: &str, query: &str, bearer: Option<&str>, body: &Bytes) -> ApiResult<(&'static Route, Req)> {
+    let (route, id) = find(method, path)?;
+    if api.cfg.community_edition && route.feature != Feature::Core {
+        return Err(ApiError::NotFound);
+    }
+    let query = parse_query(query)?;
+    let from_query = match route.handler {
+        Handler::Stream => query.iter().find(|(k, _)| k == "access_token").map(|(_, v)| v.as_str()),
+        _ => None,
+    };
+    let principal = match bearer.or(from_query) {
+        Some(token) => Some(super::handlers::principal_for(api, token)?),
+        None => None,
+    };
+    let grant = authorize(route.access, principal.as_ref())?;
+    let (json, raw) = match route.body {
+        BodyDoc::Binary(_) => (None, body.clone()),
+        _ if body.is_empty() => (None, Bytes::new()),
+        _ => (
+            Some(serde_json::from_slice::<Value>(body).map_err(|e| ApiError::invalid("", format!("the body is not valid JSON: {e}")))?),
+            Bytes::new(),
+        ),
+    };
+    Ok((route, Req { principal, grant, id, query, body: json, raw }))
 }
 
 /// `application/x-www-form-urlencoded` pairs; invalid UTF-8 after decoding is refused.

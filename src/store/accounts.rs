@@ -44,6 +44,13 @@ pub struct Credentials {
     pub enabled: bool,
 }
 
+/// An extension assigned to a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnExtension {
+    pub id: i64,
+    pub number: String,
+}
+
 /// The user behind a token, read fresh on every request so that a disabled user, a revoked
 /// token or a changed permission takes effect at once.
 #[derive(Debug, Clone)]
@@ -425,24 +432,14 @@ impl Store {
         Ok(self.conn()?.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?)
     }
 
-    /// The extensions assigned to a user (My Account).
-    pub fn extensions_of_user(&self, tenant: TenantId, user: i64) -> Result<Vec<i64>> {
+    /// The extensions assigned to a user (My Account), by number.
+    pub fn extensions_of_user(&self, tenant: TenantId, user: i64) -> Result<Vec<OwnExtension>> {
         let c = self.conn()?;
-        let ids = c
-            .prepare_cached("SELECT id FROM extensions WHERE tenant_id = ?1 AND user_id = ?2 ORDER BY number")?
-            .query_map((tenant.0, user), |r| r.get(0))?
+        let rows = c
+            .prepare_cached("SELECT id, number FROM extensions WHERE tenant_id = ?1 AND user_id = ?2 ORDER BY number")?
+            .query_map((tenant.0, user), |r| Ok(OwnExtension { id: r.get(0)?, number: r.get(1)? }))?
             .collect::<rusqlite::Result<_>>()?;
-        Ok(ids)
-    }
-
-    /// The numbers of the extensions assigned to a user.
-    pub fn extension_numbers_of_user(&self, tenant: TenantId, user: i64) -> Result<Vec<String>> {
-        let c = self.conn()?;
-        let numbers = c
-            .prepare_cached("SELECT number FROM extensions WHERE tenant_id = ?1 AND user_id = ?2 ORDER BY number")?
-            .query_map((tenant.0, user), |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(numbers)
+        Ok(rows)
     }
 
     /// The call queues an agent belongs to.

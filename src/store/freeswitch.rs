@@ -33,6 +33,7 @@ pub struct GatewayRow {
     pub password: String,
     pub register: bool,
     pub caller_id: String,
+    pub active: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -81,13 +82,11 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// Active trunks, as sofia gateways.
+    /// Every trunk, as a sofia gateway (only active ones are served).
     pub fn gateway_rows(&self) -> Result<Vec<GatewayRow>> {
         let c = self.conn()?;
         let rows = c
-            .prepare_cached(
-                "SELECT id, name, host, port, transport, username, password, register, caller_id FROM trunks WHERE active = 1 ORDER BY id",
-            )?
+            .prepare_cached("SELECT id, name, host, port, transport, username, password, register, caller_id, active FROM trunks ORDER BY id")?
             .query_map([], |r| {
                 Ok(GatewayRow {
                     id: r.get(0)?,
@@ -99,18 +98,9 @@ impl Store {
                     password: r.get(6)?,
                     register: r.get::<_, i64>(7)? != 0,
                     caller_id: r.get(8)?,
+                    active: r.get::<_, i64>(9)? != 0,
                 })
             })?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
-    }
-
-    /// Every trunk's id, name and whether it registers (the monitor's gateway list).
-    pub fn trunk_names(&self) -> Result<Vec<(i64, String, bool)>> {
-        let c = self.conn()?;
-        let rows = c
-            .prepare_cached("SELECT id, name, register FROM trunks ORDER BY name")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? != 0)))?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
