@@ -213,6 +213,13 @@ impl Store {
     /// balance. Returns the seconds now covered (0: not even the first increment).
     pub fn hold(&self, tenant: TenantId, uuid: &str, rate: &Rate, want: i64) -> Result<i64> {
         self.write(|tx| {
+            // A call already settled holds nothing more: the meter's extension can run on
+            // the blocking pool after its task was dropped and land after the settlement,
+            // and a reservation left behind would be charged again as an orphan.
+            let settled: bool = tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM cdrs WHERE uuid = ?1)")?.query_row([uuid], |r| r.get(0))?;
+            if settled {
+                return Ok(0);
+            }
             let b = billing(tx, tenant.0)?;
             let free = free_seconds_left(tx, tenant.0, &b, uuid)?;
             let credit = available(tx, tenant.0, uuid)?;
@@ -418,5 +425,21 @@ mod tests {
         let q = st.quota(t).unwrap();
         let fax = q.usage.iter().find(|u| u.kind == "fax_pages").unwrap();
         assert_eq!((fax.allocated, fax.used), (3, 3));
+    }
+
+    #[test]
+    fn a_hold_that_lands_after_the_settlement_holds_nothing() {
+        let (st, _dir) = crate::store::temp_store();
+        let t = TenantId(crate::store::seed::single_tenant(&st).unwrap().unwrap());
+        st.pay(t, &Payment { amount: 10_000_000, payment_type: "cash".into(), date: String::new(), note: String::new(), user_id: None }).unwrap();
+        let rate = Rate { per_minute: 1_000_000, connection_charge: 0, first_increment: 1, next_increment: 1 };
+        assert_eq!(st.hold(t, "call-1", &rate, 60).unwrap(), 60);
+        let cdr = Cdr { uuid: "call-1".into(), tenant: Some(t), direction: "outbound", billsec: 30, disposition: "answered", ..Default::default() };
+        st.settle(&cdr, Some(&rate)).unwrap();
+        assert_eq!(st.credit(t).unwrap().held, 0);
+        // The meter's extension, late.
+        assert_eq!(st.hold(t, "call-1", &rate, 120).unwrap(), 0);
+        assert_eq!(st.credit(t).unwrap().held, 0, "nothing held for a settled call");
+        assert!(st.reservations().unwrap().is_empty());
     }
 }
