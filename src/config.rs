@@ -46,6 +46,10 @@ pub struct Config {
     /// Answer mod_xml_curl from other hosts too (a FreeSWITCH on another box); the password
     /// is then required.
     pub xml_curl_remote: bool,
+    /// The address phones and browsers reach switchboard at (`https://pbx.example.com`, a
+    /// TLS proxy in front of `http_listen`): provisioning URLs and DHCP option 66 are built
+    /// from it. Empty: `http://` and the HTTP listener's address.
+    pub public_url: String,
 }
 
 /// An SMTP relay: a local MTA on port 25, or a provider's submission port with STARTTLS.
@@ -174,6 +178,7 @@ impl Default for Config {
             smtp: Smtp::default(),
             xml_curl_password: String::new(),
             xml_curl_remote: false,
+            public_url: String::new(),
         }
     }
 }
@@ -189,6 +194,22 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// [`Config::public_url`] without a trailing slash, or the HTTP listener's address (a
+    /// wildcard listener named by this host's loopback address).
+    pub fn public_base(&self) -> String {
+        let u = self.public_url.trim().trim_end_matches('/');
+        if !u.is_empty() {
+            return u.to_string();
+        }
+        let a = self.http_listen;
+        let host = if a.ip().is_unspecified() { "127.0.0.1".to_string() } else { a.ip().to_string() };
+        if a.is_ipv6() && !a.ip().is_unspecified() {
+            format!("http://[{host}]:{}", a.port())
+        } else {
+            format!("http://{host}:{}", a.port())
+        }
+    }
+
     /// The file (if any), then the environment.
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
         let mut cfg = match path {
@@ -233,6 +254,7 @@ impl Config {
         env!(refresh_token_secs, "SWITCHBOARD_REFRESH_TOKEN_SECS");
         env!(xml_curl_password, "SWITCHBOARD_XML_CURL_PASSWORD");
         env!(xml_curl_remote, "SWITCHBOARD_XML_CURL_REMOTE");
+        env!(public_url, "SWITCHBOARD_PUBLIC_URL");
         macro_rules! smtp {
             ($field:ident, $name:literal) => {
                 if let Some(v) = get($name) {

@@ -17,6 +17,7 @@
 //!   commands the monitor sends (hang up, hold, transfer, click-to-call).
 //! - [`xml_curl`]: the documents FreeSWITCH fetches through mod_xml_curl (directory,
 //!   sofia gateways, music on hold, conference, dialplan contexts).
+//! - [`provision`]: desk phones' configuration files by vendor, and who may have them.
 //! - [`sim`]: the FreeSWITCH simulator used by tests, benchmarks and `switchboard simulate`.
 
 pub mod access;
@@ -27,6 +28,7 @@ pub mod call;
 pub mod cli;
 pub mod config;
 pub mod esl;
+pub mod provision;
 pub mod realtime;
 pub mod server;
 pub mod sim;

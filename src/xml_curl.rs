@@ -100,7 +100,12 @@ fn param(out: &mut String, indent: &str, tag: &str, name: &str, value: &str) {
 /// The SIP digest's A1 hash, `md5(user:realm:password)`: FreeSWITCH checks a phone's
 /// credentials without switchboard handing it the password (sofia_reg.c sofia_reg_parse_auth).
 pub fn a1_hash(user: &str, realm: &str, password: &str) -> String {
-    let d = Md5::digest(format!("{user}:{realm}:{password}").as_bytes());
+    md5_hex(&format!("{user}:{realm}:{password}"))
+}
+
+/// MD5 in lowercase hex, as HTTP and SIP digest write it.
+pub fn md5_hex(text: &str) -> String {
+    let d = Md5::digest(text.as_bytes());
     d.iter().fold(String::with_capacity(32), |mut s, b| {
         let _ = write!(s, "{b:02x}");
         s

@@ -282,6 +282,12 @@ async fn custom_case(w: &World, route: &Route, who: Who, foreign: bool) -> (Stri
             assert_eq!(st, 201, "{f}");
             (format!("/api/v1/moh-files/{}", f["id"]), None, by_role(204, 204, 404, 403))
         }
+        (m @ ("GET" | "POST"), "/devices/{id}/provisioning" | "/devices/{id}/resync") => {
+            let dev = w.srv.create(&w.s, "/api/v1/devices", json!({ "mac": format!("02000000{k:04x}"), "vendor": "yealink", "tenant_id": t })).await;
+            // No switch behind the matrix's API: a resync in scope says it is offline.
+            let ok = if m == "GET" { 200 } else { 503 };
+            (path.replace("{id}", &dev.to_string()), None, by_role(ok, ok, 404, 403))
+        }
         // The matrix's API has no switch behind it: the monitor reads empty, commands say 503.
         ("GET", "/channels" | "/registrations" | "/gateways" | "/realtime/feed") => (path.into(), None, by_role(200, 200, 200, 403)),
         ("POST", "/channels/hangup" | "/channels/hold" | "/channels/transfer") => (

@@ -431,6 +431,7 @@ pub fn activity(api: &Api, req: &Req) -> ApiResult<Reply> {
         user_id: req.query_i64("user_id")?,
         tenant_id: if req.grant.within == Within::Everything { req.query_i64("tenant_id")? } else { None },
         action: req.query("action").map(String::from),
+        object: req.query("object").map(String::from),
         page: req.query_i64("page")?.unwrap_or(1).clamp(1, u32::MAX as i64) as u32,
         per_page: req.query_i64("per_page")?.unwrap_or(50).clamp(1, 500) as u32,
     };

@@ -1,6 +1,7 @@
 //! The HTTP side: warp filters. `/health`, the JSON API under `/api/v1` (route table in
 //! [`router`], handlers in [`handlers`], errors and status codes in [`error`]), and the web UI
-//! from `static/`, and FreeSWITCH's mod_xml_curl at `/freeswitch/xml` ([`freeswitch`]).
+//! from `static/`, FreeSWITCH's mod_xml_curl at `/freeswitch/xml` ([`freeswitch`]), and desk
+//! phones' files at `/provision/` ([`provision`]).
 
 pub mod auth;
 pub mod error;
@@ -8,6 +9,7 @@ pub mod freeswitch;
 pub mod handlers;
 pub mod money;
 pub mod openapi;
+pub mod provision;
 pub mod realtime;
 pub mod router;
 
@@ -138,5 +140,10 @@ pub fn routes(
     api_state: Arc<router::Api>,
     static_dir: std::path::PathBuf,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
-    health(h).or(freeswitch::xml_curl(api_state.clone())).or(api(api_state)).or(warp::fs::dir(static_dir))
+    let guard = Arc::new(crate::provision::guard::Guard::new(crate::provision::guard::Policy::default()));
+    health(h)
+        .or(freeswitch::xml_curl(api_state.clone()))
+        .or(provision::files(api_state.clone(), guard))
+        .or(api(api_state))
+        .or(warp::fs::dir(static_dir))
 }

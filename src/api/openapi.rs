@@ -26,6 +26,7 @@ fn kind_schema(k: Kind) -> Value {
         Kind::TenantRef => json!({ "type": ["integer", "null"], "description": "tenant id (super admin only)" }),
         Kind::Secret => json!({ "type": "string", "writeOnly": true }),
         Kind::SipPassword => json!({ "type": "string", "minLength": 10, "description": "generated when empty" }),
+        Kind::UrlSecret => json!({ "type": "string", "pattern": "^[A-Za-z0-9_-]{16,64}$", "description": "generated when empty" }),
         Kind::Mac => json!({ "type": "string", "description": "any notation; stored as 12 lowercase hex digits" }),
         Kind::Pattern => json!({ "type": "string", "description": "digits, + * #, X Z N, [1-5], trailing . or !" }),
         Kind::Sound => json!({ "type": "string", "description": "relative sound file path" }),
@@ -46,6 +47,15 @@ fn kind_schema(k: Kind) -> Value {
                 ListKind::Holidays => {
                     json!({ "type": "object", "properties": { "date": { "type": "string", "format": "date" }, "name": { "type": "string" } } })
                 }
+                ListKind::FeatureKeys => json!({
+                    "type": "object",
+                    "required": ["type"],
+                    "properties": {
+                        "type": { "type": "string", "enum": crate::store::resource::FEATURE_KEY_TYPES },
+                        "value": { "type": "string", "description": "the number a blf key watches or a speed dial dials" },
+                        "label": { "type": "string", "maxLength": 32 }
+                    }
+                }),
             };
             json!({ "type": "array", "items": items })
         }

@@ -84,7 +84,7 @@ fn channel_json(c: &LiveChannel, now: i64) -> Value {
     v
 }
 
-fn block<F: std::future::Future>(f: F) -> F::Output {
+pub(crate) fn block<F: std::future::Future>(f: F) -> F::Output {
     // Handlers run on the blocking pool, inside the runtime's context.
     tokio::runtime::Handle::current().block_on(f)
 }

@@ -39,6 +39,8 @@ pub struct Filter {
     pub user_id: Option<i64>,
     pub tenant_id: Option<i64>,
     pub action: Option<String>,
+    /// `devices/12`
+    pub object: Option<String>,
     pub page: u32,
     pub per_page: u32,
 }
@@ -69,6 +71,9 @@ impl Store {
         }
         if let Some(a) = &f.action {
             w.and("action =", Sql::Text(a.clone()));
+        }
+        if let Some(o) = &f.object {
+            w.and("object =", Sql::Text(o.clone()));
         }
         w.page(
             &c,

@@ -15,6 +15,7 @@ pub mod freeswitch;
 pub mod ledger;
 pub mod limits;
 pub mod moh;
+pub mod provision;
 pub mod resource;
 pub mod resources;
 pub mod routing;
@@ -44,6 +45,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../sql/0004_cdr_parties.sql"),
     include_str!("../../sql/0005_billing.sql"),
     include_str!("../../sql/0006_limits_alerts.sql"),
+    include_str!("../../sql/0007_provisioning.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

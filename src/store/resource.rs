@@ -46,6 +46,9 @@ pub enum Kind {
     Secret,
     /// A SIP password: generated (20 characters) when not given; at least 10 when given.
     SipPassword,
+    /// A secret that travels in URLs (a device's provisioning token): generated when not
+    /// given or given empty; otherwise 16 to 64 of `A-Z a-z 0-9 - _`.
+    UrlSecret,
     Mac,
     Pattern,
     Sound,
@@ -74,7 +77,15 @@ pub enum ListKind {
     Roles,
     /// Permission tokens (cascade applied by the accounts layer).
     Tokens,
+    /// A phone's programmable keys, in key order:
+    /// `[{"type":"blf","value":"1002","label":"Anna"}]`; types: `line`, `blf`,
+    /// `speed_dial`, `voicemail`.
+    FeatureKeys,
 }
+
+pub const FEATURE_KEY_TYPES: &[&str] = &["line", "blf", "speed_dial", "voicemail"];
+/// More keys than any supported phone has without expansion modules.
+pub const MAX_FEATURE_KEYS: usize = 48;
 
 pub const WEEKDAYS: &[&str] = &["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 pub const CODECS: &[&str] = &["PCMU", "PCMA", "G722", "G729", "opus", "GSM", "iLBC", "VP8", "H264"];
@@ -313,6 +324,13 @@ fn value_in(f: &Field, v: &Value) -> std::result::Result<Sql, String> {
             }
             Ok(Sql::Text(s.to_string()))
         }
+        Kind::UrlSecret => {
+            let s = as_str(v)?;
+            if s.len() < 16 || s.len() > 64 || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                return Err("must be 16 to 64 letters, digits, - or _ (leave empty to generate one)".into());
+            }
+            Ok(Sql::Text(s.to_string()))
+        }
         Kind::Mac => text(validate::mac(as_str(v)?)),
         Kind::Pattern => text(validate::dial_pattern(as_str(v)?)),
         Kind::Sound => text(validate::sound(as_str(v)?)),
@@ -336,6 +354,9 @@ fn list_in(l: ListKind, v: &Value) -> std::result::Result<Value, String> {
     let items = v.as_array().ok_or_else(|| "must be a list".to_string())?;
     if items.len() > 366 {
         return Err("at most 366 entries".into());
+    }
+    if l == ListKind::FeatureKeys && items.len() > MAX_FEATURE_KEYS {
+        return Err(format!("at most {MAX_FEATURE_KEYS} keys"));
     }
     let one_of = |item: &Value, options: &[&str]| -> std::result::Result<Value, String> {
         match item.as_str() {
@@ -372,6 +393,7 @@ fn list_in(l: ListKind, v: &Value) -> std::result::Result<Value, String> {
                 let name = validate::line(o.get("name").and_then(Value::as_str).unwrap_or(""), 100)?;
                 json!({ "date": d, "name": name })
             }
+            ListKind::FeatureKeys => feature_key(item)?,
         });
     }
     let mut seen = std::collections::HashSet::new();
@@ -381,6 +403,25 @@ fn list_in(l: ListKind, v: &Value) -> std::result::Result<Value, String> {
         return Err("entries must not repeat".into());
     }
     Ok(Value::Array(out))
+}
+
+/// One programmable key, checked: what it dials or watches must be something the phone can
+/// dial (it is written into vendor files verbatim), the label one line of text.
+fn feature_key(item: &Value) -> std::result::Result<Value, String> {
+    const SHAPE: &str = "entries must be {\"type\": …, \"value\": …, \"label\": …}";
+    let o = item.as_object().filter(|o| o.contains_key("type") && o.keys().all(|k| matches!(k.as_str(), "type" | "value" | "label")));
+    let o = o.ok_or_else(|| SHAPE.to_string())?;
+    let kind = o["type"].as_str().filter(|t| FEATURE_KEY_TYPES.contains(t));
+    let kind = kind.ok_or_else(|| format!("type must be one of: {}", FEATURE_KEY_TYPES.join(", ")))?;
+    let value = o.get("value").and_then(Value::as_str).unwrap_or("");
+    let value = match kind {
+        "blf" | "speed_dial" => validate::dial_number(value).map_err(|e| format!("value {e}"))?,
+        // A line key shows the line it sits on; voicemail dials the voicemail code.
+        _ if !value.is_empty() => return Err(format!("a {kind} key takes no value")),
+        _ => String::new(),
+    };
+    let label = validate::line(o.get("label").and_then(Value::as_str).unwrap_or(""), 32).map_err(|e| format!("label {e}"))?;
+    Ok(json!({ "type": kind, "value": value, "label": label }))
 }
 
 fn value_out(f: &Field, v: Sql) -> (String, Value) {
@@ -429,7 +470,7 @@ fn check_body(r: &Resource, body: &Map<String, Value>, creating: bool) -> Result
     if creating {
         for f in r.fields {
             if !body.contains_key(f.name) {
-                if f.kind == Kind::SipPassword {
+                if matches!(f.kind, Kind::SipPassword | Kind::UrlSecret) {
                     values.push((f, Sql::Text(validate::generate_secret())));
                 } else if f.required {
                     errors.push((f.name.into(), "required".into()));
@@ -439,7 +480,7 @@ fn check_body(r: &Resource, body: &Map<String, Value>, creating: bool) -> Result
     }
     // A SIP password sent empty is generated too.
     for (f, v) in values.iter_mut() {
-        if f.kind == Kind::SipPassword && matches!(v, Sql::Text(s) if s.is_empty()) {
+        if matches!(f.kind, Kind::SipPassword | Kind::UrlSecret) && matches!(v, Sql::Text(s) if s.is_empty()) {
             *v = Sql::Text(validate::generate_secret());
         }
     }

@@ -341,6 +341,7 @@ pub static DEVICE_PROFILES: Resource = Resource {
         F::new("dtmf_mode", Enum(&["rfc2833", "info", "inband"])),
         F::new("timezone", TimeZone),
         F::new("ntp_server", Host),
+        F::new("feature_keys", List(ListKind::FeatureKeys)),
     ],
     children: &[],
     slot: None,
@@ -361,6 +362,9 @@ pub static DEVICES: Resource = Resource {
         F::new("vendor", Enum(VENDORS)).req().filter(),
         F::new("model", Line(64)),
         F::new("profile_id", Ref("device_profiles")),
+        // What the phone must present before it is given its credentials (the password of
+        // HTTP digest/basic with the MAC as user name, or the token of its provisioning URL).
+        F::new("provision_secret", UrlSecret),
     ],
     children: &[Child { key: "lines", table: "device_lines", fields: &[F::new("extension_id", Ref("extensions")).req()], max: 16 }],
     slot: Some(Slot::Devices),

@@ -165,6 +165,24 @@ pub fn demo(store: &Store, hash: &dyn Fn(&str) -> String) -> Result<bool> {
     let e2001 = ext(globex, "2001", "Front Desk", Some(users["tenant@globex.test"]))?;
     ext(globex, "2002", "Accounts", None)?;
 
+    // A desk phone for reception, provisioned with its line and a few keys.
+    let profile = store.create(
+        &res::DEVICE_PROFILES,
+        Some(acme),
+        &admin,
+        &obj(json!({ "name": "Office Phones", "description": "Front office desk phones", "codecs": ["G722", "PCMU", "PCMA"],
+                     "dtmf_mode": "rfc2833", "timezone": "America/New_York", "ntp_server": "pool.ntp.org",
+                     "feature_keys": [{ "type": "line" }, { "type": "blf", "value": "1002", "label": "Sales Desk" },
+                                      { "type": "blf", "value": "1003", "label": "Jane" }, { "type": "voicemail" }] })),
+    )?;
+    store.create(
+        &res::DEVICES,
+        Some(acme),
+        &admin,
+        &obj(json!({ "mac": "80:5e:c0:12:34:56", "label": "Reception desk", "vendor": "yealink", "model": "T54W",
+                     "profile_id": id(&profile), "lines": [{ "extension_id": id(&e1001) }] })),
+    )?;
+
     let vm = store.create(
         &res::VOICEMAIL_BOXES,
         Some(acme),

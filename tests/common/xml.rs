@@ -9,6 +9,8 @@ pub struct Node {
     pub name: String,
     pub attrs: Vec<(String, String)>,
     pub children: Vec<Node>,
+    /// The element's own text, unescaped.
+    pub text: String,
 }
 
 impl Node {
@@ -60,6 +62,24 @@ pub fn parse(text: &str) -> Node {
                 let n = stack.pop().unwrap();
                 stack.last_mut().expect("balanced").children.push(n);
             }
+            Event::Text(t) => {
+                let t = t.decode().unwrap_or_else(|e| panic!("text: {e}"));
+                let t = quick_xml::escape::unescape(&t).unwrap_or_else(|e| panic!("text: {e}")).into_owned();
+                stack.last_mut().unwrap().text.push_str(&t);
+            }
+            Event::GeneralRef(r) => {
+                // `&amp;` and friends arrive on their own in quick-xml 0.38.
+                let name = r.decode().unwrap_or_else(|e| panic!("reference: {e}"));
+                let ch = match name.as_ref() {
+                    "amp" => "&",
+                    "lt" => "<",
+                    "gt" => ">",
+                    "quot" => "\"",
+                    "apos" => "'",
+                    other => panic!("unknown entity &{other};"),
+                };
+                stack.last_mut().unwrap().text.push_str(ch);
+            }
             Event::Eof => break,
             _ => {}
         }
@@ -79,5 +99,5 @@ fn node(e: &quick_xml::events::BytesStart<'_>) -> Node {
             (String::from_utf8_lossy(a.key.as_ref()).into_owned(), a.unescape_value().expect("escaped value").into_owned())
         })
         .collect();
-    Node { name, attrs, children: Vec::new() }
+    Node { name, attrs, children: Vec::new(), text: String::new() }
 }
