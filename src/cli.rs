@@ -258,8 +258,8 @@ pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<()> {
         "switchboard is up"
     );
     let health = crate::api::Health { stats: outbound.stats(), switch: supervisor.state_watch(), version: env!("CARGO_PKG_VERSION") };
-    let static_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("static");
-    let routes = crate::api::routes(health, Arc::new(state), static_dir);
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let routes = crate::api::routes(health, Arc::new(state), root.join("static"), root.join("node_modules/.switchboard"));
     let mut http_stop = stop.clone();
     let http_task = tokio::spawn(
         warp::serve(routes)

@@ -134,16 +134,19 @@ pub fn api(api: Arc<router::Api>) -> impl Filter<Extract = (warp::reply::Respons
         })
 }
 
-/// Every route, with static files from `static_dir` at `/`.
+/// Every route, with static files from `static_dir` at `/` and the npm-built browser
+/// libraries (JsSIP, bundled by `npm ci`'s postinstall into `vendor_dir`) at `/vendor/`.
 pub fn routes(
     h: Health,
     api_state: Arc<router::Api>,
     static_dir: std::path::PathBuf,
+    vendor_dir: std::path::PathBuf,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
     let guard = Arc::new(crate::provision::guard::Guard::new(crate::provision::guard::Policy::default()));
     health(h)
         .or(freeswitch::xml_curl(api_state.clone()))
         .or(provision::files(api_state.clone(), guard))
         .or(api(api_state))
+        .or(warp::path("vendor").and(warp::fs::dir(vendor_dir)))
         .or(warp::fs::dir(static_dir))
 }

@@ -89,6 +89,19 @@ fn resource_schema(r: &Resource) -> Value {
     json!({ "type": "object", "additionalProperties": false, "properties": props, "required": required })
 }
 
+/// The same rule as data, for clients that show only what the user may use (the web UI's
+/// menu is filtered by it, so it can never disagree with the API).
+fn access_rule(a: Access) -> Value {
+    match a {
+        Access::Public => json!({ "kind": "public" }),
+        Access::User => json!({ "kind": "user" }),
+        Access::SuperAdmin => json!({ "kind": "super_admin" }),
+        Access::TenantAdmin => json!({ "kind": "tenant_admin" }),
+        Access::Token(t) => json!({ "kind": "token", "token": t.as_str() }),
+        Access::AdminToken(t) => json!({ "kind": "admin_token", "token": t.as_str() }),
+    }
+}
+
 fn access_text(a: Access) -> String {
     match a {
         Access::Public => "public".into(),
@@ -110,6 +123,7 @@ pub fn document() -> Value {
             "summary": r.summary,
             "tags": [r.tag],
             "x-access": access_text(r.access),
+            "x-access-rule": access_rule(r.access),
             "responses": {
                 "401": { "$ref": "#/components/responses/Error" },
                 "403": { "$ref": "#/components/responses/Error" },

@@ -1,0 +1,240 @@
+// The app shell: sign-in (branded by host name), the menu (each entry shown only when the
+// API's own access rule for its route lets this user in), the header balance (every 10
+// seconds), announcements, hash routing, and the service worker's update prompt.
+
+import { allowed, ApiError, get, openapi, post, setTokens, tokens } from './api.js';
+import { h, money, page, refusal } from './ui.js';
+import * as resource from './pages/resource.js';
+import * as users from './pages/users.js';
+import * as realtime from './pages/realtime.js';
+import * as reports from './pages/reports.js';
+
+/// Menu: section, label, hash, and the API route that decides whether it shows.
+const MENU = [
+  ['', 'Dashboard', '#/', 'GET /me'],
+  ['Administration', 'Tenants', '#/r/tenants', 'GET /tenants'],
+  ['Administration', 'Users', '#/users', 'GET /users'],
+  ['Administration', 'Branding', '#/r/branding', 'GET /branding'],
+  ['Administration', 'Announcements', '#/r/announcements', 'GET /announcements'],
+  ['Administration', 'Activity log', '#/activity', 'GET /activity'],
+  ['Routing', 'Trunks', '#/r/trunks', 'GET /trunks'],
+  ['Routing', 'Outbound routes', '#/r/outbound-routes', 'GET /outbound-routes'],
+  ['Routing', 'DID numbers', '#/r/dids', 'GET /dids'],
+  ['PBX', 'Extensions', '#/r/extensions', 'GET /extensions'],
+  ['PBX', 'Devices', '#/r/devices', 'GET /devices'],
+  ['PBX', 'Device profiles', '#/r/device-profiles', 'GET /device-profiles'],
+  ['PBX', 'Ring groups', '#/r/ring-groups', 'GET /ring-groups'],
+  ['PBX', 'Call queues', '#/r/call-queues', 'GET /call-queues'],
+  ['PBX', 'IVR menus', '#/r/ivr-menus', 'GET /ivr-menus'],
+  ['PBX', 'Voicemail', '#/r/voicemail-boxes', 'GET /voicemail-boxes'],
+  ['PBX', 'Conferences', '#/r/conferences', 'GET /conferences'],
+  ['PBX', 'Follow me', '#/r/follow-me', 'GET /follow-me'],
+  ['PBX', 'Inbound routes', '#/r/inbound-routes', 'GET /inbound-routes'],
+  ['PBX', 'Time conditions', '#/r/time-conditions', 'GET /time-conditions'],
+  ['PBX', 'Call flows', '#/r/call-flows', 'GET /call-flows'],
+  ['PBX', 'Call block', '#/r/call-blocks', 'GET /call-blocks'],
+  ['PBX', 'Music on hold', '#/r/moh-classes', 'GET /moh-classes'],
+  ['PBX', 'Realtime monitor', '#/realtime', 'GET /channels'],
+  ['Reports', 'Call records', '#/cdrs', 'GET /cdrs'],
+  ['Billing', 'Packages', '#/r/packages', 'GET /packages'],
+  ['Billing', 'Rate plans', '#/r/rate-plans', 'GET /rate-plans'],
+  ['Account', 'My account', '#/account', 'GET /me'],
+];
+
+/// Resource pages' titles by API name.
+const TITLES = Object.fromEntries(MENU.filter(([, , hash]) => hash.startsWith('#/r/')).map(([, label, hash]) => [hash.slice(4), label]));
+
+const ctx = { me: null, query: {}, allowed: () => false };
+
+function menu() {
+  const nav = document.getElementById('nav');
+  const out = [];
+  let section = null;
+  for (const [sec, label, hash, route] of MENU) {
+    const [method, path] = route.split(' ');
+    if (!ctx.allowed(method, path)) continue;
+    if (sec !== section) { section = sec; if (sec) out.push(h('h2', {}, sec)); }
+    out.push(h('a', { href: hash }, label));
+  }
+  nav.replaceChildren(...out);
+}
+
+function markCurrent() {
+  const here = location.hash.split('?')[0] || '#/';
+  for (const a of document.querySelectorAll('#nav a')) {
+    const target = a.getAttribute('href');
+    a.toggleAttribute('aria-current', target === here || (target !== '#/' && here.startsWith(`${target}/`)));
+    if (a.hasAttribute('aria-current')) a.setAttribute('aria-current', 'page');
+  }
+}
+
+async function balance() {
+  const el = document.getElementById('balance');
+  if (!ctx.me || ctx.me.user.role === 'super_admin' || !ctx.allowed('GET', '/credit')) { el.textContent = ''; return; }
+  try {
+    const c = await get('/credit');
+    el.textContent = `Balance ${money(c.balance)}`;
+    el.classList.toggle('low', !!c.low_credit);
+  } catch { /* keeps the last figure; the next tick tries again */ }
+}
+
+async function announcements() {
+  try {
+    const a = await get('/me/announcements');
+    return a.items.map((x) => h('div', { class: 'notice', role: 'note' }, h('strong', {}, x.title || 'Announcement'), ' ', x.body || ''));
+  } catch { return []; }
+}
+
+async function dashboard() {
+  const me = ctx.me;
+  const cards = [];
+  const count = async (label, path) => {
+    const [method, p] = ['GET', path.split('?')[0]];
+    if (!ctx.allowed(method, p)) return;
+    try { const r = await get(`${path}${path.includes('?') ? '&' : '?'}per_page=1`); cards.push(h('div', { class: 'card' }, h('div', { class: 'n' }, r.total), label)); } catch { /* not shown */ }
+  };
+  if (me.user.role === 'super_admin') await count('Tenants', '/tenants');
+  await count('Extensions', '/extensions');
+  await count('Devices', '/devices');
+  await count('Ring groups', '/ring-groups');
+  await count('IVR menus', '/ivr-menus');
+  await count('Call records', '/cdrs');
+  if (ctx.allowed('GET', '/channels')) {
+    try { const c = await get('/channels'); cards.push(h('div', { class: 'card' }, h('div', { class: 'n' }, c.items.length), `Live calls (switch ${c.switch.state})`)); } catch { /* offline */ }
+  }
+  const who = me.tenant ? `${me.tenant.company} · ` : 'All tenants · ';
+  return page('Dashboard', ...(await announcements()), h('p', {}, `${who}${me.user.email} (${me.user.role.replace('_', ' ')})`), h('div', { class: 'cards', 'aria-label': 'Statistics' }, cards));
+}
+
+async function activity() {
+  try {
+    const a = await get('/activity?per_page=50');
+    return page('Activity log', h('table', {}, h('thead', {}, h('tr', {}, ['When', 'Who', 'Action', 'Object', 'Detail'].map((x) => h('th', {}, x)))),
+      h('tbody', {}, a.items.map((e) => h('tr', {}, h('td', {}, e.at), h('td', {}, e.user_email), h('td', {}, e.action), h('td', {}, e.object), h('td', {}, e.detail))))));
+  } catch (e) { if (e instanceof ApiError) return refusal('Activity log', e); throw e; }
+}
+
+// Navigations render one after another: a slow page (the dashboard's counts) finishing
+// after a quick one must not paint over it.
+let rendering = Promise.resolve();
+function route() {
+  rendering = rendering.then(render, render);
+  return rendering;
+}
+
+async function render() {
+  realtime.stop();
+  const [path, q] = (location.hash.slice(1) || '/').split('?');
+  ctx.query = Object.fromEntries(new URLSearchParams(q || ''));
+  markCurrent();
+  document.getElementById('nav').classList.remove('open');
+  const parts = path.split('/').filter(Boolean);
+  try {
+    if (parts.length === 0) await dashboard();
+    else if (parts[0] === 'r' && parts[1]) {
+      const title = TITLES[parts[1]] || parts[1];
+      if (parts[2]) await resource.edit(ctx, parts[1], title, parts[2]);
+      else await resource.list(ctx, parts[1], title);
+    } else if (parts[0] === 'users') await (parts[1] ? users.edit(ctx, parts[1]) : users.list(ctx));
+    else if (parts[0] === 'realtime') await realtime.show(ctx);
+    else if (parts[0] === 'cdrs') await reports.cdrs(ctx);
+    else if (parts[0] === 'account') await reports.account(ctx);
+    else if (parts[0] === 'activity') await activity();
+    else page('Not found', h('p', {}, 'No such page.'));
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) return signIn();
+    console.warn(e);
+    page('Error', h('div', { class: 'notice refusal', role: 'alert' }, String(e.message || e)));
+  }
+  document.getElementById('main').focus({ preventScroll: true });
+}
+
+async function brand() {
+  try {
+    const b = await get(`/branding/public?host=${encodeURIComponent(location.hostname)}`);
+    const a = document.getElementById('brand');
+    a.replaceChildren(b.logo ? h('img', { src: b.logo, alt: b.title }) : b.title || 'switchboard');
+    return b;
+  } catch { return { title: 'switchboard' }; }
+}
+
+async function signIn() {
+  document.getElementById('nav').replaceChildren();
+  document.getElementById('logout').hidden = true;
+  document.getElementById('phone-toggle').hidden = true;
+  document.getElementById('who').textContent = '';
+  document.getElementById('balance').textContent = '';
+  const b = await brand();
+  const err = h('p', { class: 'error', role: 'alert' });
+  const form = h('form', { class: 'login', 'aria-label': 'Sign in' }, h('h1', {}, `Sign in to ${b.title || 'switchboard'}`),
+    h('div', { class: 'field' }, h('label', { for: 'email' }, 'Email'), h('input', { id: 'email', name: 'email', type: 'email', autocomplete: 'username', required: true })),
+    h('div', { class: 'field' }, h('label', { for: 'password' }, 'Password'), h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true })),
+    err, h('button', { type: 'submit', class: 'primary' }, 'Sign in'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      setTokens(await post('/auth/login', { email: form.elements.email.value, password: form.elements.password.value }));
+      await start();
+    } catch (x) { err.textContent = x.message; }
+  });
+  document.getElementById('main').replaceChildren(form);
+  document.title = `Sign in · ${b.title || 'switchboard'}`;
+}
+
+async function start() {
+  await openapi();
+  if (!tokens()) return signIn();
+  try { ctx.me = await get('/me'); } catch (e) { if (e instanceof ApiError && e.status === 401) { setTokens(null); return signIn(); } throw e; }
+  ctx.allowed = (method, path) => allowed(ctx.me, method, path);
+  await brand();
+  document.getElementById('who').textContent = ctx.me.user.email;
+  document.getElementById('logout').hidden = false;
+  document.getElementById('phone-toggle').hidden = false;
+  menu();
+  balance();
+  await route();
+}
+
+let ticker = null;
+
+function boot() {
+  document.getElementById('logout').addEventListener('click', () => { setTokens(null); ctx.me = null; location.hash = '#/'; signIn(); });
+  document.getElementById('menu-toggle').addEventListener('click', (e) => {
+    const nav = document.getElementById('nav');
+    nav.classList.toggle('open');
+    e.currentTarget.setAttribute('aria-expanded', String(nav.classList.contains('open')));
+  });
+  const phone = document.getElementById('phone-toggle');
+  phone.addEventListener('click', async () => {
+    const { toggle } = await import('./softphone.js');
+    toggle(ctx, phone);
+  });
+  window.addEventListener('hashchange', () => { if (ctx.me) route(); });
+  ticker = setInterval(() => { if (ctx.me) balance(); }, 10_000);
+  registerWorker();
+  start();
+}
+
+/// The service worker caches the shell; a new version waits until the user says reload.
+function registerWorker() {
+  if (!('serviceWorker' in navigator)) return;
+  let asked = false;
+  navigator.serviceWorker.register('/sw.js').then((reg) => {
+    const offer = (w) => {
+      const bar = document.getElementById('update');
+      bar.hidden = false;
+      document.getElementById('update-now').onclick = () => { asked = true; w.postMessage('skip-waiting'); };
+    };
+    if (reg.waiting && navigator.serviceWorker.controller) offer(reg.waiting);
+    reg.addEventListener('updatefound', () => {
+      const w = reg.installing;
+      w.addEventListener('statechange', () => { if (w.state === 'installed' && navigator.serviceWorker.controller) offer(w); });
+    });
+  });
+  // Only the update the user asked for reloads the page (the first install also changes
+  // the controller, through clients.claim(), and must not interrupt a sign-in).
+  navigator.serviceWorker.addEventListener('controllerchange', () => { if (asked) { asked = false; location.reload(); } });
+}
+
+export { ctx, ticker };
+boot();

@@ -1,0 +1,74 @@
+// The realtime monitor: live channels (hang up, hold, transfer), registrations, gateways
+// and the click-to-call card, kept current by the API's Server-Sent Events feed.
+
+import { api, ApiError, get, tokens } from '../api.js';
+import { h, page, refusal } from '../ui.js';
+
+let feed = null;
+
+export function stop() {
+  if (feed) { feed.close(); feed = null; }
+}
+
+function dur(secs) {
+  const s = Math.max(0, Math.floor(secs));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+export async function show(ctx) {
+  stop();
+  const status = h('p', { role: 'status' });
+  const chans = h('tbody');
+  const regs = h('tbody');
+  const gws = h('tbody');
+  const sw = h('p', { class: 'notice' });
+  const act = async (path, body, what) => {
+    try { await api('POST', path, body); status.textContent = `${what}: done`; } catch (e) { status.textContent = `${what}: ${e.message}`; }
+  };
+  async function render() {
+    let c;
+    try { c = await get('/channels'); } catch (e) { if (e instanceof ApiError) { refusal('Realtime monitor', e); stop(); return false; } throw e; }
+    sw.textContent = `Switch: ${c.switch.state}${c.switch.error ? ` — ${c.switch.error}` : ''}`;
+    chans.replaceChildren(...c.items.map((ch) => {
+      const to = h('input', { 'aria-label': `Transfer ${ch.uuid} to`, size: 8, placeholder: 'number' });
+      return h('tr', {}, h('td', {}, ch.caller_number || ''), h('td', {}, ch.destination || ''), h('td', {}, dur(ch.duration ?? 0)), h('td', {}, ch.codec || ''), h('td', {}, ch.state || ''),
+        h('td', {},
+          h('button', { type: 'button', onclick: () => act('/channels/hangup', { uuid: ch.uuid }, 'Hang up') }, 'Hang up'), ' ',
+          h('button', { type: 'button', onclick: () => act('/channels/hold', { uuid: ch.uuid, hold: !ch.held }, ch.held ? 'Unhold' : 'Hold') }, ch.held ? 'Unhold' : 'Hold'), ' ',
+          to, h('button', { type: 'button', onclick: () => act('/channels/transfer', { uuid: ch.uuid, destination: to.value }, 'Transfer') }, 'Transfer')));
+    }));
+    try {
+      const r = await get('/registrations');
+      regs.replaceChildren(...r.items.map((x) => h('tr', {}, h('td', {}, `${x.user}@${x.realm}`), h('td', {}, x.network_ip || ''), h('td', {}, x.agent || ''))));
+    } catch { regs.replaceChildren(); }
+    if (ctx.allowed('GET', '/gateways')) {
+      try {
+        const g = await get('/gateways');
+        gws.replaceChildren(...g.items.map((x) => h('tr', {}, h('td', {}, x.trunk), h('td', {}, x.gateway), h('td', {}, x.state))));
+      } catch { gws.replaceChildren(); }
+    }
+    return true;
+  }
+  const ext = h('input', { id: 'c2c-ext', name: 'extension', required: true, size: 8 });
+  const num = h('input', { id: 'c2c-num', name: 'number', required: true, size: 14 });
+  const c2c = h('form', { class: 'card', 'aria-label': 'Click to call', onsubmit: async (e) => {
+    e.preventDefault();
+    await act('/click-to-call', { extension: ext.value, number: num.value }, 'Click-to-call');
+  } }, h('h2', {}, 'Click to call'), h('p', {}, 'Rings your extension first; when you answer, it calls the number.'),
+  h('label', { for: 'c2c-ext' }, 'Your extension '), ext, ' ', h('label', { for: 'c2c-num' }, 'Number '), num, ' ', h('button', { type: 'submit', class: 'primary' }, 'Call'));
+  try {
+    const mine = await get('/me/extensions');
+    if (mine.items[0]) ext.value = mine.items[0].number;
+  } catch { /* a super admin has none */ }
+  page('Realtime monitor', sw, status, c2c,
+    h('h2', {}, 'Active channels'), h('table', {}, h('thead', {}, h('tr', {}, ['Caller', 'Destination', 'Duration', 'Codec', 'State', ''].map((x) => h('th', {}, x)))), chans),
+    h('h2', {}, 'Registrations'), h('table', {}, h('thead', {}, h('tr', {}, ['User', 'Address', 'Agent'].map((x) => h('th', {}, x)))), regs),
+    ctx.allowed('GET', '/gateways') ? [h('h2', {}, 'Gateways'), h('table', {}, h('thead', {}, h('tr', {}, ['Trunk', 'Gateway', 'State'].map((x) => h('th', {}, x)))), gws)] : null);
+  if (!(await render())) return;
+  // EventSource sends no headers: the access token goes in the query string.
+  const t = tokens();
+  feed = new EventSource(`/api/v1/realtime/feed?access_token=${encodeURIComponent(t.access)}`);
+  let pending = null;
+  feed.onmessage = () => { pending ||= setTimeout(() => { pending = null; render(); }, 200); };
+  feed.addEventListener('change', feed.onmessage);
+}

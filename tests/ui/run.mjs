@@ -1,0 +1,237 @@
+// The web UI in a real browser: Debian's headless Chromium driven by playwright-core,
+// against a `switchboard serve --demo` whose address is the first argument (tests/ui.rs
+// starts it). Screenshots go to the directory named second. Exit status 0 = every check
+// passed; each failure is printed with what was seen.
+
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+
+const base = process.argv[2];
+const artifacts = process.argv[3] || 'target/ui-artifacts';
+mkdirSync(artifacts, { recursive: true });
+
+const USERS = {
+  admin: ['admin@switchboard.test', 'Demo-Admin-2026'],
+  tenant: ['tenant@acme.test', 'Demo-Tenant-2026'],
+  agent: ['agent@acme.test', 'Demo-Agent-2026'],
+  user: ['user@acme.test', 'Demo-User-2026'],
+};
+
+// What each demo role's sidebar holds, by the API's rules: the super admin everything, the
+// tenant admin everything but tenants and packages, the agent (fpbx_extension and
+// call_queues) and the end user (fax, fpbx_extension, follow_me) the PBX pages of their
+// tokens (their own objects) and their account and records.
+const MENUS = {
+  admin: ['Dashboard', 'Tenants', 'Users', 'Branding', 'Announcements', 'Activity log', 'Trunks', 'Outbound routes', 'DID numbers', 'Extensions', 'Devices',
+    'Device profiles', 'Ring groups', 'Call queues', 'IVR menus', 'Voicemail', 'Conferences', 'Follow me', 'Inbound routes', 'Time conditions', 'Call flows',
+    'Call block', 'Music on hold', 'Realtime monitor', 'Call records', 'Packages', 'Rate plans', 'My account'],
+  tenant: ['Dashboard', 'Users', 'Branding', 'Announcements', 'Activity log', 'Trunks', 'Outbound routes', 'DID numbers', 'Extensions', 'Devices',
+    'Device profiles', 'Ring groups', 'Call queues', 'IVR menus', 'Voicemail', 'Conferences', 'Follow me', 'Inbound routes', 'Time conditions', 'Call flows',
+    'Call block', 'Music on hold', 'Realtime monitor', 'Call records', 'Rate plans', 'My account'],
+  agent: ['Dashboard', 'Extensions', 'Call queues', 'Call records', 'My account'],
+  user: ['Dashboard', 'Extensions', 'Follow me', 'Call records', 'My account'],
+};
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+});
+
+let failures = 0;
+async function check(name, fn) {
+  const t = Date.now();
+  try {
+    await fn();
+    console.log(`ok   ${name} (${Date.now() - t} ms)`);
+  } catch (e) {
+    failures++;
+    console.log(`FAIL ${name}\n     ${String(e.stack || e).split('\n').slice(0, 6).join('\n     ')}`);
+  }
+}
+
+/// A fresh context (no stored tokens), with console errors collected.
+async function open(viewport = { width: 1280, height: 800 }) {
+  const context = await browser.newContext({ viewport, baseURL: base });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  return { context, page, errors };
+}
+
+async function login(page, who) {
+  const [email, password] = USERS[who];
+  await page.goto('/');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('#nav a').first().waitFor();
+}
+
+async function api(method, path, body, who = 'admin') {
+  const [email, password] = USERS[who];
+  const tok = await (await fetch(`${base}/api/v1/auth/login`, { method: 'POST', body: JSON.stringify({ email, password }) })).json();
+  const r = await fetch(`${base}/api/v1${path}`, { method, headers: { authorization: `Bearer ${tok.access_token}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+  return { status: r.status, body: await r.json().catch(() => null) };
+}
+
+for (const who of Object.keys(MENUS)) {
+  await check(`${who} signs in and sees exactly their menu`, async () => {
+    const { context, page, errors } = await open();
+    await login(page, who);
+    const items = await page.locator('#nav a').allTextContents();
+    assert.deepEqual(items, MENUS[who]);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+}
+
+await check('a forbidden page reached by URL shows the API\'s refusal', async () => {
+  const { context, page } = await open();
+  await login(page, 'agent');
+  await page.goto('/#/r/trunks');
+  const alert = page.locator('.refusal');
+  await alert.waitFor();
+  const text = await alert.textContent();
+  assert.match(text, /^Not allowed: /);
+  const api403 = await api('GET', '/trunks', null, 'agent');
+  assert.equal(api403.status, 403);
+  assert.ok(text.includes(api403.body.message), `${text} vs ${api403.body.message}`);
+  await context.close();
+});
+
+await check('a tenant admin creates an extension, a ring group and an IVR through the forms', async () => {
+  const { context, page, errors } = await open();
+  await login(page, 'tenant');
+  // A validation error appears beside its field.
+  await page.goto('/#/r/extensions/new');
+  await page.getByLabel('Number *').fill('12');
+  await page.getByRole('button', { name: 'Save' }).click();
+  const err = page.locator('.field[data-field="number"] .error');
+  await err.waitFor({ state: 'visible' });
+  assert.match(await err.textContent(), /digit/);
+  assert.equal(await page.locator('.field.invalid').count(), 1);
+  // Then a good one.
+  await page.getByLabel('Number *').fill('1077');
+  await page.getByLabel('Display name').fill('Browser Made');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.waitForFunction(() => /^#\/r\/extensions\/\d+$/.test(location.hash));
+  const ext = (await api('GET', '/extensions?number=1077', null, 'tenant')).body.items[0];
+  assert.equal(ext.display_name, 'Browser Made');
+
+  await page.goto('/#/r/ring-groups/new');
+  await page.getByLabel('Name *').fill('Browser Group');
+  await page.getByLabel('Number *').fill('6077');
+  await page.getByLabel('Members').fill(JSON.stringify([{ extension_id: ext.id }]));
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.waitForFunction(() => /^#\/r\/ring-groups\/\d+$/.test(location.hash));
+  const rg = (await api('GET', '/ring-groups?q=Browser', null, 'tenant')).body.items[0];
+  assert.equal(rg.number, '6077');
+  assert.deepEqual(rg.members.map((m) => m.extension_id), [ext.id]);
+
+  await page.goto('/#/r/ivr-menus/new');
+  await page.getByLabel('Name *').fill('Browser IVR');
+  await page.getByLabel(/^Number/).fill('5077');
+  await page.getByLabel('Options').fill(JSON.stringify([{ digit: '1', destination: { type: 'ring_group', id: rg.id } }]));
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.waitForFunction(() => /^#\/r\/ivr-menus\/\d+$/.test(location.hash));
+  const ivr = (await api('GET', '/ivr-menus?q=Browser', null, 'tenant')).body.items[0];
+  assert.deepEqual(ivr.options, [{ digit: '1', destination: { type: 'ring_group', id: rg.id } }]);
+  // The browser logs the refused save (422) it was asked to make; nothing else.
+  assert.deepEqual(errors.filter((e) => !e.includes('status of 422')), []);
+  await context.close();
+});
+
+await check('permission checkboxes: a child ticks its parent, a parent clears its children', async () => {
+  const { context, page } = await open();
+  await login(page, 'tenant');
+  await page.goto('/#/users/new');
+  const box = (t) => page.locator(`#perm-${t}`);
+  await box('devices').waitFor();
+  assert.equal(await box('fpbx_extension').isChecked(), false);
+  await box('devices').check();
+  assert.equal(await box('fpbx_extension').isChecked(), true, 'ticking Devices ticks Extensions');
+  await box('ring_groups').check();
+  // The slot allocation shows for a ticked PBX permission, with what the package leaves.
+  assert.equal(await page.locator('#alloc-devices').isVisible(), true);
+  assert.match(await page.locator('#avail-devices').textContent(), /^Available: \d+$/);
+  await box('fpbx_extension').uncheck();
+  assert.equal(await box('devices').isChecked(), false);
+  assert.equal(await box('ring_groups').isChecked(), false);
+  assert.equal(await page.locator('#alloc-devices').isVisible(), false);
+  // Only the tenant's own tokens are offered, grouped Fax / PBX / Contacts.
+  assert.deepEqual(await page.locator('.perm-group strong').allTextContents(), ['Fax', 'PBX', 'Contacts']);
+  await context.close();
+});
+
+await check('a payment made through the API shows in the header balance within a refresh', async () => {
+  const { context, page } = await open();
+  await login(page, 'tenant');
+  const before = await page.locator('#balance').textContent();
+  const me = (await api('GET', '/me', null, 'tenant')).body;
+  const paid = await api('POST', '/payments', { tenant_id: me.tenant.id, amount: 25_000_000, payment_type: 'cash', note: 'ui test' });
+  assert.equal(paid.status, 201, JSON.stringify(paid.body));
+  const credit = (await api('GET', '/credit', null, 'tenant')).body;
+  const want = `Balance ${(credit.balance / 1e6).toFixed(2)}`;
+  assert.notEqual(before, want);
+  await page.waitForFunction((w) => document.getElementById('balance').textContent === w, want, { timeout: 12_000 });
+  await context.close();
+});
+
+await check('the manifest and the service worker are registered', async () => {
+  const { context, page } = await open();
+  await page.goto('/');
+  const href = await page.locator('link[rel=manifest]').getAttribute('href');
+  const manifest = await (await fetch(`${base}${href}`)).json();
+  assert.equal(manifest.display, 'standalone');
+  assert.ok(manifest.icons.some((i) => i.sizes === '512x512'));
+  const active = await page.evaluate(async () => (await navigator.serviceWorker.ready).active.scriptURL);
+  assert.ok(active.endsWith('/sw.js'), active);
+  await context.close();
+});
+
+for (const who of ['admin', 'tenant', 'user']) {
+  await check(`every page of the ${who}'s menu loads with no console errors`, async () => {
+    const { context, page, errors } = await open();
+    await login(page, who);
+    const links = await page.locator('#nav a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+    for (const href of links) {
+      await page.goto(`/${href}`);
+      await page.waitForFunction(() => !document.querySelector('#main').textContent.includes('Loading'));
+      await page.locator('#main h1').waitFor();
+      assert.equal(await page.locator('#main .refusal').count(), 0, `${href} shows a refusal`);
+    }
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+}
+
+await check('the softphone opens prefilled from My Account', async () => {
+  const { context, page, errors } = await open();
+  await login(page, 'agent');
+  await page.getByRole('button', { name: 'Phone' }).click();
+  await page.locator('#sp-extension').waitFor();
+  assert.equal(await page.locator('#sp-extension').inputValue(), '1002');
+  assert.equal(await page.locator('#sp-domain').inputValue(), 'acme.switchboard.test');
+  assert.equal(await page.locator('#sp-ws').inputValue(), 'wss://acme.switchboard.test:7443');
+  // JsSIP loads on demand from /vendor/ (npm, not the repository).
+  const ok = await page.evaluate(async () => typeof (await import('/vendor/jssip.mjs')).default.UA);
+  assert.equal(ok, 'function');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+await check('screenshots of the dashboard at desktop and phone size', async () => {
+  for (const [name, viewport] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]]) {
+    const { context, page } = await open(viewport);
+    await login(page, 'tenant');
+    await page.locator('.cards .card').first().waitFor();
+    await page.screenshot({ path: `${artifacts}/dashboard-${name}.png`, fullPage: true });
+    await context.close();
+  }
+});
+
+await browser.close();
+console.log(failures ? `${failures} UI check(s) failed` : 'all UI checks passed');
+process.exit(failures ? 1 : 0);
