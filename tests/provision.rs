@@ -71,19 +71,13 @@ struct World {
 }
 
 async fn world() -> World {
-    let switch = Switch::default();
-    let (esl, _h) = switchboard::sim::inbound::serve(switch.clone(), "127.0.0.1:0".parse().unwrap(), PASSWORD.into()).await.unwrap();
-    let dir = common::api::temp_dir();
-    let sb = common::process::serve(&dir, esl, PASSWORD, &["--demo"]);
+    let (switch, sb) = common::process::demo_beside_switch(PASSWORD).await;
     World { switch, sb }
 }
 
 impl World {
     async fn login(&self, email: &str, password: &str) -> String {
-        let (st, v) =
-            request(self.sb.http, "POST", "/api/v1/auth/login", None, json!({ "email": email, "password": password }).to_string().as_bytes()).await;
-        assert_eq!(st, 200, "{v}");
-        v["access_token"].as_str().unwrap().to_string()
+        common::process::login(self.sb.http, email, password).await
     }
 
     async fn call(&self, method: &str, path: &str, token: &str, body: Value) -> (u16, Value) {

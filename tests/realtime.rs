@@ -23,11 +23,7 @@ struct World {
 }
 
 async fn world() -> World {
-    let switch = Switch::default();
-    let (esl, _h) = switchboard::sim::inbound::serve(switch.clone(), "127.0.0.1:0".parse().unwrap(), PASSWORD.into()).await.unwrap();
-    let dir = common::api::temp_dir();
-    let sb = common::process::serve(&dir, esl, PASSWORD, &["--demo"]);
-    switch.set_socket_target(sb.outbound);
+    let (switch, sb) = common::process::demo_beside_switch(PASSWORD).await;
     let w = World { switch, sb };
     // Online once the model is loaded.
     let admin = w.login("tenant@acme.test", "Demo-Tenant-2026").await;
@@ -37,10 +33,7 @@ async fn world() -> World {
 
 impl World {
     async fn login(&self, email: &str, password: &str) -> String {
-        let (st, v) =
-            request(self.sb.http, "POST", "/api/v1/auth/login", None, json!({ "email": email, "password": password }).to_string().as_bytes()).await;
-        assert_eq!(st, 200, "{v}");
-        v["access_token"].as_str().unwrap().to_string()
+        common::process::login(self.sb.http, email, password).await
     }
 
     async fn get(&self, path: &str, token: &str) -> Value {

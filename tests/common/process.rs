@@ -50,3 +50,22 @@ pub fn serve(dir: &std::path::Path, esl: SocketAddr, password: &str, args: &[&st
     let (outbound, http) = rx.recv_timeout(Duration::from_secs(60)).expect("the server logs its addresses");
     Served { child, outbound: outbound.parse().unwrap(), http: http.parse().unwrap() }
 }
+
+/// A simulated switch's inbound face (with `password`) and `switchboard serve --demo`
+/// connected to it; the switch hands calls to the server's outbound listener.
+pub async fn demo_beside_switch(password: &str) -> (switchboard::sim::Switch, Served) {
+    let switch = switchboard::sim::Switch::default();
+    let (esl, _h) = switchboard::sim::inbound::serve(switch.clone(), "127.0.0.1:0".parse().unwrap(), password.into()).await.unwrap();
+    let dir = super::api::temp_dir();
+    let sb = serve(&dir, esl, password, &["--demo"]);
+    switch.set_socket_target(sb.outbound);
+    (switch, sb)
+}
+
+/// Signs in over HTTP; the access token.
+pub async fn login(http: SocketAddr, email: &str, password: &str) -> String {
+    let body = serde_json::json!({ "email": email, "password": password }).to_string();
+    let (st, v) = super::api::request(http, "POST", "/api/v1/auth/login", None, body.as_bytes()).await;
+    assert_eq!(st, 200, "login {email}: {v}");
+    v["access_token"].as_str().unwrap().to_string()
+}

@@ -65,7 +65,7 @@ export async function list(ctx, name, title) {
   return page(title,
     h('div', { class: 'toolbar' },
       h('form', { onsubmit: (e) => { e.preventDefault(); location.hash = `#/r/${name}?q=${encodeURIComponent(search.value)}`; } }, search),
-      canWrite ? h('a', { href: `#/r/${name}/new`, class: 'button' }, h('button', { type: 'button', class: 'primary' }, `Add ${title.replace(/s$/, '').toLowerCase()}`)) : null,
+      canWrite ? h('a', { href: `#/r/${name}/new`, class: 'button primary' }, `Add ${title.replace(/s$/, '').toLowerCase()}`) : null,
       h('span', {}, `${data.total} in all`)),
     h('table', {}, h('thead', {}, head), h('tbody', {}, rows)),
     h('div', { class: 'pager' },

@@ -14,7 +14,7 @@ export async function list() {
   let data;
   try { data = await get('/users?per_page=100'); } catch (e) { if (e instanceof ApiError) return refusal('Users', e); throw e; }
   return page('Users',
-    h('div', { class: 'toolbar' }, h('a', { href: '#/users/new' }, h('button', { type: 'button', class: 'primary' }, 'Add user'))),
+    h('div', { class: 'toolbar' }, h('a', { href: '#/users/new', class: 'button primary' }, 'Add user')),
     h('table', {}, h('thead', {}, h('tr', {}, ['Name', 'Email', 'Role', 'Tenant', ''].map((c) => h('th', {}, c)))),
       h('tbody', {}, data.items.map((u) => h('tr', {}, h('td', {}, u.name), h('td', {}, u.email), h('td', {}, h('span', { class: 'badge' }, u.role)), h('td', {}, u.tenant_id ?? '—'),
         h('td', {}, h('a', { href: `#/users/${u.id}` }, 'Edit')))))));
