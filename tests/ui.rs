@@ -6,8 +6,11 @@
 
 mod common;
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+
+use switchboard::sim::Registration;
 
 #[test]
 fn the_web_ui_in_headless_chromium() {
@@ -16,19 +19,38 @@ fn the_web_ui_in_headless_chromium() {
     assert!(root.join("node_modules/playwright-core").exists(), "the UI tests need playwright-core: npm ci");
     assert!(root.join("node_modules/.switchboard/jssip.mjs").exists(), "the softphone's JsSIP bundle is made by npm ci");
     let rt = tokio::runtime::Runtime::new().unwrap();
-    // No FreeSWITCH: the UI shows the switch as offline, which is what a page must cope with.
-    let dir = common::api::temp_dir();
-    let served = rt.block_on(async { common::process::serve(&dir, "127.0.0.1:9".parse().unwrap(), "unused", &["--demo"]) });
-    let out = Command::new("node")
+    // A simulated switch behind it, so the realtime monitor has something to follow; the
+    // browser script asks for a phone to register (`UI-NEED registration`) once its page is
+    // open, and must see it appear without reloading.
+    let (switch, served) = rt.block_on(common::process::demo_beside_switch("ui-test"));
+    let mut node = Command::new("node")
         .arg(root.join("tests/ui/run.mjs"))
         .arg(format!("http://{}", served.http))
         .arg(root.join("target/ui-artifacts"))
         .current_dir(root)
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
         .expect("node runs");
-    let text = String::from_utf8_lossy(&out.stdout);
-    println!("{text}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "UI checks failed:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    let mut text = String::new();
+    for line in BufReader::new(node.stdout.take().unwrap()).lines().map_while(Result::ok) {
+        if line == "UI-NEED registration 1003" {
+            switch.add_registration(Registration {
+                user: "1003".into(),
+                realm: "acme.switchboard.test".into(),
+                contact: "sip:1003@192.0.2.33:5060".into(),
+                network_ip: "192.0.2.33".into(),
+                agent: "Yealink SIP-T54W".into(),
+            });
+        }
+        println!("{line}");
+        text.push_str(&line);
+        text.push('\n');
+    }
+    let status = node.wait().unwrap();
+    assert!(status.success(), "UI checks failed:\n{text}");
     assert!(text.contains("all UI checks passed"));
     assert!(root.join("target/ui-artifacts/dashboard-phone.png").exists());
+    drop(served);
+    drop(rt);
 }

@@ -222,6 +222,23 @@ await check('the softphone opens prefilled from My Account', async () => {
   await context.close();
 });
 
+await check('the realtime monitor follows the switch live (the SSE feed)', async () => {
+  const { context, page, errors } = await open();
+  await login(page, 'tenant');
+  await page.goto('/#/realtime');
+  await page.getByText('Switch: online').waitFor();
+  const rows = page.locator('table').nth(1).locator('tbody tr');
+  assert.equal(await rows.filter({ hasText: '1003@' }).count(), 0);
+  const navigations = [];
+  page.on('framenavigated', (f) => navigations.push(f.url()));
+  // tests/ui.rs registers the phone on the simulated switch when it reads this line.
+  console.log('UI-NEED registration 1003');
+  await rows.filter({ hasText: '1003@acme.switchboard.test' }).waitFor({ timeout: 10_000 });
+  assert.deepEqual(navigations, [], 'updated in place, not reloaded');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 await check('screenshots of the dashboard at desktop and phone size', async () => {
   for (const [name, viewport] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]]) {
     const { context, page } = await open(viewport);

@@ -69,6 +69,13 @@ export async function show(ctx) {
   const t = tokens();
   feed = new EventSource(`/api/v1/realtime/feed?access_token=${encodeURIComponent(t.access)}`);
   let pending = null;
-  feed.onmessage = () => { pending ||= setTimeout(() => { pending = null; render(); }, 200); };
-  feed.addEventListener('change', feed.onmessage);
+  const again = () => { pending ||= setTimeout(() => { pending = null; render(); }, 200); };
+  // The feed names each event by the change's type (src/realtime/model.rs `Change`).
+  for (const name of FEED_EVENTS) feed.addEventListener(name, again);
+  feed.addEventListener('click_to_call', (e) => {
+    const r = JSON.parse(e.data);
+    status.textContent = `Click-to-call ${r.extension} → ${r.number}: ${r.result.trim()}`;
+  });
 }
+
+const FEED_EVENTS = ['channel', 'channel_gone', 'registration', 'unregistration', 'gateway', 'reloaded', 'switch', 'click_to_call'];
