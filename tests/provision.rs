@@ -151,7 +151,10 @@ async fn a_phone_gets_its_credentials_only_by_proving_it_is_that_device() {
     let replayed = w.get(&path, Some(&digest(digest_challenge, MAC, &secret, "/provision/805ec0123456.boot"))).await;
     let nobody = w.get("/provision/001122334455.cfg", Some(&basic("001122334455", &secret))).await;
     let other_user = w.get(&path, Some(&basic("001122334455", &secret))).await;
-    for a in [&wrong, &replayed, &nobody, &other_user] {
+    // A nonce we never issued, and a header that is neither digest nor basic: the same 404.
+    let forged = w.get(&path, Some(&digest("Digest nonce=\"1700000000.0123456789abcdef0123456789abcdef\"", MAC, &secret, &path))).await;
+    let garbled = w.get(&path, Some("Digest username=\"805ec0123456")).await;
+    for a in [&wrong, &replayed, &nobody, &other_user, &forged, &garbled] {
         assert_eq!((a.status, a.body.as_str()), (404, "not found\n"));
     }
 
@@ -179,6 +182,14 @@ async fn a_phone_gets_its_credentials_only_by_proving_it_is_that_device() {
     assert_eq!(downloads[0]["detail"], format!("{MAC}.cfg to 127.0.0.1"));
     let (_, log) = w.call("GET", "/api/v1/activity?action=provisioned", &acme, Value::Null).await;
     assert_eq!(log["items"][0]["object"], format!("devices/{id}"));
+
+    // A device of the generic vendor has no files, even for its own token.
+    let (st, generic) = w.call("POST", "/api/v1/devices", &acme, json!({ "mac": "02:00:00:00:00:01", "vendor": "generic" })).await;
+    assert_eq!(st, 201, "{generic}");
+    let g = generic["provision_secret"].as_str().unwrap();
+    assert_eq!(w.get(&format!("/provision/d/{g}/020000000001.cfg"), None).await.status, 404);
+    let (_, gd) = w.call("GET", &format!("/api/v1/devices/{}/provisioning", generic["id"]), &acme, Value::Null).await;
+    assert_eq!((gd["provisioned"].as_bool(), gd["file"].is_null()), (Some(false), true), "{gd}");
 
     // Another tenant sees neither the details nor the downloads (Globex does not hold the
     // devices permission; Acme's agent does not either).

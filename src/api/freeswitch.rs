@@ -10,18 +10,11 @@ use base64::Engine as _;
 use warp::http::{HeaderValue, StatusCode};
 use warp::Filter;
 
+use super::plain as reply;
 use super::router::Api;
 
 /// Form bodies above this are not mod_xml_curl's.
 const BODY_LIMIT: u64 = 64 * 1024;
-
-fn reply(status: StatusCode, content_type: &'static str, body: String) -> warp::reply::Response {
-    let mut r = warp::reply::Response::new(body.into());
-    *r.status_mut() = status;
-    r.headers_mut().insert("content-type", HeaderValue::from_static(content_type));
-    r.headers_mut().insert("cache-control", HeaderValue::from_static("no-store"));
-    r
-}
 
 /// Why a request is not answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

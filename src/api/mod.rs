@@ -79,6 +79,17 @@ where
     Ok(out.freeze())
 }
 
+/// A reply to a non-JSON client (FreeSWITCH, desk phones): status, type, body, never cached.
+pub(crate) fn plain(status: warp::http::StatusCode, content_type: &'static str, body: String) -> warp::reply::Response {
+    let mut r = warp::reply::Response::new(body.into());
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert("content-type", warp::http::HeaderValue::from_static(content_type));
+    h.insert("cache-control", warp::http::HeaderValue::from_static("no-store"));
+    h.insert("x-content-type-options", warp::http::HeaderValue::from_static("nosniff"));
+    r
+}
+
 pub(crate) fn respond(result: Result<router::Reply, error::ApiError>) -> warp::reply::Response {
     let (status, body, raw) = match result {
         Ok(r) => (r.status, r.body, r.raw),

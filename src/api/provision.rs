@@ -23,6 +23,7 @@ use warp::http::{HeaderValue, StatusCode};
 use warp::Filter;
 
 use super::error::{ApiError, ApiResult};
+use super::plain as reply;
 use super::router::{Api, Reply, Req};
 use crate::provision::guard::{Check, Credentials, Guard, Verdict};
 use crate::provision::{self, Asked, Phone, Vendor};
@@ -72,8 +73,7 @@ fn deliver(dev: crate::store::provision::ProvisionDevice, file: provision::Devic
 fn answer(api: &Api, guard: &Guard, tail: &str, full_path: &str, auth: Option<&str>) -> ApiResult<Outcome> {
     if let Some(rest) = tail.strip_prefix("d/") {
         let (token, name) = rest.split_once('/').unwrap_or((rest, ""));
-        let token_ok = (16..=64).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        let dev = if token_ok { api.store.provision_device(DeviceKey::Token(token))? } else { None };
+        let dev = if crate::store::validate::url_secret(token).is_ok() { api.store.provision_device(DeviceKey::Token(token))? } else { None };
         let Some(dev) = dev else { return Ok(Outcome::Failed("unknown provisioning token")) };
         return Ok(match provision::classify(name) {
             Asked::Common(c) => Outcome::File(provision::common(c)),
@@ -108,16 +108,6 @@ fn answer(api: &Api, guard: &Guard, tail: &str, full_path: &str, auth: Option<&s
     } else {
         Ok(Outcome::Failed("wrong credentials"))
     }
-}
-
-fn reply(status: StatusCode, content_type: &'static str, body: String) -> warp::reply::Response {
-    let mut r = warp::reply::Response::new(body.into());
-    *r.status_mut() = status;
-    let h = r.headers_mut();
-    h.insert("content-type", HeaderValue::from_static(content_type));
-    h.insert("cache-control", HeaderValue::from_static("no-store"));
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-    r
 }
 
 fn not_found() -> warp::reply::Response {

@@ -324,13 +324,7 @@ fn value_in(f: &Field, v: &Value) -> std::result::Result<Sql, String> {
             }
             Ok(Sql::Text(s.to_string()))
         }
-        Kind::UrlSecret => {
-            let s = as_str(v)?;
-            if s.len() < 16 || s.len() > 64 || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-                return Err("must be 16 to 64 letters, digits, - or _ (leave empty to generate one)".into());
-            }
-            Ok(Sql::Text(s.to_string()))
-        }
+        Kind::UrlSecret => text(validate::url_secret(as_str(v)?)),
         Kind::Mac => text(validate::mac(as_str(v)?)),
         Kind::Pattern => text(validate::dial_pattern(as_str(v)?)),
         Kind::Sound => text(validate::sound(as_str(v)?)),

@@ -160,6 +160,15 @@ pub fn sound(s: &str) -> Result<String, String> {
 }
 
 /// A strong generated secret: 20 characters from an alphabet without look-alikes.
+/// A secret that travels in URLs (a device's provisioning token): 16 to 64 of
+/// `A-Z a-z 0-9 - _`.
+pub fn url_secret(s: &str) -> Result<String, String> {
+    if s.len() < 16 || s.len() > 64 || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return Err("must be 16 to 64 letters, digits, - or _ (leave empty to generate one)".into());
+    }
+    Ok(s.to_string())
+}
+
 pub fn generate_secret() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
     let mut bytes = [0u8; 20];
