@@ -70,7 +70,9 @@ export async function show(ctx) {
   feed = new EventSource(`/api/v1/realtime/feed?access_token=${encodeURIComponent(t.access)}`);
   let pending = null;
   const again = () => { pending ||= setTimeout(() => { pending = null; render(); }, 200); };
-  // The feed names each event by the change's type (src/realtime/model.rs `Change`).
+  // The feed names each event by the change's type (src/realtime/model.rs `Change`); its
+  // first event, the snapshot, also redraws: a change between the lists fetched above and
+  // the feed's subscription is in it.
   for (const name of FEED_EVENTS) feed.addEventListener(name, again);
   feed.addEventListener('click_to_call', (e) => {
     const r = JSON.parse(e.data);
@@ -78,4 +80,4 @@ export async function show(ctx) {
   });
 }
 
-const FEED_EVENTS = ['channel', 'channel_gone', 'registration', 'unregistration', 'gateway', 'reloaded', 'switch', 'click_to_call'];
+const FEED_EVENTS = ['snapshot', 'channel', 'channel_gone', 'registration', 'unregistration', 'gateway', 'reloaded', 'switch', 'click_to_call'];
