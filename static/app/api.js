@@ -48,8 +48,11 @@ export async function api(method, path, body, retry = true) {
   const t = tokens();
   const headers = {};
   if (t && t.access) headers.authorization = `Bearer ${t.access}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const r = await fetch(`/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  // A file (an upload) goes as it is, with its own type; anything else as JSON.
+  const raw = typeof Blob !== 'undefined' && body instanceof Blob;
+  if (body !== undefined) headers['content-type'] = raw ? body.type || 'application/octet-stream' : 'application/json';
+  const payload = body === undefined ? undefined : raw ? body : JSON.stringify(body);
+  const r = await fetch(`/api/v1${path}`, { method, headers, body: payload });
   if (r.status === 401 && retry && t && t.refresh && !path.startsWith('/auth/')) {
     if (await refresh()) return api(method, path, body, false);
   }
@@ -72,6 +75,9 @@ export async function openapi() {
   spec ||= await (await fetch('/api/v1/openapi.json')).json();
   return spec;
 }
+
+/// The document once loaded (it is, before any page renders: the menu needs it).
+export const loadedSpec = () => spec;
 
 /// Whether `me` (GET /me) may call `method path` by the route's own rule.
 export function allowed(me, method, path) {

@@ -24,7 +24,8 @@ export function money(micro) {
 
 export function page(title, ...content) {
   const main = document.getElementById('main');
-  main.replaceChildren(h('h1', {}, title), ...content);
+  // Parts a page may not have (a tenant picker only for super admins, …) come as null.
+  main.replaceChildren(h('h1', {}, title), ...content.flat().filter((c) => c !== null && c !== undefined && c !== false));
   document.title = `${title} · switchboard`;
   return main;
 }

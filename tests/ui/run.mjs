@@ -123,7 +123,9 @@ await check('a tenant admin creates an extension, a ring group and an IVR throug
   await page.goto('/#/r/ring-groups/new');
   await page.getByLabel('Name *').fill('Browser Group');
   await page.getByLabel('Number *').fill('6077');
-  await page.getByLabel('Members').fill(JSON.stringify([{ extension_id: ext.id }]));
+  // Members are picked from the tenant's extensions, by number and name.
+  await page.getByRole('button', { name: 'Add member' }).click();
+  await page.getByLabel('Extension 1').selectOption({ label: '1077 · Browser Made' });
   await page.getByRole('button', { name: 'Save' }).click();
   await page.waitForFunction(() => /^#\/r\/ring-groups\/\d+$/.test(location.hash));
   const rg = (await api('GET', '/ring-groups?q=Browser', null, 'tenant')).body.items[0];
@@ -133,11 +135,35 @@ await check('a tenant admin creates an extension, a ring group and an IVR throug
   await page.goto('/#/r/ivr-menus/new');
   await page.getByLabel('Name *').fill('Browser IVR');
   await page.getByLabel(/^Number/).fill('5077');
-  await page.getByLabel('Options').fill(JSON.stringify([{ digit: '1', destination: { type: 'ring_group', id: rg.id } }]));
+  // The digit → destination table: two rows, the second moved above the first.
+  await page.getByRole('button', { name: 'Add option' }).click();
+  await page.getByLabel('Digit 1', { exact: true }).selectOption('1');
+  await page.getByLabel('Destination 1 type').selectOption('ring_group');
+  await page.getByLabel('Destination 1 ring group').selectOption({ label: '6077 · Browser Group' });
+  await page.getByRole('button', { name: 'Add option' }).click();
+  await page.getByLabel('Digit 2', { exact: true }).selectOption('0');
+  await page.getByLabel('Destination 2 type').selectOption('external');
+  await page.getByLabel('Destination 2 number').fill('+12125550100');
+  await page.getByRole('button', { name: 'Move option 2 up' }).click();
+  // A destination outside the table: the invalid-input destination, a voicemail box.
+  await page.getByLabel('Invalid destination type').selectOption('voicemail');
+  const vm = page.getByLabel('Invalid destination voicemail');
+  await vm.locator('option').nth(1).waitFor({ state: 'attached' });
+  const vmId = Number(await vm.locator('option').nth(1).getAttribute('value'));
+  await vm.selectOption(String(vmId));
   await page.getByRole('button', { name: 'Save' }).click();
   await page.waitForFunction(() => /^#\/r\/ivr-menus\/\d+$/.test(location.hash));
   const ivr = (await api('GET', '/ivr-menus?q=Browser', null, 'tenant')).body.items[0];
-  assert.deepEqual(ivr.options, [{ digit: '1', destination: { type: 'ring_group', id: rg.id } }]);
+  assert.deepEqual(ivr.options, [
+    { digit: '0', destination: { type: 'external', number: '+12125550100' } },
+    { digit: '1', destination: { type: 'ring_group', id: rg.id } },
+  ]);
+  assert.deepEqual(ivr.invalid_destination, { type: 'voicemail', id: vmId });
+  // Reopened, the table shows what was saved.
+  await page.reload();
+  await page.getByLabel('Destination 2 ring group').waitFor();
+  assert.equal(await page.getByLabel('Destination 2 ring group').inputValue(), String(rg.id));
+  assert.equal(await page.getByLabel('Destination 1 number').inputValue(), '+12125550100');
   // The browser logs the refused save (422) it was asked to make; nothing else.
   assert.deepEqual(errors.filter((e) => !e.includes('status of 422')), []);
   await context.close();
@@ -236,6 +262,58 @@ await check('the realtime monitor follows the switch live (the SSE feed)', async
   await rows.filter({ hasText: '1003@acme.switchboard.test' }).waitFor({ timeout: 10_000 });
   assert.deepEqual(navigations, [], 'updated in place, not reloaded');
   assert.deepEqual(errors, []);
+  await context.close();
+});
+
+await check('the tenant form groups Billing & Call Limits, in units, and saves them', async () => {
+  const { context, page, errors } = await open();
+  await login(page, 'admin');
+  await page.goto('/#/r/tenants');
+  // The list shows each tenant's package and usage.
+  await page.locator('td.usage').filter({ hasText: /Business 20 · extensions \d+\/20/ }).first().waitFor();
+  await page.goto('/#/r/tenants/1');
+  const limits = page.locator('fieldset', { has: page.locator('legend', { hasText: 'Billing & Call Limits' }) });
+  await limits.waitFor();
+  assert.equal(await limits.getByLabel('Max concurrent calls').inputValue(), '20');
+  assert.equal(await limits.getByLabel('Low credit threshold').inputValue(), '5');
+  await limits.getByLabel('Max concurrent calls').fill('25');
+  await limits.getByLabel('Low credit threshold').fill('7.5');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Saved.').waitFor();
+  const t = (await api('GET', '/tenants/1')).body;
+  assert.equal(t.max_concurrent_calls, 25);
+  assert.equal(t.low_credit_threshold, 7_500_000);
+  // The package form lays its eleven limits out as a grid.
+  await page.goto('/#/r/packages/new');
+  assert.equal(await page.locator('fieldset:has(legend:text("Resource limits")) .grid .field').count(), 11);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+await check('music on hold: a WAV uploads into a class, lists, and a non-audio file is refused', async () => {
+  const { context, page, errors } = await open();
+  await login(page, 'tenant');
+  const cls = await api('POST', '/moh-classes', { name: 'lobby' }, 'tenant');
+  assert.equal(cls.status, 201, JSON.stringify(cls.body));
+  await page.goto(`/#/r/moh-classes/${cls.body.id}`);
+  await page.getByText('No files yet').waitFor();
+  // 0.1 s of 8 kHz mono 16-bit silence.
+  const pcm = Buffer.alloc(1600);
+  const head = Buffer.alloc(44);
+  head.write('RIFF', 0); head.writeUInt32LE(36 + pcm.length, 4); head.write('WAVE', 8); head.write('fmt ', 12);
+  head.writeUInt32LE(16, 16); head.writeUInt16LE(1, 20); head.writeUInt16LE(1, 22); head.writeUInt32LE(8000, 24);
+  head.writeUInt32LE(16000, 28); head.writeUInt16LE(2, 32); head.writeUInt16LE(16, 34); head.write('data', 36); head.writeUInt32LE(pcm.length, 40);
+  await page.getByLabel('Audio file (WAV or MP3)').setInputFiles({ name: 'lobby-music.wav', mimeType: 'audio/wav', buffer: Buffer.concat([head, pcm]) });
+  await page.getByRole('button', { name: 'Upload' }).click();
+  await page.getByText('Uploaded lobby-music.wav.').waitFor();
+  await page.locator('tbody tr').filter({ hasText: 'lobby-music.wav' }).waitFor();
+  const files = (await api('GET', `/moh-classes/${cls.body.id}/files`, null, 'tenant')).body.items;
+  assert.deepEqual(files.map((f) => [f.file_name, f.bytes]), [['lobby-music.wav', 1644]]);
+  await page.getByLabel('Audio file (WAV or MP3)').setInputFiles({ name: 'notes.wav', mimeType: 'audio/wav', buffer: Buffer.from('not audio at all') });
+  await page.getByRole('button', { name: 'Upload' }).click();
+  await page.getByText('not a WAV or MP3 file').waitFor();
+  assert.equal((await api('GET', `/moh-classes/${cls.body.id}/files`, null, 'tenant')).body.items.length, 1);
+  assert.deepEqual(errors.filter((e) => !e.includes('status of 422')), []);
   await context.close();
 });
 
