@@ -4,8 +4,9 @@
 // new worker takes over only when the user says so.
 const VERSION = 'switchboard-ui-5';
 const SHELL = [
-  '/', '/index.html', '/app/app.css', '/app/main.js', '/app/api.js', '/app/ui.js', '/app/softphone.js',
+  '/', '/index.html', '/app/app.css', '/app/main.js', '/app/api.js', '/app/ui.js', '/app/softphone.js', '/app/chart.js',
   '/app/pages/resource.js', '/app/pages/fields.js', '/app/pages/users.js', '/app/pages/realtime.js', '/app/pages/reports.js',
+  '/app/pages/billing.js', '/app/pages/pbx.js',
   '/manifest.webmanifest', '/icons/icon-192.png', '/icons/icon-512.png',
 ];
 

@@ -2,13 +2,16 @@
 //! `tests/ui/run.mjs` driving Debian's headless Chromium through playwright-core against it.
 //! Needs `/usr/bin/chromium` (apt-get install chromium) and `npm ci` (playwright-core, and
 //! the JsSIP bundle the softphone loads); `.ci/run` installs both. Screenshots land in
-//! `target/ui-artifacts/`.
+//! `target/ui-artifacts/`. The script asks for things only the switch can do (a phone
+//! registering, a call) by printing `UI-NEED …` lines, which this side acts on.
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 
 use switchboard::sim::Registration;
 
@@ -34,6 +37,13 @@ fn the_web_ui_in_headless_chromium() {
         .expect("node runs");
     let mut text = String::new();
     for line in BufReader::new(node.stdout.take().unwrap()).lines().map_while(Result::ok) {
+        if line == "UI-NEED call 1001 1002" {
+            // Phone 1001 calls 1002, which answers and talks for 1.5 s: one CDR.
+            let mut s = common::pbx::from_phone("acme.switchboard.test", "1001", "1002");
+            s.targets = BTreeMap::from([("user/1002@acme.switchboard.test".to_string(), common::pbx::answers(1500))]);
+            let report = rt.block_on(switch.call(served.outbound, Arc::new(s)));
+            println!("ui.rs: the call ended: {:?}", report.hangup_cause);
+        }
         if line == "UI-NEED registration 1003" {
             switch.add_registration(Registration {
                 user: "1003".into(),

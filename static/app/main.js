@@ -4,10 +4,24 @@
 
 import { allowed, ApiError, get, openapi, post, setTokens, tokens } from './api.js';
 import { h, money, page, refusal } from './ui.js';
-import * as resource from './pages/resource.js';
-import * as users from './pages/users.js';
-import * as realtime from './pages/realtime.js';
-import * as reports from './pages/reports.js';
+
+// Pages load when first opened, so the first load is the shell and the dashboard only.
+const pages = {
+  resource: () => import('./pages/resource.js'),
+  users: () => import('./pages/users.js'),
+  realtime: () => import('./pages/realtime.js'),
+  reports: () => import('./pages/reports.js'),
+  billing: () => import('./pages/billing.js'),
+  pbx: () => import('./pages/pbx.js'),
+};
+let stopRealtime = () => {};
+
+/// Pages with one view: hash → [module, function].
+const SIMPLE = {
+  realtime: ['realtime', 'show'], cdrs: ['reports', 'cdrs'], account: ['reports', 'account'],
+  statistics: ['billing', 'statistics'], subscriptions: ['billing', 'subscriptions'], payments: ['billing', 'payments'],
+  quota: ['billing', 'quota'], usage: ['billing', 'usage'], 'feature-codes': ['pbx', 'featureCodes'], explain: ['pbx', 'explain'],
+};
 
 /// Menu: section, label, hash, and the API route that decides whether it shows.
 const MENU = [
@@ -34,10 +48,17 @@ const MENU = [
   ['PBX', 'Call flows', '#/r/call-flows', 'GET /call-flows'],
   ['PBX', 'Call block', '#/r/call-blocks', 'GET /call-blocks'],
   ['PBX', 'Music on hold', '#/r/moh-classes', 'GET /moh-classes'],
+  ['PBX', 'Feature codes', '#/feature-codes', 'GET /feature-codes'],
   ['PBX', 'Realtime monitor', '#/realtime', 'GET /channels'],
+  ['PBX', 'Route explain', '#/explain', 'GET /route/explain'],
   ['Reports', 'Call records', '#/cdrs', 'GET /cdrs'],
+  ['Reports', 'Statistics', '#/statistics', 'GET /usage'],
   ['Billing', 'Packages', '#/r/packages', 'GET /packages'],
+  ['Billing', 'Subscriptions', '#/subscriptions', 'GET /subscriptions'],
   ['Billing', 'Rate plans', '#/r/rate-plans', 'GET /rate-plans'],
+  ['Billing', 'Payments', '#/payments', 'GET /payments'],
+  ['Billing', 'Billing quota', '#/quota', 'GET /quota'],
+  ['Billing', 'Billing usage', '#/usage', 'GET /usage'],
   ['Account', 'My account', '#/account', 'GET /me'],
 ];
 
@@ -123,7 +144,7 @@ function route() {
 }
 
 async function render() {
-  realtime.stop();
+  stopRealtime();
   const [path, q] = (location.hash.slice(1) || '/').split('?');
   ctx.query = Object.fromEntries(new URLSearchParams(q || ''));
   markCurrent();
@@ -132,14 +153,19 @@ async function render() {
   try {
     if (parts.length === 0) await dashboard();
     else if (parts[0] === 'r' && parts[1]) {
+      const resource = await pages.resource();
       const title = TITLES[parts[1]] || parts[1];
       if (parts[2]) await resource.edit(ctx, parts[1], title, parts[2]);
       else await resource.list(ctx, parts[1], title);
-    } else if (parts[0] === 'users') await (parts[1] ? users.edit(ctx, parts[1]) : users.list(ctx));
-    else if (parts[0] === 'realtime') await realtime.show(ctx);
-    else if (parts[0] === 'cdrs') await reports.cdrs(ctx);
-    else if (parts[0] === 'account') await reports.account(ctx);
-    else if (parts[0] === 'activity') await activity();
+    } else if (parts[0] === 'users') {
+      const users = await pages.users();
+      await (parts[1] ? users.edit(ctx, parts[1]) : users.list(ctx));
+    } else if (SIMPLE[parts[0]]) {
+      const [mod, fn] = SIMPLE[parts[0]];
+      const m = await pages[mod]();
+      if (mod === 'realtime') stopRealtime = m.stop;
+      await m[fn](ctx);
+    } else if (parts[0] === 'activity') await activity();
     else page('Not found', h('p', {}, 'No such page.'));
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return signIn();

@@ -25,12 +25,14 @@ const USERS = {
 const MENUS = {
   admin: ['Dashboard', 'Tenants', 'Users', 'Branding', 'Announcements', 'Activity log', 'Trunks', 'Outbound routes', 'DID numbers', 'Extensions', 'Devices',
     'Device profiles', 'Ring groups', 'Call queues', 'IVR menus', 'Voicemail', 'Conferences', 'Follow me', 'Inbound routes', 'Time conditions', 'Call flows',
-    'Call block', 'Music on hold', 'Realtime monitor', 'Call records', 'Packages', 'Rate plans', 'My account'],
+    'Call block', 'Music on hold', 'Feature codes', 'Realtime monitor', 'Route explain', 'Call records', 'Statistics', 'Packages', 'Subscriptions', 'Rate plans',
+    'Payments', 'Billing quota', 'Billing usage', 'My account'],
   tenant: ['Dashboard', 'Users', 'Branding', 'Announcements', 'Activity log', 'Trunks', 'Outbound routes', 'DID numbers', 'Extensions', 'Devices',
     'Device profiles', 'Ring groups', 'Call queues', 'IVR menus', 'Voicemail', 'Conferences', 'Follow me', 'Inbound routes', 'Time conditions', 'Call flows',
-    'Call block', 'Music on hold', 'Realtime monitor', 'Call records', 'Rate plans', 'My account'],
-  agent: ['Dashboard', 'Extensions', 'Call queues', 'Call records', 'My account'],
-  user: ['Dashboard', 'Extensions', 'Follow me', 'Call records', 'My account'],
+    'Call block', 'Music on hold', 'Feature codes', 'Realtime monitor', 'Route explain', 'Call records', 'Statistics', 'Rate plans', 'Payments', 'Billing quota',
+    'Billing usage', 'My account'],
+  agent: ['Dashboard', 'Extensions', 'Call queues', 'Feature codes', 'Call records', 'Billing quota', 'My account'],
+  user: ['Dashboard', 'Extensions', 'Follow me', 'Feature codes', 'Call records', 'Billing quota', 'My account'],
 };
 
 const browser = await chromium.launch({
@@ -265,6 +267,50 @@ await check('the realtime monitor follows the switch live (the SSE feed)', async
   await context.close();
 });
 
+await check('subscriptions: a package chosen on a row reassigns the tenant at once', async () => {
+  const { context, page, errors } = await open();
+  const gold = await api('POST', '/packages', { name: 'Gold 50', extensions: 50, devices: 50, ring_groups: 10, voice_minutes: 5000 });
+  assert.equal(gold.status, 201, JSON.stringify(gold.body));
+  await login(page, 'admin');
+  await page.goto('/#/subscriptions');
+  const pick = page.getByLabel('Package for Acme Corp');
+  assert.equal(await pick.locator('option:checked').textContent(), 'Business 20');
+  await pick.selectOption({ label: 'Gold 50' });
+  await page.getByText('Acme Corp is now on Gold 50').waitFor();
+  const subs = (await api('GET', '/subscriptions?tenant_id=1')).body.items.filter((x) => x.active);
+  assert.deepEqual(subs.map((x) => x.package), ['Gold 50']);
+  const ext = (await api('GET', '/quota?tenant_id=1')).body.slots.find((x) => x.slot === 'extensions');
+  assert.equal(ext.limit, 50);
+  // And back, so the other checks see the demo's package.
+  await pick.selectOption({ label: 'Business 20' });
+  await page.getByText('Acme Corp is now on Business 20').waitFor();
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+await check('payments: the form shows the API\'s field error, then records a payment that lists and raises the balance', async () => {
+  const { context, page, errors } = await open();
+  await login(page, 'admin');
+  await page.goto('/#/payments');
+  const before = (await api('GET', '/credit?tenant_id=1')).body.balance;
+  await page.getByLabel('Tenant *').selectOption({ label: 'Acme Corp' });
+  await page.getByRole('button', { name: 'Record payment' }).click();
+  const err = page.locator('.field[data-field="amount"] .error');
+  await err.waitFor({ state: 'visible' });
+  assert.notEqual((await err.textContent()).trim(), '');
+  await page.getByLabel('Amount *').fill('12.50');
+  await page.getByLabel('Payment type *').selectOption('bank_transfer');
+  await page.getByLabel('Note').fill('INV-2026-117');
+  await page.getByRole('button', { name: 'Record payment' }).click();
+  const row = page.locator('tbody tr').filter({ hasText: 'INV-2026-117' });
+  await row.waitFor();
+  assert.match(await row.textContent(), /Acme Corp.*12\.50.*Bank transfer/);
+  const after = (await api('GET', '/credit?tenant_id=1')).body.balance;
+  assert.equal(after - before, 12_500_000);
+  assert.deepEqual(errors.filter((e) => !e.includes('status of 422')), []);
+  await context.close();
+});
+
 await check('the tenant form groups Billing & Call Limits, in units, and saves them', async () => {
   const { context, page, errors } = await open();
   await login(page, 'admin');
@@ -287,6 +333,77 @@ await check('the tenant form groups Billing & Call Limits, in units, and saves t
   await page.goto('/#/r/packages/new');
   assert.equal(await page.locator('fieldset:has(legend:text("Resource limits")) .grid .field').count(), 11);
   assert.deepEqual(errors, []);
+  await context.close();
+});
+
+await check('billing quota cards match the API for a tenant admin and an end user', async () => {
+  for (const who of ['tenant', 'user']) {
+    const { context, page, errors } = await open();
+    await login(page, who);
+    await page.goto('/#/quota');
+    const q = (await api('GET', '/quota', null, who)).body;
+    const ext = q.slots.find((x) => x.slot === 'extensions');
+    await page.locator('[data-card="Extensions"]').waitFor();
+    assert.match(await page.locator('[data-card="Extensions"]').textContent(), new RegExp(`Extensions: ${ext.used} of ${ext.limit}`));
+    assert.match(await page.locator('[data-card="Voice minutes this month"]').textContent(), /Voice minutes this month: \d+ of 1000/);
+    assert.deepEqual(errors, [], who);
+    await context.close();
+  }
+});
+
+await check('a call through the switch shows in call records, statistics and usage', async () => {
+  const { context, page, errors } = await open();
+  await login(page, 'tenant');
+  // tests/ui.rs places a call from 1001 to 1002 on the simulated switch.
+  console.log('UI-NEED call 1001 1002');
+  let cdrs;
+  for (let i = 0; i < 100; i++) {
+    cdrs = (await api('GET', '/cdrs?extension=1001', null, 'tenant')).body;
+    if (cdrs.total > 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(cdrs.total > 0, 'the call left a record');
+  await page.goto('/#/cdrs');
+  const row = page.locator('tbody tr').filter({ hasText: '1002' }).first();
+  await row.waitFor();
+  const cells = await row.locator('td').allTextContents();
+  const heads = await page.locator('thead th').allTextContents();
+  assert.equal(cells[heads.indexOf('Caller number')], '1001', `${heads} / ${cells}`);
+  assert.equal(cells[heads.indexOf('Callee')], '1002', `${heads} / ${cells}`);
+  assert.match(cells[heads.indexOf('Started at')], /^\d{4}-\d\d-\d\dT/);
+  const total = (await api('GET', '/usage', null, 'tenant')).body.total;
+  await page.goto('/#/statistics?days=7');
+  await page.locator('figure.chart svg rect').first().waitFor({ state: 'attached' });
+  assert.equal(await page.locator('[data-card="Calls"] .n').textContent(), String(total.calls));
+  assert.ok(total.calls >= 1);
+  assert.equal(await page.locator('figure.chart').count(), 2);
+  assert.equal(await page.locator('figure.chart').first().locator('rect').count(), 14, 'calls and answered for each of 7 days');
+  await page.goto('/#/usage');
+  await page.locator('[data-card="Minutes"]').waitFor();
+  assert.equal(await page.locator('[data-card="Minutes"] .n').textContent(), String(total.minutes));
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+await check('feature codes and route explain', async () => {
+  const { context, page, errors } = await open();
+  await login(page, 'tenant');
+  await page.goto('/#/feature-codes');
+  await page.locator('tbody tr').filter({ hasText: '*98' }).filter({ hasText: 'Check voicemail' }).waitFor();
+  await page.goto('/#/explain');
+  await page.getByLabel('Number dialed *').fill('1001');
+  await page.getByLabel('Calling from').fill('1002');
+  await page.getByRole('button', { name: 'Explain' }).click();
+  const steps = page.locator('ol.steps li');
+  await steps.first().waitFor();
+  const api1 = (await api('GET', '/route/explain?number=1001&from=1002', null, 'tenant')).body;
+  assert.equal(await steps.count(), api1.steps.length);
+  assert.match(await steps.allTextContents().then((t) => t.join('\n')), /rings user\/1001@acme\.switchboard\.test/);
+  // A bad number: the API's field error beside the field.
+  await page.getByLabel('Number dialed *').fill('12;x');
+  await page.getByRole('button', { name: 'Explain' }).click();
+  await page.locator('.field[data-field="number"].invalid').waitFor();
+  assert.deepEqual(errors.filter((e) => !e.includes('status of 422')), []);
   await context.close();
 });
 
