@@ -434,6 +434,34 @@ await check('music on hold: a WAV uploads into a class, lists, and a non-audio f
   await context.close();
 });
 
+await check('on a phone-sized screen, the menu opens from its button and a form works from the keyboard alone', async () => {
+  const { context, page, errors } = await open({ width: 390, height: 844 });
+  await login(page, 'tenant');
+  assert.equal(await page.locator('#nav').isVisible() && (await page.locator('#nav').boundingBox()).x >= 0, false, 'the menu starts closed');
+  await page.getByRole('button', { name: /menu/i }).click();
+  await page.locator('#nav a', { hasText: 'Extensions' }).click();
+  await page.getByRole('link', { name: /^Add / }).click();
+  await page.getByLabel('Number *').waitFor();
+  // Keyboard only: focus the first field, type, Tab onwards, Enter submits.
+  await page.getByLabel('Number *').focus();
+  await page.keyboard.type('1088');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('Thumb Typed');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => /^#\/r\/extensions\/\d+$/.test(location.hash));
+  const ext = (await api('GET', '/extensions?number=1088', null, 'tenant')).body.items[0];
+  assert.equal(ext.display_name, 'Thumb Typed');
+  // Nothing wider than the screen: no sideways scrolling on a form or a chart page.
+  for (const href of ['#/r/ivr-menus/new', '#/r/device-profiles/1', '#/statistics', '#/quota', '#/cdrs', '#/activity']) {
+    await page.goto(`/${href}`);
+    await page.locator('#main h1').waitFor();
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(wide <= 0, `${href} is ${wide} px wider than the screen`);
+  }
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 await check('screenshots of the dashboard at desktop and phone size', async () => {
   for (const [name, viewport] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]]) {
     const { context, page } = await open(viewport);
