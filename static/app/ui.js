@@ -36,6 +36,28 @@ export function refusal(title, err) {
   return page(title, h('div', { class: 'notice refusal', role: 'alert' }, h('strong', {}, `${what}: `), err.message));
 }
 
+/// The API's field errors beside their fields (every `.field[data-field]` of `form`; an
+/// empty map clears them), and the first wrong field focused.
+export function showFieldErrors(form, fields) {
+  for (const f of form.querySelectorAll('[data-field]')) {
+    const msg = fields[f.dataset.field];
+    f.classList.toggle('invalid', !!msg);
+    const slot = f.querySelector('.error');
+    if (slot) slot.textContent = msg || '';
+  }
+  const first = form.querySelector('.invalid input, .invalid select, .invalid textarea');
+  if (first) first.focus();
+}
+
+/// ‹ Previous · Page n of m · Next › for a list answer; `link(n)` is page n's address.
+export function pager(list, pageNo, link) {
+  const pages = Math.max(1, Math.ceil(list.total / list.per_page));
+  return h('div', { class: 'pager' },
+    pageNo > 1 ? h('a', { href: link(pageNo - 1) }, '‹ Previous') : null,
+    h('span', {}, `Page ${pageNo} of ${pages} (${list.total} in all)`),
+    pageNo < pages ? h('a', { href: link(pageNo + 1) }, 'Next ›') : null);
+}
+
 export function label(name) {
   return name.replace(/_id$/, '').replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
 }

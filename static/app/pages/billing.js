@@ -4,7 +4,7 @@
 
 import { api, ApiError, get } from '../api.js';
 import { bars, bucket } from '../chart.js';
-import { h, label, money, page, refusal } from '../ui.js';
+import { h, label, money, page, pager, refusal, showFieldErrors } from '../ui.js';
 
 /// A super admin picks the tenant (the billing API needs one); others see their own.
 /// Returns [the tenant id or null, the picker element or null].
@@ -74,12 +74,7 @@ export function payments(ctx) {
         superAdmin ? h('td', {}, company[p.tenant_id] || `#${p.tenant_id}`) : null,
         h('td', {}, p.at), h('td', {}, money(p.amount)), h('td', {}, label(p.payment_type || '')), h('td', {}, p.note || ''), h('td', {}, money(p.balance_after))))
         : h('tr', {}, h('td', { colspan: 6 }, 'No payments yet.'))));
-    const pages = Math.max(1, Math.ceil(list.total / list.per_page));
-    const pager = h('div', { class: 'pager' },
-      pageNo > 1 ? h('a', { href: `#/payments?page=${pageNo - 1}` }, '‹ Previous') : null,
-      h('span', {}, `Page ${pageNo} of ${pages}`),
-      pageNo < pages ? h('a', { href: `#/payments?page=${pageNo + 1}` }, 'Next ›') : null);
-    return page('Payments', ctx.allowed('POST', '/payments') ? paymentForm(tenants.items) : null, table, pager);
+    return page('Payments', ctx.allowed('POST', '/payments') ? paymentForm(tenants.items) : null, table, pager(list, pageNo, (n) => `#/payments?page=${n}`));
   });
 }
 
@@ -102,18 +97,13 @@ function paymentForm(tenants) {
     if (el.tenant_id.value) body.tenant_id = Number(el.tenant_id.value);
     if (el.amount.value !== '') body.amount = Math.round(Number(el.amount.value) * 1e6);
     if (el.date.value) body.date = el.date.value;
-    const errors = {};
     try {
       await api('POST', '/payments', body);
       location.hash = `#/payments?t=${Date.now()}`;
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
-      Object.assign(errors, err.fields);
+      showFieldErrors(form, err.fields);
       form.querySelector('[role=status]').textContent = err.message;
-    }
-    for (const fl of form.querySelectorAll('.field')) {
-      fl.classList.toggle('invalid', !!errors[fl.dataset.field]);
-      fl.querySelector('.error').textContent = errors[fl.dataset.field] || '';
     }
   });
   return form;

@@ -2,7 +2,7 @@
 // a call would take, step by step with the reason for each, without placing it).
 
 import { ApiError, get } from '../api.js';
-import { h, page, refusal } from '../ui.js';
+import { h, page, refusal, showFieldErrors } from '../ui.js';
 
 export async function featureCodes() {
   let codes;
@@ -50,11 +50,7 @@ export async function explain(ctx) {
         h('ol', { class: 'steps' }, r.steps.map((s) => h('li', {}, h('strong', {}, s.at), ': ', s.decision))));
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
-      for (const fl of form.querySelectorAll('.field')) {
-        const m = err.fields[fl.dataset.field];
-        fl.classList.toggle('invalid', !!m);
-        fl.querySelector('.error').textContent = m || '';
-      }
+      showFieldErrors(form, err.fields);
       result = h('div', { class: 'notice refusal', role: 'alert' }, err.message);
     }
   }

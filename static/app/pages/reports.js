@@ -1,7 +1,7 @@
 // PBX call records: filters, paging and CSV export; and My account.
 
 import { api, ApiError, get, tokens } from '../api.js';
-import { h, label, page, refusal } from '../ui.js';
+import { h, label, page, pager, refusal } from '../ui.js';
 
 const FILTERS = [['from', 'date'], ['to', 'date'], ['extension', 'text'], ['direction', ['', 'inbound', 'outbound', 'internal']], ['disposition', ['', 'answered', 'no_answer', 'busy', 'failed']]];
 
@@ -28,11 +28,10 @@ export async function cdrs(ctx) {
     URL.revokeObjectURL(url);
   } }, 'Export CSV'));
   const cols = ['started_at', 'direction', 'caller_number', 'callee', 'duration', 'billsec', 'disposition', 'hangup_cause'];
-  const pages = Math.max(1, Math.ceil(data.total / data.per_page));
   const link = (n) => { const p = new URLSearchParams(ctx.query); p.set('page', n); return `#/cdrs?${p}`; };
   return page('Call records', form,
     h('table', {}, h('thead', {}, h('tr', {}, cols.map((c) => h('th', {}, label(c))))), h('tbody', {}, data.items.map((r) => h('tr', {}, cols.map((c) => h('td', {}, r[c] ?? '')))))),
-    h('div', { class: 'pager' }, pageNo > 1 ? h('a', { href: link(pageNo - 1) }, '‹ Previous') : null, `Page ${pageNo} of ${pages} (${data.total})`, pageNo < pages ? h('a', { href: link(pageNo + 1) }, 'Next ›') : null));
+    pager(data, pageNo, link));
 }
 
 export async function account(ctx) {

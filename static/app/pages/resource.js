@@ -4,7 +4,7 @@
 // are shown beside their fields.
 
 import { api, ApiError, get, openapi } from '../api.js';
-import { h, label, money as formatMoney, page, refusal } from '../ui.js';
+import { h, label, money as formatMoney, page, pager, refusal, showFieldErrors } from '../ui.js';
 import { editor, Invalid, isMoney, loader, refSource } from './fields.js';
 
 const PER_PAGE = 25;
@@ -72,17 +72,12 @@ export async function list(ctx, name, title) {
       gateways ? h('td', { class: 'gw' }, gateways[it.id] || 'unknown') : null,
       usage ? h('td', { class: 'usage' }, usage[it.id] || '') : null,
       h('td', {}, h('a', { href: `#/r/${name}/${it.id}` }, canWrite ? 'Edit' : 'View'))));
-  const pages = Math.max(1, Math.ceil(data.total / data.per_page));
   return page(title,
     h('div', { class: 'toolbar' },
       h('form', { onsubmit: (e) => { e.preventDefault(); location.hash = `#/r/${name}?q=${encodeURIComponent(search.value)}`; } }, search),
-      canWrite ? h('a', { href: `#/r/${name}/new`, class: 'button primary' }, `Add ${title.replace(/s$/, '').toLowerCase()}`) : null,
-      h('span', {}, `${data.total} in all`)),
+      canWrite ? h('a', { href: `#/r/${name}/new`, class: 'button primary' }, `Add ${title.replace(/s$/, '').toLowerCase()}`) : null),
     h('table', {}, h('thead', {}, head), h('tbody', {}, rows)),
-    h('div', { class: 'pager' },
-      pageNo > 1 ? h('a', { href: `#/r/${name}?page=${pageNo - 1}` }, '‹ Previous') : null,
-      h('span', {}, `Page ${pageNo} of ${pages}`),
-      pageNo < pages ? h('a', { href: `#/r/${name}?page=${pageNo + 1}` }, 'Next ›') : null));
+    pager(data, pageNo, (n) => `#/r/${name}?page=${n}`));
 }
 
 /// "Business 20 · extensions 4/20 · voice minutes 12/1000" for each tenant on the page.
@@ -130,16 +125,6 @@ function read(fields) {
   return { body, local };
 }
 
-function showErrors(form, fields) {
-  for (const f of form.querySelectorAll('.field')) {
-    const msg = fields[f.dataset.field];
-    f.classList.toggle('invalid', !!msg);
-    f.querySelector('.error').textContent = msg || '';
-  }
-  const first = form.querySelector('.field.invalid input, .field.invalid select, .field.invalid textarea');
-  if (first) first.focus();
-}
-
 /// The fields in the schema's order, each section's fields gathered under its heading
 /// where the first of them stands.
 function layout(name, fields) {
@@ -185,15 +170,15 @@ export async function edit(ctx, name, title, id) {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const { body, local } = read(fields);
-    if (Object.keys(local).length) return showErrors(form, local);
+    if (Object.keys(local).length) return showFieldErrors(form, local);
     try {
       const saved = id === 'new' ? await api('POST', `/${name}`, body) : await api('PATCH', `/${name}/${id}`, body);
-      showErrors(form, {});
+      showFieldErrors(form, {});
       status.textContent = 'Saved.';
       if (id === 'new') location.hash = `#/r/${name}/${saved.id}`;
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
-      showErrors(form, err.fields);
+      showFieldErrors(form, err.fields);
       status.textContent = err.message;
     }
   });

@@ -4,7 +4,7 @@
 // tenant's Available count.
 
 import { api, ApiError, get } from '../api.js';
-import { h, page, refusal } from '../ui.js';
+import { h, page, refusal, showFieldErrors } from '../ui.js';
 
 const GROUPS = [['fax', 'Fax'], ['pbx', 'PBX'], ['contacts', 'Contacts']];
 /// The slot each PBX permission allocates.
@@ -88,16 +88,12 @@ export async function edit(ctx, id) {
     if (el.tenant_id && el.tenant_id.value) body.tenant_id = Number(el.tenant_id.value);
     try {
       const saved = id === 'new' ? await api('POST', '/users', body) : await api('PATCH', `/users/${id}`, body);
-      for (const x of form.querySelectorAll('.error')) x.textContent = '';
+      showFieldErrors(form, {});
       status.textContent = 'Saved.';
       if (id === 'new') location.hash = `#/users/${saved.id}`;
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
-      for (const fld of form.querySelectorAll('[data-field]')) {
-        const msg = err.fields[fld.dataset.field];
-        const slot = fld.querySelector('.error');
-        if (slot) slot.textContent = msg || '';
-      }
+      showFieldErrors(form, err.fields);
       status.textContent = err.message;
     }
   });
