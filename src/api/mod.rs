@@ -90,6 +90,14 @@ pub(crate) fn plain(status: warp::http::StatusCode, content_type: &'static str, 
     r
 }
 
+/// A non-JSON service's answer when its blocking work failed (`Err`: a store error; the
+/// outer `Err`: the task panicked): logged with `what`, and a bare 500 — the caller (a
+/// switch, a phone) can do nothing with the details.
+pub(crate) fn plain_failure<E: std::fmt::Display>(what: &'static str, e: E) -> warp::reply::Response {
+    tracing::error!(error = %e, "{what}");
+    plain(warp::http::StatusCode::INTERNAL_SERVER_ERROR, "text/plain", "internal error\n".into())
+}
+
 pub(crate) fn respond(result: Result<router::Reply, error::ApiError>) -> warp::reply::Response {
     let (status, body, raw) = match result {
         Ok(r) => (r.status, r.body, r.raw),
@@ -155,21 +163,25 @@ pub fn routes(
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
     let guard = Arc::new(crate::provision::guard::Guard::new(crate::provision::guard::Policy::default()));
     let files = warp::path("vendor").and(warp::fs::dir(vendor_dir)).or(warp::fs::dir(static_dir));
-    // The web UI's first load, gzipped for browsers that take it: the shell, its pages and
-    // the OpenAPI document the menu is built from (135 KB of JSON, 9 KB gzipped). Nothing
+    // The web UI's first load, gzipped for browsers that take it: the OpenAPI document the
+    // menu is built from (135 KB of JSON, 9 KB gzipped), the shell and its pages. Nothing
     // else is: phones fetching their files may not decode gzip, and the realtime feed is a
-    // stream that must not wait in a compressor's buffer.
-    let compressed = takes_gzip()
-        .and(
-            only_path("/api/v1/openapi.json")
-                .and(api(api_state.clone()))
-                .map(|r| Box::new(r) as Box<dyn warp::Reply>)
-                .or(files.clone().map(|r| Box::new(r) as Box<dyn warp::Reply>))
-                .unify(),
-        )
+    // stream that must not wait in a compressor's buffer. The API stands before the gzipped
+    // files, so an API call never looks for a file on disk first.
+    let openapi_gzipped = takes_gzip()
+        .and(only_path("/api/v1/openapi.json"))
+        .and(api(api_state.clone()))
         .with(warp::filters::compression::gzip())
         .map(|r| warp::reply::with_header(r, "vary", "accept-encoding"));
-    health(h).or(freeswitch::xml_curl(api_state.clone())).or(provision::files(api_state.clone(), guard)).or(compressed).or(api(api_state)).or(files)
+    let files_gzipped =
+        takes_gzip().and(files.clone()).with(warp::filters::compression::gzip()).map(|r| warp::reply::with_header(r, "vary", "accept-encoding"));
+    health(h)
+        .or(freeswitch::xml_curl(api_state.clone()))
+        .or(provision::files(api_state.clone(), guard))
+        .or(openapi_gzipped)
+        .or(api(api_state))
+        .or(files_gzipped)
+        .or(files)
 }
 
 /// Passes requests whose Accept-Encoding lists gzip (and not with `q=0`, which refuses it).
