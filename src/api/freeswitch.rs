@@ -104,14 +104,8 @@ pub fn xml_curl(api: Arc<Api>) -> impl Filter<Extract = (warp::reply::Response,)
                 .await;
                 match answered {
                     Ok(Ok(doc)) => reply(StatusCode::OK, "text/xml", doc),
-                    Ok(Err(e)) => {
-                        tracing::error!(error = %e, "answering mod_xml_curl");
-                        reply(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", "internal error\n".into())
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "answering mod_xml_curl");
-                        reply(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", "internal error\n".into())
-                    }
+                    Ok(Err(e)) => super::plain_failure("answering mod_xml_curl", e),
+                    Err(e) => super::plain_failure("answering mod_xml_curl", e),
                 }
             }
         })

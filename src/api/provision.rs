@@ -174,14 +174,8 @@ pub fn files(api: Arc<Api>, guard: Arc<Guard>) -> impl Filter<Extract = (warp::r
                         tracing::warn!(address = %ip, path = full.as_str(), why, "provisioning: refused a device file");
                         not_found()
                     }
-                    Ok(Err(e)) => {
-                        tracing::error!(error = %e, "provisioning");
-                        reply(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", "internal error\n".into())
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "provisioning");
-                        reply(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", "internal error\n".into())
-                    }
+                    Ok(Err(e)) => super::plain_failure("provisioning", e),
+                    Err(e) => super::plain_failure("provisioning", e),
                 }
             }
         })
