@@ -171,6 +171,25 @@ await check('a tenant admin creates an extension, a ring group and an IVR throug
   await context.close();
 });
 
+await check('a reference whose list this user may not read is typed as an id', async () => {
+  // An agent edits call queues (call_queues) but may not list users: a queue agent's user
+  // is an id box; the queue list it may read stays a select.
+  const { context, page, errors } = await open();
+  await login(page, 'agent');
+  assert.equal((await api('GET', '/users', null, 'agent')).status, 403);
+  await page.goto('/#/r/call-queues/new');
+  await page.getByRole('button', { name: 'Add agent' }).click();
+  const user = page.getByLabel('User 1');
+  await page.waitForFunction(() => document.querySelector('[aria-label="User 1"]')?.tagName === 'INPUT');
+  assert.equal(await user.getAttribute('type'), 'number');
+  const listed = page.waitForResponse((r) => r.url().includes('/api/v1/call-queues?') && r.status() === 200);
+  await page.getByLabel('Timeout destination type').selectOption('queue');
+  await listed;
+  assert.equal(await page.getByLabel('Timeout destination queue').evaluate((e) => e.tagName), 'SELECT');
+  assert.deepEqual(errors.filter((e) => !e.includes('status of 403')), []);
+  await context.close();
+});
+
 await check('permission checkboxes: a child ticks its parent, a parent clears its children', async () => {
   const { context, page } = await open();
   await login(page, 'tenant');
@@ -284,7 +303,17 @@ await check('subscriptions: a package chosen on a row reassigns the tenant at on
   // And back, so the other checks see the demo's package.
   await pick.selectOption({ label: 'Business 20' });
   await page.getByText('Acme Corp is now on Business 20').waitFor();
-  assert.deepEqual(errors, []);
+  // A package deleted after the page opened: the API refuses, the row says why and shows
+  // the package the tenant is still on.
+  const gone = await api('POST', '/packages', { name: 'Withdrawn' });
+  await page.reload();
+  await pick.locator('option', { hasText: 'Withdrawn' }).waitFor({ state: 'attached' });
+  assert.equal((await api('DELETE', `/packages/${gone.body.id}`)).status, 204);
+  await pick.selectOption({ label: 'Withdrawn' });
+  await page.locator('[role=status]').filter({ hasText: /\S/ }).waitFor();
+  assert.equal(await pick.locator('option:checked').textContent(), 'Business 20');
+  assert.deepEqual((await api('GET', '/subscriptions?tenant_id=1')).body.items.filter((x) => x.active).map((x) => x.package), ['Business 20']);
+  assert.deepEqual(errors.filter((e) => !/status of 4\d\d/.test(e)), []);
   await context.close();
 });
 
@@ -331,6 +360,7 @@ await check('the tenant form groups Billing & Call Limits, in units, and saves t
   assert.equal(t.low_credit_threshold, 7_500_000);
   // The package form lays its eleven limits out as a grid.
   await page.goto('/#/r/packages/new');
+  await page.locator('legend', { hasText: 'Resource limits' }).waitFor();
   assert.equal(await page.locator('fieldset:has(legend:text("Resource limits")) .grid .field').count(), 11);
   assert.deepEqual(errors, []);
   await context.close();
@@ -430,6 +460,11 @@ await check('music on hold: a WAV uploads into a class, lists, and a non-audio f
   await page.getByRole('button', { name: 'Upload' }).click();
   await page.getByText('not a WAV or MP3 file').waitFor();
   assert.equal((await api('GET', `/moh-classes/${cls.body.id}/files`, null, 'tenant')).body.items.length, 1);
+  // Deleted from its row (after the confirmation), gone from the API too.
+  page.once('dialog', (d) => d.accept());
+  await page.getByRole('button', { name: 'Delete lobby-music.wav' }).click();
+  await page.getByText('Deleted lobby-music.wav.').waitFor();
+  assert.equal((await api('GET', `/moh-classes/${cls.body.id}/files`, null, 'tenant')).body.items.length, 0);
   assert.deepEqual(errors.filter((e) => !e.includes('status of 422')), []);
   await context.close();
 });

@@ -109,6 +109,9 @@ function paymentForm(tenants) {
   return form;
 }
 
+/// A figure and what it counts.
+const stat = ([what, n]) => h('div', { class: 'card', 'data-card': what }, h('div', { class: 'n' }, n), what);
+
 /// The package's resource slots as the guide names them.
 const SLOTS = { ivr_menus: 'IVR menus', voicemails: 'Voicemail boxes', music_on_hold: 'Music on hold classes' };
 
@@ -170,12 +173,13 @@ export function usage(ctx) {
     let flagged = { items: [] };
     try { flagged = await get(withTenant('/flagged-calls?per_page=20', tenant)); } catch { /* not shown */ }
     const t = u.total;
+    const rows = bucket(u.days, ['minutes', 'charges']);
     return page('Billing usage', picker, periodForm('#/usage', u.from, u.to, tenant),
       h('p', {}, `${u.from} to ${u.to}, by local day in ${u.timezone}.`),
       h('div', { class: 'cards', 'aria-label': 'Period totals' },
-        [['Calls', t.calls], ['Answered', t.answered], ['Minutes', t.minutes], ['Charges', money(t.charges)]].map(([k, v]) => h('div', { class: 'card', 'data-card': k }, h('div', { class: 'n' }, v), k))),
-      bars('Minutes a day', bucket(u.days, ['minutes', 'charges']), [['minutes', 'Minutes', 'bar']]),
-      bars('Charges a day', bucket(u.days, ['minutes', 'charges']), [['charges', 'Charges', 'bar2']], money),
+        [['Calls', t.calls], ['Answered', t.answered], ['Minutes', t.minutes], ['Charges', money(t.charges)]].map(stat)),
+      bars('Minutes a day', rows, [['minutes', 'Minutes', 'bar']]),
+      bars('Charges a day', rows, [['charges', 'Charges', 'bar2']], money),
       h('table', {}, h('thead', {}, h('tr', {}, ['Day', 'Calls', 'Answered', 'Minutes', 'Charges'].map((x) => h('th', {}, x)))),
         h('tbody', {}, [...u.days].reverse().filter((d) => d.calls).map((d) => h('tr', {}, h('td', {}, d.date), h('td', {}, d.calls), h('td', {}, d.answered), h('td', {}, d.minutes), h('td', {}, money(d.charges)))))),
       flagged.items.length ? [h('h2', {}, 'Calls flagged for review (ran on no credit)'),
@@ -201,7 +205,7 @@ export function statistics(ctx) {
     const t = u.total;
     return page('Statistics', picker, h('div', { class: 'toolbar' }, h('label', { for: 'span' }, 'Period'), choose),
       h('div', { class: 'cards', 'aria-label': 'Period totals' },
-        [['Calls', t.calls], ['Answered', t.answered], ['Answer rate', t.calls ? `${Math.round((100 * t.answered) / t.calls)}%` : '—'], ['Minutes', t.minutes]].map(([k, v]) => h('div', { class: 'card', 'data-card': k }, h('div', { class: 'n' }, v), k))),
+        [['Calls', t.calls], ['Answered', t.answered], ['Answer rate', t.calls ? `${Math.round((100 * t.answered) / t.calls)}%` : '—'], ['Minutes', t.minutes]].map(stat)),
       bars('Call volume', rows, [['calls', 'Calls', 'bar'], ['answered', 'Answered', 'bar2']]),
       bars('Minutes', rows, [['minutes', 'Minutes', 'bar']]));
   });

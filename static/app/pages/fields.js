@@ -68,20 +68,19 @@ function refSelect(id, source, value, aria, load) {
   const blank = () => h('option', { value: '' }, '—');
   const current = () => (value === undefined || value === null ? null : h('option', { value, selected: true }, `#${value}`));
   let el = h('select', { id, 'aria-label': aria }, blank(), current());
-  const w = {
+  load(source).then((items) => {
+    el.replaceChildren(blank(), ...items.map((it) => h('option', { value: it.id, selected: it.id === value }, optionLabel(it))));
+    if (value !== undefined && value !== null && !items.some((it) => it.id === value)) el.append(current());
+  }, () => {
+    // This user may not read that list: the id is typed instead.
+    const input = h('input', { id, type: 'number', 'aria-label': aria, value: value ?? '' });
+    el.replaceWith(input);
+    el = input;
+  });
+  return {
     get el() { return el; },
     get: () => (el.value === '' ? null : Number(el.value)),
-    ready: load(source).then((items) => {
-      el.replaceChildren(blank(), ...items.map((it) => h('option', { value: it.id, selected: it.id === value }, optionLabel(it))));
-      if (value !== undefined && value !== null && !items.some((it) => it.id === value)) el.append(current());
-    }, () => {
-      // This user may not read that list: the id is typed instead.
-      const input = h('input', { id, type: 'number', 'aria-label': aria, value: value ?? '' });
-      el.replaceWith(input);
-      el = input;
-    }),
   };
-  return w;
 }
 
 function destination(id, name, value, schema, aria, load) {
