@@ -38,7 +38,6 @@ export function subscriptions() {
         current ? null : h('option', { value: '' }, 'No package'),
         packages.items.map((p) => h('option', { value: p.id, selected: current && current.package_id === p.id }, p.name)));
       sel.addEventListener('change', async () => {
-        const before = current ? String(current.package_id) : '';
         try {
           const s = await api('POST', '/subscriptions', { tenant_id: t.id, package_id: Number(sel.value) });
           active[t.id] = s;
@@ -46,7 +45,8 @@ export function subscriptions() {
           sel.querySelector('option[value=""]')?.remove();
           status.textContent = `${t.company} is now on ${s.package || sel.selectedOptions[0].textContent}; its quota follows the new package.`;
         } catch (e) {
-          sel.value = active[t.id] ? String(active[t.id].package_id) : before;
+          // Back to the package the tenant is still on (the row's last answer, not the page's first).
+          sel.value = active[t.id] ? String(active[t.id].package_id) : '';
           status.textContent = e.message;
         }
       });
