@@ -60,7 +60,7 @@ fn seed(store: &Store, tenants: usize) -> Vec<String> {
             exts.push(id(&x));
         }
         for d in 0..DIDS_PER_TENANT {
-            let number = format!("+1212{:03}{:04}", t % 1000, d + 10 * (t / 1000));
+            let number = did_number(t, d);
             let did = store.create(&res::DIDS, None, &admin, &obj(json!({ "number": number, "trunk_id": trunk, "tenant_id": tid.0 }))).unwrap();
             store
                 .create(
@@ -103,15 +103,18 @@ fn cdr_history(store: &Store, tenants: usize, rows: usize) {
                 // One year of calls, evenly spread.
                 let at = start + jiff::SignedDuration::from_millis((i as u128 * 31_536_000_000 / rows as u128) as i64);
                 let answered = i % 4 != 0;
+                // The tenant's own call number: each of its extensions makes or takes a
+                // fair share of its calls (≈ 400 a year of its 10,000).
+                let j = i / tenants;
                 Cdr {
                     uuid: format!("00000000-0000-4000-8000-{i:012}"),
                     tenant: Some(TenantId(1 + (i % tenants) as i64)),
                     direction: ["inbound", "outbound", "internal"][i % 3],
                     caller_number: format!("+1555{:07}", i % 10_000_000),
                     caller_name: "Caller".into(),
-                    callee: format!("{}", 1000 + i % EXT_PER_TENANT),
+                    callee: format!("{}", 1000 + (j * 7 + 3) % EXT_PER_TENANT),
                     did: String::new(),
-                    extension: format!("{}", 1000 + (i / 7) % EXT_PER_TENANT),
+                    extension: format!("{}", 1000 + j % EXT_PER_TENANT),
                     trunk_id: None,
                     started_at: at.to_string(),
                     answered_at: answered.then(|| at.to_string()),
@@ -140,59 +143,100 @@ fn main() {
     let calls = env("BENCH_CALLS", 20_000);
     let cdr_rows = env("BENCH_CDRS", 10_000_000);
     let queries = env("BENCH_QUERIES", 500);
+    // BENCH_DB=<file> keeps the seeded database (and its CDR history) for the next run, which
+    // reuses it as it is: seeding 10,000,000 records takes minutes, a query change seconds.
+    let kept = std::env::var_os("BENCH_DB").map(std::path::PathBuf::from);
+    let reuse = kept.as_ref().is_some_and(|p| p.exists());
     let dir = std::env::temp_dir().join(format!("sb-bench-routing-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let store = Store::open(&dir.join("switchboard.db")).unwrap();
+    let path = kept.clone().unwrap_or_else(|| dir.join("switchboard.db"));
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let t0 = Instant::now();
-    let dids = seed(&store, tenants);
+    let store = Store::open(&path).unwrap();
+    println!("opened {} (migrations applied) in {:.1} s", path.display(), t0.elapsed().as_secs_f64());
+    let t0 = Instant::now();
+    let dids = if reuse { (0..tenants).flat_map(|t| (0..DIDS_PER_TENANT).map(move |d| did_number(t, d))).collect() } else { seed(&store, tenants) };
     println!("seeded {tenants} tenants, {} extensions, {} DIDs in {:.1} s", tenants * EXT_PER_TENANT, dids.len(), t0.elapsed().as_secs_f64());
     let scenarios: Vec<Arc<Scenario>> = dids.iter().map(|d| from_trunk(d)).collect();
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    rt.block_on(async {
-        let sb = server(Arc::new(Router::new(store.clone(), "ivr/ivr-not_available.wav".into()))).await;
-        let echo = server(Arc::new(Echo)).await;
-        let plain = Scenario { playback_ms: 0, ..Scenario::default() };
-        let e = async |n| run(echo, n, 0.0, 200, plain.clone()).await;
-        let s = async |n| run_mix(sb, n, 0.0, 200, &scenarios).await;
-        against_echo("routed DID → extension", e, s, calls).await;
-        // Below saturation the latencies are the routing's own, not the queue's.
-        let e = run(echo, 5000, 500.0, 1000, plain.clone()).await;
-        print("echo paced at 500 calls/s", &e);
-        let s = run_mix(sb, 5000, 500.0, 1000, &scenarios).await;
-        print("routed paced at 500 calls/s", &s);
-    });
+    if calls > 0 {
+        rt.block_on(async {
+            let sb = server(Arc::new(Router::new(store.clone(), "ivr/ivr-not_available.wav".into()))).await;
+            let echo = server(Arc::new(Echo)).await;
+            let plain = Scenario { playback_ms: 0, ..Scenario::default() };
+            let e = async |n| run(echo, n, 0.0, 200, plain.clone()).await;
+            let s = async |n| run_mix(sb, n, 0.0, 200, &scenarios).await;
+            against_echo("routed DID → extension", e, s, calls).await;
+            // Below saturation the latencies are the routing's own, not the queue's.
+            let e = run(echo, 5000, 500.0, 1000, plain.clone()).await;
+            print("echo paced at 500 calls/s", &e);
+            let s = run_mix(sb, 5000, 500.0, 1000, &scenarios).await;
+            print("routed paced at 500 calls/s", &s);
+        });
+    }
 
-    if cdr_rows == 0 {
-        return;
+    if cdr_rows > 0 {
+        if !reuse {
+            cdr_history(&store, tenants, cdr_rows);
+        }
+        cdr_queries(&store, tenants, cdr_rows, queries);
     }
-    cdr_history(&store, tenants, cdr_rows);
-    // A tenant admin's CDR page: one month, one direction, newest first; and one extension's calls.
-    let mut lat = Vec::new();
-    let mut lat_ext = Vec::new();
-    for q in 0..queries {
-        let tenant = TenantId(1 + (q * 7919 % tenants) as i64);
-        let month = 1 + q % 12;
-        let f = CdrFilter {
-            from: Some(format!("2026-{month:02}-01T00:00:00Z")),
-            to: Some(format!("2026-{month:02}-28T00:00:00Z")),
-            direction: Some("inbound".into()),
-            page: 1,
-            per_page: 50,
-            ..Default::default()
-        };
-        let t = Instant::now();
-        let page = store.cdrs(Within::Tenant(tenant), &f).unwrap();
-        lat.push(t.elapsed());
-        assert!(!page.items.is_empty());
-        let f = CdrFilter { extension: Some(format!("{}", 1000 + q % EXT_PER_TENANT)), page: 2, per_page: 50, ..Default::default() };
-        let t = Instant::now();
-        store.cdrs(Within::Tenant(tenant), &f).unwrap();
-        lat_ext.push(t.elapsed());
+    if kept.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
     }
-    for (name, mut l) in [("CDR page: month + direction", lat), ("CDR page: one extension, page 2", lat_ext)] {
-        l.sort();
-        println!("{name:<36} over {cdr_rows} records: p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms", pct(&l, 0.5), pct(&l, 0.99), pct(&l, 1.0));
-    }
-    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The CDR list, timed, one kind of page after another (a kind's reads warm the page cache
+/// for the next, so each runs on its own): a tenant admin's month and one direction; one
+/// extension's page 2; the super admin's one day across tenants. Queries spread over
+/// tenants, months and extensions.
+fn cdr_queries(store: &Store, tenants: usize, cdr_rows: usize, queries: usize) {
+    let tenant = |q: usize| TenantId(1 + (q * 7919 % tenants) as i64);
+    let month = |q: usize| 1 + q % 12;
+    let timed = |name: &str, query: &dyn Fn(usize) -> (Within, CdrFilter)| {
+        let mut lat: Vec<Duration> = (0..queries)
+            .map(|q| {
+                let (within, f) = query(q);
+                let t = Instant::now();
+                let page = store.cdrs(within, &f).unwrap();
+                let took = t.elapsed();
+                assert_eq!(page.items.len(), 50, "{name}: a full page");
+                took
+            })
+            .collect();
+        lat.sort();
+        println!("{name:<36} over {cdr_rows} records: p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms", pct(&lat, 0.5), pct(&lat, 0.99), pct(&lat, 1.0));
+    };
+    timed("CDR page: month + direction", &|q| {
+        let m = month(q);
+        let (from, to) = (format!("2026-{m:02}-01T00:00:00Z"), format!("2026-{m:02}-28T00:00:00Z"));
+        (
+            Within::Tenant(tenant(q)),
+            CdrFilter { from: Some(from), to: Some(to), direction: Some("inbound".into()), page: 1, per_page: 50, ..Default::default() },
+        )
+    });
+    timed("CDR page: one extension, page 2", &|q| {
+        (
+            Within::Tenant(tenant(q)),
+            CdrFilter { extension: Some(format!("{}", 1000 + q % EXT_PER_TENANT)), page: 2, per_page: 50, ..Default::default() },
+        )
+    });
+    timed("CDR page: all tenants, one day", &|q| {
+        let (m, d) = (month(q), 1 + q % 27);
+        (
+            Within::Everything,
+            CdrFilter {
+                from: Some(format!("2026-{m:02}-{d:02}")),
+                to: Some(format!("2026-{m:02}-{:02}", d + 1)),
+                page: 1,
+                per_page: 50,
+                ..Default::default()
+            },
+        )
+    });
+}
+
+/// The `d`th DID of tenant `t` (0-based), as [`seed`] creates it; a kept database's DIDs.
+fn did_number(t: usize, d: usize) -> String {
+    format!("+1212{:03}{:04}", t % 1000, d + 10 * (t / 1000))
 }
