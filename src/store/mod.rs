@@ -46,6 +46,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../sql/0005_billing.sql"),
     include_str!("../../sql/0006_limits_alerts.sql"),
     include_str!("../../sql/0007_provisioning.sql"),
+    include_str!("../../sql/0008_cdr_list.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {
@@ -180,7 +181,7 @@ impl Where {
 
     /// The total and one page of `cols` from `table`.
     pub(crate) fn page(
-        mut self,
+        self,
         c: &rusqlite::Connection,
         table: &str,
         cols: &str,
@@ -189,14 +190,48 @@ impl Where {
         per_page: u32,
         row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<serde_json::Value>,
     ) -> Result<Page> {
+        self.page_of(c, table, order, page, per_page, row, |ordered| format!("SELECT {cols} FROM {ordered}"))
+    }
+
+    /// As [`Where::page`], for tables of millions of rows: the page's keys are chosen first
+    /// by `SELECT {keys} FROM {table} WHERE … ORDER BY {order} LIMIT … OFFSET …`, which an
+    /// index can answer alone, so rows skipped by the offset are never read; `rows` gets
+    /// that subquery, parenthesised, and reads the page's own rows with it.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn page_keyed(
+        self,
+        c: &rusqlite::Connection,
+        table: &str,
+        keys: &str,
+        order: &str,
+        page: u32,
+        per_page: u32,
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<serde_json::Value>,
+        rows: impl FnOnce(&str) -> String,
+    ) -> Result<Page> {
+        self.page_of(c, table, order, page, per_page, row, |ordered| rows(&format!("(SELECT {keys} FROM {ordered})")))
+    }
+
+    /// The count, then the page: `query` gets `{table} WHERE … ORDER BY {order} LIMIT …
+    /// OFFSET …` and returns the SELECT around it.
+    #[allow(clippy::too_many_arguments)]
+    fn page_of(
+        mut self,
+        c: &rusqlite::Connection,
+        table: &str,
+        order: &str,
+        page: u32,
+        per_page: u32,
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<serde_json::Value>,
+        query: impl FnOnce(&str) -> String,
+    ) -> Result<Page> {
         let total: i64 =
             c.query_row(&format!("SELECT COUNT(*) FROM {table} WHERE {}", self.sql), rusqlite::params_from_iter(self.args.iter()), |r| r.get(0))?;
         let page = page.max(1);
         self.args.push(rusqlite::types::Value::Integer(per_page as i64));
         self.args.push(rusqlite::types::Value::Integer((page as i64 - 1) * per_page as i64));
-        let sql =
-            format!("SELECT {cols} FROM {table} WHERE {} ORDER BY {order} LIMIT ?{} OFFSET ?{}", self.sql, self.args.len() - 1, self.args.len());
-        let items = c.prepare(&sql)?.query_map(rusqlite::params_from_iter(self.args.iter()), row)?.collect::<rusqlite::Result<_>>()?;
+        let ordered = format!("{table} WHERE {} ORDER BY {order} LIMIT ?{} OFFSET ?{}", self.sql, self.args.len() - 1, self.args.len());
+        let items = c.prepare(&query(&ordered))?.query_map(rusqlite::params_from_iter(self.args.iter()), row)?.collect::<rusqlite::Result<_>>()?;
         Ok(Page { items, total, page, per_page })
     }
 }
