@@ -114,6 +114,27 @@ pub(crate) struct Call<'a> {
     rate: Option<crate::billing::rating::Rate>,
     /// A prepaid call's metering, while it is up.
     prepaid: Option<super::meter::Prepaid>,
+    /// The phone the call's first destination rings, read with the tenant (see
+    /// [`first_phone`]); taken by the first step that rings it.
+    first_phone: Option<FirstPhone>,
+}
+
+/// An extension (and its follow-me) read ahead, keyed by the extension's id.
+type FirstPhone = (i64, Extension, Option<crate::store::routing::FollowMe>);
+
+/// When a call's first destination is a phone, its extension is read in the same trip to
+/// the store as the tenant: the trip is a hand-off to the blocking pool and back, and at
+/// hundreds of calls a second a second one before the first command is most of the time
+/// switchboard adds to a call. A read that fails is left to the step that rings the phone,
+/// which reads again and reports it as usual; nothing is decided on this copy beyond the
+/// call's first step, microseconds later.
+fn first_phone(st: &Store, tenant: TenantId, first: Option<&Destination>) -> Option<FirstPhone> {
+    match first {
+        Some(Destination::Extension { id } | Destination::Fax { id }) => {
+            Some((*id, st.extension(tenant, *id).ok()?, st.follow_me(tenant, *id).ok()?))
+        }
+        _ => None,
+    }
 }
 
 /// Runs a blocking store read off the async threads.
@@ -169,20 +190,24 @@ impl Router {
         };
 
         // Who is calling, and in which tenant.
-        let (tenant, blocks, first) = if from_trunk {
+        let (tenant, blocks, first, first_phone) = if from_trunk {
             let did = e164_of(&dialed);
             cdr.direction = "inbound";
             cdr.did = did.clone();
-            // One trip to the store: the DID, its tenant and the tenant's block list.
+            // One trip to the store: the DID, its tenant, the tenant's block list, and the
+            // phone the route rings first if it rings one.
             let found = {
                 let did = did.clone();
                 db(&self.store, move |st| match st.did_route(&did)? {
                     None => Ok(None),
-                    Some(r) => Ok(Some((st.routing_tenant(r.tenant)?, st.call_blocks(r.tenant)?, r))),
+                    Some(r) => {
+                        let phone = first_phone(st, r.tenant, r.destination.as_ref());
+                        Ok(Some((st.routing_tenant(r.tenant)?, st.call_blocks(r.tenant)?, r, phone)))
+                    }
                 })
                 .await?
             };
-            let Some((tenant, blocks, route)) = found else {
+            let Some((tenant, blocks, route, phone)) = found else {
                 warn!(did = %did, caller = %caller_number, "call to an unknown DID");
                 return self.refuse(s, &mut cdr, "UNALLOCATED_NUMBER", "unknown DID").await;
             };
@@ -192,7 +217,7 @@ impl Router {
                 cdr.tenant = Some(TenantId(tenant.id));
                 return self.refuse(s, &mut cdr, "UNALLOCATED_NUMBER", "DID not routed").await;
             };
-            (tenant, blocks, Start::Route(dest))
+            (tenant, blocks, Start::Route(dest), phone)
         } else {
             let domain = if tenant_context {
                 context.clone()
@@ -202,7 +227,8 @@ impl Router {
             // `*72+15551230000`: the forward code followed by an E.164 number.
             let forward_code = dialed.strip_prefix("*72").is_some_and(|n| dial::number(n).is_some());
             let number = dial::number(&dialed).or(forward_code.then_some(dialed.as_str())).map(String::from);
-            // One trip to the store: the tenant, what the number reaches in it, its block list.
+            // One trip to the store: the tenant, what the number reaches in it (the phone,
+            // if it is one), its block list.
             let found = {
                 let (d, n) = (domain.clone(), number.clone().filter(|n| !n.starts_with('*')));
                 db(&self.store, move |st| match st.tenant_by_domain(&d)? {
@@ -213,12 +239,13 @@ impl Router {
                             Some(n) => st.dialable(id, n)?,
                             None => None,
                         };
-                        Ok(Some((st.call_blocks(id)?, internal, t)))
+                        let phone = first_phone(st, id, internal.as_ref());
+                        Ok(Some((st.call_blocks(id)?, internal, t, phone)))
                     }
                 })
                 .await?
             };
-            let Some((blocks, internal, tenant)) = found else {
+            let Some((blocks, internal, tenant, phone)) = found else {
                 warn!(domain = %domain, "call from a domain no tenant owns");
                 return self.refuse(s, &mut cdr, "CALL_REJECTED", "unknown domain").await;
             };
@@ -230,10 +257,10 @@ impl Router {
             };
             if number.starts_with('*') {
                 cdr.direction = "internal";
-                (tenant, blocks, Start::Feature(number))
+                (tenant, blocks, Start::Feature(number), None)
             } else {
                 cdr.direction = if internal.is_some() { "internal" } else { "outbound" };
-                (tenant, blocks, Start::Route(internal.unwrap_or(Destination::External { number })))
+                (tenant, blocks, Start::Route(internal.unwrap_or(Destination::External { number })), phone)
             }
         };
         cdr.tenant = Some(TenantId(tenant.id));
@@ -270,6 +297,7 @@ impl Router {
             rate: None,
             prepaid: None,
             tenant,
+            first_phone,
         };
         let outcome = match first {
             Start::Feature(code) => {
@@ -650,7 +678,10 @@ impl Call<'_> {
     async fn run(&mut self, d: Destination) -> Result<Next, RouteError> {
         match d {
             Destination::Extension { id } | Destination::Fax { id } => {
-                let (e, fm) = self.read(move |st, t| Ok((st.extension(t, id)?, st.follow_me(t, id)?))).await?;
+                let (e, fm) = match self.first_phone.take().filter(|p| p.0 == id) {
+                    Some((_, e, fm)) => (e, fm),
+                    None => self.read(move |st, t| Ok((st.extension(t, id)?, st.follow_me(t, id)?))).await?,
+                };
                 self.extension(e, fm).await
             }
             Destination::RingGroup { id } => self.ring_group(id).await,
