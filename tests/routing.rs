@@ -71,6 +71,41 @@ async fn unknown_did_is_announced_and_refused() {
     assert_eq!((cdr["disposition"].as_str(), cdr["route"].as_str()), (Some("failed"), Some("unknown DID")));
 }
 
+/// A DID routed straight to a phone: the phone is read with the tenant, and that copy is
+/// the call's own — the next call sees a change; a route naming a phone that is gone (a
+/// restored backup, a row removed by hand) ends the call at once with a proper cause, and
+/// the record has it.
+#[tokio::test]
+async fn a_did_routed_to_a_phone_reads_it_fresh_for_every_call() {
+    let p = pbx(OPEN).await;
+    let e1003 = find(&p.store, &res::EXTENSIONS, Within::Tenant(p.acme), "number", "1003")["id"].as_i64().unwrap();
+    let did = find(&p.store, &res::DIDS, Within::Everything, "number", "+12125550100")["id"].as_i64().unwrap();
+    let q = ListQuery { page: 1, per_page: 500, filters: vec![("did_id".into(), did.to_string())], ..Default::default() };
+    let route = p.store.list(&res::INBOUND_ROUTES, Within::Tenant(p.acme), None, &q).unwrap().items[0]["id"].as_i64().unwrap();
+    p.store
+        .update(&res::INBOUND_ROUTES, Within::Tenant(p.acme), None, route, &obj(json!({ "destination": { "type": "extension", "id": e1003 } })))
+        .unwrap();
+    let s = Scenario { default_target: answers(20), ..from_trunk("+12125550100", "+15557654321") };
+    let (r, _) = call(&p, s.clone()).await;
+    assert_eq!(r.bridges.iter().map(|b| b.dialstring.as_str()).collect::<Vec<_>>(), vec![format!("user/1003@{ACME}")], "{:?}", apps(&r));
+    p.store.update(&res::EXTENSIONS, Within::Tenant(p.acme), None, e1003, &obj(json!({ "dnd": true }))).unwrap();
+    let (r, _) = call(&p, s.clone()).await;
+    assert!(r.bridges.is_empty(), "DND saved between two calls: nothing rings: {:?}", apps(&r));
+    p.store
+        .conn()
+        .unwrap()
+        .execute("UPDATE inbound_routes SET destination = '{\"type\":\"extension\",\"id\":987654}' WHERE id = ?1", [route])
+        .unwrap();
+    let (r, cdr) = call(&p, s.clone()).await;
+    assert!(r.bridges.is_empty(), "{:?}", apps(&r));
+    assert_eq!(r.hangup_cause.as_deref(), Some("SERVICE_UNAVAILABLE"), "{:?}", apps(&r));
+    assert_eq!(
+        (cdr["hangup_cause"].as_str(), cdr["disposition"].as_str()),
+        (Some("SERVICE_UNAVAILABLE"), Some("failed")),
+        "the record has the cause: {cdr}"
+    );
+}
+
 #[tokio::test]
 async fn dnd_and_busy_forwarding_and_the_next_call_sees_a_change() {
     let p = pbx(OPEN).await;

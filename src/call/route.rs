@@ -316,6 +316,17 @@ impl Router {
                 },
             },
         };
+        // A configuration read that failed mid-call (a route naming a row that is gone): the
+        // caller gets a proper cause now, and the record has it — not five seconds of
+        // silence while the record waits for a hangup nobody sent.
+        let outcome = match outcome {
+            Err(RouteError::Store(e)) => {
+                warn!(error = %e, path = %call.path.join(" → "), "routing failed reading the configuration");
+                let _ = s.hangup("SERVICE_UNAVAILABLE").await;
+                Ok(())
+            }
+            other => other,
+        };
         // Whatever ended the call (the caller hanging up mid-command included), it gets its
         // record; a hangup is how calls end, not an error.
         call.end().await;
