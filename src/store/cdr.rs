@@ -191,7 +191,9 @@ impl Store {
             _ => None,
         }
         .filter(|_| tenant.is_some());
-        let own_filter = own.filter(|o| !(f.extension.is_none() && o.len() == 1 && party.is_some()));
+        // A user's only extension named as the party needs no second test of the same thing.
+        let party_is_own = f.extension.is_none() && party.is_some();
+        let own_filter = own.filter(|_| !party_is_own);
         // The record's own columns are read only when a filter asks for one of them.
         let needs_record = f.direction.is_some() || f.disposition.is_some() || f.flagged || own_filter.is_some();
         let (table, time, keys, order) = match party {
