@@ -2,8 +2,9 @@
 //! [`Destination`] and drive it, following chains (IVR option → ring group → no answer →
 //! voicemail) up to a hop limit; then write the CDR.
 //!
-//! Configuration is read from the store when the call needs it (on the blocking pool), so
-//! a change saved in the API applies to the next call.
+//! Configuration is read from the store when the call needs it, so a change saved in the
+//! API applies to the next call: what the call needs before its first command on the call's
+//! own task (read-only connections, microseconds), the rest on the blocking pool.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -32,6 +33,9 @@ pub type Clock = Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>;
 
 pub struct Router {
     store: Store,
+    /// The store's read-only connections, for the reads a call makes before its first
+    /// command, on its own task ([`Store::reading`]).
+    reads: Store,
     clock: Clock,
     /// What a caller hears before a call that cannot be routed is ended (`greeting`).
     announcement: String,
@@ -49,7 +53,7 @@ impl Router {
     }
     /// A router whose time conditions see `clock` (tests, route explain).
     pub fn with_clock(store: Store, announcement: String, clock: Clock) -> Router {
-        Router { store, clock, announcement, ringing: Arc::default(), caps: Arc::default(), second: Duration::from_secs(1) }
+        Router { reads: store.reading(), store, clock, announcement, ringing: Arc::default(), caps: Arc::default(), second: Duration::from_secs(1) }
     }
     /// Metered calls count seconds of this length (tests run a minute in a fraction of one).
     pub fn with_second(mut self, second: Duration) -> Router {
@@ -122,12 +126,11 @@ pub(crate) struct Call<'a> {
 /// An extension (and its follow-me) read ahead, keyed by the extension's id.
 type FirstPhone = (i64, Extension, Option<crate::store::routing::FollowMe>);
 
-/// When a call's first destination is a phone, its extension is read in the same trip to
-/// the store as the tenant: the trip is a hand-off to the blocking pool and back, and at
-/// hundreds of calls a second a second one before the first command is most of the time
-/// switchboard adds to a call. A read that fails is left to the step that rings the phone,
-/// which reads again and reports it as usual; nothing is decided on this copy beyond the
-/// call's first step, microseconds later.
+/// When a call's first destination is a phone, its extension is read with the tenant, on
+/// the call's task, so the step that rings it needs no trip to the blocking pool before the
+/// first command. A read that fails is left to the step that rings the phone, which reads
+/// again and reports it as usual; nothing is decided on this copy beyond the call's first
+/// step, microseconds later.
 fn first_phone(st: &Store, tenant: TenantId, first: Option<&Destination>) -> Option<FirstPhone> {
     match first {
         Some(Destination::Extension { id } | Destination::Fax { id }) => {
@@ -137,7 +140,7 @@ fn first_phone(st: &Store, tenant: TenantId, first: Option<&Destination>) -> Opt
     }
 }
 
-/// Runs a blocking store read off the async threads.
+/// Runs a blocking store read or write off the async threads.
 pub(crate) async fn db<T: Send + 'static>(store: &Store, f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static) -> Result<T, StoreError> {
     let s = store.clone();
     tokio::task::spawn_blocking(move || f(&s)).await.map_err(|e| StoreError::Invalid { field: String::new(), message: format!("store task: {e}") })?
@@ -194,18 +197,14 @@ impl Router {
             let did = e164_of(&dialed);
             cdr.direction = "inbound";
             cdr.did = did.clone();
-            // One trip to the store: the DID, its tenant, the tenant's block list, and the
-            // phone the route rings first if it rings one.
-            let found = {
-                let did = did.clone();
-                db(&self.store, move |st| match st.did_route(&did)? {
-                    None => Ok(None),
-                    Some(r) => {
-                        let phone = first_phone(st, r.tenant, r.destination.as_ref());
-                        Ok(Some((st.routing_tenant(r.tenant)?, st.call_blocks(r.tenant)?, r, phone)))
-                    }
-                })
-                .await?
+            // One read, on this task (see `Router::reads`): the DID, its tenant, the tenant's
+            // block list, and the phone the route rings first if it rings one.
+            let found = match self.reads.did_route(&did)? {
+                None => None,
+                Some(r) => {
+                    let phone = first_phone(&self.reads, r.tenant, r.destination.as_ref());
+                    Some((self.reads.routing_tenant(r.tenant)?, self.reads.call_blocks(r.tenant)?, r, phone))
+                }
             };
             let Some((tenant, blocks, route, phone)) = found else {
                 warn!(did = %did, caller = %caller_number, "call to an unknown DID");
@@ -227,23 +226,20 @@ impl Router {
             // `*72+15551230000`: the forward code followed by an E.164 number.
             let forward_code = dialed.strip_prefix("*72").is_some_and(|n| dial::number(n).is_some());
             let number = dial::number(&dialed).or(forward_code.then_some(dialed.as_str())).map(String::from);
-            // One trip to the store: the tenant, what the number reaches in it (the phone,
-            // if it is one), its block list.
-            let found = {
-                let (d, n) = (domain.clone(), number.clone().filter(|n| !n.starts_with('*')));
-                db(&self.store, move |st| match st.tenant_by_domain(&d)? {
-                    None => Ok(None),
-                    Some(t) => {
-                        let id = TenantId(t.id);
-                        let internal = match &n {
-                            Some(n) => st.dialable(id, n)?,
-                            None => None,
-                        };
-                        let phone = first_phone(st, id, internal.as_ref());
-                        Ok(Some((st.call_blocks(id)?, internal, t, phone)))
-                    }
-                })
-                .await?
+            // One read, on this task (see `Router::reads`): the tenant, what the number
+            // reaches in it (the phone, if it is one), its block list.
+            let st = &self.reads;
+            let found = match st.tenant_by_domain(&domain)? {
+                None => None,
+                Some(t) => {
+                    let id = TenantId(t.id);
+                    let internal = match number.as_deref().filter(|n| !n.starts_with('*')) {
+                        Some(n) => st.dialable(id, n)?,
+                        None => None,
+                    };
+                    let phone = first_phone(st, id, internal.as_ref());
+                    Some((st.call_blocks(id)?, internal, t, phone))
+                }
             };
             let Some((blocks, internal, tenant, phone)) = found else {
                 warn!(domain = %domain, "call from a domain no tenant owns");
