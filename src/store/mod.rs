@@ -87,8 +87,12 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 
 pub type Conn = PooledConnection<SqliteConnectionManager>;
 
-/// Read-only connections for [`Store::reading`]: more than the async runtime has threads.
-const READERS: u32 = 16;
+/// Read-only connections for [`Store::reading`]: more than the async runtime has threads
+/// (one a core by default), so a read on a task never waits for a connection.
+fn readers() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(8, |n| n.get() as u32);
+    (2 * cores).max(16)
+}
 
 #[derive(Clone)]
 pub struct Store {
@@ -118,7 +122,7 @@ impl Store {
         // waiting up to the busy timeout on a thread that must not wait). Opened when first
         // asked for: most stores (the CLI's, tests') never read on a task.
         let readers = r2d2::Pool::builder()
-            .max_size(READERS)
+            .max_size(readers())
             .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(10))
             .build(SqliteConnectionManager::file(path).with_init(|c| c.execute_batch("PRAGMA busy_timeout = 5000; PRAGMA query_only = 1;")))?;
@@ -131,7 +135,8 @@ impl Store {
     /// trip against the routing tables, which stay in the page cache). In WAL mode a read
     /// never waits for a writer, and a connection is held only while one synchronous read
     /// runs on the thread that asked, so as long as fewer threads read this way than there
-    /// are readers ([`READERS`]), none waits for a connection either. Writes through it fail.
+    /// are read-only connections (twice the cores, at least 16), none waits for one either.
+    /// Writes through it fail.
     pub fn reading(&self) -> Store {
         Store { pool: self.readers.clone(), readers: self.readers.clone() }
     }
