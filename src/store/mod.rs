@@ -87,6 +87,9 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 
 pub type Conn = PooledConnection<SqliteConnectionManager>;
 
+/// How long a connection waits for a lock another holds before the statement fails.
+const BUSY: Duration = Duration::from_secs(5);
+
 /// Read-only connections for [`Store::reading`]: more than the async runtime has threads
 /// (one a core by default), so a read on a task never waits for a connection.
 fn readers() -> u32 {
@@ -115,17 +118,19 @@ impl Store {
         // connection opened while another writes would fail without it); foreign keys are
         // off by default in SQLite.
         let manager = SqliteConnectionManager::file(path).with_init(|c| {
-            c.execute_batch("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+            c.busy_timeout(BUSY)?;
+            c.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
         });
         let pool = r2d2::Pool::builder().max_size(8).connection_timeout(Duration::from_secs(10)).build(manager)?;
         // `query_only`: a write through a reader fails instead of taking the write lock (and
         // waiting up to the busy timeout on a thread that must not wait). Opened when first
         // asked for: most stores (the CLI's, tests') never read on a task.
-        let readers = r2d2::Pool::builder()
-            .max_size(readers())
-            .min_idle(Some(0))
-            .connection_timeout(Duration::from_secs(10))
-            .build(SqliteConnectionManager::file(path).with_init(|c| c.execute_batch("PRAGMA busy_timeout = 5000; PRAGMA query_only = 1;")))?;
+        let readers = r2d2::Pool::builder().max_size(readers()).min_idle(Some(0)).connection_timeout(Duration::from_secs(10)).build(
+            SqliteConnectionManager::file(path).with_init(|c| {
+                c.busy_timeout(BUSY)?;
+                c.execute_batch("PRAGMA query_only = 1;")
+            }),
+        )?;
         Ok(Store { pool, readers })
     }
 
