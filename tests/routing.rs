@@ -50,8 +50,17 @@ async fn closed_hours_go_to_voicemail_and_the_boundary_is_exact() {
     let (r, _) = call(&p, from_trunk("+12125550100", "+15557654321")).await;
     assert_eq!(apps(&r).last().unwrap(), &format!("voicemail default {ACME} 1001"));
     assert!(r.bridges.is_empty());
-    // 08:59 closed, 09:00 open (New York, EST).
-    for (at, open) in [("2026-11-18T13:59:00Z", false), ("2026-11-18T14:00:00Z", true)] {
+    // 08:59 closed, 09:00 open in New York, on both sides of a daylight-saving change: in
+    // winter (EST, UTC-5) 09:00 is 14:00 UTC; on Monday 2026-03-09, the day after clocks went
+    // forward (EDT, UTC-4), it is 13:00 UTC — an hour that a fixed offset would call 08:00.
+    for (at, open) in [
+        ("2026-11-18T13:59:00Z", false),
+        ("2026-11-18T14:00:00Z", true),
+        ("2026-03-06T13:59:00Z", false),
+        ("2026-03-06T14:00:00Z", true),
+        ("2026-03-09T12:59:00Z", false),
+        ("2026-03-09T13:00:00Z", true),
+    ] {
         let p = pbx(at).await;
         // The caller hangs up while the menu waits for a digit.
         let s = Scenario { hangup_after_ms: Some(300), ..from_trunk("+12125550100", "+15557654321") };
