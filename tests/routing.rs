@@ -50,6 +50,12 @@ async fn closed_hours_go_to_voicemail_and_the_boundary_is_exact() {
     let (r, _) = call(&p, from_trunk("+12125550100", "+15557654321")).await;
     assert_eq!(apps(&r).last().unwrap(), &format!("voicemail default {ACME} 1001"));
     assert!(r.bridges.is_empty());
+    assert_eq!(r.hangup_by.as_deref(), Some("caller"));
+    // A caller who ends the message with a key hears mod_voicemail's goodbye and is hung up
+    // then, not left in silence until the socket closes.
+    let (r, cdr) = call(&p, Scenario { voicemail_key_ends: true, ..from_trunk("+12125550100", "+15557654321") }).await;
+    assert_eq!((r.hangup_by.as_deref(), r.hangup_cause.as_deref()), (Some("switchboard"), Some("NORMAL_CLEARING")));
+    assert_eq!(cdr["disposition"], "voicemail");
     // 08:59 closed, 09:00 open in New York, on both sides of a daylight-saving change: in
     // winter (EST, UTC-5) 09:00 is 14:00 UTC; on Monday 2026-03-09, the day after clocks went
     // forward (EDT, UTC-4), it is 13:00 UTC — an hour that a fixed offset would call 08:00.
@@ -199,6 +205,62 @@ async fn call_block_stops_the_call_before_anything_rings() {
     assert_eq!(cdr["disposition"], "blocked");
 }
 
+/// A conference with a PIN, room for two and recording on, as mod_conference runs it: a
+/// caller who gets the PIN wrong three times is turned away and hung up at once (not left
+/// in silence); two who know it are in; a third is turned away from the full room; both
+/// members' records name the room's one recording; the emptied room opens afresh.
+#[tokio::test]
+async fn conference_asks_for_its_pin_and_turns_away_a_caller_over_its_limit() {
+    use switchboard::sim::scenario::Dtmf;
+    let p = pbx(OPEN).await;
+    let conference = |v: Value| p.store.create(&res::CONFERENCES, Some(p.acme), &ADMIN, &obj(v));
+    conference(json!({ "name": "Standup", "number": "3000", "pin": "4321", "max_participants": 2, "record": true })).unwrap();
+    // FreeSWITCH ignores a limit of one: it is refused rather than saved and not applied.
+    let e = conference(json!({ "name": "Solo", "number": "3001", "max_participants": 1 })).unwrap_err();
+    assert!(matches!(&e, switchboard::store::StoreError::Fields(f) if f[0].0 == "max_participants" && f[0].1.contains("0 (no limit)")), "{e:?}");
+    let why = switchboard::call::explain::explain(&p.store, Some(p.acme), "3000", None, OPEN.parse().unwrap()).unwrap();
+    assert_eq!(why.steps.last().unwrap().decision, "joins the room after the PIN while fewer than 2 are in it");
+    let sw = Switch::default();
+    let room = format!("3000-{ACME}");
+    let keyed = |entries: &[&str], ext: &str| Scenario {
+        dtmf: entries.iter().map(|d| Dtmf { digits: d.to_string(), after_ms: 10 }).collect(),
+        ..from_phone(ACME, ext, "3000")
+    };
+
+    let (r, cdr) = call_on(&sw, &p, keyed(&["1111#", "2222#", "9999#"], "1001")).await;
+    assert_eq!(apps(&r).iter().filter(|a| a.starts_with("conference ")).collect::<Vec<_>>(), [&format!("conference {room}@default+4321")]);
+    let c = &r.conferences[0];
+    assert_eq!((c.room.as_str(), c.pin_prompts, c.outcome.as_str()), (room.as_str(), 3, "bad pin"));
+    assert_eq!((r.hangup_by.as_deref(), r.hangup_cause.as_deref()), (Some("switchboard"), Some("NORMAL_CLEARING")));
+    assert_eq!(cdr["recording_path"], "", "never in the room");
+
+    let member = |ext: &str, stay_ms: u64| Scenario { hangup_after_ms: Some(stay_ms), ..keyed(&["4321"], ext) };
+    let first = call_on(&sw, &p, member("1002", 900));
+    let second = async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        call_on(&sw, &p, member("1003", 900)).await
+    };
+    let third = async {
+        tokio::time::sleep(std::time::Duration::from_millis(450)).await;
+        // (Its own hangup only ends the test should the limit fail.)
+        call_on(&sw, &p, Scenario { hangup_after_ms: Some(1500), ..keyed(&["4321#"], "1004") }).await
+    };
+    let ((a, a_cdr), (b, b_cdr), (c, c_cdr)) = tokio::join!(first, second, third);
+    let got = |r: &switchboard::sim::CallReport| (r.conferences[0].outcome.clone(), r.conferences[0].members);
+    assert_eq!((got(&a), got(&b), got(&c)), (("joined".into(), 1), ("joined".into(), 2), ("full".into(), 0)));
+    assert_eq!((c.hangup_by.as_deref(), c.hangup_cause.as_deref()), (Some("switchboard"), Some("NORMAL_CLEARING")));
+    assert_eq!(a.hangup_by.as_deref(), Some("caller"), "a member stays until they hang up");
+    // Every caller sets the limit and the recording; the room took those of its first.
+    let var = |r: &switchboard::sim::CallReport, k: &str| r.variables.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    assert_eq!(var(&c, "conference_max_members").as_deref(), Some("2"));
+    let file = format!("$${{recordings_dir}}/{ACME}/conference-3000-{}.wav", a.uuid);
+    assert_eq!((a_cdr["recording_path"].as_str(), b_cdr["recording_path"].as_str()), (Some(file.as_str()), Some(file.as_str())));
+    assert_eq!((a_cdr["disposition"].as_str(), c_cdr["recording_path"].as_str()), (Some("answered"), Some("")));
+
+    let (again, _) = call_on(&sw, &p, Scenario { hangup_after_ms: Some(200), ..keyed(&["4321"], "1004") }).await;
+    assert_eq!(got(&again), ("joined".into(), 1), "the emptied room was closed");
+}
+
 #[tokio::test]
 async fn tenants_never_reach_each_other() {
     let p = pbx(OPEN).await;
@@ -299,8 +361,9 @@ async fn feature_codes_change_the_extension_at_once() {
     assert_eq!(r.bridges[0].dialstring, format!("user/1004@{ACME}"), "forwarded, without ringing 1003");
     call(&p, from_phone(ACME, "1003", "*73")).await;
     assert_eq!(ext(&p, "1003")["forward_always"], "", "*73: forward off");
-    let (r, _) = call(&p, from_phone(ACME, "1003", "*98")).await;
-    assert_eq!(apps(&r).last().unwrap(), &format!("voicemail check default {ACME} 1003"));
+    let (r, _) = call(&p, Scenario { voicemail_key_ends: true, ..from_phone(ACME, "1003", "*98") }).await;
+    assert!(apps(&r).contains(&format!("voicemail check default {ACME} 1003")), "{:?}", apps(&r));
+    assert_eq!((r.hangup_by.as_deref(), r.hangup_cause.as_deref()), (Some("switchboard"), Some("NORMAL_CLEARING")), "*98: done listening");
     let (r, _) = call(&p, from_phone(ACME, "1003", "*555")).await;
     assert!(apps(&r).contains(&"playback ivr/ivr-that_was_an_invalid_entry.wav".to_string()), "unknown code: {:?}", apps(&r));
 }

@@ -17,6 +17,7 @@ fn kind_schema(k: Kind) -> Value {
         Kind::DialNumber => json!({ "type": "string", "pattern": "^\\+?[0-9*#]{1,32}$" }),
         Kind::E164 => json!({ "type": "string", "description": "E.164 (+ and 8-15 digits); spaces, dashes and 00 are normalised" }),
         Kind::Int(min, max) => json!({ "type": "integer", "minimum": min, "maximum": max }),
+        Kind::Capacity(max) => json!({ "type": "integer", "minimum": 0, "maximum": max, "not": { "const": 1 }, "description": "0: no limit" }),
         Kind::Money => json!({ "type": "integer", "description": "micro-units (1 unit = 1,000,000)" }),
         Kind::Bool => json!({ "type": "boolean" }),
         Kind::Enum(o) => json!({ "type": "string", "enum": o }),

@@ -159,8 +159,11 @@ pub fn explain(store: &Store, tenant: Option<TenantId>, number: &str, from: Opti
             }
             Destination::Conference { id } => {
                 let c = store.conference(tenant, id)?;
-                steps
-                    .push(step(format!("conference {}", c.number), if c.pin.is_empty() { "joins the room" } else { "joins the room after the PIN" }));
+                let mut why = String::from(if c.pin.is_empty() { "joins the room" } else { "joins the room after the PIN" });
+                if c.max_participants >= 2 {
+                    why.push_str(&format!(" while fewer than {} are in it", c.max_participants));
+                }
+                steps.push(step(format!("conference {}", c.number), why));
                 None
             }
             Destination::Queue { id } => {

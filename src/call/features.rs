@@ -38,7 +38,7 @@ pub(crate) async fn run(call: &mut Call<'_>, code: &str) -> Result<Option<Destin
             // mod_voicemail's own menu: the caller's box, PIN asked by the app.
             let arg = format!("check default {} {}", call.tenant.sip_domain, e.number);
             call.cdr.disposition = "voicemail";
-            call.s.execute("voicemail", Some(&arg)).await?;
+            call.last_app("voicemail", &arg).await?;
             return Ok(None);
         }
         ("*78", Some(e)) => Some(set_extension(call, e.id, json!({ "dnd": true }), "DND on (*78)").await?),

@@ -18,7 +18,7 @@ use super::dial;
 use super::plan::Fallback;
 use super::CallHandler;
 use crate::esl::{EslError, OutboundSession};
-use crate::store::routing::{Extension, Tenant};
+use crate::store::routing::{Conference, Extension, Tenant};
 use crate::store::{Store, StoreError, TenantId};
 
 /// How many destinations one call may pass through before it is ended as a loop.
@@ -709,15 +709,7 @@ impl Call<'_> {
             }
             Destination::Conference { id } => {
                 let c = self.read(move |st, t| st.conference(t, id)).await?;
-                self.answer().await?;
-                let mut arg = format!("{}-{}@default", c.number, self.tenant.sip_domain);
-                if !c.pin.is_empty() {
-                    arg.push('+');
-                    arg.push_str(&c.pin);
-                }
-                self.cdr.disposition = "answered";
-                self.s.execute("conference", Some(&arg)).await?;
-                Ok(Next::Done)
+                self.conference(c).await
             }
             Destination::External { number } => self.external(&number).await,
             Destination::Queue { id } => {
@@ -735,6 +727,51 @@ impl Call<'_> {
         }
     }
 
+    /// mod_conference: `<number>-<domain>@default[+<pin>]` — the room is named by number
+    /// and domain, so two tenants' rooms 3000 never meet; mod_conference asks for the PIN.
+    /// The limit and the recording are read from the channel that makes the room
+    /// (mod_conference.c:2178–2197), so every caller sets them and the room opens as
+    /// configured whoever comes first; a change applies from the room's next opening.
+    async fn conference(&mut self, c: Conference) -> Result<Next, RouteError> {
+        let domain = &self.tenant.sip_domain;
+        let mut vars = Vec::new();
+        if c.max_participants >= 2 {
+            vars.push(("conference_max_members", c.max_participants.to_string()));
+        }
+        if c.record {
+            // Named for the call that opens the room; each member's channel is then given
+            // the room's file as conference_recording, which the record keeps (`end`).
+            vars.push(("conference_auto_record", format!("$${{recordings_dir}}/{domain}/conference-{}-{}.wav", c.number, self.s.uuid())));
+        }
+        let mut arg = format!("{}-{domain}@default", c.number);
+        if !c.pin.is_empty() {
+            arg.push('+');
+            arg.push_str(&c.pin);
+        }
+        if !vars.is_empty() {
+            self.set(&vars).await?;
+        }
+        self.answer().await?;
+        self.cdr.disposition = "answered";
+        // mod_conference returns with the caller still up when it turned them away (the
+        // PIN wrong three times, a full room: mod_conference.c:2326–2365) or kicked them.
+        self.last_app("conference", &arg).await?;
+        Ok(Next::Done)
+    }
+
+    /// Runs the application that ends the call (voicemail, a conference). When it returns
+    /// with the caller still up — mod_voicemail after its goodbye (mod_voicemail.c:3703–3707),
+    /// mod_conference after turning the caller away — the caller has heard the last word,
+    /// and the call is hung up now rather than left in silence until the socket closes.
+    pub(crate) async fn last_app(&mut self, app: &str, arg: &str) -> Result<(), EslError> {
+        self.s.execute(app, Some(arg)).await?;
+        if self.s.status().hangup.is_none() {
+            info!(app, "the caller is still up after the call's last application; hanging up");
+            self.s.hangup("NORMAL_CLEARING").await?;
+        }
+        Ok(())
+    }
+
     async fn voicemail(&mut self, mailbox: &str) -> Result<Next, RouteError> {
         // mod_voicemail: voicemail <profile> <domain> <id>; the domain is a checked host
         // name, the box a checked digit string.
@@ -744,7 +781,7 @@ impl Call<'_> {
         if self.cdr.disposition.is_empty() {
             self.cdr.disposition = "voicemail";
         }
-        self.s.execute("voicemail", Some(&arg)).await?;
+        self.last_app("voicemail", &arg).await?;
         Ok(Next::Done)
     }
 
@@ -1100,6 +1137,12 @@ impl Call<'_> {
         }
         if answered || self.cdr.billsec > 0 {
             self.cdr.answered_at = Some(now.clone());
+        }
+        // A recorded conference's file, as mod_conference named it on this member's channel.
+        if let Some(file) = done.as_ref().and_then(|ev| ev.variable("conference_recording")).filter(|f| !f.is_empty()) {
+            if self.cdr.recording_path.is_empty() {
+                self.cdr.recording_path = file.into_owned();
+            }
         }
         self.cdr.ended_at = now;
         self.cdr.route = self.path.join(" → ");

@@ -217,19 +217,23 @@ async fn run(core: &Arc<Core>, app: &str, arg: &str) -> Option<String> {
         "voicemail" => {
             answer(core);
             match core.scenario.voicemail_ms {
-                Some(ms) => {
-                    if core.wait(ms).await {
+                Some(ms) if core.wait(ms).await => {
+                    if core.scenario.voicemail_key_ends {
+                        playback(core, "phrase:voicemail_goodbye").await;
+                    } else {
                         core.hangup("NORMAL_CLEARING", "caller");
                     }
                 }
+                Some(_) => {}
                 None => core.wait_down().await,
             }
             None
         }
-        "conference" | "park" => {
-            if app == "conference" {
-                answer(core);
-            }
+        "conference" => {
+            conference(core, arg).await;
+            None
+        }
+        "park" => {
             core.wait_down().await;
             None
         }
@@ -426,6 +430,72 @@ async fn play_and_get_digits(core: &Arc<Core>, arg: &str) {
         }
         if !invalid_file.is_empty() && invalid_file != "silence_stream://0" {
             playback(core, &invalid_file).await;
+        }
+    }
+}
+
+/// mod_conference's `conference <room>[@<profile>][+<pin>]` (conference_function,
+/// mod_conference.c): the first caller makes the room, its limit and its recording read
+/// from that caller's `conference_max_members` (a limit of 1 is ignored: 2187–2197) and
+/// `conference_auto_record` (2178); the caller is answered (2245); a room with a PIN asks
+/// for it up to pin-retries times (3: 2790), each a prompt and then up to 10 s for the
+/// digits, `#` ending them (2278–2326), and turns the caller away after the last wrong one;
+/// a full room plays max-members-sound (2355–2365). Turned away, the app returns with the
+/// caller still up. A member gets `conference_recording` (conference_member.c:887) and stays
+/// until the hangup. The sounds are those of the profile switchboard serves (xml_curl.rs).
+async fn conference(core: &Arc<Core>, arg: &str) {
+    let data = arg.split("+flags{").next().unwrap_or_default().trim_start();
+    let (name, pin) = data.split_once('+').unwrap_or((data, ""));
+    let room = name.rsplit_once('@').map_or(name, |(room, _profile)| room).to_string();
+    let (max, recording) = {
+        let st = core.lock();
+        let max = st.ch.var("conference_max_members").and_then(|v| v.trim().parse::<usize>().ok()).filter(|n| *n != 1).unwrap_or(0);
+        (max, st.ch.var("conference_auto_record").filter(|v| !v.is_empty()).map(str::to_string))
+    };
+    answer(core);
+    let mut run = super::call::ConferenceRun { room: room.clone(), ..Default::default() };
+    let seconds = |n: u64| n * core.scenario.second_ms;
+    if !pin.is_empty() {
+        let mut valid = false;
+        for _ in 0..3 {
+            run.pin_prompts += 1;
+            playback(core, "conference/conf-pin.wav").await;
+            let (digits, _, _) = collect(core, 1, pin.len(), seconds(10), "#", seconds(10)).await;
+            if !core.lock().ch.is_up() {
+                run.outcome = "hung up".into();
+                core.lock().report.conferences.push(run);
+                return;
+            }
+            if digits == pin {
+                valid = true;
+                break;
+            }
+            playback(core, "conference/conf-bad-pin.wav").await;
+        }
+        if !valid {
+            run.outcome = "bad pin".into();
+            core.lock().report.conferences.push(run);
+            return;
+        }
+    }
+    match core.switch.conference_join(&room, max, recording) {
+        Err(()) => {
+            playback(core, "conference/conf-locked.wav").await;
+            run.outcome = "full".into();
+            core.lock().report.conferences.push(run);
+        }
+        Ok((members, recording)) => {
+            {
+                let mut st = core.lock();
+                if let Some(r) = recording {
+                    st.ch.set_var("conference_recording", &r);
+                }
+                run.outcome = "joined".into();
+                run.members = members;
+                st.report.conferences.push(run);
+            }
+            core.wait_down().await;
+            core.switch.conference_leave(&room);
         }
     }
 }

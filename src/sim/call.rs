@@ -53,6 +53,8 @@ pub struct CallReport {
     pub recordings: Vec<String>,
     /// uuid_record stop paths.
     pub stopped_recordings: Vec<String>,
+    /// Each `conference` the call ran, and what became of it.
+    pub conferences: Vec<ConferenceRun>,
     /// This call ran `intercept` and took over the ringing call with this UUID.
     pub picked_up: Option<String>,
     /// Why the socket ended: exit, linger expired, no linger, peer closed, no first command.
@@ -82,6 +84,19 @@ pub struct AppRun {
     /// Milliseconds after the socket connected.
     pub started_ms: u64,
     pub ended_ms: u64,
+}
+
+/// One run of the `conference` application.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ConferenceRun {
+    /// The room's name, without profile or PIN.
+    pub room: String,
+    /// How many times the caller was asked for the PIN.
+    pub pin_prompts: u32,
+    /// `joined`, `bad pin`, `full`, or `hung up` while asked for the PIN.
+    pub outcome: String,
+    /// Members in the room once this caller was in (joined only).
+    pub members: usize,
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]

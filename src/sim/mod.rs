@@ -45,6 +45,14 @@ pub struct Gateway {
     pub state: String,
 }
 
+/// A conference room: made by its first caller with that caller's limit and recording, gone
+/// when its last member leaves (CFLAG_DYNAMIC, mod_conference.c:2572–2576).
+struct Room {
+    members: usize,
+    max: usize,
+    recording: Option<String>,
+}
+
 struct Inner {
     id: Arc<event::Identity>,
     channels: Mutex<HashMap<String, Weak<Core>>>,
@@ -59,6 +67,8 @@ struct Inner {
     /// Calls whose bridge is ringing (not yet answered), each with a way to hand it the call
     /// that intercepts it.
     ringing: Mutex<HashMap<String, tokio::sync::oneshot::Sender<Arc<Core>>>>,
+    /// mod_conference's live rooms, by name.
+    conferences: Mutex<HashMap<String, Room>>,
     /// Scheduled tasks (sched_hangup) with their group.
     sched: Mutex<Vec<(String, tokio::task::AbortHandle)>>,
     /// `sofia profile …` commands received (rescan, check_sync).
@@ -90,6 +100,7 @@ impl Switch {
                 socket_target: Mutex::new(None),
                 originate: Mutex::new(Scenario::default()),
                 ringing: Mutex::new(HashMap::new()),
+                conferences: Mutex::new(HashMap::new()),
                 sched: Mutex::new(Vec::new()),
                 sofia_log: Mutex::new(Vec::new()),
             }),
@@ -215,6 +226,29 @@ impl Switch {
 
     pub(crate) fn unregister(&self, uuid: &str) {
         self.inner.channels.lock().unwrap().remove(uuid);
+    }
+
+    /// A caller enters `room`, making it with `max` members (0: no limit) and `recording`
+    /// when it does not exist yet. Err(()) when the room is full; else the members now in it
+    /// and the room's recording.
+    pub(crate) fn conference_join(&self, room: &str, max: usize, recording: Option<String>) -> Result<(usize, Option<String>), ()> {
+        let mut rooms = self.inner.conferences.lock().unwrap();
+        let r = rooms.entry(room.to_string()).or_insert(Room { members: 0, max, recording });
+        if r.max > 0 && r.members >= r.max {
+            return Err(());
+        }
+        r.members += 1;
+        Ok((r.members, r.recording.clone()))
+    }
+
+    pub(crate) fn conference_leave(&self, room: &str) {
+        let mut rooms = self.inner.conferences.lock().unwrap();
+        if let Some(r) = rooms.get_mut(room) {
+            r.members = r.members.saturating_sub(1);
+            if r.members == 0 {
+                rooms.remove(room);
+            }
+        }
     }
 
     /// The call `uuid` starts ringing: the receiver gets the call that intercepts it.

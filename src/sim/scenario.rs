@@ -133,6 +133,9 @@ pub struct Scenario {
     pub linger_notice: LingerNotice,
     /// How long voicemail records before the caller hangs up (None: until the hangup).
     pub voicemail_ms: Option<u64>,
+    /// Instead of hanging up then, the caller ends the recording with a key: mod_voicemail
+    /// says goodbye and the app returns with the caller still up (mod_voicemail.c:3703–3707).
+    pub voicemail_key_ends: bool,
     /// How long the call may wait for switchboard's first command (FreeSWITCH: 25 s).
     pub first_command_timeout_ms: u64,
 }
@@ -163,6 +166,7 @@ impl Default for Scenario {
             missing_files: Vec::new(),
             linger_notice: LingerNotice::AfterHangup,
             voicemail_ms: Some(5000),
+            voicemail_key_ends: false,
             first_command_timeout_ms: 25_000,
         }
     }

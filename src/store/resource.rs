@@ -29,6 +29,10 @@ pub enum Kind {
     DialNumber,
     E164,
     Int(i64, i64),
+    /// How many may share something at once: 0 for no limit, else 2 to N. (A conference
+    /// limit of 1 is one FreeSWITCH ignores — "not setting a limit", mod_conference.c:2192 —
+    /// so it is refused here rather than saved and silently not applied.)
+    Capacity(i64),
     Bool,
     /// Integer micro-units (1 unit = 1,000,000).
     Money,
@@ -292,6 +296,10 @@ fn value_in(f: &Field, v: &Value) -> std::result::Result<Sql, String> {
         Kind::DialNumber => text(validate::dial_number(as_str(v)?)),
         Kind::E164 => text(validate::e164(as_str(v)?)),
         Kind::Int(min, max) => as_int(v, min, max).map(Sql::Integer),
+        Kind::Capacity(max) => match as_int(v, 0, max)? {
+            1 => Err(format!("must be 0 (no limit) or between 2 and {max}")),
+            n => Ok(Sql::Integer(n)),
+        },
         Kind::Money => as_int(v, i64::MIN / 4, i64::MAX / 4).map(Sql::Integer),
         Kind::Bool => v.as_bool().map(|b| Sql::Integer(b as i64)).ok_or_else(|| "must be true or false".into()),
         Kind::Enum(options) => {
@@ -512,8 +520,7 @@ fn child_rows(c: &'static Child, v: &Value) -> std::result::Result<Vec<Vec<Sql>>
 fn default_of(f: &Field) -> Sql {
     match f.kind {
         Kind::Int(min, _) => Sql::Integer(min.max(0)),
-        Kind::Money => Sql::Integer(0),
-        Kind::Bool => Sql::Integer(0),
+        Kind::Money | Kind::Capacity(_) | Kind::Bool => Sql::Integer(0),
         _ if f.nullable => Sql::Null,
         _ => Sql::Text(String::new()),
     }
@@ -809,7 +816,7 @@ impl Store {
                     "false" | "0" => Sql::Integer(0),
                     _ => return Err(StoreError::invalid(k, "must be true or false")),
                 },
-                Kind::Int(..) | Kind::Ref(_) | Kind::GlobalRef(_) | Kind::UserRef | Kind::TenantRef | Kind::Money => {
+                Kind::Int(..) | Kind::Capacity(_) | Kind::Ref(_) | Kind::GlobalRef(_) | Kind::UserRef | Kind::TenantRef | Kind::Money => {
                     Sql::Integer(v.parse().map_err(|_| StoreError::invalid(k, "must be a whole number"))?)
                 }
                 _ => Sql::Text(v.clone()),

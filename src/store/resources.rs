@@ -234,7 +234,7 @@ pub static CONFERENCES: Resource = Resource {
         F::new("name", NAME).req(),
         F::new("number", Digits(3, 6)).req().dialable().filter(),
         F::new("pin", Pin),
-        F::new("max_participants", Int(0, 1000)),
+        F::new("max_participants", Capacity(1000)),
         F::new("record", Bool),
     ],
     children: &[],
