@@ -44,6 +44,123 @@ async fn did_to_ivr_to_ring_group_to_voicemail() {
     assert!(cdr["route"].as_str().unwrap().starts_with("time_conditions/"), "{cdr}");
 }
 
+/// An IVR as the guide describes it, through the socket: a wrong key is answered with the
+/// invalid-entry prompt and asked again, up to the menu's tries, then the invalid
+/// destination; silence goes to the timeout destination; the last try decides which;
+/// `*` is a key like any other; a key can open a second menu; with direct dialing on, an
+/// extension's number rings it.
+#[tokio::test]
+async fn ivr_retries_then_its_invalid_or_timeout_destination_and_nests() {
+    use switchboard::sim::scenario::Dtmf;
+    let p = pbx(OPEN).await;
+    let id = |n: &str| ext(&p, n)["id"].clone();
+    let vm = find(&p.store, &res::VOICEMAIL_BOXES, Within::Tenant(p.acme), "number", "1001")["id"].clone();
+    let menu = |v: Value| p.store.create(&res::IVR_MENUS, Some(p.acme), &ADMIN, &obj(v)).unwrap()["id"].clone();
+    let billing = menu(json!({ "name": "Billing", "greeting": "ivr/billing.wav", "timeout": 1, "inter_digit_timeout": 1, "max_failures": 1,
+        "invalid_destination": { "type": "hangup" }, "timeout_destination": { "type": "hangup" },
+        "options": [{ "digit": "2", "destination": { "type": "extension", "id": id("1004") } }] }));
+    menu(json!({ "name": "Support", "number": "5100", "greeting": "ivr/support.wav", "timeout": 1, "inter_digit_timeout": 1, "max_failures": 2,
+        "invalid_destination": { "type": "voicemail", "id": vm }, "timeout_destination": { "type": "extension", "id": id("1003") },
+        "direct_dial": true,
+        "options": [
+            { "digit": "1", "destination": { "type": "ivr", "id": billing } },
+            { "digit": "*", "destination": { "type": "extension", "id": id("1002") } } ] }));
+    let keys = |entries: &[&str]| Scenario {
+        dtmf: entries.iter().map(|d| Dtmf { digits: d.to_string(), after_ms: 20 }).collect(),
+        ..from_phone(ACME, "1001", "5100")
+    };
+    let count = |r: &switchboard::sim::CallReport, prefix: &str| apps(r).iter().filter(|a| a.starts_with(prefix)).count();
+    let invalid = "playback ivr/ivr-that_was_an_invalid_entry.wav";
+    let rang = |r: &switchboard::sim::CallReport| r.bridges.iter().map(|b| b.dialstring.clone()).collect::<Vec<_>>();
+
+    // Each menu waits out its timeouts: the calls run side by side.
+    let (wrong, silent, wrong_then_silent, star, nested, direct) = tokio::join!(
+        call(&p, keys(&["7", "8"])),
+        call(&p, keys(&[])),
+        call(&p, keys(&["7"])),
+        call(&p, keys(&["*"])),
+        call(&p, keys(&["1", "2"])),
+        call(&p, keys(&["1003"])),
+    );
+    // Two wrong keys: the prompt twice, each followed by the invalid-entry announcement.
+    let (r, cdr) = wrong;
+    assert_eq!((count(&r, "play_and_get_digits"), count(&r, invalid)), (2, 2), "{:?}", apps(&r));
+    assert!(apps(&r).iter().all(|a| !a.starts_with("play_and_get_digits") || a.contains("ivr/support.wav")), "{:?}", apps(&r));
+    assert_eq!(apps(&r).last().unwrap(), &format!("voicemail default {ACME} 1001"));
+    assert!(r.bridges.is_empty());
+    assert_eq!(cdr["disposition"], "voicemail");
+    // Silence: asked twice, no invalid-entry announcement, then the timeout destination.
+    let (r, _) = silent;
+    assert_eq!((count(&r, "play_and_get_digits"), count(&r, invalid)), (2, 0), "{:?}", apps(&r));
+    assert_eq!(rang(&r), [format!("user/1003@{ACME}")]);
+    // A wrong key, then silence: the last try decides.
+    let (r, _) = wrong_then_silent;
+    assert_eq!((count(&r, invalid), rang(&r)), (1, vec![format!("user/1003@{ACME}")]));
+    // `*`, a second menu, and an extension dialed directly.
+    let (r, _) = star;
+    assert_eq!(rang(&r), [format!("user/1002@{ACME}")]);
+    let (r, cdr) = nested;
+    assert!(apps(&r).iter().any(|a| a.starts_with("play_and_get_digits") && a.contains("ivr/billing.wav")), "{:?}", apps(&r));
+    assert_eq!(rang(&r), [format!("user/1004@{ACME}")]);
+    assert_eq!(cdr["route"].as_str().unwrap().matches("ivr_menus/").count(), 2, "{cdr}");
+    let (r, _) = direct;
+    assert_eq!((count(&r, invalid), rang(&r)), (0, vec![format!("user/1003@{ACME}")]));
+}
+
+/// Ring group strategies through the socket: simultaneous rings every member at once;
+/// sequential one after the other, each for the group's time; round-robin starts each call
+/// one member further on, remembering where it stopped across calls; random rings each
+/// member once in an order that changes; a member on DND is left out.
+#[tokio::test]
+async fn ring_group_strategies_ring_in_their_own_order() {
+    let p = pbx(OPEN).await;
+    let members = json!(["1001", "1002", "1003"].map(|n| json!({ "extension_id": ext(&p, n)["id"] })));
+    let group = p
+        .store
+        .create(
+            &res::RING_GROUPS,
+            Some(p.acme),
+            &ADMIN,
+            &obj(json!({ "name": "Support line", "number": "6100", "strategy": "sequential", "timeout": 7,
+                         "no_answer_destination": { "type": "hangup" }, "members": members })),
+        )
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let strategy = |s: &str| {
+        p.store.update(&res::RING_GROUPS, Within::Tenant(p.acme), None, group, &obj(json!({ "strategy": s }))).unwrap();
+    };
+    // The endpoints of each call's one bridge, and how they were joined.
+    let rung = |r: &switchboard::sim::CallReport| -> String {
+        assert_eq!(r.bridges.len(), 1, "{:?}", apps(r));
+        r.bridges[0].dialstring.replace(&format!("@{ACME}"), "").replace("user/", "")
+    };
+    let ring = || call(&p, from_phone(ACME, "1004", "6100"));
+
+    assert_eq!(rung(&ring().await.0), "[leg_timeout=7]1001|[leg_timeout=7]1002|[leg_timeout=7]1003");
+    strategy("simultaneous");
+    assert_eq!(rung(&ring().await.0), "1001,1002,1003");
+    strategy("round_robin");
+    let mut firsts = Vec::new();
+    for _ in 0..4 {
+        firsts.push(rung(&ring().await.0)[15..19].to_string());
+    }
+    assert_eq!(firsts, ["1001", "1002", "1003", "1001"]);
+    p.store.update(&res::EXTENSIONS, Within::Tenant(p.acme), None, ext(&p, "1002")["id"].as_i64().unwrap(), &obj(json!({ "dnd": true }))).unwrap();
+    let r = rung(&ring().await.0);
+    assert!(!r.contains("1002") && r.matches("leg_timeout").count() == 2, "DND is left out: {r}");
+    strategy("random");
+    let mut orders = std::collections::BTreeSet::new();
+    for _ in 0..20 {
+        let r = rung(&ring().await.0);
+        let mut legs: Vec<&str> = r.split('|').collect();
+        orders.insert(r.clone());
+        legs.sort();
+        assert_eq!(legs, ["[leg_timeout=7]1001", "[leg_timeout=7]1003"], "each member once");
+    }
+    assert_eq!(orders.len(), 2, "both orders of two members turn up in 20 calls (all alike: 1 in 500,000): {orders:?}");
+}
+
 #[tokio::test]
 async fn closed_hours_go_to_voicemail_and_the_boundary_is_exact() {
     let p = pbx(CLOSED).await;
