@@ -266,6 +266,78 @@ async fn dnd_and_busy_forwarding_and_the_next_call_sees_a_change() {
     assert_eq!(dials, vec![format!("user/1003@{ACME}"), format!("user/1004@{ACME}")]);
 }
 
+/// An extension nobody answers: its voicemail, or its no-answer forward when it has one
+/// (an outside number goes out through the tenant's trunk); an extension that asks for
+/// recording is recorded, and the record names the file.
+#[tokio::test]
+async fn no_answer_forwarding_voicemail_and_recording_on_request() {
+    let p = pbx(OPEN).await;
+    let e1003 = ext(&p, "1003")["id"].as_i64().unwrap();
+    let change = |v: Value| p.store.update(&res::EXTENSIONS, Within::Tenant(p.acme), None, e1003, &obj(v)).unwrap();
+    let trunk = find(&p.store, &res::TRUNKS, Within::Everything, "name", "DemoCarrier")["id"].as_i64().unwrap();
+    let mut s = from_phone(ACME, "1001", "1003");
+    s.targets = BTreeMap::from([(format!("user/1003@{ACME}"), Target::Fail { cause: "NO_ANSWER".into(), after_ms: 20 })]);
+    let dials = |r: &switchboard::sim::CallReport| r.bridges.iter().map(|b| b.dialstring.clone()).collect::<Vec<_>>();
+
+    let (r, cdr) = call(&p, s.clone()).await;
+    assert_eq!(apps(&r).last().unwrap(), &format!("voicemail default {ACME} 1003"), "no answer → voicemail");
+    assert_eq!((cdr["disposition"].as_str(), cdr["recording_path"].as_str()), (Some("voicemail"), Some("")));
+    assert!(r.recordings.is_empty());
+
+    change(json!({ "forward_no_answer": "+12125550199" }));
+    s.targets.insert(format!("sofia/gateway/trunk{trunk}/+12125550199"), answers(50));
+    let (r, cdr) = call(&p, s.clone()).await;
+    let out = format!("[origination_caller_id_number=+12125550100]sofia/gateway/trunk{trunk}/+12125550199");
+    assert_eq!(dials(&r), [format!("user/1003@{ACME}"), out], "the carrier sees DemoCarrier's caller ID, not extension 1001");
+    assert_eq!((cdr["disposition"].as_str(), cdr["trunk_id"].as_i64()), (Some("answered"), Some(trunk)));
+
+    change(json!({ "forward_no_answer": "", "record_calls": true }));
+    s.targets.insert(format!("user/1003@{ACME}"), answers(50));
+    let (r, cdr) = call(&p, s).await;
+    let file = format!("$${{recordings_dir}}/{ACME}/{}.wav", r.uuid);
+    assert_eq!(r.recordings, [file.clone()]);
+    assert!(apps(&r).iter().position(|a| a.starts_with("record_session")) < apps(&r).iter().position(|a| a.starts_with("bridge")));
+    assert_eq!((cdr["disposition"].as_str(), cdr["recording_path"].as_str()), (Some("answered"), Some(file.as_str())));
+}
+
+/// Outbound routes by priority, each rewriting the number (strip, then prepend); the
+/// caller ID the carrier sees is the route's, else the trunk's (the guide: "Outbound caller
+/// ID presented to PSTN"), else the phone's own.
+#[tokio::test]
+async fn outbound_routes_by_priority_rewrite_the_number_and_choose_the_caller_id() {
+    let p = pbx(OPEN).await;
+    let demo = find(&p.store, &res::TRUNKS, Within::Everything, "name", "DemoCarrier")["id"].as_i64().unwrap();
+    let plain =
+        p.store.create(&res::TRUNKS, None, &ADMIN, &obj(json!({ "name": "Plain", "host": "sip.plain.test" }))).unwrap()["id"].as_i64().unwrap();
+    let route = |v: Value| p.store.create(&res::OUTBOUND_ROUTES, Some(p.acme), &ADMIN, &obj(v)).unwrap();
+    route(json!({ "name": "Anywhere", "pattern": "+X.", "priority": 50, "caller_id": "+12125550111", "trunks": [{ "trunk_id": demo }] }));
+    route(json!({ "name": "UK", "pattern": "+44X.", "priority": 5, "strip_digits": 3, "prepend": "0",
+                  "caller_id": "+442079460000", "trunks": [{ "trunk_id": demo }] }));
+    route(json!({ "name": "Germany", "pattern": "+49X.", "priority": 6, "trunks": [{ "trunk_id": plain }] }));
+    let out = |number: &str| {
+        let mut s = from_phone(ACME, "1001", number);
+        s.default_target = answers(30);
+        call(&p, s)
+    };
+    let dialed = |r: &switchboard::sim::CallReport| (r.bridges[0].dialstring.clone(), r.bridges[0].caller_id_number.clone().unwrap_or_default());
+
+    let (r, cdr) = out("+442079460199").await;
+    assert_eq!(r.bridges.len(), 1);
+    let by_route = format!("[origination_caller_id_number=+442079460000]sofia/gateway/trunk{demo}/02079460199");
+    assert_eq!(dialed(&r), (by_route, "+442079460000".into()), "the route's caller ID before the trunk's");
+    assert_eq!((cdr["callee"].as_str(), cdr["direction"].as_str()), (Some("+442079460199"), Some("outbound")));
+    let (r, _) = out("+33142680000").await;
+    assert_eq!(dialed(&r).1, "+12125550111");
+    // The demo's North America route (priority 10, no caller ID) comes before Anywhere.
+    let (r, _) = out("+12125550199").await;
+    let by_trunk = format!("[origination_caller_id_number=+12125550100]sofia/gateway/trunk{demo}/+12125550199");
+    assert_eq!(dialed(&r), (by_trunk, "+12125550100".into()), "the trunk's own");
+    let (r, _) = out("+4930123456").await;
+    assert_eq!(dialed(&r), (format!("sofia/gateway/trunk{plain}/+4930123456"), "1001".into()), "neither: the phone's own");
+    let t = switchboard::call::explain::explain(&p.store, Some(p.acme), "+12125550199", None, OPEN.parse().unwrap()).unwrap();
+    assert!(t.steps.last().unwrap().decision.contains(&format!("trunk{demo} (caller ID +12125550100)")), "{:?}", t.steps);
+}
+
 #[tokio::test]
 async fn outbound_fails_over_on_trunk_causes_only() {
     let p = pbx(OPEN).await;
@@ -583,7 +655,9 @@ async fn follow_me_cascades_with_each_step_s_delay_and_timeout_then_voicemail() 
     let (r, cdr) = call(&p, s.clone()).await;
     assert_eq!(r.bridges.len(), 1, "{:?}", apps(&r));
     let b = &r.bridges[0];
-    assert_eq!(b.dialstring, format!("[leg_delay_start=0,leg_timeout=15]{desk},[leg_delay_start=15,leg_timeout=35]{cell}"));
+    // The mobile is reached through DemoCarrier, with the caller ID that trunk presents.
+    let cid = "origination_caller_id_number=+12125550100";
+    assert_eq!(b.dialstring, format!("[leg_delay_start=0,leg_timeout=15]{desk},[leg_delay_start=15,leg_timeout=35,{cid}]{cell}"));
     let rang: Vec<(&str, u64, u64)> = b.rang.iter().map(|l| (l.endpoint.as_str(), l.from_ms, l.to_ms)).collect();
     let near = |got: u64, want: u64| got.abs_diff(want) <= 30;
     assert_eq!(rang.len(), 2, "{rang:?}");

@@ -173,7 +173,14 @@ pub fn explain(store: &Store, tenant: Option<TenantId>, number: &str, from: Opti
             Destination::External { number } => {
                 match plan::outbound(store.outbound_routes(tenant)?, &number) {
                     Some((r, out)) => {
-                        let trunks: Vec<String> = r.trunks.iter().map(|t| format!("trunk{}", t.trunk_id)).collect();
+                        let trunks: Vec<String> = r
+                            .trunks
+                            .iter()
+                            .map(|t| match plan::presented_caller_id(&r, t) {
+                                Some(cid) => format!("trunk{} (caller ID {cid})", t.trunk_id),
+                                None => format!("trunk{}", t.trunk_id),
+                            })
+                            .collect();
                         steps.push(step(
                             format!("outbound route \"{}\"", r.name),
                             format!(

@@ -2,7 +2,7 @@
 //! explain describes them, so the two cannot disagree.
 
 use super::dial;
-use crate::store::routing::{CallBlock, Extension, FollowMe, FollowMeStep, OutboundRoute};
+use crate::store::routing::{CallBlock, Extension, FollowMe, FollowMeStep, OutboundRoute, RouteTrunk};
 
 /// What happens when an extension is busy or does not answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +50,14 @@ pub fn outbound(routes: Vec<OutboundRoute>, number: &str) -> Option<(OutboundRou
     let strip = (route.strip_digits.max(0) as usize).min(number.len());
     let out = format!("{}{}", route.prepend, &number[strip..]);
     Some((route, out))
+}
+
+/// The caller ID a call out presents on `trunk`: the route's, else the trunk's own, else
+/// None (the caller's own goes out: a phone's from its directory entry, an outside caller's
+/// as it came in). Only an E.164 number qualifies — it is written into the dial string.
+pub fn presented_caller_id<'a>(route: &'a OutboundRoute, trunk: &'a RouteTrunk) -> Option<&'a str> {
+    let e164 = |c: &&str| c.strip_prefix('+').is_some_and(|d| (1..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()));
+    [route.caller_id.as_str(), trunk.caller_id.as_str()].into_iter().find(|c| !c.is_empty()).filter(e164)
 }
 
 /// The block entry that stops `number` in `direction` (inbound: the caller; outbound: the

@@ -869,11 +869,12 @@ impl Call<'_> {
                         warn!(number = %number, "follow-me step skipped: no outbound route dials it");
                         continue;
                     };
-                    if !route.caller_id.is_empty() {
-                        vars.push_str(&format!(",origination_caller_id_number={}", route.caller_id));
-                    }
                     // One leg among several cannot fail over by itself: the route's first trunk.
-                    format!("sofia/gateway/trunk{}/{out}", route.trunks[0].trunk_id)
+                    let trunk = &route.trunks[0];
+                    if let Some(cid) = super::plan::presented_caller_id(&route, trunk) {
+                        vars.push_str(&format!(",origination_caller_id_number={cid}"));
+                    }
+                    format!("sofia/gateway/trunk{}/{out}", trunk.trunk_id)
                 }
                 FollowMeLeg::Other(other) => {
                     warn!(destination = %describe(&other), "follow-me step skipped: not a phone number");
@@ -1012,9 +1013,6 @@ impl Call<'_> {
         // BUSY or NO_ANSWER ends it (FreeSWITCH hangs up on causes not listed).
         let cof = if route.failover_causes.is_empty() { "false".to_string() } else { route.failover_causes.join(",") };
         let mut vars = vec![("effective_caller_id_name", self.caller_name.clone())];
-        if !route.caller_id.is_empty() {
-            vars.push(("effective_caller_id_number", route.caller_id.clone()));
-        }
         vars.push(("hangup_after_bridge", "true".into()));
         vars.push(("continue_on_fail", cof));
         vars.extend(self.hold_music_vars(None));
@@ -1040,7 +1038,15 @@ impl Call<'_> {
             };
             tried += 1;
             self.cdr.trunk_id = Some(trunk.trunk_id);
-            match self.bridge(&format!("sofia/gateway/trunk{}/{out}", trunk.trunk_id), false).await? {
+            // The caller ID goes with the leg, as each trunk may present its own: a leg's
+            // origination_caller_id_number wins over the channel's effective one
+            // (switch_ivr_originate.c:3017–3020). With the gateway's caller-id-in-from
+            // (xml_curl.rs) it is also the From user the carrier sees.
+            let leg = match super::plan::presented_caller_id(&route, trunk) {
+                Some(cid) => format!("[origination_caller_id_number={cid}]"),
+                None => String::new(),
+            };
+            match self.bridge(&format!("{leg}sofia/gateway/trunk{}/{out}", trunk.trunk_id), false).await? {
                 None => return Ok(Next::Done),
                 Some(cause) => last = cause,
             }

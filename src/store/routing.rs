@@ -147,6 +147,9 @@ pub struct RouteTrunk {
     /// The trunk's channel cap (0: unlimited), filled in from the trunk.
     #[serde(default)]
     pub max_channels: i64,
+    /// The caller ID the trunk presents (empty: none of its own), filled in from the trunk.
+    #[serde(default)]
+    pub caller_id: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -351,14 +354,16 @@ impl Store {
         let mut routes: Vec<OutboundRoute> =
             self.list(&res::OUTBOUND_ROUTES, Within::Tenant(tenant), None, &q)?.items.into_iter().map(typed).collect::<Result<_>>()?;
         if routes.iter().any(|r| !r.trunks.is_empty()) {
-            // The capped trunks (few, and global) in one read.
+            // The trunks with a cap or a caller ID of their own (few, and global) in one read.
             let c = self.conn()?;
-            let caps: std::collections::HashMap<i64, i64> = c
-                .prepare_cached("SELECT id, max_channels FROM trunks WHERE max_channels > 0")?
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            let own: std::collections::HashMap<i64, (i64, String)> = c
+                .prepare_cached("SELECT id, max_channels, caller_id FROM trunks WHERE max_channels > 0 OR caller_id != ''")?
+                .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?
                 .collect::<rusqlite::Result<_>>()?;
             for t in routes.iter_mut().flat_map(|r| r.trunks.iter_mut()) {
-                t.max_channels = caps.get(&t.trunk_id).copied().unwrap_or(0);
+                if let Some((cap, cid)) = own.get(&t.trunk_id) {
+                    (t.max_channels, t.caller_id) = (*cap, cid.clone());
+                }
             }
         }
         Ok(routes)
