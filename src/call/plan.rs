@@ -77,3 +77,33 @@ pub fn blocked(blocks: Vec<CallBlock>, direction: &str, number: &str) -> Option<
 pub fn moh_stream(tenant: i64, class: i64) -> String {
     format!("local_stream://moh_t{tenant}_c{class}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::presented_caller_id;
+    use crate::store::routing::{OutboundRoute, RouteTrunk};
+
+    #[test]
+    fn the_caller_id_is_the_route_s_then_the_trunk_s_and_only_ever_a_number() {
+        let route = |cid: &str| OutboundRoute {
+            id: 1,
+            name: "r".into(),
+            pattern: "+X.".into(),
+            strip_digits: 0,
+            prepend: String::new(),
+            caller_id: cid.into(),
+            failover_causes: vec![],
+            trunks: vec![],
+            rate_plan_id: None,
+        };
+        let trunk = |cid: &str| RouteTrunk { trunk_id: 1, max_channels: 0, caller_id: cid.into() };
+        assert_eq!(presented_caller_id(&route("+442079460000"), &trunk("+12125550100")), Some("+442079460000"));
+        assert_eq!(presented_caller_id(&route(""), &trunk("+12125550100")), Some("+12125550100"));
+        assert_eq!(presented_caller_id(&route(""), &trunk("")), None);
+        // A row edited by hand past the API's checks never reaches the dial string.
+        for hostile in ["+1]sofia/gateway/x", "+1,user/2000", "+1${system(x)}", "1001", "+", "+1234567890123456"] {
+            assert_eq!(presented_caller_id(&route(hostile), &trunk("")), None, "{hostile}");
+            assert_eq!(presented_caller_id(&route(""), &trunk(hostile)), None, "{hostile}");
+        }
+    }
+}
