@@ -125,6 +125,7 @@ fn cdr_history(store: &Store, tenants: usize, rows: usize) {
                     disposition: if answered { "answered" } else { "no_answer" },
                     recording_path: String::new(),
                     route: String::new(),
+                    conference: false,
                 }
             })
             .collect();

@@ -413,6 +413,7 @@ async fn conference_asks_for_its_pin_and_turns_away_a_caller_over_its_limit() {
     let room = format!("3000-{ACME}");
     let keyed = |entries: &[&str], ext: &str| Scenario {
         dtmf: entries.iter().map(|d| Dtmf { digits: d.to_string(), after_ms: 10 }).collect(),
+        second_ms: 10, // a switch second is 10 ms here: the 10 s PIN wait too
         ..from_phone(ACME, ext, "3000")
     };
 
@@ -432,7 +433,9 @@ async fn conference_asks_for_its_pin_and_turns_away_a_caller_over_its_limit() {
     let third = async {
         tokio::time::sleep(std::time::Duration::from_millis(450)).await;
         // (Its own hangup only ends the test should the limit fail.)
-        call_on(&sw, &p, Scenario { hangup_after_ms: Some(1500), ..keyed(&["4321#"], "1004") }).await
+        // Told the room is full for 70 switch seconds: time that must not count as in a room.
+        let files = BTreeMap::from([("conference/conf-locked.wav".to_string(), 700)]);
+        call_on(&sw, &p, Scenario { hangup_after_ms: Some(1500), files, ..keyed(&["4321#"], "1004") }).await
     };
     let ((a, a_cdr), (b, b_cdr), (c, c_cdr)) = tokio::join!(first, second, third);
     let got = |r: &switchboard::sim::CallReport| (r.conferences[0].outcome.clone(), r.conferences[0].members);
@@ -446,8 +449,17 @@ async fn conference_asks_for_its_pin_and_turns_away_a_caller_over_its_limit() {
     assert_eq!((a_cdr["recording_path"].as_str(), b_cdr["recording_path"].as_str()), (Some(file.as_str()), Some(file.as_str())));
     assert_eq!((a_cdr["disposition"].as_str(), c_cdr["recording_path"].as_str()), (Some("answered"), Some("")));
 
-    let (again, _) = call_on(&sw, &p, Scenario { hangup_after_ms: Some(200), ..keyed(&["4321"], "1004") }).await;
+    let (again, again_cdr) = call_on(&sw, &p, Scenario { hangup_after_ms: Some(200), ..keyed(&["4321"], "1004") }).await;
     assert_eq!(got(&again), ("joined".into(), 1), "the emptied room was closed");
+
+    // Time in a room counts toward the package's conference minutes; the callers turned
+    // away were answered too, and their time does not.
+    let secs = |c: &Value| c["billsec"].as_i64().unwrap();
+    assert!(secs(&c_cdr) >= 60, "{c_cdr}");
+    let in_rooms = secs(&a_cdr) + secs(&b_cdr) + secs(&again_cdr);
+    let quota = p.store.quota(p.acme).unwrap();
+    let used = quota.usage.iter().find(|u| u.kind == "conference_minutes").map(|u| u.used);
+    assert_eq!(used, Some((in_rooms + 59) / 60), "{in_rooms} s in rooms: {:?}", quota.usage);
 }
 
 #[tokio::test]

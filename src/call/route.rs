@@ -1144,10 +1144,15 @@ impl Call<'_> {
         if answered || self.cdr.billsec > 0 {
             self.cdr.answered_at = Some(now.clone());
         }
-        // A recorded conference's file, as mod_conference named it on this member's channel.
-        if let Some(file) = done.as_ref().and_then(|ev| ev.variable("conference_recording")).filter(|f| !f.is_empty()) {
-            if self.cdr.recording_path.is_empty() {
-                self.cdr.recording_path = file.into_owned();
+        if let Some(ev) = &done {
+            // mod_conference names its member (conference_member.c:884): the call was in a
+            // room, not only asked for its PIN or turned away.
+            self.cdr.conference = ev.variable("conference_member_id").is_some();
+            // A recorded conference's file, as mod_conference named it on the member's channel.
+            if let Some(file) = ev.variable("conference_recording").filter(|f| !f.is_empty()) {
+                if self.cdr.recording_path.is_empty() {
+                    self.cdr.recording_path = file.into_owned();
+                }
             }
         }
         self.cdr.ended_at = now;

@@ -441,8 +441,8 @@ async fn play_and_get_digits(core: &Arc<Core>, arg: &str) {
 /// for it up to pin-retries times (3: 2790), each a prompt and then up to 10 s for the
 /// digits, `#` ending them (2278–2326), and turns the caller away after the last wrong one;
 /// a full room plays max-members-sound (2355–2365). Turned away, the app returns with the
-/// caller still up. A member gets `conference_recording` (conference_member.c:887) and stays
-/// until the hangup. The sounds are those of the profile switchboard serves (xml_curl.rs).
+/// caller still up. A member gets `conference_member_id` and `conference_recording`
+/// (conference_member.c:884–887) and stays until the hangup. The sounds are those of the profile switchboard serves (xml_curl.rs).
 async fn conference(core: &Arc<Core>, arg: &str) {
     let data = arg.split("+flags{").next().unwrap_or_default().trim_start();
     let (name, pin) = data.split_once('+').unwrap_or((data, ""));
@@ -484,9 +484,10 @@ async fn conference(core: &Arc<Core>, arg: &str) {
             run.outcome = "full".into();
             core.lock().report.conferences.push(run);
         }
-        Ok((members, recording)) => {
+        Ok((members, id, recording)) => {
             {
                 let mut st = core.lock();
+                st.ch.set_var("conference_member_id", &id.to_string());
                 if let Some(r) = recording {
                     st.ch.set_var("conference_recording", &r);
                 }

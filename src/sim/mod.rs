@@ -49,6 +49,8 @@ pub struct Gateway {
 /// when its last member leaves (CFLAG_DYNAMIC, mod_conference.c:2572–2576).
 struct Room {
     members: usize,
+    /// The last member id given (conference_member_add numbers members from 1).
+    last_id: u64,
     max: usize,
     recording: Option<String>,
 }
@@ -230,15 +232,16 @@ impl Switch {
 
     /// A caller enters `room`, making it with `max` members (0: no limit) and `recording`
     /// when it does not exist yet. Err(()) when the room is full; else the members now in it
-    /// and the room's recording.
-    pub(crate) fn conference_join(&self, room: &str, max: usize, recording: Option<String>) -> Result<(usize, Option<String>), ()> {
+    /// and the caller's member id, and the room's recording.
+    pub(crate) fn conference_join(&self, room: &str, max: usize, recording: Option<String>) -> Result<(usize, u64, Option<String>), ()> {
         let mut rooms = self.inner.conferences.lock().unwrap();
-        let r = rooms.entry(room.to_string()).or_insert(Room { members: 0, max, recording });
+        let r = rooms.entry(room.to_string()).or_insert(Room { members: 0, last_id: 0, max, recording });
         if r.max > 0 && r.members >= r.max {
             return Err(());
         }
         r.members += 1;
-        Ok((r.members, r.recording.clone()))
+        r.last_id += 1;
+        Ok((r.members, r.last_id, r.recording.clone()))
     }
 
     pub(crate) fn conference_leave(&self, room: &str) {

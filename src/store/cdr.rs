@@ -24,6 +24,9 @@ pub struct Cdr {
     pub disposition: &'static str,
     pub recording_path: String,
     pub route: String,
+    /// The call was a member of a conference (not a column: its billed seconds count
+    /// toward the tenant's conference minutes when it is settled).
+    pub conference: bool,
 }
 
 impl Store {

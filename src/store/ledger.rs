@@ -102,10 +102,15 @@ fn restart_period(c: &Connection, tenant: i64, b: &Billing, kind: &str) -> Resul
 
 /// Counts `secs` of the voice free tier as used (minutes shown rounded up).
 fn use_free_seconds(c: &Connection, tenant: i64, secs: i64) -> Result<()> {
+    use_seconds(c, tenant, "voice_minutes", secs)
+}
+
+/// Counts `secs` of the `kind` minutes counter (minutes shown rounded up).
+fn use_seconds(c: &Connection, tenant: i64, kind: &str, secs: i64) -> Result<()> {
     if secs > 0 {
         c.execute(
-            "UPDATE quotas SET used_seconds = used_seconds + ?2, used = (used_seconds + ?2 + 59) / 60 WHERE tenant_id = ?1 AND kind = 'voice_minutes'",
-            (tenant, secs),
+            "UPDATE quotas SET used_seconds = used_seconds + ?2, used = (used_seconds + ?2 + 59) / 60 WHERE tenant_id = ?1 AND kind = ?3",
+            (tenant, secs, kind),
         )?;
     }
     Ok(())
@@ -259,6 +264,12 @@ impl Store {
                     "UPDATE cdrs SET charge = ?2, free_seconds = ?3, flagged = ?4 WHERE uuid = ?1",
                     (&cdr.uuid, charge.amount, charge.free, out.flagged),
                 )?;
+            }
+            // Time in a conference counts toward the package's conference minutes (usage
+            // only: no rate applies to it).
+            if let (true, true, Some(t)) = (new, cdr.conference && cdr.billsec > 0, cdr.tenant) {
+                restart_period(tx, t.0, &billing(tx, t.0)?, "conference_minutes")?;
+                use_seconds(tx, t.0, "conference_minutes", cdr.billsec)?;
             }
             tx.execute("DELETE FROM reservations WHERE call_uuid = ?1", [&cdr.uuid])?;
             Ok(out)
