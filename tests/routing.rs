@@ -360,13 +360,26 @@ async fn outbound_fails_over_on_trunk_causes_only() {
     assert_eq!((cdr["direction"].as_str(), cdr["trunk_id"].as_i64()), (Some("outbound"), Some(t2)));
     // A busy callee is an answer, not a trunk failure: no second trunk.
     s.targets.insert(format!("sofia/gateway/trunk{t1}/{number}"), Target::Busy { after_ms: 10 });
-    let (r, _) = call(&p, s).await;
+    let (r, _) = call(&p, s.clone()).await;
     assert_eq!(r.bridges.len(), 1);
     assert_eq!(r.hangup_cause.as_deref(), Some("USER_BUSY"));
     // No route for the number: refused before anything rings.
     let (r, _) = call(&p, from_phone(ACME, "1001", "0044207946")).await;
     assert!(r.bridges.is_empty());
     assert_eq!(r.hangup_cause.as_deref(), Some("NO_ROUTE_DESTINATION"));
+    // A trunk switched off is not a gateway FreeSWITCH has: it is not dialed at all.
+    let switch_off = |t: i64| p.store.update(&res::TRUNKS, Within::Everything, None, t, &obj(json!({ "active": false }))).unwrap();
+    switch_off(t1);
+    let (r, cdr) = call(&p, s.clone()).await;
+    assert_eq!(r.bridges.iter().map(|b| b.dialstring.as_str()).collect::<Vec<_>>(), [format!("sofia/gateway/trunk{t2}/{number}")]);
+    assert_eq!(cdr["trunk_id"].as_i64(), Some(t2));
+    switch_off(t2);
+    let (r, cdr) = call(&p, s).await;
+    assert!(r.bridges.is_empty());
+    assert!(apps(&r).contains(&"playback ivr/ivr-not_available.wav".to_string()), "{:?}", apps(&r));
+    assert_eq!((r.hangup_cause.as_deref(), cdr["disposition"].as_str()), (Some("NO_ROUTE_DESTINATION"), Some("failed")));
+    let t = switchboard::call::explain::explain(&p.store, Some(p.acme), number, None, OPEN.parse().unwrap()).unwrap();
+    assert!(t.steps.last().unwrap().decision.ends_with("no active trunk: NO_ROUTE_DESTINATION"), "{:?}", t.steps);
 }
 
 #[tokio::test]

@@ -172,6 +172,10 @@ pub fn explain(store: &Store, tenant: Option<TenantId>, number: &str, from: Opti
             }
             Destination::External { number } => {
                 match plan::outbound(store.outbound_routes(tenant)?, &number) {
+                    Some((r, _)) if r.trunks.is_empty() => steps.push(step(
+                        format!("outbound route \"{}\"", r.name),
+                        format!("{number} matches {}, but the route has no active trunk: NO_ROUTE_DESTINATION", r.pattern),
+                    )),
                     Some((r, out)) => {
                         let trunks: Vec<String> = r
                             .trunks

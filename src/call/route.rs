@@ -1009,6 +1009,15 @@ impl Call<'_> {
             self.s.hangup("INVALID_NUMBER_FORMAT").await?;
             return Ok(Next::Done);
         }
+        if route.trunks.is_empty() {
+            // None given, or every one switched off: nothing is counted or held for it.
+            warn!(route = %route.name, "the route has no active trunk");
+            self.cdr.disposition = "failed";
+            self.s.execute("pre_answer", None).await?;
+            let _ = self.s.playback(UNAVAILABLE).await;
+            self.s.hangup("NO_ROUTE_DESTINATION").await?;
+            return Ok(Next::Done);
+        }
         // Only the route's failover causes may move the call to the next trunk; a callee's
         // BUSY or NO_ANSWER ends it (FreeSWITCH hangs up on causes not listed).
         let cof = if route.failover_causes.is_empty() { "false".to_string() } else { route.failover_causes.join(",") };

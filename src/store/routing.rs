@@ -354,15 +354,22 @@ impl Store {
         let mut routes: Vec<OutboundRoute> =
             self.list(&res::OUTBOUND_ROUTES, Within::Tenant(tenant), None, &q)?.items.into_iter().map(typed).collect::<Result<_>>()?;
         if routes.iter().any(|r| !r.trunks.is_empty()) {
-            // The trunks with a cap or a caller ID of their own (few, and global) in one read.
+            // The trunks switched off, with a cap or with a caller ID of their own (few, and
+            // global) in one read.
             let c = self.conn()?;
-            let own: std::collections::HashMap<i64, (i64, String)> = c
-                .prepare_cached("SELECT id, max_channels, caller_id FROM trunks WHERE max_channels > 0 OR caller_id != ''")?
-                .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?
+            let own: std::collections::HashMap<i64, (bool, i64, String)> = c
+                .prepare_cached("SELECT id, active, max_channels, caller_id FROM trunks WHERE active = 0 OR max_channels > 0 OR caller_id != ''")?
+                .query_map([], |r| Ok((r.get(0)?, (r.get::<_, i64>(1)? != 0, r.get(2)?, r.get(3)?))))?
                 .collect::<rusqlite::Result<_>>()?;
-            for t in routes.iter_mut().flat_map(|r| r.trunks.iter_mut()) {
-                if let Some((cap, cid)) = own.get(&t.trunk_id) {
-                    (t.max_channels, t.caller_id) = (*cap, cid.clone());
+            for r in routes.iter_mut() {
+                // A trunk switched off is no gateway of FreeSWITCH's (xml_curl serves only the
+                // active ones), and dialing it would end the call with INVALID_GATEWAY
+                // (mod_sofia.c:4830), a cause no route fails over on: it is left out.
+                r.trunks.retain(|t| own.get(&t.trunk_id).is_none_or(|(active, _, _)| *active));
+                for t in r.trunks.iter_mut() {
+                    if let Some((_, cap, cid)) = own.get(&t.trunk_id) {
+                        (t.max_channels, t.caller_id) = (*cap, cid.clone());
+                    }
                 }
             }
         }
