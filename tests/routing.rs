@@ -168,6 +168,14 @@ async fn closed_hours_go_to_voicemail_and_the_boundary_is_exact() {
     assert_eq!(apps(&r).last().unwrap(), &format!("voicemail default {ACME} 1001"));
     assert!(r.bridges.is_empty());
     assert_eq!(r.hangup_by.as_deref(), Some("caller"));
+    let var = |r: &switchboard::sim::CallReport, k: &str| r.variables.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    assert_eq!(var(&r, "voicemail_greeting_path"), None, "no greeting of its own: the box's recorded one");
+    // The box's own greeting (the guide: blank for the default, or a WAV file).
+    let vm = find(&p.store, &res::VOICEMAIL_BOXES, Within::Tenant(p.acme), "number", "1001")["id"].as_i64().unwrap();
+    p.store.update(&res::VOICEMAIL_BOXES, Within::Tenant(p.acme), None, vm, &obj(json!({ "greeting": "greetings/after-hours.wav" }))).unwrap();
+    let (r, _) = call(&p, from_trunk("+12125550100", "+15557654321")).await;
+    assert_eq!(var(&r, "voicemail_greeting_path").as_deref(), Some("${sound_prefix}/greetings/after-hours.wav"));
+    assert_eq!(apps(&r).last().unwrap(), &format!("voicemail default {ACME} 1001"));
     // A caller who ends the message with a key hears mod_voicemail's goodbye and is hung up
     // then, not left in silence until the socket closes.
     let (r, cdr) = call(&p, Scenario { voicemail_key_ends: true, ..from_trunk("+12125550100", "+15557654321") }).await;

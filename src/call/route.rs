@@ -776,6 +776,16 @@ impl Call<'_> {
         // mod_voicemail: voicemail <profile> <domain> <id>; the domain is a checked host
         // name, the box a checked digit string.
         let arg = format!("default {} {mailbox}", self.tenant.sip_domain);
+        // The box's own greeting, a sound under FreeSWITCH's sound prefix: mod_voicemail
+        // plays voicemail_greeting_path instead of the box's recorded one when the file
+        // exists (mod_voicemail.c:3518–3531). The set expands ${sound_prefix} (a global
+        // variable) into the absolute path that test needs. Checked again here: the value
+        // is written into an application argument.
+        let n = mailbox.to_string();
+        let greeting = self.read(move |st, t| st.voicemail_greeting(t, &n)).await?;
+        if !greeting.is_empty() && crate::store::validate::sound(&greeting).is_ok() {
+            self.set(&[("voicemail_greeting_path", format!("${{sound_prefix}}/{greeting}"))]).await?;
+        }
         // Set first: the caller usually ends a voicemail call by hanging up mid-app. (A
         // blocked call sent to voicemail stays "blocked".)
         if self.cdr.disposition.is_empty() {

@@ -344,6 +344,16 @@ impl Store {
     pub fn voicemail_box(&self, tenant: TenantId, id: i64) -> Result<VoicemailBox> {
         self.typed(&res::VOICEMAIL_BOXES, tenant, id)
     }
+    /// The greeting of the tenant's voicemail box `number` (empty: none of its own, or no
+    /// such box: an extension's mailbox without one).
+    pub fn voicemail_greeting(&self, tenant: TenantId, number: &str) -> Result<String> {
+        let c = self.conn()?;
+        let g = c
+            .prepare_cached("SELECT greeting FROM voicemail_boxes WHERE tenant_id = ?1 AND number = ?2")?
+            .query_row((tenant.0, number), |r| r.get::<_, String>(0))
+            .optional()?;
+        Ok(g.unwrap_or_default())
+    }
     pub fn conference(&self, tenant: TenantId, id: i64) -> Result<Conference> {
         self.typed(&res::CONFERENCES, tenant, id)
     }
