@@ -779,8 +779,8 @@ impl Call<'_> {
         // The box's own greeting, a sound under FreeSWITCH's sound prefix: mod_voicemail
         // plays voicemail_greeting_path instead of the box's recorded one when the file
         // exists (mod_voicemail.c:3518–3531). The set expands ${sound_prefix} (a global
-        // variable) into the absolute path that test needs. Checked again here: the value
-        // is written into an application argument.
+        // variable) into the absolute path that existence check needs. Checked again here:
+        // the value is written into an application argument.
         let n = mailbox.to_string();
         let greeting = self.read(move |st, t| st.voicemail_greeting(t, &n)).await?;
         if !greeting.is_empty() && crate::store::validate::sound(&greeting).is_ok() {

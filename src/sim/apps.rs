@@ -442,7 +442,8 @@ async fn play_and_get_digits(core: &Arc<Core>, arg: &str) {
 /// digits, `#` ending them (2278–2326), and turns the caller away after the last wrong one;
 /// a full room plays max-members-sound (2355–2365). Turned away, the app returns with the
 /// caller still up. A member gets `conference_member_id` and `conference_recording`
-/// (conference_member.c:884–887) and stays until the hangup. The sounds are those of the profile switchboard serves (xml_curl.rs).
+/// (conference_member.c:884–887) and stays until the hangup. The sounds are those of the
+/// profile switchboard serves (xml_curl.rs).
 async fn conference(core: &Arc<Core>, arg: &str) {
     let data = arg.split("+flags{").next().unwrap_or_default().trim_start();
     let (name, pin) = data.split_once('+').unwrap_or((data, ""));

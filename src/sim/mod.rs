@@ -49,8 +49,6 @@ pub struct Gateway {
 /// when its last member leaves (CFLAG_DYNAMIC, mod_conference.c:2572–2576).
 struct Room {
     members: usize,
-    /// The last member id given (conference_member_add numbers members from 1).
-    last_id: u64,
     max: usize,
     recording: Option<String>,
 }
@@ -71,6 +69,9 @@ struct Inner {
     ringing: Mutex<HashMap<String, tokio::sync::oneshot::Sender<Arc<Core>>>>,
     /// mod_conference's live rooms, by name.
     conferences: Mutex<HashMap<String, Room>>,
+    /// The last conference member id given: one count for every room on the switch
+    /// (next_member_id, mod_conference.c:65).
+    member_ids: std::sync::atomic::AtomicU64,
     /// Scheduled tasks (sched_hangup) with their group.
     sched: Mutex<Vec<(String, tokio::task::AbortHandle)>>,
     /// `sofia profile …` commands received (rescan, check_sync).
@@ -103,6 +104,7 @@ impl Switch {
                 originate: Mutex::new(Scenario::default()),
                 ringing: Mutex::new(HashMap::new()),
                 conferences: Mutex::new(HashMap::new()),
+                member_ids: Default::default(),
                 sched: Mutex::new(Vec::new()),
                 sofia_log: Mutex::new(Vec::new()),
             }),
@@ -235,13 +237,13 @@ impl Switch {
     /// and the caller's member id, and the room's recording.
     pub(crate) fn conference_join(&self, room: &str, max: usize, recording: Option<String>) -> Result<(usize, u64, Option<String>), ()> {
         let mut rooms = self.inner.conferences.lock().unwrap();
-        let r = rooms.entry(room.to_string()).or_insert(Room { members: 0, last_id: 0, max, recording });
+        let r = rooms.entry(room.to_string()).or_insert(Room { members: 0, max, recording });
         if r.max > 0 && r.members >= r.max {
             return Err(());
         }
         r.members += 1;
-        r.last_id += 1;
-        Ok((r.members, r.last_id, r.recording.clone()))
+        let id = self.inner.member_ids.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        Ok((r.members, id, r.recording.clone()))
     }
 
     pub(crate) fn conference_leave(&self, room: &str) {
