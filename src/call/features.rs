@@ -34,9 +34,12 @@ pub(crate) async fn run(call: &mut Call<'_>, code: &str) -> Result<Option<Destin
     let ext = call.read(move |st, t| st.extension_by_number(t, &caller)).await?;
     let rest = |prefix: &str| code.strip_prefix(prefix).map(str::to_string);
     let outcome = match (code, &ext) {
-        ("*98", Some(e)) => {
-            // mod_voicemail's own menu: the caller's box, PIN asked by the app.
-            let arg = format!("check default {} {}", call.tenant.sip_domain, e.number);
+        ("*98", Some(_)) => {
+            // As the getting-started guide has it: "dial *98 from any registered extension,
+            // enter the voicemail number and PIN". Without an id mod_voicemail asks for the
+            // box, then its PIN, within the tenant's domain only (voicemail_check_main), so a
+            // box that is no extension's (a team's) can be checked too (mod_voicemail.c:2438).
+            let arg = format!("check default {}", call.tenant.sip_domain);
             call.cdr.disposition = "voicemail";
             call.last_app("voicemail", &arg).await?;
             return Ok(None);
