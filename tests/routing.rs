@@ -176,6 +176,13 @@ async fn closed_hours_go_to_voicemail_and_the_boundary_is_exact() {
     let (r, _) = call(&p, from_trunk("+12125550100", "+15557654321")).await;
     assert_eq!(var(&r, "voicemail_greeting_path").as_deref(), Some("${sound_prefix}/greetings/after-hours.wav"));
     assert_eq!(apps(&r).last().unwrap(), &format!("voicemail default {ACME} 1001"));
+    // A greeting edited by hand past the API's checks never reaches the argument; the
+    // caller still reaches the box.
+    p.store.write(|tx| Ok(tx.execute("UPDATE voicemail_boxes SET greeting = 'x.wav|hangup_after_bridge=false' WHERE id = ?1", [vm])?)).unwrap();
+    let (r, _) = call(&p, from_trunk("+12125550100", "+15557654321")).await;
+    assert_eq!(var(&r, "voicemail_greeting_path"), None);
+    assert!(apps(&r).iter().all(|a| !a.contains("x.wav")), "{:?}", apps(&r));
+    assert_eq!(apps(&r).last().unwrap(), &format!("voicemail default {ACME} 1001"));
     // A caller who ends the message with a key hears mod_voicemail's goodbye and is hung up
     // then, not left in silence until the socket closes.
     let (r, cdr) = call(&p, Scenario { voicemail_key_ends: true, ..from_trunk("+12125550100", "+15557654321") }).await;
@@ -444,6 +451,10 @@ async fn conference_asks_for_its_pin_and_turns_away_a_caller_over_its_limit() {
     assert_eq!((c.room.as_str(), c.pin_prompts, c.outcome.as_str()), (room.as_str(), 3, "bad pin"));
     assert_eq!((r.hangup_by.as_deref(), r.hangup_cause.as_deref()), (Some("switchboard"), Some("NORMAL_CLEARING")));
     assert_eq!(cdr["recording_path"], "", "never in the room");
+    // A caller who hangs up while asked for the PIN: never in the room either.
+    let (r, _) = call_on(&sw, &p, Scenario { hangup_after_ms: Some(40), ..keyed(&[], "1001") }).await;
+    assert_eq!(r.conferences[0].outcome, "hung up");
+    assert_eq!(r.hangup_by.as_deref(), Some("caller"));
 
     let member = |ext: &str, stay_ms: u64| Scenario { hangup_after_ms: Some(stay_ms), ..keyed(&["4321"], ext) };
     let first = call_on(&sw, &p, member("1002", 900));
