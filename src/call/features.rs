@@ -9,13 +9,12 @@ use tracing::info;
 
 use super::destination::Destination;
 use super::dial;
-use super::route::{Call, RouteError};
+use super::route::{Call, RouteError, INVALID};
 use crate::store::activity::Entry;
 use crate::store::resource::{ListQuery, Within};
 use crate::store::resources as res;
 
 const DONE: &str = "ivr/ivr-thank_you.wav";
-const INVALID: &str = "ivr/ivr-that_was_an_invalid_entry.wav";
 const ENTER_NUMBER: &str = "ivr/ivr-enter_destination_telephone_number.wav";
 const ENTER_PIN: &str = "ivr/ivr-please_enter_pin_followed_by_pound.wav";
 

@@ -24,7 +24,7 @@ use crate::store::{Store, StoreError, TenantId};
 /// How many destinations one call may pass through before it is ended as a loop.
 pub const HOP_LIMIT: usize = 16;
 /// Played after a caller's invalid IVR entry.
-const INVALID: &str = "ivr/ivr-that_was_an_invalid_entry.wav";
+pub(crate) const INVALID: &str = "ivr/ivr-that_was_an_invalid_entry.wav";
 const UNAVAILABLE: &str = "ivr/ivr-not_available.wav";
 /// Played before an outbound call the tenant's credit cannot pay for is refused.
 const NO_CREDIT: &str = "ivr/ivr-account_balance_is.wav";
