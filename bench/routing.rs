@@ -3,7 +3,8 @@
 //! the simulator, against the echo server in the same run; then the CDR list over 10,000,000
 //! records.
 //!
-//! `cargo bench --bench routing` (env BENCH_TENANTS, BENCH_CALLS, BENCH_CDRS, BENCH_QUERIES).
+//! `cargo bench --bench routing` (env BENCH_TENANTS, BENCH_CALLS, BENCH_CDRS, BENCH_QUERIES,
+//! BENCH_DB, BENCH_PROFILE).
 //! Prints figures; asserts nothing about time.
 
 use std::sync::Arc;
@@ -165,6 +166,11 @@ fn main() {
             let sb = server(Arc::new(Router::new(store.clone(), "ivr/ivr-not_available.wav".into()))).await;
             let echo = server(Arc::new(Echo)).await;
             let plain = Scenario { playback_ms: 0, ..Scenario::default() };
+            // BENCH_PROFILE=<n>: only n routed calls and nothing else, for a profiler.
+            if let Some(n) = std::env::var("BENCH_PROFILE").ok().and_then(|v| v.parse().ok()) {
+                print("routed DID → extension (profile)", &run_mix(sb, n, 0.0, 200, &scenarios).await);
+                return;
+            }
             let e = async |n| run(echo, n, 0.0, 200, plain.clone()).await;
             let s = async |n| run_mix(sb, n, 0.0, 200, &scenarios).await;
             against_echo("routed DID → extension", e, s, calls).await;
