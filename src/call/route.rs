@@ -140,6 +140,15 @@ fn first_phone(st: &Store, tenant: TenantId, first: Option<&Destination>) -> Opt
     }
 }
 
+/// Refuses a call in words: early media, so the caller hears `prompt` without the call being
+/// answered (and billed), then `cause`, whatever became of the prompt (a missing file, a
+/// caller who hangs up on it).
+async fn announce_and_hang_up(s: &OutboundSession, prompt: &str, cause: &str) -> Result<(), EslError> {
+    s.execute("pre_answer", None).await?;
+    let _ = s.playback(prompt).await;
+    s.hangup(cause).await
+}
+
 /// Runs a blocking store read or write off the async threads.
 pub(crate) async fn db<T: Send + 'static>(store: &Store, f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static) -> Result<T, StoreError> {
     let s = store.clone();
@@ -337,12 +346,7 @@ impl Router {
         if cdr.direction.is_empty() {
             cdr.direction = "inbound";
         }
-        let played = async {
-            s.execute("pre_answer", None).await?;
-            let _ = s.playback(&self.announcement).await;
-            s.hangup(cause).await.map(|_| ())
-        }
-        .await;
+        let played = announce_and_hang_up(s, &self.announcement, cause).await;
         // The record whatever became of the announcement (the caller may hang up first).
         cdr.disposition = "failed";
         cdr.hangup_cause = cause.into();
@@ -1008,10 +1012,8 @@ impl Call<'_> {
         let routes = self.read(|st, t| st.outbound_routes(t)).await?;
         let Some((route, out)) = super::plan::outbound(routes, number) else {
             warn!(number, "no outbound route matches");
-            self.s.execute("pre_answer", None).await?;
-            let _ = self.s.playback(INVALID).await;
-            self.s.hangup("NO_ROUTE_DESTINATION").await?;
             self.cdr.disposition = "failed";
+            announce_and_hang_up(self.s, INVALID, "NO_ROUTE_DESTINATION").await?;
             return Ok(Next::Done);
         };
         if dial::number(&out).is_none() {
@@ -1023,9 +1025,7 @@ impl Call<'_> {
             // None given, or every one switched off: nothing is counted or held for it.
             warn!(route = %route.name, "the route has no active trunk");
             self.cdr.disposition = "failed";
-            self.s.execute("pre_answer", None).await?;
-            let _ = self.s.playback(UNAVAILABLE).await;
-            self.s.hangup("NO_ROUTE_DESTINATION").await?;
+            announce_and_hang_up(self.s, UNAVAILABLE, "NO_ROUTE_DESTINATION").await?;
             return Ok(Next::Done);
         }
         // Only the route's failover causes may move the call to the next trunk; a callee's
@@ -1077,9 +1077,7 @@ impl Call<'_> {
         self.cdr.disposition = "failed";
         if tried == 0 {
             warn!(route = %route.name, "every trunk of the route is at its channel cap");
-            self.s.execute("pre_answer", None).await?;
-            let _ = self.s.playback(UNAVAILABLE).await;
-            self.s.hangup("NORMAL_CIRCUIT_CONGESTION").await?;
+            announce_and_hang_up(self.s, UNAVAILABLE, "NORMAL_CIRCUIT_CONGESTION").await?;
             return Ok(Next::Done);
         }
         self.s.hangup(if last.is_empty() { "NO_ROUTE_DESTINATION" } else { &last }).await?;
@@ -1133,9 +1131,7 @@ impl Call<'_> {
     async fn bar(&mut self, why: &str, prompt: &str) -> Result<(), RouteError> {
         self.path.push(why.into());
         self.cdr.disposition = "failed";
-        self.s.execute("pre_answer", None).await?;
-        let _ = self.s.playback(prompt).await;
-        self.s.hangup("OUTGOING_CALL_BARRED").await?;
+        announce_and_hang_up(self.s, prompt, "OUTGOING_CALL_BARRED").await?;
         Ok(())
     }
 
