@@ -182,28 +182,75 @@ async fn a_socket_without_full_is_refused_with_the_dialplan_fix() {
     assert_eq!(r.commands, vec!["connect"]);
 }
 
-/// Plays FreeSWITCH for the session set-up switchboard sends in one write after `connect`:
-/// three filters, the subscription and linger, each answered in order.
-async fn answer_setup(peer: &mut tokio::net::TcpStream) {
-    let mut got = Vec::new();
+/// Reads from `peer` until `got` holds `n` whole commands (each ends in a blank line).
+async fn read_commands(peer: &mut tokio::net::TcpStream, got: &mut Vec<u8>, n: usize) {
     let mut buf = vec![0u8; 4096];
-    while got.windows(2).filter(|w| w == b"\n\n").count() < 5 {
-        let n = peer.read(&mut buf).await.unwrap();
-        assert!(n > 0, "switchboard closed during the set-up");
-        got.extend_from_slice(&buf[..n]);
+    while got.windows(2).filter(|w| w == b"\n\n").count() < n {
+        let r = peer.read(&mut buf).await.unwrap();
+        assert!(r > 0, "switchboard closed the socket");
+        got.extend_from_slice(&buf[..r]);
     }
+}
+
+/// The replies FreeSWITCH gives the session set-up, in order.
+const SETUP_REPLIES: [&str; 5] = [
+    "+OK filter added. [Unique-ID]=[x]",
+    "+OK filter added. [Other-Leg-Unique-ID]=[x]",
+    "+OK filter added. [Job-Owner-UUID]=[x]",
+    "+OK event listener enabled plain",
+    "+OK will linger 30 seconds",
+];
+
+/// Plays FreeSWITCH for the session set-up switchboard sends in one write after `connect`:
+/// three filters, the subscription and linger, each answered in order. Returns what was
+/// read past them (the first command, which may come in the same read).
+async fn answer_setup(peer: &mut tokio::net::TcpStream) -> Vec<u8> {
+    let mut got = Vec::new();
+    read_commands(peer, &mut got, 5).await;
     let text = String::from_utf8(got).unwrap();
-    let lines: Vec<&str> = text.split("\n\n").filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&str> = text.split("\n\n").collect();
     assert!(lines[..3].iter().all(|l| l.starts_with("filter ")) && lines[3].starts_with("event plain ") && lines[4] == "linger 30", "{lines:?}");
-    for reply in [
-        "+OK filter added. [Unique-ID]=[x]",
-        "+OK filter added. [Other-Leg-Unique-ID]=[x]",
-        "+OK filter added. [Job-Owner-UUID]=[x]",
-        "+OK event listener enabled plain",
-        "+OK will linger 30 seconds",
-    ] {
+    for reply in SETUP_REPLIES {
         peer.write_all(format!("Content-Type: command/reply\nReply-Text: {reply}\n\n").as_bytes()).await.unwrap();
     }
+    lines[5..].join("\n\n").into_bytes()
+}
+
+/// The set-up's replies are not waited for: the first application is written right behind
+/// it, before FreeSWITCH has answered anything, and a set-up command FreeSWITCH refused
+/// fails that first command instead of passing unnoticed.
+#[tokio::test]
+async fn the_first_command_follows_the_setup_at_once_and_answers_for_it() {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let mut peer = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (s, _) = l.accept().await.unwrap();
+    let fs = tokio::spawn(async move {
+        let mut got = Vec::new();
+        read_commands(&mut peer, &mut got, 1).await; // connect
+        peer.write_all(&corpus("01_")).await.unwrap();
+        got.clear();
+        // Nothing answered yet, and the sendmsg is here already.
+        tokio::time::timeout(Duration::from_secs(5), read_commands(&mut peer, &mut got, 6)).await.expect("the first sendmsg came before any reply");
+        let text = String::from_utf8(got).unwrap();
+        assert!(text.split("\n\n").nth(5).unwrap().starts_with("sendmsg"), "{text}");
+        for reply in &SETUP_REPLIES[..4] {
+            peer.write_all(format!("Content-Type: command/reply\nReply-Text: {reply}\n\n").as_bytes()).await.unwrap();
+        }
+        peer.write_all(b"Content-Type: command/reply\nReply-Text: -ERR not allowed\n\n").await.unwrap();
+        peer.write_all(b"Content-Type: command/reply\nReply-Text: +OK\n\n").await.unwrap();
+        peer
+    });
+    let session = tokio::time::timeout(Duration::from_secs(5), OutboundSession::start(s, &OutboundOptions::default())).await.unwrap().unwrap();
+    let err = tokio::time::timeout(Duration::from_secs(5), session.answer()).await.expect("no hang").unwrap_err();
+    match &err {
+        EslError::Rejected { command, reply } => {
+            assert_eq!(command, "linger 30");
+            assert_eq!(reply, "-ERR not allowed");
+        }
+        other => panic!("expected the linger refusal, got {other}"),
+    }
+    drop(fs.await.unwrap());
 }
 
 #[tokio::test]
@@ -224,8 +271,8 @@ async fn connect_timeout_and_peer_close_end_cleanly() {
         let mut buf = vec![0u8; 4096];
         let _ = peer.read(&mut buf).await.unwrap(); // connect
         peer.write_all(&corpus("01_")).await.unwrap();
-        answer_setup(&mut peer).await;
-        let _ = peer.read(&mut buf).await.unwrap(); // the sendmsg
+        let mut sendmsg = answer_setup(&mut peer).await;
+        read_commands(&mut peer, &mut sendmsg, 1).await;
         drop(peer);
     });
     let session = OutboundSession::start(s, &OutboundOptions::default()).await.unwrap();
@@ -373,9 +420,8 @@ async fn a_command_never_waits_on_another_s_unpolled_reply() {
         let mut buf = vec![0u8; 4096];
         let _ = peer.read(&mut buf).await.unwrap();
         peer.write_all(&corpus("01_")).await.unwrap();
-        answer_setup(&mut peer).await;
         // The sendmsg, then the api: answered in order, as FreeSWITCH does.
-        let mut got = Vec::new();
+        let mut got = answer_setup(&mut peer).await;
         while !String::from_utf8_lossy(&got).contains("api status") {
             let n = peer.read(&mut buf).await.unwrap();
             got.extend_from_slice(&buf[..n]);

@@ -69,6 +69,9 @@ type Waiter<T> = oneshot::Sender<Result<T, EslError>>;
 #[derive(Default)]
 struct State {
     replies: VecDeque<oneshot::Sender<Frame>>,
+    /// Replies to commands sent with [`Connection::send_all_unanswered`], to be checked by
+    /// the next command sent, with each command as it may be shown.
+    unchecked: Vec<(oneshot::Receiver<Frame>, String)>,
     executes: HashMap<String, Waiter<Event>>,
     jobs: HashMap<String, Waiter<Event>>,
     events: Option<mpsc::UnboundedSender<Event>>,
@@ -256,37 +259,32 @@ impl Connection {
     /// written under the writer lock, so replies match commands in order; the lock is let go
     /// before the wait, so a command never waits on another's reply (an api call made while
     /// a bridge's sendmsg is still unanswered must not stall behind it). FreeSWITCH reads one
-    /// command at a time and answers in order (mod_event_socket.c read_packet).
+    /// command at a time and answers in order (mod_event_socket.c read_packet). Commands
+    /// sent unanswered before it are checked first (see [`send_all_unanswered`](Self::send_all_unanswered)).
     pub async fn send(&self, cmd: &Command) -> Result<Frame, EslError> {
-        let wire = cmd.to_wire()?;
-        let mut w = self.writer.lock().await;
-        let rx = {
-            let mut st = self.shared.lock();
-            if let Some(reason) = &st.closed {
-                return Err(EslError::Closed { reason: reason.clone() });
-            }
-            let (tx, rx) = oneshot::channel();
-            st.replies.push_back(tx);
-            rx
-        };
-        // FreeSWITCH stops writing events while half a command is buffered
-        // (mod_event_socket.c:1375): always write a whole command in one go.
-        if let Err(e) = w.write_all(wire.as_bytes()).await {
-            self.shared.close(format!("write failed: {e}"));
-        }
-        let _ = w.flush().await;
-        drop(w);
+        let rx = self.write_all_commands(std::slice::from_ref(cmd)).await?.pop().expect("one waiter per command");
+        self.check_unanswered().await?;
         match rx.await {
             Ok(frame) => Ok(frame),
             Err(_) => Err(self.closed_error()),
         }
     }
 
-    /// Sends several commands in one write and waits for all their replies: one round trip
-    /// instead of one per command. FreeSWITCH reads a command at a time off the socket
-    /// (mod_event_socket.c read_packet) and answers in order, so FIFO matching holds. Any
-    /// `-ERR` reply fails the whole batch with [`EslError::Rejected`].
-    pub async fn send_all_ok(&self, cmds: &[Command]) -> Result<Vec<Frame>, EslError> {
+    /// Sends several commands in one write and returns without waiting for their replies:
+    /// the next command sent goes out right behind them, and before its own reply is handed
+    /// back their replies (which come first: FIFO) are checked, a `-ERR` among them failing
+    /// it with [`EslError::Rejected`]. An outbound session's setup goes this way, so its
+    /// first application leaves one round trip sooner. FreeSWITCH reads commands a byte at a
+    /// time and runs each before reading the next (mod_event_socket.c:1240–1262, 2756–2791),
+    /// so a subscription or filter sent first is in force before anything sent after it runs.
+    pub async fn send_all_unanswered(&self, cmds: &[Command]) -> Result<(), EslError> {
+        let rxs = self.write_all_commands(cmds).await?;
+        self.shared.lock().unchecked.extend(rxs.into_iter().zip(cmds.iter().map(Command::redacted)));
+        Ok(())
+    }
+
+    /// Writes `cmds` in one write under the writer lock, with a reply waiter queued for each.
+    async fn write_all_commands(&self, cmds: &[Command]) -> Result<Vec<oneshot::Receiver<Frame>>, EslError> {
         let mut wire = String::new();
         for c in cmds {
             wire.push_str(&c.to_wire()?);
@@ -305,20 +303,25 @@ impl Connection {
                 })
                 .collect::<Vec<_>>()
         };
+        // FreeSWITCH stops writing events while half a command is buffered
+        // (mod_event_socket.c:1375): always write a whole command in one go.
         if let Err(e) = w.write_all(wire.as_bytes()).await {
             self.shared.close(format!("write failed: {e}"));
         }
         let _ = w.flush().await;
-        drop(w);
-        let mut frames = Vec::with_capacity(cmds.len());
-        for (rx, cmd) in rxs.into_iter().zip(cmds) {
+        Ok(rxs)
+    }
+
+    /// Waits for the replies to commands sent unanswered, if any are left to check.
+    async fn check_unanswered(&self) -> Result<(), EslError> {
+        let unchecked = std::mem::take(&mut self.shared.lock().unchecked);
+        for (rx, command) in unchecked {
             let frame = rx.await.map_err(|_| self.closed_error())?;
             if frame.content_type == ContentType::CommandReply && !frame.is_ok() {
-                return Err(EslError::Rejected { command: cmd.redacted(), reply: frame.reply_text().unwrap_or_default().into_owned() });
+                return Err(EslError::Rejected { command, reply: frame.reply_text().unwrap_or_default().into_owned() });
             }
-            frames.push(frame);
         }
-        Ok(frames)
+        Ok(())
     }
 
     /// Like [`send`](Self::send), but a `-ERR` reply becomes [`EslError::Rejected`].

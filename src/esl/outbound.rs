@@ -4,7 +4,9 @@
 //! `connect` within 25 s (mod_event_socket.c:2712). Its reply is the channel data. Then, in
 //! one write: filters for this call's events, the subscription, and a bounded `linger`, so
 //! the hangup events and CHANNEL_HANGUP_COMPLETE reach us before the socket closes (without
-//! linger they are flushed and lost, mod_event_socket.c:2806).
+//! linger they are flushed and lost, mod_event_socket.c:2806). Their replies are not waited
+//! for: the handler's first command follows them at once and checks them
+//! ([`Connection::send_all_unanswered`]).
 //!
 //! Why not `myevents`: it drops every event whose Unique-ID is not the controlled channel's
 //! (mod_event_socket.c event_handler, the LFLAG_MYEVENTS check), so the keys the bridged
@@ -136,11 +138,12 @@ impl OutboundSession {
             // Without full control `event` and `linger` are refused; myevents still works.
             vec![Command::MyEvents { format: None }]
         };
-        match session.conn.send_all_ok(&setup).await {
-            // The caller hung up while we were setting up (a disconnect notice, or the
-            // socket closed): the call still happened, and the handler, finding it over at
-            // its first command, writes its record.
-            Ok(_) | Err(EslError::Hangup { .. } | EslError::Closed { .. }) => Ok(session),
+        // Not waited for: the handler's first command follows in the same round trip, and
+        // a refusal among these fails that command. A caller who hung up meanwhile (a
+        // disconnect notice, or the socket closed) is found at the first command too, and
+        // the handler writes the call's record as usual.
+        match session.conn.send_all_unanswered(&setup).await {
+            Ok(()) | Err(EslError::Closed { .. }) => Ok(session),
             Err(e) => Err(e),
         }
     }
