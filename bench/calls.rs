@@ -13,14 +13,14 @@ use switchboard::sim::Scenario;
 
 #[path = "common.rs"]
 mod common;
-use common::{against_echo, print, server, Echo};
+use common::{against_echo, print, runtimes, server, Echo};
 
 fn main() {
     let calls: usize = std::env::var("BENCH_CALLS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let (rt, servers) = runtimes();
+    let sb = server(&servers, Arc::new(Greeting { file: "ivr/ivr-welcome.wav".into() }));
+    let echo = server(&servers, Arc::new(Echo));
     rt.block_on(async {
-        let sb = server(Arc::new(Greeting { file: "ivr/ivr-welcome.wav".into() })).await;
-        let echo = server(Arc::new(Echo)).await;
         let scenario = Scenario { playback_ms: 0, ..Scenario::default() };
         let e = async |n| run(echo, n, 0.0, 200, scenario.clone()).await;
         let s = async |n| run(sb, n, 0.0, 200, scenario.clone()).await;

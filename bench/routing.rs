@@ -20,7 +20,7 @@ use switchboard::store::{resources as res, Store, TenantId};
 
 #[path = "common.rs"]
 mod common;
-use common::{against_echo, print, server, Echo};
+use common::{against_echo, print, runtimes, server, Echo};
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -160,11 +160,11 @@ fn main() {
     println!("seeded {tenants} tenants, {} extensions, {} DIDs in {:.1} s", tenants * EXT_PER_TENANT, dids.len(), t0.elapsed().as_secs_f64());
     let scenarios: Vec<Arc<Scenario>> = dids.iter().map(|d| from_trunk(d)).collect();
 
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let (rt, servers) = runtimes();
     if calls > 0 {
+        let sb = server(&servers, Arc::new(Router::new(store.clone(), "ivr/ivr-not_available.wav".into())));
+        let echo = server(&servers, Arc::new(Echo));
         rt.block_on(async {
-            let sb = server(Arc::new(Router::new(store.clone(), "ivr/ivr-not_available.wav".into()))).await;
-            let echo = server(Arc::new(Echo)).await;
             let plain = Scenario { playback_ms: 0, ..Scenario::default() };
             // BENCH_PROFILE=<n>: only n routed calls and nothing else, for a profiler.
             if let Some(n) = std::env::var("BENCH_PROFILE").ok().and_then(|v| v.parse().ok()) {
