@@ -182,6 +182,14 @@ async fn a_socket_without_full_is_refused_with_the_dialplan_fix() {
     assert_eq!(r.commands, vec!["connect"]);
 }
 
+/// A connected pair on loopback: the switch's end, and the one switchboard is handed.
+async fn socket_pair() -> (tokio::net::TcpStream, tokio::net::TcpStream) {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let peer = tokio::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    let (s, _) = l.accept().await.unwrap();
+    (peer, s)
+}
+
 /// Reads from `peer` until `got` holds `n` whole commands (each ends in a blank line).
 async fn read_commands(peer: &mut tokio::net::TcpStream, got: &mut Vec<u8>, n: usize) {
     let mut buf = vec![0u8; 4096];
@@ -221,10 +229,7 @@ async fn answer_setup(peer: &mut tokio::net::TcpStream) -> Vec<u8> {
 /// fails that first command instead of passing unnoticed.
 #[tokio::test]
 async fn the_first_command_follows_the_setup_at_once_and_answers_for_it() {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    let mut peer = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (s, _) = l.accept().await.unwrap();
+    let (mut peer, s) = socket_pair().await;
     let fs = tokio::spawn(async move {
         let mut got = Vec::new();
         read_commands(&mut peer, &mut got, 1).await; // connect
@@ -286,10 +291,7 @@ async fn connect_timeout_and_peer_close_end_cleanly() {
 
 #[tokio::test]
 async fn a_slow_handler_never_stops_the_reader() {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    let mut peer = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (s, _) = l.accept().await.unwrap();
+    let (mut peer, s) = socket_pair().await;
     let dtmf = corpus("16_");
     let fs = tokio::spawn(async move {
         let mut buf = vec![0u8; 4096];
@@ -412,10 +414,7 @@ async fn intercept_takes_a_ringing_call() {
 /// being polled, as in a select! arm acting on an in-call key — must not wait behind it.
 #[tokio::test]
 async fn a_command_never_waits_on_another_s_unpolled_reply() {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    let mut peer = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (s, _) = l.accept().await.unwrap();
+    let (mut peer, s) = socket_pair().await;
     let fs = tokio::spawn(async move {
         let mut buf = vec![0u8; 4096];
         let _ = peer.read(&mut buf).await.unwrap();
