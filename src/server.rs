@@ -26,6 +26,84 @@ pub struct CallStats {
     pub live: AtomicUsize,
     pub total: AtomicU64,
     pub failed: AtomicU64,
+    /// Per call, from the channel data read to the first application sent.
+    pub first_app: Latency,
+}
+
+/// Sub-buckets per power of two: a bucket spans at most 1/8 of its lower bound (~12%).
+const SUB: u32 = 8;
+/// Powers of two above the exact range: up to 2^39 µs (six days) before the last bucket.
+const POWERS: u32 = 37;
+const BUCKETS: usize = (SUB + POWERS * SUB) as usize;
+
+/// A histogram of durations in microseconds, recorded without a lock: exact below 8 µs,
+/// then 8 buckets per power of two. Percentiles are bucket upper bounds, so they are never
+/// understated.
+#[derive(Debug)]
+pub struct Latency {
+    buckets: [AtomicU64; BUCKETS],
+}
+
+impl Default for Latency {
+    fn default() -> Latency {
+        Latency { buckets: std::array::from_fn(|_| AtomicU64::new(0)) }
+    }
+}
+
+impl Latency {
+    pub fn record(&self, d: Duration) {
+        let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        self.buckets[bucket_of(us)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counts so far, to take percentiles of (or of the difference of two).
+    pub fn snapshot(&self) -> LatencyCounts {
+        LatencyCounts(self.buckets.iter().map(|b| b.load(Ordering::Relaxed)).collect())
+    }
+}
+
+fn bucket_of(us: u64) -> usize {
+    if us < SUB as u64 {
+        return us as usize;
+    }
+    let power = 63 - us.leading_zeros(); // ≥ 3
+    let sub = (us >> (power - 3)) & (SUB as u64 - 1);
+    ((SUB + (power - 3) * SUB) as usize + sub as usize).min(BUCKETS - 1)
+}
+
+/// The largest value bucket `i` holds, in µs.
+fn upper_of(i: usize) -> u64 {
+    if i < SUB as usize {
+        return i as u64;
+    }
+    let (power, sub) = ((i as u32 - SUB) / SUB + 3, (i as u32 - SUB) % SUB);
+    ((SUB as u64 + sub as u64 + 1) << (power - 3)) - 1
+}
+
+/// Counts per bucket of a [`Latency`].
+#[derive(Debug, Clone)]
+pub struct LatencyCounts(Vec<u64>);
+
+impl LatencyCounts {
+    /// What was recorded after `before` was taken.
+    pub fn since(&self, before: &LatencyCounts) -> LatencyCounts {
+        LatencyCounts(self.0.iter().zip(&before.0).map(|(a, b)| a.saturating_sub(*b)).collect())
+    }
+
+    pub fn count(&self) -> u64 {
+        self.0.iter().sum()
+    }
+
+    /// The `p` quantile (0 < p ≤ 1) as its bucket's upper bound; None when empty.
+    pub fn percentile(&self, p: f64) -> Option<Duration> {
+        let n = self.count();
+        let rank = ((n as f64 * p).ceil() as u64).clamp(1, n.max(1));
+        let mut seen = 0;
+        self.0.iter().enumerate().find_map(|(i, c)| {
+            seen += c;
+            (n > 0 && seen >= rank).then(|| Duration::from_micros(upper_of(i)))
+        })
+    }
 }
 
 pub struct OutboundServer {
@@ -81,7 +159,7 @@ impl OutboundServer {
             stats.live.fetch_add(1, Ordering::Relaxed);
             stats.total.fetch_add(1, Ordering::Relaxed);
             calls.spawn(async move {
-                let ok = one_call(stream, peer, handler, opts).await;
+                let ok = one_call(stream, peer, handler, opts, &stats).await;
                 if !ok {
                     stats.failed.fetch_add(1, Ordering::Relaxed);
                 }
@@ -104,7 +182,7 @@ impl OutboundServer {
 
 /// One call, start to finish. Returns false when it ended on an error other than the
 /// caller going away.
-async fn one_call(stream: tokio::net::TcpStream, peer: SocketAddr, handler: Arc<dyn CallHandler>, opts: OutboundOptions) -> bool {
+async fn one_call(stream: tokio::net::TcpStream, peer: SocketAddr, handler: Arc<dyn CallHandler>, opts: OutboundOptions, stats: &CallStats) -> bool {
     let session = match OutboundSession::start(stream, &opts).await {
         Ok(s) => s,
         Err(e) => {
@@ -122,6 +200,9 @@ async fn one_call(stream: tokio::net::TcpStream, peer: SocketAddr, handler: Arc<
             "call handed over"
         );
         let result = handler.handle(&session).await;
+        if let Some(d) = session.first_app_after() {
+            stats.first_app.record(d);
+        }
         let ok = match &result {
             Ok(()) => true,
             Err(EslError::Hangup { cause }) => {
@@ -143,4 +224,52 @@ async fn one_call(stream: tokio::net::TcpStream, peer: SocketAddr, handler: Arc<
     }
     .instrument(span)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_value_lands_in_a_bucket_that_bounds_it_within_an_eighth() {
+        let mut last = 0;
+        for us in (0..100_000u64).chain([1 << 20, (1 << 32) + 12_345, u64::MAX / 3]) {
+            let i = bucket_of(us);
+            assert!(i >= last, "buckets rise with the value");
+            last = i;
+            let upper = upper_of(i);
+            if i == BUCKETS - 1 {
+                continue; // the last bucket takes everything above its range
+            }
+            assert!(upper >= us, "{us} µs in bucket {i} of upper bound {upper}");
+            assert!(upper - us <= us / 8, "{us} µs: bound {upper} is more than an eighth above");
+        }
+        for us in 0..8 {
+            assert_eq!(upper_of(bucket_of(us)), us, "exact below 8 µs");
+        }
+    }
+
+    #[test]
+    fn percentiles_of_what_was_recorded_since_a_snapshot() {
+        let l = Latency::default();
+        for us in [5_000u64, 5_000, 5_000] {
+            l.record(Duration::from_micros(us));
+        }
+        let before = l.snapshot();
+        assert_eq!(LatencyCounts(vec![0; BUCKETS]).percentile(0.99), None);
+        // 98 calls at 100 µs and 2 at 2 ms: p50 is 100 µs, p99 is 2 ms.
+        for _ in 0..98 {
+            l.record(Duration::from_micros(100));
+        }
+        for _ in 0..2 {
+            l.record(Duration::from_millis(2));
+        }
+        let run = l.snapshot().since(&before);
+        assert_eq!(run.count(), 100);
+        assert_eq!(run.percentile(0.5), Some(Duration::from_micros(103)));
+        assert_eq!(run.percentile(0.98), Some(Duration::from_micros(103)));
+        assert_eq!(run.percentile(0.99), Some(Duration::from_micros(2047)));
+        // Without the snapshot, the three 5 ms calls are the top: p99 is theirs.
+        assert_eq!(l.snapshot().percentile(0.99), Some(Duration::from_micros(5119)));
+    }
 }

@@ -72,7 +72,8 @@ fn serve_demo_seeds_and_signs_in_every_demo_account() {
         for line in stderr.lines().map_while(Result::ok) {
             if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
                 if v["message"] == "switchboard is up" {
-                    let _ = tx.send(v["http"].as_str().unwrap_or_default().to_string());
+                    let addr = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+                    let _ = tx.send((addr("http"), addr("outbound")));
                 }
             }
             all.push_str(&line);
@@ -80,7 +81,7 @@ fn serve_demo_seeds_and_signs_in_every_demo_account() {
         }
         all
     });
-    let addr = rx.recv_timeout(std::time::Duration::from_secs(60)).expect("the server logs its HTTP address");
+    let (addr, outbound) = rx.recv_timeout(std::time::Duration::from_secs(60)).expect("the server logs its addresses");
     for (role, email, password) in switchboard::store::seed::DEMO_ACCOUNTS {
         let (st, v) = http(&addr, "POST", "/api/v1/auth/login", None, &format!(r#"{{"email":"{email}","password":"{password}"}}"#));
         assert_eq!(st, 200, "{email}: {v}");
@@ -93,6 +94,30 @@ fn serve_demo_seeds_and_signs_in_every_demo_account() {
     assert_eq!(ivr["items"][0]["options"].as_array().unwrap().len(), 4);
     let (_, dids) = http(&addr, "GET", "/api/v1/me/dids", Some(t), "");
     assert_eq!(dids["items"][0]["destination"]["type"], "time_condition");
+    // A call through the outbound socket: 1001 rings 1002, which answers. /health then
+    // counts it and tells how long it waited for its first application.
+    let (_, before) = http(&addr, "GET", "/health", None, "");
+    assert_eq!(before["first_app_p99_ms"], serde_json::Value::Null, "no call yet: {before}");
+    let scenario = switchboard::sim::Scenario {
+        caller_id_number: "1001".into(),
+        destination: "1002".into(),
+        context: "acme.switchboard.test".into(),
+        domain: "acme.switchboard.test".into(),
+        playback_ms: 0,
+        default_target: switchboard::sim::Target::Answer { after_ms: 0, talk_ms: Some(0) },
+        ..Default::default()
+    };
+    let call = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let call = switchboard::sim::Switch::default().call(outbound.parse().unwrap(), std::sync::Arc::new(scenario));
+        tokio::time::timeout(std::time::Duration::from_secs(30), call).await.expect("the call ends")
+    });
+    assert_eq!(call.bridges[0].answered_by.as_deref(), Some("user/1002@acme.switchboard.test"), "{call:?}");
+    let (st, health) = http(&addr, "GET", "/health", None, "");
+    assert_eq!(st, 200);
+    assert_eq!(health["calls_handled"], 1, "{health}");
+    let p99 = health["first_app_p99_ms"].as_f64().unwrap_or_else(|| panic!("{health}"));
+    assert!(p99 > 0.0 && p99 < 5_000.0, "{health}");
+    assert!(health["first_app_p50_ms"].as_f64().unwrap() <= p99, "{health}");
     terminate(&mut child);
     let status = child.wait().unwrap();
     let log = log.join().unwrap();

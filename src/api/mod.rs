@@ -38,12 +38,18 @@ struct HealthBody {
     live_calls: usize,
     calls_handled: u64,
     calls_failed: u64,
+    /// From a call's channel data to its first application, over the calls since start:
+    /// p50 and p99 in milliseconds (bucket upper bounds, within 1/8), null before any.
+    first_app_p50_ms: Option<f64>,
+    first_app_p99_ms: Option<f64>,
 }
 
-/// GET /health: switchboard is up; whether FreeSWITCH is reachable; call counters. A
-/// missing FreeSWITCH is reported, not an error (200 either way).
+/// GET /health: switchboard is up; whether FreeSWITCH is reachable; call counters and how
+/// long calls wait for their first application. A missing FreeSWITCH is reported, not an
+/// error (200 either way).
 pub fn health(h: Health) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
     warp::path!("health").and(warp::get()).map(move || {
+        let first_app = h.stats.first_app.snapshot();
         let body = HealthBody {
             status: "ok",
             version: h.version,
@@ -51,6 +57,8 @@ pub fn health(h: Health) -> impl Filter<Extract = (impl warp::Reply,), Error = w
             live_calls: h.stats.live.load(Ordering::Relaxed),
             calls_handled: h.stats.total.load(Ordering::Relaxed),
             calls_failed: h.stats.failed.load(Ordering::Relaxed),
+            first_app_p50_ms: first_app.percentile(0.5).map(|d| d.as_secs_f64() * 1e3),
+            first_app_p99_ms: first_app.percentile(0.99).map(|d| d.as_secs_f64() * 1e3),
         };
         warp::reply::json(&body)
     })

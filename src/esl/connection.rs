@@ -83,6 +83,8 @@ struct State {
 struct Shared {
     state: Mutex<State>,
     status: watch::Sender<Status>,
+    /// When the first `sendmsg execute` was written: an outbound call's first application.
+    first_execute: std::sync::OnceLock<std::time::Instant>,
 }
 
 impl Shared {
@@ -249,7 +251,7 @@ impl Connection {
         } else {
             None
         };
-        let shared = Arc::new(Shared { state: Mutex::new(state), status: status_tx });
+        let shared = Arc::new(Shared { state: Mutex::new(state), status: status_tx, first_execute: std::sync::OnceLock::new() });
         let task_shared = shared.clone();
         tokio::spawn(read_loop(reader, task_shared));
         Connection { shared, writer: Arc::new(tokio::sync::Mutex::new(Box::new(writer))), status, early: Arc::new(Mutex::new(early)) }
@@ -309,7 +311,15 @@ impl Connection {
             self.shared.close(format!("write failed: {e}"));
         }
         let _ = w.flush().await;
+        if cmds.iter().any(|c| matches!(c, Command::SendMsg { msg: super::command::SendMsg::Execute { .. }, .. })) {
+            self.shared.first_execute.get_or_init(std::time::Instant::now);
+        }
         Ok(rxs)
+    }
+
+    /// When the first application was sent (`sendmsg` with `execute`), if one was.
+    pub fn first_execute_at(&self) -> Option<std::time::Instant> {
+        self.shared.first_execute.get().copied()
     }
 
     /// Waits for the replies to commands sent unanswered, if any are left to check.

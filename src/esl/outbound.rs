@@ -94,6 +94,8 @@ pub struct OutboundSession {
     conn: Connection,
     channel: ChannelData,
     uuid: String,
+    /// When the channel data (the reply to `connect`) was read.
+    channel_data_at: std::time::Instant,
 }
 
 impl OutboundSession {
@@ -109,6 +111,7 @@ impl OutboundSession {
         let reply = tokio::time::timeout(opts.connect_timeout, reader.next())
             .await
             .map_err(|_| EslError::Timeout { what: "the connect reply", after: opts.connect_timeout })?;
+        let channel_data_at = std::time::Instant::now();
         let frame = match reply {
             Some(Ok(f)) => f,
             Some(Err(e)) => return Err(EslError::Protocol(format!("connect reply: {e}"))),
@@ -124,7 +127,7 @@ impl OutboundSession {
             return Err(EslError::NotFull { control });
         }
         let conn = Connection::start(reader, w, Some(uuid.clone()));
-        let session = OutboundSession { conn, channel, uuid };
+        let session = OutboundSession { conn, channel, uuid, channel_data_at };
         let setup = if control == "full" {
             let filter = |h: &str| Command::Filter { header: h.into(), value: session.uuid.clone() };
             vec![
@@ -158,6 +161,12 @@ impl OutboundSession {
 
     pub fn connection(&self) -> &Connection {
         &self.conn
+    }
+
+    /// From the channel data read to the first application sent: the time switchboard took
+    /// to decide what to do with the call. None until an application was sent.
+    pub fn first_app_after(&self) -> Option<Duration> {
+        self.conn.first_execute_at().map(|t| t.saturating_duration_since(self.channel_data_at))
     }
 
     /// Executes an application on this channel and waits for it to finish.
