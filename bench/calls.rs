@@ -13,19 +13,18 @@ use switchboard::sim::Scenario;
 
 #[path = "common.rs"]
 mod common;
-use common::{against_echo, print, runtimes, server, Echo};
+use common::{against_echo, measured, runtimes, server, Echo};
 
 fn main() {
     let calls: usize = std::env::var("BENCH_CALLS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
     let (rt, servers) = runtimes();
-    let sb = server(&servers, Arc::new(Greeting { file: "ivr/ivr-welcome.wav".into() }));
-    let echo = server(&servers, Arc::new(Echo));
+    let (sb, sb_stats) = server(&servers, Arc::new(Greeting { file: "ivr/ivr-welcome.wav".into() }));
+    let (echo, _) = server(&servers, Arc::new(Echo));
     rt.block_on(async {
         let scenario = Scenario { playback_ms: 0, ..Scenario::default() };
         let e = async |n| run(echo, n, 0.0, 200, scenario.clone()).await;
         let s = async |n| run(sb, n, 0.0, 200, scenario.clone()).await;
         against_echo("switchboard (answer, playback)", e, s, calls).await;
-        let paced = run(sb, 5000, 1000.0, 2000, scenario.clone()).await;
-        print("switchboard paced at 1000 calls/s", &paced);
+        measured("switchboard paced at 1000 calls/s", &sb_stats, run(sb, 5000, 1000.0, 2000, scenario.clone())).await;
     });
 }

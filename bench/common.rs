@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use switchboard::call::CallHandler;
 use switchboard::esl::{EslError, OutboundOptions, OutboundSession};
-use switchboard::server::OutboundServer;
+use switchboard::server::{CallStats, OutboundServer};
 use switchboard::sim::load::LoadReport;
 
 pub struct Echo;
@@ -41,14 +41,33 @@ pub fn runtimes() -> (tokio::runtime::Runtime, tokio::runtime::Runtime) {
     (build("sb-simulator"), build(SERVER_THREADS))
 }
 
-/// An outbound server on `rt` (the servers' runtime), on a loopback port.
-pub fn server(rt: &tokio::runtime::Runtime, handler: Arc<dyn CallHandler>) -> std::net::SocketAddr {
+/// An outbound server on `rt` (the servers' runtime), on a loopback port: its address and
+/// its counters.
+pub fn server(rt: &tokio::runtime::Runtime, handler: Arc<dyn CallHandler>) -> (std::net::SocketAddr, Arc<CallStats>) {
     let srv = rt.block_on(OutboundServer::bind("127.0.0.1:0".parse().unwrap(), handler, OutboundOptions::default(), 100_000)).unwrap();
     let addr = srv.local_addr().unwrap();
+    let stats = srv.stats();
     let (tx, rx) = tokio::sync::watch::channel(false);
     std::mem::forget(tx);
     rt.spawn(srv.run(rx, Duration::from_secs(1)));
-    addr
+    (addr, stats)
+}
+
+/// Runs `calls` against the server whose counters are `stats`, prints its report, and under
+/// it the server's own view of the same calls: from the channel data read to the first
+/// application sent (the simulator's figure adds both sides' socket hand-offs).
+pub async fn measured(label: &str, stats: &CallStats, calls: impl Future<Output = LoadReport>) {
+    let before = stats.first_app.snapshot();
+    let r = calls.await;
+    print(label, &r);
+    let inside = stats.first_app.snapshot().since(&before);
+    let ms = |p| inside.percentile(p).map_or(f64::NAN, |d| d.as_secs_f64() * 1e3);
+    println!(
+        "    inside the server, channel data read → first app sent: p50 {:.3} ms p99 {:.3} ms ({} calls; bucket upper bounds)",
+        ms(0.5),
+        ms(0.99),
+        inside.count()
+    );
 }
 
 pub fn print(label: &str, r: &LoadReport) {

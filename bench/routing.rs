@@ -20,7 +20,7 @@ use switchboard::store::{resources as res, Store, TenantId};
 
 #[path = "common.rs"]
 mod common;
-use common::{against_echo, print, runtimes, server, Echo};
+use common::{against_echo, measured, print, runtimes, server, Echo};
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -162,8 +162,8 @@ fn main() {
 
     let (rt, servers) = runtimes();
     if calls > 0 {
-        let sb = server(&servers, Arc::new(Router::new(store.clone(), "ivr/ivr-not_available.wav".into())));
-        let echo = server(&servers, Arc::new(Echo));
+        let (sb, sb_stats) = server(&servers, Arc::new(Router::new(store.clone(), "ivr/ivr-not_available.wav".into())));
+        let (echo, echo_stats) = server(&servers, Arc::new(Echo));
         rt.block_on(async {
             let plain = Scenario { playback_ms: 0, ..Scenario::default() };
             // BENCH_PROFILE=<n>: only n routed calls and nothing else, for a profiler.
@@ -175,10 +175,8 @@ fn main() {
             let s = async |n| run_mix(sb, n, 0.0, 200, &scenarios).await;
             against_echo("routed DID → extension", e, s, calls).await;
             // Below saturation the latencies are the routing's own, not the queue's.
-            let e = run(echo, 5000, 500.0, 1000, plain.clone()).await;
-            print("echo paced at 500 calls/s", &e);
-            let s = run_mix(sb, 5000, 500.0, 1000, &scenarios).await;
-            print("routed paced at 500 calls/s", &s);
+            measured("echo paced at 500 calls/s", &echo_stats, run(echo, 5000, 500.0, 1000, plain.clone())).await;
+            measured("routed paced at 500 calls/s", &sb_stats, run_mix(sb, 5000, 500.0, 1000, &scenarios)).await;
         });
     }
 
