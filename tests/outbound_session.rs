@@ -462,3 +462,31 @@ async fn api_ok_tells_a_refusal_from_success() {
     let err = refused.as_ref().unwrap_err();
     assert!(err.contains("uuid_kill") && err.contains("No such channel"), "{err}");
 }
+
+/// `switchboard simulate`'s load run: every call counted once, as completed or as an error,
+/// with at most five error samples, and each call's timings in the percentiles once.
+#[tokio::test]
+async fn a_load_run_counts_every_call_once() {
+    let n = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let h = handler(move |s: &OutboundSession| {
+        let i = n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Box::pin(async move {
+            // Every third call is hung up (a `sendmsg hangup`) without an application: the
+            // load run must call it an error.
+            if i % 3 != 2 {
+                s.answer().await?;
+            }
+            s.hangup("NORMAL_CLEARING").await
+        })
+    });
+    let srv = start(h).await;
+    let plain = Scenario { playback_ms: 0, ..Scenario::default() };
+    let r = switchboard::sim::load::run(srv.addr, 300, 0.0, 20, plain).await;
+    assert_eq!((r.calls, r.completed, r.errors), (300, 200, 100), "{r:?}");
+    assert_eq!(r.error_samples.len(), 5, "{r:?}");
+    assert!(r.error_samples.iter().all(|e| e.contains("no application ran")), "{r:?}");
+    assert_eq!(r.connect_to_first_command.count, 300, "every call sent `connect`");
+    assert_eq!(r.channel_data_to_first_app.count, 300, "every call sent a sendmsg");
+    assert_eq!(r.whole_call.count, 300);
+    assert!(r.calls_per_second > 0.0);
+}

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::call::Timing;
 use super::{CallReport, Scenario, Switch};
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -69,47 +70,67 @@ pub async fn run_mix(target: SocketAddr, calls: usize, rate: f64, concurrency: u
     let switch = Switch::default();
     let sem = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let start = Instant::now();
-    let mut tasks = Vec::with_capacity(calls);
+    let mut tally = Tally::default();
+    // Each call's full report (every command and application it saw, a few KB) is boiled
+    // down on its own task to a verdict and three timings, and finished tasks are reaped as
+    // new ones start: a long run holds only the calls in progress, not one report per call.
+    let mut tasks = tokio::task::JoinSet::new();
     for i in 0..calls {
         if rate > 0.0 {
             tokio::time::sleep_until(start + Duration::from_secs_f64(i as f64 / rate)).await;
         }
         let permit = sem.clone().acquire_owned().await.expect("semaphore");
         let (sw, sc) = (switch.clone(), scenarios[i % scenarios.len()].clone());
-        tasks.push(tokio::spawn(async move {
+        tasks.spawn(async move {
             let r = sw.call(target, sc).await;
             drop(permit);
-            r
-        }));
+            (call_ok(&r), r.timing)
+        });
+        while let Some(done) = tasks.try_join_next() {
+            tally.add(done);
+        }
     }
-    let mut report = LoadReport { calls, ..LoadReport::default() };
-    let (mut c2f, mut d2a, mut whole) = (Vec::new(), Vec::new(), Vec::new());
-    for t in tasks {
-        match t.await {
-            Ok(r) => {
-                match call_ok(&r) {
-                    Ok(()) => report.completed += 1,
-                    Err(e) => {
-                        report.errors += 1;
-                        if report.error_samples.len() < 5 {
-                            report.error_samples.push(e);
-                        }
-                    }
-                }
-                c2f.extend(r.timing.connect_to_first_command_us);
-                d2a.extend(r.timing.channel_data_to_first_app_us);
-                whole.extend(r.timing.whole_call_us);
+    while let Some(done) = tasks.join_next().await {
+        tally.add(done);
+    }
+    let mut report = tally.report;
+    report.calls = calls;
+    report.elapsed_ms = start.elapsed().as_millis() as u64;
+    report.calls_per_second = calls as f64 / start.elapsed().as_secs_f64().max(1e-9);
+    report.connect_to_first_command = Percentiles::of(tally.c2f);
+    report.channel_data_to_first_app = Percentiles::of(tally.d2a);
+    report.whole_call = Percentiles::of(tally.whole);
+    report
+}
+
+/// What the finished calls of a run add up to so far.
+#[derive(Default)]
+struct Tally {
+    report: LoadReport,
+    c2f: Vec<u64>,
+    d2a: Vec<u64>,
+    whole: Vec<u64>,
+}
+
+impl Tally {
+    fn add(&mut self, done: Result<(Result<(), String>, Timing), tokio::task::JoinError>) {
+        let error = match done {
+            Ok((verdict, timing)) => {
+                self.c2f.extend(timing.connect_to_first_command_us);
+                self.d2a.extend(timing.channel_data_to_first_app_us);
+                self.whole.extend(timing.whole_call_us);
+                verdict.err()
             }
-            Err(e) => {
-                report.errors += 1;
-                report.error_samples.push(format!("call task failed: {e}"));
+            Err(e) => Some(format!("call task failed: {e}")),
+        };
+        match error {
+            None => self.report.completed += 1,
+            Some(e) => {
+                self.report.errors += 1;
+                if self.report.error_samples.len() < 5 {
+                    self.report.error_samples.push(e);
+                }
             }
         }
     }
-    report.elapsed_ms = start.elapsed().as_millis() as u64;
-    report.calls_per_second = calls as f64 / start.elapsed().as_secs_f64().max(1e-9);
-    report.connect_to_first_command = Percentiles::of(c2f);
-    report.channel_data_to_first_app = Percentiles::of(d2a);
-    report.whole_call = Percentiles::of(whole);
-    report
 }
