@@ -249,7 +249,7 @@ pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<()> {
     let outbound = crate::server::OutboundServer::bind(cfg.outbound_listen, handler, opts, cfg.max_calls)
         .await
         .map_err(|e| anyhow::anyhow!("binding the outbound listener {}: {e}", cfg.outbound_listen))?;
-    let http = tokio::net::TcpListener::bind(cfg.http_listen).await.map_err(|e| anyhow::anyhow!("binding HTTP {}: {e}", cfg.http_listen))?;
+    let http = crate::server::listen(cfg.http_listen).map_err(|e| anyhow::anyhow!("binding HTTP {}: {e}", cfg.http_listen))?;
     tracing::info!(
         outbound = %outbound.local_addr()?,
         http = %http.local_addr()?,

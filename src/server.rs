@@ -106,6 +106,21 @@ impl LatencyCounts {
     }
 }
 
+/// A listening socket whose backlog is the kernel's limit, not tokio's 128 (the standard
+/// library's figure, mio `src/net/tcp/listener.rs`): a burst of calls, or phones booting
+/// together after a power cut, can leave more connections waiting for `accept` than that,
+/// and past the backlog Linux drops the SYN, so the caller waits out TCP's 1 s retransmit
+/// before the call even reaches switchboard (seen in the routing bench: a connect→first
+/// command p99 of 1,013–1,054 ms at 200 calls in flight). Linux cuts a larger backlog down
+/// to `net.core.somaxconn` (4096 by default since 5.4) without error. SO_REUSEADDR, as
+/// tokio's own bind sets it, so a restart is not refused for the last run's TIME_WAITs.
+pub fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(65_535)
+}
+
 pub struct OutboundServer {
     listener: TcpListener,
     handler: Arc<dyn CallHandler>,
@@ -116,7 +131,7 @@ pub struct OutboundServer {
 
 impl OutboundServer {
     pub async fn bind(addr: SocketAddr, handler: Arc<dyn CallHandler>, opts: OutboundOptions, max_calls: usize) -> std::io::Result<OutboundServer> {
-        Ok(OutboundServer { listener: TcpListener::bind(addr).await?, handler, opts, max_calls, stats: Arc::default() })
+        Ok(OutboundServer { listener: listen(addr)?, handler, opts, max_calls, stats: Arc::default() })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -229,6 +244,22 @@ async fn one_call(stream: tokio::net::TcpStream, peer: SocketAddr, handler: Arc<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// With nothing accepting, as when every worker is busy with other calls, connections
+    /// wait in the backlog: 600 of them complete their handshake at once (tokio's default of
+    /// 128 would leave the rest retrying their SYN a second later, past this test's wait).
+    #[tokio::test]
+    async fn hundreds_of_connections_wait_in_the_backlog_without_a_retry() {
+        let somaxconn: usize = std::fs::read_to_string("/proc/sys/net/core/somaxconn").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(4096);
+        let n = somaxconn.min(600);
+        let listener = listen("127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let connects = (0..n).map(|_| tokio::time::timeout(Duration::from_millis(800), tokio::net::TcpStream::connect(addr)));
+        let done = futures_util::future::join_all(connects).await;
+        let connected: Vec<_> = done.into_iter().filter_map(|c| c.ok()?.ok()).collect();
+        assert_eq!(connected.len(), n, "net.core.somaxconn is {somaxconn}");
+        drop(listener);
+    }
 
     #[test]
     fn every_value_lands_in_a_bucket_that_bounds_it_within_an_eighth() {
