@@ -67,11 +67,10 @@ struct Billing {
 }
 
 fn billing(c: &Connection, tenant: i64) -> Result<Billing> {
-    c.query_row("SELECT credit_policy, timezone, billing_day FROM tenants WHERE id = ?1", [tenant], |r| {
-        Ok(Billing { policy: r.get(0)?, tz: r.get(1)?, billing_day: r.get(2)? })
-    })
-    .optional()?
-    .ok_or(StoreError::NotFound)
+    c.prepare_cached("SELECT credit_policy, timezone, billing_day FROM tenants WHERE id = ?1")?
+        .query_row([tenant], |r| Ok(Billing { policy: r.get(0)?, tz: r.get(1)?, billing_day: r.get(2)? }))
+        .optional()?
+        .ok_or(StoreError::NotFound)
 }
 
 /// Restarts the voice free tier when its period is over (lazily, inside the caller's
@@ -79,13 +78,12 @@ fn billing(c: &Connection, tenant: i64) -> Result<Billing> {
 fn free_seconds_left(c: &Connection, tenant: i64, b: &Billing, except_call: &str) -> Result<i64> {
     restart_period(c, tenant, b, "voice_minutes")?;
     let left: Option<i64> = c
-        .query_row(
+        .prepare_cached(
             "SELECT allocated * 60 - used_seconds
                     - (SELECT COALESCE(SUM(free_secs), 0) FROM reservations WHERE tenant_id = ?1 AND call_uuid <> ?2)
              FROM quotas WHERE tenant_id = ?1 AND kind = 'voice_minutes'",
-            (tenant, except_call),
-            |r| r.get(0),
-        )
+        )?
+        .query_row((tenant, except_call), |r| r.get(0))
         .optional()?;
     Ok(left.unwrap_or(0).max(0))
 }
@@ -93,10 +91,8 @@ fn free_seconds_left(c: &Connection, tenant: i64, b: &Billing, except_call: &str
 /// Restarts the `kind` counter when its period is over (lazily, in the caller's transaction).
 fn restart_period(c: &Connection, tenant: i64, b: &Billing, kind: &str) -> Result<()> {
     let start = period::start(b.billing_day, &b.tz, jiff::Timestamp::now()).to_string();
-    c.execute(
-        "UPDATE quotas SET used = 0, used_seconds = 0, period_start = ?2 WHERE tenant_id = ?1 AND kind = ?3 AND period_start < ?2",
-        (tenant, &start, kind),
-    )?;
+    c.prepare_cached("UPDATE quotas SET used = 0, used_seconds = 0, period_start = ?2 WHERE tenant_id = ?1 AND kind = ?3 AND period_start < ?2")?
+        .execute((tenant, &start, kind))?;
     Ok(())
 }
 
@@ -108,21 +104,20 @@ fn use_free_seconds(c: &Connection, tenant: i64, secs: i64) -> Result<()> {
 /// Counts `secs` of the `kind` minutes counter (minutes shown rounded up).
 fn use_seconds(c: &Connection, tenant: i64, kind: &str, secs: i64) -> Result<()> {
     if secs > 0 {
-        c.execute(
+        c.prepare_cached(
             "UPDATE quotas SET used_seconds = used_seconds + ?2, used = (used_seconds + ?2 + 59) / 60 WHERE tenant_id = ?1 AND kind = ?3",
-            (tenant, secs, kind),
-        )?;
+        )?
+        .execute((tenant, secs, kind))?;
     }
     Ok(())
 }
 
 /// Credit not held by calls other than `except_call`.
 fn available(c: &Connection, tenant: i64, except_call: &str) -> Result<i64> {
-    Ok(c.query_row(
+    Ok(c.prepare_cached(
         "SELECT balance - (SELECT COALESCE(SUM(amount), 0) FROM reservations WHERE tenant_id = ?1 AND call_uuid <> ?2) FROM tenants WHERE id = ?1",
-        (tenant, except_call),
-        |r| r.get(0),
-    )?)
+    )?
+    .query_row((tenant, except_call), |r| r.get(0))?)
 }
 
 /// Moves the balance by `amount` with its ledger entry; true when the tenant's balance
@@ -139,15 +134,13 @@ fn post(
     note: &str,
     user: Option<i64>,
 ) -> Result<bool> {
-    let (balance, threshold, low): (i64, i64, bool) = c.query_row(
-        "UPDATE tenants SET balance = balance + ?2 WHERE id = ?1 RETURNING balance, low_credit_threshold, low_credit",
-        (tenant, amount),
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )?;
-    c.execute(
+    let (balance, threshold, low): (i64, i64, bool) = c
+        .prepare_cached("UPDATE tenants SET balance = balance + ?2 WHERE id = ?1 RETURNING balance, low_credit_threshold, low_credit")?
+        .query_row((tenant, amount), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    c.prepare_cached(
         "INSERT INTO ledger (tenant_id, at, kind, amount, balance_after, call_uuid, payment_type, note, user_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        rusqlite::params![tenant, at, kind, amount, balance, call, payment_type, note, user],
-    )?;
+    )?
+    .execute(rusqlite::params![tenant, at, kind, amount, balance, call, payment_type, note, user])?;
     let below = threshold > 0 && balance < threshold;
     if below != low {
         c.execute("UPDATE tenants SET low_credit = ?2 WHERE id = ?1", (tenant, below))?;
@@ -190,7 +183,11 @@ impl Store {
         let c = self.conn()?;
         let plan = match plan {
             Some(p) => Some(p),
-            None => c.query_row("SELECT rate_plan_id FROM tenants WHERE id = ?1", [tenant.0], |r| r.get::<_, Option<i64>>(0)).optional()?.flatten(),
+            None => c
+                .prepare_cached("SELECT rate_plan_id FROM tenants WHERE id = ?1")?
+                .query_row([tenant.0], |r| r.get::<_, Option<i64>>(0))
+                .optional()?
+                .flatten(),
         };
         let Some(plan) = plan else { return Ok(None) };
         // Every prefix of the number (and ''): one index probe each.
@@ -231,11 +228,11 @@ impl Store {
             let covered = rate.affordable(free, credit.max(0), want.max(0));
             let charge = rate.charge(covered, free);
             let now = super::now();
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO reservations (call_uuid, tenant_id, amount, free_secs, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)
                  ON CONFLICT (call_uuid) DO UPDATE SET amount = excluded.amount, free_secs = excluded.free_secs, updated_at = excluded.updated_at",
-                (uuid, tenant.0, charge.amount, charge.free, &now),
-            )?;
+            )?
+            .execute((uuid, tenant.0, charge.amount, charge.free, &now))?;
             Ok(covered)
         })
     }
@@ -260,10 +257,12 @@ impl Store {
                     out.flagged = b.policy == "flag" && before < charge.amount;
                     out.crossed_low_credit = post(tx, t.0, "charge", -charge.amount, Some(&cdr.uuid), None, &super::now(), "call", None)?;
                 }
-                tx.execute(
-                    "UPDATE cdrs SET charge = ?2, free_seconds = ?3, flagged = ?4 WHERE uuid = ?1",
-                    (&cdr.uuid, charge.amount, charge.free, out.flagged),
-                )?;
+                tx.prepare_cached("UPDATE cdrs SET charge = ?2, free_seconds = ?3, flagged = ?4 WHERE uuid = ?1")?.execute((
+                    &cdr.uuid,
+                    charge.amount,
+                    charge.free,
+                    out.flagged,
+                ))?;
             }
             // Time in a conference counts toward the package's conference minutes (usage
             // only: no rate applies to it).
@@ -271,7 +270,7 @@ impl Store {
                 restart_period(tx, t.0, &billing(tx, t.0)?, "conference_minutes")?;
                 use_seconds(tx, t.0, "conference_minutes", cdr.billsec)?;
             }
-            tx.execute("DELETE FROM reservations WHERE call_uuid = ?1", [&cdr.uuid])?;
+            tx.prepare_cached("DELETE FROM reservations WHERE call_uuid = ?1")?.execute([&cdr.uuid])?;
             Ok(out)
         })
     }
