@@ -401,11 +401,9 @@ impl Store {
             return Ok(0);
         }
         self.write(|tx| {
-            let pos: i64 = tx.query_row(
-                "UPDATE ring_groups SET rr_position = (rr_position + 1) % ?3 WHERE id = ?1 AND tenant_id = ?2 RETURNING rr_position",
-                (group, tenant.0, members as i64),
-                |r| r.get(0),
-            )?;
+            let pos: i64 = tx
+                .prepare_cached("UPDATE ring_groups SET rr_position = (rr_position + 1) % ?3 WHERE id = ?1 AND tenant_id = ?2 RETURNING rr_position")?
+                .query_row((group, tenant.0, members as i64), |r| r.get(0))?;
             Ok(((pos - 1).rem_euclid(members as i64)) as usize)
         })
     }
