@@ -245,6 +245,8 @@ pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<()> {
         connect_timeout: Duration::from_millis(cfg.connect_timeout_ms),
         linger: Duration::from_secs(cfg.linger_secs),
         require_full: true,
+        // The router's own are added by OutboundServer::bind.
+        events: Vec::new(),
     };
     let outbound = crate::server::OutboundServer::bind(cfg.outbound_listen, handler, opts, cfg.max_calls)
         .await

@@ -130,7 +130,14 @@ pub struct OutboundServer {
 }
 
 impl OutboundServer {
-    pub async fn bind(addr: SocketAddr, handler: Arc<dyn CallHandler>, opts: OutboundOptions, max_calls: usize) -> std::io::Result<OutboundServer> {
+    /// `opts.events` gains the events `handler` reads.
+    pub async fn bind(
+        addr: SocketAddr,
+        handler: Arc<dyn CallHandler>,
+        mut opts: OutboundOptions,
+        max_calls: usize,
+    ) -> std::io::Result<OutboundServer> {
+        opts.events.extend(handler.events().iter().map(|e| e.to_string()));
         Ok(OutboundServer { listener: listen(addr)?, handler, opts, max_calls, stats: Arc::default() })
     }
 

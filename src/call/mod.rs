@@ -27,6 +27,15 @@ use crate::esl::{EslError, OutboundSession};
 /// What the outbound server runs for each call.
 pub trait CallHandler: Send + Sync + 'static {
     fn handle<'a>(&'a self, session: &'a OutboundSession) -> Pin<Box<dyn Future<Output = Result<(), EslError>> + Send + 'a>>;
+
+    /// The events this handler reads from the session's [`Connection::subscribe`], besides
+    /// those the session subscribes to for itself ([`crate::esl::outbound::SESSION_EVENTS`]):
+    /// FreeSWITCH sends nothing else.
+    ///
+    /// [`Connection::subscribe`]: crate::esl::Connection::subscribe
+    fn events(&self) -> &'static [&'static str] {
+        &[]
+    }
 }
 
 /// answer → greeting → hangup.
@@ -47,5 +56,9 @@ impl CallHandler for Greeting {
 impl<T: CallHandler> CallHandler for Arc<T> {
     fn handle<'a>(&'a self, session: &'a OutboundSession) -> Pin<Box<dyn Future<Output = Result<(), EslError>> + Send + 'a>> {
         (**self).handle(session)
+    }
+
+    fn events(&self) -> &'static [&'static str] {
+        (**self).events()
     }
 }

@@ -175,6 +175,12 @@ impl CallHandler for Router {
             }
         })
     }
+
+    /// A bridge watches for the partner it connected to and for in-call keys pressed on
+    /// either leg (`Call::bridge`).
+    fn events(&self) -> &'static [&'static str] {
+        &["CHANNEL_BRIDGE", "DTMF"]
+    }
 }
 
 impl Router {

@@ -10,12 +10,20 @@
 //!
 //! Why not `myevents`: it drops every event whose Unique-ID is not the controlled channel's
 //! (mod_event_socket.c event_handler, the LFLAG_MYEVENTS check), so the keys the bridged
-//! party presses (*1, *2, *4 during a call) never arrive. Instead: `event plain` with
-//! myevents' own list plus BACKGROUND_JOB, and the OR'ed filters Unique-ID, Other-Leg-Unique-ID
+//! party presses (*1, *2, *4 during a call) never arrive. Instead: `event plain` with the
+//! events the session waits on itself ([`SESSION_EVENTS`]) and those its handler reads
+//! ([`OutboundOptions::events`]), and the OR'ed filters Unique-ID, Other-Leg-Unique-ID
 //! (every leg this channel originates or is bridged to carries it, switch_channel.c
 //! switch_channel_event_set_basic_data) and Job-Owner-UUID (this session's bgapi results).
 //! The filters go first so no other call's event slips through in between
 //! (docs/in-call-features.md).
+//!
+//! Why not myevents' whole list: FreeSWITCH serialises every subscribed event that passes
+//! the filters for the socket (with the channel's variables, a few kilobytes each), and
+//! switchboard reads and parses each. Of myevents' 23 names a call uses a handful; the rest
+//! (CHANNEL_EXECUTE before every application, CHANNEL_STATE at every state change, TALK and
+//! NOTALK while anyone speaks, the B leg's progress and origination) were work on both
+//! sides that nobody read.
 
 use std::time::Duration;
 
@@ -56,9 +64,21 @@ pub const MYEVENTS: &[&str] = &[
     "TALK",
 ];
 
-/// What an outbound session subscribes to: myevents' list and BACKGROUND_JOB, which it lacks.
-pub fn session_events() -> Vec<String> {
-    MYEVENTS.iter().chain(&["BACKGROUND_JOB"]).map(|n| n.to_string()).collect()
+/// The events an outbound session waits on itself: an application's completion (its
+/// `execute` returns), the answer and the hangup (the call's status), the hangup's complete
+/// record (the CDR's variables) and bgapi results (which myevents would not even deliver).
+pub const SESSION_EVENTS: &[&str] = &["CHANNEL_ANSWER", "CHANNEL_EXECUTE_COMPLETE", "CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE", "BACKGROUND_JOB"];
+
+/// What an outbound session subscribes to: [`SESSION_EVENTS`], then `extra` (what its
+/// handler reads from [`Connection::subscribe`]), each name once.
+pub fn session_events(extra: &[String]) -> Vec<String> {
+    let mut names: Vec<String> = SESSION_EVENTS.iter().map(|n| n.to_string()).collect();
+    for n in extra {
+        if !names.contains(n) {
+            names.push(n.clone());
+        }
+    }
+    names
 }
 
 #[derive(Debug, Clone)]
@@ -69,11 +89,14 @@ pub struct OutboundOptions {
     pub linger: Duration,
     /// Refuse a socket without `full` (needed for linger, event, api).
     pub require_full: bool,
+    /// Events subscribed besides [`SESSION_EVENTS`], for whoever reads
+    /// [`Connection::subscribe`] (the outbound server adds its handler's).
+    pub events: Vec<String>,
 }
 
 impl Default for OutboundOptions {
     fn default() -> Self {
-        OutboundOptions { connect_timeout: Duration::from_secs(5), linger: Duration::from_secs(30), require_full: true }
+        OutboundOptions { connect_timeout: Duration::from_secs(5), linger: Duration::from_secs(30), require_full: true, events: Vec::new() }
     }
 }
 
@@ -134,7 +157,7 @@ impl OutboundSession {
                 filter("Unique-ID"),
                 filter("Other-Leg-Unique-ID"),
                 filter("Job-Owner-UUID"),
-                Command::Event { format: EventFormat::Plain, names: session_events() },
+                Command::Event { format: EventFormat::Plain, names: session_events(&opts.events) },
                 Command::Linger { seconds: Some(opts.linger.as_secs().max(1) as u32) },
             ]
         } else {

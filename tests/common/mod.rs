@@ -22,7 +22,7 @@ pub struct Server {
 }
 
 pub async fn start(handler: Arc<dyn CallHandler>) -> Server {
-    let opts = OutboundOptions { connect_timeout: Duration::from_secs(5), linger: Duration::from_secs(30), require_full: true };
+    let opts = OutboundOptions { connect_timeout: Duration::from_secs(5), linger: Duration::from_secs(30), ..OutboundOptions::default() };
     let srv = switchboard::server::OutboundServer::bind("127.0.0.1:0".parse().unwrap(), handler, opts, 1000).await.unwrap();
     let addr = srv.local_addr().unwrap();
     let stats = srv.stats();
