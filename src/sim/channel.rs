@@ -50,9 +50,16 @@ pub struct Channel {
     pub hangup_us: u64,
     pub bridged_us: u64,
     pub other_leg: Option<Arc<Block>>,
-    /// `variable_<name>` pairs; edited in place, shared as a block when an event fires.
-    vars: Vec<(String, String)>,
-    vars_block: Option<Arc<Block>>,
+    /// `variable_<name>` pairs the channel was created with and that were not set since:
+    /// one shared block, encoded once for all the call's events.
+    vars_created: Arc<Block>,
+    /// Those set since, in the order they were last set, and their block when encoded.
+    /// FreeSWITCH keeps a channel's variables in a CHANNEL_DATA event, which has
+    /// EF_UNIQ_HEADERS (switch_event.h:393); setting one deletes it and appends it at the
+    /// bottom (switch_channel.c:1507, switch_event.c:1096), so a variable set again moves to
+    /// the end of every later event. Each application sets three (`current_application`...).
+    vars_set: Vec<(String, String)>,
+    vars_set_block: Option<Arc<Block>>,
     profile: Option<Arc<Block>>,
 }
 
@@ -181,8 +188,9 @@ impl Channel {
             hangup_us: 0,
             bridged_us: 0,
             other_leg: None,
-            vars,
-            vars_block: None,
+            vars_created: Block::new(vars),
+            vars_set: Vec::new(),
+            vars_set_block: None,
             profile: None,
         }
     }
@@ -214,37 +222,48 @@ impl Channel {
         }
     }
 
-    /// Every channel variable, names without the `variable_` prefix.
+    /// Every channel variable, names without the `variable_` prefix, in the switch's order.
     pub fn variables(&self) -> Vec<(String, String)> {
-        self.vars.iter().filter_map(|(k, v)| k.strip_prefix("variable_").map(|n| (n.to_string(), v.clone()))).collect()
+        self.vars().filter_map(|(k, v)| k.strip_prefix("variable_").map(|n| (n.to_string(), v.clone()))).collect()
+    }
+
+    fn vars(&self) -> impl DoubleEndedIterator<Item = &(String, String)> {
+        self.vars_created.pairs.iter().chain(&self.vars_set)
     }
 
     pub fn var(&self, name: &str) -> Option<&str> {
         let key = format!("variable_{name}");
-        self.vars.iter().rev().find(|(k, _)| *k == key).map(|(_, v)| v.as_str())
+        self.vars().rev().find(|(k, _)| *k == key).map(|(_, v)| v.as_str())
     }
 
-    /// `set`: replaces the variable or appends it; the shared block is rebuilt at the next event.
+    /// `switch_channel_set_variable`: deletes the variable, then appends it unless the value
+    /// is empty (switch_channel.c:1489–1507).
     pub fn set_var(&mut self, name: &str, value: &str) {
         let key = format!("variable_{name}");
-        match self.vars.iter_mut().find(|(k, _)| *k == key) {
-            Some(p) => p.1 = value.to_string(),
-            None => self.vars.push((key, value.to_string())),
+        self.remove_var(&key);
+        if !value.is_empty() {
+            self.vars_set.push((key, value.to_string()));
         }
-        self.vars_block = None;
     }
 
     pub fn unset_var(&mut self, name: &str) {
-        let key = format!("variable_{name}");
-        self.vars.retain(|(k, _)| *k != key);
-        self.vars_block = None;
+        self.remove_var(&format!("variable_{name}"));
     }
 
-    fn vars_block(&mut self) -> Arc<Block> {
-        if self.vars_block.is_none() {
-            self.vars_block = Some(Block::new(self.vars.clone()));
+    fn remove_var(&mut self, key: &str) {
+        self.vars_set_block = None;
+        if let Some(i) = self.vars_set.iter().position(|(k, _)| k == key) {
+            self.vars_set.remove(i);
+        } else if self.vars_created.pairs.iter().any(|(k, _)| k == key) {
+            // Rare (a call's first set of a variable it was created with): re-encode once.
+            self.vars_created = Block::new(self.vars_created.pairs.iter().filter(|(k, _)| k != key).cloned().collect());
         }
-        self.vars_block.clone().expect("vars block")
+    }
+
+    /// The variables as event blocks: those the channel was created with, then those set.
+    fn vars_blocks(&mut self) -> [Arc<Block>; 2] {
+        let set = self.vars_set_block.get_or_insert_with(|| Block::new(self.vars_set.clone())).clone();
+        [self.vars_created.clone(), set]
     }
 
     pub fn is_up(&self) -> bool {
@@ -395,7 +414,7 @@ impl Channel {
             blocks.push(o.clone());
         }
         if carries_variables(name) {
-            blocks.push(self.vars_block());
+            blocks.extend(self.vars_blocks());
         }
         SimEvent { name: name.into(), head, blocks, tail: post, body: None }
     }
@@ -416,5 +435,46 @@ impl Channel {
             ("Control".into(), if full { "full" } else { "single-channel" }.into()),
         ];
         ev
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Channel;
+    use crate::esl::command::EventFormat;
+    use crate::sim::event::Identity;
+    use crate::sim::scenario::Scenario;
+
+    fn names(ch: &Channel) -> Vec<String> {
+        ch.variables().into_iter().map(|(n, _)| n).collect()
+    }
+
+    #[test]
+    fn a_variable_set_again_moves_to_the_end_as_in_freeswitch() {
+        let id = Identity::new("sim");
+        let mut ch = Channel::inbound(&id, &Scenario::default());
+        let created = names(&ch);
+        assert_eq!(created[0], "direction");
+        ch.set_var("a", "1");
+        ch.set_var("b", "2");
+        ch.set_var("a", "3");
+        ch.set_var("direction", "inbound");
+        let now = names(&ch);
+        assert_eq!(now[now.len() - 3..], ["b", "a", "direction"]);
+        assert_eq!(now.len(), created.len() + 2, "no variable twice");
+        assert_eq!(ch.var("a"), Some("3"));
+        // An empty value deletes, as switch_channel_set_variable does.
+        ch.set_var("b", "");
+        assert_eq!(ch.var("b"), None);
+
+        // The event carries them in that order, once each.
+        let ev = ch.event(&id, "CHANNEL_EXECUTE_COMPLETE", ("f", "g", 1), Vec::new(), Vec::new());
+        let mut wire = bytes::BytesMut::new();
+        ev.frame(EventFormat::Plain, &mut wire);
+        let text = String::from_utf8_lossy(&wire).into_owned();
+        let at = |h: &str| text.find(h).unwrap_or_else(|| panic!("{h} in the event"));
+        assert!(at("variable_uuid: ") < at("variable_a: 3") && at("variable_a: 3") < at("variable_direction: inbound"));
+        assert_eq!(text.matches("variable_direction: ").count(), 1);
+        assert!(!text.contains("variable_b: "));
     }
 }
