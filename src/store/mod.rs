@@ -100,6 +100,26 @@ fn readers() -> u32 {
     (2 * cores).max(16)
 }
 
+/// Connections the pools failed to open since the process started (each is retried).
+static CONNECTION_ERRORS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The pools' failures to open a connection: counted, and logged with what was being done
+/// (r2d2's default handler logs the bare SQLite message under its own name).
+#[derive(Debug)]
+struct ConnectionErrors;
+
+impl r2d2::HandleError<rusqlite::Error> for ConnectionErrors {
+    fn handle_error(&self, error: rusqlite::Error) {
+        CONNECTION_ERRORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::error!(%error, "opening a database connection (the pool retries)");
+    }
+}
+
+/// How many connections the pools failed to open since the process started.
+pub fn connection_errors() -> u64 {
+    CONNECTION_ERRORS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 #[derive(Clone)]
 pub struct Store {
     pool: r2d2::Pool<SqliteConnectionManager>,
@@ -117,29 +137,47 @@ impl Store {
 
     fn open_unmigrated(path: &Path) -> Result<Store> {
         // WAL lets readers go on while one writer commits; the busy timeout makes a second
-        // writer wait instead of failing (set first: switching to WAL takes a lock, and a
-        // connection opened while another writes would fail without it); foreign keys are
+        // writer wait instead of failing (set first, before any statement); foreign keys are
         // off by default in SQLite. The statement cache holds what every call runs (routing
         // reads, the ledger, its record) with room for the API's: rusqlite's default of 16
         // is fewer than that, and preparing a statement again costs more than running most
         // of them (the reservations DELETE's prepare alone was 2% of a routed call's CPU in
         // the server, perf over `BENCH_PROFILE=5000 cargo bench --bench routing`).
+        //
+        // WAL is a property of the file: a new database switches once, here, on one
+        // connection. The pool opens its connections on several threads at once, and SQLite
+        // refuses a switch to WAL while another connection holds the file, without calling
+        // the busy handler ("database is locked"; 3 of 400 connections on fresh files, 8 at a
+        // time): done in every connection's set-up, a first start logged the pool's retries
+        // as errors.
+        {
+            let c = rusqlite::Connection::open(path)?;
+            c.busy_timeout(BUSY)?;
+            let mode: String = c.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                tracing::warn!(path = %path.display(), mode, "the database stays out of WAL mode: readers will wait for writers");
+            }
+        }
         let manager = SqliteConnectionManager::file(path).with_init(|c| {
             c.busy_timeout(BUSY)?;
             c.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-            c.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+            c.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
         });
-        let pool = r2d2::Pool::builder().max_size(8).connection_timeout(Duration::from_secs(10)).build(manager)?;
+        let pool =
+            r2d2::Pool::builder().max_size(8).connection_timeout(Duration::from_secs(10)).error_handler(Box::new(ConnectionErrors)).build(manager)?;
         // `query_only`: a write through a reader fails instead of taking the write lock (and
         // waiting up to the busy timeout on a thread that must not wait). Opened when first
         // asked for: most stores (the CLI's, tests') never read on a task.
-        let readers = r2d2::Pool::builder().max_size(readers()).min_idle(Some(0)).connection_timeout(Duration::from_secs(10)).build(
-            SqliteConnectionManager::file(path).with_init(|c| {
+        let readers = r2d2::Pool::builder()
+            .max_size(readers())
+            .min_idle(Some(0))
+            .connection_timeout(Duration::from_secs(10))
+            .error_handler(Box::new(ConnectionErrors))
+            .build(SqliteConnectionManager::file(path).with_init(|c| {
                 c.busy_timeout(BUSY)?;
                 c.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
                 c.execute_batch("PRAGMA query_only = 1;")
-            }),
-        )?;
+            }))?;
         Ok(Store { pool, readers })
     }
 
@@ -312,6 +350,22 @@ mod tests {
         let mode: String = s.conn().unwrap().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
         assert_eq!(mode, "wal");
         migrations().validate().unwrap();
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_new_database_opens_every_pooled_connection_at_the_first_try() {
+        // The pool opens its 8 connections on several threads at once; when each switched a
+        // new file to WAL, about 1 in 130 failed with "database is locked".
+        let dir = std::env::temp_dir().join(format!("sb-store-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let before = connection_errors();
+        for round in 0..60 {
+            let s = Store::open_unmigrated(&dir.join(format!("{round}.db"))).unwrap();
+            let mode: String = s.conn().unwrap().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+            assert_eq!(mode, "wal");
+        }
+        assert_eq!(connection_errors(), before, "connections the pool had to open again");
         let _ = std::fs::remove_dir_all(dir);
     }
 
