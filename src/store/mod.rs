@@ -24,6 +24,8 @@ pub mod usage;
 pub mod validate;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use r2d2::PooledConnection;
@@ -100,24 +102,16 @@ fn readers() -> u32 {
     (2 * cores).max(16)
 }
 
-/// Connections the pools failed to open since the process started (each is retried).
-static CONNECTION_ERRORS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
 /// The pools' failures to open a connection: counted, and logged with what was being done
 /// (r2d2's default handler logs the bare SQLite message under its own name).
 #[derive(Debug)]
-struct ConnectionErrors;
+struct ConnectionErrors(Arc<AtomicU64>);
 
 impl r2d2::HandleError<rusqlite::Error> for ConnectionErrors {
     fn handle_error(&self, error: rusqlite::Error) {
-        CONNECTION_ERRORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.0.fetch_add(1, Ordering::Relaxed);
         tracing::error!(%error, "opening a database connection (the pool retries)");
     }
-}
-
-/// How many connections the pools failed to open since the process started.
-pub fn connection_errors() -> u64 {
-    CONNECTION_ERRORS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 #[derive(Clone)]
@@ -125,6 +119,8 @@ pub struct Store {
     pool: r2d2::Pool<SqliteConnectionManager>,
     /// Read-only connections for reads made on an async task itself (see [`Store::reading`]).
     readers: r2d2::Pool<SqliteConnectionManager>,
+    /// Connections either pool failed to open (each is retried).
+    connection_errors: Arc<AtomicU64>,
 }
 
 impl Store {
@@ -158,13 +154,17 @@ impl Store {
                 tracing::warn!(path = %path.display(), mode, "the database stays out of WAL mode: readers will wait for writers");
             }
         }
+        let connection_errors = Arc::new(AtomicU64::new(0));
         let manager = SqliteConnectionManager::file(path).with_init(|c| {
             c.busy_timeout(BUSY)?;
             c.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
             c.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
         });
-        let pool =
-            r2d2::Pool::builder().max_size(8).connection_timeout(Duration::from_secs(10)).error_handler(Box::new(ConnectionErrors)).build(manager)?;
+        let pool = r2d2::Pool::builder()
+            .max_size(8)
+            .connection_timeout(Duration::from_secs(10))
+            .error_handler(Box::new(ConnectionErrors(connection_errors.clone())))
+            .build(manager)?;
         // `query_only`: a write through a reader fails instead of taking the write lock (and
         // waiting up to the busy timeout on a thread that must not wait). Opened when first
         // asked for: most stores (the CLI's, tests') never read on a task.
@@ -172,13 +172,13 @@ impl Store {
             .max_size(readers())
             .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(10))
-            .error_handler(Box::new(ConnectionErrors))
+            .error_handler(Box::new(ConnectionErrors(connection_errors.clone())))
             .build(SqliteConnectionManager::file(path).with_init(|c| {
                 c.busy_timeout(BUSY)?;
                 c.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
                 c.execute_batch("PRAGMA query_only = 1;")
             }))?;
-        Ok(Store { pool, readers })
+        Ok(Store { pool, readers, connection_errors })
     }
 
     /// The same database through read-only connections of their own, for the few reads a
@@ -190,7 +190,12 @@ impl Store {
     /// are read-only connections (twice the cores, at least 16), none waits for one either.
     /// Writes through it fail.
     pub fn reading(&self) -> Store {
-        Store { pool: self.readers.clone(), readers: self.readers.clone() }
+        Store { pool: self.readers.clone(), readers: self.readers.clone(), connection_errors: self.connection_errors.clone() }
+    }
+
+    /// How many connections the pools failed to open since the store was opened.
+    pub fn connection_errors(&self) -> u64 {
+        self.connection_errors.load(Ordering::Relaxed)
     }
 
     /// Applies every pending migration; returns (version before, version after).
@@ -359,13 +364,17 @@ mod tests {
         // new file to WAL, about 1 in 130 failed with "database is locked".
         let dir = std::env::temp_dir().join(format!("sb-store-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
-        let before = connection_errors();
         for round in 0..60 {
             let s = Store::open_unmigrated(&dir.join(format!("{round}.db"))).unwrap();
             let mode: String = s.conn().unwrap().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
             assert_eq!(mode, "wal");
+            // The pool is returned with its connections still being opened in the background.
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while s.pool.state().idle_connections < 8 && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            assert_eq!(s.connection_errors(), 0, "round {round}: connections the pool had to open again");
         }
-        assert_eq!(connection_errors(), before, "connections the pool had to open again");
         let _ = std::fs::remove_dir_all(dir);
     }
 
