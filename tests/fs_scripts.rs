@@ -143,8 +143,8 @@ fn the_script_wires_a_configuration_tree_once_and_only_once() {
     let cond =
         public.at(&["context[name=public]", "extension[name=switchboard]", "condition"]).expect("the public context hands calls to switchboard");
     let socket = cond.child("action", "application", "socket").unwrap();
-    assert_eq!(socket.attr("data"), Some("${switchboard_socket_addr:=127.0.0.1:9084} async full"));
-    for (profile, port) in [("internal", "5060"), ("external", "5080")] {
+    assert_eq!(socket.attr("data"), Some("127.0.0.1:9084 async full"));
+    for (profile, port) in [("internal", "$${internal_sip_port}"), ("external", "$${external_sip_port}")] {
         let p = read(&dir, &format!("sip_profiles/{profile}.xml"));
         assert_eq!(p.attr("name"), Some(profile));
         assert_eq!(p.at(&["settings"]).unwrap().param("param", "sip-port"), Some(port));

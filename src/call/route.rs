@@ -155,6 +155,14 @@ pub(crate) async fn db<T: Send + 'static>(store: &Store, f: impl FnOnce(&Store) 
     tokio::task::spawn_blocking(move || f(&s)).await.map_err(|e| StoreError::Invalid { field: String::new(), message: format!("store task: {e}") })?
 }
 
+/// A FreeSWITCH time header (microseconds since the epoch, `0` for never) as the store
+/// writes times.
+fn micros_to_time(us: &str) -> Option<String> {
+    let us: i64 = us.trim().parse().ok().filter(|n| *n > 0)?;
+    let t = jiff::Timestamp::from_microsecond(us).ok()?;
+    Some(t.round(jiff::Unit::Second).unwrap_or(t).to_string())
+}
+
 /// `+` and the digits of a number as a trunk presents it (`12125550100`, `+1 212…`).
 pub fn e164_of(raw: &str) -> String {
     let digits: String = raw.chars().filter(|c| c.is_ascii_digit()).collect();
@@ -187,8 +195,6 @@ impl Router {
     async fn route(&self, s: &OutboundSession) -> Result<(), RouteError> {
         let ch = s.channel();
         let dialed = ch.destination_number().map(|d| d.into_owned()).unwrap_or_default();
-        let caller_number = ch.caller_id_number().map(|d| d.into_owned()).unwrap_or_default();
-        let caller_name = dial::caller_name(&ch.caller_id_name().map(|d| d.into_owned()).unwrap_or_default());
         let profile = ch.variable("sofia_profile_name").map(|p| p.into_owned()).unwrap_or_default();
         // The dialplan context says where a call entered: `public` for trunks, the tenant's
         // domain for its phones — and for a leg a phone transferred (*2), whatever profile it
@@ -197,6 +203,16 @@ impl Router {
         let context = ch.context().map(|c| c.into_owned()).unwrap_or_default();
         let tenant_context = !matches!(context.as_str(), "" | "public" | "default");
         let from_trunk = context == "public" || (profile == "external" && !tenant_context);
+        // A phone is who the directory says it authenticated as: sofia copies the user's
+        // <variables> (effective_caller_id_name/number, as xml_curl.rs serves them) onto the
+        // channel when it authenticates the INVITE, whatever display name or number the
+        // phone put in its From. A trunk's caller is what the carrier sent.
+        let directory = |var: &str| (!from_trunk).then(|| ch.variable(var)).flatten().filter(|v| !v.is_empty()).map(|v| v.into_owned());
+        let caller_number =
+            directory("effective_caller_id_number").or_else(|| ch.caller_id_number().map(|d| d.into_owned())).unwrap_or_default();
+        let caller_name = dial::caller_name(
+            &directory("effective_caller_id_name").or_else(|| ch.caller_id_name().map(|d| d.into_owned())).unwrap_or_default(),
+        );
         let started = crate::store::now();
         let mut cdr = crate::store::cdr::Cdr {
             uuid: s.uuid().to_string(),
@@ -1163,7 +1179,11 @@ impl Call<'_> {
             };
         }
         if answered || self.cdr.billsec > 0 {
-            self.cdr.answered_at = Some(now.clone());
+            // When the switch answered the channel (the bridge answers the caller when the
+            // far end picks up): Caller-Channel-Answered-Time, microseconds since the epoch
+            // (switch_channel.c switch_channel_event_set_basic_data). Now only if it is absent.
+            let at = done.as_ref().and_then(|ev| ev.get("Caller-Channel-Answered-Time")).and_then(|t| micros_to_time(&t));
+            self.cdr.answered_at = Some(at.unwrap_or_else(|| now.clone()));
         }
         if let Some(ev) = &done {
             // mod_conference names its member (conference_member.c:884): the call was in a

@@ -1,8 +1,10 @@
 #![allow(dead_code)]
 pub mod api;
 pub mod pbx;
+pub mod phone;
 pub mod process;
 pub mod smtp;
+pub mod switch;
 pub mod xml;
 use std::future::Future;
 use std::net::SocketAddr;
