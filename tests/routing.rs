@@ -309,7 +309,7 @@ async fn no_answer_forwarding_voicemail_and_recording_on_request() {
     change(json!({ "forward_no_answer": "", "record_calls": true }));
     s.targets.insert(format!("user/1003@{ACME}"), answers(50));
     let (r, cdr) = call(&p, s).await;
-    let file = format!("$${{recordings_dir}}/{ACME}/{}.wav", r.uuid);
+    let file = format!("{}/{ACME}/{}.wav", switchboard::sim::RECORDINGS_DIR, r.uuid);
     assert_eq!(r.recordings, [file.clone()]);
     assert!(apps(&r).iter().position(|a| a.starts_with("record_session")) < apps(&r).iter().position(|a| a.starts_with("bridge")));
     assert_eq!((cdr["disposition"].as_str(), cdr["recording_path"].as_str()), (Some("answered"), Some(file.as_str())));
@@ -481,7 +481,7 @@ async fn conference_asks_for_its_pin_and_turns_away_a_caller_over_its_limit() {
     // Every caller sets the limit and the recording; the room took those of its first.
     let var = |r: &switchboard::sim::CallReport, k: &str| r.variables.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     assert_eq!(var(&c, "conference_max_members").as_deref(), Some("2"));
-    let file = format!("$${{recordings_dir}}/{ACME}/conference-3000-{}.wav", opener.uuid);
+    let file = format!("{}/{ACME}/conference-3000-{}.wav", switchboard::sim::RECORDINGS_DIR, opener.uuid);
     assert_eq!((a_cdr["recording_path"].as_str(), b_cdr["recording_path"].as_str()), (Some(file.as_str()), Some(file.as_str())));
     assert_eq!((a_cdr["disposition"].as_str(), c_cdr["recording_path"].as_str()), (Some("answered"), Some("")));
 
@@ -827,7 +827,7 @@ async fn star_1_records_the_call_and_a_second_star_1_stops_it() {
     let (r, cdr) = call(&p, s).await;
     assert_eq!(r.recordings.len(), 1, "{:?}", api_lines(&r));
     assert_eq!(r.stopped_recordings, r.recordings, "the callee's *1 stops what the caller's started");
-    assert_eq!(r.recordings[0], format!("$${{recordings_dir}}/{ACME}/{}-1.wav", r.uuid));
+    assert_eq!(r.recordings[0], format!("{}/{ACME}/{}-1.wav", switchboard::sim::RECORDINGS_DIR, r.uuid));
     assert_eq!(cdr["recording_path"], r.recordings[0].as_str());
     assert_eq!(cdr["disposition"], "answered");
 }

@@ -642,7 +642,7 @@ impl Call<'_> {
                     }
                     None => {
                         self.recorded += 1;
-                        let path = format!("$${{recordings_dir}}/{}/{me}-{}.wav", self.tenant.sip_domain, self.recorded);
+                        let Some(path) = self.recording_path(&format!("{me}-{}", self.recorded)).await else { return Ok(()) };
                         if self.api_ok(&format!("uuid_record {me} start {path}")).await {
                             self.cdr.recording_path = path.clone();
                             self.recording = Some(path);
@@ -695,6 +695,30 @@ impl Call<'_> {
                 Ok(())
             }
         }
+    }
+
+    /// Where a recording named `name` goes: `<recordings_dir>/<tenant domain>/<name>.wav`,
+    /// with the switch's own recordings directory asked for (`global_getvar`). An api
+    /// command's arguments are never expanded (switch_api_execute,
+    /// switch_loadable_module.c:2933–2968), so `$${recordings_dir}` in `uuid_record` was
+    /// taken literally, as a path under the sound prefix; and the record must name the file
+    /// itself, not a variable. None (and no recording) when the switch does not say, or
+    /// says something that is not a plain absolute path.
+    async fn recording_path(&self, name: &str) -> Option<String> {
+        let body = match self.s.connection().api("global_getvar recordings_dir").await {
+            Ok(b) => b,
+            Err(e) => {
+                warn!(error = %e, "asking the switch for its recordings_dir; not recording");
+                return None;
+            }
+        };
+        let dir = String::from_utf8_lossy(&body).trim().trim_end_matches('/').to_string();
+        let ok = dir.starts_with('/') && !dir.contains("..") && dir.chars().all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c));
+        if !ok {
+            warn!(dir = %dir.escape_debug(), "the switch's recordings_dir is not a plain absolute path; not recording");
+            return None;
+        }
+        Some(format!("{dir}/{}/{name}.wav", self.tenant.sip_domain))
     }
 
     /// An api command that answers `+OK` when it worked; a refusal is logged and false.
@@ -767,7 +791,9 @@ impl Call<'_> {
         if c.record {
             // Named for the call that opens the room; each member's channel is then given
             // the room's file as conference_recording, which the record keeps (`end`).
-            vars.push(("conference_auto_record", format!("$${{recordings_dir}}/{domain}/conference-{}-{}.wav", c.number, self.s.uuid())));
+            if let Some(path) = self.recording_path(&format!("conference-{}-{}", c.number, self.s.uuid())).await {
+                vars.push(("conference_auto_record", path));
+            }
         }
         let mut arg = format!("{}-{domain}@default", c.number);
         if !c.pin.is_empty() {
@@ -817,6 +843,15 @@ impl Call<'_> {
         if self.cdr.disposition.is_empty() {
             self.cdr.disposition = "voicemail";
         }
+        // The record is the box's, as an answered call is the phone's that answered it
+        // (`ring`): a call to 1002 that ends in 1002's voicemail is 1002's call.
+        self.cdr.extension = mailbox.to_string();
+        // mod_voicemail never answers (it is registered SAF_NONE, so the core only
+        // pre-answers the channel: switch_core_session.c:2789–2796, "Requires media!
+        // pre_answering channel"): the message would be recorded in early media and the
+        // caller never get a 200 OK. The call is answered here, so it is billed and recorded
+        // as the conversation it is.
+        self.answer().await?;
         self.last_app("voicemail", &arg).await?;
         Ok(Next::Done)
     }
@@ -853,9 +888,10 @@ impl Call<'_> {
     async fn ring(&mut self, e: &Extension, dialstring: &str, timeout: i64) -> Result<Option<String>, RouteError> {
         self.prepare_bridge(timeout, None).await?;
         if e.record_calls {
-            let path = format!("$${{recordings_dir}}/{}/{}.wav", self.tenant.sip_domain, self.s.uuid());
-            self.cdr.recording_path = path.clone();
-            self.s.execute("record_session", Some(&path)).await?;
+            if let Some(path) = self.recording_path(self.s.uuid()).await {
+                self.cdr.recording_path = path.clone();
+                self.s.execute("record_session", Some(&path)).await?;
+            }
         }
         // Set before the bridge: when the callee hangs up, hangup_after_bridge can end this
         // channel before the bridge reports back, and the record must still name who answered.

@@ -23,6 +23,11 @@ use std::sync::{Arc, Mutex, Weak};
 
 use tokio::sync::broadcast;
 
+/// The global variables a Debian package install of FreeSWITCH 1.10 has (switch_core.c
+/// switch_core_set_globals: SWITCH_GLOBAL_dirs as configured at build time).
+pub const RECORDINGS_DIR: &str = "/var/lib/freeswitch/recordings";
+pub const SOUND_PREFIX: &str = "/usr/share/freeswitch/sounds/en/us/callie";
+
 pub use call::{CallReport, Core};
 pub use event::SimEvent;
 pub use scenario::{Scenario, Target};
@@ -320,6 +325,7 @@ impl Switch {
     }
 
     /// The api commands a PBX uses, answered from the simulated switch's own state.
+    /// (`$${…}` in an api command's arguments is never expanded, by the switch or here.)
     pub async fn api(&self, line: &str, _session: Option<&str>) -> String {
         let line = line.trim();
         let (cmd, args) = line.split_once(' ').map(|(c, a)| (c, a.trim())).unwrap_or((line, ""));
@@ -416,6 +422,13 @@ impl Switch {
                 }
                 (None, Some(_), Some(_)) => "-ERR Cannot locate session!\n".into(),
                 _ => "-USAGE: <uuid> [start|stop|mask|unmask] <path> [<limit>]\n".into(),
+            },
+            // mod_commands.c global_getvar_function: the value, no line break; nothing for
+            // a variable that is not set.
+            "global_getvar" => match args {
+                "recordings_dir" => RECORDINGS_DIR.into(),
+                "sound_prefix" => SOUND_PREFIX.into(),
+                _ => String::new(),
             },
             "uuid_getvar" => match words.first().and_then(|u| self.find(u)) {
                 Some(c) => c.lock().ch.var(words.get(1).copied().unwrap_or("")).unwrap_or("_undef_").to_string(),

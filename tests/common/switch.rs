@@ -275,7 +275,7 @@ impl Lab {
             .unwrap_or_else(|| panic!("no extension {number}@{domain}"));
         let password = ext["sip_password"].as_str().unwrap();
         let account = format!("<sip:{number}@{domain}>;auth_pass={password};outbound=\"sip:127.0.0.1:{}\";regint=600", self.internal_port);
-        let mut p = Phone::start(&self.dir, PhoneSpec { name: &format!("{number}@{domain}"), account, sip_port: free_port(), ctrl_port: free_port(), tone_hz, g722 });
+        let p = Phone::start(&self.dir, PhoneSpec { name: &format!("{number}@{domain}"), account, sip_port: free_port(), ctrl_port: free_port(), tone_hz, g722 });
         self.registered(number, domain);
         p
     }
