@@ -93,3 +93,81 @@ fn voicemail_answers_records_and_plays_back() {
     a.hangup();
     a.wait("CALL_CLOSED", RING);
 }
+
+/// A trunk created over the API as the guide describes (section 3), with no registration.
+fn trunk(lab: &Lab, name: &str, port: u16, caller_id: &str, codecs: &[&str]) -> i64 {
+    let (st, v) = lab.request(
+        "POST",
+        "/api/v1/trunks",
+        Some(&lab.root()),
+        json!({ "name": name, "host": "127.0.0.1", "port": port, "register": false, "caller_id": caller_id, "codecs": codecs }),
+    );
+    assert_eq!(st, 201, "{v}");
+    v["id"].as_i64().unwrap()
+}
+
+/// The gateway's state and status as switchboard reports them.
+fn gateway(lab: &Lab, trunk: i64) -> (String, String) {
+    let (st, v) = lab.request("GET", "/api/v1/gateways", Some(&lab.root()), serde_json::Value::Null);
+    assert_eq!(st, 200, "{v}");
+    let g = v["items"].as_array().unwrap().iter().find(|g| g["trunk_id"] == trunk).cloned().unwrap_or_default();
+    (g["state"].as_str().unwrap_or("").to_string(), g["status"].as_str().unwrap_or("").to_string())
+}
+
+/// 1001 dials a US number: Acme's North America route tries a dead trunk first, fails over
+/// to the live one, and the carrier sees the route's caller ID and hears 1001.
+#[test]
+fn an_outbound_call_fails_over_past_a_dead_trunk_with_the_routes_caller_id() {
+    let Some(lab) = Lab::start("out") else { return };
+    let mut carrier = lab.carrier("+13125550199", 880);
+    let dead_port = common::switch::free_port();
+    let dead = trunk(&lab, "Dead carrier", dead_port, "+12125550100", &["PCMU", "PCMA"]);
+    let live = trunk(&lab, "Live carrier", carrier.sip_port, "+12125550100", &["PCMU", "PCMA"]);
+    for t in [dead, live] {
+        wait_for("the new gateway on the switch", RING, || lab.fs_cli(&format!("sofia xmlstatus gateway trunk{t}")).contains("<state>NOREG</state>").then_some(()));
+        wait_for("switchboard to report the gateway", RING, || (gateway(&lab, t).0 == "NOREG").then_some(()));
+    }
+    let route = lab.find(&switchboard::store::resources::OUTBOUND_ROUTES, "name", "North America")["id"].as_i64().unwrap();
+    let tok = lab.login("tenant@acme.test", "Demo-Tenant-2026");
+    let (st, v) = lab.request(
+        "PATCH",
+        &format!("/api/v1/outbound-routes/{route}"),
+        Some(&tok),
+        json!({ "caller_id": "+12125550101", "trunks": [{ "trunk_id": dead }, { "trunk_id": live }],
+                "failover_causes": ["NORMAL_TEMPORARY_FAILURE", "NO_ROUTE_DESTINATION", "GATEWAY_DOWN", "DESTINATION_OUT_OF_ORDER", "RECOVERY_ON_TIMER_EXPIRE"] }),
+    );
+    assert_eq!(st, 200, "{v}");
+    let mut a = lab.acme_phone("1001", 440);
+    a.dial("sip:+13125550199@acme.switchboard.test");
+    let inc = carrier.answer();
+    assert_eq!(inc["peeruri"], "sip:+12125550101@127.0.0.1", "the carrier sees the route's caller ID: {inc}");
+    a.wait("CALL_ESTABLISHED", RING);
+    a.hears_for(1.0);
+    carrier.hears_for(1.0);
+    a.hangup();
+    carrier.wait("CALL_CLOSED", RING);
+    a.heard_tone_of(&carrier);
+    carrier.heard_tone_of(&a);
+    let cdr = lab.cdr_where("the outbound record", |c| c["callee"] == "+13125550199");
+    assert_eq!(cdr["trunk_id"], live, "{cdr}");
+    assert_eq!(cdr["disposition"], "answered", "{cdr}");
+    let tried = lab.fs_cli(&format!("sofia xmlstatus gateway trunk{dead}"));
+    assert!(tried.contains("<failed-calls-out>1</failed-calls-out>"), "the dead trunk was tried first: {tried}");
+
+    // A trunk edited in the API: its gateway is killed and read again, and switchboard
+    // shows what sofia shows (it used to stay DOWN after the kill).
+    let (st, v) = lab.request("PATCH", &format!("/api/v1/trunks/{live}"), Some(&lab.root()), json!({ "caller_id": "+12125550100" }));
+    assert_eq!(st, 200, "{v}");
+    wait_for("the edited gateway back on the switch", RING, || {
+        let x = lab.fs_cli(&format!("sofia xmlstatus gateway trunk{live}"));
+        (x.contains("<state>NOREG</state>") && x.contains("<status>UP</status>") && x.contains("+12125550100")).then_some(())
+    });
+    wait_for("switchboard to show it NOREG and UP", RING, || (gateway(&lab, live) == ("NOREG".into(), "UP".into())).then_some(()));
+
+    // The dead trunk's OPTIONS ping (every 30 s, xml_curl.rs) goes unanswered: sofia marks it
+    // DOWN and sends it no calls; switchboard says so too (it showed NOREG, as if fine).
+    wait_for("the dead gateway DOWN on the switch", Duration::from_secs(75), || {
+        lab.fs_cli(&format!("sofia xmlstatus gateway trunk{dead}")).contains("<status>DOWN</status>").then_some(())
+    });
+    wait_for("switchboard to show it DOWN", RING, || (gateway(&lab, dead) == ("NOREG".into(), "DOWN".into())).then_some(()));
+}

@@ -194,8 +194,23 @@ async fn registrations_and_gateways_follow_the_switch() {
     let gws = w.get("/api/v1/gateways", &acme).await;
     let trunk = gws["items"][0]["trunk_id"].as_i64().unwrap();
     assert_eq!(gws["items"][0]["state"], "unknown");
-    w.switch.add_gateway(switchboard::sim::Gateway { name: format!("trunk{trunk}"), proxy: "sip.carrier.test".into(), state: "TRYING".into() });
-    w.switch.set_gateway_state(&format!("trunk{trunk}"), "REGED");
+    // A gateway that does not register fires nothing but gateway_add: its NOREG/UP is read
+    // from the switch's own list.
+    w.switch.add_gateway(switchboard::sim::Gateway {
+        name: format!("trunk{trunk}"),
+        proxy: "sip.carrier.test".into(),
+        state: "NOREG".into(),
+        status: "UP".into(),
+    });
+    w.until("the gateway shows NOREG and UP", || async {
+        let g = &w.get("/api/v1/gateways", &acme).await["items"][0];
+        (g["state"] == "NOREG", g["status"] == "UP") == (true, true)
+    })
+    .await;
+    // Its pings fail: still NOREG, now DOWN (sofia sends no call to it).
+    w.switch.set_gateway_state(&format!("trunk{trunk}"), "NOREG", "DOWN");
+    w.until("the gateway shows DOWN", || async { w.get("/api/v1/gateways", &acme).await["items"][0]["status"] == "DOWN" }).await;
+    w.switch.set_gateway_state(&format!("trunk{trunk}"), "REGED", "UP");
     w.until("the gateway shows REGED", || async { w.get("/api/v1/gateways", &acme).await["items"][0]["state"] == "REGED" }).await;
 
     // A trunk saved in the API reaches the switch: the old gateway is dropped and the
@@ -206,6 +221,7 @@ async fn registrations_and_gateways_follow_the_switch() {
         w.switch.sofia_commands() == vec![format!("external killgw trunk{trunk}"), "external rescan".to_string()]
     })
     .await;
+    w.until("the killed gateway is gone", || async { w.get("/api/v1/gateways", &acme).await["items"][0]["state"] == "unknown" }).await;
 }
 
 /// Reads Server-Sent Events from `path` until `stop` says so; the events (name, data).

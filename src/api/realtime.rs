@@ -104,8 +104,9 @@ pub fn registrations(api: &Api, req: &Req) -> ApiResult<Reply> {
     Reply::ok(json!({ "switch": api.live.state(), "items": items }))
 }
 
-/// GET /gateways: every trunk with its gateway's state on the switch (`unknown` when the
-/// switch has no such gateway yet, e.g. before a rescan).
+/// GET /gateways: every trunk with its gateway's state (REGED, NOREG, FAIL_WAIT…) and status
+/// (UP, DOWN: whether sofia sends calls to it) on the switch; `unknown` when the switch has
+/// no such gateway yet, e.g. before a rescan.
 pub fn gateways(api: &Api, _req: &Req) -> ApiResult<Reply> {
     let live = api.live.gateways();
     let items: Vec<Value> = api
@@ -121,6 +122,7 @@ pub fn gateways(api: &Api, _req: &Req) -> ApiResult<Reply> {
                 "register": t.register,
                 "active": t.active,
                 "state": g.map(|g| g.state.as_str()).unwrap_or("unknown"),
+                "status": g.map(|g| g.status.as_str()).filter(|s| !s.is_empty()).unwrap_or("unknown"),
             })
         })
         .collect();

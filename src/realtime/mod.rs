@@ -39,6 +39,8 @@ const EVENTS: &[&str] = &[
     "sofia::unregister",
     "sofia::expire",
     "sofia::gateway_state",
+    "sofia::gateway_add",
+    "sofia::gateway_delete",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -111,7 +113,7 @@ impl Live {
         let snapshot = rt.block_on(async {
             let channels = client.api("show channels as json").await?;
             let regs = client.api("show registrations as json").await?;
-            let gws = client.api("sofia status gateway").await?;
+            let gws = client.api("sofia xmlstatus gateway").await?;
             Ok::<_, crate::esl::EslError>((channels, regs, gws))
         });
         match snapshot {
@@ -123,7 +125,7 @@ impl Live {
                 if let Err(e) = m.load_registrations(&regs, &mut tenants) {
                     tracing::warn!(error = %e, "reading the switch's registrations");
                 }
-                m.load_gateways(&gws);
+                m.load_gateways_xml(&gws);
                 tracing::info!(channels = m.channels.len(), registrations = m.registrations.len(), gateways = m.gateways.len(), "live model loaded");
             }
             Err(e) => {
@@ -140,10 +142,30 @@ impl Live {
             if let Some(c) = change {
                 let _ = self.feed.send(Arc::new(c));
             }
+            if model::gateways_moved(&ev) {
+                self.reload_gateways(rt, client);
+            }
         }
         // The connection is gone: what the model holds is no longer known to be true.
         *self.model.write().unwrap_or_else(|p| p.into_inner()) = Model::default();
         let _ = self.feed.send(Arc::new(Change::Reloaded));
+    }
+
+    /// Reads sofia's own list of gateways again and sends each to the feed.
+    fn reload_gateways(&self, rt: &tokio::runtime::Handle, client: &InboundClient) {
+        match rt.block_on(client.api("sofia xmlstatus gateway")) {
+            Ok(xml) => {
+                let gws: Vec<LiveGateway> = {
+                    let mut m = self.model.write().unwrap_or_else(|p| p.into_inner());
+                    m.load_gateways_xml(&xml);
+                    m.gateways.values().cloned().collect()
+                };
+                for g in gws {
+                    let _ = self.feed.send(Arc::new(Change::Gateway { gateway: g }));
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "reading the switch's gateways"),
+        }
     }
 
     /// A trunk was saved or deleted: its gateway is dropped (a changed one is rebuilt) and

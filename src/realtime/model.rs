@@ -54,6 +54,10 @@ pub struct LiveGateway {
     /// sofia_state_names (mod_sofia.c:2783): UNREGED, TRYING, REGISTER, REGED, UNREGISTER,
     /// FAILED, FAIL_WAIT, EXPIRED, NOREG, DOWN, TIMEOUT.
     pub state: String,
+    /// Whether sofia will send calls to it: `UP` or `DOWN` (status_names, mod_sofia.c:2889).
+    /// A gateway that does not register is NOREG whatever becomes of it; its OPTIONS pings
+    /// (and a registration's failures) move this instead (sofia_reg.c).
+    pub status: String,
     /// The trunk the gateway was built from (`trunk<id>`, as the configuration endpoint
     /// names them).
     pub trunk_id: Option<i64>,
@@ -223,10 +227,19 @@ impl Model {
                     let gone = self.registrations.remove(&(realm.clone(), user.clone()))?;
                     Some(Change::Unregistration { user, realm, tenant_id: gone.tenant_id })
                 }
+                // sofia_reg.c:153–172: every such event carries Ping-Status, the gateway's
+                // UP/DOWN, whatever fired it (a state change, a ping that flipped it).
                 "sofia::gateway_state" => {
-                    let g = gateway(&get("Gateway"), &get("State"));
+                    let g = gateway(&get("Gateway"), &get("State"), &get("Ping-Status"));
                     self.gateways.insert(g.name.clone(), g.clone());
                     Some(Change::Gateway { gateway: g })
+                }
+                // A gateway killed (killgw, a trunk saved) is unlinked at the profile's next
+                // tick, which says so (sofia_reg.c:334–350); the follower then reads the whole
+                // list again (`gateways_moved`).
+                "sofia::gateway_delete" => {
+                    self.gateways.remove(&get("Gateway"));
+                    None
                 }
                 _ => None,
             },
@@ -294,25 +307,53 @@ impl Model {
         Ok(())
     }
 
-    /// Replaces the gateways with `sofia status gateway`'s table (mod_sofia.c:2947–2990):
-    /// rows `profile::name <TAB> data <TAB> STATE <TAB> …` between two `=` rules.
-    pub fn load_gateways(&mut self, text: &str) {
+    /// Replaces the gateways with `sofia xmlstatus gateway`: one `<gateway>` element per
+    /// gateway of every running profile, each field on a line of its own
+    /// (mod_sofia.c:3204–3292, xml_gateway_status and cmd_xml_status). Read line by line:
+    /// sofia prints some values (`<to>`, `<proxy>`) without escaping them, so the answer
+    /// is not always well-formed XML, while the three fields read here always are.
+    pub fn load_gateways_xml(&mut self, xml: &str) {
         self.gateways.clear();
-        for line in text.lines() {
-            let cols: Vec<&str> = line.split('\t').map(str::trim).collect();
-            let Some((_, name)) = cols.first().and_then(|c| c.split_once("::")) else { continue };
-            if name == "Gateway-Name" || cols.len() < 3 {
-                continue;
+        let (mut name, mut state, mut status): (Option<String>, Option<String>, Option<String>) = (None, None, None);
+        for line in xml.lines().map(str::trim) {
+            let field = |tag: &str| {
+                line.strip_prefix(&format!("<{tag}>")).and_then(|r| r.strip_suffix(&format!("</{tag}>"))).map(|v| xml_unescape(v))
+            };
+            if line == "<gateway>" {
+                (name, state, status) = (None, None, None);
+            } else if line == "</gateway>" {
+                if let (Some(n), Some(st)) = (name.take(), state.take()) {
+                    let g = gateway(&n, &st, &status.take().unwrap_or_default());
+                    self.gateways.insert(g.name.clone(), g);
+                }
+            } else if let Some(v) = field("name") {
+                name = Some(v);
+            } else if let Some(v) = field("state") {
+                state = Some(v);
+            } else if let Some(v) = field("status") {
+                status = Some(v);
             }
-            let g = gateway(name, cols[2]);
-            self.gateways.insert(g.name.clone(), g);
         }
     }
 }
 
-fn gateway(name: &str, state: &str) -> LiveGateway {
+/// The five entities switch_amp_encode writes.
+fn xml_unescape(s: &str) -> String {
+    s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'").replace("&amp;", "&")
+}
+
+/// Whether `ev` means the switch's list of gateways itself changed (one added by a rescan,
+/// one deleted), which no gateway_state event reports: a gateway that does not register
+/// starts NOREG and UP and fires nothing but `sofia::gateway_add` (sofia_reg.c:3719–3727;
+/// sofia.c:4034–4035), so its state is read from the switch.
+pub fn gateways_moved(ev: &crate::esl::Event) -> bool {
+    ev.get("Event-Name").as_deref() == Some("CUSTOM")
+        && matches!(ev.get("Event-Subclass").as_deref(), Some("sofia::gateway_add" | "sofia::gateway_delete"))
+}
+
+fn gateway(name: &str, state: &str, status: &str) -> LiveGateway {
     let trunk_id = name.strip_prefix("trunk").and_then(|n| n.parse().ok());
-    LiveGateway { name: name.to_string(), state: state.to_string(), trunk_id }
+    LiveGateway { name: name.to_string(), state: state.to_string(), status: status.to_string(), trunk_id }
 }
 
 #[cfg(test)]
@@ -391,16 +432,17 @@ mod tests {
     }
 
     #[test]
-    fn the_gateway_table_parses_as_mod_sofia_prints_it() {
-        let text = "    Profile::Gateway-Name\t                    Data    \tState\tPing Time\tIB Calls(F/T)\tOB Calls(F/T)\n\
-            =================================================================================================\n\
-            \x20       external::trunk1\t          sip:user@sip.carrier.test\tREGED\t  0.00\t0/0\t0/0\n\
-            \x20       external::trunk2\t               sip:other.test\tFAIL_WAIT\t  0.00\t0/0\t0/0 (retry: 30s)\n\
-            =================================================================================================\n\
-            2 gateways: Inbound(Failed/Total): 0/0,Outbound(Failed/Total):0/0\n";
+    fn the_gateway_list_parses_as_mod_sofia_prints_it() {
+        // As a real 1.10.12 printed it (fields trimmed to those around what is read), with
+        // an unescaped `<to>` that a strict XML parser would refuse.
+        let xml = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<gateways>\n  <gateway>\n    <name>trunk1</name>\n    \
+            <profile>external</profile>\n    <to>sip:a&b@sip.carrier.test</to>\n    <state>REGED</state>\n    <status>UP</status>\n  \
+            </gateway>\n  <gateway>\n    <name>trunk2</name>\n    <state>NOREG</state>\n    <status>DOWN</status>\n    \
+            <uptime-usec>0</uptime-usec>\n  </gateway>\n</gateways>\n";
         let mut m = Model::default();
-        m.load_gateways(text);
-        let states: Vec<(&str, &str)> = m.gateways.values().map(|g| (g.name.as_str(), g.state.as_str())).collect();
-        assert_eq!(states, vec![("trunk1", "REGED"), ("trunk2", "FAIL_WAIT")]);
+        m.gateways.insert("trunk9".into(), gateway("trunk9", "REGED", "UP"));
+        m.load_gateways_xml(xml);
+        let states: Vec<(&str, &str, &str)> = m.gateways.values().map(|g| (g.name.as_str(), g.state.as_str(), g.status.as_str())).collect();
+        assert_eq!(states, vec![("trunk1", "REGED", "UP"), ("trunk2", "NOREG", "DOWN")], "the list is replaced whole");
     }
 }

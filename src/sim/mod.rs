@@ -42,12 +42,14 @@ pub struct Registration {
     pub agent: String,
 }
 
-/// A sofia gateway and its state (REGED, FAIL_WAIT, NOREG…).
+/// A sofia gateway, its state (REGED, FAIL_WAIT, NOREG…) and its status (UP or DOWN: a
+/// gateway that does not register stays NOREG, and its pings move the status alone).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Gateway {
     pub name: String,
     pub proxy: String,
     pub state: String,
+    pub status: String,
 }
 
 /// A conference room: made by its first caller with that caller's limit and recording, gone
@@ -191,25 +193,30 @@ impl Switch {
         }
     }
 
+    /// A gateway added to the external profile (a start, a rescan): `sofia::gateway_add`,
+    /// and nothing else while its state does not change (sofia_reg.c:3719–3727).
     pub fn add_gateway(&self, g: Gateway) {
+        let headers = vec![("Gateway", g.name.clone()), ("profile-name", "external".to_string())];
         self.inner.gateways.lock().unwrap().push(g);
+        self.publish(&self.custom_event("sofia::gateway_add", ("sofia_reg.c", "sofia_reg_add_gateway", 3722), headers));
     }
 
-    /// A gateway changes state: `sofia::gateway_state` (sofia_reg.c:153–173).
-    pub fn set_gateway_state(&self, name: &str, state: &str) {
+    /// A gateway changes state or status: `sofia::gateway_state`, which always carries the
+    /// status as Ping-Status (sofia_reg.c:153–172).
+    pub fn set_gateway_state(&self, name: &str, state: &str, status: &str) {
         let found = {
             let mut gws = self.inner.gateways.lock().unwrap();
             match gws.iter_mut().find(|g| g.name == name) {
                 Some(g) => {
                     g.state = state.to_string();
+                    g.status = status.to_string();
                     true
                 }
                 None => false,
             }
         };
         if found {
-            let ping = if state == "REGED" { "UP" } else { "DOWN" };
-            let headers = vec![("Gateway", name.to_string()), ("State", state.to_string()), ("Ping-Status", ping.to_string())];
+            let headers = vec![("Gateway", name.to_string()), ("State", state.to_string()), ("Ping-Status", status.to_string())];
             self.publish(&self.custom_event("sofia::gateway_state", ("sofia_reg.c", "sofia_reg_fire_custom_gateway_state_event", 156), headers));
         }
     }
@@ -484,6 +491,7 @@ impl Switch {
                 }
             }
             "sofia" if args.starts_with("status gateway") => self.sofia_gateways(words.get(2).copied()),
+            "sofia" if args.starts_with("xmlstatus gateway") => self.sofia_gateways_xml(words.get(2).copied()),
             // mod_sofia.c:3623–3645: `sofia profile <name> rescan | check_sync [<user@host>]`.
             "sofia" if words.first() == Some(&"profile") && words.len() >= 3 => {
                 self.inner.sofia_log.lock().unwrap().push(words[1..].join(" "));
@@ -494,11 +502,18 @@ impl Switch {
                     // mod_sofia.c:3583–3601.
                     ("internal" | "external", "killgw") => match words.get(3) {
                         None => "-ERR missing gw name\n".into(),
+                        // The real switch unlinks it at the profile's next tick (about a
+                        // second later) and fires gateway_delete then (sofia_reg.c:334–350).
                         Some(gw) => {
-                            let mut gws = self.inner.gateways.lock().unwrap();
-                            let before = gws.len();
-                            gws.retain(|g| g.name != *gw);
-                            if gws.len() < before {
+                            let removed = {
+                                let mut gws = self.inner.gateways.lock().unwrap();
+                                let before = gws.len();
+                                gws.retain(|g| g.name != *gw);
+                                gws.len() < before
+                            };
+                            if removed {
+                                let headers = vec![("profile-name", words[1].to_string()), ("Gateway", gw.to_string())];
+                                self.publish(&self.custom_event("sofia::gateway_delete", ("sofia_reg.c", "sofia_reg_check_gateway", 343), headers));
                                 "+OK gateway marked for deletion.\n".into()
                             } else {
                                 "-ERR no such gateway.\n".into()
@@ -596,11 +611,35 @@ impl Switch {
         out
     }
 
+    /// `sofia xmlstatus gateway [<name>]` (mod_sofia.c:3204–3292): every gateway inside
+    /// `<gateways>`, or one bare `<gateway>`; each field on its own line.
+    fn sofia_gateways_xml(&self, name: Option<&str>) -> String {
+        let gws = self.inner.gateways.lock().unwrap();
+        let one = |g: &Gateway| {
+            format!(
+                "  <gateway>\n    <name>{}</name>\n    <profile>external</profile>\n    <scheme>Digest</scheme>\n    <realm>{p}</realm>\n    \
+                 <proxy>sip:{p}</proxy>\n    <state>{}</state>\n    <status>{}</status>\n    <uptime-usec>0</uptime-usec>\n  </gateway>\n",
+                g.name,
+                g.state,
+                g.status,
+                p = g.proxy
+            )
+        };
+        let head = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n";
+        match name {
+            Some(n) => match gws.iter().find(|g| g.name == n) {
+                Some(g) => format!("{head}{}", one(g)),
+                None => "Invalid Gateway!\n".into(),
+            },
+            None => format!("{head}<gateways>\n{}</gateways>\n", gws.iter().map(one).collect::<String>()),
+        }
+    }
+
     fn sofia_gateways(&self, name: Option<&str>) -> String {
         let gws = self.inner.gateways.lock().unwrap();
         match name {
             Some(n) => match gws.iter().find(|g| g.name == n) {
-                Some(g) => format!("Name    \t{}\nProxy   \t{}\nState   \t{}\nStatus  \tUP\n", g.name, g.proxy, g.state),
+                Some(g) => format!("Name    \t{}\nProxy   \t{}\nState   \t{}\nStatus  \t{}\n", g.name, g.proxy, g.state, g.status),
                 None => "Invalid Gateway!\n".into(),
             },
             // mod_sofia.c:2947–2990, field widths included.

@@ -44,7 +44,7 @@ export async function show(ctx) {
     if (ctx.allowed('GET', '/gateways')) {
       try {
         const g = await get('/gateways');
-        gws.replaceChildren(...g.items.map((x) => h('tr', {}, h('td', {}, x.trunk), h('td', {}, x.gateway), h('td', {}, x.state))));
+        gws.replaceChildren(...g.items.map((x) => h('tr', {}, h('td', {}, x.trunk), h('td', {}, x.gateway), h('td', {}, x.state), h('td', {}, x.status))));
       } catch { gws.replaceChildren(); }
     }
     return true;
@@ -63,7 +63,7 @@ export async function show(ctx) {
   page('Realtime monitor', sw, status, c2c,
     h('h2', {}, 'Active channels'), h('table', {}, h('thead', {}, h('tr', {}, ['Caller', 'Destination', 'Duration', 'Codec', 'State', ''].map((x) => h('th', {}, x)))), chans),
     h('h2', {}, 'Registrations'), h('table', {}, h('thead', {}, h('tr', {}, ['User', 'Address', 'Agent'].map((x) => h('th', {}, x)))), regs),
-    ctx.allowed('GET', '/gateways') ? [h('h2', {}, 'Gateways'), h('table', {}, h('thead', {}, h('tr', {}, ['Trunk', 'Gateway', 'State'].map((x) => h('th', {}, x)))), gws)] : null);
+    ctx.allowed('GET', '/gateways') ? [h('h2', {}, 'Gateways'), h('table', {}, h('thead', {}, h('tr', {}, ['Trunk', 'Gateway', 'State', 'Status'].map((x) => h('th', {}, x)))), gws)] : null);
   if (!(await render())) return;
   // EventSource sends no headers: the access token goes in the query string.
   const t = tokens();

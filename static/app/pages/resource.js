@@ -59,7 +59,7 @@ export async function list(ctx, name, title) {
   const money = (k) => schema.properties[k] && isMoney(schema.properties[k]);
   let gateways = null;
   if (name === 'trunks') {
-    try { gateways = Object.fromEntries((await get('/gateways')).items.map((g) => [g.trunk_id ?? g.id, g.state])); } catch { gateways = {}; }
+    try { gateways = Object.fromEntries((await get('/gateways')).items.map((g) => [g.trunk_id ?? g.id, g.status && g.status !== 'unknown' ? `${g.state} · ${g.status}` : g.state])); } catch { gateways = {}; }
   }
   const canWrite = ctx.allowed('POST', `/${name}`);
   const search = h('input', { type: 'search', name: 'q', 'aria-label': 'Search', value: params.get('q') || '', placeholder: 'Search' });
