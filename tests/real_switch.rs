@@ -171,3 +171,49 @@ fn an_outbound_call_fails_over_past_a_dead_trunk_with_the_routes_caller_id() {
     });
     wait_for("switchboard to show it DOWN", RING, || (gateway(&lab, dead) == ("NOREG".into(), "DOWN".into())).then_some(()));
 }
+
+/// A G722 desk phone calls a G.711-only carrier and a G.711-only phone: each leg is offered
+/// what its far end takes (the trunk's codecs; the profile's list after the caller's), so
+/// FreeSWITCH transcodes and both sides hear each other. (Offered the caller's G722 alone,
+/// the carrier answered 488 and the caller heard nothing.)
+#[test]
+fn a_wideband_phone_reaches_narrowband_carriers_and_phones() {
+    let Some(lab) = Lab::start("codec") else { return };
+    let mut carrier = lab.carrier("+13125550199", 880);
+    let t = trunk(&lab, "G711 carrier", carrier.sip_port, "+12125550100", &["PCMU", "PCMA"]);
+    wait_for("the gateway on the switch", RING, || lab.fs_cli(&format!("sofia xmlstatus gateway trunk{t}")).contains("<state>NOREG</state>").then_some(()));
+    let route = lab.find(&switchboard::store::resources::OUTBOUND_ROUTES, "name", "North America")["id"].as_i64().unwrap();
+    let (st, v) = lab.request("PATCH", &format!("/api/v1/outbound-routes/{route}"), Some(&lab.root()), json!({ "trunks": [{ "trunk_id": t }] }));
+    assert_eq!(st, 200, "{v}");
+    let mut a = lab.phone(common::switch::ACME, "1001", 440, true);
+    let mut b = lab.acme_phone("1002", 660);
+
+    a.dial("sip:+13125550199@acme.switchboard.test");
+    carrier.answer();
+    a.wait("CALL_ESTABLISHED", RING);
+    let legs = wait_for("both legs up", RING, || {
+        let ch = lab.channels();
+        (ch.len() == 2 && ch.iter().all(|c| c["callstate"] == "ACTIVE")).then_some(ch)
+    });
+    let caller = legs.iter().find(|c| c["direction"] == "inbound").expect("the caller's leg");
+    let out = legs.iter().find(|c| c["direction"] == "outbound").expect("the carrier's leg");
+    assert_eq!((caller["read_codec"].as_str(), out["read_codec"].as_str()), (Some("G722"), Some("PCMU")), "{legs:?}");
+    a.hears_for(1.0);
+    carrier.hears_for(1.0);
+    a.hangup();
+    carrier.wait("CALL_CLOSED", RING);
+    carrier.heard_tone_of(&a);
+    let (rms, _) = a.heard();
+    assert!(rms > 0.05, "the G722 phone heard the carrier: rms {rms}");
+    lab.idle();
+
+    a.clear();
+    a.dial("sip:1002@acme.switchboard.test");
+    b.answer();
+    a.wait("CALL_ESTABLISHED", RING);
+    b.hears_for(1.0);
+    a.hears_for(1.0);
+    a.hangup();
+    b.wait("CALL_CLOSED", RING);
+    b.heard_tone_of(&a);
+}

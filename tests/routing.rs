@@ -302,7 +302,7 @@ async fn no_answer_forwarding_voicemail_and_recording_on_request() {
     change(json!({ "forward_no_answer": "+12125550199" }));
     s.targets.insert(format!("sofia/gateway/trunk{trunk}/+12125550199"), answers(50));
     let (r, cdr) = call(&p, s.clone()).await;
-    let out = format!("[origination_caller_id_number=+12125550100]sofia/gateway/trunk{trunk}/+12125550199");
+    let out = format!("[origination_caller_id_number=+12125550100,absolute_codec_string='PCMU,PCMA']sofia/gateway/trunk{trunk}/+12125550199");
     assert_eq!(dials(&r), [format!("user/1003@{ACME}"), out], "the carrier sees DemoCarrier's caller ID, not extension 1001");
     assert_eq!((cdr["disposition"].as_str(), cdr["trunk_id"].as_i64()), (Some("answered"), Some(trunk)));
 
@@ -338,14 +338,14 @@ async fn outbound_routes_by_priority_rewrite_the_number_and_choose_the_caller_id
 
     let (r, cdr) = out("+442079460199").await;
     assert_eq!(r.bridges.len(), 1);
-    let by_route = format!("[origination_caller_id_number=+442079460000]sofia/gateway/trunk{demo}/02079460199");
+    let by_route = format!("[origination_caller_id_number=+442079460000,absolute_codec_string='PCMU,PCMA']sofia/gateway/trunk{demo}/02079460199");
     assert_eq!(dialed(&r), (by_route, "+442079460000".into()), "the route's caller ID before the trunk's");
     assert_eq!((cdr["callee"].as_str(), cdr["direction"].as_str()), (Some("+442079460199"), Some("outbound")));
     let (r, _) = out("+33142680000").await;
     assert_eq!(dialed(&r).1, "+12125550111");
     // The demo's North America route (priority 10, no caller ID) comes before Anywhere.
     let (r, _) = out("+12125550199").await;
-    let by_trunk = format!("[origination_caller_id_number=+12125550100]sofia/gateway/trunk{demo}/+12125550199");
+    let by_trunk = format!("[origination_caller_id_number=+12125550100,absolute_codec_string='PCMU,PCMA']sofia/gateway/trunk{demo}/+12125550199");
     assert_eq!(dialed(&r), (by_trunk, "+12125550100".into()), "the trunk's own");
     let (r, _) = out("+4930123456").await;
     assert_eq!(dialed(&r), (format!("sofia/gateway/trunk{plain}/+4930123456"), "1001".into()), "neither: the phone's own");
@@ -522,7 +522,7 @@ async fn hostile_values_cannot_add_legs_or_variables() {
     assert!(!name.contains(['$', '{', '}', ',', '|', '[', ']', '^', ';', '\'']), "{name:?}");
     assert_eq!(r.bridges[0].legs.len(), 1, "one leg, whatever the name said");
     let ms = r.apps.iter().find(|a| a.app == "multiset").expect("multiset");
-    assert_eq!(ms.arg.matches('|').count(), 5, "the separator and four between five variables, no more: {}", ms.arg);
+    assert_eq!(ms.arg.matches('|').count(), 7, "the separator and six between seven variables, no more: {}", ms.arg);
     for dialed in ["1003,user/9999", "1003|sofia/gateway/x/1", "${x}", "1003'"] {
         let (r, _) = call(&p, from_phone(ACME, "1001", dialed)).await;
         assert!(r.bridges.is_empty(), "{dialed}");
@@ -704,7 +704,7 @@ async fn follow_me_cascades_with_each_step_s_delay_and_timeout_then_voicemail() 
     assert_eq!(r.bridges.len(), 1, "{:?}", apps(&r));
     let b = &r.bridges[0];
     // The mobile is reached through DemoCarrier, with the caller ID that trunk presents.
-    let cid = "origination_caller_id_number=+12125550100";
+    let cid = "origination_caller_id_number=+12125550100,absolute_codec_string='PCMU,PCMA'";
     assert_eq!(b.dialstring, format!("[leg_delay_start=0,leg_timeout=15]{desk},[leg_delay_start=15,leg_timeout=35,{cid}]{cell}"));
     let rang: Vec<(&str, u64, u64)> = b.rang.iter().map(|l| (l.endpoint.as_str(), l.from_ms, l.to_ms)).collect();
     let near = |got: u64, want: u64| got.abs_diff(want) <= 30;
@@ -914,7 +914,7 @@ async fn star_4_consults_then_joins_and_held_parties_hear_the_tenant_s_music() {
     assert_eq!(r.hangup_by.as_deref(), Some("switch"));
     let var = |n: &str| r.variables.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
     assert_eq!(var("hold_music"), Some(format!("local_stream://moh_t{}_c{class}", p.acme.0)));
-    assert_eq!(var("export_vars").as_deref(), Some("hold_music"));
+    assert_eq!(var("export_vars").as_deref(), Some("media_mix_inbound_outbound_codecs,hold_music"));
     assert!(cdr["route"].as_str().unwrap().contains("attended transfer to 1004"), "{cdr}");
     // An unavailable target: the presser hears why, the call goes on.
     let e1004 = ext(&p, "1004")["id"].as_i64().unwrap();

@@ -60,6 +60,28 @@ pub fn presented_caller_id<'a>(route: &'a OutboundRoute, trunk: &'a RouteTrunk) 
     [route.caller_id.as_str(), trunk.caller_id.as_str()].into_iter().find(|c| !c.is_empty()).filter(e164)
 }
 
+/// The channel variables of a leg out on `trunk` (`k=v` items for its `[…]`): the caller
+/// ID it presents (a leg's origination_caller_id_number wins over the channel's effective
+/// one, switch_ivr_originate.c:3017–3020; with the gateway's caller-id-in-from it is also
+/// the From user the carrier sees), and the trunk's codecs as the whole offer. Without
+/// them the leg offers only the codec the caller's leg negotiated
+/// (switch_core_media.c:2245–2277, originator_codec): a G722 phone's call reached a G.711
+/// carrier as a G722-only offer, was refused with 488 (INCOMPATIBLE_DESTINATION, no
+/// failover cause) and the caller heard nothing. With the trunk's list FreeSWITCH
+/// transcodes. The codec names are the store's fixed list; quoted, as the list holds
+/// commas (switch_separate_string keeps a single-quoted value whole).
+pub fn trunk_leg_vars(route: &OutboundRoute, trunk: &RouteTrunk) -> Vec<String> {
+    let mut vars = Vec::new();
+    if let Some(cid) = presented_caller_id(route, trunk) {
+        vars.push(format!("origination_caller_id_number={cid}"));
+    }
+    let codecs: Vec<&str> = trunk.codecs.iter().map(String::as_str).filter(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')).collect();
+    if !codecs.is_empty() {
+        vars.push(format!("absolute_codec_string='{}'", codecs.join(",")));
+    }
+    vars
+}
+
 /// The block entry that stops `number` in `direction` (inbound: the caller; outbound: the
 /// number dialed).
 pub fn blocked(blocks: Vec<CallBlock>, direction: &str, number: &str) -> Option<CallBlock> {
@@ -80,7 +102,7 @@ pub fn moh_stream(tenant: i64, class: i64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::presented_caller_id;
+    use super::{presented_caller_id, trunk_leg_vars};
     use crate::store::routing::{OutboundRoute, RouteTrunk};
 
     #[test]
@@ -96,7 +118,7 @@ mod tests {
             trunks: vec![],
             rate_plan_id: None,
         };
-        let trunk = |cid: &str| RouteTrunk { trunk_id: 1, max_channels: 0, caller_id: cid.into() };
+        let trunk = |cid: &str| RouteTrunk { trunk_id: 1, max_channels: 0, caller_id: cid.into(), codecs: vec![] };
         assert_eq!(presented_caller_id(&route("+442079460000"), &trunk("+12125550100")), Some("+442079460000"));
         assert_eq!(presented_caller_id(&route(""), &trunk("+12125550100")), Some("+12125550100"));
         assert_eq!(presented_caller_id(&route(""), &trunk("")), None);
@@ -105,5 +127,25 @@ mod tests {
             assert_eq!(presented_caller_id(&route(hostile), &trunk("")), None, "{hostile}");
             assert_eq!(presented_caller_id(&route(""), &trunk(hostile)), None, "{hostile}");
         }
+    }
+
+    #[test]
+    fn a_trunk_leg_offers_the_trunk_s_codecs_and_only_codec_names() {
+        let route = OutboundRoute {
+            id: 1,
+            name: "r".into(),
+            pattern: "+X.".into(),
+            strip_digits: 0,
+            prepend: String::new(),
+            caller_id: "+12125550100".into(),
+            failover_causes: vec![],
+            trunks: vec![],
+            rate_plan_id: None,
+        };
+        let trunk = |codecs: &[&str]| RouteTrunk { trunk_id: 1, max_channels: 0, caller_id: String::new(), codecs: codecs.iter().map(|c| c.to_string()).collect() };
+        assert_eq!(trunk_leg_vars(&route, &trunk(&["PCMU", "PCMA"])), ["origination_caller_id_number=+12125550100", "absolute_codec_string='PCMU,PCMA'"]);
+        assert_eq!(trunk_leg_vars(&route, &trunk(&[])), ["origination_caller_id_number=+12125550100"], "no list: the caller's codec");
+        // A row edited by hand past the API's checks never reaches the dial string.
+        assert_eq!(trunk_leg_vars(&route, &trunk(&["G722", "PCMU']user/1", "x,y"])), ["origination_caller_id_number=+12125550100", "absolute_codec_string='G722'"]);
     }
 }

@@ -529,14 +529,23 @@ impl Call<'_> {
         self.set(&vars).await
     }
 
-    /// `hold_music` for this call and the legs it rings (export_vars copies it to them at
-    /// originate), so a party held or parked by a transfer hears the tenant's music:
-    /// `class` (a ring group's) over the tenant's default.
+    /// What the legs this call rings inherit (export_vars copies it to them at originate):
+    /// `hold_music`, so a party held or parked by a transfer hears the tenant's music
+    /// (`class`, a ring group's, over the tenant's default); and
+    /// media_mix_inbound_outbound_codecs, so a leg offers the caller's codec first and then
+    /// the profile's list (switch_core_media.c:2245–2277) instead of the caller's codec
+    /// alone, which a phone without it refuses (a G722 phone calling a G.711 one, a
+    /// browser calling a desk phone): FreeSWITCH then transcodes. A trunk's leg names its
+    /// own codecs (`plan::trunk_leg_vars`), which win over both.
     fn hold_music_vars(&self, class: Option<i64>) -> Vec<(&'static str, String)> {
-        match class.or(self.tenant.moh_class) {
-            Some(c) => vec![("hold_music", super::plan::moh_stream(self.tenant.id, c)), ("export_vars", "hold_music".into())],
-            None => Vec::new(),
+        let mut vars = vec![("media_mix_inbound_outbound_codecs", "true".to_string())];
+        let mut export = String::from("media_mix_inbound_outbound_codecs");
+        if let Some(c) = class.or(self.tenant.moh_class) {
+            vars.push(("hold_music", super::plan::moh_stream(self.tenant.id, c)));
+            export.push_str(",hold_music");
         }
+        vars.push(("export_vars", export));
+        vars
     }
 
     /// Runs the bridge. None when the call is over: answered (the conversation happened),
@@ -943,8 +952,9 @@ impl Call<'_> {
                     };
                     // One leg among several cannot fail over by itself: the route's first trunk.
                     let trunk = &route.trunks[0];
-                    if let Some(cid) = super::plan::presented_caller_id(&route, trunk) {
-                        vars.push_str(&format!(",origination_caller_id_number={cid}"));
+                    for v in super::plan::trunk_leg_vars(&route, trunk) {
+                        vars.push(',');
+                        vars.push_str(&v);
                     }
                     format!("sofia/gateway/trunk{}/{out}", trunk.trunk_id)
                 }
@@ -1115,14 +1125,9 @@ impl Call<'_> {
             };
             tried += 1;
             self.cdr.trunk_id = Some(trunk.trunk_id);
-            // The caller ID goes with the leg, as each trunk may present its own: a leg's
-            // origination_caller_id_number wins over the channel's effective one
-            // (switch_ivr_originate.c:3017–3020). With the gateway's caller-id-in-from
-            // (xml_curl.rs) it is also the From user the carrier sees.
-            let leg = match super::plan::presented_caller_id(&route, trunk) {
-                Some(cid) => format!("[origination_caller_id_number={cid}]"),
-                None => String::new(),
-            };
+            // The caller ID and the codecs go with the leg, as each trunk has its own.
+            let vars = super::plan::trunk_leg_vars(&route, trunk);
+            let leg = if vars.is_empty() { String::new() } else { format!("[{}]", vars.join(",")) };
             match self.bridge(&format!("{leg}sofia/gateway/trunk{}/{out}", trunk.trunk_id), false).await? {
                 None => return Ok(Next::Done),
                 Some(cause) => last = cause,

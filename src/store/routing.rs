@@ -150,6 +150,10 @@ pub struct RouteTrunk {
     /// The caller ID the trunk presents (empty: none of its own), filled in from the trunk.
     #[serde(default)]
     pub caller_id: String,
+    /// The codecs the trunk's carrier takes, in order (empty: no list of its own), filled in
+    /// from the trunk.
+    #[serde(default)]
+    pub codecs: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -364,21 +368,28 @@ impl Store {
         let mut routes: Vec<OutboundRoute> =
             self.list(&res::OUTBOUND_ROUTES, Within::Tenant(tenant), None, &q)?.items.into_iter().map(typed).collect::<Result<_>>()?;
         if routes.iter().any(|r| !r.trunks.is_empty()) {
-            // The trunks switched off, with a cap or with a caller ID of their own (few, and
-            // global) in one read.
+            // The trunks switched off, with a cap, a caller ID or codecs of their own (few,
+            // and global) in one read.
             let c = self.conn()?;
-            let own: std::collections::HashMap<i64, (bool, i64, String)> = c
-                .prepare_cached("SELECT id, active, max_channels, caller_id FROM trunks WHERE active = 0 OR max_channels > 0 OR caller_id != ''")?
-                .query_map([], |r| Ok((r.get(0)?, (r.get::<_, i64>(1)? != 0, r.get(2)?, r.get(3)?))))?
+            type Own = (bool, i64, String, Vec<String>);
+            let own: std::collections::HashMap<i64, Own> = c
+                .prepare_cached(
+                    "SELECT id, active, max_channels, caller_id, codecs FROM trunks
+                     WHERE active = 0 OR max_channels > 0 OR caller_id != '' OR codecs != '[]'",
+                )?
+                .query_map([], |r| {
+                    let codecs: String = r.get(4)?;
+                    Ok((r.get(0)?, (r.get::<_, i64>(1)? != 0, r.get(2)?, r.get(3)?, serde_json::from_str(&codecs).unwrap_or_default())))
+                })?
                 .collect::<rusqlite::Result<_>>()?;
             for r in routes.iter_mut() {
                 // A trunk switched off is no gateway of FreeSWITCH's (xml_curl serves only the
                 // active ones), and dialing it would end the call with INVALID_GATEWAY
                 // (mod_sofia.c:4830), a cause no route fails over on: it is left out.
-                r.trunks.retain(|t| own.get(&t.trunk_id).is_none_or(|(active, _, _)| *active));
+                r.trunks.retain(|t| own.get(&t.trunk_id).is_none_or(|(active, _, _, _)| *active));
                 for t in r.trunks.iter_mut() {
-                    if let Some((_, cap, cid)) = own.get(&t.trunk_id) {
-                        (t.max_channels, t.caller_id) = (*cap, cid.clone());
+                    if let Some((_, cap, cid, codecs)) = own.get(&t.trunk_id) {
+                        (t.max_channels, t.caller_id, t.codecs) = (*cap, cid.clone(), codecs.clone());
                     }
                 }
             }
