@@ -217,3 +217,58 @@ fn a_wideband_phone_reaches_narrowband_carriers_and_phones() {
     b.wait("CALL_CLOSED", RING);
     b.heard_tone_of(&a);
 }
+
+/// From a carrier, as Appendix A's "auto-attendant" and "incoming call rings all team
+/// members": Acme's main line reaches the IVR, 1 rings the Sales ring group (1001 and
+/// 1002 at once), 1002 answers and the caller hears it; then, with today a holiday, the
+/// business-hours condition sends the same line to the Reception voicemail.
+#[test]
+fn a_did_reaches_the_ivr_whose_option_rings_the_team_and_a_holiday_goes_to_voicemail() {
+    let Some(lab) = Lab::start("did") else { return };
+    let tok = lab.login("tenant@acme.test", "Demo-Tenant-2026");
+    let hours = lab.find(&switchboard::store::resources::TIME_CONDITIONS, "name", "Business hours");
+    let ivr = lab.find(&switchboard::store::resources::IVR_MENUS, "name", "Main menu")["id"].as_i64().unwrap();
+    // Open all day every day (whatever the clock says when the test runs) into the IVR.
+    let all_week = json!(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]);
+    let (st, v) = lab.request(
+        "PATCH",
+        &format!("/api/v1/time-conditions/{}", hours["id"]),
+        Some(&tok),
+        json!({ "weekdays": all_week, "time_ranges": [{ "start": "00:00", "end": "23:59" }], "holidays": [] }),
+    );
+    assert_eq!(st, 200, "{v}");
+    let mut outside = lab.carrier("+13125550111", 880);
+    let mut a = lab.acme_phone("1001", 440);
+    let mut b = lab.acme_phone("1002", 660);
+
+    outside.dial(&lab.did_uri("+12125550100"));
+    outside.wait("CALL_ESTABLISHED", RING);
+    wait_for("the IVR's greeting", RING, || {
+        lab.channels().iter().any(|c| c["application"] == "play_and_get_digits" || c["application"] == "playback").then_some(())
+    });
+    outside.keys("1");
+    a.wait("CALL_INCOMING", RING);
+    b.answer();
+    a.wait("CALL_CLOSED", RING);
+    b.hears_for(1.0);
+    outside.hears_for(2.0);
+    outside.hangup();
+    b.wait("CALL_CLOSED", RING);
+    b.heard_tone_of(&outside);
+    let cdr = lab.cdr_where("the inbound record", |c| c["did"] == "+12125550100" && c["disposition"] == "answered");
+    assert_eq!(cdr["direction"], "inbound", "{cdr}");
+    assert!(cdr["route"].as_str().unwrap().ends_with(&format!("ivr_menus/{ivr} → ring_groups/1")), "{cdr}");
+    lab.idle();
+
+    // Today (in the tenant's time zone) a holiday: the unmatched destination, voicemail.
+    let today = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::get("America/New_York").unwrap()).date().to_string();
+    let (st, v) = lab.request("PATCH", &format!("/api/v1/time-conditions/{}", hours["id"]), Some(&tok), json!({ "holidays": [{ "date": today, "name": "Test day" }] }));
+    assert_eq!(st, 200, "{v}");
+    outside.clear();
+    outside.dial(&lab.did_uri("+12125550100"));
+    outside.wait("CALL_ESTABLISHED", RING);
+    wait_for("the caller in voicemail", RING, || lab.channels().iter().any(|c| c["application"] == "voicemail").then_some(()));
+    outside.hangup();
+    let cdr = lab.cdr_where("the holiday record", |c| c["did"] == "+12125550100" && c["disposition"] == "voicemail");
+    assert_eq!(cdr["extension"], "1001", "Reception's box: {cdr}");
+}
