@@ -272,3 +272,39 @@ fn a_did_reaches_the_ivr_whose_option_rings_the_team_and_a_holiday_goes_to_voice
     let cdr = lab.cdr_where("the holiday record", |c| c["did"] == "+12125550100" && c["disposition"] == "voicemail");
     assert_eq!(cdr["extension"], "1001", "Reception's box: {cdr}");
 }
+
+/// Click-to-call as the agent's portal does it: 1001's phone rings first, showing the number
+/// it is about to call; answered, the number is called out through the route, the carrier
+/// sees the route's caller ID and Reception's name (not FreeSWITCH's "Outbound Call"), and
+/// the record is 1001's call to that number.
+#[test]
+fn click_to_call_rings_the_phone_then_calls_out_as_the_extension() {
+    let Some(lab) = Lab::start("c2c") else { return };
+    let mut carrier = lab.carrier("+13125550199", 880);
+    let t = trunk(&lab, "Carrier", carrier.sip_port, "+12125550100", &["PCMU", "PCMA"]);
+    wait_for("the gateway on the switch", RING, || lab.fs_cli(&format!("sofia xmlstatus gateway trunk{t}")).contains("<state>NOREG</state>").then_some(()));
+    let route = lab.find(&switchboard::store::resources::OUTBOUND_ROUTES, "name", "North America")["id"].as_i64().unwrap();
+    let (st, v) = lab.request("PATCH", &format!("/api/v1/outbound-routes/{route}"), Some(&lab.root()), json!({ "trunks": [{ "trunk_id": t }] }));
+    assert_eq!(st, 200, "{v}");
+    let mut a = lab.acme_phone("1001", 440);
+    wait_for("switchboard to see 1001 registered", RING, || {
+        let (_, v) = lab.request("GET", "/api/v1/registrations", Some(&lab.root()), serde_json::Value::Null);
+        v["items"].as_array()?.iter().any(|r| r["user"] == "1001").then_some(())
+    });
+    let tok = lab.login("tenant@acme.test", "Demo-Tenant-2026");
+    let (st, v) = lab.request("POST", "/api/v1/click-to-call", Some(&tok), json!({ "extension": "1001", "number": "+13125550199" }));
+    assert_eq!(st, 202, "{v}");
+    let ringing = a.answer();
+    assert_eq!(ringing["peeruri"].as_str().map(|u| u.starts_with("sip:+13125550199@")), Some(true), "the phone shows the number it calls: {ringing}");
+    let inc = carrier.answer();
+    assert_eq!(inc["peeruri"], "sip:+12125550100@127.0.0.1", "{inc}");
+    assert_eq!(inc["peerdisplayname"], "Reception", "{inc}");
+    a.hears_for(1.0);
+    carrier.hears_for(1.0);
+    carrier.hangup();
+    a.wait("CALL_CLOSED", RING);
+    a.heard_tone_of(&carrier);
+    let cdr = lab.cdr_where("the click-to-call record", |c| c["callee"] == "+13125550199");
+    assert_eq!((cdr["caller_number"].as_str(), cdr["caller_name"].as_str()), (Some("1001"), Some("Reception")), "{cdr}");
+    assert_eq!((cdr["direction"].as_str(), cdr["disposition"].as_str()), (Some("outbound"), Some("answered")), "{cdr}");
+}

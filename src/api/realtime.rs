@@ -231,12 +231,15 @@ pub fn click_to_call(api: &Api, req: &Req) -> ApiResult<Reply> {
     if !api.live.is_registered(&ext.number, &tenant.sip_domain) {
         return Err(ApiError::Conflict { field: Some("extension".into()), message: format!("extension {} is not registered", ext.number) });
     }
-    let name = crate::call::dial::caller_name(if ext.display_name.is_empty() { &ext.number } else { &ext.display_name });
-    // originate splits its arguments on spaces; a single-quoted value keeps its spaces and
-    // loses the quotes (switch_utils.c separate_string_blank_delim, cleanup_separated_string).
-    // caller_name leaves no quote, comma or brace in the name.
+    // The phone rings showing the number it is about to call (it is checked: digits, +, *
+    // and #). Once answered, the leg enters the tenant's dialplan and FreeSWITCH swaps its
+    // caller and callee (switch_channel.c:3236–3309, switch_channel_flip_cid): whatever is
+    // set here is not who calls. The router takes the caller from the directory's
+    // effective_caller_id_name/number, which the user/ endpoint put on this leg, so the
+    // record and the carrier see the extension (they saw "Outbound Call" from the phone's
+    // contact user, `1001-0x…`).
     let cmd = format!(
-        "originate {{origination_caller_id_number={n},origination_caller_id_name='{name}',originate_timeout=30,ignore_early_media=true}}user/{n}@{d} {number} XML {d}",
+        "originate {{origination_caller_id_number={number},origination_caller_id_name={number},originate_timeout=30,ignore_early_media=true}}user/{n}@{d} {number} XML {d}",
         n = ext.number,
         d = tenant.sip_domain
     );

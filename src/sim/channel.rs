@@ -144,8 +144,13 @@ impl Channel {
                 vars.push((k.into(), v));
             }
         }
+        // A scenario's variable replaces the usual one of that name (an originated leg's
+        // directory variables are not an authenticated phone's).
         for (k, v) in &scenario.variables {
-            vars.push((k.clone(), v.clone()));
+            match vars.iter_mut().find(|(name, _)| name == k) {
+                Some(slot) => slot.1 = v.clone(),
+                None => vars.push((k.clone(), v.clone())),
+            }
         }
         let vars = vars.into_iter().map(|(k, v)| (format!("variable_{k}"), v)).collect();
         Channel {

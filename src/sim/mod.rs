@@ -690,9 +690,23 @@ impl Switch {
             Target::Answer { after_ms, .. } => {
                 tokio::time::sleep(std::time::Duration::from_millis(after_ms)).await;
                 let mut s = base.clone();
+                let user = endpoint.strip_prefix("user/").map(|u| u.split('@').next().unwrap_or("").to_string());
                 s.caller_id_number = gv("origination_caller_id_number")
                     .unwrap_or_else(|| endpoint.rsplit('/').next().unwrap_or("").split('@').next().unwrap_or("").to_string());
                 s.caller_id_name = gv("origination_caller_id_name").unwrap_or_else(|| s.caller_id_number.clone());
+                if let (Some(u), false) = (&user, dest.starts_with('&')) {
+                    // A phone's leg sent into the dialplan has its caller and callee swapped
+                    // there (switch_channel.c:3236–3309, switch_channel_flip_cid): its caller
+                    // becomes its callee as originate made it, "Outbound Call" at the phone's
+                    // contact user (switch_ivr_originate.c:2972), not the origination_caller_id
+                    // set above. What says which phone it is are the directory user's
+                    // variables, which the user/ endpoint puts on the leg (mod_dptools.c
+                    // user_outgoing_channel); this switch has no directory, so it knows the
+                    // number alone.
+                    s.caller_id_number = format!("{u}-0x55d0c0ffee00");
+                    s.caller_id_name = "Outbound Call".into();
+                    s.variables.insert("effective_caller_id_number".into(), u.clone());
+                }
                 s.destination = dest.trim_start_matches('&').to_string();
                 s.hangup_after_ms = None;
                 let target_addr = *self.inner.socket_target.lock().unwrap();
