@@ -308,3 +308,44 @@ fn click_to_call_rings_the_phone_then_calls_out_as_the_extension() {
     assert_eq!((cdr["caller_number"].as_str(), cdr["caller_name"].as_str()), (Some("1001"), Some("Reception")), "{cdr}");
     assert_eq!((cdr["direction"].as_str(), cdr["disposition"].as_str()), (Some("outbound"), Some("answered")), "{cdr}");
 }
+
+/// In a call: *1 records it into the switch's recordings directory (the record names the
+/// file, which holds audio), *1 again stops; then the callee's *2 1003 # hands the caller
+/// to 1003, who hears them.
+#[test]
+fn in_call_codes_record_and_blind_transfer() {
+    let Some(lab) = Lab::start("incall") else { return };
+    let mut a = lab.acme_phone("1001", 440);
+    let mut b = lab.acme_phone("1002", 660);
+    let mut c = lab.acme_phone("1003", 1000);
+    a.dial("sip:1002@acme.switchboard.test");
+    b.answer();
+    a.wait("CALL_ESTABLISHED", RING);
+    let uuid = wait_for("the caller's leg", RING, || {
+        lab.channels().iter().find(|c| c["direction"] == "inbound" && c["callstate"] == "ACTIVE").map(|c| c["uuid"].as_str().unwrap().to_string())
+    });
+    let file = lab.dir.join(format!("fs/recordings/acme.switchboard.test/{uuid}-1.wav"));
+    a.keys("*1");
+    wait_for("the recording to hold two seconds", Duration::from_secs(20), || {
+        (std::fs::metadata(&file).ok()?.len() > 8000 * 2 * 2).then_some(())
+    });
+    a.keys("*1");
+    let stopped = wait_for("the recording to stop growing", Duration::from_secs(10), || {
+        let n = std::fs::metadata(&file).ok()?.len();
+        std::thread::sleep(Duration::from_millis(600));
+        (std::fs::metadata(&file).ok()?.len() == n).then_some(n)
+    });
+    assert!(stopped > 8000 * 2 * 2, "{stopped}");
+
+    b.keys("*21003#");
+    c.answer();
+    b.wait("CALL_CLOSED", RING);
+    c.hears_for(1.0);
+    a.hears_for(2.0);
+    c.hangup();
+    a.wait("CALL_CLOSED", RING);
+    c.heard_tone_of(&a);
+    let cdr = lab.cdr_where("the call's record", |c| c["uuid"] == uuid.as_str());
+    assert_eq!(cdr["recording_path"], file.to_string_lossy().as_ref(), "{cdr}");
+    assert_eq!((cdr["route"].as_str(), cdr["extension"].as_str()), (Some("extensions/2 → transferred → extensions/3"), Some("1003")), "{cdr}");
+}
