@@ -652,11 +652,18 @@ async fn route_explain_tells_the_path_without_a_call() {
     assert_eq!(open.tenant_id, p.acme.0);
     assert!(t[0].starts_with("DID +12125550100"), "{t:?}");
     assert!(t[1].contains("time condition \"Business hours\": matched at Wed 2026-11-18 10:00 EST"), "{t:?}");
-    assert!(t[2].contains("IVR \"Main menu\"") && t[2].contains("1 → ring_group/"), "{t:?}");
+    assert!(t[2].contains("IVR \"Main menu\"") && t[2].contains("1 → ring_groups/"), "{t:?}");
     let closed = explain(&p.store, None, "+12125550100", None, CLOSED.parse().unwrap()).unwrap();
     let t = texts(&closed);
     assert!(t[1].contains("not matched"), "{t:?}");
     assert!(t.last().unwrap().starts_with("voicemail 1001"), "{t:?}");
+    // A feature code is the feature the router runs, never a number dialed out.
+    let vm = explain(&p.store, Some(p.acme), "*98", None, OPEN.parse().unwrap()).unwrap();
+    assert_eq!(texts(&vm), ["feature code *98: check voicemail: mod_voicemail asks for the box and its PIN"]);
+    let none = explain(&p.store, Some(p.acme), "*55", None, OPEN.parse().unwrap()).unwrap();
+    assert!(texts(&none)[0].contains("no such feature code"), "{:?}", texts(&none));
+    // Objects are named as the record's route names them (it said "voicemail_boxe/1").
+    assert!(texts(&open)[2].contains("9 → voicemail_boxes/"), "{:?}", texts(&open));
     // From a phone: an extension with its fallbacks; an external number and its trunks.
     let t = texts(&explain(&p.store, Some(p.acme), "1003", None, OPEN.parse().unwrap()).unwrap());
     assert!(t.iter().any(|s| s.contains("rings user/1003@acme.switchboard.test")), "{t:?}");

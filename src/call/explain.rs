@@ -49,6 +49,22 @@ pub fn explain(store: &Store, tenant: Option<TenantId>, number: &str, from: Opti
             if super::dial::number(number).is_none() {
                 return Err(StoreError::invalid("number", "must be a dialable number"));
             }
+            // A star code from a phone is a feature, never a number dialed out (the router
+            // runs it before any routing: `Start::Feature`).
+            if number.starts_with('*') {
+                let what = match super::features::describe(number) {
+                    Some(w) => w.to_string(),
+                    None => {
+                        let q = crate::store::ListQuery { page: 1, per_page: 1, filters: vec![("feature_code".into(), number.into())], ..Default::default() };
+                        match store.list(&crate::store::resources::CALL_FLOWS, crate::store::resource::Within::Tenant(t), None, &q)?.items.first() {
+                            Some(f) => format!("toggles the call flow {:?} between day and night", f["name"].as_str().unwrap_or("")),
+                            None => "no such feature code: the caller hears that the entry is invalid".into(),
+                        }
+                    }
+                };
+                steps.push(step(format!("feature code {number}"), what));
+                return Ok(Explanation { tenant_id: t.0, number: number.into(), at: at.to_string(), steps });
+            }
             match store.dialable(t, number)? {
                 Some(d) => {
                     steps.push(step(format!("number {number}"), "dialed from a phone: the tenant's own number"));
@@ -237,7 +253,8 @@ fn short(d: &Destination) -> String {
         Destination::Hangup { .. } => "hangup".into(),
         other => {
             let (table, id) = other.target().unwrap_or(("?", 0));
-            format!("{}/{id}", table.trim_end_matches('s'))
+            // As the record's route names it (`Call::path`): the table, whole.
+            format!("{table}/{id}")
         }
     }
 }

@@ -18,6 +18,21 @@ const DONE: &str = "ivr/ivr-thank_you.wav";
 const ENTER_NUMBER: &str = "ivr/ivr-enter_destination_telephone_number.wav";
 const ENTER_PIN: &str = "ivr/ivr-please_enter_pin_followed_by_pound.wav";
 
+/// What dialing `code` does, in words (route explain says it as the router does it); None
+/// for a code that is no fixed one (a call flow's toggle, or nothing).
+pub fn describe(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "*98" => "check voicemail: mod_voicemail asks for the box and its PIN",
+        "*78" => "do not disturb on for the calling extension",
+        "*79" => "do not disturb off for the calling extension",
+        "*73" => "call forwarding off for the calling extension",
+        "*411" => "the dial-by-name directory",
+        "*8" => "picks up the call ringing the tenant's phones longest",
+        c if c.starts_with("*72") => "call forwarding on for the calling extension, to the number after *72 (asked for when none follows)",
+        _ => return None,
+    })
+}
+
 /// Runs `code` (`*78`, `*721001`, …) for the calling extension; a destination when the code
 /// puts the caller through somewhere (the directory).
 pub(crate) async fn run(call: &mut Call<'_>, code: &str) -> Result<Option<Destination>, RouteError> {
