@@ -349,3 +349,35 @@ fn in_call_codes_record_and_blind_transfer() {
     assert_eq!(cdr["recording_path"], file.to_string_lossy().as_ref(), "{cdr}");
     assert_eq!((cdr["route"].as_str(), cdr["extension"].as_str()), (Some("extensions/2 → transferred → extensions/3"), Some("1003")), "{cdr}");
 }
+
+/// The demo as shipped works on a real switch: its trunk (FreeSWITCH's own external profile
+/// on loopback, here at the lab's port) is up, and 1001 calling Acme's support number goes
+/// out through it and comes back in on that DID, ringing the Sales group.
+#[test]
+fn the_demo_trunk_carries_a_call_out_and_back_in_on_a_demo_did() {
+    let Some(lab) = Lab::start("demo") else { return };
+    let demo = lab.find(&switchboard::store::resources::TRUNKS, "name", "DemoCarrier");
+    let id = demo["id"].as_i64().unwrap();
+    assert_eq!((demo["host"].as_str(), demo["port"].as_i64(), demo["register"].as_bool()), (Some("127.0.0.1"), Some(5080), Some(false)));
+    wait_for("the demo gateway NOREG and UP", RING, || (gateway(&lab, id) == ("NOREG".into(), "UP".into())).then_some(()));
+    // The lab's external profile is not on 5080.
+    let (st, v) = lab.request("PATCH", &format!("/api/v1/trunks/{id}"), Some(&lab.root()), json!({ "port": lab.external_port }));
+    assert_eq!(st, 200, "{v}");
+    wait_for("the gateway at the lab's port", RING, || {
+        lab.fs_cli(&format!("sofia xmlstatus gateway trunk{id}")).contains(&format!("127.0.0.1:{}", lab.external_port)).then_some(())
+    });
+    let mut a = lab.acme_phone("1001", 440);
+    let mut b = lab.acme_phone("1002", 660);
+    a.dial("sip:+12125550101@acme.switchboard.test");
+    b.answer();
+    a.wait("CALL_ESTABLISHED", RING);
+    a.hears_for(1.0);
+    b.hears_for(1.0);
+    a.hangup();
+    b.wait("CALL_CLOSED", RING);
+    b.heard_tone_of(&a);
+    let out = lab.cdr_where("the call out", |c| c["direction"] == "outbound" && c["callee"] == "+12125550101");
+    assert_eq!((out["trunk_id"].as_i64(), out["disposition"].as_str()), (Some(id), Some("answered")), "{out}");
+    let back = lab.cdr_where("the call back in", |c| c["direction"] == "inbound" && c["did"] == "+12125550101");
+    assert_eq!((back["caller_number"].as_str(), back["disposition"].as_str()), (Some("+12125550100"), Some("answered")), "{back}");
+}
