@@ -27,7 +27,15 @@ struct Live {
     trunks: Holders,
     tenant_count: HashMap<i64, usize>,
     trunk_count: HashMap<i64, usize>,
+    /// Call UUID → when its task let its tenant slot go. The switch lists a channel until
+    /// its CHANNEL_DESTROY has gone through the core's SQL queue (switch_core_sqldb.c:
+    /// 2449–2461), after the socket closed: a call that just ended here can still be in
+    /// `show channels`, and must not be taken for one routed before a restart.
+    ended: HashMap<String, Instant>,
 }
+
+/// How long a call that ended here is not adopted again.
+const ENDED_MEMORY: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -123,13 +131,19 @@ impl Caps {
     /// Counts a call that is up on the switch but that no task of this process owns (one
     /// routed before a restart): its tenant slot and, while it is out on one, its trunk
     /// channel, whatever the caps (it is up already). Reconciliation frees them when the
-    /// switch no longer lists the call.
-    pub fn adopt(&self, uuid: &str, tenant: i64, trunk: Option<i64>) {
+    /// switch no longer lists the call. A call whose task ended here within the last minute
+    /// is not adopted (it is on its way out of the switch's list): false.
+    pub fn adopt(&self, uuid: &str, tenant: i64, trunk: Option<i64>) -> bool {
         let mut g = self.lock();
+        g.ended.retain(|_, at| at.elapsed() < ENDED_MEMORY);
+        if g.ended.contains_key(uuid) {
+            return false;
+        }
         g.take(Kind::Tenant, uuid, tenant, 0);
         if let Some(t) = trunk {
             g.take(Kind::Trunk, uuid, t, 0);
         }
+        true
     }
 
     /// Every call holding a slot.
@@ -144,7 +158,10 @@ impl Caps {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.caps.lock().free(self.kind, &self.uuid);
+        let mut g = self.caps.lock();
+        if g.free(self.kind, &self.uuid) && self.kind == Kind::Tenant {
+            g.ended.insert(self.uuid.clone(), Instant::now());
+        }
     }
 }
 
@@ -286,5 +303,17 @@ mod tests {
         let live: HashSet<String> = ["old2".to_string()].into();
         assert_eq!(caps.reconcile(&live, Duration::ZERO), vec!["old".to_string()]);
         assert_eq!((caps.tenant_calls(1), caps.trunk_calls(9)), (1, 0));
+    }
+
+    #[test]
+    fn a_call_that_just_ended_here_is_not_adopted_while_the_switch_still_lists_it() {
+        let caps = Arc::new(Caps::default());
+        let slot = caps.tenant("done", 1, 1);
+        assert!(slot.is_some());
+        drop(slot);
+        assert!(!caps.adopt("done", 1, None), "its task ended: the switch is still deleting its row");
+        assert_eq!(caps.tenant_calls(1), 0);
+        assert!(caps.tenant("next", 1, 1).is_some(), "the slot is free for the next call");
+        assert!(caps.adopt("stranger", 2, None), "a call no task here ever had is adopted");
     }
 }

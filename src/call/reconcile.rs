@@ -94,13 +94,7 @@ async fn adopt(caps: &Caps, store: &Store, rows: &[SwitchChannel], grace: Durati
     .await
     .map_err(|e| e.to_string())?
     .map_err(|e| e.to_string())?;
-    Ok(found
-        .into_iter()
-        .map(|(c, tenant)| {
-            caps.adopt(&c.uuid, tenant, trunk_of_dialstring(&c.application_data));
-            c.uuid
-        })
-        .collect())
+    Ok(found.into_iter().filter(|(c, tenant)| caps.adopt(&c.uuid, *tenant, trunk_of_dialstring(&c.application_data))).map(|(c, _)| c.uuid).collect())
 }
 
 /// Runs [`once`] every `every` while the switch is connected, until `stop`.

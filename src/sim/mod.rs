@@ -28,6 +28,9 @@ use tokio::sync::broadcast;
 pub const RECORDINGS_DIR: &str = "/var/lib/freeswitch/recordings";
 pub const SOUND_PREFIX: &str = "/usr/share/freeswitch/sounds/en/us/callie";
 
+/// How long a call's `show channels` row outlives its socket (see `Switch::unregister`).
+pub const DESTROY_LAG: std::time::Duration = std::time::Duration::from_millis(50);
+
 pub use call::{CallReport, Core};
 pub use event::SimEvent;
 pub use scenario::{Scenario, Target};
@@ -63,6 +66,9 @@ struct Room {
 struct Inner {
     id: Arc<event::Identity>,
     channels: Mutex<HashMap<String, Weak<Core>>>,
+    /// `show channels` rows of calls whose socket has closed, until the switch would have
+    /// deleted them (see [`DESTROY_LAG`]).
+    destroyed: Mutex<Vec<(std::time::Instant, serde_json::Value)>>,
     bus: broadcast::Sender<Arc<SimEvent>>,
     sessions: std::sync::atomic::AtomicU64,
     registrations: Mutex<Vec<Registration>>,
@@ -103,6 +109,7 @@ impl Switch {
             inner: Arc::new(Inner {
                 id: Arc::new(event::Identity::new(hostname)),
                 channels: Mutex::new(HashMap::new()),
+                destroyed: Mutex::new(Vec::new()),
                 bus,
                 sessions: Default::default(),
                 registrations: Mutex::new(Vec::new()),
@@ -240,8 +247,21 @@ impl Switch {
         self.inner.channels.lock().unwrap().insert(core.uuid(), Arc::downgrade(core));
     }
 
+    /// The call's socket has closed. Its `show channels` row outlives it: FreeSWITCH deletes
+    /// the row on CHANNEL_DESTROY, which comes once every lock on the session is released
+    /// (after the outbound socket closes) and then waits in the core's SQL queue
+    /// (switch_core_sqldb.c:2449–2461); a hangup never updates the row, so it keeps its
+    /// last call state. Seen on a real 1.10.12: listed ~44 ms after the socket closed.
     pub(crate) fn unregister(&self, uuid: &str) {
-        self.inner.channels.lock().unwrap().remove(uuid);
+        let core = self.inner.channels.lock().unwrap().remove(uuid).and_then(|w| w.upgrade());
+        if let Some(core) = core {
+            let st = core.lock();
+            let row = self.channel_row(&st.ch, st.held);
+            drop(st);
+            let mut gone = self.inner.destroyed.lock().unwrap();
+            gone.retain(|(at, _)| at.elapsed() < DESTROY_LAG);
+            gone.push((std::time::Instant::now(), row));
+        }
     }
 
     /// A caller enters `room`, making it with `max` members (0: no limit) and `recording`
@@ -535,6 +555,19 @@ impl Switch {
         }
     }
 
+    fn channel_row(&self, ch: &channel::Channel, held: bool) -> serde_json::Value {
+        serde_json::json!({
+            "uuid": ch.uuid, "direction": ch.direction, "created_epoch": (ch.created_us / 1_000_000).to_string(),
+            "name": ch.name, "state": ch.state, "cid_name": ch.cid_name, "cid_num": ch.cid_number,
+            "dest": ch.destination, "application": ch.var("current_application").unwrap_or(""),
+            "application_data": ch.var("current_application_data").unwrap_or(""),
+            "read_codec": "PCMU", "write_codec": "PCMU", "callstate": ch.call_state,
+            "callee_num": "", "context": ch.context, "hostname": self.inner.id.hostname,
+            "call_uuid": ch.uuid, "presence_id": ch.var("presence_id").unwrap_or(""),
+            "held": held.to_string(),
+        })
+    }
+
     fn show_channels(&self, json: bool) -> String {
         let mut rows = Vec::new();
         for c in self.live() {
@@ -545,18 +578,13 @@ impl Switch {
                 if !ch.is_up() {
                     continue;
                 }
-                rows.push(serde_json::json!({
-                    "uuid": ch.uuid, "direction": ch.direction, "created_epoch": (ch.created_us / 1_000_000).to_string(),
-                    "name": ch.name, "state": ch.state, "cid_name": ch.cid_name, "cid_num": ch.cid_number,
-                    "dest": ch.destination, "application": ch.var("current_application").unwrap_or(""),
-                    "application_data": ch.var("current_application_data").unwrap_or(""),
-                    "read_codec": "PCMU", "write_codec": "PCMU", "callstate": ch.call_state,
-                    "callee_num": "", "context": ch.context, "hostname": self.inner.id.hostname,
-                    "call_uuid": ch.uuid, "presence_id": ch.var("presence_id").unwrap_or(""),
-                    "held": st.held.to_string(),
-                }));
+                rows.push(self.channel_row(ch, st.held));
             }
         }
+        let mut gone = self.inner.destroyed.lock().unwrap();
+        gone.retain(|(at, _)| at.elapsed() < DESTROY_LAG);
+        rows.extend(gone.iter().map(|(_, r)| r.clone()));
+        drop(gone);
         if json {
             if rows.is_empty() {
                 return "{\"row_count\":0}".into();
