@@ -167,7 +167,10 @@ async fn a_full_trunk_is_skipped_and_a_full_route_is_congestion() {
     };
     let (first, (second, cdr)) = tokio::join!(call_on(&sw, &p, s.clone()), async { call_on(&sw, &p, late(s.clone()).await).await });
     // (DemoCarrier presents its own caller ID.)
-    assert_eq!(first.0.bridges[0].dialstring, format!("[origination_caller_id_number=+12125550100,absolute_codec_string='PCMU,PCMA']sofia/gateway/trunk{t1}/{number}"));
+    assert_eq!(
+        first.0.bridges[0].dialstring,
+        format!("[origination_caller_id_number=+12125550100,absolute_codec_string='PCMU,PCMA']sofia/gateway/trunk{t1}/{number}")
+    );
     assert_eq!(second.bridges.len(), 1, "{:?}", apps(&second));
     assert_eq!(second.bridges[0].dialstring, format!("sofia/gateway/trunk{t2}/{number}"), "the full trunk was not dialed");
     assert_eq!(cdr["trunk_id"].as_i64(), Some(t2));

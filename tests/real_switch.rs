@@ -80,9 +80,7 @@ fn voicemail_answers_records_and_plays_back() {
     a.clear();
     a.dial("sip:*98@acme.switchboard.test");
     a.wait("CALL_ESTABLISHED", RING);
-    wait_for("mod_voicemail to ask for the box", RING, || {
-        lab.channels().iter().any(|c| c["application"] == "voicemail").then_some(())
-    });
+    wait_for("mod_voicemail to ask for the box", RING, || lab.channels().iter().any(|c| c["application"] == "voicemail").then_some(()));
     a.keys("1004#");
     a.keys("4321#");
     wait_for("the box to be opened", Duration::from_secs(20), || lab.fs_log().contains("vm-you_have").then_some(()));
@@ -124,7 +122,9 @@ fn an_outbound_call_fails_over_past_a_dead_trunk_with_the_routes_caller_id() {
     let dead = trunk(&lab, "Dead carrier", dead_port, "+12125550100", &["PCMU", "PCMA"]);
     let live = trunk(&lab, "Live carrier", carrier.sip_port, "+12125550100", &["PCMU", "PCMA"]);
     for t in [dead, live] {
-        wait_for("the new gateway on the switch", RING, || lab.fs_cli(&format!("sofia xmlstatus gateway trunk{t}")).contains("<state>NOREG</state>").then_some(()));
+        wait_for("the new gateway on the switch", RING, || {
+            lab.fs_cli(&format!("sofia xmlstatus gateway trunk{t}")).contains("<state>NOREG</state>").then_some(())
+        });
         wait_for("switchboard to report the gateway", RING, || (gateway(&lab, t).0 == "NOREG").then_some(()));
     }
     let route = lab.find(&switchboard::store::resources::OUTBOUND_ROUTES, "name", "North America")["id"].as_i64().unwrap();
@@ -181,7 +181,9 @@ fn a_wideband_phone_reaches_narrowband_carriers_and_phones() {
     let Some(lab) = Lab::start("codec") else { return };
     let mut carrier = lab.carrier("+13125550199", 880);
     let t = trunk(&lab, "G711 carrier", carrier.sip_port, "+12125550100", &["PCMU", "PCMA"]);
-    wait_for("the gateway on the switch", RING, || lab.fs_cli(&format!("sofia xmlstatus gateway trunk{t}")).contains("<state>NOREG</state>").then_some(()));
+    wait_for("the gateway on the switch", RING, || {
+        lab.fs_cli(&format!("sofia xmlstatus gateway trunk{t}")).contains("<state>NOREG</state>").then_some(())
+    });
     let route = lab.find(&switchboard::store::resources::OUTBOUND_ROUTES, "name", "North America")["id"].as_i64().unwrap();
     let (st, v) = lab.request("PATCH", &format!("/api/v1/outbound-routes/{route}"), Some(&lab.root()), json!({ "trunks": [{ "trunk_id": t }] }));
     assert_eq!(st, 200, "{v}");
@@ -262,7 +264,12 @@ fn a_did_reaches_the_ivr_whose_option_rings_the_team_and_a_holiday_goes_to_voice
 
     // Today (in the tenant's time zone) a holiday: the unmatched destination, voicemail.
     let today = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::get("America/New_York").unwrap()).date().to_string();
-    let (st, v) = lab.request("PATCH", &format!("/api/v1/time-conditions/{}", hours["id"]), Some(&tok), json!({ "holidays": [{ "date": today, "name": "Test day" }] }));
+    let (st, v) = lab.request(
+        "PATCH",
+        &format!("/api/v1/time-conditions/{}", hours["id"]),
+        Some(&tok),
+        json!({ "holidays": [{ "date": today, "name": "Test day" }] }),
+    );
     assert_eq!(st, 200, "{v}");
     outside.clear();
     outside.dial(&lab.did_uri("+12125550100"));
@@ -282,7 +289,9 @@ fn click_to_call_rings_the_phone_then_calls_out_as_the_extension() {
     let Some(lab) = Lab::start("c2c") else { return };
     let mut carrier = lab.carrier("+13125550199", 880);
     let t = trunk(&lab, "Carrier", carrier.sip_port, "+12125550100", &["PCMU", "PCMA"]);
-    wait_for("the gateway on the switch", RING, || lab.fs_cli(&format!("sofia xmlstatus gateway trunk{t}")).contains("<state>NOREG</state>").then_some(()));
+    wait_for("the gateway on the switch", RING, || {
+        lab.fs_cli(&format!("sofia xmlstatus gateway trunk{t}")).contains("<state>NOREG</state>").then_some(())
+    });
     let route = lab.find(&switchboard::store::resources::OUTBOUND_ROUTES, "name", "North America")["id"].as_i64().unwrap();
     let (st, v) = lab.request("PATCH", &format!("/api/v1/outbound-routes/{route}"), Some(&lab.root()), json!({ "trunks": [{ "trunk_id": t }] }));
     assert_eq!(st, 200, "{v}");
@@ -326,9 +335,7 @@ fn in_call_codes_record_and_blind_transfer() {
     });
     let file = lab.dir.join(format!("fs/recordings/acme.switchboard.test/{uuid}-1.wav"));
     a.keys("*1");
-    wait_for("the recording to hold two seconds", Duration::from_secs(20), || {
-        (std::fs::metadata(&file).ok()?.len() > 8000 * 2 * 2).then_some(())
-    });
+    wait_for("the recording to hold two seconds", Duration::from_secs(20), || (std::fs::metadata(&file).ok()?.len() > 8000 * 2 * 2).then_some(()));
     a.keys("*1");
     let stopped = wait_for("the recording to stop growing", Duration::from_secs(10), || {
         let n = std::fs::metadata(&file).ok()?.len();

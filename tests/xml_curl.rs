@@ -160,7 +160,11 @@ async fn sofia_conf_has_both_profiles_and_a_gateway_per_active_trunk() {
     let profiles = conf.at(&["profiles"]).unwrap();
     let internal = profiles.at(&["profile[name=internal]"]).expect("internal profile");
     assert_eq!(internal.at(&["settings"]).unwrap().param("param", "auth-calls"), Some("true"), "phones are challenged");
-    assert_eq!(internal.at(&["settings"]).unwrap().param("param", "sip-port"), Some("$${internal_sip_port}"), "the port is the stock vars.xml variable");
+    assert_eq!(
+        internal.at(&["settings"]).unwrap().param("param", "sip-port"),
+        Some("$${internal_sip_port}"),
+        "the port is the stock vars.xml variable"
+    );
     let external = profiles.at(&["profile[name=external]"]).expect("external profile");
     assert_eq!(external.at(&["settings"]).unwrap().param("param", "context"), Some("public"));
     let gws = external.at(&["gateways"]).unwrap();

@@ -55,7 +55,12 @@ pub fn explain(store: &Store, tenant: Option<TenantId>, number: &str, from: Opti
                 let what = match super::features::describe(number) {
                     Some(w) => w.to_string(),
                     None => {
-                        let q = crate::store::ListQuery { page: 1, per_page: 1, filters: vec![("feature_code".into(), number.into())], ..Default::default() };
+                        let q = crate::store::ListQuery {
+                            page: 1,
+                            per_page: 1,
+                            filters: vec![("feature_code".into(), number.into())],
+                            ..Default::default()
+                        };
                         match store.list(&crate::store::resources::CALL_FLOWS, crate::store::resource::Within::Tenant(t), None, &q)?.items.first() {
                             Some(f) => format!("toggles the call flow {:?} between day and night", f["name"].as_str().unwrap_or("")),
                             None => "no such feature code: the caller hears that the entry is invalid".into(),

@@ -75,7 +75,8 @@ pub fn trunk_leg_vars(route: &OutboundRoute, trunk: &RouteTrunk) -> Vec<String> 
     if let Some(cid) = presented_caller_id(route, trunk) {
         vars.push(format!("origination_caller_id_number={cid}"));
     }
-    let codecs: Vec<&str> = trunk.codecs.iter().map(String::as_str).filter(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')).collect();
+    let codecs: Vec<&str> =
+        trunk.codecs.iter().map(String::as_str).filter(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')).collect();
     if !codecs.is_empty() {
         vars.push(format!("absolute_codec_string='{}'", codecs.join(",")));
     }
@@ -142,10 +143,21 @@ mod tests {
             trunks: vec![],
             rate_plan_id: None,
         };
-        let trunk = |codecs: &[&str]| RouteTrunk { trunk_id: 1, max_channels: 0, caller_id: String::new(), codecs: codecs.iter().map(|c| c.to_string()).collect() };
-        assert_eq!(trunk_leg_vars(&route, &trunk(&["PCMU", "PCMA"])), ["origination_caller_id_number=+12125550100", "absolute_codec_string='PCMU,PCMA'"]);
+        let trunk = |codecs: &[&str]| RouteTrunk {
+            trunk_id: 1,
+            max_channels: 0,
+            caller_id: String::new(),
+            codecs: codecs.iter().map(|c| c.to_string()).collect(),
+        };
+        assert_eq!(
+            trunk_leg_vars(&route, &trunk(&["PCMU", "PCMA"])),
+            ["origination_caller_id_number=+12125550100", "absolute_codec_string='PCMU,PCMA'"]
+        );
         assert_eq!(trunk_leg_vars(&route, &trunk(&[])), ["origination_caller_id_number=+12125550100"], "no list: the caller's codec");
         // A row edited by hand past the API's checks never reaches the dial string.
-        assert_eq!(trunk_leg_vars(&route, &trunk(&["G722", "PCMU']user/1", "x,y"])), ["origination_caller_id_number=+12125550100", "absolute_codec_string='G722'"]);
+        assert_eq!(
+            trunk_leg_vars(&route, &trunk(&["G722", "PCMU']user/1", "x,y"])),
+            ["origination_caller_id_number=+12125550100", "absolute_codec_string='G722'"]
+        );
     }
 }

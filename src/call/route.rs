@@ -208,11 +208,9 @@ impl Router {
         // channel when it authenticates the INVITE, whatever display name or number the
         // phone put in its From. A trunk's caller is what the carrier sent.
         let directory = |var: &str| (!from_trunk).then(|| ch.variable(var)).flatten().filter(|v| !v.is_empty()).map(|v| v.into_owned());
-        let caller_number =
-            directory("effective_caller_id_number").or_else(|| ch.caller_id_number().map(|d| d.into_owned())).unwrap_or_default();
-        let caller_name = dial::caller_name(
-            &directory("effective_caller_id_name").or_else(|| ch.caller_id_name().map(|d| d.into_owned())).unwrap_or_default(),
-        );
+        let caller_number = directory("effective_caller_id_number").or_else(|| ch.caller_id_number().map(|d| d.into_owned())).unwrap_or_default();
+        let caller_name =
+            dial::caller_name(&directory("effective_caller_id_name").or_else(|| ch.caller_id_name().map(|d| d.into_owned())).unwrap_or_default());
         let started = crate::store::now();
         let mut cdr = crate::store::cdr::Cdr {
             uuid: s.uuid().to_string(),

@@ -316,9 +316,8 @@ impl Model {
         self.gateways.clear();
         let (mut name, mut state, mut status): (Option<String>, Option<String>, Option<String>) = (None, None, None);
         for line in xml.lines().map(str::trim) {
-            let field = |tag: &str| {
-                line.strip_prefix(&format!("<{tag}>")).and_then(|r| r.strip_suffix(&format!("</{tag}>"))).map(|v| xml_unescape(v))
-            };
+            let field =
+                |tag: &str| line.strip_prefix(&format!("<{tag}>")).and_then(|r| r.strip_suffix(&format!("</{tag}>"))).map(|v| xml_unescape(v));
             if line == "<gateway>" {
                 (name, state, status) = (None, None, None);
             } else if line == "</gateway>" {

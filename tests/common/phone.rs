@@ -98,7 +98,11 @@ impl Phone {
             match TcpStream::connect(("127.0.0.1", spec.ctrl_port)) {
                 Ok(s) => break s,
                 Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-                Err(e) => panic!("{}: baresip's control socket: {e}; log: {}", spec.name, std::fs::read_to_string(dir.join("baresip.log")).unwrap_or_default()),
+                Err(e) => panic!(
+                    "{}: baresip's control socket: {e}; log: {}",
+                    spec.name,
+                    std::fs::read_to_string(dir.join("baresip.log")).unwrap_or_default()
+                ),
             }
         };
         let (tx, events) = mpsc::channel();

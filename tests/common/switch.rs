@@ -47,7 +47,8 @@ pub fn prefix() -> PathBuf {
 pub fn available() -> bool {
     static SAID: std::sync::Once = std::sync::Once::new();
     let fs = prefix().join("bin/freeswitch");
-    let tools = ["baresip", "sox"].iter().all(|t| Command::new("sh").arg("-c").arg(format!("command -v {t}")).output().is_ok_and(|o| o.status.success()));
+    let tools =
+        ["baresip", "sox"].iter().all(|t| Command::new("sh").arg("-c").arg(format!("command -v {t}")).output().is_ok_and(|o| o.status.success()));
     let ok = fs.exists() && tools;
     if !ok {
         let why = format!(
@@ -178,7 +179,9 @@ impl Lab {
         tether(sb.id());
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
         wait_for("switchboard's /health", Duration::from_secs(60), || {
-            std::net::TcpStream::connect(http).ok().and_then(|_| rt.block_on(super::api::request(http, "GET", "/health", None, b"")).0.eq(&200).then_some(()))
+            std::net::TcpStream::connect(http)
+                .ok()
+                .and_then(|_| rt.block_on(super::api::request(http, "GET", "/health", None, b"")).0.eq(&200).then_some(()))
         });
 
         let fs_dirs = ["log", "db", "run", "storage", "recordings", "temp", "cache", "certs"];
@@ -256,7 +259,13 @@ impl Lab {
     /// A row of the lab's store by a field's value.
     pub fn find(&self, r: &switchboard::store::Resource, key: &str, value: &str) -> Value {
         let q = ListQuery { page: 1, per_page: 500, ..Default::default() };
-        self.store.list(r, Within::Everything, None, &q).unwrap().items.into_iter().find(|v| v[key] == value).unwrap_or_else(|| panic!("no {key}={value}"))
+        self.store
+            .list(r, Within::Everything, None, &q)
+            .unwrap()
+            .items
+            .into_iter()
+            .find(|v| v[key] == value)
+            .unwrap_or_else(|| panic!("no {key}={value}"))
     }
 
     /// A phone registered as `number` of Acme (the demo tenant), with `tone_hz` as its voice.
@@ -275,7 +284,10 @@ impl Lab {
             .unwrap_or_else(|| panic!("no extension {number}@{domain}"));
         let password = ext["sip_password"].as_str().unwrap();
         let account = format!("<sip:{number}@{domain}>;auth_pass={password};outbound=\"sip:127.0.0.1:{}\";regint=600", self.internal_port);
-        let p = Phone::start(&self.dir, PhoneSpec { name: &format!("{number}@{domain}"), account, sip_port: free_port(), ctrl_port: free_port(), tone_hz, g722 });
+        let p = Phone::start(
+            &self.dir,
+            PhoneSpec { name: &format!("{number}@{domain}"), account, sip_port: free_port(), ctrl_port: free_port(), tone_hz, g722 },
+        );
         self.registered(number, domain);
         p
     }
@@ -294,7 +306,10 @@ impl Lab {
     /// external profile, and answers what a trunk pointed at it sends to `number`.
     pub fn carrier(&self, number: &str, tone_hz: u32) -> Phone {
         let account = format!("<sip:{number}@127.0.0.1>;regint=0");
-        Phone::start(&self.dir, PhoneSpec { name: &format!("carrier-{number}"), account, sip_port: free_port(), ctrl_port: free_port(), tone_hz, g722: false })
+        Phone::start(
+            &self.dir,
+            PhoneSpec { name: &format!("carrier-{number}"), account, sip_port: free_port(), ctrl_port: free_port(), tone_hz, g722: false },
+        )
     }
 
     /// The SIP URI that reaches `did` from outside (the external profile: the trunks' side).
