@@ -388,3 +388,167 @@ fn the_demo_trunk_carries_a_call_out_and_back_in_on_a_demo_did() {
     let back = lab.cdr_where("the call back in", |c| c["direction"] == "inbound" && c["did"] == "+12125550101");
     assert_eq!((back["caller_number"].as_str(), back["disposition"].as_str()), (Some("+12125550100"), Some("answered")), "{back}");
 }
+
+/// An extension's settings as the API shows them.
+fn extension(lab: &Lab, number: &str) -> serde_json::Value {
+    let id = lab.find(&switchboard::store::resources::EXTENSIONS, "number", number)["id"].as_i64().unwrap();
+    let (st, v) = lab.request("GET", &format!("/api/v1/extensions/{id}"), Some(&lab.root()), serde_json::Value::Null);
+    assert_eq!(st, 200, "{v}");
+    v
+}
+
+/// A feature code dialed from a phone: switchboard answers it, confirms, and hangs up.
+fn feature(lab: &Lab, phone: &mut common::phone::Phone, code: &str) {
+    phone.clear();
+    phone.dial(&format!("sip:{code}@{}", common::switch::ACME));
+    phone.wait("CALL_ESTABLISHED", RING);
+    phone.wait("CALL_CLOSED", Duration::from_secs(20));
+    lab.idle();
+}
+
+/// The guide's Appendix B from a phone: *78 sends 1002's calls to its voicemail without
+/// ringing it and *79 undoes it; *72 1003 forwards 1002 to 1003 and *73 undoes it; then
+/// *8 at 1002 takes the call ringing 1003, and caller and picker hear each other.
+#[test]
+fn feature_codes_dnd_forward_and_pickup() {
+    let Some(lab) = Lab::start("codes") else { return };
+    let mut a = lab.acme_phone("1001", 440);
+    let mut b = lab.acme_phone("1002", 660);
+    let mut c = lab.acme_phone("1003", 1000);
+
+    feature(&lab, &mut b, "*78");
+    assert_eq!(extension(&lab, "1002")["dnd"], true);
+    a.clear();
+    a.dial("sip:1002@acme.switchboard.test");
+    a.wait("CALL_ESTABLISHED", RING);
+    wait_for("the caller in 1002's voicemail", RING, || lab.channels().iter().any(|c| c["application"] == "voicemail").then_some(()));
+    assert_eq!(lab.channels().len(), 1, "no leg to 1002's phone: {:?}", lab.channels());
+    a.hangup();
+    a.wait("CALL_CLOSED", RING);
+    lab.idle();
+    assert!(b.try_wait("CALL_INCOMING", Duration::ZERO).is_none(), "1002 rang in DND");
+    feature(&lab, &mut b, "*79");
+    assert_eq!(extension(&lab, "1002")["dnd"], false);
+
+    feature(&lab, &mut b, "*721003");
+    assert_eq!(extension(&lab, "1002")["forward_always"], "1003");
+    a.clear();
+    a.dial("sip:1002@acme.switchboard.test");
+    c.answer();
+    a.wait("CALL_ESTABLISHED", RING);
+    c.hears_for(1.0);
+    a.hangup();
+    c.wait("CALL_CLOSED", RING);
+    c.heard_tone_of(&a);
+    lab.idle();
+    assert!(b.try_wait("CALL_INCOMING", Duration::ZERO).is_none(), "1002 rang while forwarded");
+    feature(&lab, &mut b, "*73");
+    assert_eq!(extension(&lab, "1002")["forward_always"], "");
+
+    // *8: 1003 rings, 1002 takes the call.
+    a.clear();
+    c.clear();
+    a.dial("sip:1003@acme.switchboard.test");
+    c.wait("CALL_INCOMING", RING);
+    b.clear();
+    b.dial("sip:*8@acme.switchboard.test");
+    b.wait("CALL_ESTABLISHED", RING);
+    a.wait("CALL_ESTABLISHED", RING);
+    c.wait("CALL_CLOSED", RING);
+    b.hears_for(1.0);
+    a.hears_for(1.0);
+    a.hangup();
+    b.wait("CALL_CLOSED", RING);
+    b.heard_tone_of(&a);
+    a.heard_tone_of(&b);
+    let cdr = lab.cdr_where("the picked-up call's record", |c| c["caller_number"] == "1001" && c["callee"] == "1003");
+    assert_eq!(cdr["disposition"], "answered", "{cdr}");
+}
+
+/// Members in a conference room, as mod_conference counts them (0: no such room).
+fn members(lab: &Lab, room: &str) -> usize {
+    let out = lab.fs_cli(&format!("conference {room} list count"));
+    out.trim().parse().unwrap_or(0)
+}
+
+/// A conference with a PIN, made over the API: two callers who key the PIN are in the room
+/// and hear each other; one who keys a wrong PIN three times is turned away and never joins.
+#[test]
+fn a_conference_with_a_pin_joins_those_who_know_it() {
+    let Some(lab) = Lab::start("conf") else { return };
+    let tok = lab.login("tenant@acme.test", "Demo-Tenant-2026");
+    let (st, v) = lab.request("POST", "/api/v1/conferences", Some(&tok), json!({ "name": "Weekly", "number": "3100", "pin": "2468" }));
+    assert_eq!(st, 201, "{v}");
+    let room = "3100-acme.switchboard.test";
+    let mut a = lab.acme_phone("1001", 440);
+    let mut b = lab.acme_phone("1002", 660);
+    let mut c = lab.acme_phone("1003", 1000);
+    a.dial("sip:3100@acme.switchboard.test");
+    a.wait("CALL_ESTABLISHED", RING);
+    wait_for("the PIN prompt", RING, || lab.fs_log().contains("conf-pin.wav").then_some(()));
+    // No '#': it is the hang-up key of the stock caller controls once in the room.
+    a.keys("2468");
+    wait_for("1001 in the room", RING, || (members(&lab, room) == 1).then_some(()));
+    b.dial("sip:3100@acme.switchboard.test");
+    b.wait("CALL_ESTABLISHED", RING);
+    b.keys("2468");
+    wait_for("1002 in the room", RING, || (members(&lab, room) == 2).then_some(()));
+    let (from_a, from_b) = (a.heard_secs(), b.heard_secs());
+    a.hears_for(from_a + 3.0);
+    b.hears_for(from_b + 3.0);
+    a.heard_tone_in(&b, from_a + 1.0, 2.0);
+    b.heard_tone_in(&a, from_b + 1.0, 2.0);
+
+    let count = |what: &str| lab.fs_log().matches(what).count();
+    let mut prompts = count("conf-pin.wav");
+    c.dial("sip:3100@acme.switchboard.test");
+    c.wait("CALL_ESTABLISHED", RING);
+    for _ in 0..3 {
+        wait_for("the next PIN prompt", RING, || (count("conf-pin.wav") > prompts).then_some(()));
+        let bad = count("conf-bad-pin.wav");
+        c.keys("9999");
+        wait_for("the wrong-PIN message", RING, || (count("conf-bad-pin.wav") > bad).then_some(()));
+        prompts = count("conf-pin.wav");
+    }
+    c.wait("CALL_CLOSED", Duration::from_secs(30));
+    assert_eq!(members(&lab, room), 2, "the caller with the wrong PIN never joined");
+    a.hangup();
+    b.hangup();
+    a.wait("CALL_CLOSED", RING);
+    b.wait("CALL_CLOSED", RING);
+    lab.idle();
+    let cdr = lab.cdr_where("a member's record", |c| c["caller_number"] == "1002" && c["callee"] == "3100");
+    assert_eq!(cdr["disposition"], "answered", "{cdr}");
+}
+
+/// *4: 1002, in a call from 1001, keys *4 1003 #: 1001 waits on hold while 1002 talks to
+/// 1003; when 1002 hangs up, 1001 and 1003 are put through and hear each other.
+#[test]
+fn attended_transfer_consults_then_joins() {
+    let Some(lab) = Lab::start("attxfer") else { return };
+    let mut a = lab.acme_phone("1001", 440);
+    let mut b = lab.acme_phone("1002", 660);
+    let mut c = lab.acme_phone("1003", 1000);
+    a.dial("sip:1002@acme.switchboard.test");
+    b.answer();
+    a.wait("CALL_ESTABLISHED", RING);
+    b.hears_for(1.0);
+    b.keys("*41003#");
+    c.answer();
+    let from_c = c.heard_secs();
+    c.hears_for(from_c + 2.5);
+    c.heard_tone_in(&b, from_c + 0.5, 2.0);
+    b.hangup();
+    b.wait("CALL_CLOSED", RING);
+    let from_c = c.heard_secs();
+    let from_a = a.heard_secs();
+    c.hears_for(from_c + 2.5);
+    a.hears_for(from_a + 2.5);
+    c.heard_tone_in(&a, from_c + 0.5, 2.0);
+    a.heard_tone_in(&c, from_a + 0.5, 2.0);
+    c.hangup();
+    a.wait("CALL_CLOSED", RING);
+    lab.idle();
+    let cdr = lab.cdr_where("the call's record", |c| c["caller_number"] == "1001" && c["callee"] == "1002");
+    assert!(cdr["route"].as_str().unwrap().contains("attended transfer to 1003"), "{cdr}");
+}

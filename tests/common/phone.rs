@@ -228,11 +228,27 @@ impl Phone {
         files.pop()
     }
 
+    /// Seconds of audio the current call has brought this phone so far.
+    pub fn heard_secs(&self) -> f64 {
+        let len = self.newest_dump().and_then(|p| std::fs::metadata(p).ok()).map_or(0, |m| m.len());
+        len.saturating_sub(44) as f64 / 16000.0
+    }
+
     /// What the last call's received audio sounded like: (RMS amplitude, rough frequency),
     /// as `sox … stat` measures it.
     pub fn heard(&self) -> (f64, f64) {
+        self.heard_in(None)
+    }
+
+    /// As [`Phone::heard`], for `len` seconds from `from` only.
+    fn heard_in(&self, window: Option<(f64, f64)>) -> (f64, f64) {
         let path = self.newest_dump().unwrap_or_else(|| panic!("{}: no call audio was dumped", self.name));
-        let out = Command::new("sox").arg(&path).args(["-n", "stat"]).output().unwrap();
+        let mut sox = Command::new("sox");
+        sox.arg(&path).arg("-n");
+        if let Some((from, len)) = window {
+            sox.args(["trim", &format!("{from:.2}"), &format!("{len:.2}")]);
+        }
+        let out = sox.arg("stat").output().unwrap();
         let text = String::from_utf8_lossy(&out.stderr);
         let field = |name: &str| {
             text.lines()
@@ -246,9 +262,24 @@ impl Phone {
 
     /// Asserts that the last call carried `other`'s tone to this phone.
     pub fn heard_tone_of(&self, other: &Phone) {
-        let (rms, hz) = self.heard();
+        self.check_tone(other, None)
+    }
+
+    /// Asserts that the last call carried `other`'s tone for `len` seconds from `from` (a
+    /// stretch of a call that also held prompts and music).
+    pub fn heard_tone_in(&self, other: &Phone, from: f64, len: f64) {
+        self.check_tone(other, Some((from, len)))
+    }
+
+    fn check_tone(&self, other: &Phone, window: Option<(f64, f64)>) {
+        let (rms, hz) = self.heard_in(window);
         let want = other.tone_hz as f64;
-        assert!(rms > 0.05 && (hz - want).abs() < want * 0.1, "{} should have heard {}'s {want} Hz tone: rms {rms}, {hz} Hz", self.name, other.name);
+        assert!(
+            rms > 0.05 && (hz - want).abs() < want * 0.1,
+            "{} should have heard {}'s {want} Hz tone ({window:?}): rms {rms}, {hz} Hz",
+            self.name,
+            other.name
+        );
     }
 }
 
