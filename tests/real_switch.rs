@@ -552,3 +552,87 @@ fn attended_transfer_consults_then_joins() {
     let cdr = lab.cdr_where("the call's record", |c| c["caller_number"] == "1001" && c["callee"] == "1002");
     assert!(cdr["route"].as_str().unwrap().contains("attended transfer to 1003"), "{cdr}");
 }
+
+/// A prepaid tenant capped at one call, with credit for 30 seconds of a call out: the call
+/// out holds the only slot (a second call is refused, the phone it dialed never rings);
+/// switchboard is killed mid-call and the call goes on; started again, switchboard counts the
+/// call against the cap; the switch itself cuts the call when its 30 seconds run out, and
+/// the tenant is charged those 30 seconds, once.
+#[test]
+fn a_prepaid_call_outlives_a_crash_counts_against_the_cap_and_is_cut_at_its_credit() {
+    use switchboard::store::ledger::Payment;
+    use switchboard::store::resource::{Actor, Within};
+    use switchboard::store::{resources as res, TenantId};
+    let Some(mut lab) = Lab::start("prepaid") else { return };
+    let obj = |v: serde_json::Value| v.as_object().unwrap().clone();
+    let admin = Actor { user_id: 0, admin: true, enforce_packages: false };
+    let acme = TenantId(lab.find(&res::TENANTS, "sip_domain", common::switch::ACME)["id"].as_i64().unwrap());
+    // 1.00 a minute by the second; no free minutes; 0.50 of credit: 30 seconds.
+    let rates = json!([{ "direction": "outbound", "prefix": "1", "per_minute": 1_000_000, "first_increment": 1, "next_increment": 1 }]);
+    let plan = lab.store.create(&res::RATE_PLANS, None, &admin, &obj(json!({ "name": "Retail", "rates": rates }))).unwrap()["id"].as_i64().unwrap();
+    let change = obj(json!({ "credit_policy": "prepaid", "rate_plan_id": plan, "max_concurrent_calls": 1 }));
+    lab.store.update(&res::TENANTS, Within::Everything, None, acme.0, &change).unwrap();
+    let pkg = lab.store.create(&res::PACKAGES, None, &admin, &obj(json!({ "name": "No minutes" }))).unwrap()["id"].as_i64().unwrap();
+    lab.store.subscribe(acme, pkg).unwrap();
+    let opening = lab.store.credit(acme).unwrap().balance;
+    let payment = Payment { amount: 500_000 - opening, payment_type: "cash".into(), date: String::new(), note: String::new(), user_id: None };
+    lab.store.pay(acme, &payment).unwrap();
+
+    let mut carrier = lab.carrier("+13125550199", 880);
+    let t = trunk(&lab, "Carrier", carrier.sip_port, "+12125550100", &["PCMU", "PCMA"]);
+    wait_for("the gateway on the switch", RING, || (gateway(&lab, t).0 == "NOREG").then_some(()));
+    let route = lab.find(&res::OUTBOUND_ROUTES, "name", "North America")["id"].as_i64().unwrap();
+    let (st, v) = lab.request("PATCH", &format!("/api/v1/outbound-routes/{route}"), Some(&lab.root()), json!({ "trunks": [{ "trunk_id": t }] }));
+    assert_eq!(st, 200, "{v}");
+    let mut a = lab.acme_phone("1001", 440);
+    let mut b = lab.acme_phone("1002", 660);
+    let mut c = lab.acme_phone("1003", 1000);
+    a.dial("sip:+13125550199@acme.switchboard.test");
+    carrier.answer();
+    let answered = std::time::Instant::now();
+    a.wait("CALL_ESTABLISHED", RING);
+    carrier.hears_for(1.0);
+    assert_eq!(lab.store.credit(acme).unwrap().held, 500_000, "the call holds all the credit there is");
+
+    let over_cap = |b: &mut common::phone::Phone, c: &mut common::phone::Phone, what: &str| {
+        b.clear();
+        b.dial("sip:1003@acme.switchboard.test");
+        let closed = b.wait("CALL_CLOSED", RING);
+        assert!(c.try_wait("CALL_INCOMING", Duration::ZERO).is_none(), "{what}: 1003 rang over the cap");
+        closed
+    };
+    let closed = over_cap(&mut b, &mut c, "while switchboard runs");
+    assert!(closed["param"].as_str().unwrap_or("").contains("486"), "busy: {closed}");
+    let cdr = lab.cdr_where("the refused call's record", |c| c["caller_number"] == "1002" && c["callee"] == "1003");
+    assert_eq!((cdr["disposition"].as_str(), cdr["hangup_cause"].as_str()), (Some("failed"), Some("USER_BUSY")), "{cdr}");
+
+    lab.kill_switchboard();
+    let from = carrier.heard_secs();
+    carrier.hears_for(from + 2.0);
+    carrier.heard_tone_in(&a, from + 0.5, 1.5);
+    lab.restart_switchboard();
+    wait_for("the new switchboard to count the call", Duration::from_secs(30), || {
+        lab.log().lines().any(|l| l.contains("counted calls up on the switch that no task owns")).then_some(())
+    });
+    over_cap(&mut b, &mut c, "after the restart");
+
+    carrier.wait("CALL_CLOSED", Duration::from_secs(40));
+    let lasted = answered.elapsed().as_secs_f64();
+    assert!((29.0..36.0).contains(&lasted), "the switch cut the call at its 30 s: {lasted:.1} s");
+    a.wait("CALL_CLOSED", RING);
+    assert!(lab.fs_log().contains("ALLOTTED_TIMEOUT"), "the switch's sched_hangup ended it");
+    let credit = wait_for("the call's reservation settled", Duration::from_secs(30), || {
+        let c = lab.store.credit(acme).unwrap();
+        (c.held == 0).then_some(c)
+    });
+    assert_eq!(credit.balance, 0, "charged its 30 seconds, once: {credit:?}");
+
+    // The slot is free again.
+    lab.idle();
+    b.clear();
+    b.dial("sip:1003@acme.switchboard.test");
+    c.answer();
+    b.wait("CALL_ESTABLISHED", RING);
+    b.hangup();
+    c.wait("CALL_CLOSED", RING);
+}

@@ -161,28 +161,9 @@ impl Lab {
         // directory) find it.
         let data = dir.join("switchboard");
         std::fs::create_dir_all(&data).unwrap();
-        let log = std::fs::File::create(dir.join("switchboard.log")).unwrap();
-        let sb = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-            .args(["serve", "--demo"])
-            .env("SWITCHBOARD_DATA_DIR", &data)
-            .env("SWITCHBOARD_HTTP_LISTEN", http.to_string())
-            .env("SWITCHBOARD_OUTBOUND_LISTEN", outbound.to_string())
-            .env("SWITCHBOARD_FREESWITCH_ESL", format!("127.0.0.1:{esl_port}"))
-            .env("SWITCHBOARD_FREESWITCH_PASSWORD", ESL_PASSWORD)
-            .env("SWITCHBOARD_XML_CURL_PASSWORD", XML_CURL_PASSWORD)
-            .env("SWITCHBOARD_LOG_FORMAT", "json")
-            .env("SWITCHBOARD_LOG", "info,switchboard=debug")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        tether(sb.id());
+        let sb = spawn_switchboard(&dir, http, outbound, esl_port);
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-        wait_for("switchboard's /health", Duration::from_secs(60), || {
-            std::net::TcpStream::connect(http)
-                .ok()
-                .and_then(|_| rt.block_on(super::api::request(http, "GET", "/health", None, b"")).0.eq(&200).then_some(()))
-        });
+        wait_healthy(&rt, http);
 
         let fs_dirs = ["log", "db", "run", "storage", "recordings", "temp", "cache", "certs"];
         for d in fs_dirs {
@@ -213,6 +194,24 @@ impl Lab {
         });
         let _ = &mut lab;
         Some(lab)
+    }
+
+    /// Kills switchboard as a crash would (SIGKILL: nothing of it runs after), with the
+    /// switch and its calls left up.
+    pub fn kill_switchboard(&mut self) {
+        self.sb.kill().unwrap();
+        self.sb.wait().unwrap();
+    }
+
+    /// Starts switchboard again on the same data and ports, and waits for it to be
+    /// connected to the switch.
+    pub fn restart_switchboard(&mut self) {
+        self.sb = spawn_switchboard(&self.dir, self.http, self.outbound, self.esl_port);
+        wait_healthy(&self.rt, self.http);
+        wait_for("switchboard's control connection", Duration::from_secs(30), || {
+            let (_, v) = self.get("/health");
+            (v["freeswitch"]["state"] == "online").then_some(())
+        });
     }
 
     /// `fs_cli -x cmd` against the lab's switch; None when it cannot connect.
@@ -352,6 +351,37 @@ impl Lab {
     pub fn fs_log(&self) -> String {
         std::fs::read_to_string(self.dir.join("fs/log/freeswitch.log")).unwrap_or_default()
     }
+}
+
+/// `switchboard serve --demo` for the lab in `dir` (its data in `dir/switchboard`, its log
+/// appended to `dir/switchboard.log`).
+fn spawn_switchboard(dir: &Path, http: SocketAddr, outbound: SocketAddr, esl_port: u16) -> Child {
+    let data = dir.join("switchboard");
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("switchboard.log")).unwrap();
+    let sb = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["serve", "--demo"])
+        .env("SWITCHBOARD_DATA_DIR", &data)
+        .env("SWITCHBOARD_HTTP_LISTEN", http.to_string())
+        .env("SWITCHBOARD_OUTBOUND_LISTEN", outbound.to_string())
+        .env("SWITCHBOARD_FREESWITCH_ESL", format!("127.0.0.1:{esl_port}"))
+        .env("SWITCHBOARD_FREESWITCH_PASSWORD", ESL_PASSWORD)
+        .env("SWITCHBOARD_XML_CURL_PASSWORD", XML_CURL_PASSWORD)
+        .env("SWITCHBOARD_LOG_FORMAT", "json")
+        .env("SWITCHBOARD_LOG", "info,switchboard=debug")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    tether(sb.id());
+    sb
+}
+
+fn wait_healthy(rt: &tokio::runtime::Runtime, http: SocketAddr) {
+    wait_for("switchboard's /health", Duration::from_secs(60), || {
+        std::net::TcpStream::connect(http)
+            .ok()
+            .and_then(|_| rt.block_on(super::api::request(http, "GET", "/health", None, b"")).0.eq(&200).then_some(()))
+    });
 }
 
 /// Polls `f` until it gives a value, failing after `within`: the suite waits on states and
