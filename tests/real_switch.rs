@@ -636,3 +636,127 @@ fn a_prepaid_call_outlives_a_crash_counts_against_the_cap_and_is_cut_at_its_cred
     b.hangup();
     c.wait("CALL_CLOSED", RING);
 }
+
+/// The UI's softphone (tests/ui/softphone.mjs in headless Chromium), driven line by line.
+struct Softphone {
+    node: std::process::Child,
+    input: std::process::ChildStdin,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Softphone {
+    fn start(lab: &Lab, ws: &str, tone: &std::path::Path) -> Softphone {
+        use std::io::BufRead;
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut node = std::process::Command::new("node")
+            .arg(root.join("tests/ui/softphone.mjs"))
+            .arg(format!("http://{}", lab.http))
+            .arg(ws)
+            .arg(tone)
+            .current_dir(root)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("node runs");
+        common::switch::tether(node.id());
+        let input = node.stdin.take().unwrap();
+        let out = node.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for l in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                println!("softphone: {l}");
+                if let Some(l) = l.strip_prefix("SP ") {
+                    let _ = tx.send(l.to_string());
+                }
+            }
+        });
+        let mut sp = Softphone { node, input, lines };
+        sp.expect("registered");
+        sp
+    }
+
+    fn expect(&mut self, what: &str) -> String {
+        let line = self.lines.recv_timeout(Duration::from_secs(40)).unwrap_or_else(|_| panic!("the softphone said nothing, waiting for {what}"));
+        assert!(line.starts_with(what), "the softphone: {line} (waiting for {what})");
+        line[what.len()..].trim().to_string()
+    }
+
+    fn tell(&mut self, cmd: &str) {
+        use std::io::Write;
+        writeln!(self.input, "{cmd}").unwrap();
+    }
+
+    fn send(&mut self, cmd: &str, then: &str) -> String {
+        self.tell(cmd);
+        self.expect(then)
+    }
+}
+
+impl Drop for Softphone {
+    fn drop(&mut self) {
+        let _ = self.node.kill();
+        let _ = self.node.wait();
+    }
+}
+
+/// The web UI's softphone in headless Chromium, signed in as the demo agent: it registers
+/// 1002 over the switch's WebSocket, calls 1001 (a desk phone) and is answered; each hears
+/// the other (the browser's microphone plays a 550 Hz tone), then it is called by 1001 and
+/// answers.
+#[test]
+fn the_browser_softphone_calls_a_desk_phone_and_is_called() {
+    let Some(lab) = Lab::start("webrtc") else { return };
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let ready = std::path::Path::new("/usr/bin/chromium").exists() && root.join("node_modules/playwright-core").exists();
+    if !ready {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI: the browser softphone test needs Debian's chromium and npm ci");
+        eprintln!("SKIPPED: the browser softphone test needs /usr/bin/chromium and `npm ci`");
+        return;
+    }
+    let tone = lab.dir.join("browser-550.wav");
+    let ok = std::process::Command::new("sox")
+        .args(["-n", "-r", "48000", "-c", "1", "-b", "16"])
+        .arg(&tone)
+        .args(["synth", "60", "sine", "550", "vol", "0.5"])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let mut a = lab.acme_phone("1001", 440);
+    // The stock internal profile's plain WebSocket (ws-binding :5066); loopback is a secure
+    // context, so the page may use the microphone over http.
+    let mut sp = Softphone::start(&lab, "ws://127.0.0.1:5066", &tone);
+    let reg = wait_for("1002 in the switch's registrations", RING, || {
+        let v: serde_json::Value = serde_json::from_str(lab.fs_cli("show registrations as json").trim()).ok()?;
+        v["rows"].as_array()?.iter().find(|r| r["reg_user"] == "1002").cloned()
+    });
+    assert!(reg["url"].as_str().unwrap_or("").contains("transport=ws"), "1002 registered over the WebSocket: {reg}");
+
+    sp.tell("call 1001");
+    a.answer();
+    sp.expect("in-call");
+    a.hears_for(2.0);
+    let legs = lab.channels();
+    let browser = legs.iter().find(|c| c["direction"] == "inbound").cloned().unwrap_or_default();
+    assert_eq!(browser["cid_num"], "1002", "{browser}");
+    let stats: serde_json::Value = serde_json::from_str(&sp.send("stats", "stats")).unwrap();
+    assert!(
+        stats["packetsReceived"].as_u64().unwrap_or(0) > 50 && stats["totalAudioEnergy"].as_f64().unwrap_or(0.0) > 0.0,
+        "the browser hears 1001: {stats}"
+    );
+    sp.send("hangup", "ended");
+    a.wait("CALL_CLOSED", RING);
+    a.heard_hz(550, "the browser");
+    lab.idle();
+    let cdr = lab.cdr_where("the softphone's record", |c| c["caller_number"] == "1002" && c["callee"] == "1001");
+    assert_eq!(cdr["disposition"], "answered", "{cdr}");
+
+    a.clear();
+    a.dial("sip:1002@acme.switchboard.test");
+    sp.send("answer", "in-call");
+    a.wait("CALL_ESTABLISHED", RING);
+    a.hears_for(2.0);
+    a.hangup();
+    a.wait("CALL_CLOSED", RING);
+    a.heard_hz(550, "the browser");
+    sp.tell("quit");
+}

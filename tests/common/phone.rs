@@ -262,23 +262,29 @@ impl Phone {
 
     /// Asserts that the last call carried `other`'s tone to this phone.
     pub fn heard_tone_of(&self, other: &Phone) {
-        self.check_tone(other, None)
+        self.check_tone(other.tone_hz, &other.name, None)
+    }
+
+    /// Asserts that the last call carried a `hz` tone (played by something that is no
+    /// [`Phone`]: a browser's microphone).
+    pub fn heard_hz(&self, hz: u32, from: &str) {
+        self.check_tone(hz, from, None)
     }
 
     /// Asserts that the last call carried `other`'s tone for `len` seconds from `from` (a
     /// stretch of a call that also held prompts and music).
     pub fn heard_tone_in(&self, other: &Phone, from: f64, len: f64) {
-        self.check_tone(other, Some((from, len)))
+        self.check_tone(other.tone_hz, &other.name, Some((from, len)))
     }
 
-    fn check_tone(&self, other: &Phone, window: Option<(f64, f64)>) {
+    fn check_tone(&self, want: u32, other: &str, window: Option<(f64, f64)>) {
         let (rms, hz) = self.heard_in(window);
-        let want = other.tone_hz as f64;
+        let want = want as f64;
         assert!(
             rms > 0.05 && (hz - want).abs() < want * 0.1,
             "{} should have heard {}'s {want} Hz tone ({window:?}): rms {rms}, {hz} Hz",
             self.name,
-            other.name
+            other
         );
     }
 }
