@@ -403,11 +403,13 @@ async fn intercept_takes_a_ringing_call() {
     assert_eq!(set(&b, "intercept_answered").as_deref(), Some("intercept_answered=answered"));
     assert!(a.answered, "the intercepted caller is answered");
     assert_eq!(a.hangup_by.as_deref(), Some("switch"), "the picker hung up and the caller followed");
-    // Nothing ringing: intercept returns and changes nothing; the interceptor stays unanswered.
+    // Nothing ringing: intercept returns and changes nothing; the interceptor stays
+    // unanswered, with the early media the core gave it for intercept (an app that needs
+    // media: switch_core_session.c:2789–2796).
     let alone = Scenario { destination: "*8".into(), hangup_after_ms: Some(100), ..scenario() };
     let c = sw.call(srv.addr, Arc::new(alone)).await;
     assert_eq!(c.picked_up, None);
-    assert_eq!(set(&c, "intercept_answered").as_deref(), Some("intercept_answered=ringing"));
+    assert_eq!(set(&c, "intercept_answered").as_deref(), Some("intercept_answered=early"));
     assert_eq!(c.hangup_by.as_deref(), Some("caller"));
 }
 

@@ -168,6 +168,9 @@ async fn closed_hours_go_to_voicemail_and_the_boundary_is_exact() {
     assert_eq!(apps(&r).last().unwrap(), &format!("voicemail default {ACME} 1001"));
     assert!(r.bridges.is_empty());
     assert_eq!(r.hangup_by.as_deref(), Some("caller"));
+    // mod_voicemail does not answer (the switch only pre-answers for it): the caller is
+    // answered first, or would leave the message in early media, never billed.
+    assert!(r.answered, "the voicemail call is answered: {:?}", r.commands);
     let var = |r: &switchboard::sim::CallReport, k: &str| r.variables.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     assert_eq!(var(&r, "voicemail_greeting_path"), None, "no greeting of its own: the box's recorded one");
     // The box's own greeting (the guide: blank for the default, or a WAV file).

@@ -43,6 +43,25 @@ const KNOWN: &[&str] = &[
     "event",
 ];
 
+/// Applications registered without SAF_SUPPORT_NOMEDIA (mod_dptools.c 6521–6698,
+/// mod_voicemail.c:6228 `SAF_NONE`, mod_conference.c:4038 `SAF_SUPPORT_TEXT_ONLY`): run on an
+/// inbound channel with no media yet, the core pre-answers it first ("Application %s Requires
+/// media! pre_answering channel", switch_core_session.c:2789–2796), before CHANNEL_EXECUTE.
+/// Only early media: none of them answers, except mod_conference, which answers itself
+/// (mod_conference.c:2242) and the intercepting side of `intercept`.
+const NEEDS_MEDIA: &[&str] = &[
+    "playback",
+    "endless_playback",
+    "say",
+    "read",
+    "play_and_get_digits",
+    "voicemail",
+    "conference",
+    "record_session",
+    "stop_record_session",
+    "intercept",
+];
+
 pub(crate) async fn execute(core: &Arc<Core>, app: &str, arg: &str, event_uuid: Option<&str>) {
     let started = core.elapsed_ms();
     if !KNOWN.contains(&app) {
@@ -57,6 +76,9 @@ pub(crate) async fn execute(core: &Arc<Core>, app: &str, arg: &str, event_uuid: 
         });
         core.hangup("DESTINATION_OUT_OF_ORDER", "switch");
         return;
+    }
+    if NEEDS_MEDIA.contains(&app) && core.lock().ch.direction == "inbound" {
+        pre_answer(core);
     }
     let app_uuid = event_uuid.map(str::to_string).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     {
@@ -134,13 +156,7 @@ async fn run(core: &Arc<Core>, app: &str, arg: &str) -> Option<String> {
             None
         }
         "pre_answer" => {
-            mark_once(
-                core,
-                |ch| ch.is_answered() || ch.progress_media_us != 0,
-                Channel::mark_progress_media,
-                "CHANNEL_PROGRESS_MEDIA",
-                ("switch_channel.c", "switch_channel_perform_mark_pre_answered", 3463),
-            );
+            pre_answer(core);
             None
         }
         "ring_ready" => {
@@ -214,8 +230,9 @@ async fn run(core: &Arc<Core>, app: &str, arg: &str) -> Option<String> {
             core.release_socket();
             None
         }
+        // mod_voicemail never answers: on a channel nobody answered, the caller leaves the
+        // message in early media (see NEEDS_MEDIA).
         "voicemail" => {
-            answer(core);
             match core.scenario.voicemail_ms {
                 Some(ms) if core.wait(ms).await => {
                     if core.scenario.voicemail_key_ends {
@@ -281,6 +298,17 @@ pub(crate) fn answer(core: &Arc<Core>) {
 }
 
 /// A channel state that fires its event once: answered, pre-answered.
+/// Early media, once (nothing when the channel is answered or has it already).
+fn pre_answer(core: &Arc<Core>) {
+    mark_once(
+        core,
+        |ch| ch.is_answered() || ch.progress_media_us != 0,
+        Channel::mark_progress_media,
+        "CHANNEL_PROGRESS_MEDIA",
+        ("switch_channel.c", "switch_channel_perform_mark_pre_answered", 3463),
+    );
+}
+
 fn mark_once(core: &Arc<Core>, done: impl Fn(&Channel) -> bool, mark: impl Fn(&mut Channel, u64), event: &str, origin: (&str, &str, u32)) {
     let now = core.switch.identity().now_micros();
     let fire = {
