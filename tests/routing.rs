@@ -988,3 +988,30 @@ async fn star_8_never_crosses_tenants() {
     assert_eq!(b_cdr["disposition"], "failed", "{b_cdr}");
     assert_ne!(a.bridges[0].cause, "PICKED_OFF");
 }
+
+/// A G722 phone reaches a carrier that takes G.711 only, and a phone that takes PCMU only:
+/// the trunk leg offers the trunk's codecs, a phone's leg the caller's codec then the
+/// profile's list, and the switch transcodes (left alone, a leg offers only the caller's
+/// codec: 488, INCOMPATIBLE_DESTINATION, which is no failover cause).
+#[tokio::test]
+async fn a_wideband_caller_reaches_narrowband_carriers_and_phones() {
+    let p = pbx(OPEN).await;
+    let demo = find(&p.store, &res::TRUNKS, Within::Everything, "name", "DemoCarrier")["id"].as_i64().unwrap();
+    let carrier = format!("sofia/gateway/trunk{demo}/+12125550199");
+    let mut s = from_phone(ACME, "1001", "+12125550199");
+    s.caller_codec = "G722".into();
+    s.targets = BTreeMap::from([(carrier.clone(), answers(30))]);
+    s.target_codecs = BTreeMap::from([(carrier.clone(), vec!["PCMU".into(), "PCMA".into()])]);
+    let (r, cdr) = call(&p, s).await;
+    assert_eq!(r.bridges[0].answered_by.as_deref(), Some(carrier.as_str()), "{:?}", r.bridges);
+    assert_eq!(cdr["disposition"], "answered", "{cdr}");
+
+    let phone = format!("user/1003@{ACME}");
+    let mut s = from_phone(ACME, "1001", "1003");
+    s.caller_codec = "G722".into();
+    s.targets = BTreeMap::from([(phone.clone(), answers(30))]);
+    s.target_codecs = BTreeMap::from([(phone.clone(), vec!["PCMU".into()])]);
+    let (r, cdr) = call(&p, s).await;
+    assert_eq!(r.bridges[0].answered_by.as_deref(), Some(phone.as_str()), "{:?}", r.bridges);
+    assert_eq!(cdr["disposition"], "answered", "{cdr}");
+}

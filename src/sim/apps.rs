@@ -603,6 +603,34 @@ fn dialstatus(cause: &str) -> &str {
     }
 }
 
+/// The profile's codec list, the stock vars.xml's `global_codec_prefs` (outbound-codec-prefs
+/// of both stock profiles).
+pub const PROFILE_CODECS: &[&str] = &["OPUS", "G722", "PCMU", "PCMA"];
+
+/// The codecs a bridged leg offers (switch_core_media_prepare_codecs,
+/// switch_core_media.c:2245–2277): `absolute_codec_string` when the leg has it; else, by
+/// default, only the codec the caller settled on (`originator_codec`), so a G722 phone's
+/// call offers a G.711 carrier G722 alone; with `media_mix_inbound_outbound_codecs` the
+/// caller's codec then the profile's list, which the switch transcodes between. Names only
+/// (`PCMU@20i` → `PCMU`).
+pub fn codec_offer(a_leg: &Channel, caller_codec: &str, leg_var: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
+    let var = |n: &str| leg_var(n).or_else(|| a_leg.var(n).map(str::to_string));
+    let names = |list: &str| {
+        let list = list.trim().trim_matches('\'');
+        list.split(',').map(|c| c.split('@').next().unwrap_or("").trim().to_ascii_uppercase()).filter(|c| !c.is_empty()).collect()
+    };
+    if let Some(abs) = var("absolute_codec_string") {
+        return names(&abs);
+    }
+    let mix = var("media_mix_inbound_outbound_codecs").is_some_and(|v| matches!(v.as_str(), "true" | "yes" | "on" | "1"));
+    if !mix {
+        return names(caller_codec);
+    }
+    let mut offer: Vec<String> = names(caller_codec);
+    offer.extend(PROFILE_CODECS.iter().map(|c| c.to_string()));
+    offer
+}
+
 async fn bridge(core: &Arc<Core>, arg: &str) {
     let id = core.switch.identity();
     let (globals, groups) = parse_dialstring(arg);
@@ -639,7 +667,13 @@ async fn bridge(core: &Arc<Core>, arg: &str) {
             let timeout_ms = secs("leg_timeout").or_else(|| secs("originate_timeout")).unwrap_or(call_timeout).min(call_timeout) * second;
             // leg_delay_start: the leg exists at once but is held back this long.
             let delay_ms = secs("leg_delay_start").unwrap_or(0) * second;
-            let target = core.scenario.target(&leg.endpoint);
+            let mut target = core.scenario.target(&leg.endpoint);
+            if let Some(accepts) = core.scenario.target_codecs.get(&leg.endpoint) {
+                let offer = codec_offer(&core.lock().ch, &core.scenario.caller_codec, &|n| var_of(n, leg));
+                if !offer.iter().any(|c| accepts.iter().any(|a| a.eq_ignore_ascii_case(c))) {
+                    target = Target::Fail { cause: "INCOMPATIBLE_DESTINATION".into(), after_ms: 0 };
+                }
+            }
             let dest = leg.endpoint.rsplit('/').next().unwrap_or("").split('@').next().unwrap_or("").to_string();
             let mut b = Channel::outbound(&id, &leg.endpoint, &cid_name, &cid_num, &dest);
             b.set_originator(&core.lock().ch);
@@ -802,6 +836,8 @@ pub(crate) fn hangup_leg(core: &Arc<Core>, b: &mut Channel, cause: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::event::Identity;
+    use crate::sim::Scenario;
 
     #[test]
     fn dial_strings_split_like_originate() {
@@ -811,6 +847,18 @@ mod tests {
         assert_eq!(groups[0][0], Leg { vars: vec![("leg_timeout".into(), "5".into())], endpoint: "user/1001@d".into() });
         assert_eq!(groups[0][1].endpoint, "user/1002@d");
         assert_eq!(groups[1][0].endpoint, "sofia/gateway/t2/155");
+    }
+
+    #[test]
+    fn a_leg_offers_the_callers_codec_alone_unless_told_otherwise() {
+        let id = Identity::new("sim");
+        let mut a = Channel::inbound(&id, &Scenario::default());
+        let none = |_: &str| None;
+        assert_eq!(codec_offer(&a, "G722@16000h@20i", &none), vec!["G722"], "only the originator's codec: a G.711 carrier refuses it");
+        a.set_var("media_mix_inbound_outbound_codecs", "true");
+        assert_eq!(codec_offer(&a, "G722", &none), vec!["G722", "OPUS", "G722", "PCMU", "PCMA"]);
+        let abs = |n: &str| (n == "absolute_codec_string").then(|| "'PCMU@20i,PCMA'".to_string());
+        assert_eq!(codec_offer(&a, "G722", &abs), vec!["PCMU", "PCMA"], "the leg's own list wins");
     }
 
     #[test]

@@ -138,6 +138,11 @@ pub struct Scenario {
     pub voicemail_key_ends: bool,
     /// How long the call may wait for switchboard's first command (FreeSWITCH: 25 s).
     pub first_command_timeout_ms: u64,
+    /// The codec the caller's leg settled on (its `originator_codec` for the legs it bridges to).
+    pub caller_codec: String,
+    /// The codecs a bridged leg's far end accepts, by endpoint; an offer with none of them
+    /// is refused (488): INCOMPATIBLE_DESTINATION. Unlisted legs accept any offer.
+    pub target_codecs: BTreeMap<String, Vec<String>>,
 }
 
 impl Default for Scenario {
@@ -168,6 +173,8 @@ impl Default for Scenario {
             voicemail_ms: Some(5000),
             voicemail_key_ends: false,
             first_command_timeout_ms: 25_000,
+            caller_codec: "PCMU".into(),
+            target_codecs: BTreeMap::new(),
         }
     }
 }
