@@ -760,3 +760,104 @@ fn the_browser_softphone_calls_a_desk_phone_and_is_called() {
     a.heard_hz(550, "the browser");
     sp.tell("quit");
 }
+
+/// What a scripted call showed switchboard: the connect data it reads, the events its
+/// session got (whose leg, and which application completed), what the bridge and the hangup
+/// reported. Values that differ by nature (UUIDs, times, addresses) are kept as `<set>`.
+async fn scripted_call(listener: tokio::net::TcpListener, callee: String) -> Vec<String> {
+    use switchboard::esl::{OutboundOptions, OutboundSession};
+    let (stream, _) = listener.accept().await.unwrap();
+    let opts = OutboundOptions { events: switchboard::call::route::EVENTS.iter().map(|e| e.to_string()).collect(), ..Default::default() };
+    let s = OutboundSession::start(stream, &opts).await.unwrap();
+    let mut events = s.connection().subscribe();
+    let mut out = Vec::new();
+    let ch = s.channel();
+    for v in ["hangup_after_bridge", "socket_resume"] {
+        out.push(format!("connect variable_{v}={}", ch.variable(v).unwrap_or_default()));
+    }
+    let exact =
+        ["Caller-Caller-ID-Number", "Caller-Destination-Number", "Caller-Context", "Call-Direction", "Socket-Mode", "Control", "Answer-State"];
+    for h in exact {
+        out.push(format!("connect {h}={}", ch.get(h).unwrap_or_default()));
+    }
+    let set = |v: Option<std::borrow::Cow<'_, str>>| if v.is_some_and(|v| !v.is_empty()) { "<set>" } else { "<none>" };
+    for h in ["Unique-ID", "Channel-Name", "Caller-Caller-ID-Name", "Channel-Read-Codec-Name"] {
+        out.push(format!("connect {h}={}", set(ch.get(h))));
+    }
+    out.push(format!("connect variable_sofia_profile_name={}", ch.variable("sofia_profile_name").unwrap_or_default()));
+    for v in ["domain_name", "sip_from_host", "effective_caller_id_number", "effective_caller_id_name"] {
+        out.push(format!("connect variable_{v}={}", set(ch.variable(v))));
+    }
+    let me = s.uuid().to_string();
+    s.answer().await.unwrap();
+    s.set_var("sb_script", "1").await.unwrap();
+    let played = s.playback("tone_stream://%(400,0,440)").await.unwrap();
+    out.push(format!("playback Application-Response={}", played.get("Application-Response").unwrap_or_default()));
+    match s.execute("bridge", Some(&callee)).await {
+        Ok(ev) => out.push(format!("bridge returned originate_disposition={}", ev.variable("originate_disposition").unwrap_or_default())),
+        Err(e) => out.push(format!("bridge ended by {e}")),
+    }
+    // The wired dialplan sets hangup_after_bridge: the caller follows the callee out.
+    let _ = s.connection().status_watch().wait_for(|st| st.hangup.is_some()).await;
+    out.push(format!("after the bridge: caller hung up={}", s.status().hangup.is_some()));
+    let done = s.hangup_complete(Duration::from_secs(5)).await.expect("CHANNEL_HANGUP_COMPLETE");
+    out.push(format!("hangup Hangup-Cause={}", done.get("Hangup-Cause").unwrap_or_default()));
+    out.push(format!("hangup billsec>0={}", done.variable("billsec").and_then(|b| b.parse::<i64>().ok()).is_some_and(|b| b > 0)));
+    out.push(format!("hangup Caller-Channel-Answered-Time={}", set(done.get("Caller-Channel-Answered-Time").filter(|t| t != "0"))));
+    out.push(format!("hangup variable_originate_disposition={}", done.variable("originate_disposition").unwrap_or_default()));
+    s.finish(Duration::from_secs(2)).await;
+    while let Ok(ev) = events.try_recv() {
+        let name = ev.name().unwrap_or_default().into_owned();
+        let whose = if ev.get("Unique-ID").as_deref() == Some(me.as_str()) { "caller" } else { "other" };
+        let app = ev.get("Application").map(|a| format!(" {a}")).unwrap_or_default();
+        out.push(format!("event {whose} {name}{app}"));
+    }
+    out
+}
+
+/// The differential test: one scripted call (a carrier's call answered, a variable set, a
+/// tone played, a bridge to another carrier endpoint that answers and hangs up, then the
+/// hangup) on the simulator and on the real switch, through the same session code. What
+/// switchboard reads must be the same on both.
+#[test]
+fn the_simulator_and_the_switch_agree_on_a_scripted_call() {
+    let Some(mut lab) = Lab::start("diff") else { return };
+    let mut caller = lab.carrier("+13125550199", 440);
+    let mut callee = lab.carrier("+15550001111", 880);
+    let endpoint = format!("sofia/external/+15550001111@127.0.0.1:{}", callee.sip_port);
+
+    // The real switch: switchboard stops, the script takes its socket. The switch's
+    // xml_curl look-ups then fail and it falls back to the wired public.xml, which hands the
+    // call to the same socket.
+    lab.kill_switchboard();
+    let listener = lab.rt.block_on(tokio::net::TcpListener::bind(lab.outbound)).unwrap();
+    let script = lab.rt.spawn(scripted_call(listener, endpoint.clone()));
+    caller.dial(&lab.did_uri("+12125550100"));
+    caller.wait("CALL_ESTABLISHED", RING);
+    callee.answer();
+    callee.hears_for(1.0);
+    callee.hangup();
+    caller.wait("CALL_CLOSED", RING);
+    let real = lab.rt.block_on(script).unwrap();
+
+    // The simulator, the same call.
+    let sim = lab.rt.block_on(async {
+        let switch = switchboard::sim::Switch::default();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let script = tokio::spawn(scripted_call(listener, endpoint.clone()));
+        let mut s = common::pbx::from_trunk("+12125550100", "+13125550199");
+        s.targets = std::collections::BTreeMap::from([(endpoint.clone(), common::pbx::answers(1000))]);
+        s.hangup_after_ms = None;
+        let _ = switch.call(addr, std::sync::Arc::new(s)).await;
+        script.await.unwrap()
+    });
+    let width = real.iter().map(String::len).max().unwrap_or(0);
+    let table: Vec<String> = (0..real.len().max(sim.len()))
+        .map(|i| {
+            let (r, s) = (real.get(i).map_or("", String::as_str), sim.get(i).map_or("", String::as_str));
+            format!("{} {r:width$} | {s}", if r == s { " " } else { "≠" })
+        })
+        .collect();
+    assert_eq!(real, sim, "real switch | simulator:\n{}", table.join("\n"));
+}

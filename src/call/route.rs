@@ -47,6 +47,11 @@ pub struct Router {
     second: Duration,
 }
 
+/// What a call's session subscribes to besides the session's own events: a bridge watches
+/// for the partner it connected to and for in-call keys pressed on either leg
+/// (`Call::bridge`).
+pub const EVENTS: &[&str] = &["CHANNEL_BRIDGE", "DTMF"];
+
 impl Router {
     pub fn new(store: Store, announcement: String) -> Router {
         Router::with_clock(store, announcement, Arc::new(jiff::Timestamp::now))
@@ -184,10 +189,8 @@ impl CallHandler for Router {
         })
     }
 
-    /// A bridge watches for the partner it connected to and for in-call keys pressed on
-    /// either leg (`Call::bridge`).
     fn events(&self) -> &'static [&'static str] {
-        &["CHANNEL_BRIDGE", "DTMF"]
+        EVENTS
     }
 }
 

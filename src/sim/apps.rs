@@ -815,9 +815,12 @@ async fn bridge(core: &Arc<Core>, arg: &str) {
     }
 }
 
-/// A B-leg goes down: its CHANNEL_HANGUP goes out on the A-leg's socket and the bus; its
-/// own state machine then reports CHANNEL_HANGUP_COMPLETE (switch_core_state_machine.c:944),
-/// which only the inbound face's listeners see.
+/// A B-leg goes down: its CHANNEL_HANGUP, then its own state machine's
+/// CHANNEL_HANGUP_COMPLETE (switch_core_state_machine.c:944), go out on the bus and on the
+/// A-leg's socket, whose `filter Other-Leg-Unique-ID <A>` lets the B-leg's events through
+/// (mod_event_socket.c event_handler, 319–372). Seen on a real 1.10.12 (the differential
+/// test in tests/real_switch.rs): the B-leg's CHANNEL_HANGUP_COMPLETE reaches the socket
+/// before the caller's CHANNEL_HANGUP.
 pub(crate) fn hangup_leg(core: &Arc<Core>, b: &mut Channel, cause: &str) {
     let id = core.switch.identity();
     b.mark_hangup(id.now_micros(), cause);
@@ -830,7 +833,7 @@ pub(crate) fn hangup_leg(core: &Arc<Core>, b: &mut Channel, cause: &str) {
         vec![("Hangup-Cause".into(), cause.to_string())],
         Vec::new(),
     );
-    core.switch.publish(&done);
+    core.fire(done);
 }
 
 #[cfg(test)]

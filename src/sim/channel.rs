@@ -121,6 +121,9 @@ impl Channel {
             ("ep_codec_string", "PCMU@8000h@20i@64000b,PCMA@8000h@20i@64000b".into()),
             ("endpoint_disposition", "DELAYED NEGOTIATION".into()),
             ("call_uuid", uuid.clone()),
+            // The wired dialplan's actions before the socket (dialplan/switchboard.xml).
+            ("socket_resume", "false".into()),
+            ("hangup_after_bridge", "true".into()),
             ("current_application_data", super::call::socket_data(scenario)),
             ("current_application", "socket".into()),
             ("socket_host", "127.0.0.1".into()),
