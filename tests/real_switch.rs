@@ -260,6 +260,7 @@ fn a_did_reaches_the_ivr_whose_option_rings_the_team_and_a_holiday_goes_to_voice
     let cdr = lab.cdr_where("the inbound record", |c| c["did"] == "+12125550100" && c["disposition"] == "answered");
     assert_eq!(cdr["direction"], "inbound", "{cdr}");
     assert!(cdr["route"].as_str().unwrap().ends_with(&format!("ivr_menus/{ivr} → ring_groups/1")), "{cdr}");
+    assert_eq!(cdr["extension"], "1002", "the record is the member's that answered: {cdr}");
     lab.idle();
 
     // Today (in the tenant's time zone) a holiday: the unmatched destination, voicemail.

@@ -140,6 +140,11 @@ async fn ring_group_strategies_ring_in_their_own_order() {
     assert_eq!(rung(&ring().await.0), "[leg_timeout=7]1001|[leg_timeout=7]1002|[leg_timeout=7]1003");
     strategy("simultaneous");
     assert_eq!(rung(&ring().await.0), "1001,1002,1003");
+    // Answered by 1002: the record is 1002's, as a call to 1002 alone would be.
+    let mut s = from_phone(ACME, "1004", "6100");
+    s.targets = BTreeMap::from([(format!("user/1002@{ACME}"), answers(50))]);
+    let (_, cdr) = call(&p, s).await;
+    assert_eq!((cdr["disposition"].as_str(), cdr["extension"].as_str()), (Some("answered"), Some("1002")), "{cdr}");
     strategy("round_robin");
     let mut firsts = Vec::new();
     for _ in 0..4 {

@@ -115,6 +115,9 @@ pub(crate) struct Call<'a> {
     recorded: u32,
     /// Where a blind transfer (*2 by the bridged phone) sends the caller next.
     transfer_to: Option<Destination>,
+    /// The phones a ring group's bridge rings: the one that answers (its leg's destination,
+    /// as the CHANNEL_BRIDGE names it) becomes the record's extension.
+    members_ringing: Vec<String>,
     /// Calls ringing the tenants' phones (this one among them while it rings), for *8.
     pub(crate) ringing_calls: Arc<super::pickup::Ringing>,
     caps: Arc<super::caps::Caps>,
@@ -319,6 +322,7 @@ impl Router {
             recording: None,
             recorded: 0,
             transfer_to: None,
+            members_ringing: Vec::new(),
             ringing_calls: self.ringing.clone(),
             caps: self.caps.clone(),
             second: self.second,
@@ -615,6 +619,16 @@ impl Call<'_> {
                     let own = uuid == s.uuid();
                     if ev.is("CHANNEL_BRIDGE") && own {
                         partner = ev.get("Other-Leg-Unique-ID").or_else(|| ev.get("Bridge-B-Unique-ID")).map(|u| u.into_owned());
+                    }
+                    // The ring group member that answered: its leg (user/<number>@<domain>)
+                    // carries `dialed_user` (mod_dptools.c user_outgoing_channel); its
+                    // destination number is the phone's contact user (`1002-0x55…` for
+                    // some), not the extension. Recorded now: with hangup_after_bridge the
+                    // bridge never reports back.
+                    if ev.is("CHANNEL_ANSWER") && !own {
+                        if let Some(n) = ev.variable("dialed_user").filter(|n| self.members_ringing.iter().any(|m| m == n)) {
+                            self.cdr.extension = n.into_owned();
+                        }
                     }
                     if !ev.is("DTMF") {
                         continue;
@@ -1026,7 +1040,12 @@ impl Call<'_> {
             _ => members.iter().map(|e| format!("[leg_timeout={timeout}]user/{}@{domain}", e.number)).collect::<Vec<_>>().join("|"),
         };
         self.prepare_bridge(timeout, g.moh_class_id).await?;
-        let Some(disposition) = self.bridge(&dialstring, true).await? else {
+        // The record is the member's that answers, as a call to one extension is the
+        // extension's.
+        self.members_ringing = members.iter().map(|e| e.number.clone()).collect();
+        let bridged = self.bridge(&dialstring, true).await;
+        self.members_ringing.clear();
+        let Some(disposition) = bridged? else {
             return Ok(Next::Done);
         };
         info!(group = %g.name, %disposition, "ring group not answered");

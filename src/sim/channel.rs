@@ -63,6 +63,13 @@ pub struct Channel {
     profile: Option<Arc<Block>>,
 }
 
+/// The user part of a simulated phone's registered contact: what a leg to the phone has as
+/// its destination, and what an originated call to it shows as its caller. baresip
+/// registers as `<user>-0x<address>`; desk phones often as the bare user.
+pub fn contact_user(user: &str) -> String {
+    format!("{user}-0x55d0c0ffee00")
+}
+
 impl Channel {
     /// The A-leg of a call that entered the dialplan from `scenario`.
     pub fn inbound(id: &Identity, scenario: &Scenario) -> Channel {
@@ -203,24 +210,33 @@ impl Channel {
         }
     }
 
-    /// An outgoing B-leg created by bridge or originate.
+    /// An outgoing B-leg created by bridge or originate. A `user/<n>@<domain>` leg is the
+    /// registered phone's: mod_dptools puts `dialed_user` and `dialed_domain` on it
+    /// (user_outgoing_channel) and sofia dials the registration's contact, whose user part
+    /// becomes the leg's destination number (seen on a real 1.10.12: `1002-0x5632…` for a
+    /// baresip phone; see [`contact_user`]).
     pub fn outbound(id: &Identity, endpoint: &str, cid_name: &str, cid_number: &str, destination: &str) -> Channel {
         let uuid = uuid::Uuid::new_v4().to_string();
         let name = endpoint.replacen("user/", "sofia/internal/", 1);
-        let vars = vec![
+        let mut vars = vec![
             ("variable_direction".to_string(), "outbound".to_string()),
             ("variable_uuid".into(), uuid.clone()),
             ("variable_channel_name".into(), name.clone()),
             ("variable_call_uuid".into(), uuid.clone()),
-            ("variable_dialed_user".into(), destination.to_string()),
         ];
+        let mut destination = destination.to_string();
+        if let Some((user, domain)) = endpoint.strip_prefix("user/").and_then(|u| u.split_once('@')) {
+            vars.push(("variable_dialed_user".into(), user.to_string()));
+            vars.push(("variable_dialed_domain".into(), domain.to_string()));
+            destination = contact_user(user);
+        }
         Channel {
             uuid,
             name,
             direction: "outbound".into(),
             cid_name: cid_name.into(),
             cid_number: cid_number.into(),
-            destination: destination.into(),
+            destination,
             context: "default".into(),
             network_addr: "127.0.0.1".into(),
             state: "CS_CONSUME_MEDIA",

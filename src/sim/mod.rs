@@ -731,7 +731,7 @@ impl Switch {
                     // variables, which the user/ endpoint puts on the leg (mod_dptools.c
                     // user_outgoing_channel); this switch has no directory, so it knows the
                     // number alone.
-                    s.caller_id_number = format!("{u}-0x55d0c0ffee00");
+                    s.caller_id_number = channel::contact_user(u);
                     s.caller_id_name = "Outbound Call".into();
                     s.variables.insert("effective_caller_id_number".into(), u.clone());
                 }
