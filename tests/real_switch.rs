@@ -112,6 +112,20 @@ fn gateway(lab: &Lab, trunk: i64) -> (String, String) {
     (g["state"].as_str().unwrap_or("").to_string(), g["status"].as_str().unwrap_or("").to_string())
 }
 
+/// A carrier answering +13125550199 behind a G.711 trunk of its own (caller ID
+/// +12125550100), which Acme's North America route then uses alone.
+fn carrier_behind_the_route(lab: &Lab) -> common::phone::Phone {
+    let carrier = lab.carrier("+13125550199", 880);
+    let t = trunk(lab, "Carrier", carrier.sip_port, "+12125550100", &["PCMU", "PCMA"]);
+    wait_for("the gateway on the switch", RING, || {
+        lab.fs_cli(&format!("sofia xmlstatus gateway trunk{t}")).contains("<state>NOREG</state>").then_some(())
+    });
+    let route = lab.find(&switchboard::store::resources::OUTBOUND_ROUTES, "name", "North America")["id"].as_i64().unwrap();
+    let (st, v) = lab.request("PATCH", &format!("/api/v1/outbound-routes/{route}"), Some(&lab.root()), json!({ "trunks": [{ "trunk_id": t }] }));
+    assert_eq!(st, 200, "{v}");
+    carrier
+}
+
 /// 1001 dials a US number: Acme's North America route tries a dead trunk first, fails over
 /// to the live one, and the carrier sees the route's caller ID and hears 1001.
 #[test]
@@ -179,14 +193,7 @@ fn an_outbound_call_fails_over_past_a_dead_trunk_with_the_routes_caller_id() {
 #[test]
 fn a_wideband_phone_reaches_narrowband_carriers_and_phones() {
     let Some(lab) = Lab::start("codec") else { return };
-    let mut carrier = lab.carrier("+13125550199", 880);
-    let t = trunk(&lab, "G711 carrier", carrier.sip_port, "+12125550100", &["PCMU", "PCMA"]);
-    wait_for("the gateway on the switch", RING, || {
-        lab.fs_cli(&format!("sofia xmlstatus gateway trunk{t}")).contains("<state>NOREG</state>").then_some(())
-    });
-    let route = lab.find(&switchboard::store::resources::OUTBOUND_ROUTES, "name", "North America")["id"].as_i64().unwrap();
-    let (st, v) = lab.request("PATCH", &format!("/api/v1/outbound-routes/{route}"), Some(&lab.root()), json!({ "trunks": [{ "trunk_id": t }] }));
-    assert_eq!(st, 200, "{v}");
+    let mut carrier = carrier_behind_the_route(&lab);
     let mut a = lab.phone(common::switch::ACME, "1001", 440, true);
     let mut b = lab.acme_phone("1002", 660);
 
@@ -288,14 +295,7 @@ fn a_did_reaches_the_ivr_whose_option_rings_the_team_and_a_holiday_goes_to_voice
 #[test]
 fn click_to_call_rings_the_phone_then_calls_out_as_the_extension() {
     let Some(lab) = Lab::start("c2c") else { return };
-    let mut carrier = lab.carrier("+13125550199", 880);
-    let t = trunk(&lab, "Carrier", carrier.sip_port, "+12125550100", &["PCMU", "PCMA"]);
-    wait_for("the gateway on the switch", RING, || {
-        lab.fs_cli(&format!("sofia xmlstatus gateway trunk{t}")).contains("<state>NOREG</state>").then_some(())
-    });
-    let route = lab.find(&switchboard::store::resources::OUTBOUND_ROUTES, "name", "North America")["id"].as_i64().unwrap();
-    let (st, v) = lab.request("PATCH", &format!("/api/v1/outbound-routes/{route}"), Some(&lab.root()), json!({ "trunks": [{ "trunk_id": t }] }));
-    assert_eq!(st, 200, "{v}");
+    let mut carrier = carrier_behind_the_route(&lab);
     let mut a = lab.acme_phone("1001", 440);
     wait_for("switchboard to see 1001 registered", RING, || {
         let (_, v) = lab.request("GET", "/api/v1/registrations", Some(&lab.root()), serde_json::Value::Null);
@@ -579,12 +579,7 @@ fn a_prepaid_call_outlives_a_crash_counts_against_the_cap_and_is_cut_at_its_cred
     let payment = Payment { amount: 500_000 - opening, payment_type: "cash".into(), date: String::new(), note: String::new(), user_id: None };
     lab.store.pay(acme, &payment).unwrap();
 
-    let mut carrier = lab.carrier("+13125550199", 880);
-    let t = trunk(&lab, "Carrier", carrier.sip_port, "+12125550100", &["PCMU", "PCMA"]);
-    wait_for("the gateway on the switch", RING, || (gateway(&lab, t).0 == "NOREG").then_some(()));
-    let route = lab.find(&res::OUTBOUND_ROUTES, "name", "North America")["id"].as_i64().unwrap();
-    let (st, v) = lab.request("PATCH", &format!("/api/v1/outbound-routes/{route}"), Some(&lab.root()), json!({ "trunks": [{ "trunk_id": t }] }));
-    assert_eq!(st, 200, "{v}");
+    let mut carrier = carrier_behind_the_route(&lab);
     let mut a = lab.acme_phone("1001", 440);
     let mut b = lab.acme_phone("1002", 660);
     let mut c = lab.acme_phone("1003", 1000);
