@@ -857,3 +857,26 @@ fn the_simulator_and_the_switch_agree_on_a_scripted_call() {
         .collect();
     assert_eq!(real, sim, "real switch | simulator:\n{}", table.join("\n"));
 }
+
+/// *411, the dial-by-name directory: 1001 keys J-A-N, hears Jane User spelled with her
+/// extension, presses 1 and is put through to 1003, and they hear each other.
+#[test]
+fn the_directory_puts_the_caller_through_by_name() {
+    let Some(lab) = Lab::start("dir") else { return };
+    let mut a = lab.acme_phone("1001", 440);
+    let mut c = lab.acme_phone("1003", 1000);
+    a.dial("sip:*411@acme.switchboard.test");
+    a.wait("CALL_ESTABLISHED", RING);
+    wait_for("the directory's prompt", RING, || lab.fs_log().contains("dir-enter_person_first_or_last").then_some(()));
+    a.keys("526");
+    wait_for("Jane offered, at her extension", Duration::from_secs(30), || lab.fs_log().contains("dir-to_select_entry").then_some(()));
+    a.keys("1");
+    c.answer();
+    c.hears_for(1.0);
+    a.hears_for(a.heard_secs() + 1.0);
+    a.hangup();
+    c.wait("CALL_CLOSED", RING);
+    c.heard_tone_of(&a);
+    let cdr = lab.cdr_where("the directory call's record", |r| r["caller_number"] == "1001" && r["callee"] == "*411");
+    assert_eq!((cdr["disposition"].as_str(), cdr["extension"].as_str()), (Some("answered"), Some("1003")), "{cdr}");
+}
