@@ -880,3 +880,46 @@ fn the_directory_puts_the_caller_through_by_name() {
     let cdr = lab.cdr_where("the directory call's record", |r| r["caller_number"] == "1001" && r["callee"] == "*411");
     assert_eq!((cdr["disposition"].as_str(), cdr["extension"].as_str()), (Some("answered"), Some("1003")), "{cdr}");
 }
+
+/// The realtime monitor's controls on a live call, as the tenant admin uses them: the call
+/// is listed, hold puts the caller on hold on the switch (HELD, and the monitor says so),
+/// unhold brings 1001 back to 1002's ear, and hang-up ends the call on both phones.
+#[test]
+fn the_monitor_lists_holds_and_hangs_up_a_live_call() {
+    let Some(lab) = Lab::start("monitor") else { return };
+    let mut a = lab.acme_phone("1001", 440);
+    let mut b = lab.acme_phone("1002", 660);
+    a.dial("sip:1002@acme.switchboard.test");
+    b.answer();
+    a.wait("CALL_ESTABLISHED", RING);
+    let tok = lab.login("tenant@acme.test", "Demo-Tenant-2026");
+    let listed = |lab: &Lab| {
+        let (st, v) = lab.request("GET", "/api/v1/channels", Some(&tok), serde_json::Value::Null);
+        assert_eq!(st, 200, "{v}");
+        v["items"].as_array().cloned().unwrap_or_default()
+    };
+    let caller = wait_for("both legs listed", RING, || {
+        let items = listed(&lab);
+        (items.len() == 2).then(|| items.into_iter().find(|c| c["direction"] == "inbound"))?
+    });
+    let uuid = caller["uuid"].as_str().unwrap().to_string();
+    let callstate = |lab: &Lab| lab.channels().iter().find(|c| c["uuid"] == uuid.as_str()).map(|c| c["callstate"].as_str().unwrap_or("").to_string());
+
+    let (st, v) = lab.request("POST", "/api/v1/channels/hold", Some(&tok), json!({ "uuid": uuid, "hold": true }));
+    assert_eq!(st, 200, "{v}");
+    wait_for("the switch to hold the caller", RING, || (callstate(&lab).as_deref() == Some("HELD")).then_some(()));
+    wait_for("the monitor to show it held", RING, || listed(&lab).iter().any(|c| c["uuid"] == uuid.as_str() && c["held"] == true).then_some(()));
+    let (st, v) = lab.request("POST", "/api/v1/channels/hold", Some(&tok), json!({ "uuid": uuid, "hold": false }));
+    assert_eq!(st, 200, "{v}");
+    wait_for("the switch to take the caller off hold", RING, || (callstate(&lab).as_deref() == Some("ACTIVE")).then_some(()));
+    let from = b.heard_secs();
+    b.hears_for(from + 2.5);
+    b.heard_tone_in(&a, from + 0.5, 2.0);
+
+    let (st, v) = lab.request("POST", "/api/v1/channels/hangup", Some(&tok), json!({ "uuid": uuid }));
+    assert_eq!(st, 200, "{v}");
+    a.wait("CALL_CLOSED", RING);
+    b.wait("CALL_CLOSED", RING);
+    lab.idle();
+    wait_for("the monitor to drop the call", RING, || listed(&lab).is_empty().then_some(()));
+}
