@@ -42,6 +42,12 @@ pub fn prefix() -> PathBuf {
     std::env::var_os("SWITCHBOARD_FS_PREFIX").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/opt/fs"))
 }
 
+/// The stock configuration each lab copies: `<prefix>/etc/freeswitch`, or
+/// `SWITCHBOARD_FS_CONF` (a packaged FreeSWITCH keeps it in /etc/freeswitch).
+pub fn stock_conf() -> PathBuf {
+    std::env::var_os("SWITCHBOARD_FS_CONF").map(PathBuf::from).unwrap_or_else(|| prefix().join("etc/freeswitch"))
+}
+
 /// Whether the suite can run here: a FreeSWITCH (and baresip, sox) installed. Under CI a
 /// missing switch fails the run; elsewhere the suite says so once and each test returns.
 pub fn available() -> bool {
@@ -128,7 +134,7 @@ impl Lab {
 
         // The switch's configuration: the stock one, on loopback (../shared/freeswitch/README.md).
         let conf = dir.join("conf");
-        let ok = Command::new("cp").arg("-a").arg(prefix().join("etc/freeswitch")).arg(&conf).status().unwrap();
+        let ok = Command::new("cp").arg("-a").arg(stock_conf()).arg(&conf).status().unwrap();
         assert!(ok.success(), "copying the stock configuration");
         let vars = std::fs::read_to_string(conf.join("vars.xml")).unwrap();
         let mut vars = vars
