@@ -20,9 +20,7 @@ fn an_extension_calls_another_and_both_hear_each_other() {
     let Some(lab) = Lab::start("ext") else { return };
     let mut a = lab.acme_phone("1001", 440);
     let mut b = lab.acme_phone("1002", 660);
-    a.dial("sip:1002@acme.switchboard.test");
-    b.answer();
-    a.wait("CALL_ESTABLISHED", RING);
+    a.call_answered_by(&mut b);
     let legs = wait_for("two bridged legs", RING, || {
         let ch = lab.channels();
         (ch.len() == 2 && ch.iter().all(|c| c["callstate"] == "ACTIVE")).then_some(ch)
@@ -217,9 +215,7 @@ fn a_wideband_phone_reaches_narrowband_carriers_and_phones() {
     lab.idle();
 
     a.clear();
-    a.dial("sip:1002@acme.switchboard.test");
-    b.answer();
-    a.wait("CALL_ESTABLISHED", RING);
+    a.call_answered_by(&mut b);
     b.hears_for(1.0);
     a.hears_for(1.0);
     a.hangup();
@@ -328,9 +324,7 @@ fn in_call_codes_record_and_blind_transfer() {
     let mut a = lab.acme_phone("1001", 440);
     let mut b = lab.acme_phone("1002", 660);
     let mut c = lab.acme_phone("1003", 1000);
-    a.dial("sip:1002@acme.switchboard.test");
-    b.answer();
-    a.wait("CALL_ESTABLISHED", RING);
+    a.call_answered_by(&mut b);
     let uuid = wait_for("the caller's leg", RING, || {
         lab.channels().iter().find(|c| c["direction"] == "inbound" && c["callstate"] == "ACTIVE").map(|c| c["uuid"].as_str().unwrap().to_string())
     });
@@ -434,6 +428,7 @@ fn feature_codes_dnd_forward_and_pickup() {
     feature(&lab, &mut b, "*721003");
     assert_eq!(extension(&lab, "1002")["forward_always"], "1003");
     a.clear();
+    // Dialed 1002, answered at 1003.
     a.dial("sip:1002@acme.switchboard.test");
     c.answer();
     a.wait("CALL_ESTABLISHED", RING);
@@ -530,9 +525,7 @@ fn attended_transfer_consults_then_joins() {
     let mut a = lab.acme_phone("1001", 440);
     let mut b = lab.acme_phone("1002", 660);
     let mut c = lab.acme_phone("1003", 1000);
-    a.dial("sip:1002@acme.switchboard.test");
-    b.answer();
-    a.wait("CALL_ESTABLISHED", RING);
+    a.call_answered_by(&mut b);
     b.hears_for(1.0);
     b.keys("*41003#");
     c.answer();
@@ -626,9 +619,7 @@ fn a_prepaid_call_outlives_a_crash_counts_against_the_cap_and_is_cut_at_its_cred
     // The slot is free again.
     lab.idle();
     b.clear();
-    b.dial("sip:1003@acme.switchboard.test");
-    c.answer();
-    b.wait("CALL_ESTABLISHED", RING);
+    b.call_answered_by(&mut c);
     b.hangup();
     c.wait("CALL_CLOSED", RING);
 }
@@ -889,9 +880,7 @@ fn the_monitor_lists_holds_and_hangs_up_a_live_call() {
     let Some(lab) = Lab::start("monitor") else { return };
     let mut a = lab.acme_phone("1001", 440);
     let mut b = lab.acme_phone("1002", 660);
-    a.dial("sip:1002@acme.switchboard.test");
-    b.answer();
-    a.wait("CALL_ESTABLISHED", RING);
+    a.call_answered_by(&mut b);
     let tok = lab.login("tenant@acme.test", "Demo-Tenant-2026");
     let listed = |lab: &Lab| {
         let (st, v) = lab.request("GET", "/api/v1/channels", Some(&tok), serde_json::Value::Null);

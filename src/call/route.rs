@@ -115,8 +115,8 @@ pub(crate) struct Call<'a> {
     recorded: u32,
     /// Where a blind transfer (*2 by the bridged phone) sends the caller next.
     transfer_to: Option<Destination>,
-    /// The phones a ring group's bridge rings: the one that answers (its leg's destination,
-    /// as the CHANNEL_BRIDGE names it) becomes the record's extension.
+    /// The phones a ring group's bridge rings: the one whose leg answers (its `dialed_user`)
+    /// becomes the record's extension.
     members_ringing: Vec<String>,
     /// Calls ringing the tenants' phones (this one among them while it rings), for *8.
     pub(crate) ringing_calls: Arc<super::pickup::Ringing>,

@@ -297,7 +297,6 @@ pub(crate) fn answer(core: &Arc<Core>) {
     );
 }
 
-/// A channel state that fires its event once: answered, pre-answered.
 /// Early media, once (nothing when the channel is answered or has it already).
 fn pre_answer(core: &Arc<Core>) {
     mark_once(
@@ -309,6 +308,7 @@ fn pre_answer(core: &Arc<Core>) {
     );
 }
 
+/// A channel state that fires its event once: answered, pre-answered.
 fn mark_once(core: &Arc<Core>, done: impl Fn(&Channel) -> bool, mark: impl Fn(&mut Channel, u64), event: &str, origin: (&str, &str, u32)) {
     let now = core.switch.identity().now_micros();
     let fire = {

@@ -189,6 +189,13 @@ impl Phone {
         incoming
     }
 
+    /// Calls `other`, a phone of the same tenant, which answers: the call is up on both.
+    pub fn call_answered_by(&mut self, other: &mut Phone) {
+        self.dial(&format!("sip:{}", other.name));
+        other.answer();
+        self.wait("CALL_ESTABLISHED", Duration::from_secs(15));
+    }
+
     pub fn hangup(&mut self) {
         self.command("hangup", "");
     }
