@@ -73,14 +73,19 @@ pub fn available() -> bool {
 
 /// A free port on 127.0.0.1 for TCP and UDP alike, and its next one for TCP (baresip's
 /// SIP/TLS listener takes port + 1). Each lab's ports start from its own base so that two
-/// test processes rarely try the same one.
+/// test processes rarely try the same one. The range stays below FreeSWITCH's RTP ports
+/// (rtp-start-port 16384 to rtp-end-port 32768 by default, switch.conf.xml): a port found free
+/// there can be taken for a call's media before the phone binds it ("SIP Transport failed:
+/// Address already in use"); above them lie the kernel's ephemeral ports and the phones' RTP.
 pub fn free_port() -> u16 {
+    const LOW: u16 = 10000;
+    const HIGH: u16 = 16300;
     static NEXT: AtomicU16 = AtomicU16::new(0);
-    let _ = NEXT.compare_exchange(0, 20000 + (std::process::id() % 150) as u16 * 100, Ordering::SeqCst, Ordering::SeqCst);
+    let _ = NEXT.compare_exchange(0, LOW + (std::process::id() % 60) as u16 * 100, Ordering::SeqCst, Ordering::SeqCst);
     loop {
         let p = NEXT.fetch_add(2, Ordering::SeqCst);
-        if p > 35000 {
-            NEXT.store(20000, Ordering::SeqCst);
+        if p > HIGH {
+            NEXT.store(LOW, Ordering::SeqCst);
             continue;
         }
         let tcp = TcpListener::bind(("127.0.0.1", p)).is_ok() && TcpListener::bind(("127.0.0.1", p + 1)).is_ok();
