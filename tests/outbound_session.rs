@@ -493,3 +493,84 @@ async fn a_load_run_counts_every_call_once() {
     assert_eq!(r.whole_call.count, 300);
     assert!(r.calls_per_second > 0.0);
 }
+
+/// Reads from `peer` until switchboard closes it (true), or gives up after `within`.
+async fn closed_within(peer: &mut tokio::net::TcpStream, within: Duration) -> bool {
+    let mut buf = vec![0u8; 4096];
+    tokio::time::timeout(within, async {
+        loop {
+            match peer.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await
+    .is_ok()
+}
+
+/// A socket that sends its channel data and then nothing, not even the set-up's replies,
+/// would hold its call's slot for ever: every command's reply is waited for within the
+/// reply timeout, and then the socket is given up and the slot is free for the next call.
+#[tokio::test]
+async fn a_socket_that_goes_silent_after_its_channel_data_gives_its_call_slot_back() {
+    let opts = OutboundOptions { reply_timeout: Duration::from_millis(300), ..OutboundOptions::default() };
+    let h = handler(|s| Box::pin(async move { s.answer().await.map(|_| ()) }));
+    // One slot: the second socket is not even read until the first call is over.
+    let srv = switchboard::server::OutboundServer::bind("127.0.0.1:0".parse().unwrap(), h, opts, 1).await.unwrap();
+    let (addr, stats) = (srv.local_addr().unwrap(), srv.stats());
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(srv.run(rx, Duration::from_secs(1)));
+    let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut got = Vec::new();
+    read_commands(&mut silent, &mut got, 1).await;
+    assert_eq!(got, b"connect\n\n");
+    silent.write_all(&corpus("01_")).await.unwrap();
+    assert!(closed_within(&mut silent, Duration::from_secs(5)).await, "switchboard gave the silent socket up");
+    let mut next = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut got = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), read_commands(&mut next, &mut got, 1)).await.expect("the next call got the freed slot");
+    assert_eq!(got, b"connect\n\n");
+    assert_eq!(stats.failed.load(std::sync::atomic::Ordering::Relaxed), 1, "the silent call counted as failed");
+    stop.send_replace(true);
+    drop(next);
+    let _ = task.await;
+}
+
+/// A long application (a bridge) may leave the socket quiet for an hour, and so may a dead
+/// peer. After the quiet time the session asks the switch `uuid_exists`: "true" keeps the
+/// call, "false" ends it at once, and the socket is closed.
+#[tokio::test]
+async fn a_quiet_call_is_probed_and_ended_when_the_switch_no_longer_has_it() {
+    let (mut peer, s) = socket_pair().await;
+    let fs = tokio::spawn(async move {
+        let mut got = Vec::new();
+        read_commands(&mut peer, &mut got, 1).await; // connect
+        peer.write_all(&corpus("01_")).await.unwrap();
+        let mut got = answer_setup(&mut peer).await;
+        read_commands(&mut peer, &mut got, 1).await;
+        assert!(got.starts_with(b"sendmsg"), "{}", String::from_utf8_lossy(&got));
+        peer.write_all(b"Content-Type: command/reply\nReply-Text: +OK\n\n").await.unwrap();
+        let mut probes = Vec::new();
+        for answer in ["true", "false"] {
+            let mut got = Vec::new();
+            read_commands(&mut peer, &mut got, 1).await;
+            probes.push(String::from_utf8(got).unwrap());
+            peer.write_all(format!("Content-Type: api/response\nContent-Length: {}\n\n{answer}", answer.len()).as_bytes()).await.unwrap();
+        }
+        let closed = closed_within(&mut peer, Duration::from_secs(5)).await;
+        (probes, closed)
+    });
+    let opts = OutboundOptions { probe_after: Duration::from_millis(300), ..OutboundOptions::default() };
+    let session = OutboundSession::start(s, &opts).await.unwrap();
+    let t = std::time::Instant::now();
+    let err = tokio::time::timeout(Duration::from_secs(10), session.execute("bridge", Some("user/1002@x")))
+        .await
+        .expect("the probe ended the wait")
+        .unwrap_err();
+    assert!(err.is_hangup(), "{err}");
+    assert!(t.elapsed() >= Duration::from_millis(600), "a \"true\" kept the call through the first probe ({:?})", t.elapsed());
+    let (probes, closed) = fs.await.unwrap();
+    assert_eq!(probes, ["api uuid_exists 78b86350-4fb8-4d2b-a629-1eeafd7d2f74\n\n"; 2]);
+    assert!(closed, "switchboard closed the socket");
+}

@@ -83,6 +83,12 @@ struct State {
 struct Shared {
     state: Mutex<State>,
     status: watch::Sender<Status>,
+    /// How long a command may wait for its reply, in ms (0: for ever). A peer that stops
+    /// answering would otherwise hold the call, and its slot, with it.
+    reply_timeout_ms: std::sync::atomic::AtomicU64,
+    /// When a frame was last read, in ms after `born`.
+    heard_ms: std::sync::atomic::AtomicU64,
+    born: std::time::Instant,
     /// When the first `sendmsg execute` was written: an outbound call's first application.
     first_execute: std::sync::OnceLock<std::time::Instant>,
 }
@@ -251,7 +257,14 @@ impl Connection {
         } else {
             None
         };
-        let shared = Arc::new(Shared { state: Mutex::new(state), status: status_tx, first_execute: std::sync::OnceLock::new() });
+        let shared = Arc::new(Shared {
+            state: Mutex::new(state),
+            status: status_tx,
+            reply_timeout_ms: Default::default(),
+            heard_ms: Default::default(),
+            born: std::time::Instant::now(),
+            first_execute: std::sync::OnceLock::new(),
+        });
         let task_shared = shared.clone();
         tokio::spawn(read_loop(reader, task_shared));
         Connection { shared, writer: Arc::new(tokio::sync::Mutex::new(Box::new(writer))), status, early: Arc::new(Mutex::new(early)) }
@@ -265,11 +278,52 @@ impl Connection {
     /// sent unanswered before it are checked first (see [`send_all_unanswered`](Self::send_all_unanswered)).
     pub async fn send(&self, cmd: &Command) -> Result<Frame, EslError> {
         let rx = self.write_all_commands(std::slice::from_ref(cmd)).await?.pop().expect("one waiter per command");
-        self.check_unanswered().await?;
-        match rx.await {
-            Ok(frame) => Ok(frame),
-            Err(_) => Err(self.closed_error()),
+        let wait = async {
+            self.check_unanswered().await?;
+            rx.await.map_err(|_| self.closed_error())
+        };
+        match self.reply_timeout() {
+            None => wait.await,
+            Some(after) => match tokio::time::timeout(after, wait).await {
+                Ok(r) => r,
+                Err(_) => {
+                    // Replies come in order: once one is missing, none after it can be
+                    // matched. The connection is no use any more.
+                    self.close(format!("no reply to `{}` within {after:?}", cmd.redacted()));
+                    Err(EslError::Timeout { what: "a command reply", after })
+                }
+            },
         }
+    }
+
+    /// Bounds every later command's wait for its reply (see [`send`](Self::send)).
+    pub fn set_reply_timeout(&self, after: Duration) {
+        self.shared.reply_timeout_ms.store(after.as_millis().max(1) as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn reply_timeout(&self) -> Option<Duration> {
+        match self.shared.reply_timeout_ms.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => None,
+            ms => Some(Duration::from_millis(ms)),
+        }
+    }
+
+    /// How long since the peer last sent anything.
+    pub fn heard_ago(&self) -> Duration {
+        let at = Duration::from_millis(self.shared.heard_ms.load(std::sync::atomic::Ordering::Relaxed));
+        self.shared.born.elapsed().saturating_sub(at)
+    }
+
+    /// Gives the connection up: every waiter ends, the reader stops and the writing side
+    /// is shut (the socket itself goes with the last clone of this connection).
+    pub fn close(&self, reason: impl Into<String>) {
+        self.shared.close(reason.into());
+        // Tell the peer too (FIN), without waiting: a write stuck on a peer that reads
+        // nothing holds the writer, and then the socket goes when the call lets go of it.
+        let w = self.writer.clone();
+        tokio::spawn(async move {
+            let _ = w.lock().await.shutdown().await;
+        });
     }
 
     /// Sends several commands in one write and returns without waiting for their replies:
@@ -488,9 +542,17 @@ impl Connection {
 }
 
 async fn read_loop<R: AsyncRead + Unpin>(mut reader: FramedRead<R, EslCodec>, shared: Arc<Shared>) {
+    let mut status = shared.status.subscribe();
     let reason = loop {
-        match reader.next().await {
+        let next = tokio::select! {
+            n = reader.next() => n,
+            // Closed from this side (a reply that never came, the call over): stop reading,
+            // which lets go of the socket.
+            _ = status.wait_for(|s| s.closed.is_some()) => return,
+        };
+        match next {
             Some(Ok(frame)) => {
+                shared.heard_ms.store(shared.born.elapsed().as_millis() as u64, std::sync::atomic::Ordering::Relaxed);
                 shared.dispatch(frame);
                 if shared.lock().closed.is_some() {
                     return;

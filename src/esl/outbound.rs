@@ -92,11 +92,26 @@ pub struct OutboundOptions {
     /// Events subscribed besides [`SESSION_EVENTS`], for whoever reads
     /// [`Connection::subscribe`] (the outbound server adds its handler's).
     pub events: Vec<String>,
+    /// How long any command may wait for its reply; past it the socket is given up. Every
+    /// command a call sends is answered at once by FreeSWITCH (async mode: applications are
+    /// queued, api commands are short), so this is only reached by a peer that went silent.
+    pub reply_timeout: Duration,
+    /// After this long without a frame from FreeSWITCH while the channel is up (a long
+    /// bridge is quiet), the session asks `uuid_exists`: no answer within `reply_timeout`,
+    /// or "false", ends the call and frees its slot.
+    pub probe_after: Duration,
 }
 
 impl Default for OutboundOptions {
     fn default() -> Self {
-        OutboundOptions { connect_timeout: Duration::from_secs(5), linger: Duration::from_secs(30), require_full: true, events: Vec::new() }
+        OutboundOptions {
+            connect_timeout: Duration::from_secs(5),
+            linger: Duration::from_secs(30),
+            require_full: true,
+            events: Vec::new(),
+            reply_timeout: Duration::from_secs(30),
+            probe_after: Duration::from_secs(60),
+        }
     }
 }
 
@@ -150,6 +165,8 @@ impl OutboundSession {
             return Err(EslError::NotFull { control });
         }
         let conn = Connection::start(reader, w, Some(uuid.clone()));
+        conn.set_reply_timeout(opts.reply_timeout);
+        tokio::spawn(probe_when_quiet(conn.clone(), uuid.clone(), opts.probe_after));
         let session = OutboundSession { conn, channel, uuid, channel_data_at };
         let setup = if control == "full" {
             let filter = |h: &str| Command::Filter { header: h.into(), value: session.uuid.clone() };
@@ -301,6 +318,45 @@ impl OutboundSession {
             let _ = self.conn.closed(within).await;
         }
         self.conn.shutdown().await;
+        // A peer that ignored `exit` must not keep the reader, or the socket, alive.
+        self.conn.close("the call is over");
+    }
+}
+
+/// Every bound on a call's life but one is a timeout on something switchboard waits for;
+/// the exception is an application that runs as long as the caller wants (a bridge, a
+/// conference). While one runs FreeSWITCH may say nothing for an hour, and so may a peer that
+/// died without closing the socket (a host gone, a firewall dropping the flow, a hostile
+/// client that sent channel data and nothing since). So when the socket has been quiet for
+/// `after` and the channel is not known to be down, ask: `uuid_exists` is answered at once by
+/// a live switch (mod_commands.c uuid_exists_function: "true"/"false"). No answer within the
+/// reply timeout closes the connection (see [`Connection::send`]); "false" closes it too.
+async fn probe_when_quiet(conn: Connection, uuid: String, after: Duration) {
+    let mut status = conn.status_watch();
+    loop {
+        let quiet = conn.heard_ago();
+        if quiet < after {
+            tokio::select! {
+                _ = tokio::time::sleep(after - quiet) => continue,
+                _ = status.wait_for(|s| s.closed.is_some() || s.hangup.is_some()) => return,
+            }
+        }
+        if conn.is_closed() || conn.is_down() {
+            return;
+        }
+        match conn.api(&format!("uuid_exists {uuid}")).await {
+            Ok(body) if body.trim_ascii() == b"false" => {
+                tracing::warn!(%uuid, "the switch no longer has this call's channel; ending it");
+                conn.close("the channel no longer exists on the switch");
+                return;
+            }
+            Ok(_) => tokio::time::sleep(after).await,
+            Err(e) => {
+                tracing::warn!(%uuid, error = %e, "the switch did not answer a liveness probe; ending the call");
+                conn.close(format!("liveness probe: {e}"));
+                return;
+            }
+        }
     }
 }
 

@@ -457,6 +457,8 @@ impl Switch {
                 "sound_prefix" => SOUND_PREFIX.into(),
                 _ => String::new(),
             },
+            // mod_commands.c uuid_exists_function: "true" or "false", no line break.
+            "uuid_exists" => (words.first().is_some_and(|u| self.find(u).is_some())).to_string(),
             "uuid_getvar" => match words.first().and_then(|u| self.find(u)) {
                 Some(c) => c.lock().ch.var(words.get(1).copied().unwrap_or("")).unwrap_or("_undef_").to_string(),
                 None => "-ERR No such channel!\n".into(),
