@@ -247,8 +247,35 @@ pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<()> {
         require_full: true,
         // The router's own are added by OutboundServer::bind.
         events: Vec::new(),
+        ..Default::default()
     };
-    let outbound = crate::server::OutboundServer::bind(cfg.outbound_listen, handler, opts, cfg.max_calls)
+    // Descriptors first: calls and HTTP each get a share that the other cannot take.
+    let nofile = match crate::fds::raise_nofile() {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the open-files limit failed; assuming 1024");
+            crate::fds::NoFile { was: 1024, soft: 1024, hard: 1024 }
+        }
+    };
+    let budget = crate::fds::budget(nofile.soft, cfg.max_calls, cfg.http.max_connections);
+    tracing::info!(
+        soft_was = nofile.was,
+        soft = nofile.soft,
+        hard = nofile.hard,
+        calls = budget.calls,
+        http_connections = budget.http,
+        "open-files limit (RLIMIT_NOFILE) raised to the hard limit and shared out"
+    );
+    if budget.calls < cfg.max_calls || budget.http < cfg.http.max_connections {
+        tracing::warn!(
+            max_calls = cfg.max_calls,
+            calls = budget.calls,
+            http_max_connections = cfg.http.max_connections,
+            http_connections = budget.http,
+            "the open-files limit cannot carry the configured caps; lowered (raise the hard limit: LimitNOFILE= in systemd, ulimit -Hn)"
+        );
+    }
+    let outbound = crate::server::OutboundServer::bind(cfg.outbound_listen, handler, opts, budget.calls)
         .await
         .map_err(|e| anyhow::anyhow!("binding the outbound listener {}: {e}", cfg.outbound_listen))?;
     let http = crate::server::listen(cfg.http_listen).map_err(|e| anyhow::anyhow!("binding HTTP {}: {e}", cfg.http_listen))?;
@@ -262,15 +289,8 @@ pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<()> {
     let health = crate::api::Health { stats: outbound.stats(), switch: supervisor.state_watch(), version: env!("CARGO_PKG_VERSION") };
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let routes = crate::api::routes(health, Arc::new(state), root.join("static"), root.join("node_modules/.switchboard"));
-    let mut http_stop = stop.clone();
-    let http_task = tokio::spawn(
-        warp::serve(routes)
-            .incoming(http)
-            .graceful(async move {
-                let _ = http_stop.wait_for(|s| *s).await;
-            })
-            .run(),
-    );
+    let limits = crate::http::Limits::new(&cfg.http, budget.http);
+    let http_task = tokio::spawn(crate::http::serve(http, warp::service(routes), limits, stop.clone(), Arc::default()));
     let grace = cfg.shutdown_grace();
     let calls = tokio::spawn(outbound.run(stop.clone(), grace));
     shutdown_signal().await;

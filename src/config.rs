@@ -50,6 +50,42 @@ pub struct Config {
     /// TLS proxy in front of `http_listen`): provisioning URLs and DHCP option 66 are built
     /// from it. Empty: `http://` and the HTTP listener's address.
     pub public_url: String,
+    /// What one HTTP client may hold (`[http]`): connections, time, requests.
+    pub http: HttpLimits,
+}
+
+/// Limits on HTTP clients, so that no one who reaches the port can hold the descriptors,
+/// memory or time calls need (docs/security.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpLimits {
+    /// HTTP connections open at once; lowered at start if the process's descriptors cannot
+    /// carry both this and `max_calls` (the log says so).
+    pub max_connections: usize,
+    /// Connections open at once from one address (IPv6: one /64).
+    pub max_connections_per_address: usize,
+    /// A connection must deliver a request's head within this many seconds of opening or of
+    /// its last answer, and a body must not pause longer; otherwise it is closed.
+    pub idle_secs: u64,
+    /// An answer the client does not read for this many seconds ends the connection.
+    pub write_stall_secs: u64,
+    /// Requests on one kept-alive connection; the last answer says `Connection: close`.
+    pub max_requests_per_connection: u32,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits { max_connections: 1024, max_connections_per_address: 64, idle_secs: 15, write_stall_secs: 30, max_requests_per_connection: 1000 }
+    }
+}
+
+impl HttpLimits {
+    pub fn idle(&self) -> Duration {
+        Duration::from_secs(self.idle_secs.max(1))
+    }
+    pub fn write_stall(&self) -> Duration {
+        Duration::from_secs(self.write_stall_secs.max(1))
+    }
 }
 
 /// An SMTP relay: a local MTA on port 25, or a provider's submission port with STARTTLS.
@@ -179,6 +215,7 @@ impl Default for Config {
             xml_curl_password: String::new(),
             xml_curl_remote: false,
             public_url: String::new(),
+            http: HttpLimits::default(),
         }
     }
 }
@@ -255,6 +292,18 @@ impl Config {
         env!(xml_curl_password, "SWITCHBOARD_XML_CURL_PASSWORD");
         env!(xml_curl_remote, "SWITCHBOARD_XML_CURL_REMOTE");
         env!(public_url, "SWITCHBOARD_PUBLIC_URL");
+        macro_rules! http {
+            ($field:ident, $name:literal) => {
+                if let Some(v) = get($name) {
+                    self.http.$field = parse($name, v)?;
+                }
+            };
+        }
+        http!(max_connections, "SWITCHBOARD_HTTP_MAX_CONNECTIONS");
+        http!(max_connections_per_address, "SWITCHBOARD_HTTP_MAX_CONNECTIONS_PER_ADDRESS");
+        http!(idle_secs, "SWITCHBOARD_HTTP_IDLE_SECS");
+        http!(write_stall_secs, "SWITCHBOARD_HTTP_WRITE_STALL_SECS");
+        http!(max_requests_per_connection, "SWITCHBOARD_HTTP_MAX_REQUESTS_PER_CONNECTION");
         macro_rules! smtp {
             ($field:ident, $name:literal) => {
                 if let Some(v) = get($name) {

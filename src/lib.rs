@@ -11,6 +11,8 @@
 //! - [`cli`]: the `switchboard` command line (`serve`, `simulate`, `esl decode`).
 //! - [`esl`]: the event-socket wire protocol, both directions; nothing PBX-specific.
 //! - [`server`]: the outbound listener: one task per call, bounded, with graceful shutdown.
+//! - [`http`]: the HTTP listener: warp's routes on hyper, with connection caps and timeouts.
+//! - [`fds`]: the process's file descriptors, shared out between calls and HTTP.
 //! - [`call`]: what a call does once handed over (the seam routing plugs into).
 //! - [`api`]: the HTTP side: health, the JSON API (route table, auth, one error type), UI files.
 //! - [`realtime`]: the live model of the switch over the control connection, and the
@@ -28,6 +30,8 @@ pub mod call;
 pub mod cli;
 pub mod config;
 pub mod esl;
+pub mod fds;
+pub mod http;
 pub mod provision;
 pub mod realtime;
 pub mod server;

@@ -23,6 +23,9 @@ pub enum ApiError {
     BadRequest(String),
     #[error("request body larger than {0} bytes")]
     TooLarge(usize),
+    /// The client stopped sending mid-request.
+    #[error("{0}")]
+    Timeout(&'static str),
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
     #[error("invalid fields")]
@@ -59,6 +62,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Invalid { .. } | ApiError::Fields(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict { .. } | ApiError::Limit { .. } => StatusCode::CONFLICT,
             ApiError::Locked(_) => StatusCode::LOCKED,
@@ -76,6 +80,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::BadRequest(_) => "bad_request",
             ApiError::TooLarge(_) => "too_large",
+            ApiError::Timeout(_) => "timeout",
             ApiError::Invalid { .. } | ApiError::Fields(_) => "invalid",
             ApiError::Conflict { .. } => "conflict",
             ApiError::Limit { .. } => "limit_reached",

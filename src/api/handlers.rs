@@ -859,25 +859,21 @@ pub fn upload_moh_file(api: &Api, req: &Req) -> ApiResult<Reply> {
     if !ok_name {
         return Err(ApiError::invalid("name", "must be a file name of letters, digits, - _ and ."));
     }
-    let kind = audio_kind(&req.raw).ok_or_else(|| ApiError::invalid("body", "not a WAV or MP3 file"))?;
+    let upload = req.upload.as_ref().ok_or_else(|| ApiError::invalid("body", "the file is missing"))?;
+    let kind = audio_kind(&upload.head).ok_or_else(|| ApiError::invalid("body", "not a WAV or MP3 file"))?;
     if !name.to_ascii_lowercase().ends_with(&format!(".{kind}")) {
         return Err(ApiError::invalid("name", format!("the content is {kind}: the name must end in .{kind}")));
     }
     let rel = format!("moh/{}/{}/{name}", tenant.0, req.id());
     let path = api.cfg.data_dir.join(&rel);
-    let tmp = path.with_extension("upload");
     let io = |e: std::io::Error| ApiError::Internal(format!("{}: {e}", path.display()));
     std::fs::create_dir_all(path.parent().expect("a parent")).map_err(io)?;
-    std::fs::write(&tmp, &req.raw).map_err(io)?;
-    // The row first: a duplicate name is refused before anything replaces the old file.
-    let f = match api.store.add_moh_file(tenant, req.id(), name, &rel, req.raw.len() as i64) {
-        Ok(f) => f,
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e.into());
-        }
-    };
-    std::fs::rename(&tmp, &path).map_err(io)?;
+    // The row first: a duplicate name is refused before anything replaces the old file (the
+    // upload's temporary file goes with the request).
+    let f = api.store.add_moh_file(tenant, req.id(), name, &rel, upload.len as i64)?;
+    // The upload was streamed into the data directory's own tmp/, so this is a rename (the
+    // temporary file's own clean-up then finds nothing to remove).
+    std::fs::rename(upload.file.path(), &path).map_err(io)?;
     audit(api, Some(p), Some(tenant), "upload", format!("moh-files/{}", f.id), format!("{name} ({} bytes)", f.bytes));
     Reply::created(serde_json::to_value(f).map_err(|e| ApiError::Internal(e.to_string()))?)
 }

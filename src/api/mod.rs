@@ -64,27 +64,63 @@ pub fn health(h: Health) -> impl Filter<Extract = (impl warp::Reply,), Error = w
     })
 }
 
-async fn read_body<S, B>(s: S, limit: usize) -> Result<bytes::Bytes, error::ApiError>
+/// Reads a request body, at most `limit` bytes, into `sink`: each chunk within `idle` of the
+/// last (else 408: a client that trickles its body must not hold a connection and a
+/// handler), the total checked before each chunk is kept.
+async fn read_body<S, B>(
+    s: S,
+    limit: u64,
+    idle: std::time::Duration,
+    mut sink: impl FnMut(&[u8]) -> Result<(), error::ApiError>,
+) -> Result<u64, error::ApiError>
 where
     S: futures_util::Stream<Item = Result<B, warp::Error>>,
     B: warp::Buf,
 {
     use futures_util::StreamExt;
     let mut s = std::pin::pin!(s);
-    let mut out = bytes::BytesMut::new();
-    while let Some(chunk) = s.next().await {
+    let mut len = 0u64;
+    loop {
+        let next = tokio::time::timeout(idle, s.next()).await.map_err(|_| error::ApiError::Timeout("the request body stopped arriving"))?;
+        let Some(chunk) = next else { return Ok(len) };
         let mut chunk = chunk.map_err(|e| error::ApiError::BadRequest(format!("reading the body: {e}")))?;
-        if out.len() + chunk.remaining() > limit {
-            return Err(error::ApiError::TooLarge(limit));
+        if len + chunk.remaining() as u64 > limit {
+            return Err(error::ApiError::TooLarge(limit as usize));
         }
+        len += chunk.remaining() as u64;
         while chunk.has_remaining() {
             let c = chunk.chunk();
-            out.extend_from_slice(c);
+            sink(c)?;
             let n = c.len();
             chunk.advance(n);
         }
     }
-    Ok(out.freeze())
+}
+
+/// Streams an upload into a new temporary file under the data directory's `tmp/` (the same
+/// file system as its destination, so keeping it is a rename).
+async fn read_upload<S, B>(s: S, limit: u64, idle: std::time::Duration, data_dir: &std::path::Path) -> Result<router::Upload, error::ApiError>
+where
+    S: futures_util::Stream<Item = Result<B, warp::Error>>,
+    B: warp::Buf,
+{
+    use std::io::Write;
+    let dir = data_dir.join("tmp");
+    let io = |e: std::io::Error| error::ApiError::Internal(format!("storing an upload in {}: {e}", dir.display()));
+    std::fs::create_dir_all(&dir).map_err(io)?;
+    let file = tempfile::Builder::new().prefix("upload-").tempfile_in(&dir).map_err(io)?;
+    // Writes are small (a socket read's worth) and to a local disk; a buffered writer keeps
+    // them off the runtime's threads for most chunks.
+    let mut out = std::io::BufWriter::with_capacity(256 << 10, file.as_file().try_clone().map_err(io)?);
+    let mut head = Vec::with_capacity(router::UPLOAD_HEAD);
+    let len = read_body(s, limit, idle, |c| {
+        let want = router::UPLOAD_HEAD.saturating_sub(head.len()).min(c.len());
+        head.extend_from_slice(&c[..want]);
+        out.write_all(c).map_err(io)
+    })
+    .await?;
+    out.flush().map_err(io)?;
+    Ok(router::Upload { file, len, head })
 }
 
 /// A reply to a non-JSON client (FreeSWITCH, desk phones): status, type, body, never cached.
@@ -124,8 +160,10 @@ pub(crate) fn respond(result: Result<router::Reply, error::ApiError>) -> warp::r
     resp
 }
 
-/// Everything under `/api/v1`: the body is read (bounded), then the route table dispatches on
-/// the blocking pool (SQLite and argon2 block).
+/// Everything under `/api/v1`. The route, the token and the access rule are checked first,
+/// on the blocking pool (SQLite); only then is a body read, bounded by the route's limit
+/// (a larger Content-Length is refused at once, 413), JSON into memory and uploads onto
+/// disk; then the handler runs on the blocking pool.
 pub fn api(api: Arc<router::Api>) -> impl Filter<Extract = (warp::reply::Response,), Error = warp::Rejection> + Clone {
     let query = warp::query::raw().or(warp::any().map(String::new)).unify();
     warp::path("api")
@@ -134,26 +172,54 @@ pub fn api(api: Arc<router::Api>) -> impl Filter<Extract = (warp::reply::Respons
         .and(warp::method())
         .and(query)
         .and(warp::header::optional::<String>("authorization"))
+        .and(warp::header::optional::<String>("content-length"))
         .and(warp::body::stream())
-        .then(move |path: warp::path::FullPath, method: warp::http::Method, query: String, auth: Option<String>, body| {
+        .then(move |path: warp::path::FullPath, method: warp::http::Method, query: String, auth: Option<String>, length: Option<String>, body| {
             let api = api.clone();
             async move {
                 if router::find(&method, path.as_str()).is_ok_and(|(r, _)| matches!(r.handler, router::Handler::Stream)) {
                     let bearer = auth.as_deref().and_then(|a| a.strip_prefix("Bearer ")).map(|t| t.trim().to_string());
                     return realtime::feed(api, path.as_str().to_string(), query, bearer).await;
                 }
-                let limit = router::find(&method, path.as_str()).map(|(r, _)| r.body_limit()).unwrap_or(router::JSON_BODY_LIMIT);
-                let body = match read_body(body, limit).await {
-                    Ok(b) => b,
-                    Err(e) => return respond(Err(e)),
-                };
                 let bearer = match auth.as_deref().map(|a| a.strip_prefix("Bearer ").ok_or(())) {
                     Some(Err(())) => return respond(Err(error::ApiError::Unauthorized("the Authorization header must be: Bearer <token>"))),
                     Some(Ok(t)) => Some(t.trim().to_string()),
                     None => None,
                 };
-                let path = path.as_str().to_string();
-                let result = tokio::task::spawn_blocking(move || router::dispatch(&api, &method, &path, &query, bearer.as_deref(), &body))
+                let admitted = {
+                    let (api, method, path) = (api.clone(), method.clone(), path.as_str().to_string());
+                    tokio::task::spawn_blocking(move || router::admit(&api, &method, &path, &query, bearer.as_deref()))
+                        .await
+                        .unwrap_or_else(|e| Err(error::ApiError::Internal(format!("handler panicked: {e}"))))
+                };
+                let (route, req) = match admitted {
+                    Ok(a) => a,
+                    Err(e) => return respond(Err(e)),
+                };
+                let limit = route.body_limit() as u64;
+                match length.map(|l| l.trim().parse::<u64>()) {
+                    Some(Ok(n)) if n > limit => return respond(Err(error::ApiError::TooLarge(limit as usize))),
+                    Some(Err(_)) => return respond(Err(error::ApiError::BadRequest("Content-Length is not a number".into()))),
+                    _ => {}
+                }
+                let req = match route.body {
+                    router::BodyDoc::Binary(_) => match read_upload(body, limit, api.cfg.http.idle(), &api.cfg.data_dir).await {
+                        Ok(u) => Ok(router::Req { upload: Some(u), ..req }),
+                        Err(e) => Err(e),
+                    },
+                    _ => {
+                        let mut json = Vec::new();
+                        match read_body(body, limit, api.cfg.http.idle(), |c| Ok(json.extend_from_slice(c))).await {
+                            Ok(_) => router::with_json(req, &json),
+                            Err(e) => Err(e),
+                        }
+                    }
+                };
+                let req = match req {
+                    Ok(r) => r,
+                    Err(e) => return respond(Err(e)),
+                };
+                let result = tokio::task::spawn_blocking(move || router::run(&api, route, req))
                     .await
                     .unwrap_or_else(|e| Err(error::ApiError::Internal(format!("handler panicked: {e}"))));
                 respond(result)

@@ -124,9 +124,21 @@ pub struct Req {
     pub id: Option<i64>,
     pub query: Vec<(String, String)>,
     pub body: Option<Value>,
-    /// The bytes of an upload (routes whose body is [`BodyDoc::Binary`]).
-    pub raw: Bytes,
+    /// The file an upload was streamed into (routes whose body is [`BodyDoc::Binary`]).
+    pub upload: Option<Upload>,
 }
+
+/// An upload, streamed to a temporary file in the data directory as it arrived (never held
+/// in memory): removed when dropped unless the handler keeps it.
+pub struct Upload {
+    pub file: tempfile::NamedTempFile,
+    pub len: u64,
+    /// Its first bytes, for telling what it is.
+    pub head: Vec<u8>,
+}
+
+/// How many first bytes of an upload [`Upload::head`] keeps.
+pub const UPLOAD_HEAD: usize = 64;
 
 /// The scope an access check grants.
 #[derive(Debug, Clone, Copy)]
@@ -731,9 +743,9 @@ pub fn authorize(access: Access, p: Option<&Principal>) -> ApiResult<Grant> {
     }
 }
 
-/// Runs one request to completion (blocking: SQLite and argon2 run here, on the blocking pool).
-pub fn dispatch(api: &Api, method: &Method, path: &str, query: &str, bearer: Option<&str>, body: &Bytes) -> ApiResult<Reply> {
-    let (route, req) = prepare(api, method, path, query, bearer, body)?;
+/// Runs a request that [`admit`] let in and whose body is read (blocking: SQLite and
+/// argon2 run here, on the blocking pool).
+pub fn run(api: &Api, route: &'static Route, req: Req) -> ApiResult<Reply> {
     match route.handler {
         Handler::Custom(f) => f(api, &req),
         Handler::Resource(r, op) => {
@@ -753,9 +765,11 @@ pub fn dispatch(api: &Api, method: &Method, path: &str, query: &str, bearer: Opt
     }
 }
 
-/// The route, the signed-in user, the access check and the parsed request: everything
-/// before a handler runs (blocking: it reads the store).
-pub fn prepare(api: &Api, method: &Method, path: &str, query: &str, bearer: Option<&str>, body: &Bytes) -> ApiResult<(&'static Route, Req)> {
+/// The route, the signed-in user and the access check: everything about a request but its
+/// body, decided before a byte of the body is read, so that a stranger's upload is refused
+/// without being kept (blocking: it reads the store). The body goes in with [`with_json`]
+/// or [`Req::upload`].
+pub fn admit(api: &Api, method: &Method, path: &str, query: &str, bearer: Option<&str>) -> ApiResult<(&'static Route, Req)> {
     let (route, id) = find(method, path)?;
     if api.cfg.community_edition && route.feature != Feature::Core {
         return Err(ApiError::NotFound);
@@ -770,15 +784,21 @@ pub fn prepare(api: &Api, method: &Method, path: &str, query: &str, bearer: Opti
         None => None,
     };
     let grant = authorize(route.access, principal.as_ref())?;
-    let (json, raw) = match route.body {
-        BodyDoc::Binary(_) => (None, body.clone()),
-        _ if body.is_empty() => (None, Bytes::new()),
-        _ => (
-            Some(serde_json::from_slice::<Value>(body).map_err(|e| ApiError::invalid("", format!("the body is not valid JSON: {e}")))?),
-            Bytes::new(),
-        ),
-    };
-    Ok((route, Req { principal, grant, id, query, body: json, raw }))
+    Ok((route, Req { principal, grant, id, query, body: None, upload: None }))
+}
+
+/// Parses a JSON body into an admitted request (an empty body is none).
+pub fn with_json(mut req: Req, body: &[u8]) -> ApiResult<Req> {
+    if !body.is_empty() {
+        req.body = Some(serde_json::from_slice::<Value>(body).map_err(|e| ApiError::invalid("", format!("the body is not valid JSON: {e}")))?);
+    }
+    Ok(req)
+}
+
+/// [`admit`] and [`with_json`] in one (requests without an upload).
+pub fn prepare(api: &Api, method: &Method, path: &str, query: &str, bearer: Option<&str>, body: &Bytes) -> ApiResult<(&'static Route, Req)> {
+    let (route, req) = admit(api, method, path, query, bearer)?;
+    Ok((route, with_json(req, body)?))
 }
 
 /// `application/x-www-form-urlencoded` pairs; invalid UTF-8 after decoding is refused.

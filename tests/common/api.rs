@@ -18,7 +18,7 @@ pub struct ApiServer {
     /// The first super admin's password (None after a restart over an existing directory).
     pub admin_password: Option<String>,
     pub store: switchboard::store::Store,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    stop: Option<tokio::sync::watch::Sender<bool>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -60,18 +60,14 @@ async fn start_seeded(dir: &Path, tweak: impl FnOnce(&mut Config), demo: bool) -
     let store = state.store.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(
-        warp::serve({
-            let state = Arc::new(state);
-            switchboard::api::api(state.clone()).or(switchboard::api::freeswitch::xml_curl(state))
-        })
-        .incoming(listener)
-        .graceful(async move {
-            let _ = rx.await;
-        })
-        .run(),
-    );
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    // The product's own listener, with its limits.
+    let limits = switchboard::http::Limits::new(&state.cfg.http, state.cfg.http.max_connections);
+    let routes = {
+        let state = Arc::new(state);
+        switchboard::api::api(state.clone()).or(switchboard::api::freeswitch::xml_curl(state))
+    };
+    let task = tokio::spawn(switchboard::http::serve(listener, warp::service(routes), limits, rx, Default::default()));
     ApiServer { addr, dir: dir.to_path_buf(), admin_password: pw, store, stop: Some(tx), task: Some(task) }
 }
 
@@ -82,7 +78,7 @@ pub async fn start(tweak: impl FnOnce(&mut Config)) -> ApiServer {
 impl ApiServer {
     pub async fn stop(mut self) {
         if let Some(s) = self.stop.take() {
-            let _ = s.send(());
+            let _ = s.send(true);
         }
         if let Some(t) = self.task.take() {
             let _ = t.await;
