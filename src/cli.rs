@@ -236,6 +236,10 @@ pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<()> {
         router.caps(),
         state.store.clone(),
         move || client.borrow().clone(),
+        {
+            let live = state.live.clone();
+            move |uuid: &str| live.talked(uuid)
+        },
         Duration::from_secs(5),
         stop.clone(),
     ));

@@ -1,7 +1,7 @@
 //! Killing switchboard (a real process, SIGKILL) with prepaid calls up, then starting it
 //! again: the switch keeps the calls (the bridge outlives the socket) and its sched_hangup
-//! still guards them; the new process counts them against the caps, settles what they held
-//! once they are gone, once, and leaves nothing held.
+//! still guards them; the new process counts them against the caps, settles them once they
+//! are gone, once, on what the switch says they talked, and leaves nothing held.
 
 mod common;
 
@@ -96,9 +96,12 @@ async fn a_killed_switchboard_charges_nothing_twice_and_its_caps_match_the_switc
     tokio::time::sleep(Duration::from_secs(11)).await;
     let third = switch.call(addr, scenario(1_000)).await;
     assert_eq!(third.hangup_cause.as_deref(), Some("USER_BUSY"), "the adopted calls fill the cap: {:?}", third.commands);
+    let mut talked = BTreeMap::new();
     for c in calls {
         let r = c.await.unwrap();
         assert_eq!(r.hangup_by.as_deref(), Some("caller"), "{:?}", r.hangup_cause);
+        let billsec: i64 = r.variables.iter().find(|(k, _)| k == "billsec").map(|(_, v)| v.parse().unwrap()).unwrap();
+        talked.insert(r.uuid.clone(), billsec);
     }
     // The next pass frees their slots and settles their reservations.
     let mut left = held.len();
@@ -112,12 +115,20 @@ async fn a_killed_switchboard_charges_nothing_twice_and_its_caps_match_the_switc
     assert_eq!(left, 0, "nothing stays held");
     let fourth = switch.call(addr, scenario(500)).await;
     assert_eq!(fourth.bridges.len(), 1, "the slots came back: {:?}", fourth.hangup_cause);
-    // Each crashed call is charged what it held (the switch would have cut it there), once.
+    // Each crashed call is charged, once, for what it talked as the switch reported it when
+    // it ended (the live model saw its CHANNEL_HANGUP_COMPLETE), not the whole window it held.
     let charges = store.ledger(Some(acme), Some("charge"), 1, 50).unwrap();
-    let held_total: i64 = held.iter().map(|r| r.amount).sum();
     let crashed: Vec<_> = charges.items.iter().filter(|c| held.iter().any(|h| c["call_uuid"] == h.call_uuid.as_str())).collect();
     assert_eq!(crashed.len(), 2, "one charge per crashed call: {charges:?}");
-    assert_eq!(crashed.iter().map(|c| -c["amount"].as_i64().unwrap()).sum::<i64>(), held_total);
+    for c in crashed {
+        let uuid = c["call_uuid"].as_str().unwrap();
+        let billsec = talked[uuid];
+        assert!((10..=17).contains(&billsec), "{billsec}");
+        let held = held.iter().find(|h| h.call_uuid == uuid).unwrap().amount;
+        // 1.00 a minute by the second, rounded up to the micro-unit.
+        assert_eq!(-c["amount"].as_i64().unwrap(), (1_000_000 * billsec + 59) / 60, "{c}");
+        assert!(-c["amount"].as_i64().unwrap() < held, "less than the {held} held");
+    }
     let all: i64 = charges.items.iter().map(|c| c["amount"].as_i64().unwrap()).sum();
     let credit = store.credit(acme).unwrap();
     assert_eq!((credit.balance, credit.held), (opening + all, 0), "the balance is the ledger's");

@@ -91,6 +91,10 @@ async fn run(c: Arc<MeteredCall>, mut covered: i64) {
         left.as_millis().div_ceil(c.second.as_millis().max(1)) as i64
     };
     arm(&c, remaining(covered)).await;
+    // Kept with the hold: should switchboard die, the call is then settled on at most its
+    // real length, not the whole window.
+    let uuid = c.uuid.clone();
+    let _ = super::route::db(&c.store, move |st| st.reservation_answered(&uuid)).await.map_err(|e| warn!(error = %e, "noting the answer"));
     loop {
         tokio::time::sleep_until(at(covered - LEAD).into()).await;
         match hold(&c, covered + WINDOW).await {

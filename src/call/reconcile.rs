@@ -1,7 +1,8 @@
 //! Reconciliation with the switch: at start and every few seconds, switchboard's live calls
 //! are compared with FreeSWITCH's own channel list (`show channels as json` over the control
 //! connection). A slot whose call the switch no longer has is freed and logged; a credit
-//! reservation no call task owns (left by a crash) is settled once its call is gone.
+//! reservation no call task owns (left by a crash) is settled once its call is gone, on the
+//! seconds the switch says it talked when the live model saw it end.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use tracing::{info, warn};
 
 use super::caps::{channels, trunk_of_dialstring, Caps, SwitchChannel};
 use crate::esl::inbound::InboundClient;
+use crate::store::ledger::Talked;
 use crate::store::Store;
 
 /// How old a slot or reservation must be before the switch's list may contradict it (a call
@@ -27,8 +29,15 @@ pub struct Pass {
     pub settled: Vec<String>,
 }
 
-/// One comparison with the switch.
-pub async fn once(caps: &Caps, store: &Store, client: &InboundClient, grace: Duration) -> Result<Pass, String> {
+/// One comparison with the switch. `talked` tells how long a call the switch reported ended
+/// talked (the live model's record of its CHANNEL_HANGUP_COMPLETE).
+pub async fn once(
+    caps: &Caps,
+    store: &Store,
+    client: &InboundClient,
+    grace: Duration,
+    talked: &(dyn Fn(&str) -> Option<i64> + Sync),
+) -> Result<Pass, String> {
     let answer = client.api("show channels as json").await.map_err(|e| e.to_string())?;
     let rows = channels(&answer)?;
     let live: HashSet<String> = rows.iter().map(|c| c.uuid.clone()).collect();
@@ -51,10 +60,20 @@ pub async fn once(caps: &Caps, store: &Store, client: &InboundClient, grace: Dur
         if owned.contains(&r.call_uuid) || live.contains(&r.call_uuid) || !old {
             continue;
         }
+        // The switch's own figure when it told us the call ended; else at most from its
+        // answer (as stored, to the second) to now; else (not answered while watched) what
+        // it held.
+        let how = match talked(&r.call_uuid) {
+            Some(secs) => Talked::Exactly(secs),
+            None => match r.answered_at.as_deref().and_then(|a| a.parse::<jiff::Timestamp>().ok()) {
+                Some(at) => Talked::AtMost(jiff::Timestamp::now().duration_since(at).as_secs() + 1),
+                None => Talked::Unknown,
+            },
+        };
         let (s, uuid) = (store.clone(), r.call_uuid.clone());
-        match tokio::task::spawn_blocking(move || s.settle_orphan(&uuid)).await {
+        match tokio::task::spawn_blocking(move || s.settle_orphan(&uuid, how)).await {
             Ok(Ok(true)) => {
-                info!(call = %r.call_uuid, tenant = r.tenant.0, held = r.amount, "settled the reservation of a call that ended while no task owned it");
+                info!(call = %r.call_uuid, tenant = r.tenant.0, held = r.amount, talked = ?how, "settled the reservation of a call that ended while no task owned it");
                 settled.push(r.call_uuid);
             }
             Ok(Ok(false)) => {}
@@ -102,12 +121,13 @@ pub async fn run(
     caps: Arc<Caps>,
     store: Store,
     client: impl Fn() -> Option<InboundClient> + Send + 'static,
+    talked: impl Fn(&str) -> Option<i64> + Send + Sync + 'static,
     every: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
         if let Some(c) = client() {
-            if let Err(e) = once(&caps, &store, &c, GRACE).await {
+            if let Err(e) = once(&caps, &store, &c, GRACE, &talked).await {
                 warn!(error = %e, "reconciling with the switch");
             }
         }

@@ -60,6 +60,33 @@ pub struct Live {
     state: watch::Receiver<SwitchState>,
     client: watch::Receiver<Option<InboundClient>>,
     feed: broadcast::Sender<Arc<Change>>,
+    ended: Arc<std::sync::Mutex<Ended>>,
+}
+
+/// How long the switch's word on an ended call is kept: reconciliation, which settles the
+/// calls a crash left behind, looks every few seconds.
+const ENDED_KEPT: Duration = Duration::from_secs(300);
+
+/// Calls the switch reported ended (CHANNEL_HANGUP_COMPLETE, whose channel variables always
+/// come with it: switch_channel_event_set_extended_data) and the seconds each talked
+/// (`variable_billsec`), for [`ENDED_KEPT`].
+#[derive(Default)]
+struct Ended {
+    billsec: HashMap<String, i64>,
+    order: std::collections::VecDeque<(Instant, String)>,
+}
+
+impl Ended {
+    fn record(&mut self, uuid: String, billsec: i64) {
+        while self.order.front().is_some_and(|(at, _)| at.elapsed() > ENDED_KEPT) {
+            if let Some((_, u)) = self.order.pop_front() {
+                self.billsec.remove(&u);
+            }
+        }
+        if self.billsec.insert(uuid.clone(), billsec).is_none() {
+            self.order.push_back((Instant::now(), uuid));
+        }
+    }
 }
 
 impl Live {
@@ -67,12 +94,23 @@ impl Live {
     pub fn detached() -> Live {
         let (_, state) = watch::channel(SwitchState::Offline { error: "no FreeSWITCH configured".into(), retry_in_ms: 0 });
         let (_, client) = watch::channel(None);
-        Live { model: Arc::default(), state, client, feed: broadcast::channel(16).0 }
+        Live { model: Arc::default(), state, client, feed: broadcast::channel(16).0, ended: Arc::default() }
+    }
+
+    /// How many seconds a call the switch reported ended in the last minutes talked.
+    pub fn talked(&self, uuid: &str) -> Option<i64> {
+        self.ended.lock().unwrap_or_else(|p| p.into_inner()).billsec.get(uuid).copied()
     }
 
     /// Follows the supervisor's connection: each new one rebuilds the model.
     pub fn spawn(sup: &Supervisor, store: crate::store::Store, mut shutdown: watch::Receiver<bool>) -> Live {
-        let live = Live { model: Arc::default(), state: sup.state_watch(), client: sup.client_watch(), feed: broadcast::channel(4096).0 };
+        let live = Live {
+            model: Arc::default(),
+            state: sup.state_watch(),
+            client: sup.client_watch(),
+            feed: broadcast::channel(4096).0,
+            ended: Arc::default(),
+        };
         let me = live.clone();
         tokio::spawn(async move {
             let mut clients = me.client.clone();
@@ -135,6 +173,11 @@ impl Live {
         }
         let _ = self.feed.send(Arc::new(Change::Reloaded));
         while let Some(ev) = rx.blocking_recv() {
+            if ev.is("CHANNEL_HANGUP_COMPLETE") {
+                if let (Some(uuid), Some(billsec)) = (ev.unique_id(), ev.variable("billsec").and_then(|b| b.parse::<i64>().ok())) {
+                    self.ended.lock().unwrap_or_else(|p| p.into_inner()).record(uuid.into_owned(), billsec);
+                }
+            }
             let change = {
                 let mut m = self.model.write().unwrap_or_else(|p| p.into_inner());
                 m.apply(&ev, &mut tenants)

@@ -44,6 +44,19 @@ pub struct Reservation {
     pub amount: i64,
     pub free_secs: i64,
     pub updated_at: String,
+    /// When the call was answered, if it was while switchboard watched.
+    pub answered_at: Option<String>,
+}
+
+/// What is known of how long a call that a crash left behind talked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Talked {
+    /// Nothing: charge what it held (it could not outlive that: the switch's sched_hangup).
+    Unknown,
+    /// Exactly, from the switch (CHANNEL_HANGUP_COMPLETE's billsec).
+    Exactly(i64),
+    /// At most this long (from its answer to when it was found gone).
+    AtMost(i64),
 }
 
 /// A payment as the API takes it.
@@ -228,11 +241,25 @@ impl Store {
             let covered = rate.affordable(free, credit.max(0), want.max(0));
             let charge = rate.charge(covered, free);
             let now = super::now();
+            // The rate goes with the hold: a reservation a crash leaves behind is settled on
+            // the call's real length when the switch tells it.
             tx.prepare_cached(
-                "INSERT INTO reservations (call_uuid, tenant_id, amount, free_secs, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+                "INSERT INTO reservations (call_uuid, tenant_id, amount, free_secs, created_at, updated_at,
+                                           per_minute, connection_charge, first_increment, next_increment)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9)
                  ON CONFLICT (call_uuid) DO UPDATE SET amount = excluded.amount, free_secs = excluded.free_secs, updated_at = excluded.updated_at",
             )?
-            .execute((uuid, tenant.0, charge.amount, charge.free, &now))?;
+            .execute((
+                uuid,
+                tenant.0,
+                charge.amount,
+                charge.free,
+                &now,
+                rate.per_minute,
+                rate.connection_charge,
+                rate.first_increment,
+                rate.next_increment,
+            ))?;
             Ok(covered)
         })
     }
@@ -316,33 +343,72 @@ impl Store {
     pub fn reservations(&self) -> Result<Vec<Reservation>> {
         let c = self.conn()?;
         let rows = c
-            .prepare("SELECT call_uuid, tenant_id, amount, free_secs, updated_at FROM reservations ORDER BY created_at")?
+            .prepare("SELECT call_uuid, tenant_id, amount, free_secs, updated_at, answered_at FROM reservations ORDER BY created_at")?
             .query_map([], |r| {
-                Ok(Reservation { call_uuid: r.get(0)?, tenant: TenantId(r.get(1)?), amount: r.get(2)?, free_secs: r.get(3)?, updated_at: r.get(4)? })
+                Ok(Reservation {
+                    call_uuid: r.get(0)?,
+                    tenant: TenantId(r.get(1)?),
+                    amount: r.get(2)?,
+                    free_secs: r.get(3)?,
+                    updated_at: r.get(4)?,
+                    answered_at: r.get(5)?,
+                })
             })?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
 
-    /// Settles a call that ended while switchboard was down, from what is known: the call
-    /// could not outlive what it held (the switch's sched_hangup stops it there), so the
-    /// held credit and free seconds are charged, once. False: nothing was held under `uuid`.
-    pub fn settle_orphan(&self, uuid: &str) -> Result<bool> {
+    /// Notes when a call holding credit was answered (the first time only).
+    pub fn reservation_answered(&self, uuid: &str) -> Result<()> {
         self.write(|tx| {
-            let held: Option<(i64, i64, i64)> = tx
-                .query_row("DELETE FROM reservations WHERE call_uuid = ?1 RETURNING tenant_id, amount, free_secs", [uuid], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })
+            tx.prepare_cached("UPDATE reservations SET answered_at = ?2 WHERE call_uuid = ?1 AND answered_at IS NULL")?
+                .execute((uuid, super::now()))?;
+            Ok(())
+        })
+    }
+
+    /// Settles a call that ended while no task of switchboard owned it (a crash), once. It
+    /// is charged for what it `talked` at the rate it held at, never more than it held;
+    /// when that is unknown, for what it held (the switch's sched_hangup stopped it there).
+    /// False: nothing was held under `uuid`.
+    pub fn settle_orphan(&self, uuid: &str, talked: Talked) -> Result<bool> {
+        self.write(|tx| {
+            type Held = (i64, i64, i64, Option<i64>, Option<i64>, Option<i64>, Option<i64>);
+            let held: Option<Held> = tx
+                .query_row(
+                    "DELETE FROM reservations WHERE call_uuid = ?1
+                     RETURNING tenant_id, amount, free_secs, per_minute, connection_charge, first_increment, next_increment",
+                    [uuid],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
+                )
                 .optional()?;
-            let Some((tenant, amount, free)) = held else { return Ok(false) };
+            let Some((tenant, amount, free, per_minute, connection, first, next)) = held else { return Ok(false) };
             let charged: bool =
                 tx.query_row("SELECT EXISTS (SELECT 1 FROM ledger WHERE call_uuid = ?1 AND kind = 'charge')", [uuid], |r| r.get(0))?;
             if charged {
                 return Ok(true);
             }
+            let rate = match (per_minute, connection, first, next) {
+                (Some(per_minute), Some(connection_charge), Some(first_increment), Some(next_increment)) => {
+                    Some(Rate { per_minute, connection_charge, first_increment, next_increment })
+                }
+                _ => None,
+            };
+            let (seconds, how) = match talked {
+                Talked::Exactly(s) => (Some(s), format!("settled on the switch's record of the call ({s} s talked)")),
+                Talked::AtMost(s) => (Some(s), format!("settled after a restart on at most {s} s talked (answer to found gone)")),
+                Talked::Unknown => (None, "settled after a restart on what the call held".to_string()),
+            };
+            let (amount, free, note) = match (rate, seconds) {
+                (Some(rate), Some(s)) => {
+                    let c = rate.charge(s.max(0), free);
+                    (c.amount.min(amount), c.free.min(free), how)
+                }
+                _ => (amount, free, "settled after a restart on what the call held".to_string()),
+            };
             use_free_seconds(tx, tenant, free)?;
             if amount > 0 {
-                post(tx, tenant, "charge", -amount, Some(uuid), None, &super::now(), "settled at start-up from the call's reservation", None)?;
+                post(tx, tenant, "charge", -amount, Some(uuid), None, &super::now(), &note, None)?;
             }
             Ok(true)
         })
@@ -451,5 +517,30 @@ mod tests {
         assert_eq!(st.hold(t, "call-1", &rate, 120).unwrap(), 0);
         assert_eq!(st.credit(t).unwrap().held, 0, "nothing held for a settled call");
         assert!(st.reservations().unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_orphan_is_settled_on_what_it_talked_never_more_than_it_held_and_once() {
+        let (st, _dir) = crate::store::temp_store();
+        let t = TenantId(crate::store::seed::single_tenant(&st).unwrap().unwrap());
+        st.pay(t, &Payment { amount: 10_000_000, payment_type: "cash".into(), date: String::new(), note: String::new(), user_id: None }).unwrap();
+        let rate = Rate { per_minute: 1_000_000, connection_charge: 0, first_increment: 1, next_increment: 1 };
+        for uuid in ["exact", "at-most", "too-long", "unknown"] {
+            assert_eq!(st.hold(t, uuid, &rate, 60).unwrap(), 60);
+        }
+        st.reservation_answered("at-most").unwrap();
+        assert!(st.reservations().unwrap().iter().find(|r| r.call_uuid == "at-most").unwrap().answered_at.is_some());
+        assert!(st.settle_orphan("exact", Talked::Exactly(12)).unwrap());
+        assert!(st.settle_orphan("at-most", Talked::AtMost(30)).unwrap());
+        assert!(st.settle_orphan("too-long", Talked::AtMost(600)).unwrap());
+        assert!(st.settle_orphan("unknown", Talked::Unknown).unwrap());
+        assert!(!st.settle_orphan("exact", Talked::Exactly(12)).unwrap(), "nothing left to settle");
+        let charges = st.ledger(Some(t), Some("charge"), 1, 10).unwrap();
+        let of = |u: &str| -charges.items.iter().find(|c| c["call_uuid"] == u).unwrap()["amount"].as_i64().unwrap();
+        assert_eq!(of("exact"), 200_000, "12 s at 1.00 a minute");
+        assert_eq!(of("at-most"), 500_000);
+        assert_eq!(of("too-long"), 1_000_000, "never more than the 60 s held");
+        assert_eq!(of("unknown"), 1_000_000, "what it held");
+        assert_eq!(st.credit(t).unwrap().held, 0);
     }
 }
