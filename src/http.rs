@@ -380,4 +380,27 @@ mod tests {
         drop(t1);
         assert!(adm.admit(two).is_ok());
     }
+
+    /// warp's own `addr::remote()` is filled in only by warp's server, so under this
+    /// listener it is always None: a loopback check or a per-address throttle built on it
+    /// would silently see no address. Every filter must use [`client_addr`].
+    #[test]
+    fn nothing_reads_the_client_address_through_warp() {
+        fn walk(dir: &std::path::Path, found: &mut Vec<String>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    walk(&p, found);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    let text = std::fs::read_to_string(&p).unwrap();
+                    if text.lines().any(|l| l.contains(concat!("warp::addr::", "remote()")) && !l.trim_start().starts_with("//")) {
+                        found.push(p.display().to_string());
+                    }
+                }
+            }
+        }
+        let mut found = Vec::new();
+        walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut found);
+        assert!(found.is_empty(), "use crate::http::client_addr() in {found:?}");
+    }
 }

@@ -85,7 +85,7 @@ pub fn xml_curl(api: Arc<Api>) -> impl Filter<Extract = (warp::reply::Response,)
     });
     warp::path!("freeswitch" / "xml")
         .and(warp::post())
-        .and(warp::addr::remote())
+        .and(crate::http::client_addr())
         .and(warp::header::optional::<String>("authorization"))
         .and(warp::body::content_length_limit(BODY_LIMIT))
         .and(warp::body::bytes())

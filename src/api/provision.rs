@@ -119,7 +119,7 @@ pub fn files(api: Arc<Api>, guard: Arc<Guard>) -> impl Filter<Extract = (warp::r
         .and(warp::path::tail())
         .and(warp::path::full())
         .and(warp::get())
-        .and(warp::addr::remote())
+        .and(crate::http::client_addr())
         .and(warp::header::optional::<String>("authorization"))
         .then(move |tail: warp::path::Tail, full: warp::path::FullPath, peer: Option<SocketAddr>, auth: Option<String>| {
             let (api, guard) = (api.clone(), guard.clone());
