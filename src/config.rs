@@ -150,10 +150,15 @@ impl PasswordPolicy {
             (self.require_symbol, pw.chars().any(|c| !c.is_alphanumeric() && !c.is_whitespace()), "a symbol"),
         ];
         missing.extend(rules.iter().filter(|(on, has, _)| *on && !has).map(|(_, _, what)| what.to_string()));
-        if missing.is_empty() {
-            Ok(())
-        } else {
-            Err(format!("the password needs {}", missing.join(", ")))
+        // Control characters (NUL, escape, line breaks…) cannot be typed at a login form,
+        // yet would count towards the length: "Aa1" and eight NULs passed as 11 characters.
+        let control = pw.chars().any(char::is_control);
+        let control_msg = "must not contain control characters (NUL, tab, line breaks, escape…)";
+        match (missing.is_empty(), control) {
+            (true, false) => Ok(()),
+            (true, true) => Err(format!("the password {control_msg}")),
+            (false, false) => Err(format!("the password needs {}", missing.join(", "))),
+            (false, true) => Err(format!("the password needs {}, and {control_msg}", missing.join(", "))),
         }
     }
 }
@@ -314,6 +319,9 @@ mod tests {
         }
         assert!(!e.contains("lower-case"));
         assert!(p.check("Long-enough-1").is_ok());
+        let e = p.check("Aa1-\0\0\0\0\0\0\0\0").unwrap_err();
+        assert!(e.contains("control characters"), "{e}");
+        assert!(p.check("Long-enough-1\u{1b}").is_err() && p.check("Long-enough-1\u{85}").is_err(), "escape and C1 controls too");
         let c: Config = toml::from_str("[password_policy]\nmin_length = 14\nlockout_threshold = 3").unwrap();
         assert_eq!(c.password_policy.min_length, 14);
         assert!(c.password_policy.require_upper, "unset rules keep their defaults");
