@@ -13,6 +13,7 @@ pub mod provision;
 pub mod realtime;
 pub mod router;
 
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -134,8 +135,9 @@ pub fn api(api: Arc<router::Api>) -> impl Filter<Extract = (warp::reply::Respons
         .and(warp::method())
         .and(query)
         .and(warp::header::optional::<String>("authorization"))
+        .and(warp::addr::remote())
         .and(warp::body::stream())
-        .then(move |path: warp::path::FullPath, method: warp::http::Method, query: String, auth: Option<String>, body| {
+        .then(move |path: warp::path::FullPath, method: warp::http::Method, query: String, auth: Option<String>, peer: Option<SocketAddr>, body| {
             let api = api.clone();
             async move {
                 if router::find(&method, path.as_str()).is_ok_and(|(r, _)| matches!(r.handler, router::Handler::Stream)) {
@@ -152,8 +154,8 @@ pub fn api(api: Arc<router::Api>) -> impl Filter<Extract = (warp::reply::Respons
                     Some(Ok(t)) => Some(t.trim().to_string()),
                     None => None,
                 };
-                let path = path.as_str().to_string();
-                let result = tokio::task::spawn_blocking(move || router::dispatch(&api, &method, &path, &query, bearer.as_deref(), &body))
+                let (path, peer) = (path.as_str().to_string(), peer.map(|p| p.ip()));
+                let result = tokio::task::spawn_blocking(move || router::dispatch(&api, &method, &path, &query, bearer.as_deref(), &body, peer))
                     .await
                     .unwrap_or_else(|e| Err(error::ApiError::Internal(format!("handler panicked: {e}"))));
                 respond(result)

@@ -275,7 +275,7 @@ pub async fn feed(api: Arc<Api>, path: String, query: String, bearer: Option<Str
     let prepared = {
         let api = api.clone();
         tokio::task::spawn_blocking(move || -> ApiResult<(Viewer, Value)> {
-            let (_, req) = super::router::prepare(&api, &warp::http::Method::GET, &path, &query, bearer.as_deref(), &Default::default())?;
+            let (_, req) = super::router::prepare(&api, &warp::http::Method::GET, &path, &query, bearer.as_deref(), &Default::default(), None)?;
             let viewer = Viewer::of(&api, &req)?;
             let now = now();
             let channels: Vec<Value> = api.live.channels().iter().filter(|c| viewer.sees_channel(c)).map(|c| channel_json(c, now)).collect();

@@ -6,6 +6,7 @@
 //! every role the moment it exists. (warp is the HTTP shell around it: a hundred `.or()`ed
 //! filters would give the same routing at a large compile-time cost and no table to test.)
 
+use std::net::IpAddr;
 use std::sync::{Arc, LazyLock};
 
 use bytes::Bytes;
@@ -120,6 +121,8 @@ impl Route {
 /// The request as a handler sees it.
 pub struct Req {
     pub principal: Option<Principal>,
+    /// The client's address (the TCP peer), when the server knows it.
+    pub peer: Option<IpAddr>,
     pub grant: Grant,
     pub id: Option<i64>,
     pub query: Vec<(String, String)>,
@@ -732,8 +735,9 @@ pub fn authorize(access: Access, p: Option<&Principal>) -> ApiResult<Grant> {
 }
 
 /// Runs one request to completion (blocking: SQLite and argon2 run here, on the blocking pool).
-pub fn dispatch(api: &Api, method: &Method, path: &str, query: &str, bearer: Option<&str>, body: &Bytes) -> ApiResult<Reply> {
-    let (route, req) = prepare(api, method, path, query, bearer, body)?;
+/// `peer` is the client's address, counted against by the sign-in limits.
+pub fn dispatch(api: &Api, method: &Method, path: &str, query: &str, bearer: Option<&str>, body: &Bytes, peer: Option<IpAddr>) -> ApiResult<Reply> {
+    let (route, req) = prepare(api, method, path, query, bearer, body, peer)?;
     match route.handler {
         Handler::Custom(f) => f(api, &req),
         Handler::Resource(r, op) => {
@@ -755,7 +759,15 @@ pub fn dispatch(api: &Api, method: &Method, path: &str, query: &str, bearer: Opt
 
 /// The route, the signed-in user, the access check and the parsed request: everything
 /// before a handler runs (blocking: it reads the store).
-pub fn prepare(api: &Api, method: &Method, path: &str, query: &str, bearer: Option<&str>, body: &Bytes) -> ApiResult<(&'static Route, Req)> {
+pub fn prepare(
+    api: &Api,
+    method: &Method,
+    path: &str,
+    query: &str,
+    bearer: Option<&str>,
+    body: &Bytes,
+    peer: Option<IpAddr>,
+) -> ApiResult<(&'static Route, Req)> {
     let (route, id) = find(method, path)?;
     if api.cfg.community_edition && route.feature != Feature::Core {
         return Err(ApiError::NotFound);
@@ -778,7 +790,7 @@ pub fn prepare(api: &Api, method: &Method, path: &str, query: &str, bearer: Opti
             Bytes::new(),
         ),
     };
-    Ok((route, Req { principal, grant, id, query, body: json, raw }))
+    Ok((route, Req { principal, peer, grant, id, query, body: json, raw }))
 }
 
 /// `application/x-www-form-urlencoded` pairs; invalid UTF-8 after decoding is refused.
