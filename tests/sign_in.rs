@@ -1,9 +1,159 @@
-//! Sign-in and passwords against the real server over sockets.
+//! Sign-in and passwords against the real server over sockets: failures counted before the
+//! password is checked, locks per account and address that answer unknown accounts alike,
+//! the current password of a password change counted like a sign-in, control characters
+//! refused in passwords.
+//!
+//! Clients choose their source address on loopback (127.0.0.1, 127.0.0.2…): the server
+//! sees them as different addresses, as it would different hosts.
 
 mod common;
 
-use common::api::start;
-use serde_json::json;
+use std::net::{IpAddr, SocketAddr};
+
+use common::api::{start, ApiServer, ADMIN};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const A: &str = "127.0.0.1";
+const B: &str = "127.0.0.2";
+
+struct Answer {
+    status: u16,
+    body: Value,
+}
+
+async fn connect_from(src: &str, addr: SocketAddr) -> tokio::net::TcpStream {
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.bind(SocketAddr::new(src.parse::<IpAddr>().unwrap(), 0)).unwrap();
+    sock.connect(addr).await.unwrap()
+}
+
+fn request_bytes(method: &str, path: &str, token: Option<&str>, body: &[u8]) -> Vec<u8> {
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    if !body.is_empty() {
+        head.push_str("Content-Type: application/json\r\n");
+    }
+    if let Some(t) = token {
+        head.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    head.push_str("\r\n");
+    let mut out = head.into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+async fn read_answer(mut s: tokio::net::TcpStream) -> Answer {
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.unwrap();
+    let text = String::from_utf8_lossy(&out).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no head in {text:?}"));
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no status in {head:?}"));
+    let body = if body.is_empty() { Value::Null } else { serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body:?}")) };
+    Answer { status, body }
+}
+
+/// One request from source address `src`.
+async fn call_from(src: &str, addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> Answer {
+    let bytes = body.map(|b| serde_json::to_vec(b).unwrap()).unwrap_or_default();
+    let mut s = connect_from(src, addr).await;
+    s.write_all(&request_bytes(method, path, token, &bytes)).await.unwrap();
+    read_answer(s).await
+}
+
+async fn login_from(src: &str, srv: &ApiServer, email: &str, password: &str) -> Answer {
+    call_from(src, srv.addr, "POST", "/api/v1/auth/login", None, Some(&json!({ "email": email, "password": password }))).await
+}
+
+/// Sends every request at once: each connection is opened and its request written but for
+/// the body's last byte, then all last bytes go out together, so the server reads them
+/// complete at about the same moment. The answers, in the order given.
+async fn all_at_once(addr: SocketAddr, requests: Vec<(&str, Value)>) -> Vec<Answer> {
+    let mut armed = Vec::new();
+    for (path, body) in &requests {
+        let bytes = request_bytes("POST", path, None, &serde_json::to_vec(body).unwrap());
+        let mut s = connect_from(A, addr).await;
+        s.write_all(&bytes[..bytes.len() - 1]).await.unwrap();
+        armed.push((s, bytes[bytes.len() - 1]));
+    }
+    for (s, last) in &mut armed {
+        s.write_all(&[*last]).await.unwrap();
+    }
+    let tasks: Vec<_> = armed.into_iter().map(|(s, _)| tokio::spawn(read_answer(s))).collect();
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    answers
+}
+
+/// The activity log's `login_failed` details, oldest first.
+async fn failed_sign_ins(srv: &ApiServer, token: &str) -> Vec<String> {
+    let (st, v) = srv.call("GET", "/api/v1/activity?action=login_failed&per_page=500", Some(token), None).await;
+    assert_eq!(st, 200, "{v}");
+    let mut details: Vec<String> = v["items"].as_array().unwrap().iter().map(|e| e["detail"].as_str().unwrap().to_string()).collect();
+    details.reverse();
+    details
+}
+
+/// An answer with the lock's end taken out (it is the time of the attempt).
+fn without_time(a: &Answer) -> (u16, String, String) {
+    let msg = a.body["message"].as_str().unwrap_or_default();
+    (a.status, a.body["code"].as_str().unwrap_or_default().to_string(), msg.split(" until ").next().unwrap_or_default().to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_guesses_are_counted_before_they_are_checked() {
+    let srv = start(|c| c.password_policy.lockout_threshold = 5).await;
+    let admin_pw = srv.admin_password.clone().unwrap();
+    let s = srv.admin_token().await;
+    // 16 guesses at once: before, 13 of them were checked (the count came after the check).
+    let guesses = (0..16).map(|i| ("/api/v1/auth/login", json!({ "email": ADMIN, "password": format!("Wrong-Guess-{i}") }))).collect();
+    let answers = all_at_once(srv.addr, guesses).await;
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    assert!(statuses.iter().all(|s| *s == 401 || *s == 423), "{statuses:?}");
+    assert!(statuses.iter().filter(|s| **s == 401).count() <= 4, "at most 4 wrong answers before the lock: {statuses:?}");
+    let checked = failed_sign_ins(&srv, &s).await.iter().filter(|d| d.starts_with("wrong password")).count();
+    assert!((1..=5).contains(&checked), "5 is the threshold; {checked} guesses were checked");
+    let a = login_from(A, &srv, ADMIN, &admin_pw).await;
+    assert_eq!((a.status, a.body["code"].as_str()), (423, Some("account_locked")), "the right password waits out the lock: {}", a.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_holds_for_its_address_only_and_unknown_accounts_answer_alike() {
+    let srv = start(|c| c.password_policy.lockout_threshold = 3).await;
+    let admin_pw = srv.admin_password.clone().unwrap();
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for _ in 0..4 {
+        known.push(login_from(A, &srv, ADMIN, "Wrong-Guess-1").await);
+        unknown.push(login_from(A, &srv, "ghost@localhost", "Wrong-Guess-1").await);
+    }
+    let known: Vec<_> = known.iter().map(without_time).collect();
+    let unknown: Vec<_> = unknown.iter().map(without_time).collect();
+    assert_eq!(known.iter().map(|k| k.0).collect::<Vec<_>>(), [401, 401, 423, 423], "{known:?}");
+    assert_eq!(unknown, known, "an account that does not exist answers exactly like the super admin's");
+    // The super admin, locked out from A by someone else's guesses, signs in from B.
+    assert_eq!(login_from(A, &srv, ADMIN, &admin_pw).await.status, 423);
+    let b = login_from(B, &srv, ADMIN, &admin_pw).await;
+    assert_eq!(b.status, 200, "a lock earned from one address does not lock out another: {}", b.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_current_passwords_count_like_sign_ins() {
+    let srv = start(|c| c.password_policy.lockout_threshold = 3).await;
+    let admin_pw = srv.admin_password.clone().unwrap();
+    let token = login_from(A, &srv, ADMIN, &admin_pw).await.body["access_token"].as_str().unwrap().to_string();
+    let change = |current: &str| json!({ "current_password": current, "new_password": "Brand-New-Pass-2026" });
+    let mut statuses = Vec::new();
+    for i in 0..3 {
+        statuses.push(call_from(A, srv.addr, "POST", "/api/v1/me/password", Some(&token), Some(&change(&format!("Guess-{i}")))).await.status);
+    }
+    assert_eq!(statuses, [422, 422, 423], "the third wrong current password locks");
+    let a = call_from(A, srv.addr, "POST", "/api/v1/me/password", Some(&token), Some(&change(&admin_pw))).await;
+    assert_eq!(a.status, 423, "not even the right one is checked now: {}", a.body);
+    assert_eq!(login_from(A, &srv, ADMIN, &admin_pw).await.status, 423, "one counter with sign-in");
+    assert_eq!(login_from(B, &srv, ADMIN, &admin_pw).await.status, 200, "for this address only");
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passwords_with_control_characters_are_refused() {

@@ -31,7 +31,8 @@ pub enum ApiError {
     Conflict { field: Option<String>, message: String },
     #[error("{message}")]
     Limit { limit: String, message: String },
-    #[error("the account is locked until {0}")]
+    /// Too many failed password proofs for this account from this address.
+    #[error("too many failed sign-ins for this account from your address; locked until {0}")]
     Locked(String),
     #[error("the password has expired; change it at /api/v1/auth/change-password")]
     PasswordExpired,

@@ -9,8 +9,9 @@ use serde_json::{json, Map, Value};
 use super::auth::{self, TokenKind};
 use super::error::{ApiError, ApiResult};
 use super::router::{Api, Op, Reply, Req};
+use super::throttle;
 use crate::access::{self, Role, Token};
-use crate::store::accounts::{NewUser, Principal, UserChanges};
+use crate::store::accounts::{Attempt, Credentials, NewUser, Principal, UserChanges};
 use crate::store::activity::{Entry, Filter};
 use crate::store::billing::Slot;
 use crate::store::resource::{Actor, Within};
@@ -68,6 +69,11 @@ fn parse_time(s: &str) -> Option<jiff::Timestamp> {
     s.parse().ok()
 }
 
+/// A time as the store keeps it (RFC 3339, whole seconds, UTC).
+fn stamp(t: jiff::Timestamp) -> String {
+    t.round(jiff::Unit::Second).unwrap_or(t).to_string()
+}
+
 // ---- auth --------------------------------------------------------------------------------
 
 pub const LOGIN_DOC: &[(&str, &str, bool)] = &[("email", "string", true), ("password", "string", true)];
@@ -83,50 +89,106 @@ struct Login {
     password: String,
 }
 
-/// Checks email and password with lockout and expiry; the user's id when they match.
-/// Unknown email and wrong password answer alike (same message, same time).
-fn check_credentials(api: &Api, email: &str, password: &str, allow_expired: bool) -> ApiResult<i64> {
+/// The outcome of [`prove_password`] when it was checked.
+enum Proof {
+    Right(Credentials),
+    Wrong,
+}
+
+/// Proves `password` for the account `email` from the request's address, against the
+/// account's lock for this address: the attempt is counted before the check, so that
+/// parallel guesses cannot outrun it (423). An unknown account goes the same way, a dummy
+/// verification included, so that neither the answers nor their cost tell which accounts
+/// exist; a lock earned from one address does not lock out another.
+fn prove_password(api: &Api, req: &Req, email: &str, password: &str) -> ApiResult<Proof> {
     let policy = &api.cfg.password_policy;
-    let invalid = || ApiError::Unauthorized("wrong email or password");
-    let Some(c) = api.store.credentials(email.trim())? else {
-        auth::burn_verification();
-        audit(api, None, None, "login_failed", format!("email:{}", email.chars().take(100).collect::<String>()), "unknown email".into());
-        return Err(invalid());
-    };
+    // The email as typed is the lock's key (the store compares it as it compares users'
+    // emails); it is client text, so it is capped.
+    let email: String = email.trim().chars().take(320).collect();
+    let addr = throttle::address_key(req.peer);
     let now = jiff::Timestamp::now();
-    if let Some(until) = c.locked_until.as_deref().and_then(parse_time).filter(|u| *u > now) {
-        audit(api, None, c.tenant_id.map(TenantId), "login_failed", format!("users/{}", c.id), "account locked".into());
-        return Err(ApiError::Locked(until.to_string()));
+    let lock_end = stamp(now + jiff::SignedDuration::from_mins(policy.lockout_minutes as i64));
+    let threshold = policy.lockout_threshold as i64;
+    let number = match api.store.reserve_attempt(&email, &addr, threshold, &stamp(now), &lock_end)? {
+        Attempt::Counted(n) => n,
+        Attempt::Locked(until) => {
+            audit_attempt(api, &email, &addr, "locked: not checked");
+            return Err(ApiError::Locked(until));
+        }
+    };
+    let checked = || -> ApiResult<(Option<Credentials>, bool)> {
+        Ok(match api.store.credentials(&email)? {
+            Some(c) => {
+                let right = auth::verify_password(password, &c.password_hash);
+                (Some(c), right)
+            }
+            None => {
+                auth::burn_verification();
+                (None, false)
+            }
+        })
+    };
+    let (found, right) = match checked() {
+        Ok(v) => v,
+        // Never checked: the attempt is not held against anyone.
+        Err(e) => {
+            if let Err(e) = api.store.attempt_returned(&email, &addr) {
+                tracing::error!(error = %e, "giving back a sign-in attempt that was not checked");
+            }
+            return Err(e);
+        }
+    };
+    match found {
+        Some(c) if right => {
+            api.store.attempt_succeeded(&email, &addr, number)?;
+            Ok(Proof::Right(c))
+        }
+        _ => {
+            let locked = api.store.attempt_failed(&email, &addr, threshold, &lock_end)?;
+            let what = if found.is_some() { "wrong password" } else { "unknown email" };
+            audit_attempt(api, &email, &addr, &if locked.is_some() { format!("{what}; locked") } else { what.to_string() });
+            match locked {
+                Some(until) => Err(ApiError::Locked(until)),
+                None => Ok(Proof::Wrong),
+            }
+        }
     }
-    if !auth::verify_password(password, &c.password_hash) {
-        let until = now + jiff::SignedDuration::from_mins(policy.lockout_minutes as i64);
-        let locked = api.store.login_failed(c.id, policy.lockout_threshold as i64, &until.round(jiff::Unit::Second).unwrap_or(until).to_string())?;
-        audit(
-            api,
-            None,
-            c.tenant_id.map(TenantId),
-            "login_failed",
-            format!("users/{}", c.id),
-            if locked { "wrong password; locked" } else { "wrong password" }.into(),
-        );
-        return Err(if locked { ApiError::Locked(until.round(jiff::Unit::Second).unwrap_or(until).to_string()) } else { invalid() });
-    }
+}
+
+/// A failed or refused password proof in the activity log: under the user (and their
+/// tenant) when the account exists, under the email as typed when not.
+fn audit_attempt(api: &Api, email: &str, addr: &str, what: &str) {
+    let (tenant, object) = match api.store.credentials(email) {
+        Ok(Some(c)) => (c.tenant_id.map(TenantId), format!("users/{}", c.id)),
+        _ => (None, format!("email:{}", email.chars().take(100).collect::<String>())),
+    };
+    audit(api, None, tenant, "login_failed", object, format!("{what}; address {addr}"));
+}
+
+/// Checks email and password ([`prove_password`]), then that the account is enabled and
+/// its password not expired; the user's id. Unknown email and wrong password answer alike.
+fn check_credentials(api: &Api, req: &Req, email: &str, password: &str, allow_expired: bool) -> ApiResult<i64> {
+    let policy = &api.cfg.password_policy;
+    let c = match prove_password(api, req, email, password)? {
+        Proof::Right(c) => c,
+        Proof::Wrong => return Err(ApiError::Unauthorized("wrong email or password")),
+    };
     if !c.enabled {
         return Err(ApiError::forbidden("this account is disabled"));
     }
     if policy.max_age_days > 0 && !allow_expired {
+        let now = jiff::Timestamp::now();
         let changed = parse_time(&c.password_changed_at).unwrap_or(now);
         if now.duration_since(changed) > jiff::SignedDuration::from_hours(24 * policy.max_age_days as i64) {
             return Err(ApiError::PasswordExpired);
         }
     }
-    api.store.login_succeeded(c.id)?;
     Ok(c.id)
 }
 
 pub fn login(api: &Api, req: &Req) -> ApiResult<Reply> {
     let b: Login = req.parse()?;
-    let id = check_credentials(api, &b.email, &b.password, false)?;
+    let id = check_credentials(api, req, &b.email, &b.password, false)?;
     let p = api.store.principal(id)?.ok_or(ApiError::Unauthorized("wrong email or password"))?;
     audit(api, Some(&p), None, "login", format!("users/{id}"), String::new());
     Reply::ok(tokens_reply(api, &p))
@@ -168,7 +230,7 @@ fn set_new_password(api: &Api, user: i64, current: &str, new: &str) -> ApiResult
 
 pub fn change_expired_password(api: &Api, req: &Req) -> ApiResult<Reply> {
     let b: ChangeExpired = req.parse()?;
-    let id = check_credentials(api, &b.email, &b.current_password, true)?;
+    let id = check_credentials(api, req, &b.email, &b.current_password, true)?;
     set_new_password(api, id, &b.current_password, &b.new_password)?;
     let p = api.store.principal(id)?.ok_or(ApiError::NotFound)?;
     audit(api, Some(&p), None, "password_change", format!("users/{id}"), String::new());
@@ -227,8 +289,9 @@ struct PasswordBody {
 pub fn my_password(api: &Api, req: &Req) -> ApiResult<Reply> {
     let p = req.principal()?;
     let b: PasswordBody = req.parse()?;
-    let c = api.store.credentials(&p.email)?.ok_or(ApiError::NotFound)?;
-    if !auth::verify_password(&b.current_password, &c.password_hash) {
+    // Guessing the current password here is guessing it at sign-in: the same limits, the
+    // same counter.
+    if let Proof::Wrong = prove_password(api, req, &p.email, &b.current_password)? {
         return Err(ApiError::invalid("current_password", "is not the current password"));
     }
     set_new_password(api, p.user_id, &b.current_password, &b.new_password)?;

@@ -12,6 +12,7 @@ pub mod openapi;
 pub mod provision;
 pub mod realtime;
 pub mod router;
+pub mod throttle;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;

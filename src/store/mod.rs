@@ -49,6 +49,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../sql/0006_limits_alerts.sql"),
     include_str!("../../sql/0007_provisioning.sql"),
     include_str!("../../sql/0008_cdr_list.sql"),
+    include_str!("../../sql/0009_sign_in.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {
