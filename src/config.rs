@@ -37,6 +37,9 @@ pub struct Config {
     pub access_token_secs: u64,
     pub refresh_token_secs: u64,
     pub password_policy: PasswordPolicy,
+    /// Limits on proving a password (sign-in, password changes): per client address, and
+    /// on the argon2 checks the whole server runs at once (docs/security.md).
+    pub sign_in: SignIn,
     /// The relay alerts (low credit) are mailed through; no relay, no mail (the UI flag
     /// still shows).
     pub smtp: Smtp,
@@ -99,6 +102,29 @@ impl Default for Smtp {
             password: String::new(),
             from: "switchboard@localhost".into(),
         }
+    }
+}
+
+/// How hard a client may push on password checks. Each check is an argon2 verification
+/// (19 MiB and tens of milliseconds of a core): unbounded, a few dozen clients exhaust
+/// memory and slow every other request.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SignIn {
+    /// Failed attempts one client address may make in a burst (a right password gives its
+    /// attempt back). Beyond it: 429 with Retry-After.
+    pub per_address_burst: u32,
+    /// Attempts an address earns back per minute after the burst is spent.
+    pub per_address_per_minute: u32,
+    /// Password checks (argon2) run at once across the server.
+    pub concurrent_checks: usize,
+    /// Checks waiting for one of those; beyond them: 503 with Retry-After.
+    pub queued_checks: usize,
+}
+
+impl Default for SignIn {
+    fn default() -> Self {
+        SignIn { per_address_burst: 10, per_address_per_minute: 10, concurrent_checks: 2, queued_checks: 16 }
     }
 }
 
@@ -180,6 +206,7 @@ impl Default for Config {
             access_token_secs: 900,
             refresh_token_secs: 7 * 24 * 3600,
             password_policy: PasswordPolicy::default(),
+            sign_in: SignIn::default(),
             smtp: Smtp::default(),
             xml_curl_password: String::new(),
             xml_curl_remote: false,

@@ -1,7 +1,7 @@
 //! Sign-in and passwords against the real server over sockets: failures counted before the
-//! password is checked, locks per account and address that answer unknown accounts alike,
-//! the current password of a password change counted like a sign-in, control characters
-//! refused in passwords.
+//! password is checked, the per-address budget, the bound on argon2 checks, locks per
+//! account and address that answer unknown accounts alike, the current password of a
+//! password change counted like a sign-in, control characters refused in passwords.
 //!
 //! Clients choose their source address on loopback (127.0.0.1, 127.0.0.2…): the server
 //! sees them as different addresses, as it would different hosts.
@@ -19,7 +19,14 @@ const B: &str = "127.0.0.2";
 
 struct Answer {
     status: u16,
+    head: String,
     body: Value,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().filter_map(|l| l.split_once(':')).find(|(k, _)| k.trim().eq_ignore_ascii_case(name)).map(|(_, v)| v.trim())
+    }
 }
 
 async fn connect_from(src: &str, addr: SocketAddr) -> tokio::net::TcpStream {
@@ -49,7 +56,7 @@ async fn read_answer(mut s: tokio::net::TcpStream) -> Answer {
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no head in {text:?}"));
     let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no status in {head:?}"));
     let body = if body.is_empty() { Value::Null } else { serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body:?}")) };
-    Answer { status, body }
+    Answer { status, head: head.to_string(), body }
 }
 
 /// One request from source address `src`.
@@ -103,7 +110,12 @@ fn without_time(a: &Answer) -> (u16, String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parallel_guesses_are_counted_before_they_are_checked() {
-    let srv = start(|c| c.password_policy.lockout_threshold = 5).await;
+    let srv = start(|c| {
+        c.password_policy.lockout_threshold = 5;
+        c.sign_in.per_address_burst = 1000;
+        c.sign_in.queued_checks = 64;
+    })
+    .await;
     let admin_pw = srv.admin_password.clone().unwrap();
     let s = srv.admin_token().await;
     // 16 guesses at once: before, 13 of them were checked (the count came after the check).
@@ -116,6 +128,55 @@ async fn parallel_guesses_are_counted_before_they_are_checked() {
     assert!((1..=5).contains(&checked), "5 is the threshold; {checked} guesses were checked");
     let a = login_from(A, &srv, ADMIN, &admin_pw).await;
     assert_eq!((a.status, a.body["code"].as_str()), (423, Some("account_locked")), "the right password waits out the lock: {}", a.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_that_keeps_failing_is_answered_429_and_others_are_not() {
+    let srv = start(|c| {
+        c.sign_in.per_address_burst = 3;
+        c.sign_in.per_address_per_minute = 1;
+    })
+    .await;
+    let admin_pw = srv.admin_password.clone().unwrap();
+    // Right passwords do not spend the budget.
+    for _ in 0..5 {
+        assert_eq!(login_from(A, &srv, ADMIN, &admin_pw).await.status, 200);
+    }
+    for i in 0..3 {
+        let a = login_from(A, &srv, &format!("nobody{i}@x.test"), "Wrong-Guess-1").await;
+        assert_eq!(a.status, 401, "{}", a.body);
+    }
+    let a = login_from(A, &srv, "nobody9@x.test", "Wrong-Guess-1").await;
+    assert_eq!((a.status, a.body["code"].as_str()), (429, Some("too_many_attempts")), "{}", a.body);
+    let wait: u64 = a.header("retry-after").expect("Retry-After").parse().unwrap();
+    assert!((1..=60).contains(&wait), "one attempt a minute comes back: {wait}");
+    assert_eq!(login_from(A, &srv, ADMIN, &admin_pw).await.status, 429, "a spent address is not checked at all");
+    // Another address is not punished for it.
+    assert_eq!(login_from(B, &srv, "nobody9@x.test", "Wrong-Guess-1").await.status, 401);
+    assert_eq!(login_from(B, &srv, ADMIN, &admin_pw).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_checks_beyond_the_running_and_queued_ones_are_refused_503() {
+    let srv = start(|c| {
+        c.sign_in.per_address_burst = 1000;
+        c.sign_in.concurrent_checks = 1;
+        c.sign_in.queued_checks = 1;
+    })
+    .await;
+    // Unknown accounts: each costs a (dummy) argon2 check like a real one.
+    let guesses = (0..24).map(|i| ("/api/v1/auth/login", json!({ "email": format!("nobody{i}@x.test"), "password": "Wrong-Guess-1" }))).collect();
+    let answers = all_at_once(srv.addr, guesses).await;
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    assert!(statuses.iter().all(|s| *s == 401 || *s == 503), "{statuses:?}");
+    assert!(statuses.contains(&401), "some were checked: {statuses:?}");
+    let busy = answers.iter().find(|a| a.status == 503).unwrap_or_else(|| panic!("no check was refused: {statuses:?}"));
+    assert_eq!(busy.body["code"], "busy", "{}", busy.body);
+    assert!(busy.header("retry-after").is_some_and(|v| v.parse::<u64>().is_ok_and(|s| s >= 1)), "{}", busy.head);
+    // A refused attempt was never checked: it counts against neither the account nor the
+    // address, and the server answers the next one.
+    let s = srv.admin_token().await;
+    assert_eq!(failed_sign_ins(&srv, &s).await.len(), statuses.iter().filter(|s| **s == 401).count());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,6 +2,7 @@
 //! the [`Grant`](super::router::Grant) they receive decides which tenant's rows they touch.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -95,28 +96,36 @@ enum Proof {
     Wrong,
 }
 
-/// Proves `password` for the account `email` from the request's address, against the
-/// account's lock for this address: the attempt is counted before the check, so that
-/// parallel guesses cannot outrun it (423). An unknown account goes the same way, a dummy
-/// verification included, so that neither the answers nor their cost tell which accounts
-/// exist; a lock earned from one address does not lock out another.
+/// Proves `password` for the account `email` from the request's address, through every
+/// limit in turn (docs/security.md): the address's budget of failures (429), the account's
+/// lock for this address, counted before the check so that parallel guesses cannot outrun
+/// it (423), and the bound on argon2 checks at once (503). An unknown account goes the same
+/// way, a dummy verification included, so that neither the answers nor their cost tell
+/// which accounts exist; a lock earned from one address does not lock out another.
 fn prove_password(api: &Api, req: &Req, email: &str, password: &str) -> ApiResult<Proof> {
     let policy = &api.cfg.password_policy;
+    let guard = &api.sign_in;
     // The email as typed is the lock's key (the store compares it as it compares users'
     // emails); it is client text, so it is capped.
     let email: String = email.trim().chars().take(320).collect();
     let addr = throttle::address_key(req.peer);
+    guard.addresses.take(&addr, Instant::now()).map_err(|wait| ApiError::TooManyAttempts(wait.as_secs_f64().ceil() as u64))?;
+    let give_back = || guard.addresses.give_back(&addr, Instant::now());
     let now = jiff::Timestamp::now();
     let lock_end = stamp(now + jiff::SignedDuration::from_mins(policy.lockout_minutes as i64));
     let threshold = policy.lockout_threshold as i64;
-    let number = match api.store.reserve_attempt(&email, &addr, threshold, &stamp(now), &lock_end)? {
-        Attempt::Counted(n) => n,
-        Attempt::Locked(until) => {
+    let number = match api.store.reserve_attempt(&email, &addr, threshold, &stamp(now), &lock_end) {
+        Ok(Attempt::Counted(n)) => n,
+        Ok(Attempt::Locked(until)) => {
             audit_attempt(api, &email, &addr, "locked: not checked");
             return Err(ApiError::Locked(until));
         }
+        Err(e) => {
+            give_back();
+            return Err(e.into());
+        }
     };
-    let checked = || -> ApiResult<(Option<Credentials>, bool)> {
+    let checked = guard.checks.run(|| -> ApiResult<(Option<Credentials>, bool)> {
         Ok(match api.store.credentials(&email)? {
             Some(c) => {
                 let right = auth::verify_password(password, &c.password_hash);
@@ -127,20 +136,25 @@ fn prove_password(api: &Api, req: &Req, email: &str, password: &str) -> ApiResul
                 (None, false)
             }
         })
-    };
-    let (found, right) = match checked() {
-        Ok(v) => v,
+    });
+    let (found, right) = match checked {
+        Ok(Ok(v)) => v,
         // Never checked: the attempt is not held against anyone.
-        Err(e) => {
+        unchecked => {
             if let Err(e) = api.store.attempt_returned(&email, &addr) {
                 tracing::error!(error = %e, "giving back a sign-in attempt that was not checked");
             }
-            return Err(e);
+            give_back();
+            return Err(match unchecked {
+                Ok(Err(e)) => e,
+                _ => ApiError::Busy(1),
+            });
         }
     };
     match found {
         Some(c) if right => {
             api.store.attempt_succeeded(&email, &addr, number)?;
+            give_back();
             Ok(Proof::Right(c))
         }
         _ => {
@@ -224,8 +238,14 @@ fn set_new_password(api: &Api, user: i64, current: &str, new: &str) -> ApiResult
     if current == new {
         return Err(ApiError::invalid("new_password", "must differ from the current password"));
     }
-    api.store.set_password(user, &auth::hash_password(new))?;
+    api.store.set_password(user, &hash_bounded(api, new)?)?;
     Ok(())
+}
+
+/// An argon2 hash, computed in one of the password check slots: hashing costs what
+/// checking does.
+fn hash_bounded(api: &Api, pw: &str) -> ApiResult<String> {
+    api.sign_in.checks.run(|| auth::hash_password(pw)).map_err(|_| ApiError::Busy(1))
 }
 
 pub fn change_expired_password(api: &Api, req: &Req) -> ApiResult<Reply> {
@@ -615,12 +635,13 @@ pub fn create_user(api: &Api, req: &Req) -> ApiResult<Reply> {
     let password = b.password.unwrap_or_default();
     api.cfg.password_policy.check(&password).map_err(|m| ApiError::invalid("password", m))?;
     let requested = access::parse_tokens(b.permissions.iter().flatten().map(String::as_str)).map_err(|m| ApiError::invalid("permissions", m))?;
+    let password_hash = hash_bounded(api, &password)?;
     let new = NewUser {
         tenant,
         email,
         name: checked_name(b.name.as_deref().unwrap_or(""))?,
         role,
-        password_hash: auth::hash_password(&password),
+        password_hash,
         permissions: access::cascade(&Default::default(), &requested),
         fax_email: checked_fax_email(b.fax_email.as_deref().unwrap_or(""))?,
     };
@@ -659,7 +680,7 @@ pub fn update_user(api: &Api, req: &Req) -> ApiResult<Reply> {
     let pw = b.password.map(|pw| api.cfg.password_policy.check(&pw).map(|_| pw).map_err(|m| ApiError::invalid("password", m))).transpose()?;
     let mut u = api.store.update_user(req.grant.within, req.id(), &ch)?;
     if let Some(pw) = pw {
-        api.store.set_password(u.id, &auth::hash_password(&pw))?;
+        api.store.set_password(u.id, &hash_bounded(api, &pw)?)?;
         u = api.store.user(Within::Everything, u.id)?;
     }
     let mut changed: Vec<&str> = Vec::new();

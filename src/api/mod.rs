@@ -109,9 +109,9 @@ pub(crate) fn plain_failure<E: std::fmt::Display>(what: &'static str, e: E) -> w
 }
 
 pub(crate) fn respond(result: Result<router::Reply, error::ApiError>) -> warp::reply::Response {
-    let (status, body, raw) = match result {
-        Ok(r) => (r.status, r.body, r.raw),
-        Err(e) => (e.status(), Some(e.body()), None),
+    let (status, body, raw, retry_after) = match result {
+        Ok(r) => (r.status, r.body, r.raw, None),
+        Err(e) => (e.status(), Some(e.body()), None, e.retry_after()),
     };
     let (content_type, bytes) = match raw {
         Some((ct, bytes)) => (ct, bytes),
@@ -123,6 +123,9 @@ pub(crate) fn respond(result: Result<router::Reply, error::ApiError>) -> warp::r
     h.insert("content-type", warp::http::HeaderValue::from_static(content_type));
     h.insert("cache-control", warp::http::HeaderValue::from_static("no-store"));
     h.insert("x-content-type-options", warp::http::HeaderValue::from_static("nosniff"));
+    if let Some(secs) = retry_after {
+        h.insert("retry-after", warp::http::HeaderValue::from(secs));
+    }
     resp
 }
 

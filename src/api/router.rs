@@ -29,6 +29,15 @@ pub struct Api {
     pub cfg: Arc<Config>,
     /// The live switch: channels, registrations, gateways and the way to command it.
     pub live: crate::realtime::Live,
+    /// Limits on password checks: per client address, and argon2 checks at once.
+    pub sign_in: super::throttle::SignInGuard,
+}
+
+impl Api {
+    pub fn new(store: Store, keys: super::auth::Keys, cfg: Arc<Config>, live: crate::realtime::Live) -> Api {
+        let sign_in = super::throttle::SignInGuard::new(&cfg.sign_in);
+        Api { store, keys, cfg, live, sign_in }
+    }
 }
 
 /// Who may call a route. Checked before the handler runs; tenant scope is then applied by
