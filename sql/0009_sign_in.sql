@@ -21,3 +21,18 @@ CREATE INDEX login_attempts_expiry ON login_attempts(expires_at);
 -- The account-wide counter and lock are replaced by the table above.
 ALTER TABLE users DROP COLUMN failed_logins;
 ALTER TABLE users DROP COLUMN locked_until;
+
+-- One row per sign-in: the family of refresh tokens descended from it. Only the newest
+-- refresh token of a family (`refresh_id`, its `jti`) may be used, once; a spent one coming
+-- back means two parties hold the family, so the whole family is revoked, and the access
+-- tokens issued in it (they carry its id) are refused from then on.
+CREATE TABLE sessions (
+    id         TEXT    PRIMARY KEY,
+    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    refresh_id TEXT    NOT NULL,
+    created_at TEXT    NOT NULL,
+    expires_at TEXT    NOT NULL,      -- the newest refresh token's expiry; deleted after it
+    revoked_at TEXT
+) WITHOUT ROWID;
+CREATE INDEX sessions_user ON sessions(user_id);
+CREATE INDEX sessions_expiry ON sessions(expires_at);

@@ -1,7 +1,8 @@
-//! Sign-in and passwords against the real server over sockets: failures counted before the
-//! password is checked, the per-address budget, the bound on argon2 checks, locks per
-//! account and address that answer unknown accounts alike, the current password of a
-//! password change counted like a sign-in, control characters refused in passwords.
+//! Sign-in, tokens and passwords against the real server over sockets: failures counted
+//! before the password is checked, the per-address budget, the bound on argon2 checks,
+//! locks per account and address that answer unknown accounts alike, the current password
+//! of a password change counted like a sign-in, rotating refresh tokens whose reuse
+//! revokes the session, control characters refused in passwords.
 //!
 //! Clients choose their source address on loopback (127.0.0.1, 127.0.0.2…): the server
 //! sees them as different addresses, as it would different hosts.
@@ -214,6 +215,48 @@ async fn wrong_current_passwords_count_like_sign_ins() {
     assert_eq!(a.status, 423, "not even the right one is checked now: {}", a.body);
     assert_eq!(login_from(A, &srv, ADMIN, &admin_pw).await.status, 423, "one counter with sign-in");
     assert_eq!(login_from(B, &srv, ADMIN, &admin_pw).await.status, 200, "for this address only");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_tokens_rotate_and_a_spent_one_revokes_its_session() {
+    let srv = start(|_| {}).await;
+    let admin_pw = srv.admin_password.clone().unwrap();
+    let refresh = |t: &str| json!({ "refresh_token": t });
+    let first = login_from(A, &srv, ADMIN, &admin_pw).await.body;
+    let other = login_from(A, &srv, ADMIN, &admin_pw).await.body;
+    let r1 = first["refresh_token"].as_str().unwrap().to_string();
+    let (st, v) = srv.call("POST", "/api/v1/auth/refresh", None, Some(&refresh(&r1))).await;
+    assert_eq!(st, 200, "{v}");
+    let r2 = v["refresh_token"].as_str().unwrap().to_string();
+    assert_ne!(r2, r1, "each use hands out the next refresh token");
+    let (st, v) = srv.call("POST", "/api/v1/auth/refresh", None, Some(&refresh(&r2))).await;
+    assert_eq!(st, 200, "the new one works: {v}");
+    let (r3, a3) = (v["refresh_token"].as_str().unwrap().to_string(), v["access_token"].as_str().unwrap().to_string());
+    assert_eq!(srv.call("GET", "/api/v1/me", Some(&a3), None).await.0, 200);
+
+    // r1 was spent: whoever presents it again holds a copy. The session is revoked: its
+    // newest refresh token and its access tokens stop working too.
+    let (st, _) = srv.call("POST", "/api/v1/auth/refresh", None, Some(&refresh(&r1))).await;
+    assert_eq!(st, 401, "a spent refresh token is refused");
+    assert_eq!(srv.call("POST", "/api/v1/auth/refresh", None, Some(&refresh(&r3))).await.0, 401, "the family is revoked");
+    assert_eq!(srv.call("GET", "/api/v1/me", Some(&a3), None).await.0, 401, "and the session's access tokens");
+    // Another sign-in of the same user is another family, untouched.
+    let (st, v) = srv.call("POST", "/api/v1/auth/refresh", None, Some(&refresh(other["refresh_token"].as_str().unwrap()))).await;
+    assert_eq!(st, 200, "{v}");
+
+    // The same token used twice at once: one use rotates, the other is a reuse, so the
+    // rotated token is revoked as well.
+    let rb = v["refresh_token"].as_str().unwrap().to_string();
+    let answers = all_at_once(srv.addr, vec![("/api/v1/auth/refresh", refresh(&rb)), ("/api/v1/auth/refresh", refresh(&rb))]).await;
+    let mut statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    statuses.sort();
+    assert_eq!(statuses, [200, 401]);
+    let won = answers.iter().find(|a| a.status == 200).unwrap().body["refresh_token"].as_str().unwrap().to_string();
+    assert_eq!(srv.call("POST", "/api/v1/auth/refresh", None, Some(&refresh(&won))).await.0, 401);
+
+    let s = srv.admin_token().await;
+    let (_, log) = srv.call("GET", "/api/v1/activity?action=session_revoked", Some(&s), None).await;
+    assert_eq!(log["total"], 2, "each reuse is in the activity log: {log}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

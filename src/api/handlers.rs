@@ -12,7 +12,7 @@ use super::error::{ApiError, ApiResult};
 use super::router::{Api, Op, Reply, Req};
 use super::throttle;
 use crate::access::{self, Role, Token};
-use crate::store::accounts::{Attempt, Credentials, NewUser, Principal, UserChanges};
+use crate::store::accounts::{Attempt, Credentials, NewUser, Principal, Rotation, UserChanges};
 use crate::store::activity::{Entry, Filter};
 use crate::store::billing::Slot;
 use crate::store::resource::{Actor, Within};
@@ -20,23 +20,55 @@ use crate::store::{resources as res, validate, Resource, Scope, TenantId};
 
 // ---- tokens ------------------------------------------------------------------------------
 
-/// The user behind an access token, read fresh: a disabled user or a bumped token version
-/// (password changed, account disabled) is refused at once.
-pub fn principal_for(api: &Api, token: &str) -> ApiResult<Principal> {
-    let bad = || ApiError::Unauthorized("the token is invalid, expired or revoked; sign in again");
-    let claims = api.keys.verify(token, TokenKind::Access).ok_or_else(bad)?;
-    let id: i64 = claims.sub.parse().map_err(|_| bad())?;
-    let p = api.store.principal(id)?.ok_or_else(bad)?;
-    if !p.enabled || p.token_version != claims.ver {
-        return Err(bad());
+/// The user behind an access token, and the session it was issued in, read fresh: a
+/// disabled user, a bumped token version (password changed, account disabled) or a revoked
+/// session is refused at once.
+pub fn principal_for(api: &Api, token: &str) -> ApiResult<(Principal, String)> {
+    let claims = api.keys.verify(token, TokenKind::Access).ok_or_else(revoked)?;
+    let id: i64 = claims.sub.parse().map_err(|_| revoked())?;
+    let p = still_signed_in(api, id, claims.ver, &claims.sid)?;
+    Ok((p, claims.sid))
+}
+
+/// User `id` as signed in with token version `ver` in session `sid`, while all of it still
+/// holds: enabled, same version, session live.
+pub fn still_signed_in(api: &Api, id: i64, ver: i64, sid: &str) -> ApiResult<Principal> {
+    let p = api.store.principal(id)?.ok_or_else(revoked)?;
+    if !p.enabled || p.token_version != ver || !api.store.session_live(sid, id)? {
+        return Err(revoked());
     }
     Ok(p)
 }
 
-fn tokens_reply(api: &Api, p: &Principal) -> Value {
+fn revoked() -> ApiError {
+    ApiError::Unauthorized("the token is invalid, expired or revoked; sign in again")
+}
+
+/// A time as the store keeps it (RFC 3339, whole seconds, UTC).
+fn stamp(t: jiff::Timestamp) -> String {
+    t.round(jiff::Unit::Second).unwrap_or(t).to_string()
+}
+
+fn secs_from_now(secs: u64) -> String {
+    stamp(jiff::Timestamp::now() + jiff::SignedDuration::from_secs(secs.min(i64::MAX as u64 / 2) as i64))
+}
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Signs `p` in: a new session (a family of refresh tokens) and its first tokens.
+fn new_session(api: &Api, p: &Principal) -> ApiResult<Value> {
+    let (sid, refresh_id) = (new_id(), new_id());
+    api.store.create_session(&sid, p.user_id, &refresh_id, &secs_from_now(api.cfg.refresh_token_secs))?;
+    Ok(tokens_reply(api, p, &sid, &refresh_id))
+}
+
+/// An access token and the refresh token `refresh_id` (the one the session will take next).
+fn tokens_reply(api: &Api, p: &Principal, sid: &str, refresh_id: &str) -> Value {
     json!({
-        "access_token": api.keys.issue(p, TokenKind::Access, api.cfg.access_token_secs),
-        "refresh_token": api.keys.issue(p, TokenKind::Refresh, api.cfg.refresh_token_secs),
+        "access_token": api.keys.issue(p, TokenKind::Access, api.cfg.access_token_secs, sid, &new_id()),
+        "refresh_token": api.keys.issue(p, TokenKind::Refresh, api.cfg.refresh_token_secs, sid, refresh_id),
         "token_type": "Bearer",
         "expires_in": api.cfg.access_token_secs,
         "user": { "id": p.user_id, "email": p.email, "role": p.role, "tenant_id": p.tenant, "permissions": access::names(&effective(p)) },
@@ -68,11 +100,6 @@ pub(crate) fn audit(api: &Api, p: Option<&Principal>, tenant: Option<TenantId>, 
 
 fn parse_time(s: &str) -> Option<jiff::Timestamp> {
     s.parse().ok()
-}
-
-/// A time as the store keeps it (RFC 3339, whole seconds, UTC).
-fn stamp(t: jiff::Timestamp) -> String {
-    t.round(jiff::Unit::Second).unwrap_or(t).to_string()
 }
 
 // ---- auth --------------------------------------------------------------------------------
@@ -205,7 +232,7 @@ pub fn login(api: &Api, req: &Req) -> ApiResult<Reply> {
     let id = check_credentials(api, req, &b.email, &b.password, false)?;
     let p = api.store.principal(id)?.ok_or(ApiError::Unauthorized("wrong email or password"))?;
     audit(api, Some(&p), None, "login", format!("users/{id}"), String::new());
-    Reply::ok(tokens_reply(api, &p))
+    Reply::ok(new_session(api, &p)?)
 }
 
 #[derive(Deserialize)]
@@ -214,15 +241,28 @@ struct Refresh {
     refresh_token: String,
 }
 
+/// Rotates: the refresh token is spent and a new one comes with the access token. A spent
+/// refresh token presented again means it was copied: the whole session is revoked, so
+/// neither its holder nor the thief can go on with it.
 pub fn refresh(api: &Api, req: &Req) -> ApiResult<Reply> {
     let b: Refresh = req.parse()?;
     let bad = || ApiError::Unauthorized("the refresh token is invalid, expired or revoked; sign in again");
     let claims = api.keys.verify(&b.refresh_token, TokenKind::Refresh).ok_or_else(bad)?;
-    let p = api.store.principal(claims.sub.parse().map_err(|_| bad())?)?.ok_or_else(bad)?;
+    let id: i64 = claims.sub.parse().map_err(|_| bad())?;
+    let p = api.store.principal(id)?.ok_or_else(bad)?;
     if !p.enabled || p.token_version != claims.ver {
         return Err(bad());
     }
-    Reply::ok(tokens_reply(api, &p))
+    let next = new_id();
+    match api.store.rotate_session(&claims.sid, id, &claims.jti, &next, &secs_from_now(api.cfg.refresh_token_secs))? {
+        Rotation::Rotated => Reply::ok(tokens_reply(api, &p, &claims.sid, &next)),
+        Rotation::Reused => {
+            tracing::warn!(user = id, session = %claims.sid, "a spent refresh token was presented again: the session is revoked");
+            audit(api, Some(&p), None, "session_revoked", format!("users/{id}"), "a spent refresh token was presented again".into());
+            Err(bad())
+        }
+        Rotation::Gone => Err(bad()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -254,7 +294,7 @@ pub fn change_expired_password(api: &Api, req: &Req) -> ApiResult<Reply> {
     set_new_password(api, id, &b.current_password, &b.new_password)?;
     let p = api.store.principal(id)?.ok_or(ApiError::NotFound)?;
     audit(api, Some(&p), None, "password_change", format!("users/{id}"), String::new());
-    Reply::ok(tokens_reply(api, &p))
+    Reply::ok(new_session(api, &p)?)
 }
 
 // ---- my account --------------------------------------------------------------------------
@@ -318,7 +358,7 @@ pub fn my_password(api: &Api, req: &Req) -> ApiResult<Reply> {
     audit(api, Some(p), None, "password_change", format!("users/{}", p.user_id), String::new());
     // The old tokens are revoked; hand out new ones so the session goes on.
     let p = api.store.principal(p.user_id)?.ok_or(ApiError::NotFound)?;
-    Reply::ok(tokens_reply(api, &p))
+    Reply::ok(new_session(api, &p)?)
 }
 
 fn own_tenant(p: &Principal) -> ApiResult<TenantId> {

@@ -130,6 +130,8 @@ impl Route {
 /// The request as a handler sees it.
 pub struct Req {
     pub principal: Option<Principal>,
+    /// The session (sign-in) of the access token the request came with.
+    pub session: Option<String>,
     /// The client's address (the TCP peer), when the server knows it.
     pub peer: Option<IpAddr>,
     pub grant: Grant,
@@ -786,9 +788,12 @@ pub fn prepare(
         Handler::Stream => query.iter().find(|(k, _)| k == "access_token").map(|(_, v)| v.as_str()),
         _ => None,
     };
-    let principal = match bearer.or(from_query) {
-        Some(token) => Some(super::handlers::principal_for(api, token)?),
-        None => None,
+    let (principal, session) = match bearer.or(from_query) {
+        Some(token) => {
+            let (p, sid) = super::handlers::principal_for(api, token)?;
+            (Some(p), Some(sid))
+        }
+        None => (None, None),
     };
     let grant = authorize(route.access, principal.as_ref())?;
     let (json, raw) = match route.body {
@@ -799,7 +804,7 @@ pub fn prepare(
             Bytes::new(),
         ),
     };
-    Ok((route, Req { principal, peer, grant, id, query, body: json, raw }))
+    Ok((route, Req { principal, session, peer, grant, id, query, body: json, raw }))
 }
 
 /// `application/x-www-form-urlencoded` pairs; invalid UTF-8 after decoding is refused.

@@ -1,7 +1,8 @@
 //! Users, their credentials and login state, permissions and slot allocations.
 //!
 //! Passwords arrive here already hashed (argon2, by the API's auth module). Failed password
-//! proofs are counted per account and client address in a table, so they survive a restart.
+//! proofs are counted per account and client address, and sessions (refresh token families)
+//! are rows, so both survive a restart.
 
 use std::collections::BTreeMap;
 
@@ -50,6 +51,17 @@ pub enum Attempt {
     /// Refused unchecked: the account is locked for this address until then (or enough
     /// attempts are already being checked to lock it).
     Locked(String),
+}
+
+/// The answer to [`Store::rotate_session`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    /// The presented refresh token was the family's newest: the next one is recorded.
+    Rotated,
+    /// A spent refresh token came back: the family is revoked now.
+    Reused,
+    /// No such live family (expired, revoked before, another user's).
+    Gone,
 }
 
 /// An extension assigned to a user.
@@ -427,6 +439,51 @@ impl Store {
             (user, hash, &now),
         )?;
         Ok(())
+    }
+
+    /// Records a sign-in: a new family whose one usable refresh token is `refresh_id`.
+    /// Families past their expiry are deleted on the way (their tokens have expired too).
+    pub fn create_session(&self, id: &str, user: i64, refresh_id: &str, expires: &str) -> Result<()> {
+        let now = super::now();
+        self.write(|tx| {
+            tx.prepare_cached("DELETE FROM sessions WHERE expires_at <= ?1")?.execute([&now])?;
+            tx.prepare_cached("INSERT INTO sessions (id, user_id, refresh_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)")?
+                .execute((id, user, refresh_id, &now, expires))?;
+            Ok(())
+        })
+    }
+
+    /// Spends the refresh token `presented` of family `id`: when it is the family's newest,
+    /// `next` becomes the one usable token (until `expires`); when it was spent before, the
+    /// family is revoked. One transaction: of two uses of the same token, one rotates and
+    /// the other is a reuse.
+    pub fn rotate_session(&self, id: &str, user: i64, presented: &str, next: &str, expires: &str) -> Result<Rotation> {
+        let now = super::now();
+        self.write(|tx| {
+            let row: Option<(String, Option<String>)> = tx
+                .prepare_cached("SELECT refresh_id, revoked_at FROM sessions WHERE id = ?1 AND user_id = ?2 AND expires_at > ?3")?
+                .query_row((id, user, &now), |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            match row {
+                None | Some((_, Some(_))) => Ok(Rotation::Gone),
+                Some((current, None)) if current != presented => {
+                    tx.prepare_cached("UPDATE sessions SET revoked_at = ?2 WHERE id = ?1")?.execute((id, &now))?;
+                    Ok(Rotation::Reused)
+                }
+                Some(_) => {
+                    tx.prepare_cached("UPDATE sessions SET refresh_id = ?2, expires_at = ?3 WHERE id = ?1")?.execute((id, next, expires))?;
+                    Ok(Rotation::Rotated)
+                }
+            }
+        })
+    }
+
+    /// Whether family `id` of `user` is live (not revoked, not expired).
+    pub fn session_live(&self, id: &str, user: i64) -> Result<bool> {
+        Ok(self
+            .conn()?
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?1 AND user_id = ?2 AND revoked_at IS NULL AND expires_at > ?3)")?
+            .query_row((id, user, super::now()), |r| r.get(0))?)
     }
 
     pub fn principal(&self, user: i64) -> Result<Option<Principal>> {
