@@ -1,8 +1,9 @@
-//! Sign-in, tokens and passwords against the real server over sockets: failures counted
-//! before the password is checked, the per-address budget, the bound on argon2 checks,
-//! locks per account and address that answer unknown accounts alike, the current password
-//! of a password change counted like a sign-in, rotating refresh tokens whose reuse
-//! revokes the session, control characters refused in passwords.
+//! Sign-in, tokens and sessions against the real server over sockets (docs/security.md):
+//! failures counted before the password is checked, the per-address budget, the bound on
+//! argon2 checks, locks per account and address that answer unknown accounts alike, the
+//! current password of a password change counted like a sign-in, rotating refresh tokens
+//! whose reuse revokes the session, control characters refused in passwords, and the live
+//! feed ending when its user is disabled.
 //!
 //! Clients choose their source address on loopback (127.0.0.1, 127.0.0.2…): the server
 //! sees them as different addresses, as it would different hosts.
@@ -10,10 +11,11 @@
 mod common;
 
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
 use common::api::{start, ApiServer, ADMIN};
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
 const A: &str = "127.0.0.1";
 const B: &str = "127.0.0.2";
@@ -281,4 +283,45 @@ async fn passwords_with_control_characters_are_refused() {
     assert_eq!((st, v["field"].as_str()), (422, Some("new_password")), "{v}");
     assert!(v["message"].as_str().unwrap().contains("control characters"), "{v}");
     assert_eq!(srv.call("GET", "/api/v1/me", Some(&s), None).await.0, 200, "the password was not changed (the tokens still work)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_feed_ends_when_its_user_is_disabled() {
+    let (_switch, sb) = common::process::demo_beside_switch("feed-revocation").await;
+    let root = common::process::login(sb.http, "admin@switchboard.test", "Demo-Admin-2026").await;
+    let acme = common::process::login(sb.http, "tenant@acme.test", "Demo-Tenant-2026").await;
+    let path = format!("/api/v1/realtime/feed?access_token={acme}");
+    // The feed of a switch that is online streams on (offline, it ends after its snapshot).
+    let mut feed = None;
+    for _ in 0..300 {
+        let mut s = tokio::net::TcpStream::connect(sb.http).await.unwrap();
+        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\nConnection: close\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut lines = BufReader::new(s).lines();
+        let mut snapshot = None;
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(d) = line.strip_prefix("data:") {
+                snapshot = Some(serde_json::from_str::<Value>(d.trim()).unwrap());
+                break;
+            }
+        }
+        if snapshot.as_ref().is_some_and(|s| s["switch"]["state"] == "online") {
+            feed = Some(lines);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut feed = feed.expect("a feed of the switch online");
+
+    let (st, users) = common::api::request(sb.http, "GET", "/api/v1/users?q=tenant@acme.test", Some(&root), b"").await;
+    assert_eq!(st, 200, "{users}");
+    let id = users["items"][0]["id"].as_i64().unwrap();
+    let (st, v) = common::api::request(sb.http, "PATCH", &format!("/api/v1/users/{id}"), Some(&root), br#"{"enabled":false}"#).await;
+    assert_eq!(st, 200, "{v}");
+    // The stream ends (the server closes it) instead of streaming on for a disabled user.
+    let ended = tokio::time::timeout(Duration::from_secs(10), async { while let Ok(Some(_)) = feed.next_line().await {} }).await;
+    assert!(ended.is_ok(), "the feed was still open 10 s after its user was disabled");
+    let (st, _) = common::api::request(sb.http, "GET", &path, None, b"").await;
+    assert_eq!(st, 401, "and it cannot be opened again");
 }

@@ -31,7 +31,7 @@ pub fn principal_for(api: &Api, token: &str) -> ApiResult<(Principal, String)> {
 }
 
 /// User `id` as signed in with token version `ver` in session `sid`, while all of it still
-/// holds: enabled, same version, session live.
+/// holds: enabled, same version, session live. The live feed asks again as it streams.
 pub fn still_signed_in(api: &Api, id: i64, ver: i64, sid: &str) -> ApiResult<Principal> {
     let p = api.store.principal(id)?.ok_or_else(revoked)?;
     if !p.enabled || p.token_version != ver || !api.store.session_live(sid, id)? {
