@@ -131,7 +131,7 @@ async fn main() {
     );
 
     let keys = switchboard::api::auth::Keys::load_or_create(&cfg.data_dir).unwrap();
-    let api = Arc::new(switchboard::api::router::Api { store, keys, cfg: Arc::new(cfg), live: switchboard::realtime::Live::detached() });
+    let api = Arc::new(switchboard::api::router::Api::new(store, keys, Arc::new(cfg), switchboard::realtime::Live::detached()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     {

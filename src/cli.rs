@@ -217,7 +217,7 @@ pub fn open_state(cfg: &Config, demo: bool) -> anyhow::Result<crate::api::router
             tracing::info!(tenant = id, "community edition: created the one tenant (sip domain pbx.localdomain; change it under Tenants)");
         }
     }
-    Ok(crate::api::router::Api { store, keys, cfg: Arc::new(cfg.clone()), live: crate::realtime::Live::detached() })
+    Ok(crate::api::router::Api::new(store, keys, Arc::new(cfg.clone()), crate::realtime::Live::detached()))
 }
 
 pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<()> {

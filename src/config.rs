@@ -37,6 +37,9 @@ pub struct Config {
     pub access_token_secs: u64,
     pub refresh_token_secs: u64,
     pub password_policy: PasswordPolicy,
+    /// Limits on proving a password (sign-in, password changes): per client address, and
+    /// on the argon2 checks the whole server runs at once (docs/security.md).
+    pub sign_in: SignIn,
     /// The relay alerts (low credit) are mailed through; no relay, no mail (the UI flag
     /// still shows).
     pub smtp: Smtp,
@@ -138,6 +141,29 @@ impl Default for Smtp {
     }
 }
 
+/// How hard a client may push on password checks. Each check is an argon2 verification
+/// (19 MiB and tens of milliseconds of a core): unbounded, a few dozen clients exhaust
+/// memory and slow every other request.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SignIn {
+    /// Failed attempts one client address may make in a burst (a right password gives its
+    /// attempt back). Beyond it: 429 with Retry-After.
+    pub per_address_burst: u32,
+    /// Attempts an address earns back per minute after the burst is spent.
+    pub per_address_per_minute: u32,
+    /// Password checks (argon2) run at once across the server.
+    pub concurrent_checks: usize,
+    /// Checks waiting for one of those; beyond them: 503 with Retry-After.
+    pub queued_checks: usize,
+}
+
+impl Default for SignIn {
+    fn default() -> Self {
+        SignIn { per_address_burst: 10, per_address_per_minute: 10, concurrent_checks: 2, queued_checks: 16 }
+    }
+}
+
 /// Rules for every password set or used: creation, change and login.
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -186,10 +212,15 @@ impl PasswordPolicy {
             (self.require_symbol, pw.chars().any(|c| !c.is_alphanumeric() && !c.is_whitespace()), "a symbol"),
         ];
         missing.extend(rules.iter().filter(|(on, has, _)| *on && !has).map(|(_, _, what)| what.to_string()));
-        if missing.is_empty() {
-            Ok(())
-        } else {
-            Err(format!("the password needs {}", missing.join(", ")))
+        // Control characters (NUL, escape, line breaks…) cannot be typed at a login form,
+        // yet would count towards the length: "Aa1" and eight NULs passed as 11 characters.
+        let control = pw.chars().any(char::is_control);
+        let control_msg = "must not contain control characters (NUL, tab, line breaks, escape…)";
+        match (missing.is_empty(), control) {
+            (true, false) => Ok(()),
+            (true, true) => Err(format!("the password {control_msg}")),
+            (false, false) => Err(format!("the password needs {}", missing.join(", "))),
+            (false, true) => Err(format!("the password needs {}, and {control_msg}", missing.join(", "))),
         }
     }
 }
@@ -211,6 +242,7 @@ impl Default for Config {
             access_token_secs: 900,
             refresh_token_secs: 7 * 24 * 3600,
             password_policy: PasswordPolicy::default(),
+            sign_in: SignIn::default(),
             smtp: Smtp::default(),
             xml_curl_password: String::new(),
             xml_curl_remote: false,
@@ -363,6 +395,9 @@ mod tests {
         }
         assert!(!e.contains("lower-case"));
         assert!(p.check("Long-enough-1").is_ok());
+        let e = p.check("Aa1-\0\0\0\0\0\0\0\0").unwrap_err();
+        assert!(e.contains("control characters"), "{e}");
+        assert!(p.check("Long-enough-1\u{1b}").is_err() && p.check("Long-enough-1\u{85}").is_err(), "escape and C1 controls too");
         let c: Config = toml::from_str("[password_policy]\nmin_length = 14\nlockout_threshold = 3").unwrap();
         assert_eq!(c.password_policy.min_length, 14);
         assert!(c.password_policy.require_upper, "unset rules keep their defaults");

@@ -63,14 +63,21 @@ async fn lockout_counts_failures_and_survives_a_restart() {
     let (st, _) = srv.call("POST", "/api/v1/auth/login", None, Some(&login(PW))).await;
     assert_eq!(st, 423, "still locked after a restart");
     // When the lock expires the right password works again.
-    srv.store.conn().unwrap().execute("UPDATE users SET locked_until = '2000-01-01T00:00:00Z' WHERE email = 'admin@lock.test'", []).unwrap();
+    srv.store
+        .conn()
+        .unwrap()
+        .execute(
+            "UPDATE login_attempts SET locked_until = '2000-01-01T00:00:00Z', expires_at = '2000-01-01T00:00:00Z' WHERE email = 'admin@lock.test'",
+            [],
+        )
+        .unwrap();
     let (st, _) = srv.call("POST", "/api/v1/auth/login", None, Some(&login(PW))).await;
     assert_eq!(st, 200);
     // Failures and the lock are in the activity log.
     let s = srv.login(ADMIN, &admin_password_of(&srv).await).await;
     let (_, log) = srv.call("GET", "/api/v1/activity?action=login_failed", Some(&s), None).await;
     assert!(log["total"].as_i64().unwrap() >= 5, "{log}");
-    assert!(log["items"].as_array().unwrap().iter().any(|e| e["detail"] == "wrong password; locked"));
+    assert!(log["items"].as_array().unwrap().iter().any(|e| e["detail"] == "wrong password; locked; address 127.0.0.1"), "{log}");
 }
 
 /// After a restart the first admin's password is not known to the harness: reset it.

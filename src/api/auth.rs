@@ -1,8 +1,9 @@
 //! Authentication: the RS256 key pair, access and refresh tokens, argon2 password hashes.
 //!
 //! The key pair is generated on first start and kept in the data directory, the private half
-//! readable by the owner only. A token proves who the user is; what they may do is read from
-//! the store on every request (role, tenant, permissions, whether the token was revoked).
+//! readable by the owner only. A token proves who the user is and which sign-in (session) it
+//! belongs to; what they may do is read from the store on every request (role, tenant,
+//! permissions, whether the token or its session was revoked).
 
 use std::io::Write;
 use std::path::Path;
@@ -50,6 +51,12 @@ pub struct Claims {
     pub typ: TokenKind,
     /// The user's token version when issued; a password change or disable bumps it.
     pub ver: i64,
+    /// The session (sign-in) the token belongs to: the family its refresh tokens descend
+    /// in. Revoking the session refuses its access tokens too.
+    pub sid: String,
+    /// This token's own id: a family's refresh tokens are told apart by it (only the
+    /// newest may be used).
+    pub jti: String,
 }
 
 fn unix_now() -> u64 {
@@ -85,7 +92,8 @@ impl Keys {
         Ok(Keys { enc: EncodingKey::from_rsa_pem(&pem).map_err(bad(&private))?, dec: DecodingKey::from_rsa_pem(&pub_pem).map_err(bad(&public))? })
     }
 
-    pub fn issue(&self, p: &Principal, kind: TokenKind, ttl_secs: u64) -> String {
+    /// A token of `kind` for `p` in session `sid`, with the id `jti`, living `ttl_secs`.
+    pub fn issue(&self, p: &Principal, kind: TokenKind, ttl_secs: u64, sid: &str, jti: &str) -> String {
         let now = unix_now();
         let claims = Claims {
             sub: p.user_id.to_string(),
@@ -96,6 +104,8 @@ impl Keys {
             exp: now + ttl_secs,
             typ: kind,
             ver: p.token_version,
+            sid: sid.into(),
+            jti: jti.into(),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, &self.enc).expect("RS256 signing with a loaded key")
     }
@@ -170,10 +180,10 @@ mod tests {
             token_version: 2,
             enabled: true,
         };
-        let t = k.issue(&p, TokenKind::Access, 60);
+        let t = k.issue(&p, TokenKind::Access, 60, "s-1", "t-1");
         let again = Keys::load_or_create(&dir).unwrap();
         let c = again.verify(&t, TokenKind::Access).expect("the reloaded key verifies");
-        assert_eq!((c.sub.as_str(), c.tenant, c.ver), ("7", Some(3), 2));
+        assert_eq!((c.sub.as_str(), c.tenant, c.ver, c.sid.as_str(), c.jti.as_str()), ("7", Some(3), 2, "s-1", "t-1"));
         assert!(again.verify(&t, TokenKind::Refresh).is_none(), "an access token is not a refresh token");
         let mut forged = t.clone();
         forged.pop();

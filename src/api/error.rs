@@ -34,8 +34,15 @@ pub enum ApiError {
     Conflict { field: Option<String>, message: String },
     #[error("{message}")]
     Limit { limit: String, message: String },
-    #[error("the account is locked until {0}")]
+    /// Too many failed password proofs for this account from this address.
+    #[error("too many failed sign-ins for this account from your address; locked until {0}")]
     Locked(String),
+    /// The client's address spent its budget of failed sign-ins; retry after the seconds.
+    #[error("too many failed sign-ins from your address; try again in {0} s")]
+    TooManyAttempts(u64),
+    /// Every password check slot and its queue are taken; retry after the seconds.
+    #[error("too many sign-ins are being checked right now; try again in {0} s")]
+    Busy(u64),
     #[error("the password has expired; change it at /api/v1/auth/change-password")]
     PasswordExpired,
     #[error("FreeSWITCH is not connected; try again when it is back")]
@@ -66,7 +73,8 @@ impl ApiError {
             ApiError::Invalid { .. } | ApiError::Fields(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict { .. } | ApiError::Limit { .. } => StatusCode::CONFLICT,
             ApiError::Locked(_) => StatusCode::LOCKED,
-            ApiError::SwitchOffline => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::SwitchOffline | ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::SwitchRefused(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -85,10 +93,20 @@ impl ApiError {
             ApiError::Conflict { .. } => "conflict",
             ApiError::Limit { .. } => "limit_reached",
             ApiError::Locked(_) => "account_locked",
+            ApiError::TooManyAttempts(_) => "too_many_attempts",
+            ApiError::Busy(_) => "busy",
             ApiError::PasswordExpired => "password_expired",
             ApiError::SwitchOffline => "switch_offline",
             ApiError::SwitchRefused(_) => "switch_refused",
             ApiError::Internal(_) => "internal",
+        }
+    }
+
+    /// Seconds for a `Retry-After` header, on the answers that say "not now".
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::TooManyAttempts(s) | ApiError::Busy(s) => Some((*s).max(1)),
+            _ => None,
         }
     }
 

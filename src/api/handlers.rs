@@ -2,6 +2,7 @@
 //! the [`Grant`](super::router::Grant) they receive decides which tenant's rows they touch.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -9,8 +10,9 @@ use serde_json::{json, Map, Value};
 use super::auth::{self, TokenKind};
 use super::error::{ApiError, ApiResult};
 use super::router::{Api, Op, Reply, Req};
+use super::throttle;
 use crate::access::{self, Role, Token};
-use crate::store::accounts::{NewUser, Principal, UserChanges};
+use crate::store::accounts::{Attempt, Credentials, NewUser, Principal, Rotation, UserChanges};
 use crate::store::activity::{Entry, Filter};
 use crate::store::billing::Slot;
 use crate::store::resource::{Actor, Within};
@@ -18,23 +20,55 @@ use crate::store::{resources as res, validate, Resource, Scope, TenantId};
 
 // ---- tokens ------------------------------------------------------------------------------
 
-/// The user behind an access token, read fresh: a disabled user or a bumped token version
-/// (password changed, account disabled) is refused at once.
-pub fn principal_for(api: &Api, token: &str) -> ApiResult<Principal> {
-    let bad = || ApiError::Unauthorized("the token is invalid, expired or revoked; sign in again");
-    let claims = api.keys.verify(token, TokenKind::Access).ok_or_else(bad)?;
-    let id: i64 = claims.sub.parse().map_err(|_| bad())?;
-    let p = api.store.principal(id)?.ok_or_else(bad)?;
-    if !p.enabled || p.token_version != claims.ver {
-        return Err(bad());
+/// The user behind an access token, and the session it was issued in, read fresh: a
+/// disabled user, a bumped token version (password changed, account disabled) or a revoked
+/// session is refused at once.
+pub fn principal_for(api: &Api, token: &str) -> ApiResult<(Principal, String)> {
+    let claims = api.keys.verify(token, TokenKind::Access).ok_or_else(revoked)?;
+    let id: i64 = claims.sub.parse().map_err(|_| revoked())?;
+    let p = still_signed_in(api, id, claims.ver, &claims.sid)?;
+    Ok((p, claims.sid))
+}
+
+/// User `id` as signed in with token version `ver` in session `sid`, while all of it still
+/// holds: enabled, same version, session live. The live feed asks again as it streams.
+pub fn still_signed_in(api: &Api, id: i64, ver: i64, sid: &str) -> ApiResult<Principal> {
+    let p = api.store.principal(id)?.ok_or_else(revoked)?;
+    if !p.enabled || p.token_version != ver || !api.store.session_live(sid, id)? {
+        return Err(revoked());
     }
     Ok(p)
 }
 
-fn tokens_reply(api: &Api, p: &Principal) -> Value {
+fn revoked() -> ApiError {
+    ApiError::Unauthorized("the token is invalid, expired or revoked; sign in again")
+}
+
+/// A time as the store keeps it (RFC 3339, whole seconds, UTC).
+fn stamp(t: jiff::Timestamp) -> String {
+    t.round(jiff::Unit::Second).unwrap_or(t).to_string()
+}
+
+fn secs_from_now(secs: u64) -> String {
+    stamp(jiff::Timestamp::now() + jiff::SignedDuration::from_secs(secs.min(i64::MAX as u64 / 2) as i64))
+}
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Signs `p` in: a new session (a family of refresh tokens) and its first tokens.
+fn new_session(api: &Api, p: &Principal) -> ApiResult<Value> {
+    let (sid, refresh_id) = (new_id(), new_id());
+    api.store.create_session(&sid, p.user_id, &refresh_id, &secs_from_now(api.cfg.refresh_token_secs))?;
+    Ok(tokens_reply(api, p, &sid, &refresh_id))
+}
+
+/// An access token and the refresh token `refresh_id` (the one the session will take next).
+fn tokens_reply(api: &Api, p: &Principal, sid: &str, refresh_id: &str) -> Value {
     json!({
-        "access_token": api.keys.issue(p, TokenKind::Access, api.cfg.access_token_secs),
-        "refresh_token": api.keys.issue(p, TokenKind::Refresh, api.cfg.refresh_token_secs),
+        "access_token": api.keys.issue(p, TokenKind::Access, api.cfg.access_token_secs, sid, &new_id()),
+        "refresh_token": api.keys.issue(p, TokenKind::Refresh, api.cfg.refresh_token_secs, sid, refresh_id),
         "token_type": "Bearer",
         "expires_in": api.cfg.access_token_secs,
         "user": { "id": p.user_id, "email": p.email, "role": p.role, "tenant_id": p.tenant, "permissions": access::names(&effective(p)) },
@@ -83,53 +117,122 @@ struct Login {
     password: String,
 }
 
-/// Checks email and password with lockout and expiry; the user's id when they match.
-/// Unknown email and wrong password answer alike (same message, same time).
-fn check_credentials(api: &Api, email: &str, password: &str, allow_expired: bool) -> ApiResult<i64> {
+/// The outcome of [`prove_password`] when it was checked.
+enum Proof {
+    Right(Credentials),
+    Wrong,
+}
+
+/// Proves `password` for the account `email` from the request's address, through every
+/// limit in turn (docs/security.md): the address's budget of failures (429), the account's
+/// lock for this address, counted before the check so that parallel guesses cannot outrun
+/// it (423), and the bound on argon2 checks at once (503). An unknown account goes the same
+/// way, a dummy verification included, so that neither the answers nor their cost tell
+/// which accounts exist; a lock earned from one address does not lock out another.
+fn prove_password(api: &Api, req: &Req, email: &str, password: &str) -> ApiResult<Proof> {
     let policy = &api.cfg.password_policy;
-    let invalid = || ApiError::Unauthorized("wrong email or password");
-    let Some(c) = api.store.credentials(email.trim())? else {
-        auth::burn_verification();
-        audit(api, None, None, "login_failed", format!("email:{}", email.chars().take(100).collect::<String>()), "unknown email".into());
-        return Err(invalid());
-    };
+    let guard = &api.sign_in;
+    // The email as typed is the lock's key (the store compares it as it compares users'
+    // emails); it is client text, so it is capped.
+    let email: String = email.trim().chars().take(320).collect();
+    let addr = throttle::address_key(req.peer);
+    guard.addresses.take(&addr, Instant::now()).map_err(|wait| ApiError::TooManyAttempts(wait.as_secs_f64().ceil() as u64))?;
+    let give_back = || guard.addresses.give_back(&addr, Instant::now());
     let now = jiff::Timestamp::now();
-    if let Some(until) = c.locked_until.as_deref().and_then(parse_time).filter(|u| *u > now) {
-        audit(api, None, c.tenant_id.map(TenantId), "login_failed", format!("users/{}", c.id), "account locked".into());
-        return Err(ApiError::Locked(until.to_string()));
+    let lock_end = stamp(now + jiff::SignedDuration::from_mins(policy.lockout_minutes as i64));
+    let threshold = policy.lockout_threshold as i64;
+    let number = match api.store.reserve_attempt(&email, &addr, threshold, &stamp(now), &lock_end) {
+        Ok(Attempt::Counted(n)) => n,
+        Ok(Attempt::Locked(until)) => {
+            audit_attempt(api, &email, &addr, "locked: not checked");
+            return Err(ApiError::Locked(until));
+        }
+        Err(e) => {
+            give_back();
+            return Err(e.into());
+        }
+    };
+    let checked = guard.checks.run(|| -> ApiResult<(Option<Credentials>, bool)> {
+        Ok(match api.store.credentials(&email)? {
+            Some(c) => {
+                let right = auth::verify_password(password, &c.password_hash);
+                (Some(c), right)
+            }
+            None => {
+                auth::burn_verification();
+                (None, false)
+            }
+        })
+    });
+    let (found, right) = match checked {
+        Ok(Ok(v)) => v,
+        // Never checked: the attempt is not held against anyone.
+        unchecked => {
+            if let Err(e) = api.store.attempt_returned(&email, &addr) {
+                tracing::error!(error = %e, "giving back a sign-in attempt that was not checked");
+            }
+            give_back();
+            return Err(match unchecked {
+                Ok(Err(e)) => e,
+                _ => ApiError::Busy(1),
+            });
+        }
+    };
+    match found {
+        Some(c) if right => {
+            api.store.attempt_succeeded(&email, &addr, number)?;
+            give_back();
+            Ok(Proof::Right(c))
+        }
+        _ => {
+            let locked = api.store.attempt_failed(&email, &addr, threshold, &lock_end)?;
+            let what = if found.is_some() { "wrong password" } else { "unknown email" };
+            audit_attempt(api, &email, &addr, &if locked.is_some() { format!("{what}; locked") } else { what.to_string() });
+            match locked {
+                Some(until) => Err(ApiError::Locked(until)),
+                None => Ok(Proof::Wrong),
+            }
+        }
     }
-    if !auth::verify_password(password, &c.password_hash) {
-        let until = now + jiff::SignedDuration::from_mins(policy.lockout_minutes as i64);
-        let locked = api.store.login_failed(c.id, policy.lockout_threshold as i64, &until.round(jiff::Unit::Second).unwrap_or(until).to_string())?;
-        audit(
-            api,
-            None,
-            c.tenant_id.map(TenantId),
-            "login_failed",
-            format!("users/{}", c.id),
-            if locked { "wrong password; locked" } else { "wrong password" }.into(),
-        );
-        return Err(if locked { ApiError::Locked(until.round(jiff::Unit::Second).unwrap_or(until).to_string()) } else { invalid() });
-    }
+}
+
+/// A failed or refused password proof in the activity log: under the user (and their
+/// tenant) when the account exists, under the email as typed when not.
+fn audit_attempt(api: &Api, email: &str, addr: &str, what: &str) {
+    let (tenant, object) = match api.store.credentials(email) {
+        Ok(Some(c)) => (c.tenant_id.map(TenantId), format!("users/{}", c.id)),
+        _ => (None, format!("email:{}", email.chars().take(100).collect::<String>())),
+    };
+    audit(api, None, tenant, "login_failed", object, format!("{what}; address {addr}"));
+}
+
+/// Checks email and password ([`prove_password`]), then that the account is enabled and
+/// its password not expired; the user's id. Unknown email and wrong password answer alike.
+fn check_credentials(api: &Api, req: &Req, email: &str, password: &str, allow_expired: bool) -> ApiResult<i64> {
+    let policy = &api.cfg.password_policy;
+    let c = match prove_password(api, req, email, password)? {
+        Proof::Right(c) => c,
+        Proof::Wrong => return Err(ApiError::Unauthorized("wrong email or password")),
+    };
     if !c.enabled {
         return Err(ApiError::forbidden("this account is disabled"));
     }
     if policy.max_age_days > 0 && !allow_expired {
+        let now = jiff::Timestamp::now();
         let changed = parse_time(&c.password_changed_at).unwrap_or(now);
         if now.duration_since(changed) > jiff::SignedDuration::from_hours(24 * policy.max_age_days as i64) {
             return Err(ApiError::PasswordExpired);
         }
     }
-    api.store.login_succeeded(c.id)?;
     Ok(c.id)
 }
 
 pub fn login(api: &Api, req: &Req) -> ApiResult<Reply> {
     let b: Login = req.parse()?;
-    let id = check_credentials(api, &b.email, &b.password, false)?;
+    let id = check_credentials(api, req, &b.email, &b.password, false)?;
     let p = api.store.principal(id)?.ok_or(ApiError::Unauthorized("wrong email or password"))?;
     audit(api, Some(&p), None, "login", format!("users/{id}"), String::new());
-    Reply::ok(tokens_reply(api, &p))
+    Reply::ok(new_session(api, &p)?)
 }
 
 #[derive(Deserialize)]
@@ -138,15 +241,28 @@ struct Refresh {
     refresh_token: String,
 }
 
+/// Rotates: the refresh token is spent and a new one comes with the access token. A spent
+/// refresh token presented again means it was copied: the whole session is revoked, so
+/// neither its holder nor the thief can go on with it.
 pub fn refresh(api: &Api, req: &Req) -> ApiResult<Reply> {
     let b: Refresh = req.parse()?;
     let bad = || ApiError::Unauthorized("the refresh token is invalid, expired or revoked; sign in again");
     let claims = api.keys.verify(&b.refresh_token, TokenKind::Refresh).ok_or_else(bad)?;
-    let p = api.store.principal(claims.sub.parse().map_err(|_| bad())?)?.ok_or_else(bad)?;
+    let id: i64 = claims.sub.parse().map_err(|_| bad())?;
+    let p = api.store.principal(id)?.ok_or_else(bad)?;
     if !p.enabled || p.token_version != claims.ver {
         return Err(bad());
     }
-    Reply::ok(tokens_reply(api, &p))
+    let next = new_id();
+    match api.store.rotate_session(&claims.sid, id, &claims.jti, &next, &secs_from_now(api.cfg.refresh_token_secs))? {
+        Rotation::Rotated => Reply::ok(tokens_reply(api, &p, &claims.sid, &next)),
+        Rotation::Reused => {
+            tracing::warn!(user = id, session = %claims.sid, "a spent refresh token was presented again: the session is revoked");
+            audit(api, Some(&p), None, "session_revoked", format!("users/{id}"), "a spent refresh token was presented again".into());
+            Err(bad())
+        }
+        Rotation::Gone => Err(bad()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -162,17 +278,23 @@ fn set_new_password(api: &Api, user: i64, current: &str, new: &str) -> ApiResult
     if current == new {
         return Err(ApiError::invalid("new_password", "must differ from the current password"));
     }
-    api.store.set_password(user, &auth::hash_password(new))?;
+    api.store.set_password(user, &hash_bounded(api, new)?)?;
     Ok(())
+}
+
+/// An argon2 hash, computed in one of the password check slots: hashing costs what
+/// checking does.
+fn hash_bounded(api: &Api, pw: &str) -> ApiResult<String> {
+    api.sign_in.checks.run(|| auth::hash_password(pw)).map_err(|_| ApiError::Busy(1))
 }
 
 pub fn change_expired_password(api: &Api, req: &Req) -> ApiResult<Reply> {
     let b: ChangeExpired = req.parse()?;
-    let id = check_credentials(api, &b.email, &b.current_password, true)?;
+    let id = check_credentials(api, req, &b.email, &b.current_password, true)?;
     set_new_password(api, id, &b.current_password, &b.new_password)?;
     let p = api.store.principal(id)?.ok_or(ApiError::NotFound)?;
     audit(api, Some(&p), None, "password_change", format!("users/{id}"), String::new());
-    Reply::ok(tokens_reply(api, &p))
+    Reply::ok(new_session(api, &p)?)
 }
 
 // ---- my account --------------------------------------------------------------------------
@@ -227,15 +349,16 @@ struct PasswordBody {
 pub fn my_password(api: &Api, req: &Req) -> ApiResult<Reply> {
     let p = req.principal()?;
     let b: PasswordBody = req.parse()?;
-    let c = api.store.credentials(&p.email)?.ok_or(ApiError::NotFound)?;
-    if !auth::verify_password(&b.current_password, &c.password_hash) {
+    // Guessing the current password here is guessing it at sign-in: the same limits, the
+    // same counter.
+    if let Proof::Wrong = prove_password(api, req, &p.email, &b.current_password)? {
         return Err(ApiError::invalid("current_password", "is not the current password"));
     }
     set_new_password(api, p.user_id, &b.current_password, &b.new_password)?;
     audit(api, Some(p), None, "password_change", format!("users/{}", p.user_id), String::new());
     // The old tokens are revoked; hand out new ones so the session goes on.
     let p = api.store.principal(p.user_id)?.ok_or(ApiError::NotFound)?;
-    Reply::ok(tokens_reply(api, &p))
+    Reply::ok(new_session(api, &p)?)
 }
 
 fn own_tenant(p: &Principal) -> ApiResult<TenantId> {
@@ -552,12 +675,13 @@ pub fn create_user(api: &Api, req: &Req) -> ApiResult<Reply> {
     let password = b.password.unwrap_or_default();
     api.cfg.password_policy.check(&password).map_err(|m| ApiError::invalid("password", m))?;
     let requested = access::parse_tokens(b.permissions.iter().flatten().map(String::as_str)).map_err(|m| ApiError::invalid("permissions", m))?;
+    let password_hash = hash_bounded(api, &password)?;
     let new = NewUser {
         tenant,
         email,
         name: checked_name(b.name.as_deref().unwrap_or(""))?,
         role,
-        password_hash: auth::hash_password(&password),
+        password_hash,
         permissions: access::cascade(&Default::default(), &requested),
         fax_email: checked_fax_email(b.fax_email.as_deref().unwrap_or(""))?,
     };
@@ -596,7 +720,7 @@ pub fn update_user(api: &Api, req: &Req) -> ApiResult<Reply> {
     let pw = b.password.map(|pw| api.cfg.password_policy.check(&pw).map(|_| pw).map_err(|m| ApiError::invalid("password", m))).transpose()?;
     let mut u = api.store.update_user(req.grant.within, req.id(), &ch)?;
     if let Some(pw) = pw {
-        api.store.set_password(u.id, &auth::hash_password(&pw))?;
+        api.store.set_password(u.id, &hash_bounded(api, &pw)?)?;
         u = api.store.user(Within::Everything, u.id)?;
     }
     let mut changed: Vec<&str> = Vec::new();

@@ -12,7 +12,9 @@ pub mod openapi;
 pub mod provision;
 pub mod realtime;
 pub mod router;
+pub mod throttle;
 
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -143,9 +145,9 @@ pub(crate) fn plain_failure<E: std::fmt::Display>(what: &'static str, e: E) -> w
 }
 
 pub(crate) fn respond(result: Result<router::Reply, error::ApiError>) -> warp::reply::Response {
-    let (status, body, raw) = match result {
-        Ok(r) => (r.status, r.body, r.raw),
-        Err(e) => (e.status(), Some(e.body()), None),
+    let (status, body, raw, retry_after) = match result {
+        Ok(r) => (r.status, r.body, r.raw, None),
+        Err(e) => (e.status(), Some(e.body()), None, e.retry_after()),
     };
     let (content_type, bytes) = match raw {
         Some((ct, bytes)) => (ct, bytes),
@@ -157,6 +159,9 @@ pub(crate) fn respond(result: Result<router::Reply, error::ApiError>) -> warp::r
     h.insert("content-type", warp::http::HeaderValue::from_static(content_type));
     h.insert("cache-control", warp::http::HeaderValue::from_static("no-store"));
     h.insert("x-content-type-options", warp::http::HeaderValue::from_static("nosniff"));
+    if let Some(secs) = retry_after {
+        h.insert("retry-after", warp::http::HeaderValue::from(secs));
+    }
     resp
 }
 
@@ -173,58 +178,67 @@ pub fn api(api: Arc<router::Api>) -> impl Filter<Extract = (warp::reply::Respons
         .and(query)
         .and(warp::header::optional::<String>("authorization"))
         .and(warp::header::optional::<String>("content-length"))
+        .and(crate::http::client_addr())
         .and(warp::body::stream())
-        .then(move |path: warp::path::FullPath, method: warp::http::Method, query: String, auth: Option<String>, length: Option<String>, body| {
-            let api = api.clone();
-            async move {
-                if router::find(&method, path.as_str()).is_ok_and(|(r, _)| matches!(r.handler, router::Handler::Stream)) {
-                    let bearer = auth.as_deref().and_then(|a| a.strip_prefix("Bearer ")).map(|t| t.trim().to_string());
-                    return realtime::feed(api, path.as_str().to_string(), query, bearer).await;
-                }
-                let bearer = match auth.as_deref().map(|a| a.strip_prefix("Bearer ").ok_or(())) {
-                    Some(Err(())) => return respond(Err(error::ApiError::Unauthorized("the Authorization header must be: Bearer <token>"))),
-                    Some(Ok(t)) => Some(t.trim().to_string()),
-                    None => None,
-                };
-                let admitted = {
-                    let (api, method, path) = (api.clone(), method.clone(), path.as_str().to_string());
-                    tokio::task::spawn_blocking(move || router::admit(&api, &method, &path, &query, bearer.as_deref()))
-                        .await
-                        .unwrap_or_else(|e| Err(error::ApiError::Internal(format!("handler panicked: {e}"))))
-                };
-                let (route, req) = match admitted {
-                    Ok(a) => a,
-                    Err(e) => return respond(Err(e)),
-                };
-                let limit = route.body_limit() as u64;
-                match length.map(|l| l.trim().parse::<u64>()) {
-                    Some(Ok(n)) if n > limit => return respond(Err(error::ApiError::TooLarge(limit as usize))),
-                    Some(Err(_)) => return respond(Err(error::ApiError::BadRequest("Content-Length is not a number".into()))),
-                    _ => {}
-                }
-                let req = match route.body {
-                    router::BodyDoc::Binary(_) => match read_upload(body, limit, api.cfg.http.idle(), &api.cfg.data_dir).await {
-                        Ok(u) => Ok(router::Req { upload: Some(u), ..req }),
-                        Err(e) => Err(e),
-                    },
-                    _ => {
-                        let mut json = Vec::new();
-                        match read_body(body, limit, api.cfg.http.idle(), |c| Ok(json.extend_from_slice(c))).await {
-                            Ok(_) => router::with_json(req, &json),
-                            Err(e) => Err(e),
-                        }
+        .then(
+            move |path: warp::path::FullPath,
+                  method: warp::http::Method,
+                  query: String,
+                  auth: Option<String>,
+                  length: Option<String>,
+                  peer: Option<SocketAddr>,
+                  body| {
+                let api = api.clone();
+                async move {
+                    if router::find(&method, path.as_str()).is_ok_and(|(r, _)| matches!(r.handler, router::Handler::Stream)) {
+                        let bearer = auth.as_deref().and_then(|a| a.strip_prefix("Bearer ")).map(|t| t.trim().to_string());
+                        return realtime::feed(api, path.as_str().to_string(), query, bearer).await;
                     }
-                };
-                let req = match req {
-                    Ok(r) => r,
-                    Err(e) => return respond(Err(e)),
-                };
-                let result = tokio::task::spawn_blocking(move || router::run(&api, route, req))
-                    .await
-                    .unwrap_or_else(|e| Err(error::ApiError::Internal(format!("handler panicked: {e}"))));
-                respond(result)
-            }
-        })
+                    let bearer = match auth.as_deref().map(|a| a.strip_prefix("Bearer ").ok_or(())) {
+                        Some(Err(())) => return respond(Err(error::ApiError::Unauthorized("the Authorization header must be: Bearer <token>"))),
+                        Some(Ok(t)) => Some(t.trim().to_string()),
+                        None => None,
+                    };
+                    let admitted = {
+                        let (api, method, path, peer) = (api.clone(), method.clone(), path.as_str().to_string(), peer.map(|p| p.ip()));
+                        tokio::task::spawn_blocking(move || router::admit(&api, &method, &path, &query, bearer.as_deref(), peer))
+                            .await
+                            .unwrap_or_else(|e| Err(error::ApiError::Internal(format!("handler panicked: {e}"))))
+                    };
+                    let (route, req) = match admitted {
+                        Ok(a) => a,
+                        Err(e) => return respond(Err(e)),
+                    };
+                    let limit = route.body_limit() as u64;
+                    match length.map(|l| l.trim().parse::<u64>()) {
+                        Some(Ok(n)) if n > limit => return respond(Err(error::ApiError::TooLarge(limit as usize))),
+                        Some(Err(_)) => return respond(Err(error::ApiError::BadRequest("Content-Length is not a number".into()))),
+                        _ => {}
+                    }
+                    let req = match route.body {
+                        router::BodyDoc::Binary(_) => match read_upload(body, limit, api.cfg.http.idle(), &api.cfg.data_dir).await {
+                            Ok(u) => Ok(router::Req { upload: Some(u), ..req }),
+                            Err(e) => Err(e),
+                        },
+                        _ => {
+                            let mut json = Vec::new();
+                            match read_body(body, limit, api.cfg.http.idle(), |c| Ok(json.extend_from_slice(c))).await {
+                                Ok(_) => router::with_json(req, &json),
+                                Err(e) => Err(e),
+                            }
+                        }
+                    };
+                    let req = match req {
+                        Ok(r) => r,
+                        Err(e) => return respond(Err(e)),
+                    };
+                    let result = tokio::task::spawn_blocking(move || router::run(&api, route, req))
+                        .await
+                        .unwrap_or_else(|e| Err(error::ApiError::Internal(format!("handler panicked: {e}"))));
+                    respond(result)
+                }
+            },
+        )
 }
 
 /// Every route, with static files from `static_dir` at `/` and the npm-built browser

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiResult};
-use super::router::{Api, Reply, Req};
+use super::router::{Access, Api, Grant, Reply, Req};
 use crate::realtime::{Change, LiveChannel, LiveRegistration};
 use crate::store::resource::Within;
 use crate::store::TenantId;
@@ -28,12 +28,16 @@ pub struct Viewer {
 
 impl Viewer {
     pub fn of(api: &Api, req: &Req) -> ApiResult<Viewer> {
-        let mine = match (req.grant.owner, req.grant.within) {
+        Viewer::of_grant(api, req.grant)
+    }
+
+    fn of_grant(api: &Api, grant: Grant) -> ApiResult<Viewer> {
+        let mine = match (grant.owner, grant.within) {
             (Some(user), Within::Tenant(t)) => Some(api.store.extensions_of_user(t, user)?.into_iter().map(|e| e.number).collect()),
             (Some(_), Within::Everything) => Some(HashSet::new()),
             (None, _) => None,
         };
-        Ok(Viewer { within: req.grant.within, mine, admin: req.grant.admin })
+        Ok(Viewer { within: grant.within, mine, admin: grant.admin })
     }
 
     fn tenant_ok(&self, t: Option<i64>) -> bool {
@@ -261,11 +265,55 @@ pub fn click_to_call(api: &Api, req: &Req) -> ApiResult<Reply> {
     })
 }
 
+/// How often an open feed asks again whether its viewer may still watch.
+const RECHECK: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Who a feed was opened for, asked again every [`RECHECK`] while it streams: the checks at
+/// its start are not enough for a stream that lasts hours.
+#[derive(Clone)]
+struct Watcher {
+    api: Arc<Api>,
+    user: i64,
+    token_version: i64,
+    session: String,
+    access: Access,
+}
+
+impl Watcher {
+    /// The viewer as it stands now (extensions and scope may have changed too), or `None`
+    /// when the user was disabled, their tokens or session revoked, or their permission to
+    /// watch taken away. A failure to read the store counts as a refusal: a feed that
+    /// cannot be checked is not kept open (the browser's EventSource reconnects).
+    async fn recheck(&self) -> Option<Viewer> {
+        let w = self.clone();
+        let viewer = tokio::task::spawn_blocking(move || -> ApiResult<Viewer> {
+            let p = super::handlers::still_signed_in(&w.api, w.user, w.token_version, &w.session)?;
+            let grant = super::router::authorize(w.access, Some(&p))?;
+            Viewer::of_grant(&w.api, grant)
+        })
+        .await;
+        match viewer {
+            Ok(Ok(v)) => Some(v),
+            Ok(Err(e)) => {
+                tracing::info!(user = self.user, reason = %e, "realtime feed closed: its viewer may no longer watch");
+                None
+            }
+            Err(e) => {
+                tracing::error!(user = self.user, error = %e, "realtime feed re-check failed; closing it");
+                None
+            }
+        }
+    }
+}
+
 /// GET /realtime/feed: Server-Sent Events. First a `snapshot` (channels and registrations
 /// the viewer may see, and the switch's state), then one event per change. While the
 /// switch is offline the stream says so and ends; the browser's EventSource reconnects
 /// after `retry`. EventSource cannot send headers, so the access token may come as
-/// `?access_token=`.
+/// `?access_token=`. The viewer is checked again every [`RECHECK`]; the stream ends once
+/// they may no longer watch. The access token's expiry is not one of those checks: the
+/// page cannot hand an open EventSource a fresh token, and revocation (password change,
+/// disabled account, revoked session, lost permission) is what must end the stream.
 pub async fn feed(api: Arc<Api>, path: String, query: String, bearer: Option<String>) -> warp::reply::Response {
     use futures_util::StreamExt;
     use warp::Reply as _;
@@ -274,16 +322,24 @@ pub async fn feed(api: Arc<Api>, path: String, query: String, bearer: Option<Str
     let rx = api.live.subscribe();
     let prepared = {
         let api = api.clone();
-        tokio::task::spawn_blocking(move || -> ApiResult<(Viewer, Value)> {
-            let (_, req) = super::router::prepare(&api, &warp::http::Method::GET, &path, &query, bearer.as_deref(), &Default::default())?;
+        tokio::task::spawn_blocking(move || -> ApiResult<(Viewer, Value, Watcher)> {
+            let (route, req) = super::router::prepare(&api, &warp::http::Method::GET, &path, &query, bearer.as_deref(), &Default::default(), None)?;
+            let p = req.principal()?;
+            let watcher = Watcher {
+                api: api.clone(),
+                user: p.user_id,
+                token_version: p.token_version,
+                session: req.session.clone().unwrap_or_default(),
+                access: route.access,
+            };
             let viewer = Viewer::of(&api, &req)?;
             let now = now();
             let channels: Vec<Value> = api.live.channels().iter().filter(|c| viewer.sees_channel(c)).map(|c| channel_json(c, now)).collect();
             let regs: Vec<LiveRegistration> = api.live.registrations().into_iter().filter(|r| viewer.sees_registration(r)).collect();
-            Ok((viewer, json!({ "switch": api.live.state(), "channels": channels, "registrations": regs })))
+            Ok((viewer, json!({ "switch": api.live.state(), "channels": channels, "registrations": regs }), watcher))
         })
     };
-    let (viewer, snapshot) = match prepared.await {
+    let (viewer, snapshot, watcher) = match prepared.await {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => return super::respond(Err(e)),
         Err(e) => return super::respond(Err(ApiError::Internal(e.to_string()))),
@@ -294,10 +350,20 @@ pub async fn feed(api: Arc<Api>, path: String, query: String, bearer: Option<Str
     if !api.live.online() {
         return warp::sse::reply(first).into_response();
     }
-    let changes = futures_util::stream::unfold((rx, viewer, sent), |(mut rx, viewer, mut sent)| async move {
+    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK);
+    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let state = (rx, viewer, sent, recheck, watcher);
+    let changes = futures_util::stream::unfold(state, |(mut rx, mut viewer, mut sent, mut recheck, watcher)| async move {
         use tokio::sync::broadcast::error::RecvError;
         loop {
-            let ev = match rx.recv().await {
+            let received = tokio::select! {
+                r = rx.recv() => r,
+                _ = recheck.tick() => {
+                    viewer = watcher.recheck().await?;
+                    continue;
+                }
+            };
+            let ev = match received {
                 Ok(c) if viewer.sees(&c, &mut sent) => {
                     let name = serde_json::to_value(&*c).ok().and_then(|v| v["type"].as_str().map(String::from)).unwrap_or_default();
                     warp::sse::Event::default().event(name).json_data(&*c).ok()
@@ -308,7 +374,7 @@ pub async fn feed(api: Arc<Api>, path: String, query: String, bearer: Option<Str
                 Err(RecvError::Closed) => return None,
             };
             if let Some(ev) = ev {
-                return Some((Ok::<_, Infallible>(ev), (rx, viewer, sent)));
+                return Some((Ok::<_, Infallible>(ev), (rx, viewer, sent, recheck, watcher)));
             }
         }
     });

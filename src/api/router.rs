@@ -6,6 +6,7 @@
 //! every role the moment it exists. (warp is the HTTP shell around it: a hundred `.or()`ed
 //! filters would give the same routing at a large compile-time cost and no table to test.)
 
+use std::net::IpAddr;
 use std::sync::{Arc, LazyLock};
 
 use bytes::Bytes;
@@ -28,6 +29,15 @@ pub struct Api {
     pub cfg: Arc<Config>,
     /// The live switch: channels, registrations, gateways and the way to command it.
     pub live: crate::realtime::Live,
+    /// Limits on password checks: per client address, and argon2 checks at once.
+    pub sign_in: super::throttle::SignInGuard,
+}
+
+impl Api {
+    pub fn new(store: Store, keys: super::auth::Keys, cfg: Arc<Config>, live: crate::realtime::Live) -> Api {
+        let sign_in = super::throttle::SignInGuard::new(&cfg.sign_in);
+        Api { store, keys, cfg, live, sign_in }
+    }
 }
 
 /// Who may call a route. Checked before the handler runs; tenant scope is then applied by
@@ -120,6 +130,10 @@ impl Route {
 /// The request as a handler sees it.
 pub struct Req {
     pub principal: Option<Principal>,
+    /// The session (sign-in) of the access token the request came with.
+    pub session: Option<String>,
+    /// The client's address (the TCP peer), when the server knows it.
+    pub peer: Option<IpAddr>,
     pub grant: Grant,
     pub id: Option<i64>,
     pub query: Vec<(String, String)>,
@@ -768,8 +782,8 @@ pub fn run(api: &Api, route: &'static Route, req: Req) -> ApiResult<Reply> {
 /// The route, the signed-in user and the access check: everything about a request but its
 /// body, decided before a byte of the body is read, so that a stranger's upload is refused
 /// without being kept (blocking: it reads the store). The body goes in with [`with_json`]
-/// or [`Req::upload`].
-pub fn admit(api: &Api, method: &Method, path: &str, query: &str, bearer: Option<&str>) -> ApiResult<(&'static Route, Req)> {
+/// or [`Req::upload`]. `peer` is the client's address, counted against by the sign-in limits.
+pub fn admit(api: &Api, method: &Method, path: &str, query: &str, bearer: Option<&str>, peer: Option<IpAddr>) -> ApiResult<(&'static Route, Req)> {
     let (route, id) = find(method, path)?;
     if api.cfg.community_edition && route.feature != Feature::Core {
         return Err(ApiError::NotFound);
@@ -779,12 +793,15 @@ pub fn admit(api: &Api, method: &Method, path: &str, query: &str, bearer: Option
         Handler::Stream => query.iter().find(|(k, _)| k == "access_token").map(|(_, v)| v.as_str()),
         _ => None,
     };
-    let principal = match bearer.or(from_query) {
-        Some(token) => Some(super::handlers::principal_for(api, token)?),
-        None => None,
+    let (principal, session) = match bearer.or(from_query) {
+        Some(token) => {
+            let (p, sid) = super::handlers::principal_for(api, token)?;
+            (Some(p), Some(sid))
+        }
+        None => (None, None),
     };
     let grant = authorize(route.access, principal.as_ref())?;
-    Ok((route, Req { principal, grant, id, query, body: None, upload: None }))
+    Ok((route, Req { principal, session, peer, grant, id, query, body: None, upload: None }))
 }
 
 /// Parses a JSON body into an admitted request (an empty body is none).
@@ -796,8 +813,16 @@ pub fn with_json(mut req: Req, body: &[u8]) -> ApiResult<Req> {
 }
 
 /// [`admit`] and [`with_json`] in one (requests without an upload).
-pub fn prepare(api: &Api, method: &Method, path: &str, query: &str, bearer: Option<&str>, body: &Bytes) -> ApiResult<(&'static Route, Req)> {
-    let (route, req) = admit(api, method, path, query, bearer)?;
+pub fn prepare(
+    api: &Api,
+    method: &Method,
+    path: &str,
+    query: &str,
+    bearer: Option<&str>,
+    body: &Bytes,
+    peer: Option<IpAddr>,
+) -> ApiResult<(&'static Route, Req)> {
+    let (route, req) = admit(api, method, path, query, bearer, peer)?;
     Ok((route, with_json(req, body)?))
 }
 

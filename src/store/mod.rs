@@ -50,6 +50,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../sql/0007_provisioning.sql"),
     include_str!("../../sql/0008_cdr_list.sql"),
     include_str!("../../sql/0009_reservation_settlement.sql"),
+    include_str!("../../sql/0010_sign_in.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

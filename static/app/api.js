@@ -1,5 +1,6 @@
-// The JSON API under /api/v1: tokens kept in localStorage, one refresh on 401, and errors
-// as ApiError with the API's code, message and per-field messages.
+// The JSON API under /api/v1: tokens kept in localStorage, one refresh on 401 (refresh
+// tokens rotate: each refresh stores the next one), and errors as ApiError with the API's
+// code, message and per-field messages.
 
 const KEY = 'switchboard.tokens';
 
@@ -22,25 +23,65 @@ export function tokens() {
   try { return JSON.parse(localStorage.getItem(KEY)) || null; } catch { return null; }
 }
 
+/// Stores the tokens of a sign-in or a refresh (null signs out); resolves once every tab's
+/// next refresh will see them.
 export function setTokens(t) {
-  if (t) localStorage.setItem(KEY, JSON.stringify({ access: t.access_token, refresh: t.refresh_token }));
+  const v = t ? { access: t.access_token, refresh: t.refresh_token } : null;
+  if (v) localStorage.setItem(KEY, JSON.stringify(v));
   else localStorage.removeItem(KEY);
+  return writeShared(v);
 }
+
+// The same tokens in IndexedDB, for the one reader that must see the very latest: a
+// refresh, which spends the refresh token. localStorage is read synchronously everywhere,
+// but another tab's write reaches it some time later (Chromium keeps a copy per renderer);
+// a committed IndexedDB write is what the next transaction reads, in any tab.
+function shared(mode, use) {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open('switchboard', 1);
+    open.onupgradeneeded = () => open.result.createObjectStore('kv');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const db = open.result;
+      const tx = db.transaction('kv', mode);
+      const req = use(tx.objectStore('kv'));
+      tx.oncomplete = () => { db.close(); resolve(req.result); };
+      tx.onerror = () => { db.close(); reject(tx.error); };
+    };
+  });
+}
+const readShared = () => shared('readonly', (s) => s.get(KEY)).catch(() => undefined);
+const writeShared = (v) => shared('readwrite', (s) => s.put(v, KEY)).catch(() => undefined);
 
 let refreshing = null;
 
+// Refresh tokens are spent on use (the answer carries the next one), and a spent one
+// presented again revokes the whole session as stolen. Tabs share the tokens, so one
+// refresh runs at a time across tabs (Web Locks), and a tab that waited for it takes the
+// tokens the other tab stored instead of spending the old refresh token again.
 async function refresh() {
-  const t = tokens();
-  if (!t || !t.refresh) return false;
-  refreshing ||= fetch('/api/v1/auth/refresh', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ refresh_token: t.refresh }),
-  }).then(async (r) => {
-    if (!r.ok) { setTokens(null); return false; }
-    setTokens(await r.json());
+  const seen = tokens();
+  if (!seen || !seen.refresh) return false;
+  const run = async () => {
+    const latest = (await readShared()) ?? tokens();
+    if (!latest || !latest.refresh) return false;
+    if (latest.refresh !== seen.refresh) {
+      localStorage.setItem(KEY, JSON.stringify(latest));
+      return true;
+    }
+    const r = await fetch('/api/v1/auth/refresh', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refresh_token: latest.refresh }),
+    });
+    if (!r.ok) {
+      await setTokens(null);
+      return false;
+    }
+    await setTokens(await r.json());
     return true;
-  }).finally(() => { refreshing = null; });
+  };
+  refreshing ||= (navigator.locks ? navigator.locks.request('switchboard.refresh', run) : run()).finally(() => { refreshing = null; });
   return refreshing;
 }
 

@@ -53,7 +53,7 @@ async fn start_seeded(dir: &Path, tweak: impl FnOnce(&mut Config), demo: bool) -
         if cfg.community_edition {
             switchboard::store::seed::single_tenant(&store).unwrap();
         }
-        (switchboard::api::router::Api { store, keys, cfg: Arc::new(cfg), live: switchboard::realtime::Live::detached() }, pw)
+        (switchboard::api::router::Api::new(store, keys, Arc::new(cfg), switchboard::realtime::Live::detached()), pw)
     })
     .await
     .unwrap();

@@ -286,6 +286,33 @@ await check('the realtime monitor follows the switch live (the SSE feed)', async
   await context.close();
 });
 
+await check('two tabs whose access token expired refresh once between them and keep the session; the rotated token is stored', async () => {
+  const { context, page, errors } = await open();
+  await login(page, 'tenant');
+  const second = await context.newPage();
+  await second.goto('/');
+  await second.locator('#nav a').first().waitFor();
+  const stored = () => page.evaluate(() => JSON.parse(localStorage.getItem('switchboard.tokens')));
+  const before = await stored();
+  // Both tabs share the stored tokens; an access token the server refuses makes each one's
+  // next call refresh. A refresh token is spent on use: were both tabs to spend the same
+  // one, the second use would revoke the session as stolen.
+  await page.evaluate(() => {
+    const t = JSON.parse(localStorage.getItem('switchboard.tokens'));
+    localStorage.setItem('switchboard.tokens', JSON.stringify({ ...t, access: 'expired' }));
+  });
+  const me = (p) => p.evaluate(async () => (await (await import('/app/api.js')).get('/me')).user.email);
+  assert.deepEqual(await Promise.all([me(page), me(second)]), ['tenant@acme.test', 'tenant@acme.test']);
+  const after = await stored();
+  assert.notEqual(after.refresh, before.refresh, 'the refresh token handed out by the refresh is stored');
+  assert.equal(await me(page), 'tenant@acme.test', 'and the session goes on');
+  const spent = await fetch(`${base}/api/v1/auth/refresh`, { method: 'POST', body: JSON.stringify({ refresh_token: before.refresh }) });
+  assert.equal(spent.status, 401, 'the old refresh token was spent');
+  // The refused access token is logged by the browser as a failed load; nothing else.
+  assert.deepEqual(errors.filter((e) => !e.includes('status of 401')), []);
+  await context.close();
+});
+
 await check('subscriptions: a package chosen on a row reassigns the tenant at once', async () => {
   const { context, page, errors } = await open();
   const gold = await api('POST', '/packages', { name: 'Gold 50', extensions: 50, devices: 50, ring_groups: 10, voice_minutes: 5000 });
