@@ -1,6 +1,8 @@
 //! The README's run command, as the real binary: `switchboard migrate`, then
 //! `switchboard serve --demo` answering sign-ins with the demo accounts over HTTP.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
 
@@ -98,15 +100,7 @@ fn serve_demo_seeds_and_signs_in_every_demo_account() {
     // counts it and tells how long it waited for its first application.
     let (_, before) = http(&addr, "GET", "/health", None, "");
     assert_eq!(before["first_app_p99_ms"], serde_json::Value::Null, "no call yet: {before}");
-    let scenario = switchboard::sim::Scenario {
-        caller_id_number: "1001".into(),
-        destination: "1002".into(),
-        context: "acme.switchboard.test".into(),
-        domain: "acme.switchboard.test".into(),
-        playback_ms: 0,
-        default_target: switchboard::sim::Target::Answer { after_ms: 0, talk_ms: Some(0) },
-        ..Default::default()
-    };
+    let scenario = common::process::demo_call();
     let call = tokio::runtime::Runtime::new().unwrap().block_on(async {
         let call = switchboard::sim::Switch::default().call(outbound.parse().unwrap(), std::sync::Arc::new(scenario));
         tokio::time::timeout(std::time::Duration::from_secs(30), call).await.expect("the call ends")

@@ -2,94 +2,31 @@
 //! HTTP flood under a small descriptor limit, silent, trickling and kept-alive clients, and
 //! bodies sent before a sign-in. Each would have stopped calls or taken the box's memory.
 
+mod common;
+
 use std::net::SocketAddr;
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
+
+use common::process::Served;
 
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-struct Served {
-    child: Child,
-    http: SocketAddr,
-    outbound: SocketAddr,
-    log: Arc<Mutex<String>>,
-    dir: PathBuf,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Served {
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-    /// Resident memory of the server, in MiB.
-    fn rss_mib(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let kb: f64 = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).unwrap().trim().trim_end_matches("kB").trim().parse().unwrap();
-        kb / 1024.0
-    }
-}
-
 /// `switchboard serve --demo` on ephemeral loopback ports, FreeSWITCH unreachable, with at
-/// most `nofile` descriptors (soft and hard: it cannot raise them).
-fn serve(nofile: Option<u64>, env: &[(&str, &str)]) -> Served {
-    let dir = std::env::temp_dir().join(format!("sb-hostile-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
-    cmd.args(["serve", "--demo"])
-        .env("SWITCHBOARD_DATA_DIR", &dir)
-        .env("SWITCHBOARD_HTTP_LISTEN", "127.0.0.1:0")
-        .env("SWITCHBOARD_OUTBOUND_LISTEN", "127.0.0.1:0")
-        .env("SWITCHBOARD_FREESWITCH_ESL", "127.0.0.1:9")
-        .env("SWITCHBOARD_LOG_FORMAT", "json")
-        .envs(env.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    if let Some(n) = nofile {
-        // SAFETY: only setrlimit runs between fork and exec.
-        unsafe {
-            cmd.pre_exec(move || {
-                let lim = libc::rlimit { rlim_cur: n, rlim_max: n };
-                if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-    }
-    let mut child = cmd.spawn().unwrap();
-    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-    let log = Arc::new(Mutex::new(String::new()));
-    let (tx, rx) = std::sync::mpsc::channel();
-    {
-        let log = log.clone();
-        std::thread::spawn(move || {
-            use std::io::BufRead;
-            for line in stderr.lines().map_while(Result::ok) {
-                if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                    if v["message"] == "switchboard is up" {
-                        let addr = |k: &str| v[k].as_str().unwrap().parse::<SocketAddr>().unwrap();
-                        let _ = tx.send((addr("http"), addr("outbound")));
-                    }
-                }
-                let mut l = log.lock().unwrap();
-                l.push_str(&line);
-                l.push('\n');
-            }
-        });
-    }
-    let (http, outbound) = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| panic!("the server did not start: {}", log.lock().unwrap()));
-    Served { child, http, outbound, log, dir }
+/// most `nofile` descriptors.
+fn serve(nofile: Option<u64>, env: &[(&str, &str)]) -> (Served, PathBuf) {
+    let dir = common::api::temp_dir();
+    (common::process::serve_with(&dir, "127.0.0.1:9".parse().unwrap(), "ClueCon", &["--demo"], env, nofile), dir)
+}
+
+/// Resident memory of a server, in MiB.
+fn rss_mib(s: &Served) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", s.child.id())).unwrap();
+    let kb: f64 = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).unwrap().trim().trim_end_matches("kB").trim().parse().unwrap();
+    kb / 1024.0
 }
 
 /// A connection to `to` from 127.0.0.`host` (every 127/8 address is this machine's).
@@ -144,18 +81,9 @@ async fn sign_in(to: SocketAddr) -> String {
     v["access_token"].as_str().unwrap().to_string()
 }
 
-/// A call through the outbound socket, 1001 to 1002 (who answers): whom it reached.
+/// The demo call through the outbound socket, 1001 to 1002 (who answers): whom it reached.
 async fn place_call(outbound: SocketAddr) -> Option<String> {
-    let scenario = switchboard::sim::Scenario {
-        caller_id_number: "1001".into(),
-        destination: "1002".into(),
-        context: "acme.switchboard.test".into(),
-        domain: "acme.switchboard.test".into(),
-        playback_ms: 0,
-        default_target: switchboard::sim::Target::Answer { after_ms: 0, talk_ms: Some(0) },
-        ..Default::default()
-    };
-    let call = switchboard::sim::Switch::default().call(outbound, Arc::new(scenario));
+    let call = switchboard::sim::Switch::default().call(outbound, Arc::new(common::process::demo_call()));
     let report = tokio::time::timeout(Duration::from_secs(30), call).await.expect("the call ends");
     report.bridges.first().and_then(|b| b.answered_by.clone())
 }
@@ -169,7 +97,7 @@ async fn an_http_flood_under_a_small_descriptor_limit_never_stops_calls() {
     switchboard::fds::raise_nofile().unwrap();
     // The idle time leaves room for opening 400 connections and reading their answers on a
     // busy machine before the first held ones are closed.
-    let s = serve(Some(256), &[("SWITCHBOARD_HTTP_IDLE_SECS", "8"), ("SWITCHBOARD_HTTP_MAX_CONNECTIONS_PER_ADDRESS", "8")]);
+    let (s, _dir) = serve(Some(256), &[("SWITCHBOARD_HTTP_IDLE_SECS", "8"), ("SWITCHBOARD_HTTP_MAX_CONNECTIONS_PER_ADDRESS", "8")]);
     let share = s.log().lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find(|v| v["http_connections"].is_number()).unwrap();
     assert_eq!((share["soft"].as_u64(), share["http_connections"].as_u64(), share["calls"].as_u64()), (Some(256), Some(16), Some(96)), "{share}");
     let mut conns = Vec::new();
@@ -202,7 +130,7 @@ async fn an_http_flood_under_a_small_descriptor_limit_never_stops_calls() {
 /// cannot take more than its share.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_trickling_and_kept_alive_clients_are_bounded() {
-    let s = serve(
+    let (s, _dir) = serve(
         None,
         &[
             ("SWITCHBOARD_HTTP_IDLE_SECS", "2"),
@@ -267,7 +195,7 @@ async fn silent_trickling_and_kept_alive_clients_are_bounded() {
 /// streamed to disk, and a body that stops arriving is given up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bodies_are_refused_before_they_are_read_and_uploads_stream_to_disk() {
-    let s = serve(None, &[("SWITCHBOARD_HTTP_IDLE_SECS", "2")]);
+    let (s, dir) = serve(None, &[("SWITCHBOARD_HTTP_IDLE_SECS", "2")]);
     let token = sign_in(s.http).await;
     let (st, class) = request(1, s.http, "POST", "/api/v1/moh-classes", Some(&token), br#"{"name":"lobby"}"#).await;
     assert_eq!(st, 201, "{class}");
@@ -288,7 +216,7 @@ async fn bodies_are_refused_before_they_are_read_and_uploads_stream_to_disk() {
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
 
     // 16 strangers each send their whole 32 MiB: none of it is kept.
-    let before = s.rss_mib();
+    let before = rss_mib(&s);
     let chunk = vec![0u8; 1 << 20];
     let strangers = (0..16).map(|i| {
         let (h, chunk) = (head(None, 32 << 20), chunk.clone());
@@ -306,19 +234,19 @@ async fn bodies_are_refused_before_they_are_read_and_uploads_stream_to_disk() {
     for answer in futures_util::future::join_all(strangers).await {
         assert!(answer.as_deref().is_none_or(|a| a.starts_with("HTTP/1.1 401") || a.starts_with("error")), "{answer:?}");
     }
-    let grew = s.rss_mib() - before;
+    let grew = rss_mib(&s) - before;
     assert!(grew < 48.0, "16 × 32 MiB unauthenticated uploads grew the server by {grew:.0} MiB");
 
     // An allowed 24 MiB upload goes to disk as it arrives.
     let mut wav = b"RIFF\x24\x00\x00\x00WAVEfmt ".to_vec();
     wav.resize(24 << 20, 7);
-    let before = s.rss_mib();
+    let before = rss_mib(&s);
     let (st, f) = request(2, s.http, "POST", &upload, Some(&token), &wav).await;
     assert_eq!(st, 201, "{f}");
-    let grew = s.rss_mib() - before;
+    let grew = rss_mib(&s) - before;
     assert!(grew < 16.0, "a 24 MiB upload grew the server by {grew:.0} MiB: it was held in memory");
-    assert_eq!(std::fs::metadata(s.dir.join(f["stored_as"].as_str().unwrap())).unwrap().len(), wav.len() as u64);
-    let left: Vec<_> = std::fs::read_dir(s.dir.join("tmp")).unwrap().collect();
+    assert_eq!(std::fs::metadata(dir.join(f["stored_as"].as_str().unwrap())).unwrap().len(), wav.len() as u64);
+    let left: Vec<_> = std::fs::read_dir(dir.join("tmp")).unwrap().collect();
     assert!(left.is_empty(), "no temporary file is left: {left:?}");
 
     // A body that stops arriving: 408 after the idle time, and nothing kept.
@@ -327,6 +255,6 @@ async fn bodies_are_refused_before_they_are_read_and_uploads_stream_to_disk() {
     c.write_all(b"RIFF\x24\x00\x00\x00WAVE").await.unwrap();
     let answer = first_bytes(&mut c, Duration::from_secs(8)).await.expect("answered after the idle time");
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
-    let left: Vec<_> = std::fs::read_dir(s.dir.join("tmp")).unwrap().collect();
+    let left: Vec<_> = std::fs::read_dir(dir.join("tmp")).unwrap().collect();
     assert!(left.is_empty(), "the partial upload is removed: {left:?}");
 }
