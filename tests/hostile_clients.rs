@@ -235,6 +235,7 @@ async fn bodies_are_refused_before_they_are_read_and_uploads_stream_to_disk() {
         assert!(answer.as_deref().is_none_or(|a| a.starts_with("HTTP/1.1 401") || a.starts_with("error")), "{answer:?}");
     }
     let grew = rss_mib(&s) - before;
+    eprintln!("RSS: {before:.0} MiB before 16 unauthenticated 32 MiB uploads, +{grew:.1} MiB after");
     assert!(grew < 48.0, "16 × 32 MiB unauthenticated uploads grew the server by {grew:.0} MiB");
 
     // An allowed 24 MiB upload goes to disk as it arrives.
@@ -244,6 +245,7 @@ async fn bodies_are_refused_before_they_are_read_and_uploads_stream_to_disk() {
     let (st, f) = request(2, s.http, "POST", &upload, Some(&token), &wav).await;
     assert_eq!(st, 201, "{f}");
     let grew = rss_mib(&s) - before;
+    eprintln!("RSS: +{grew:.1} MiB over an accepted 24 MiB upload");
     assert!(grew < 16.0, "a 24 MiB upload grew the server by {grew:.0} MiB: it was held in memory");
     assert_eq!(std::fs::metadata(dir.join(f["stored_as"].as_str().unwrap())).unwrap().len(), wav.len() as u64);
     let left: Vec<_> = std::fs::read_dir(dir.join("tmp")).unwrap().collect();
