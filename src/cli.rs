@@ -217,7 +217,9 @@ pub fn open_state(cfg: &Config, demo: bool) -> anyhow::Result<crate::api::router
             tracing::info!(tenant = id, "community edition: created the one tenant (sip domain pbx.localdomain; change it under Tenants)");
         }
     }
-    Ok(crate::api::router::Api { store, keys, cfg: Arc::new(cfg.clone()), live: crate::realtime::Live::detached() })
+    let mut cfg = cfg.clone();
+    cfg.xml_curl_password = crate::api::freeswitch::password(&cfg).map_err(|e| anyhow::anyhow!("the mod_xml_curl password: {e}"))?;
+    Ok(crate::api::router::Api { store, keys, cfg: Arc::new(cfg), live: crate::realtime::Live::detached() })
 }
 
 pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<()> {

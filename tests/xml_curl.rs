@@ -26,8 +26,17 @@ fn form(pairs: &[(&str, &str)]) -> String {
     pairs.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
 }
 
+/// What mod_xml_curl sends as `gateway-credentials` to the test servers.
+const PASSWORD: &str = "fs-secret";
+const SIGNED: Option<&str> = Some("freeswitch:fs-secret");
+
 /// POSTs a form as mod_xml_curl does; status and body text.
 async fn fetch(addr: std::net::SocketAddr, pairs: &[(&str, &str)], credentials: Option<&str>) -> (u16, String) {
+    fetch_with(addr, pairs, credentials, &[]).await
+}
+
+/// [`fetch`] with more headers (a proxy's).
+async fn fetch_with(addr: std::net::SocketAddr, pairs: &[(&str, &str)], credentials: Option<&str>, extra: &[(&str, &str)]) -> (u16, String) {
     let body = form(pairs);
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     let mut head = format!(
@@ -37,6 +46,9 @@ async fn fetch(addr: std::net::SocketAddr, pairs: &[(&str, &str)], credentials: 
     if let Some(c) = credentials {
         use base64::Engine as _;
         head.push_str(&format!("Authorization: Basic {}\r\n", base64::engine::general_purpose::STANDARD.encode(c)));
+    }
+    for (k, v) in extra {
+        head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
     s.write_all(head.as_bytes()).await.unwrap();
@@ -74,7 +86,7 @@ fn find(store: &Store, r: &switchboard::store::Resource, key: &str, value: &str)
 }
 
 async fn demo() -> common::api::ApiServer {
-    common::api::start_demo(|_| {}).await
+    common::api::start_demo(|c| c.xml_curl_password = PASSWORD.into()).await
 }
 
 #[tokio::test]
@@ -83,7 +95,7 @@ async fn the_directory_answers_a_registering_phone_with_its_digest_and_routing_v
     let ext = find(&srv.store, &res::EXTENSIONS, "number", "1001");
     let password = ext["sip_password"].as_str().unwrap().to_string();
     for action in ["sip_auth", "user_call", "message-count"] {
-        let (st, doc) = fetch(srv.addr, &user_request("1001", ACME, action), None).await;
+        let (st, doc) = fetch(srv.addr, &user_request("1001", ACME, action), SIGNED).await;
         assert_eq!(st, 200);
         let d = parse(&doc);
         assert_eq!((d.name.as_str(), d.attr("type")), ("document", Some("freeswitch/xml")));
@@ -108,14 +120,14 @@ async fn the_directory_answers_a_registering_phone_with_its_digest_and_routing_v
     // Unknown users and domains, and a user asked for under another tenant's domain, get
     // FreeSWITCH's "not found", never an error page.
     for (u, d) in [("9999", ACME), ("1001", "nowhere.test"), ("1001", "globex.switchboard.test"), ("", ACME)] {
-        let (st, doc) = fetch(srv.addr, &user_request(u, d, "sip_auth"), None).await;
+        let (st, doc) = fetch(srv.addr, &user_request(u, d, "sip_auth"), SIGNED).await;
         assert_eq!(st, 200);
         assert!(is_not_found(&doc), "{u}@{d}: {doc}");
     }
     // A disabled tenant's phones cannot register.
     let acme = find(&srv.store, &res::TENANTS, "sip_domain", ACME)["id"].as_i64().unwrap();
     srv.store.update(&res::TENANTS, Within::Everything, None, acme, &obj(json!({ "enabled": false }))).unwrap();
-    let (_, doc) = fetch(srv.addr, &user_request("1001", ACME, "sip_auth"), None).await;
+    let (_, doc) = fetch(srv.addr, &user_request("1001", ACME, "sip_auth"), SIGNED).await;
     assert!(is_not_found(&doc));
 }
 
@@ -126,7 +138,7 @@ async fn hostile_names_stay_attribute_text() {
     let evil = "Eve\"/><user id=\"x\"><!-- ${system(rm)} & 'q'";
     let id = find(&srv.store, &res::EXTENSIONS, "number", "1004")["id"].as_i64().unwrap();
     srv.store.update(&res::EXTENSIONS, Within::Tenant(acme), None, id, &obj(json!({ "display_name": evil }))).unwrap();
-    let (_, doc) = fetch(srv.addr, &user_request("1004", ACME, "sip_auth"), None).await;
+    let (_, doc) = fetch(srv.addr, &user_request("1004", ACME, "sip_auth"), SIGNED).await;
     let d = parse(&doc);
     let users = d.at(&["section[name=directory]", "domain", "groups", "group", "users"]).unwrap();
     assert_eq!(users.children.len(), 1, "no second user smuggled in");
@@ -152,7 +164,7 @@ async fn sofia_conf_has_both_profiles_and_a_gateway_per_active_trunk() {
         .unwrap();
     let req =
         [("section", "configuration"), ("tag_name", "configuration"), ("key_name", "name"), ("key_value", "sofia.conf"), ("profile", "external")];
-    let (st, doc) = fetch(srv.addr, &req, None).await;
+    let (st, doc) = fetch(srv.addr, &req, SIGNED).await;
     assert_eq!(st, 200);
     let d = parse(&doc);
     let conf = d.at(&["section[name=configuration]", "configuration[name=sofia.conf]"]).expect("sofia.conf");
@@ -176,7 +188,7 @@ async fn sofia_conf_has_both_profiles_and_a_gateway_per_active_trunk() {
     assert!(gws.at(&[&format!("gateway[name=trunk{off}]")]).is_none(), "an inactive trunk is no gateway");
     assert_eq!(gws.children.len(), 2, "the demo trunk and the new one");
     // What switchboard does not own falls back to FreeSWITCH's files.
-    let (_, doc) = fetch(srv.addr, &[("section", "configuration"), ("key_value", "switch.conf")], None).await;
+    let (_, doc) = fetch(srv.addr, &[("section", "configuration"), ("key_value", "switch.conf")], SIGNED).await;
     assert!(is_not_found(&doc));
 }
 
@@ -187,7 +199,7 @@ async fn music_on_hold_classes_and_conference_profiles() {
     let class = srv.store.create(&res::MOH_CLASSES, Some(switchboard::store::TenantId(acme)), &ADMIN, &obj(json!({ "name": "jazz" }))).unwrap()["id"]
         .as_i64()
         .unwrap();
-    let (_, doc) = fetch(srv.addr, &[("section", "configuration"), ("key_value", "local_stream.conf")], None).await;
+    let (_, doc) = fetch(srv.addr, &[("section", "configuration"), ("key_value", "local_stream.conf")], SIGNED).await;
     let d = parse(&doc);
     let conf = d.at(&["section[name=configuration]", "configuration[name=local_stream.conf]"]).unwrap();
     assert!(conf.at(&["directory[name=default]"]).is_some(), "FreeSWITCH's own default stream stays");
@@ -195,7 +207,7 @@ async fn music_on_hold_classes_and_conference_profiles() {
     let path = dir.attr("path").unwrap();
     assert!(std::path::Path::new(path).is_absolute() && path.ends_with(&format!("moh/{acme}/{class}")), "{path}");
     assert_eq!(dir.param("param", "rate"), Some("8000"));
-    let (_, doc) = fetch(srv.addr, &[("section", "configuration"), ("key_value", "conference.conf")], None).await;
+    let (_, doc) = fetch(srv.addr, &[("section", "configuration"), ("key_value", "conference.conf")], SIGNED).await;
     let d = parse(&doc);
     let conf = d.at(&["section[name=configuration]", "configuration[name=conference.conf]"]).unwrap();
     assert_eq!(conf.at(&["profiles", "profile[name=default]"]).unwrap().param("param", "caller-controls"), Some("default"));
@@ -206,7 +218,7 @@ async fn music_on_hold_classes_and_conference_profiles() {
 async fn every_tenant_domain_and_public_get_a_context_that_hands_calls_to_the_socket() {
     let srv = demo().await;
     for ctx in ["public", ACME, "globex.switchboard.test"] {
-        let (_, doc) = fetch(srv.addr, &[("section", "dialplan"), ("Caller-Context", ctx), ("Caller-Destination-Number", "1001")], None).await;
+        let (_, doc) = fetch(srv.addr, &[("section", "dialplan"), ("Caller-Context", ctx), ("Caller-Destination-Number", "1001")], SIGNED).await;
         let d = parse(&doc);
         let context = d.at(&["section[name=dialplan]", &format!("context[name={ctx}]")]).unwrap_or_else(|| panic!("{ctx}: {doc}"));
         let cond = context.at(&["extension[name=switchboard]", "condition"]).unwrap();
@@ -215,17 +227,48 @@ async fn every_tenant_domain_and_public_get_a_context_that_hands_calls_to_the_so
         assert!(socket.1.contains("127.0.0.1:8084") && socket.1.ends_with("async full"), "{socket:?}");
         assert_eq!(actions.last().map(|a| a.0), Some("hangup"), "the fallback ends the call when no switchboard answers");
     }
-    let (_, doc) = fetch(srv.addr, &[("section", "dialplan"), ("Caller-Context", "default")], None).await;
+    let (_, doc) = fetch(srv.addr, &[("section", "dialplan"), ("Caller-Context", "default")], SIGNED).await;
     assert!(is_not_found(&doc), "contexts switchboard does not own are FreeSWITCH's");
 }
 
 #[tokio::test]
-async fn a_password_when_configured_is_required() {
-    let srv = common::api::start_demo(|c| c.xml_curl_password = "fs-secret".into()).await;
+async fn the_password_is_required_and_a_request_through_a_proxy_is_refused() {
+    let srv = demo().await;
     let req = user_request("1001", ACME, "sip_auth");
-    assert_eq!(fetch(srv.addr, &req, None).await.0, 401);
+    assert_eq!(fetch(srv.addr, &req, None).await.0, 401, "loopback alone is no proof");
     assert_eq!(fetch(srv.addr, &req, Some("freeswitch:wrong")).await.0, 401);
-    let (st, doc) = fetch(srv.addr, &req, Some("freeswitch:fs-secret")).await;
+    let (st, doc) = fetch(srv.addr, &req, SIGNED).await;
     assert_eq!(st, 200);
     assert!(!is_not_found(&doc));
+    // A reverse proxy on the same box connects from loopback: its headers give it away.
+    for h in [("X-Forwarded-For", "203.0.113.5"), ("Forwarded", "for=203.0.113.5"), ("X-Real-IP", "203.0.113.5")] {
+        let (st, doc) = fetch_with(srv.addr, &req, SIGNED, &[h]).await;
+        assert_eq!(st, 403, "{h:?}");
+        assert!(!doc.contains("a1-hash"), "{h:?}: {doc}");
+    }
+}
+
+/// `serve` with no password configured (a fresh `serve --demo`): one is generated into the
+/// data directory, owner-only, and nothing is answered without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_demo_generates_the_password_and_answers_nothing_without_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = common::api::temp_dir();
+    let sb = common::process::serve(&dir, "127.0.0.1:9".parse().unwrap(), "ClueCon", &["--demo"]);
+    let file = dir.join("xml-curl-password");
+    let password = std::fs::read_to_string(&file).expect("generated at the first start").trim().to_string();
+    assert!(password.len() >= 32, "{password}");
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    let req = user_request("1001", ACME, "sip_auth");
+    let (st, doc) = fetch(sb.http, &req, None).await;
+    assert_eq!(st, 401, "{doc}");
+    let creds = format!("freeswitch:{password}");
+    let (st, doc) = fetch(sb.http, &req, Some(&creds)).await;
+    assert_eq!(st, 200);
+    assert!(doc.contains("a1-hash"), "{doc}");
+    assert_eq!(fetch_with(sb.http, &req, Some(&creds), &[("X-Forwarded-For", "203.0.113.5")]).await.0, 403);
+    // The same password after a restart.
+    drop(sb);
+    let sb = common::process::serve(&dir, "127.0.0.1:9".parse().unwrap(), "ClueCon", &[]);
+    assert_eq!(fetch(sb.http, &req, Some(&creds)).await.0, 200);
 }

@@ -10,6 +10,8 @@ pub struct Served {
     /// Its outbound listener (where the switch hands calls).
     pub outbound: SocketAddr,
     pub http: SocketAddr,
+    /// Its data directory.
+    pub dir: std::path::PathBuf,
 }
 
 impl Drop for Served {
@@ -48,7 +50,7 @@ pub fn serve(dir: &std::path::Path, esl: SocketAddr, password: &str, args: &[&st
         }
     });
     let (outbound, http) = rx.recv_timeout(Duration::from_secs(60)).expect("the server logs its addresses");
-    Served { child, outbound: outbound.parse().unwrap(), http: http.parse().unwrap() }
+    Served { child, outbound: outbound.parse().unwrap(), http: http.parse().unwrap(), dir: dir.to_path_buf() }
 }
 
 /// A simulated switch's inbound face (with `password`) and `switchboard serve --demo`
