@@ -217,3 +217,31 @@ fn the_generated_password_is_wired_from_its_file() {
     assert_eq!(b.param("param", "auth-scheme"), Some("basic"));
     std::fs::remove_file(&pw_file).unwrap();
 }
+
+/// Passwords are data to FreeSWITCH's preprocessor too (the configuration files are read with
+/// switch_xml_parse_file): nothing in them is substituted, run or dropped.
+#[test]
+fn passwords_reach_freeswitch_as_they_are_typed() {
+    let dir = tree();
+    let esl = "a$${default_password}<X-PRE-PROCESS cmd=\"exec\" data=\"id\"/>";
+    let xml = "b${system(id)}x-pre-process";
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("fs-scripts/wire-freeswitch");
+    let out = Command::new("bash")
+        .arg(&script)
+        .args(["--conf", dir.to_str().unwrap(), "--esl-password", esl, "--xml-curl-password", xml])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for f in ["autoload_configs/event_socket.conf.xml", "autoload_configs/xml_curl.conf.xml"] {
+        let raw = std::fs::read_to_string(dir.join(f)).unwrap();
+        let line = raw.lines().find(|l| l.contains("\"password\"") || l.contains("gateway-credentials")).unwrap();
+        assert!(!line.contains('$') && !line.to_ascii_lowercase().contains("x-pre-process"), "{f}: {line}");
+    }
+    let es = read(&dir, "autoload_configs/event_socket.conf.xml");
+    assert_eq!(es.at(&["settings"]).unwrap().param("param", "password"), Some(esl));
+    let xc = read(&dir, "autoload_configs/xml_curl.conf.xml");
+    assert_eq!(
+        xc.at(&["bindings", "binding[name=switchboard]"]).unwrap().param("param", "gateway-credentials"),
+        Some(format!("freeswitch:{xml}").as_str())
+    );
+}

@@ -135,7 +135,7 @@ async fn the_directory_answers_a_registering_phone_with_its_digest_and_routing_v
 async fn hostile_names_stay_attribute_text() {
     let srv = demo().await;
     let acme = switchboard::store::TenantId(find(&srv.store, &res::TENANTS, "sip_domain", ACME)["id"].as_i64().unwrap());
-    let evil = "Eve\"/><user id=\"x\"><!-- ${system(rm)} & 'q'";
+    let evil = "Eve\"/><user id=\"x\"><!-- & 'q'";
     let id = find(&srv.store, &res::EXTENSIONS, "number", "1004")["id"].as_i64().unwrap();
     srv.store.update(&res::EXTENSIONS, Within::Tenant(acme), None, id, &obj(json!({ "display_name": evil }))).unwrap();
     let (_, doc) = fetch(srv.addr, &user_request("1004", ACME, "sip_auth"), SIGNED).await;
@@ -145,6 +145,168 @@ async fn hostile_names_stay_attribute_text() {
     assert_eq!(users.children[0].at(&["variables"]).unwrap().param("variable", "effective_caller_id_name"), Some(evil));
 }
 
+/// What an attacker would store for FreeSWITCH: a global variable its preprocessor
+/// substitutes, an API call its channel-variable expansion runs, and a preprocessor command.
+const SWITCH_BAIT: &str = "a$${default_password}b${system(id)}<X-PRE-PROCESS cmd=\"exec\" data=\"id\"/>x-pre-process";
+/// SWITCH_BAIT as a channel variable or mail address carries it: each `$` opening a reference
+/// made `%`, as FreeSWITCH cleans a caller's name (switch_var_clean_string).
+const SWITCH_BAIT_DEFUSED: &str = "a$%{default_password}b%{system(id)}<X-PRE-PROCESS cmd=\"exec\" data=\"id\"/>x-pre-process";
+
+/// Writes a value straight into the database, as data stored before the API refused it.
+fn store_raw(store: &Store, sql: &str, value: &str, id: i64) {
+    let n = store.conn().unwrap().execute(sql, (value, id)).unwrap();
+    assert_eq!(n, 1, "{sql}");
+}
+
+/// The bytes FreeSWITCH's preprocessor reads hold none of the bait: no `$` of it (expand_vars
+/// finds no `$${`), no `<` and no x-pre-process word (no command, no dropped line).
+fn preprocessor_finds_nothing(doc: &str) {
+    for raw in ["$${default_password}", "${system", "<X-PRE"] {
+        assert!(!doc.contains(raw), "{raw} in\n{doc}");
+    }
+    assert!(!doc.to_ascii_lowercase().contains("x-pre-process"), "{doc}");
+}
+
+fn acme_id(store: &Store, r: &switchboard::store::Resource, key: &str, value: &str) -> i64 {
+    let acme = find(store, &res::TENANTS, "sip_domain", ACME)["id"].clone();
+    let q = ListQuery { page: 1, per_page: 500, ..Default::default() };
+    let rows = store.list(r, Within::Everything, None, &q).unwrap().items;
+    rows.into_iter().find(|v| v[key] == value && v["tenant_id"] == acme).unwrap()["id"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn a_display_name_reaches_the_switch_without_a_variable_to_expand() {
+    let srv = demo().await;
+    store_raw(
+        &srv.store,
+        "UPDATE extensions SET display_name = ?1 WHERE id = ?2",
+        SWITCH_BAIT,
+        acme_id(&srv.store, &res::EXTENSIONS, "number", "1004"),
+    );
+    let (st, doc) = fetch(srv.addr, &user_request("1004", ACME, "sip_auth"), SIGNED).await;
+    assert_eq!(st, 200);
+    preprocessor_finds_nothing(&doc);
+    assert!(doc.contains("value=\"a&#36;%{default_password}b%{system(id)}&lt;&#88;-PRE-PROCESS"), "{doc}");
+    let d = parse(&doc);
+    let vars = d.at(&["section[name=directory]", "domain", "groups", "group", "users", "user[id=1004]", "variables"]).unwrap();
+    assert_eq!(vars.param("variable", "effective_caller_id_name"), Some(SWITCH_BAIT_DEFUSED));
+}
+
+#[tokio::test]
+async fn a_voicemail_email_reaches_the_switch_without_a_variable_to_expand() {
+    let srv = demo().await;
+    store_raw(
+        &srv.store,
+        "UPDATE voicemail_boxes SET email = ?1 WHERE id = ?2",
+        SWITCH_BAIT,
+        acme_id(&srv.store, &res::VOICEMAIL_BOXES, "number", "1001"),
+    );
+    let (st, doc) = fetch(srv.addr, &user_request("1001", ACME, "sip_auth"), SIGNED).await;
+    assert_eq!(st, 200);
+    preprocessor_finds_nothing(&doc);
+    let d = parse(&doc);
+    let params = d.at(&["section[name=directory]", "domain", "groups", "group", "users", "user[id=1001]", "params"]).unwrap();
+    assert_eq!(params.param("param", "vm-mailto"), Some(SWITCH_BAIT_DEFUSED));
+}
+
+/// sofia.conf's gateway for a trunk whose `column` holds the bait: the raw answer and the
+/// gateway as FreeSWITCH parses it.
+async fn gateway_with(column: &str) -> (String, common::xml::Node) {
+    let srv = demo().await;
+    let trunk = srv
+        .store
+        .create(&res::TRUNKS, None, &ADMIN, &obj(json!({ "name": "Carrier B", "host": "sip.b.test", "username": "acct7", "password": "s3cret" })))
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    store_raw(&srv.store, &format!("UPDATE trunks SET {column} = ?1 WHERE id = ?2"), SWITCH_BAIT, trunk);
+    let req = [("section", "configuration"), ("tag_name", "configuration"), ("key_name", "name"), ("key_value", "sofia.conf")];
+    let (st, doc) = fetch(srv.addr, &req, SIGNED).await;
+    assert_eq!(st, 200);
+    let d = parse(&doc);
+    let conf = d.at(&["section[name=configuration]", "configuration[name=sofia.conf]", "profiles", "profile[name=external]", "gateways"]).unwrap();
+    let gw = conf.at(&[&format!("gateway[name=trunk{trunk}]")]).unwrap().clone();
+    (doc, gw)
+}
+
+#[tokio::test]
+async fn a_trunk_name_reaches_the_switch_without_a_variable_to_expand() {
+    let (doc, gw) = gateway_with("name").await;
+    preprocessor_finds_nothing(&doc);
+    assert_eq!(gw.at(&["variables"]).unwrap().param("variable", "switchboard_trunk"), Some(SWITCH_BAIT_DEFUSED));
+}
+
+/// sofia reads a gateway's user name and password as they are and never expands them
+/// (sofia.c:3771 parse_gateways): the switch gets exactly what was stored, `$` included.
+#[tokio::test]
+async fn a_trunk_user_name_reaches_the_switch_literally() {
+    let (doc, gw) = gateway_with("username").await;
+    preprocessor_finds_nothing(&doc);
+    assert!(doc.contains("value=\"a&#36;&#36;{default_password}b&#36;{system(id)}&lt;&#88;-PRE-PROCESS"), "{doc}");
+    assert_eq!(gw.param("param", "username"), Some(SWITCH_BAIT));
+}
+
+#[tokio::test]
+async fn a_trunk_password_reaches_the_switch_literally() {
+    let (doc, gw) = gateway_with("password").await;
+    preprocessor_finds_nothing(&doc);
+    assert_eq!(gw.param("param", "password"), Some(SWITCH_BAIT));
+}
+
+/// The data directory's path is the operator's; a `$` in it is a `$` in the path.
+#[tokio::test]
+async fn a_music_on_hold_path_reaches_the_switch_literally() {
+    let dir = common::api::temp_dir().join("pbx$${default_password}");
+    std::fs::create_dir_all(&dir).unwrap();
+    let srv = common::api::start_demo(|c| {
+        c.xml_curl_password = PASSWORD.into();
+        c.data_dir = dir.clone();
+    })
+    .await;
+    let acme = switchboard::store::TenantId(find(&srv.store, &res::TENANTS, "sip_domain", ACME)["id"].as_i64().unwrap());
+    let class = srv.store.create(&res::MOH_CLASSES, Some(acme), &ADMIN, &obj(json!({ "name": "jazz" }))).unwrap()["id"].as_i64().unwrap();
+    let (_, doc) = fetch(srv.addr, &[("section", "configuration"), ("key_value", "local_stream.conf")], SIGNED).await;
+    assert!(!doc.contains("pbx$${default_password}"), "{doc}");
+    let d = parse(&doc);
+    let conf = d.at(&["section[name=configuration]", "configuration[name=local_stream.conf]"]).unwrap();
+    let path = conf.at(&[&format!("directory[name=moh_t{}_c{class}]", acme.0)]).unwrap().attr("path").unwrap();
+    assert!(path.contains("/pbx$${default_password}/moh/"), "{path}");
+    assert_eq!(conf.at(&["directory[name=default]"]).unwrap().attr("path"), Some("$${sounds_dir}/music/8000"), "FreeSWITCH's own stays a variable");
+}
+
+/// Every field the switch reads refuses a variable reference when it is written, with a
+/// field error that says why; the same text elsewhere is stored as it is.
+#[tokio::test]
+async fn the_api_refuses_a_variable_reference_in_every_field_the_switch_reads() {
+    let srv = demo().await;
+    let to_switch: Vec<(&str, &str)> = res::ALL.iter().flat_map(|r| r.fields.iter().filter(|f| f.to_switch).map(move |f| (r.name, f.name))).collect();
+    assert_eq!(
+        to_switch,
+        [("trunks", "name"), ("trunks", "username"), ("trunks", "password"), ("extensions", "display_name"), ("voicemail-boxes", "email")],
+        "every field an XML answer carries as text"
+    );
+    let admin = srv.login("admin@switchboard.test", "Demo-Admin-2026").await;
+    let trunk = find(&srv.store, &res::TRUNKS, "name", "DemoCarrier")["id"].as_i64().unwrap();
+    let ext = acme_id(&srv.store, &res::EXTENSIONS, "number", "1004");
+    let vm = acme_id(&srv.store, &res::VOICEMAIL_BOXES, "number", "1001");
+    for (path, field, bait) in [
+        (format!("/api/v1/trunks/{trunk}"), "name", "Carrier ${system(id)}"),
+        (format!("/api/v1/trunks/{trunk}"), "username", "u$${default_password}"),
+        (format!("/api/v1/trunks/{trunk}"), "password", "p$\\{x}"),
+        (format!("/api/v1/extensions/{ext}"), "display_name", "a$${default_password}b"),
+        (format!("/api/v1/voicemail-boxes/{vm}"), "email", "${system(id)}@acme.test"),
+    ] {
+        let (st, v) = srv.call("PATCH", &path, Some(&admin), Some(&json!({ field: bait }))).await;
+        assert_eq!((st, v["field"].as_str()), (422, Some(field)), "{path} {field}: {v}");
+        assert!(v["message"].as_str().unwrap().contains("${"), "{v}");
+    }
+    // A `$` or braces alone are no reference.
+    let (st, v) = srv.call("PATCH", &format!("/api/v1/extensions/{ext}"), Some(&admin), Some(&json!({ "display_name": "Sales $ {EU}" }))).await;
+    assert_eq!((st, v["display_name"].as_str()), (200, Some("Sales $ {EU}")), "{v}");
+    // Text the switch never reads keeps any character.
+    let (st, _) = srv.call("PATCH", &format!("/api/v1/voicemail-boxes/{vm}"), Some(&admin), Some(&json!({ "name": "${x}" }))).await;
+    assert_eq!(st, 200);
+}
 #[tokio::test]
 async fn sofia_conf_has_both_profiles_and_a_gateway_per_active_trunk() {
     let srv = demo().await;
