@@ -816,3 +816,59 @@ async fn a_tenant_or_object_that_does_not_exist_is_not_found_on_every_route() {
     }
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+/// A tenant admin brands only host names of the tenant's own SIP domain; the installation's
+/// host (public_url's), the one everybody signs in on, carries only the system's branding,
+/// and a tenant's claim on it made before the check is not served.
+#[tokio::test]
+async fn branding_host_names_belong_to_their_tenant_or_to_the_super_admin() {
+    let srv = start(|c| c.public_url = "https://pbx.example.com".into()).await;
+    let s = srv.admin_token().await;
+    let (a, ta) = tenant(&srv, &s, "a.example.com", ALL).await;
+    let (_, tb) = tenant(&srv, &s, "b.a.example.com", ALL).await;
+    let (_, tc) = tenant(&srv, &s, "example.com", ALL).await;
+    let brand = |host: &str| json!({ "hostname": host, "title": "Sign in", "logo": "data:image/png;base64,AAAA" });
+    let post = |token: &str, body: Value| {
+        let token = token.to_string();
+        let srv = &srv;
+        async move { srv.call("POST", "/api/v1/branding", Some(&token), Some(&body)).await }
+    };
+    // The attack: the installation's own host, by any tenant, even one whose domain it is under.
+    for token in [&ta, &tc] {
+        let (st, v) = post(token, brand("pbx.example.com")).await;
+        assert_eq!((st, v["field"].as_str()), (422, Some("hostname")), "{v}");
+    }
+    // Not a tenant's: another tenant's longer domain, a foreign name, an address, localhost.
+    for host in ["x.b.a.example.com", "b.a.example.com", "evil.test", "192.0.2.1", "localhost", "portal.localhost"] {
+        let (st, v) = post(&ta, brand(host)).await;
+        assert_eq!((st, v["field"].as_str()), (422, Some("hostname")), "{host}: {v}");
+    }
+    let (st, v) = post(&ta, brand("x.b.a.example.com")).await;
+    assert!(v["message"].as_str().unwrap().contains("a.example.com"), "{st} {v}");
+    // Its own: the SIP domain and names under it.
+    for (token, host) in [(&ta, "a.example.com"), (&ta, "Portal.A.Example.com"), (&tb, "login.b.a.example.com"), (&tc, "www.example.com")] {
+        let (st, v) = post(token, brand(host)).await;
+        assert_eq!(st, 201, "{host}: {v}");
+    }
+    // The super admin assigns another name to a tenant, which may restyle it but not move it.
+    let (st, assigned) = post(&s, json!({ "tenant_id": a, "hostname": "phones.partner.test", "title": "Partner" })).await;
+    assert_eq!(st, 201, "{assigned}");
+    let path = format!("/api/v1/branding/{}", assigned["id"]);
+    let (st, v) = srv.call("PATCH", &path, Some(&ta), Some(&json!({ "title": "Partner phones", "hostname": "phones.partner.test" }))).await;
+    assert_eq!(st, 200, "{v}");
+    let (st, v) = srv.call("PATCH", &path, Some(&ta), Some(&json!({ "hostname": "other.partner.test" }))).await;
+    assert_eq!((st, v["field"].as_str()), (422, Some("hostname")), "{v}");
+    // Not even the super admin gives the installation's host to a tenant.
+    let (st, v) = post(&s, json!({ "tenant_id": a, "hostname": "pbx.example.com", "title": "x" })).await;
+    assert_eq!((st, v["field"].as_str()), (422, Some("hostname")), "{v}");
+    // A claim stored before the check (straight into the database) is not what sign-in shows.
+    srv.store
+        .conn()
+        .unwrap()
+        .execute("INSERT INTO branding (tenant_id, hostname, title, created_at, updated_at) VALUES (?1, 'pbx.example.com', 'Phish', '', '')", [a])
+        .unwrap();
+    let (st, v) = srv.call("GET", "/api/v1/branding/public?host=pbx.example.com", None, None).await;
+    assert_eq!((st, v["title"].as_str()), (200, Some("switchboard")), "{v}");
+    let (_, v) = srv.call("GET", "/api/v1/branding/public?host=portal.a.example.com", None, None).await;
+    assert_eq!(v["title"], "Sign in", "a tenant's own host shows its branding");
+}
