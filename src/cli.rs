@@ -148,7 +148,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Migrate { config } => {
             let cfg = Config::load(config.as_deref())?;
-            std::fs::create_dir_all(&cfg.data_dir)?;
+            crate::data_dir::secure(&cfg.data_dir)?;
             let path = cfg.database_path();
             let (before, after) = crate::store::Store::migrate_file(&path)?;
             println!("{}: schema version {before} → {after}", path.display());
@@ -200,7 +200,7 @@ async fn shutdown_signal() {
 /// Opens the store, the signing keys and seeds the first start: what `serve` needs before
 /// it listens. Blocking (key generation, argon2).
 pub fn open_state(cfg: &Config, demo: bool) -> anyhow::Result<crate::api::router::Api> {
-    std::fs::create_dir_all(&cfg.data_dir).map_err(|e| anyhow::anyhow!("creating data directory {}: {e}", cfg.data_dir.display()))?;
+    crate::data_dir::secure(&cfg.data_dir).map_err(|e| anyhow::anyhow!("data directory {}: {e}", cfg.data_dir.display()))?;
     let store = crate::store::Store::open(&cfg.database_path()).map_err(|e| anyhow::anyhow!("opening {}: {e}", cfg.database_path().display()))?;
     let keys = crate::api::auth::Keys::load_or_create(&cfg.data_dir)?;
     let hash = |p: &str| crate::api::auth::hash_password(p);
@@ -217,7 +217,9 @@ pub fn open_state(cfg: &Config, demo: bool) -> anyhow::Result<crate::api::router
             tracing::info!(tenant = id, "community edition: created the one tenant (sip domain pbx.localdomain; change it under Tenants)");
         }
     }
-    Ok(crate::api::router::Api::new(store, keys, Arc::new(cfg.clone()), crate::realtime::Live::detached()))
+    let mut cfg = cfg.clone();
+    cfg.xml_curl_password = crate::api::freeswitch::password(&cfg).map_err(|e| anyhow::anyhow!("the mod_xml_curl password: {e}"))?;
+    Ok(crate::api::router::Api::new(store, keys, Arc::new(cfg), crate::realtime::Live::detached()))
 }
 
 pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<()> {

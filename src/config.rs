@@ -44,7 +44,8 @@ pub struct Config {
     /// still shows).
     pub smtp: Smtp,
     /// The password FreeSWITCH's mod_xml_curl sends as `gateway-credentials`
-    /// (`freeswitch:<password>`, HTTP basic). Empty: no credentials, loopback callers only.
+    /// (`freeswitch:<password>`, HTTP basic). Always required; empty: the one switchboard
+    /// generates at its first start into `<data_dir>/xml-curl-password`.
     pub xml_curl_password: String,
     /// Answer mod_xml_curl from other hosts too (a FreeSWITCH on another box); the password
     /// is then required.

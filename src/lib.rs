@@ -8,6 +8,7 @@
 //! - [`access`]: roles and permission tokens (the cascade of the product guide).
 //! - [`store`]: the SQLite configuration store; all SQL lives there, tenant-scoped by type.
 //! - [`config`]: settings from a TOML file and `SWITCHBOARD_*` environment variables.
+//! - [`data_dir`]: the data directory and its files, owner-only.
 //! - [`cli`]: the `switchboard` command line (`serve`, `simulate`, `esl decode`).
 //! - [`esl`]: the event-socket wire protocol, both directions; nothing PBX-specific.
 //! - [`server`]: the outbound listener: one task per call, bounded, with graceful shutdown.
@@ -29,6 +30,7 @@ pub mod billing;
 pub mod call;
 pub mod cli;
 pub mod config;
+pub mod data_dir;
 pub mod esl;
 pub mod fds;
 pub mod http;

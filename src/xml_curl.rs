@@ -5,11 +5,13 @@
 //! socket).
 //!
 //! mod_xml_curl POSTs `hostname, section, tag_name, key_name, key_value` and the request's
-//! parameters form-encoded (mod_xml_curl.c:179–239) and parses a 200 answer as an XML file,
-//! so `$${…}` variables and X-PRE-PROCESS work in it (switch_xml_parse_file,
-//! mod_xml_curl.c:315). Anything switchboard does not own is answered with FreeSWITCH's
-//! "not found" document, which makes FreeSWITCH fall back to its own files; an error page
-//! would not.
+//! parameters form-encoded (mod_xml_curl.c:179–239) and parses a 200 answer as an XML file
+//! (switch_xml_parse_file, mod_xml_curl.c:315), so FreeSWITCH's preprocessor runs over it
+//! first: `$${…}` variables and X-PRE-PROCESS work in switchboard's own text, and must never
+//! work in data ([`esc`]). Values FreeSWITCH later puts on a channel never carry a variable
+//! reference either ([`channel_text`]); docs/security.md has the whole path. Anything
+//! switchboard does not own is answered with FreeSWITCH's "not found" document, which makes
+//! FreeSWITCH fall back to its own files; an error page would not.
 
 use std::fmt::Write as _;
 
@@ -71,22 +73,73 @@ pub fn answer(store: &Store, s: &Settings, r: &Request) -> Result<String, XmlCur
     .unwrap_or_else(|| NOT_FOUND.to_string()))
 }
 
-/// XML attribute text.
+/// Attribute text of an answer FreeSWITCH parses with switch_xml_parse_file, whose
+/// preprocessor reads the raw text line by line before any XML is parsed (switch_xml.c:1424
+/// preprocess):
+/// - XML's own characters as entities, control characters dropped (a value never spans
+///   lines, so it cannot start a line of its own);
+/// - every `$` as `&#36;`: expand_vars substitutes `$${name}` with the switch's global
+///   variable in the raw text (switch_xml.c:1269); a character reference becomes `$` again
+///   only when the attribute is parsed (switch_xml_decode, switch_xml.c:601–640, from :950
+///   and :1114), after the preprocessor is done;
+/// - the `X` of `x-pre-process` (in any case) as a reference too: the preprocessor looks for
+///   the word on each expanded line and runs the line as a command (`exec`, `include`,
+///   `set`…) when a `<` precedes it, or drops the whole line when not (switch_xml.c:1487–1568).
+///
+/// The other preprocessor lines (`<!--#…`, `<include>`, `<?`: switch_xml.c:1473, :1570) need
+/// a `<`, which is escaped.
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    let lower = s.to_ascii_lowercase();
+    for (i, c) in s.char_indices() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            '$' => out.push_str("&#36;"),
+            'x' | 'X' if lower[i..].starts_with("x-pre-process") => {
+                let _ = write!(out, "&#{};", c as u32);
+            }
             // Control characters have no place in an attribute FreeSWITCH reads.
-            c if (c as u32) < 0x20 => {}
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {}
             c => out.push(c),
         }
     }
     out
+}
+
+/// A value FreeSWITCH puts on a channel or into a template it expands (a directory
+/// `<variable>`, which sofia copies onto the caller's channel: sofia.c:10821; a gateway's
+/// variables: sofia.c:11345, mod_sofia.c:5093; `vm-mailto`, expanded into mod_voicemail's
+/// mail templates as `${voicemail_email}`: mod_voicemail.c:2979). FreeSWITCH expands a
+/// variable's value again wherever the variable is referenced (switch_channel.c:4171), API
+/// calls included (`${system(…)}`, :4216–4232), so such a value must not hold a reference.
+/// The store refuses one ([`crate::store::validate::no_switch_variables`]); a value stored
+/// before that (or written to the database by hand) is defused the way FreeSWITCH defuses a
+/// caller's name (switch_caller.h:61 profile_dup_clean → switch_var_clean_string,
+/// switch_utils.h:759): the `$` that opens a reference becomes `%`.
+pub fn channel_text(what: &str, s: &str) -> String {
+    if !crate::store::validate::has_switch_variable(s) {
+        return s.to_string();
+    }
+    tracing::warn!(what, "a stored value holds a FreeSWITCH variable reference; served with its $ as %");
+    let mut out: Vec<char> = s.chars().collect();
+    let mut dollar = None;
+    for i in 0..out.len() {
+        match out[i] {
+            '$' => dollar = Some(i),
+            '{' => {
+                if let Some(d) = dollar.take() {
+                    out[d] = '%';
+                }
+            }
+            '\\' => {}
+            _ => dollar = None,
+        }
+    }
+    out.into_iter().collect()
 }
 
 fn document(section: &str, body: &str) -> String {
@@ -95,6 +148,13 @@ fn document(section: &str, body: &str) -> String {
 
 fn param(out: &mut String, indent: &str, tag: &str, name: &str, value: &str) {
     let _ = writeln!(out, "{indent}<{tag} name=\"{}\" value=\"{}\"/>", esc(name), esc(value));
+}
+
+/// A value of switchboard's own that FreeSWITCH is meant to expand (`$${sounds_dir}`, the
+/// dial-string's `${dialed_user}`), written as it is: only literals in this file qualify.
+fn param_expanded(out: &mut String, indent: &str, tag: &str, name: &str, value: &'static str) {
+    debug_assert!(!value.contains(['&', '<', '>', '"', '\n']), "{value}");
+    let _ = writeln!(out, "{indent}<{tag} name=\"{}\" value=\"{value}\"/>", esc(name));
 }
 
 /// The SIP digest's A1 hash, `md5(user:realm:password)`: FreeSWITCH checks a phone's
@@ -135,7 +195,7 @@ fn directory_user(u: &DirectoryUser) -> String {
     out.push_str("      <params>\n");
     // How `user/<ext>@<domain>` rings: every registered contact of the user (the default
     // directory's dial-string, without verto).
-    param(
+    param_expanded(
         &mut out,
         "        ",
         "param",
@@ -152,7 +212,7 @@ fn directory_user(u: &DirectoryUser) -> String {
         param(&mut out, p, "param", "vm-password", &u.voicemail_pin);
     }
     if !u.voicemail_email.is_empty() {
-        param(&mut out, p, "param", "vm-mailto", &u.voicemail_email);
+        param(&mut out, p, "param", "vm-mailto", &channel_text("voicemail email", &u.voicemail_email));
         param(&mut out, p, "param", "vm-attach-file", if u.voicemail_attach { "true" } else { "false" });
         param(&mut out, p, "param", "vm-keep-local-after-email", "true");
     }
@@ -161,7 +221,8 @@ fn directory_user(u: &DirectoryUser) -> String {
     // the tenant there (and nowhere a caller could write).
     param(&mut out, p, "variable", "user_context", &u.domain);
     param(&mut out, p, "variable", "domain_name", &u.domain);
-    param(&mut out, p, "variable", "effective_caller_id_name", if u.display_name.is_empty() { &u.number } else { &u.display_name });
+    let name = if u.display_name.is_empty() { u.number.clone() } else { channel_text("display name", &u.display_name) };
+    param(&mut out, p, "variable", "effective_caller_id_name", &name);
     param(&mut out, p, "variable", "effective_caller_id_number", &u.number);
     param(&mut out, p, "variable", "switchboard_tenant", &u.tenant_id.to_string());
     param(&mut out, p, "variable", "switchboard_extension", &u.number);
@@ -217,7 +278,7 @@ fn gateway(out: &mut String, g: &GatewayRow) {
     // The operator's name for the trunk on the calls it carries (sofia.c:3843 reads a
     // gateway's <variables><variable name= value=/>).
     out.push_str("      <variables>\n");
-    param(out, "        ", "variable", "switchboard_trunk", &g.name);
+    param(out, "        ", "variable", "switchboard_trunk", &channel_text("trunk name", &g.name));
     out.push_str("      </variables>\n    </gateway>\n");
 }
 
@@ -225,8 +286,17 @@ fn gateway(out: &mut String, g: &GatewayRow) {
 /// directory per music-on-hold class, named as the router plays it (`moh_t<t>_c<c>`).
 fn local_stream(store: &Store, s: &Settings) -> Result<Option<String>, XmlCurlError> {
     let mut body = String::from("    <configuration name=\"local_stream.conf\" description=\"stream files from local dir\">\n");
+    // FreeSWITCH's own streams are under its sounds directory, a `$${…}` of its vars.xml
+    // (written as is); the classes' are under switchboard's data directory (data: escaped).
+    const STOCK: [(&str, &str, u32); 5] = [
+        ("default", "$${sounds_dir}/music/8000", 8000),
+        ("moh/8000", "$${sounds_dir}/music/8000", 8000),
+        ("moh/16000", "$${sounds_dir}/music/16000", 16000),
+        ("moh/32000", "$${sounds_dir}/music/32000", 32000),
+        ("moh/48000", "$${sounds_dir}/music/48000", 48000),
+    ];
     let dir = |body: &mut String, name: &str, path: &str, rate: u32| {
-        let _ = writeln!(body, "      <directory name=\"{}\" path=\"{}\">", esc(name), esc(path));
+        let _ = writeln!(body, "      <directory name=\"{}\" path=\"{path}\">", esc(name));
         for (k, v) in [
             ("rate", rate.to_string()),
             ("shuffle", "true".into()),
@@ -238,14 +308,13 @@ fn local_stream(store: &Store, s: &Settings) -> Result<Option<String>, XmlCurlEr
         }
         body.push_str("      </directory>\n");
     };
-    dir(&mut body, "default", "$${sounds_dir}/music/8000", 8000);
-    for rate in [8000, 16000, 32000, 48000] {
-        dir(&mut body, &format!("moh/{rate}"), &format!("$${{sounds_dir}}/music/{rate}"), rate);
+    for (name, path, rate) in STOCK {
+        dir(&mut body, name, path, rate);
     }
     for c in store.moh_class_rows()? {
         let path = s.data_dir.join("moh").join(c.tenant_id.to_string()).join(c.class_id.to_string());
         let name = crate::call::plan::moh_stream(c.tenant_id, c.class_id);
-        dir(&mut body, name.trim_start_matches("local_stream://"), &path.to_string_lossy(), 8000);
+        dir(&mut body, name.trim_start_matches("local_stream://"), &esc(&path.to_string_lossy()), 8000);
     }
     body.push_str("    </configuration>\n");
     Ok(Some(document("configuration", &body)))
@@ -297,7 +366,8 @@ fn conference() -> Option<String> {
         ("caller-id-number", "$${outbound_caller_id}"),
         ("comfort-noise", "true"),
     ] {
-        param(&mut body, "          ", "param", k, v);
+        // switchboard's own text, the `$${…}` of the stock vars.xml included.
+        param_expanded(&mut body, "          ", "param", k, v);
     }
     body.push_str("        </profile>\n      </profiles>\n    </configuration>\n");
     Some(document("configuration", &body))
@@ -355,6 +425,27 @@ mod tests {
 
     #[test]
     fn attribute_text_is_escaped_and_control_characters_dropped() {
-        assert_eq!(esc("a\"b'<c>&\r\nd"), "a&quot;b&apos;&lt;c&gt;&amp;d");
+        assert_eq!(esc("a\"b'<c>&\r\nd\u{7f}"), "a&quot;b&apos;&lt;c&gt;&amp;d");
+    }
+
+    #[test]
+    fn the_preprocessor_finds_nothing_to_expand_or_run_in_data() {
+        assert_eq!(esc("a$${default_password}b"), "a&#36;&#36;{default_password}b");
+        assert_eq!(esc("${system(id)}"), "&#36;{system(id)}");
+        assert_eq!(esc("<X-PRE-PROCESS cmd=\"exec\"/> x-Pre-Process"), "&lt;&#88;-PRE-PROCESS cmd=&quot;exec&quot;/&gt; &#120;-Pre-Process");
+        assert_eq!(esc("Übermaß x-ray"), "Übermaß x-ray", "other text as it is");
+        for hostile in ["a$${x}", "<!--# exec ls -->", "<include>", "<?xml", "X-PRE-PROCESS"] {
+            let e = esc(hostile);
+            assert!(!e.contains('$') && !e.contains('<') && !e.to_ascii_lowercase().contains("x-pre-process"), "{hostile} → {e}");
+        }
+    }
+
+    #[test]
+    fn channel_values_lose_their_variable_references_as_freeswitch_would_clean_them() {
+        assert_eq!(channel_text("t", "a$${default_password}b"), "a$%{default_password}b");
+        assert_eq!(channel_text("t", "${system(id)} and ${x}"), "%{system(id)} and %{x}");
+        assert_eq!(channel_text("t", "x$\\{y}"), "x%\\{y}");
+        assert_eq!(channel_text("t", "US$ 5 {ok}"), "US$ 5 {ok}", "no reference, untouched");
+        assert!(!crate::store::validate::has_switch_variable(&channel_text("t", "$${a}${b}$\\\\{c}")));
     }
 }

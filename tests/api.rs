@@ -801,3 +801,81 @@ async fn route_explain_over_http() {
     let (st, v) = srv.call("GET", "/api/v1/route/explain?number=1001,2&at=x", Some(&ta), None).await;
     assert_eq!(st, 422, "{v}");
 }
+
+/// A super admin naming a tenant or an object that does not exist gets 404 (or a field
+/// error), never a 500: every route of the table, with `?tenant_id=-1`, a body naming tenant
+/// -1 and a path id no row has.
+#[tokio::test]
+async fn a_tenant_or_object_that_does_not_exist_is_not_found_on_every_route() {
+    use switchboard::api::router::{Handler, ROUTES};
+    let srv = start(|_| {}).await;
+    let s = srv.admin_token().await;
+    let (st, v) = srv.call("GET", "/api/v1/quota?tenant_id=-1", Some(&s), None).await;
+    assert_eq!((st, v["code"].as_str()), (404, Some("not_found")), "{v}");
+    let mut failures = Vec::new();
+    for r in ROUTES.iter().filter(|r| !matches!(r.handler, Handler::Stream)) {
+        let path = format!("{}?tenant_id=-1", r.path.replace("{id}", "987654321"));
+        let body = (r.method != "GET" && r.method != "DELETE").then(|| json!({ "tenant_id": -1 }));
+        let (st, v) = srv.call(r.method.as_str(), &path, Some(&s), body.as_ref()).await;
+        if st >= 500 && st != 503 {
+            failures.push(format!("{} {path}: {st} {v}", r.method));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// A tenant admin brands only host names of the tenant's own SIP domain; the installation's
+/// host (public_url's), the one everybody signs in on, carries only the system's branding,
+/// and a tenant's claim on it made before the check is not served.
+#[tokio::test]
+async fn branding_host_names_belong_to_their_tenant_or_to_the_super_admin() {
+    let srv = start(|c| c.public_url = "https://pbx.example.com".into()).await;
+    let s = srv.admin_token().await;
+    let (a, ta) = tenant(&srv, &s, "a.example.com", ALL).await;
+    let (_, tb) = tenant(&srv, &s, "b.a.example.com", ALL).await;
+    let (_, tc) = tenant(&srv, &s, "example.com", ALL).await;
+    let brand = |host: &str| json!({ "hostname": host, "title": "Sign in", "logo": "data:image/png;base64,AAAA" });
+    let post = |token: &str, body: Value| {
+        let token = token.to_string();
+        let srv = &srv;
+        async move { srv.call("POST", "/api/v1/branding", Some(&token), Some(&body)).await }
+    };
+    // The attack: the installation's own host, by any tenant, even one whose domain it is under.
+    for token in [&ta, &tc] {
+        let (st, v) = post(token, brand("pbx.example.com")).await;
+        assert_eq!((st, v["field"].as_str()), (422, Some("hostname")), "{v}");
+    }
+    // Not a tenant's: another tenant's longer domain, a foreign name, an address, localhost.
+    for host in ["x.b.a.example.com", "b.a.example.com", "evil.test", "192.0.2.1", "localhost", "portal.localhost"] {
+        let (st, v) = post(&ta, brand(host)).await;
+        assert_eq!((st, v["field"].as_str()), (422, Some("hostname")), "{host}: {v}");
+    }
+    let (st, v) = post(&ta, brand("x.b.a.example.com")).await;
+    assert!(v["message"].as_str().unwrap().contains("a.example.com"), "{st} {v}");
+    // Its own: the SIP domain and names under it.
+    for (token, host) in [(&ta, "a.example.com"), (&ta, "Portal.A.Example.com"), (&tb, "login.b.a.example.com"), (&tc, "www.example.com")] {
+        let (st, v) = post(token, brand(host)).await;
+        assert_eq!(st, 201, "{host}: {v}");
+    }
+    // The super admin assigns another name to a tenant, which may restyle it but not move it.
+    let (st, assigned) = post(&s, json!({ "tenant_id": a, "hostname": "phones.partner.test", "title": "Partner" })).await;
+    assert_eq!(st, 201, "{assigned}");
+    let path = format!("/api/v1/branding/{}", assigned["id"]);
+    let (st, v) = srv.call("PATCH", &path, Some(&ta), Some(&json!({ "title": "Partner phones", "hostname": "phones.partner.test" }))).await;
+    assert_eq!(st, 200, "{v}");
+    let (st, v) = srv.call("PATCH", &path, Some(&ta), Some(&json!({ "hostname": "other.partner.test" }))).await;
+    assert_eq!((st, v["field"].as_str()), (422, Some("hostname")), "{v}");
+    // Not even the super admin gives the installation's host to a tenant.
+    let (st, v) = post(&s, json!({ "tenant_id": a, "hostname": "pbx.example.com", "title": "x" })).await;
+    assert_eq!((st, v["field"].as_str()), (422, Some("hostname")), "{v}");
+    // A claim stored before the check (straight into the database) is not what sign-in shows.
+    srv.store
+        .conn()
+        .unwrap()
+        .execute("INSERT INTO branding (tenant_id, hostname, title, created_at, updated_at) VALUES (?1, 'pbx.example.com', 'Phish', '', '')", [a])
+        .unwrap();
+    let (st, v) = srv.call("GET", "/api/v1/branding/public?host=pbx.example.com", None, None).await;
+    assert_eq!((st, v["title"].as_str()), (200, Some("switchboard")), "{v}");
+    let (_, v) = srv.call("GET", "/api/v1/branding/public?host=portal.a.example.com", None, None).await;
+    assert_eq!(v["title"], "Sign in", "a tenant's own host shows its branding");
+}

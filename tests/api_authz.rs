@@ -112,7 +112,8 @@ async fn sample(w: &World, name: &str, t: i64) -> Value {
             json!({ "name": format!("Plan{k}"), "rates": [{ "direction": "outbound", "per_minute": 1, "first_increment": 1, "next_increment": 1 }] })
         }
         "announcements" => json!({ "title": "A", "tenant_id": t }),
-        "branding" => json!({ "tenant_id": t, "hostname": format!("b{k}.example.com"), "title": "B" }),
+        // A host name under the tenant's own SIP domain: what a tenant admin may brand.
+        "branding" => json!({ "tenant_id": t, "hostname": format!("b{k}.{}", if t == w.a { "a.test" } else { "b.test" }), "title": "B" }),
         other => panic!("no matrix sample for resource {other}: add one to tests/api_authz.rs"),
     }
 }

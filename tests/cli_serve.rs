@@ -170,3 +170,77 @@ fn a_closed_log_pipe_is_survived() {
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+/// The HTTP address `serve` logs when it is up; its log is drained on a thread from then on.
+fn http_address(child: &mut std::process::Child) -> String {
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
+                if v["message"] == "switchboard is up" {
+                    let _ = tx.send(v["http"].as_str().unwrap_or_default().to_string());
+                }
+            }
+        }
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(60)).expect("the server logs its addresses")
+}
+
+/// The data directory holds SIP, trunk and provisioning secrets in clear: it and everything
+/// in it are owner-only, the files an older version left world-readable included, and what
+/// is created while serving (the database's -wal and -shm, an uploaded music-on-hold file).
+#[cfg(unix)]
+#[test]
+fn the_data_directory_and_every_file_in_it_are_owner_only_but_music_on_hold() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp();
+    let chmod = |p: &std::path::Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    std::fs::create_dir_all(dir.join("moh/1/1")).unwrap();
+    std::fs::write(dir.join("moh/1/1/old.wav"), b"RIFF").unwrap();
+    for (p, m) in [("", 0o755), ("moh", 0o755), ("moh/1", 0o755), ("moh/1/1", 0o755), ("moh/1/1/old.wav", 0o644)] {
+        chmod(&dir.join(p), m);
+    }
+    let mut child = serve(&dir, &["--demo"], Stdio::null(), Stdio::piped());
+    let addr = http_address(&mut child);
+    let (_, v) = http(&addr, "POST", "/api/v1/auth/login", None, r#"{"email":"tenant@acme.test","password":"Demo-Tenant-2026"}"#);
+    let t = v["access_token"].as_str().unwrap();
+    let (st, class) = http(&addr, "POST", "/api/v1/moh-classes", Some(t), r#"{"name":"fresh"}"#);
+    assert_eq!(st, 201, "{class}");
+    let wav = "RIFF\u{24}\0\0\0WAVEfmt ";
+    let (st, f) = http(&addr, "POST", &format!("/api/v1/moh-classes/{}/files?name=new.wav", class["id"]), Some(t), wav);
+    assert_eq!(st, 201, "{f}");
+    // Owner-only, but for music on hold, which FreeSWITCH (perhaps another user) plays from
+    // here: the directory lets others pass through to it and nothing more.
+    let mut seen = Vec::new();
+    let mut todo = vec![dir.clone()];
+    while let Some(d) = todo.pop() {
+        let rel = d.strip_prefix(&dir).unwrap().to_string_lossy().into_owned();
+        let moh = rel == "moh" || rel.starts_with("moh/");
+        let mode = std::fs::metadata(&d).unwrap().permissions().mode() & 0o777;
+        let want = if rel.is_empty() {
+            0o711
+        } else if moh {
+            0o755
+        } else {
+            0o700
+        };
+        assert_eq!(mode, want, "{}", d.display());
+        for e in std::fs::read_dir(&d).unwrap().map(Result::unwrap) {
+            let rel = e.path().strip_prefix(&dir).unwrap().to_string_lossy().into_owned();
+            if e.file_type().unwrap().is_dir() {
+                todo.push(e.path());
+            } else {
+                let want = if rel.starts_with("moh/") { 0o644 } else { 0o600 };
+                assert_eq!(e.metadata().unwrap().permissions().mode() & 0o777, want, "{rel}");
+                seen.push(rel);
+            }
+        }
+    }
+    terminate(&mut child);
+    child.wait().unwrap();
+    for f in ["switchboard.db", "switchboard.db-wal", "switchboard.db-shm", "jwt-private.pem", "jwt-public.pem", "moh/1/1/old.wav"] {
+        assert!(seen.iter().any(|s| s == f), "{f} among {seen:?}");
+    }
+    assert!(seen.iter().any(|s| s.ends_with("/new.wav")), "the upload among {seen:?}");
+}

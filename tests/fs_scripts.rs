@@ -164,9 +164,27 @@ fn bad_input_is_refused_before_anything_is_written() {
     let dir = tree();
     let before = snapshot(&dir);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("fs-scripts/wire-freeswitch");
+    let pw_file = dir.join("xml-curl-password");
+    std::fs::write(&pw_file, "generated\n").unwrap();
+    let empty = dir.join("empty-password");
+    std::fs::write(&empty, "").unwrap();
     for args in [
         vec!["--conf", "/nonexistent/freeswitch", "--esl-password", "x"],
         vec!["--conf", dir.to_str().unwrap()],
+        // switchboard answers nothing without the mod_xml_curl password: no wiring without it.
+        vec!["--conf", dir.to_str().unwrap(), "--esl-password", "x"],
+        vec![
+            "--conf",
+            dir.to_str().unwrap(),
+            "--esl-password",
+            "x",
+            "--xml-curl-password",
+            "a",
+            "--xml-curl-password-file",
+            pw_file.to_str().unwrap(),
+        ],
+        vec!["--conf", dir.to_str().unwrap(), "--esl-password", "x", "--xml-curl-password-file", "/nonexistent/xml-curl-password"],
+        vec!["--conf", dir.to_str().unwrap(), "--esl-password", "x", "--xml-curl-password-file", empty.to_str().unwrap()],
         vec!["--conf", dir.to_str().unwrap(), "--esl-password", "x", "--socket", "127.0.0.1:8084;rm -rf /"],
         vec!["--conf", dir.to_str().unwrap(), "--esl-password", "x", "--sessions-per-second", "many"],
         vec!["--conf", dir.to_str().unwrap(), "--esl-password", "x", "--xml-curl-url", "file:///etc/passwd"],
@@ -175,5 +193,55 @@ fn bad_input_is_refused_before_anything_is_written() {
         assert_ne!(out.status.code(), Some(0), "{args:?} was accepted");
         assert!(!out.stderr.is_empty(), "{args:?} says why");
     }
+    std::fs::remove_file(&pw_file).unwrap();
+    std::fs::remove_file(&empty).unwrap();
     assert_eq!(snapshot(&dir), before);
+}
+
+/// The password switchboard generated at its first start, read from its file.
+#[test]
+fn the_generated_password_is_wired_from_its_file() {
+    let dir = tree();
+    let pw_file = std::env::temp_dir().join(format!("sb-xmlpw-{}", uuid::Uuid::new_v4()));
+    std::fs::write(&pw_file, "Gen3rated32charactersAbcdefghijk\n").unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("fs-scripts/wire-freeswitch");
+    let out = Command::new("bash")
+        .arg(&script)
+        .args(["--conf", dir.to_str().unwrap(), "--esl-password", "x", "--xml-curl-password-file", pw_file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let b = read(&dir, "autoload_configs/xml_curl.conf.xml");
+    let b = b.at(&["bindings", "binding[name=switchboard]"]).unwrap();
+    assert_eq!(b.param("param", "gateway-credentials"), Some("freeswitch:Gen3rated32charactersAbcdefghijk"));
+    assert_eq!(b.param("param", "auth-scheme"), Some("basic"));
+    std::fs::remove_file(&pw_file).unwrap();
+}
+
+/// Passwords are data to FreeSWITCH's preprocessor too (the configuration files are read with
+/// switch_xml_parse_file): nothing in them is substituted, run or dropped.
+#[test]
+fn passwords_reach_freeswitch_as_they_are_typed() {
+    let dir = tree();
+    let esl = "a$${default_password}<X-PRE-PROCESS cmd=\"exec\" data=\"id\"/>";
+    let xml = "b${system(id)}x-pre-process";
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("fs-scripts/wire-freeswitch");
+    let out = Command::new("bash")
+        .arg(&script)
+        .args(["--conf", dir.to_str().unwrap(), "--esl-password", esl, "--xml-curl-password", xml])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for f in ["autoload_configs/event_socket.conf.xml", "autoload_configs/xml_curl.conf.xml"] {
+        let raw = std::fs::read_to_string(dir.join(f)).unwrap();
+        let line = raw.lines().find(|l| l.contains("\"password\"") || l.contains("gateway-credentials")).unwrap();
+        assert!(!line.contains('$') && !line.to_ascii_lowercase().contains("x-pre-process"), "{f}: {line}");
+    }
+    let es = read(&dir, "autoload_configs/event_socket.conf.xml");
+    assert_eq!(es.at(&["settings"]).unwrap().param("param", "password"), Some(esl));
+    let xc = read(&dir, "autoload_configs/xml_curl.conf.xml");
+    assert_eq!(
+        xc.at(&["bindings", "binding[name=switchboard]"]).unwrap().param("param", "gateway-credentials"),
+        Some(format!("freeswitch:{xml}").as_str())
+    );
 }

@@ -8,6 +8,7 @@ mod common;
 use std::io::Read;
 use std::net::SocketAddr;
 
+use base64::Engine as _;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 struct Answer {
@@ -116,7 +117,11 @@ async fn the_ui_and_its_openapi_document_go_gzipped_to_browsers_and_nothing_else
     assert_eq!((boot.status, boot.header("content-encoding")), (200, None), "phones get their files plain");
     let form =
         "section=directory&tag_name=domain&key_name=name&key_value=acme.switchboard.test&user=1001&domain=acme.switchboard.test&action=sip_auth";
-    let xml = request(http, "POST", "/freeswitch/xml", &[GZIP, ("Content-Type", "application/x-www-form-urlencoded")], form).await;
+    // mod_xml_curl signs in with the password switchboard generated at its first start.
+    let password = std::fs::read_to_string(sb.dir.join("xml-curl-password")).unwrap();
+    let basic = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("freeswitch:{}", password.trim())));
+    let headers = [GZIP, ("Content-Type", "application/x-www-form-urlencoded"), ("Authorization", basic.as_str())];
+    let xml = request(http, "POST", "/freeswitch/xml", &headers, form).await;
     assert_eq!((xml.status, xml.header("content-encoding")), (200, None), "mod_xml_curl");
     assert!(String::from_utf8_lossy(&xml.body).contains("<user id=\"1001\""), "{}", String::from_utf8_lossy(&xml.body));
 

@@ -310,3 +310,30 @@ async fn an_address_guessing_macs_is_slowed_then_refused() {
     // The API on the same address is not affected.
     assert_eq!(w.call("GET", "/api/v1/devices", &acme, Value::Null).await.0, 200);
 }
+
+/// 60 guesses sent at once from one address (fewer than the HTTP listener's connections per
+/// address, so that every one reaches the guard): each is counted before it is checked, so no
+/// more are checked (answered 404) than the limit of 15; the rest are refused (429)
+/// unchecked, and the address is then refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_parallel_guesses_gets_no_more_checked_than_the_limit() {
+    let w = world().await;
+    let http = w.sb.http;
+    let guesses: Vec<_> = (0..60u32)
+        .map(|i| {
+            tokio::spawn(async move {
+                let mac = format!("0011223{i:05x}");
+                fetch(http, &format!("/provision/{mac}.cfg"), Some(&basic(&mac, "guess-guess-guess"))).await.status
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for g in guesses {
+        statuses.push(g.await.unwrap());
+    }
+    let checked = statuses.iter().filter(|s| **s == 404).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((checked, refused), (15, 45), "{statuses:?}");
+    let after = w.get(&format!("/provision/{MAC}.cfg"), Some(&basic(MAC, "guess-guess-guess"))).await;
+    assert_eq!(after.status, 429, "refused for the refusal time");
+}

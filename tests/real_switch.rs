@@ -917,3 +917,43 @@ fn the_monitor_lists_holds_and_hangs_up_a_live_call() {
     lab.idle();
     wait_for("the monitor to drop the call", RING, || listed(&lab).is_empty().then_some(()));
 }
+
+/// Values stored before switchboard refused FreeSWITCH variable references (written straight
+/// into its database, as such old data would be) reach the real switch as data. A trunk's
+/// user name, which sofia uses as it is, arrives literally: the switch's preprocessor
+/// substituted none of its `$${default_password}`. A display name, which sofia puts on the
+/// caller's channel, arrives with its references defused (`$` → `%`, as FreeSWITCH cleans a
+/// caller's name), so no later expansion of the variable can run them. Neither carries the
+/// switch's secret.
+#[test]
+fn the_switch_reads_stored_values_without_expanding_them() {
+    let Some(lab) = Lab::start("fsxml") else { return };
+    let secret = lab.fs_cli("global_getvar default_password").trim().to_string();
+    assert!(!secret.is_empty() && !secret.starts_with("-ERR"), "the stock vars.xml sets default_password: {secret:?}");
+    let raw = |sql: &str, value: &str, key: &str| {
+        let n = lab.store.conn().unwrap().execute(sql, (value, key)).unwrap();
+        assert_eq!(n, 1, "{sql}");
+    };
+
+    raw(
+        "UPDATE extensions SET display_name = ?1 WHERE number = '1001' AND tenant_id = (SELECT id FROM tenants WHERE sip_domain = ?2)",
+        "a$${default_password}b${system(id)}",
+        common::switch::ACME,
+    );
+    let name = lab.fs_cli(&format!("user_data 1001@{} var effective_caller_id_name", common::switch::ACME));
+    assert_eq!(name.trim(), "a$%{default_password}b%{system(id)}", "as the switch reads it from the directory");
+
+    let t = trunk(&lab, "Old carrier", 5999, "", &["PCMU"]);
+    wait_for("the new gateway on the switch", RING, || lab.fs_cli(&format!("sofia status gateway trunk{t}")).contains("Username").then_some(()));
+    raw("UPDATE trunks SET username = ?1 WHERE id = CAST(?2 AS INTEGER)", "u$${default_password}x", &t.to_string());
+    // An admin edits the old trunk: switchboard has sofia read its gateway again.
+    let (st, v) = lab.request("PATCH", &format!("/api/v1/trunks/{t}"), Some(&lab.root()), json!({ "max_channels": 5 }));
+    assert_eq!(st, 200, "{v}");
+    let user = wait_for("the gateway read again", RING, || {
+        let st = lab.fs_cli(&format!("sofia status gateway trunk{t}"));
+        let line = st.lines().find(|l| l.starts_with("Username"))?.to_string();
+        line.contains("default_password").then_some(line)
+    });
+    assert_eq!(user.split_whitespace().nth(1), Some("u$${default_password}x"), "{user}");
+    assert!(!user.contains(&format!("u{secret}x")));
+}

@@ -26,8 +26,17 @@ fn form(pairs: &[(&str, &str)]) -> String {
     pairs.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
 }
 
+/// What mod_xml_curl sends as `gateway-credentials` to the test servers.
+const PASSWORD: &str = "fs-secret";
+const SIGNED: Option<&str> = Some("freeswitch:fs-secret");
+
 /// POSTs a form as mod_xml_curl does; status and body text.
 async fn fetch(addr: std::net::SocketAddr, pairs: &[(&str, &str)], credentials: Option<&str>) -> (u16, String) {
+    fetch_with(addr, pairs, credentials, &[]).await
+}
+
+/// [`fetch`] with more headers (a proxy's).
+async fn fetch_with(addr: std::net::SocketAddr, pairs: &[(&str, &str)], credentials: Option<&str>, extra: &[(&str, &str)]) -> (u16, String) {
     let body = form(pairs);
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     let mut head = format!(
@@ -37,6 +46,9 @@ async fn fetch(addr: std::net::SocketAddr, pairs: &[(&str, &str)], credentials: 
     if let Some(c) = credentials {
         use base64::Engine as _;
         head.push_str(&format!("Authorization: Basic {}\r\n", base64::engine::general_purpose::STANDARD.encode(c)));
+    }
+    for (k, v) in extra {
+        head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
     s.write_all(head.as_bytes()).await.unwrap();
@@ -74,7 +86,7 @@ fn find(store: &Store, r: &switchboard::store::Resource, key: &str, value: &str)
 }
 
 async fn demo() -> common::api::ApiServer {
-    common::api::start_demo(|_| {}).await
+    common::api::start_demo(|c| c.xml_curl_password = PASSWORD.into()).await
 }
 
 #[tokio::test]
@@ -83,7 +95,7 @@ async fn the_directory_answers_a_registering_phone_with_its_digest_and_routing_v
     let ext = find(&srv.store, &res::EXTENSIONS, "number", "1001");
     let password = ext["sip_password"].as_str().unwrap().to_string();
     for action in ["sip_auth", "user_call", "message-count"] {
-        let (st, doc) = fetch(srv.addr, &user_request("1001", ACME, action), None).await;
+        let (st, doc) = fetch(srv.addr, &user_request("1001", ACME, action), SIGNED).await;
         assert_eq!(st, 200);
         let d = parse(&doc);
         assert_eq!((d.name.as_str(), d.attr("type")), ("document", Some("freeswitch/xml")));
@@ -108,14 +120,14 @@ async fn the_directory_answers_a_registering_phone_with_its_digest_and_routing_v
     // Unknown users and domains, and a user asked for under another tenant's domain, get
     // FreeSWITCH's "not found", never an error page.
     for (u, d) in [("9999", ACME), ("1001", "nowhere.test"), ("1001", "globex.switchboard.test"), ("", ACME)] {
-        let (st, doc) = fetch(srv.addr, &user_request(u, d, "sip_auth"), None).await;
+        let (st, doc) = fetch(srv.addr, &user_request(u, d, "sip_auth"), SIGNED).await;
         assert_eq!(st, 200);
         assert!(is_not_found(&doc), "{u}@{d}: {doc}");
     }
     // A disabled tenant's phones cannot register.
     let acme = find(&srv.store, &res::TENANTS, "sip_domain", ACME)["id"].as_i64().unwrap();
     srv.store.update(&res::TENANTS, Within::Everything, None, acme, &obj(json!({ "enabled": false }))).unwrap();
-    let (_, doc) = fetch(srv.addr, &user_request("1001", ACME, "sip_auth"), None).await;
+    let (_, doc) = fetch(srv.addr, &user_request("1001", ACME, "sip_auth"), SIGNED).await;
     assert!(is_not_found(&doc));
 }
 
@@ -123,16 +135,178 @@ async fn the_directory_answers_a_registering_phone_with_its_digest_and_routing_v
 async fn hostile_names_stay_attribute_text() {
     let srv = demo().await;
     let acme = switchboard::store::TenantId(find(&srv.store, &res::TENANTS, "sip_domain", ACME)["id"].as_i64().unwrap());
-    let evil = "Eve\"/><user id=\"x\"><!-- ${system(rm)} & 'q'";
+    let evil = "Eve\"/><user id=\"x\"><!-- & 'q'";
     let id = find(&srv.store, &res::EXTENSIONS, "number", "1004")["id"].as_i64().unwrap();
     srv.store.update(&res::EXTENSIONS, Within::Tenant(acme), None, id, &obj(json!({ "display_name": evil }))).unwrap();
-    let (_, doc) = fetch(srv.addr, &user_request("1004", ACME, "sip_auth"), None).await;
+    let (_, doc) = fetch(srv.addr, &user_request("1004", ACME, "sip_auth"), SIGNED).await;
     let d = parse(&doc);
     let users = d.at(&["section[name=directory]", "domain", "groups", "group", "users"]).unwrap();
     assert_eq!(users.children.len(), 1, "no second user smuggled in");
     assert_eq!(users.children[0].at(&["variables"]).unwrap().param("variable", "effective_caller_id_name"), Some(evil));
 }
 
+/// What an attacker would store for FreeSWITCH: a global variable its preprocessor
+/// substitutes, an API call its channel-variable expansion runs, and a preprocessor command.
+const SWITCH_BAIT: &str = "a$${default_password}b${system(id)}<X-PRE-PROCESS cmd=\"exec\" data=\"id\"/>x-pre-process";
+/// SWITCH_BAIT as a channel variable or mail address carries it: each `$` opening a reference
+/// made `%`, as FreeSWITCH cleans a caller's name (switch_var_clean_string).
+const SWITCH_BAIT_DEFUSED: &str = "a$%{default_password}b%{system(id)}<X-PRE-PROCESS cmd=\"exec\" data=\"id\"/>x-pre-process";
+
+/// Writes a value straight into the database, as data stored before the API refused it.
+fn store_raw(store: &Store, sql: &str, value: &str, id: i64) {
+    let n = store.conn().unwrap().execute(sql, (value, id)).unwrap();
+    assert_eq!(n, 1, "{sql}");
+}
+
+/// The bytes FreeSWITCH's preprocessor reads hold none of the bait: no `$` of it (expand_vars
+/// finds no `$${`), no `<` and no x-pre-process word (no command, no dropped line).
+fn preprocessor_finds_nothing(doc: &str) {
+    for raw in ["$${default_password}", "${system", "<X-PRE"] {
+        assert!(!doc.contains(raw), "{raw} in\n{doc}");
+    }
+    assert!(!doc.to_ascii_lowercase().contains("x-pre-process"), "{doc}");
+}
+
+fn acme_id(store: &Store, r: &switchboard::store::Resource, key: &str, value: &str) -> i64 {
+    let acme = find(store, &res::TENANTS, "sip_domain", ACME)["id"].clone();
+    let q = ListQuery { page: 1, per_page: 500, ..Default::default() };
+    let rows = store.list(r, Within::Everything, None, &q).unwrap().items;
+    rows.into_iter().find(|v| v[key] == value && v["tenant_id"] == acme).unwrap()["id"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn a_display_name_reaches_the_switch_without_a_variable_to_expand() {
+    let srv = demo().await;
+    store_raw(
+        &srv.store,
+        "UPDATE extensions SET display_name = ?1 WHERE id = ?2",
+        SWITCH_BAIT,
+        acme_id(&srv.store, &res::EXTENSIONS, "number", "1004"),
+    );
+    let (st, doc) = fetch(srv.addr, &user_request("1004", ACME, "sip_auth"), SIGNED).await;
+    assert_eq!(st, 200);
+    preprocessor_finds_nothing(&doc);
+    assert!(doc.contains("value=\"a&#36;%{default_password}b%{system(id)}&lt;&#88;-PRE-PROCESS"), "{doc}");
+    let d = parse(&doc);
+    let vars = d.at(&["section[name=directory]", "domain", "groups", "group", "users", "user[id=1004]", "variables"]).unwrap();
+    assert_eq!(vars.param("variable", "effective_caller_id_name"), Some(SWITCH_BAIT_DEFUSED));
+}
+
+#[tokio::test]
+async fn a_voicemail_email_reaches_the_switch_without_a_variable_to_expand() {
+    let srv = demo().await;
+    store_raw(
+        &srv.store,
+        "UPDATE voicemail_boxes SET email = ?1 WHERE id = ?2",
+        SWITCH_BAIT,
+        acme_id(&srv.store, &res::VOICEMAIL_BOXES, "number", "1001"),
+    );
+    let (st, doc) = fetch(srv.addr, &user_request("1001", ACME, "sip_auth"), SIGNED).await;
+    assert_eq!(st, 200);
+    preprocessor_finds_nothing(&doc);
+    let d = parse(&doc);
+    let params = d.at(&["section[name=directory]", "domain", "groups", "group", "users", "user[id=1001]", "params"]).unwrap();
+    assert_eq!(params.param("param", "vm-mailto"), Some(SWITCH_BAIT_DEFUSED));
+}
+
+/// sofia.conf's gateway for a trunk whose `column` holds the bait: the raw answer and the
+/// gateway as FreeSWITCH parses it.
+async fn gateway_with(column: &str) -> (String, common::xml::Node) {
+    let srv = demo().await;
+    let trunk = srv
+        .store
+        .create(&res::TRUNKS, None, &ADMIN, &obj(json!({ "name": "Carrier B", "host": "sip.b.test", "username": "acct7", "password": "s3cret" })))
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    store_raw(&srv.store, &format!("UPDATE trunks SET {column} = ?1 WHERE id = ?2"), SWITCH_BAIT, trunk);
+    let req = [("section", "configuration"), ("tag_name", "configuration"), ("key_name", "name"), ("key_value", "sofia.conf")];
+    let (st, doc) = fetch(srv.addr, &req, SIGNED).await;
+    assert_eq!(st, 200);
+    let d = parse(&doc);
+    let conf = d.at(&["section[name=configuration]", "configuration[name=sofia.conf]", "profiles", "profile[name=external]", "gateways"]).unwrap();
+    let gw = conf.at(&[&format!("gateway[name=trunk{trunk}]")]).unwrap().clone();
+    (doc, gw)
+}
+
+#[tokio::test]
+async fn a_trunk_name_reaches_the_switch_without_a_variable_to_expand() {
+    let (doc, gw) = gateway_with("name").await;
+    preprocessor_finds_nothing(&doc);
+    assert_eq!(gw.at(&["variables"]).unwrap().param("variable", "switchboard_trunk"), Some(SWITCH_BAIT_DEFUSED));
+}
+
+/// sofia reads a gateway's user name and password as they are and never expands them
+/// (sofia.c:3771 parse_gateways): the switch gets exactly what was stored, `$` included.
+#[tokio::test]
+async fn a_trunk_user_name_reaches_the_switch_literally() {
+    let (doc, gw) = gateway_with("username").await;
+    preprocessor_finds_nothing(&doc);
+    assert!(doc.contains("value=\"a&#36;&#36;{default_password}b&#36;{system(id)}&lt;&#88;-PRE-PROCESS"), "{doc}");
+    assert_eq!(gw.param("param", "username"), Some(SWITCH_BAIT));
+}
+
+#[tokio::test]
+async fn a_trunk_password_reaches_the_switch_literally() {
+    let (doc, gw) = gateway_with("password").await;
+    preprocessor_finds_nothing(&doc);
+    assert_eq!(gw.param("param", "password"), Some(SWITCH_BAIT));
+}
+
+/// The data directory's path is the operator's; a `$` in it is a `$` in the path.
+#[tokio::test]
+async fn a_music_on_hold_path_reaches_the_switch_literally() {
+    let dir = common::api::temp_dir().join("pbx$${default_password}");
+    std::fs::create_dir_all(&dir).unwrap();
+    let srv = common::api::start_demo(|c| {
+        c.xml_curl_password = PASSWORD.into();
+        c.data_dir = dir.clone();
+    })
+    .await;
+    let acme = switchboard::store::TenantId(find(&srv.store, &res::TENANTS, "sip_domain", ACME)["id"].as_i64().unwrap());
+    let class = srv.store.create(&res::MOH_CLASSES, Some(acme), &ADMIN, &obj(json!({ "name": "jazz" }))).unwrap()["id"].as_i64().unwrap();
+    let (_, doc) = fetch(srv.addr, &[("section", "configuration"), ("key_value", "local_stream.conf")], SIGNED).await;
+    assert!(!doc.contains("pbx$${default_password}"), "{doc}");
+    let d = parse(&doc);
+    let conf = d.at(&["section[name=configuration]", "configuration[name=local_stream.conf]"]).unwrap();
+    let path = conf.at(&[&format!("directory[name=moh_t{}_c{class}]", acme.0)]).unwrap().attr("path").unwrap();
+    assert!(path.contains("/pbx$${default_password}/moh/"), "{path}");
+    assert_eq!(conf.at(&["directory[name=default]"]).unwrap().attr("path"), Some("$${sounds_dir}/music/8000"), "FreeSWITCH's own stays a variable");
+}
+
+/// Every field the switch reads refuses a variable reference when it is written, with a
+/// field error that says why; the same text elsewhere is stored as it is.
+#[tokio::test]
+async fn the_api_refuses_a_variable_reference_in_every_field_the_switch_reads() {
+    let srv = demo().await;
+    let to_switch: Vec<(&str, &str)> = res::ALL.iter().flat_map(|r| r.fields.iter().filter(|f| f.to_switch).map(move |f| (r.name, f.name))).collect();
+    assert_eq!(
+        to_switch,
+        [("trunks", "name"), ("trunks", "username"), ("trunks", "password"), ("extensions", "display_name"), ("voicemail-boxes", "email")],
+        "every field an XML answer carries as text"
+    );
+    let admin = srv.login("admin@switchboard.test", "Demo-Admin-2026").await;
+    let trunk = find(&srv.store, &res::TRUNKS, "name", "DemoCarrier")["id"].as_i64().unwrap();
+    let ext = acme_id(&srv.store, &res::EXTENSIONS, "number", "1004");
+    let vm = acme_id(&srv.store, &res::VOICEMAIL_BOXES, "number", "1001");
+    for (path, field, bait) in [
+        (format!("/api/v1/trunks/{trunk}"), "name", "Carrier ${system(id)}"),
+        (format!("/api/v1/trunks/{trunk}"), "username", "u$${default_password}"),
+        (format!("/api/v1/trunks/{trunk}"), "password", "p$\\{x}"),
+        (format!("/api/v1/extensions/{ext}"), "display_name", "a$${default_password}b"),
+        (format!("/api/v1/voicemail-boxes/{vm}"), "email", "${system(id)}@acme.test"),
+    ] {
+        let (st, v) = srv.call("PATCH", &path, Some(&admin), Some(&json!({ field: bait }))).await;
+        assert_eq!((st, v["field"].as_str()), (422, Some(field)), "{path} {field}: {v}");
+        assert!(v["message"].as_str().unwrap().contains("${"), "{v}");
+    }
+    // A `$` or braces alone are no reference.
+    let (st, v) = srv.call("PATCH", &format!("/api/v1/extensions/{ext}"), Some(&admin), Some(&json!({ "display_name": "Sales $ {EU}" }))).await;
+    assert_eq!((st, v["display_name"].as_str()), (200, Some("Sales $ {EU}")), "{v}");
+    // Text the switch never reads keeps any character.
+    let (st, _) = srv.call("PATCH", &format!("/api/v1/voicemail-boxes/{vm}"), Some(&admin), Some(&json!({ "name": "${x}" }))).await;
+    assert_eq!(st, 200);
+}
 #[tokio::test]
 async fn sofia_conf_has_both_profiles_and_a_gateway_per_active_trunk() {
     let srv = demo().await;
@@ -152,7 +326,7 @@ async fn sofia_conf_has_both_profiles_and_a_gateway_per_active_trunk() {
         .unwrap();
     let req =
         [("section", "configuration"), ("tag_name", "configuration"), ("key_name", "name"), ("key_value", "sofia.conf"), ("profile", "external")];
-    let (st, doc) = fetch(srv.addr, &req, None).await;
+    let (st, doc) = fetch(srv.addr, &req, SIGNED).await;
     assert_eq!(st, 200);
     let d = parse(&doc);
     let conf = d.at(&["section[name=configuration]", "configuration[name=sofia.conf]"]).expect("sofia.conf");
@@ -176,7 +350,7 @@ async fn sofia_conf_has_both_profiles_and_a_gateway_per_active_trunk() {
     assert!(gws.at(&[&format!("gateway[name=trunk{off}]")]).is_none(), "an inactive trunk is no gateway");
     assert_eq!(gws.children.len(), 2, "the demo trunk and the new one");
     // What switchboard does not own falls back to FreeSWITCH's files.
-    let (_, doc) = fetch(srv.addr, &[("section", "configuration"), ("key_value", "switch.conf")], None).await;
+    let (_, doc) = fetch(srv.addr, &[("section", "configuration"), ("key_value", "switch.conf")], SIGNED).await;
     assert!(is_not_found(&doc));
 }
 
@@ -187,7 +361,7 @@ async fn music_on_hold_classes_and_conference_profiles() {
     let class = srv.store.create(&res::MOH_CLASSES, Some(switchboard::store::TenantId(acme)), &ADMIN, &obj(json!({ "name": "jazz" }))).unwrap()["id"]
         .as_i64()
         .unwrap();
-    let (_, doc) = fetch(srv.addr, &[("section", "configuration"), ("key_value", "local_stream.conf")], None).await;
+    let (_, doc) = fetch(srv.addr, &[("section", "configuration"), ("key_value", "local_stream.conf")], SIGNED).await;
     let d = parse(&doc);
     let conf = d.at(&["section[name=configuration]", "configuration[name=local_stream.conf]"]).unwrap();
     assert!(conf.at(&["directory[name=default]"]).is_some(), "FreeSWITCH's own default stream stays");
@@ -195,7 +369,7 @@ async fn music_on_hold_classes_and_conference_profiles() {
     let path = dir.attr("path").unwrap();
     assert!(std::path::Path::new(path).is_absolute() && path.ends_with(&format!("moh/{acme}/{class}")), "{path}");
     assert_eq!(dir.param("param", "rate"), Some("8000"));
-    let (_, doc) = fetch(srv.addr, &[("section", "configuration"), ("key_value", "conference.conf")], None).await;
+    let (_, doc) = fetch(srv.addr, &[("section", "configuration"), ("key_value", "conference.conf")], SIGNED).await;
     let d = parse(&doc);
     let conf = d.at(&["section[name=configuration]", "configuration[name=conference.conf]"]).unwrap();
     assert_eq!(conf.at(&["profiles", "profile[name=default]"]).unwrap().param("param", "caller-controls"), Some("default"));
@@ -206,7 +380,7 @@ async fn music_on_hold_classes_and_conference_profiles() {
 async fn every_tenant_domain_and_public_get_a_context_that_hands_calls_to_the_socket() {
     let srv = demo().await;
     for ctx in ["public", ACME, "globex.switchboard.test"] {
-        let (_, doc) = fetch(srv.addr, &[("section", "dialplan"), ("Caller-Context", ctx), ("Caller-Destination-Number", "1001")], None).await;
+        let (_, doc) = fetch(srv.addr, &[("section", "dialplan"), ("Caller-Context", ctx), ("Caller-Destination-Number", "1001")], SIGNED).await;
         let d = parse(&doc);
         let context = d.at(&["section[name=dialplan]", &format!("context[name={ctx}]")]).unwrap_or_else(|| panic!("{ctx}: {doc}"));
         let cond = context.at(&["extension[name=switchboard]", "condition"]).unwrap();
@@ -215,17 +389,48 @@ async fn every_tenant_domain_and_public_get_a_context_that_hands_calls_to_the_so
         assert!(socket.1.contains("127.0.0.1:8084") && socket.1.ends_with("async full"), "{socket:?}");
         assert_eq!(actions.last().map(|a| a.0), Some("hangup"), "the fallback ends the call when no switchboard answers");
     }
-    let (_, doc) = fetch(srv.addr, &[("section", "dialplan"), ("Caller-Context", "default")], None).await;
+    let (_, doc) = fetch(srv.addr, &[("section", "dialplan"), ("Caller-Context", "default")], SIGNED).await;
     assert!(is_not_found(&doc), "contexts switchboard does not own are FreeSWITCH's");
 }
 
 #[tokio::test]
-async fn a_password_when_configured_is_required() {
-    let srv = common::api::start_demo(|c| c.xml_curl_password = "fs-secret".into()).await;
+async fn the_password_is_required_and_a_request_through_a_proxy_is_refused() {
+    let srv = demo().await;
     let req = user_request("1001", ACME, "sip_auth");
-    assert_eq!(fetch(srv.addr, &req, None).await.0, 401);
+    assert_eq!(fetch(srv.addr, &req, None).await.0, 401, "loopback alone is no proof");
     assert_eq!(fetch(srv.addr, &req, Some("freeswitch:wrong")).await.0, 401);
-    let (st, doc) = fetch(srv.addr, &req, Some("freeswitch:fs-secret")).await;
+    let (st, doc) = fetch(srv.addr, &req, SIGNED).await;
     assert_eq!(st, 200);
     assert!(!is_not_found(&doc));
+    // A reverse proxy on the same box connects from loopback: its headers give it away.
+    for h in [("X-Forwarded-For", "203.0.113.5"), ("Forwarded", "for=203.0.113.5"), ("X-Real-IP", "203.0.113.5")] {
+        let (st, doc) = fetch_with(srv.addr, &req, SIGNED, &[h]).await;
+        assert_eq!(st, 403, "{h:?}");
+        assert!(!doc.contains("a1-hash"), "{h:?}: {doc}");
+    }
+}
+
+/// `serve` with no password configured (a fresh `serve --demo`): one is generated into the
+/// data directory, owner-only, and nothing is answered without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_demo_generates_the_password_and_answers_nothing_without_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = common::api::temp_dir();
+    let sb = common::process::serve(&dir, "127.0.0.1:9".parse().unwrap(), "ClueCon", &["--demo"]);
+    let file = dir.join("xml-curl-password");
+    let password = std::fs::read_to_string(&file).expect("generated at the first start").trim().to_string();
+    assert!(password.len() >= 32, "{password}");
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    let req = user_request("1001", ACME, "sip_auth");
+    let (st, doc) = fetch(sb.http, &req, None).await;
+    assert_eq!(st, 401, "{doc}");
+    let creds = format!("freeswitch:{password}");
+    let (st, doc) = fetch(sb.http, &req, Some(&creds)).await;
+    assert_eq!(st, 200);
+    assert!(doc.contains("a1-hash"), "{doc}");
+    assert_eq!(fetch_with(sb.http, &req, Some(&creds), &[("X-Forwarded-For", "203.0.113.5")]).await.0, 403);
+    // The same password after a restart.
+    drop(sb);
+    let sb = common::process::serve(&dir, "127.0.0.1:9".parse().unwrap(), "ClueCon", &[]);
+    assert_eq!(fetch(sb.http, &req, Some(&creds)).await.0, 200);
 }

@@ -1,13 +1,21 @@
 //! `POST /freeswitch/xml`: mod_xml_curl's one URL for the directory, configuration and
-//! dialplan bindings. Who may ask: loopback callers (unless `xml_curl_remote`), with the
-//! `gateway-credentials` password when one is configured. The documents come from
+//! dialplan bindings. Who may ask: loopback callers (unless `xml_curl_remote`), always with
+//! the `gateway-credentials` password, and never through a proxy. The documents come from
 //! [`crate::xml_curl`].
+//!
+//! The answers carry every phone's digest hash and voicemail PIN, so the password is never
+//! optional: without `xml_curl_password` switchboard generates one at its first start into
+//! `<data_dir>/xml-curl-password` (`fs-scripts/wire-freeswitch --xml-curl-password-file`
+//! writes it into FreeSWITCH's xml_curl.conf.xml). A loopback peer alone proves nothing
+//! behind a reverse proxy on the same box, so a request carrying a proxy's forwarding
+//! headers is refused whatever its peer: mod_xml_curl (libcurl) sends none.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use base64::Engine as _;
-use warp::http::{HeaderValue, StatusCode};
+use warp::http::{HeaderMap, HeaderValue, StatusCode};
 use warp::Filter;
 
 use super::plain as reply;
@@ -15,6 +23,44 @@ use super::router::Api;
 
 /// Form bodies above this are not mod_xml_curl's.
 const BODY_LIMIT: u64 = 64 * 1024;
+
+/// The generated password's file in the data directory.
+pub const PASSWORD_FILE: &str = "xml-curl-password";
+
+/// Headers a proxy adds (RFC 7239 `Forwarded`, the de-facto `X-Forwarded-*`, nginx's
+/// `X-Real-IP`, RFC 9110 `Via`): a request with any of them did not come from the switch.
+fn forwarded(headers: &HeaderMap) -> Option<&str> {
+    headers.keys().map(|k| k.as_str()).find(|k| matches!(*k, "forwarded" | "x-real-ip" | "via") || k.starts_with("x-forwarded-"))
+}
+
+/// The password mod_xml_curl must send: `xml_curl_password` when configured, else the one in
+/// `<data_dir>/xml-curl-password`, generated (0600) on the first start without one.
+pub fn password(cfg: &crate::config::Config) -> std::io::Result<String> {
+    if !cfg.xml_curl_password.is_empty() {
+        return Ok(cfg.xml_curl_password.clone());
+    }
+    let path = password_path(cfg);
+    match std::fs::read_to_string(&path) {
+        Ok(pw) if !pw.trim().is_empty() => return Ok(pw.trim().to_string()),
+        Ok(_) => return Err(std::io::Error::other(format!("{} is empty: delete it to have a new password generated", path.display()))),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
+        Err(_) => {}
+    }
+    // 32 letters and digits: nothing XML, a shell or FreeSWITCH's preprocessor reads specially.
+    let pw: String = (0..2).map(|_| crate::store::validate::generate_secret()).collect::<String>().chars().take(32).collect();
+    crate::data_dir::create_private(&path, format!("{pw}\n").as_bytes())
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    tracing::info!(
+        file = %path.display(),
+        "generated the mod_xml_curl password; wire FreeSWITCH with: fs-scripts/wire-freeswitch --xml-curl-password-file {}",
+        path.display()
+    );
+    Ok(pw)
+}
+
+pub fn password_path(cfg: &crate::config::Config) -> PathBuf {
+    cfg.data_dir.join(PASSWORD_FILE)
+}
 
 /// Why a request is not answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +84,11 @@ impl Refusal {
 }
 
 /// Whether the request may be answered; the refusal otherwise.
-fn admit(cfg: &crate::config::Config, peer: Option<SocketAddr>, auth: Option<&str>) -> Result<(), Refusal> {
+fn admit(cfg: &crate::config::Config, peer: Option<SocketAddr>, headers: &HeaderMap) -> Result<(), Refusal> {
+    if let Some(h) = forwarded(headers) {
+        tracing::warn!(peer = ?peer, header = h, "mod_xml_curl request through a proxy refused");
+        return Err(Refusal::Forbidden("forwarded requests are refused: FreeSWITCH asks switchboard directly"));
+    }
     let local = peer.is_some_and(|p| p.ip().is_loopback());
     if !local && !cfg.xml_curl_remote {
         tracing::warn!(peer = ?peer, "mod_xml_curl request from outside loopback refused (set xml_curl_remote)");
@@ -46,13 +96,13 @@ fn admit(cfg: &crate::config::Config, peer: Option<SocketAddr>, auth: Option<&st
     }
     let want = &cfg.xml_curl_password;
     if want.is_empty() {
-        if local {
-            return Ok(());
-        }
-        tracing::warn!(peer = ?peer, "mod_xml_curl from another host needs xml_curl_password");
-        return Err(Refusal::Forbidden("set xml_curl_password to answer other hosts"));
+        // `serve` always has one (configured or generated); an empty one never opens the door.
+        tracing::error!("mod_xml_curl request refused: no xml_curl_password");
+        return Err(Refusal::Forbidden("no xml_curl_password is set"));
     }
-    let given = auth
+    let given = headers
+        .get("authorization")
+        .and_then(|a| a.to_str().ok())
         .and_then(|a| a.strip_prefix("Basic "))
         .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
         .and_then(|b| String::from_utf8(b).ok());
@@ -86,13 +136,13 @@ pub fn xml_curl(api: Arc<Api>) -> impl Filter<Extract = (warp::reply::Response,)
     warp::path!("freeswitch" / "xml")
         .and(warp::post())
         .and(crate::http::client_addr())
-        .and(warp::header::optional::<String>("authorization"))
+        .and(warp::header::headers_cloned())
         .and(warp::body::content_length_limit(BODY_LIMIT))
         .and(warp::body::bytes())
-        .then(move |peer: Option<SocketAddr>, auth: Option<String>, body: bytes::Bytes| {
+        .then(move |peer: Option<SocketAddr>, headers: HeaderMap, body: bytes::Bytes| {
             let (api, settings) = (api.clone(), settings.clone());
             async move {
-                if let Err(refused) = admit(&api.cfg, peer, auth.as_deref()) {
+                if let Err(refused) = admit(&api.cfg, peer, &headers) {
                     return refused.reply();
                 }
                 let answered = tokio::task::spawn_blocking(move || {
@@ -116,29 +166,66 @@ mod tests {
     use super::*;
     use crate::config::Config;
 
-    fn status(cfg: &Config, peer: &str, auth: Option<&str>) -> u16 {
-        match admit(cfg, Some(peer.parse().unwrap()), auth) {
+    fn status(cfg: &Config, peer: &str, headers: &[(&str, &str)]) -> u16 {
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            map.insert(warp::http::HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
+        }
+        match admit(cfg, Some(peer.parse().unwrap()), &map) {
             Ok(()) => 200,
             Err(r) => r.reply().status().as_u16(),
         }
     }
 
+    fn basic(pw: &str) -> String {
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("freeswitch:{pw}")))
+    }
+
     #[test]
-    fn other_hosts_need_to_be_allowed_and_to_sign_in() {
-        let basic = |pw: &str| format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("freeswitch:{pw}")));
-        let open = Config::default();
-        assert_eq!(status(&open, "127.0.0.1:4000", None), 200, "loopback, no password configured");
-        assert_eq!(status(&open, "[::1]:4000", None), 200);
-        assert_eq!(status(&open, "192.0.2.9:4000", None), 403, "another host, remote not allowed");
-        let remote = Config { xml_curl_remote: true, ..Config::default() };
-        assert_eq!(status(&remote, "192.0.2.9:4000", None), 403, "another host needs a password configured");
-        let locked = Config { xml_curl_remote: true, xml_curl_password: "pw-1".into(), ..Config::default() };
-        assert_eq!(status(&locked, "192.0.2.9:4000", None), 401);
-        assert_eq!(status(&locked, "192.0.2.9:4000", Some(&basic("pw-2"))), 401);
-        assert_eq!(status(&locked, "192.0.2.9:4000", Some("Basic !!not-base64")), 401);
-        assert_eq!(status(&locked, "192.0.2.9:4000", Some(&basic("pw-1"))), 200);
-        assert_eq!(status(&locked, "127.0.0.1:4000", None), 401, "a configured password binds loopback too");
-        let password_only = Config { xml_curl_password: "pw-1".into(), ..Config::default() };
-        assert_eq!(status(&password_only, "192.0.2.9:4000", Some(&basic("pw-1"))), 403, "remote stays off unless enabled");
+    fn other_hosts_need_to_be_allowed_and_every_caller_signs_in() {
+        let auth = basic("pw-1");
+        let signed = [("authorization", auth.as_str())];
+        let local = Config { xml_curl_password: "pw-1".into(), ..Config::default() };
+        assert_eq!(status(&local, "127.0.0.1:4000", &signed), 200);
+        assert_eq!(status(&local, "[::1]:4000", &signed), 200);
+        assert_eq!(status(&local, "127.0.0.1:4000", &[]), 401, "loopback alone is no proof");
+        assert_eq!(status(&local, "127.0.0.1:4000", &[("authorization", &basic("pw-2"))]), 401);
+        assert_eq!(status(&local, "127.0.0.1:4000", &[("authorization", "Basic !!not-base64")]), 401);
+        assert_eq!(status(&local, "192.0.2.9:4000", &signed), 403, "remote stays off unless enabled");
+        let remote = Config { xml_curl_remote: true, ..local.clone() };
+        assert_eq!(status(&remote, "192.0.2.9:4000", &[]), 401);
+        assert_eq!(status(&remote, "192.0.2.9:4000", &signed), 200);
+        let none = Config::default();
+        assert_eq!(status(&none, "127.0.0.1:4000", &[("authorization", &basic(""))]), 403, "an empty password opens nothing");
+    }
+
+    #[test]
+    fn a_request_through_a_proxy_is_refused_with_the_right_password() {
+        let cfg = Config { xml_curl_password: "pw-1".into(), xml_curl_remote: true, ..Config::default() };
+        let auth = basic("pw-1");
+        for h in ["X-Forwarded-For", "x-forwarded-host", "X-Forwarded-Proto", "Forwarded", "X-Real-IP", "Via"] {
+            assert_eq!(status(&cfg, "127.0.0.1:4000", &[("authorization", &auth), (h, "203.0.113.5")]), 403, "{h}");
+        }
+        assert_eq!(status(&cfg, "127.0.0.1:4000", &[("authorization", &auth), ("user-agent", "freeswitch-xml/1.0")]), 200);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_password_is_generated_once_owner_only_and_configured_wins() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("sb-xmlpw-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cfg = Config { data_dir: dir.clone(), ..Config::default() };
+        let first = password(&cfg).unwrap();
+        assert_eq!(first.len(), 32);
+        assert!(first.bytes().all(|b| b.is_ascii_alphanumeric()), "{first}");
+        assert_eq!(password(&cfg).unwrap(), first, "read back, not made again");
+        assert_eq!(std::fs::read_to_string(dir.join(PASSWORD_FILE)).unwrap(), format!("{first}\n"));
+        assert_eq!(std::fs::metadata(dir.join(PASSWORD_FILE)).unwrap().permissions().mode() & 0o777, 0o600);
+        let configured = Config { xml_curl_password: "from-config".into(), ..cfg.clone() };
+        assert_eq!(password(&configured).unwrap(), "from-config");
+        std::fs::write(dir.join(PASSWORD_FILE), "\n").unwrap();
+        assert!(password(&cfg).is_err(), "an emptied file is an error, not an open door");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

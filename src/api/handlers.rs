@@ -15,6 +15,7 @@ use crate::access::{self, Role, Token};
 use crate::store::accounts::{Attempt, Credentials, NewUser, Principal, Rotation, UserChanges};
 use crate::store::activity::{Entry, Filter};
 use crate::store::billing::Slot;
+use crate::store::branding;
 use crate::store::resource::{Actor, Within};
 use crate::store::{resources as res, validate, Resource, Scope, TenantId};
 
@@ -564,9 +565,10 @@ pub fn activity(api: &Api, req: &Req) -> ApiResult<Reply> {
 pub fn public_branding(api: &Api, req: &Req) -> ApiResult<Reply> {
     let host = req.query("host").ok_or_else(|| ApiError::invalid("host", "required"))?;
     let host = validate::hostname(host).map_err(|m| ApiError::invalid("host", m))?;
+    let installation = branding::is_installation_host(&host, &branding::installation_hosts(&api.cfg.public_url));
     let b = api
         .store
-        .branding_for_host(&host)?
+        .public_branding(&host, installation)?
         .unwrap_or_else(|| json!({ "title": "switchboard", "logo": "", "login_background": "", "favicon": "", "footer": "", "support_email": "" }));
     Reply::ok(b)
 }
@@ -875,6 +877,25 @@ fn check_own_extension(api: &Api, p: &Principal, r: &Resource, body: &Map<String
     Ok(())
 }
 
+/// A branding row's host name: a tenant admin's must be of the tenant's own SIP domain, and
+/// the installation's host names carry only the system's row (store/branding.rs).
+fn check_branding_host(api: &Api, p: &Principal, r: &Resource, body: &Map<String, Value>, current: Option<&Value>) -> ApiResult<()> {
+    if r.name != res::BRANDING.name {
+        return Ok(());
+    }
+    let writer = match (p.role, p.tenant) {
+        (Role::SuperAdmin, _) => branding::Writer::SuperAdmin,
+        (_, Some(t)) => branding::Writer::TenantAdmin(t),
+        (_, None) => return Err(ApiError::forbidden("branding belongs to a tenant or to the super admin")),
+    };
+    let field = |k: &str| body.get(k).or_else(|| current.and_then(|c| c.get(k)));
+    let tenant = field("tenant_id").and_then(Value::as_i64).map(TenantId);
+    let host = field("hostname").and_then(Value::as_str);
+    let was = current.and_then(|c| c["hostname"].as_str());
+    api.store.check_branding_host(writer, tenant, host, was, &branding::installation_hosts(&api.cfg.public_url))?;
+    Ok(())
+}
+
 /// Fields only the super admin writes, refused by name for anyone else; a value sent back
 /// unchanged (`current`: the row being updated; none on create) is let through untouched.
 fn check_super_admin_fields(p: &Principal, r: &Resource, body: &mut Map<String, Value>, current: Option<&Value>) -> ApiResult<()> {
@@ -909,6 +930,7 @@ pub fn resource(api: &Api, req: &Req, r: &'static Resource, op: Op) -> ApiResult
             let mut body = req.object()?;
             check_super_admin_fields(p, r, &mut body, None)?;
             let tenant = tenant_for_create(api, req, r, p, &mut body)?;
+            check_branding_host(api, p, r, &body, None)?;
             if !g.admin {
                 check_own_extension(api, p, r, &body)?;
             }
@@ -935,6 +957,10 @@ pub fn resource(api: &Api, req: &Req, r: &'static Resource, op: Op) -> ApiResult
                     }
                     _ => {}
                 }
+            }
+            if r.name == res::BRANDING.name {
+                let current = api.store.get(r, g.within, g.owner, req.id())?;
+                check_branding_host(api, p, r, &body, Some(&current))?;
             }
             if !g.admin {
                 check_own_extension(api, p, r, &body)?;
@@ -988,7 +1014,7 @@ pub fn upload_moh_file(api: &Api, req: &Req) -> ApiResult<Reply> {
     if !name.to_ascii_lowercase().ends_with(&format!(".{kind}")) {
         return Err(ApiError::invalid("name", format!("the content is {kind}: the name must end in .{kind}")));
     }
-    let rel = format!("moh/{}/{}/{name}", tenant.0, req.id());
+    let rel = format!("{}/{}/{}/{name}", crate::data_dir::MOH, tenant.0, req.id());
     let path = api.cfg.data_dir.join(&rel);
     let io = |e: std::io::Error| ApiError::Internal(format!("{}: {e}", path.display()));
     std::fs::create_dir_all(path.parent().expect("a parent")).map_err(io)?;
@@ -998,6 +1024,9 @@ pub fn upload_moh_file(api: &Api, req: &Req) -> ApiResult<Reply> {
     // The upload was streamed into the data directory's own tmp/, so this is a rename (the
     // temporary file's own clean-up then finds nothing to remove).
     std::fs::rename(upload.file.path(), &path).map_err(io)?;
+    // FreeSWITCH plays it, perhaps as another user: the upload's directories and file are
+    // made readable (the umask made them owner-only).
+    crate::data_dir::share_moh(&api.cfg.data_dir).map_err(io)?;
     audit(api, Some(p), Some(tenant), "upload", format!("moh-files/{}", f.id), format!("{name} ({} bytes)", f.bytes));
     Reply::created(serde_json::to_value(f).map_err(|e| ApiError::Internal(e.to_string()))?)
 }

@@ -75,6 +75,10 @@ fn resource_schema(r: &Resource) -> Value {
             let d = schema["description"].as_str().map(|d| format!("{d}; ")).unwrap_or_default();
             schema["description"] = json!(format!("{d}set by the super admin only"));
         }
+        if f.to_switch {
+            let d = schema["description"].as_str().map(|d| format!("{d}; ")).unwrap_or_default();
+            schema["description"] = json!(format!("{d}served to FreeSWITCH: no ${{ or $${{ (docs/security.md)"));
+        }
         props.insert(f.name.into(), schema);
         if f.required {
             required.push(f.name);

@@ -16,7 +16,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 use warp::http::{HeaderValue, StatusCode};
@@ -110,6 +110,13 @@ fn answer(api: &Api, guard: &Guard, tail: &str, full_path: &str, auth: Option<&s
     }
 }
 
+/// Whether a request can end in [`Outcome::Failed`]: a token URL, or a device's file with
+/// credentials to check. Common files and the first, credential-less ask for a device's
+/// file (a challenge) cannot.
+fn may_fail(tail: &str, has_credentials: bool) -> bool {
+    tail.starts_with("d/") || (has_credentials && matches!(provision::classify(tail), Asked::Device { .. }))
+}
+
 fn not_found() -> warp::reply::Response {
     reply(StatusCode::NOT_FOUND, "text/plain", "not found\n".into())
 }
@@ -125,21 +132,43 @@ pub fn files(api: Arc<Api>, guard: Arc<Guard>) -> impl Filter<Extract = (warp::r
             let (api, guard) = (api.clone(), guard.clone());
             async move {
                 let ip = peer.map(|p| p.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
-                match guard.verdict(ip, Instant::now()) {
-                    Verdict::Refused(wait) => {
-                        tracing::warn!(address = %ip, path = full.as_str(), "provisioning: refused (too many unknown devices from this address)");
-                        let mut r = reply(StatusCode::TOO_MANY_REQUESTS, "text/plain", "too many failed requests; try later\n".into());
-                        r.headers_mut().insert("retry-after", HeaderValue::from(wait.as_secs().max(1)));
-                        return r;
+                let refused = |wait: Duration| {
+                    tracing::warn!(address = %ip, path = full.as_str(), "provisioning: refused (too many unknown devices from this address)");
+                    let mut r = reply(StatusCode::TOO_MANY_REQUESTS, "text/plain", "too many failed requests; try later\n".into());
+                    r.headers_mut().insert("retry-after", HeaderValue::from(wait.as_secs().max(1)));
+                    r
+                };
+                // A request that may fail is counted before it is checked (guard.rs).
+                let attempt = if may_fail(tail.as_str(), auth.is_some()) {
+                    match guard.attempt(ip, Instant::now()) {
+                        Err(wait) => return refused(wait),
+                        Ok(a) => {
+                            if let Some(wait) = a.delay {
+                                tokio::time::sleep(wait).await;
+                            }
+                            Some(a)
+                        }
                     }
-                    Verdict::Slow(wait) => tokio::time::sleep(wait).await,
-                    Verdict::Go => {}
-                }
+                } else {
+                    match guard.verdict(ip, Instant::now()) {
+                        Verdict::Refused(wait) => return refused(wait),
+                        Verdict::Slow(wait) => tokio::time::sleep(wait).await,
+                        Verdict::Go => {}
+                    }
+                    None
+                };
                 let tail = tail.as_str().to_string();
                 let path = full.as_str().to_string();
                 let g = guard.clone();
                 let a = api.clone();
                 let outcome = tokio::task::spawn_blocking(move || answer(&a, &g, &tail, &path, auth.as_deref())).await;
+                let failed = matches!(outcome, Ok(Ok(Outcome::Failed(_))));
+                match attempt {
+                    Some(a) if failed => a.failed(),
+                    Some(a) => a.passed(),
+                    None if failed => guard.failed(ip, Instant::now()),
+                    None => {}
+                }
                 match outcome {
                     Ok(Ok(Outcome::File(f))) => reply(StatusCode::OK, f.content_type, f.body),
                     Ok(Ok(Outcome::Delivered { file, device, tenant, mac })) => {
@@ -170,7 +199,6 @@ pub fn files(api: Arc<Api>, guard: Arc<Guard>) -> impl Filter<Extract = (warp::r
                     }
                     Ok(Ok(Outcome::NotFound)) => not_found(),
                     Ok(Ok(Outcome::Failed(why))) => {
-                        guard.failed(ip, Instant::now());
                         tracing::warn!(address = %ip, path = full.as_str(), why, "provisioning: refused a device file");
                         not_found()
                     }

@@ -5,10 +5,14 @@
 //! Nonces are stateless: `<time>.<md5(key:time)>` with a key drawn at start, fresh for five
 //! minutes. A stale nonce is answered with a new challenge (`stale=true`), which phones
 //! follow without asking anyone for a password.
+//!
+//! A request that may fail (credentials or a token to check) is counted before it is
+//! checked ([`Guard::attempt`]): counted only after its failure, a burst of parallel guesses
+//! would all be checked before the first one was recorded (74 of 200 were, with a limit of 15).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -53,7 +57,49 @@ pub enum Verdict {
 struct Record {
     since: Instant,
     failures: u32,
+    /// Attempts admitted and not settled yet: each counts as a failure until it passes.
+    pending: u32,
     refused_until: Option<Instant>,
+}
+
+impl Record {
+    fn new(now: Instant) -> Record {
+        Record { since: now, failures: 0, pending: 0, refused_until: None }
+    }
+}
+
+/// One admitted request that may fail, counted against its address until it is settled.
+/// Dropped unsettled (the client went away while it was checked) it counts as failed.
+pub struct Attempt {
+    guard: Arc<Guard>,
+    ip: IpAddr,
+    /// When it was admitted: its failure counts from then.
+    at: Instant,
+    /// Answer only after this long (the address is past its free failures).
+    pub delay: Option<Duration>,
+    settled: bool,
+}
+
+impl Attempt {
+    /// It proved what it asked for (or was not a failure): it no longer counts.
+    pub fn passed(mut self) {
+        self.settled = true;
+        self.guard.settle(self.ip, false, self.at);
+    }
+
+    /// It failed: it stays counted, as a failure.
+    pub fn failed(mut self) {
+        self.settled = true;
+        self.guard.settle(self.ip, true, self.at);
+    }
+}
+
+impl Drop for Attempt {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.guard.settle(self.ip, true, self.at);
+        }
+    }
 }
 
 pub struct Guard {
@@ -77,20 +123,12 @@ impl Guard {
         Guard { key, policy, records: Mutex::new(HashMap::new()) }
     }
 
-    /// How a request from `ip` is treated now.
+    /// How a request from `ip` that cannot fail (a common file, a challenge) is treated now.
     pub fn verdict(&self, ip: IpAddr, now: Instant) -> Verdict {
         let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
         let Some(r) = records.get_mut(&ip) else { return Verdict::Go };
-        if let Some(until) = r.refused_until {
-            if now < until {
-                return Verdict::Refused(until - now);
-            }
-            records.remove(&ip);
-            return Verdict::Go;
-        }
-        if now.duration_since(r.since) > self.policy.window {
-            records.remove(&ip);
-            return Verdict::Go;
+        if let Some(v) = self.expire(r, now) {
+            return v;
         }
         if r.failures >= self.policy.free {
             Verdict::Slow(self.policy.slow)
@@ -99,27 +137,82 @@ impl Guard {
         }
     }
 
+    /// Admits a request from `ip` that may fail, counting it now, before it is checked;
+    /// refused (with how long to wait) when the address's failures and the attempts already
+    /// under way reach the limit. A burst of parallel guesses gets at most `refuse_at`
+    /// checked, the rest are refused at once.
+    pub fn attempt(self: &Arc<Self>, ip: IpAddr, now: Instant) -> Result<Attempt, Duration> {
+        let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
+        self.make_room(&mut records, ip, now);
+        let r = records.entry(ip).or_insert_with(|| Record::new(now));
+        if let Some(Verdict::Refused(wait)) = self.expire(r, now) {
+            return Err(wait);
+        }
+        let counted = r.failures + r.pending;
+        if counted >= self.policy.refuse_at {
+            // Only attempts still being checked hold the address back: once they are settled
+            // it is either refused for good or free again.
+            return Err(Duration::from_secs(1));
+        }
+        r.pending += 1;
+        let delay = (counted >= self.policy.free).then_some(self.policy.slow);
+        Ok(Attempt { guard: self.clone(), ip, at: now, delay, settled: false })
+    }
+
+    /// Ends a refusal or a window that is over (the record starts again, keeping the
+    /// attempts under way); the refusal still running otherwise.
+    fn expire(&self, r: &mut Record, now: Instant) -> Option<Verdict> {
+        if let Some(until) = r.refused_until {
+            if now < until {
+                return Some(Verdict::Refused(until - now));
+            }
+            *r = Record { pending: r.pending, ..Record::new(now) };
+        } else if now.duration_since(r.since) > self.policy.window {
+            *r = Record { pending: r.pending, ..Record::new(now) };
+        }
+        None
+    }
+
     /// `ip` asked for a device it could not prove to be (unknown MAC or token, wrong
-    /// credentials).
+    /// credentials) outside an [`Attempt`].
     pub fn failed(&self, ip: IpAddr, now: Instant) {
         let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
-        if records.len() >= MAX_TRACKED && !records.contains_key(&ip) {
-            let window = self.policy.window;
-            records.retain(|_, r| r.refused_until.is_some_and(|u| u > now) || now.duration_since(r.since) <= window);
-            if records.len() >= MAX_TRACKED {
-                if let Some(quiet) = records.iter().filter(|(_, r)| r.refused_until.is_none()).min_by_key(|(_, r)| r.failures).map(|(k, _)| *k) {
-                    records.remove(&quiet);
-                }
-            }
+        self.make_room(&mut records, ip, now);
+        let r = records.entry(ip).or_insert_with(|| Record::new(now));
+        self.expire(r, now);
+        self.count_failure(ip, r, now);
+    }
+
+    fn settle(&self, ip: IpAddr, failed: bool, now: Instant) {
+        let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
+        let r = records.entry(ip).or_insert_with(|| Record::new(now));
+        r.pending = r.pending.saturating_sub(1);
+        if failed {
+            self.count_failure(ip, r, now);
         }
-        let r = records.entry(ip).or_insert(Record { since: now, failures: 0, refused_until: None });
-        if now.duration_since(r.since) > self.policy.window {
-            *r = Record { since: now, failures: 0, refused_until: None };
-        }
+    }
+
+    fn count_failure(&self, ip: IpAddr, r: &mut Record, now: Instant) {
         r.failures += 1;
-        if r.failures >= self.policy.refuse_at {
+        if r.failures >= self.policy.refuse_at && r.refused_until.is_none() {
             r.refused_until = Some(now + self.policy.refusal);
             tracing::warn!(address = %ip, failures = r.failures, refused_secs = self.policy.refusal.as_secs(), "provisioning: address refused after repeated unknown devices");
+        }
+    }
+
+    /// Keeps the table under [`MAX_TRACKED`] before `ip` is added: finished windows go
+    /// first, then the quietest address with nothing under way.
+    fn make_room(&self, records: &mut HashMap<IpAddr, Record>, ip: IpAddr, now: Instant) {
+        if records.len() < MAX_TRACKED || records.contains_key(&ip) {
+            return;
+        }
+        let window = self.policy.window;
+        records.retain(|_, r| r.pending > 0 || r.refused_until.is_some_and(|u| u > now) || now.duration_since(r.since) <= window);
+        if records.len() >= MAX_TRACKED {
+            let quiet = records.iter().filter(|(_, r)| r.refused_until.is_none() && r.pending == 0).min_by_key(|(_, r)| r.failures).map(|(k, _)| *k);
+            if let Some(quiet) = quiet {
+                records.remove(&quiet);
+            }
         }
     }
 
@@ -359,5 +452,31 @@ mod tests {
         g.failed(other, t2);
         g.failed(other, t2);
         assert_eq!(g.verdict(other, t2 + Duration::from_secs(61)), Verdict::Go);
+    }
+
+    #[test]
+    fn attempts_count_before_they_are_checked() {
+        let p =
+            Policy { free: 2, refuse_at: 5, window: Duration::from_secs(60), slow: Duration::from_millis(300), refusal: Duration::from_secs(120) };
+        let g = Arc::new(Guard::new(p));
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        let t = Instant::now();
+        // A burst: every attempt admitted before any is settled.
+        let burst: Vec<Result<Attempt, Duration>> = (0..200).map(|_| g.attempt(ip, t)).collect();
+        let admitted: Vec<Attempt> = burst.into_iter().filter_map(Result::ok).collect();
+        assert_eq!(admitted.len(), 5, "no more checked than the limit");
+        assert_eq!(admitted.iter().map(|a| a.delay.is_some()).collect::<Vec<_>>(), [false, false, true, true, true], "past the free ones: slowed");
+        assert!(matches!(g.attempt(ip, t), Err(d) if d == Duration::from_secs(1)), "held back while the others are checked");
+        // One proves itself: it no longer counts, and another may try.
+        let mut admitted = admitted.into_iter();
+        admitted.next().unwrap().passed();
+        let again = g.attempt(ip, t).expect("room again");
+        // The rest fail (one by being dropped, as when the client goes away): refused.
+        drop(again);
+        admitted.for_each(Attempt::failed);
+        assert!(matches!(g.attempt(ip, t + Duration::from_secs(1)), Err(d) if d == Duration::from_secs(119)));
+        assert!(matches!(g.verdict(ip, t + Duration::from_secs(1)), Verdict::Refused(_)));
+        assert!(g.attempt("192.0.2.8".parse().unwrap(), t).is_ok(), "another address is not punished");
+        assert!(g.attempt(ip, t + Duration::from_secs(121)).is_ok(), "the refusal ends");
     }
 }

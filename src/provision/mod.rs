@@ -351,9 +351,23 @@ pub fn device(phone: &Phone, file: DeviceFile) -> Option<File> {
     })
 }
 
-/// XML text and attribute values.
+/// XML text and attribute values of a phone's file: XML's own characters as entities,
+/// control characters dropped. Not [`crate::xml_curl::esc`], which also hides `$` from
+/// FreeSWITCH's preprocessor: a phone has none, and Cisco's `$PROXY` macro must stay a `$`.
 fn esc(s: &str) -> String {
-    crate::xml_curl::esc(s)
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// A value in a `key = value` file: one line, whatever it holds (the store refuses control

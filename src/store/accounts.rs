@@ -607,22 +607,4 @@ impl Store {
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
-
-    /// Public branding for a host name, falling back to the system default row.
-    pub fn branding_for_host(&self, host: &str) -> Result<Option<serde_json::Value>> {
-        let c = self.conn()?;
-        let row = c
-            .prepare_cached(
-                "SELECT title, logo, login_background, favicon, footer, support_email FROM branding
-                 WHERE hostname = ?1 OR (tenant_id IS NULL AND hostname IS NULL) ORDER BY hostname IS NULL LIMIT 1",
-            )?
-            .query_row([host], |r| {
-                Ok(serde_json::json!({
-                    "title": r.get::<_, String>(0)?, "logo": r.get::<_, String>(1)?, "login_background": r.get::<_, String>(2)?,
-                    "favicon": r.get::<_, String>(3)?, "footer": r.get::<_, String>(4)?, "support_email": r.get::<_, String>(5)?,
-                }))
-            })
-            .optional()?;
-        Ok(row)
-    }
 }

@@ -179,6 +179,11 @@ impl Store {
     /// Slot usage against the package, and the period's usage counters.
     pub fn quota(&self, tenant: TenantId) -> Result<Quota> {
         let c = self.conn()?;
+        // The tenant first: one that does not exist is not found, not a query without rows.
+        let (day, tz): (i64, String) = c
+            .query_row("SELECT billing_day, timezone FROM tenants WHERE id = ?1", [tenant.0], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?
+            .ok_or(StoreError::NotFound)?;
         let package: Option<String> = c
             .query_row(
                 "SELECT p.name FROM subscriptions s JOIN packages p ON p.id = s.package_id WHERE s.tenant_id = ?1 AND s.active = 1",
@@ -191,8 +196,6 @@ impl Store {
             let used = slot_used(&c, tenant, slot, None)?;
             slots.push(SlotUsage { slot, used, limit: package_limit(&c, tenant, slot)?.map(|(_, l)| l) });
         }
-        let (day, tz): (i64, String) =
-            c.query_row("SELECT billing_day, timezone FROM tenants WHERE id = ?1", [tenant.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
         let current = crate::billing::period::start(day, &tz, jiff::Timestamp::now()).to_string();
         let mut usage: Vec<UsageQuota> = c
             .prepare("SELECT kind, allocated, used, period_start FROM quotas WHERE tenant_id = ?1 ORDER BY kind")?

@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod activity;
 pub mod alerts;
 pub mod billing;
+pub mod branding;
 pub mod cdr;
 pub mod freeswitch;
 pub mod ledger;

@@ -125,11 +125,14 @@ pub struct Field {
     /// Readable by the row's users, written by the super admin only (a tenant must not
     /// pick its own price).
     pub super_admin: bool,
+    /// Served to FreeSWITCH (mod_xml_curl's directory and sofia.conf): a variable reference
+    /// (`${…}`, `$${…}`) is refused ([`validate::no_switch_variables`]).
+    pub to_switch: bool,
 }
 
 impl Field {
     pub const fn new(name: &'static str, kind: Kind) -> Field {
-        Field { name, kind, required: false, nullable: false, filter: false, dialable: false, super_admin: false }
+        Field { name, kind, required: false, nullable: false, filter: false, dialable: false, super_admin: false, to_switch: false }
     }
     pub const fn req(mut self) -> Field {
         self.required = true;
@@ -149,6 +152,10 @@ impl Field {
     }
     pub const fn super_admin(mut self) -> Field {
         self.super_admin = true;
+        self
+    }
+    pub const fn to_switch(mut self) -> Field {
+        self.to_switch = true;
         self
     }
 }
@@ -266,6 +273,14 @@ fn as_int(v: &Value, min: i64, max: i64) -> std::result::Result<i64, String> {
 /// One JSON value checked and normalised into what the column holds. References are only
 /// checked for shape here; [`check_refs`] looks them up.
 fn value_in(f: &Field, v: &Value) -> std::result::Result<Sql, String> {
+    let sql = kind_in(f, v)?;
+    if let (true, Sql::Text(s)) = (f.to_switch, &sql) {
+        validate::no_switch_variables(s)?;
+    }
+    Ok(sql)
+}
+
+fn kind_in(f: &Field, v: &Value) -> std::result::Result<Sql, String> {
     if v.is_null() {
         return if f.nullable || (!f.required && matches!(f.kind, Kind::Ref(_) | Kind::GlobalRef(_) | Kind::UserRef | Kind::TenantRef)) {
             Ok(Sql::Null)

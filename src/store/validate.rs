@@ -26,6 +26,34 @@ pub fn text(s: &str, max: usize) -> Result<String, String> {
     Ok(s.to_string())
 }
 
+/// Text FreeSWITCH receives (a display name, a voicemail address, a trunk's name, user name or
+/// password in the XML answers of [`crate::xml_curl`]) must not hold a variable reference.
+/// FreeSWITCH expands `${name}` and `${api(args)}` wherever a channel variable's value is
+/// expanded, recursively (switch_channel.c:4171, API calls at :4216–4232: `${system(…)}`
+/// runs a shell command), and its XML preprocessor substitutes `$${name}` (switch_xml.c:1269
+/// expand_vars). A reference is FreeSWITCH's own definition: a `$`, any backslashes, then `{`
+/// (switch_utils.h:784 switch_string_var_check_const), which covers `$${` too.
+pub fn no_switch_variables(s: &str) -> Result<(), String> {
+    if has_switch_variable(s) {
+        return Err("must not contain ${ or $${: FreeSWITCH would expand it as a variable or an API call such as ${system(...)}".into());
+    }
+    Ok(())
+}
+
+/// Whether `s` holds a FreeSWITCH variable reference (see [`no_switch_variables`]).
+pub fn has_switch_variable(s: &str) -> bool {
+    let mut dollar = false;
+    for c in s.chars() {
+        match c {
+            '$' => dollar = true,
+            '{' if dollar => return true,
+            '\\' => {}
+            _ => dollar = false,
+        }
+    }
+    false
+}
+
 pub fn digits(s: &str, min: usize, max: usize) -> Result<String, String> {
     if s.len() < min || s.len() > max || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(if min == max { format!("must be {min} digits") } else { format!("must be {min} to {max} digits") });
@@ -202,6 +230,16 @@ mod tests {
         }
         assert!(mac("aa:bb:cc:11:22").is_err());
         assert!(mac("gg:bb:cc:11:22:33").is_err());
+    }
+
+    #[test]
+    fn variable_references_as_freeswitch_sees_them() {
+        for bad in ["a$${default_password}b", "${system(id)}", "x$\\{y}", "$$\\\\{z}", "${"] {
+            assert!(no_switch_variables(bad).is_err(), "{bad}");
+        }
+        for ok in ["Jane $ Doe", "US$ {price}", "{curly}", "$", "a$b{c}", "100%{x}", "O'Brien & <Co>"] {
+            assert!(no_switch_variables(ok).is_ok(), "{ok}");
+        }
     }
 
     #[test]

@@ -13,6 +13,8 @@ pub struct Served {
     pub http: SocketAddr,
     /// Everything it has logged so far (JSON lines).
     pub log: Arc<Mutex<String>>,
+    /// Its data directory.
+    pub dir: std::path::PathBuf,
 }
 
 impl Drop for Served {
@@ -84,7 +86,7 @@ pub fn serve_with(dir: &std::path::Path, esl: SocketAddr, password: &str, args: 
     }
     let (outbound, http) =
         rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| panic!("the server did not log its addresses: {}", log.lock().unwrap()));
-    Served { child, outbound: outbound.parse().unwrap(), http: http.parse().unwrap(), log }
+    Served { child, outbound: outbound.parse().unwrap(), http: http.parse().unwrap(), log, dir: dir.to_path_buf() }
 }
 
 /// The demo's first call: 1001 rings 1002 in acme, who answers at once and hangs up.

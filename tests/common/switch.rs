@@ -18,7 +18,6 @@ use switchboard::store::{resources as res, Store};
 use super::phone::{Phone, PhoneSpec};
 
 pub const ESL_PASSWORD: &str = "Lab-ESL-secret";
-pub const XML_CURL_PASSWORD: &str = "Lab-curl-secret";
 pub const ACME: &str = "acme.switchboard.test";
 
 /// One lab at a time: a FreeSWITCH takes a core while it starts, and the WebSocket ports of
@@ -155,26 +154,29 @@ impl Lab {
                 let _ = if p.is_dir() { std::fs::remove_dir_all(&p) } else { std::fs::remove_file(&p) };
             }
         }
+        // switchboard first, so that the switch's first look-ups (sofia.conf, the
+        // directory) find it, and so that it has generated its mod_xml_curl password (no
+        // xml_curl_password is configured: the default install).
+        let data = dir.join("switchboard");
+        std::fs::create_dir_all(&data).unwrap();
+        let sb = spawn_switchboard(&dir, http, outbound, esl_port);
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        wait_healthy(&rt, http);
+
         // Wired the README's way.
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("fs-scripts/wire-freeswitch");
         let out = Command::new(&script)
             .arg("--conf")
             .arg(&conf)
-            .args(["--esl-password", ESL_PASSWORD, "--xml-curl-password", XML_CURL_PASSWORD])
+            .args(["--esl-password", ESL_PASSWORD])
+            .arg("--xml-curl-password-file")
+            .arg(data.join("xml-curl-password"))
             .args(["--esl-port", &esl_port.to_string()])
             .args(["--xml-curl-url", &format!("http://{http}/freeswitch/xml")])
             .args(["--socket", &outbound.to_string()])
             .output()
             .unwrap();
         assert!(out.status.success(), "wire-freeswitch: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-
-        // switchboard first, so that the switch's first look-ups (sofia.conf, the
-        // directory) find it.
-        let data = dir.join("switchboard");
-        std::fs::create_dir_all(&data).unwrap();
-        let sb = spawn_switchboard(&dir, http, outbound, esl_port);
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-        wait_healthy(&rt, http);
 
         let fs_dirs = ["log", "db", "run", "storage", "recordings", "temp", "cache", "certs"];
         for d in fs_dirs {
@@ -376,7 +378,6 @@ fn spawn_switchboard(dir: &Path, http: SocketAddr, outbound: SocketAddr, esl_por
         .env("SWITCHBOARD_OUTBOUND_LISTEN", outbound.to_string())
         .env("SWITCHBOARD_FREESWITCH_ESL", format!("127.0.0.1:{esl_port}"))
         .env("SWITCHBOARD_FREESWITCH_PASSWORD", ESL_PASSWORD)
-        .env("SWITCHBOARD_XML_CURL_PASSWORD", XML_CURL_PASSWORD)
         .env("SWITCHBOARD_LOG_FORMAT", "json")
         .env("SWITCHBOARD_LOG", "info,switchboard=debug")
         .stdout(Stdio::null())
