@@ -295,7 +295,7 @@ pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<()> {
     let health = crate::api::Health { stats: outbound.stats(), switch: supervisor.state_watch(), version: env!("CARGO_PKG_VERSION") };
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let routes = crate::api::routes(health, Arc::new(state), root.join("static"), root.join("node_modules/.switchboard"));
-    let limits = crate::http::Limits::new(&cfg.http, budget.http);
+    let limits = crate::http::Limits::new(&cfg.http, budget.http, Some(cfg.freeswitch_esl.ip()));
     let http_task = tokio::spawn(crate::http::serve(http, warp::service(routes), limits, stop.clone(), Arc::default()));
     let grace = cfg.shutdown_grace();
     let calls = tokio::spawn(outbound.run(stop.clone(), grace));

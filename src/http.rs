@@ -4,8 +4,11 @@
 //! connections used up the process's descriptors and calls failed at `accept`. Here:
 //!
 //! - connections are capped in total (the share of descriptors [`crate::fds`] gives HTTP)
-//!   and per client address (an IPv6 client by its /64), and one over either cap is answered
-//!   503 and closed at once, without a task or a buffer;
+//!   and per client address (an IPv6 client by its /64; at most a quarter of the total), and
+//!   one over either cap is answered 503 and closed at once, without a task or a buffer;
+//! - FreeSWITCH's own host (where its event socket is) has [`crate::fds::SWITCH_RESERVE`]
+//!   places of its own beyond the total and no per-address cap: mod_xml_curl's lookups
+//!   (phones registering, calls finding their context) get through a flood of strangers;
 //! - a request's head must arrive within the idle time of the connection opening or of its
 //!   last answer (hyper's header-read timer, which also runs between kept-alive requests),
 //!   so silent and trickling clients are closed;
@@ -36,6 +39,9 @@ use warp::hyper::body::Incoming;
 pub struct Limits {
     pub max_connections: usize,
     pub max_per_address: usize,
+    /// FreeSWITCH's host: its connections may also take the reserved places.
+    pub switch_host: Option<IpAddr>,
+    pub switch_reserve: usize,
     pub idle: Duration,
     pub write_stall: Duration,
     pub max_requests: u32,
@@ -44,10 +50,13 @@ pub struct Limits {
 impl Limits {
     /// The configured limits, with at most `max_connections` open at once (the share of
     /// descriptors [`crate::fds::budget`] gives HTTP).
-    pub fn new(cfg: &crate::config::HttpLimits, max_connections: usize) -> Limits {
+    pub fn new(cfg: &crate::config::HttpLimits, max_connections: usize, switch_host: Option<IpAddr>) -> Limits {
         Limits {
             max_connections,
-            max_per_address: cfg.max_connections_per_address,
+            // One address never takes more than a quarter of everyone's places.
+            max_per_address: cfg.max_connections_per_address.min((max_connections / 4).max(1)),
+            switch_host: switch_host.map(address_key),
+            switch_reserve: crate::fds::SWITCH_RESERVE,
             idle: cfg.idle(),
             write_stall: cfg.write_stall(),
             max_requests: cfg.max_requests_per_connection,
@@ -79,6 +88,9 @@ pub struct Counters {
 /// Who may open one more connection.
 struct Admission {
     total: Arc<Semaphore>,
+    /// Places only FreeSWITCH's host may take once the shared ones are gone.
+    reserve: Arc<Semaphore>,
+    switch_host: Option<IpAddr>,
     per_address: Mutex<HashMap<IpAddr, usize>>,
     max_per_address: usize,
 }
@@ -86,7 +98,8 @@ struct Admission {
 /// A connection's place, given back when it closes.
 struct Ticket {
     _permit: OwnedSemaphorePermit,
-    key: IpAddr,
+    /// The address counted against its cap (None: FreeSWITCH's host, not counted).
+    key: Option<IpAddr>,
     admission: Arc<Admission>,
 }
 
@@ -98,6 +111,10 @@ enum Refusal {
 impl Admission {
     fn admit(self: &Arc<Self>, peer: IpAddr) -> Result<Ticket, Refusal> {
         let key = address_key(peer);
+        if Some(key) == self.switch_host {
+            let permit = self.total.clone().try_acquire_owned().or_else(|_| self.reserve.clone().try_acquire_owned()).map_err(|_| Refusal::Total)?;
+            return Ok(Ticket { _permit: permit, key: None, admission: self.clone() });
+        }
         // The address is counted first: a client at its own cap must not take, even for a
         // moment, one of the total places others need.
         {
@@ -109,7 +126,7 @@ impl Admission {
             *n += 1;
         }
         match self.total.clone().try_acquire_owned() {
-            Ok(permit) => Ok(Ticket { _permit: permit, key, admission: self.clone() }),
+            Ok(permit) => Ok(Ticket { _permit: permit, key: Some(key), admission: self.clone() }),
             Err(_) => {
                 self.release(key);
                 Err(Refusal::Total)
@@ -130,13 +147,15 @@ impl Admission {
 
 impl Drop for Ticket {
     fn drop(&mut self) {
-        self.admission.release(self.key);
+        if let Some(key) = self.key {
+            self.admission.release(key);
+        }
     }
 }
 
 /// The unit a per-address cap counts: an IPv4 address (also when it comes IPv4-mapped), or
 /// an IPv6 /64 — one subscriber's prefix, whose 2^64 addresses are all theirs to use.
-fn address_key(ip: IpAddr) -> IpAddr {
+pub fn address_key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
@@ -163,6 +182,8 @@ where
 {
     let admission = Arc::new(Admission {
         total: Arc::new(Semaphore::new(limits.max_connections.max(1))),
+        reserve: Arc::new(Semaphore::new(limits.switch_reserve)),
+        switch_host: limits.switch_host,
         per_address: Mutex::new(HashMap::new()),
         max_per_address: limits.max_per_address.max(1),
     });
@@ -367,7 +388,13 @@ mod tests {
 
     #[test]
     fn admission_counts_each_address_and_the_total_and_gives_places_back() {
-        let adm = Arc::new(Admission { total: Arc::new(Semaphore::new(3)), per_address: Mutex::new(HashMap::new()), max_per_address: 2 });
+        let adm = Arc::new(Admission {
+            total: Arc::new(Semaphore::new(3)),
+            reserve: Arc::new(Semaphore::new(2)),
+            switch_host: Some("10.0.0.9".parse().unwrap()),
+            per_address: Mutex::new(HashMap::new()),
+            max_per_address: 2,
+        });
         let one: IpAddr = "10.0.0.1".parse().unwrap();
         let two: IpAddr = "10.0.0.2".parse().unwrap();
         let t1 = adm.admit(one).ok().unwrap();
@@ -377,6 +404,10 @@ mod tests {
         assert!(matches!(adm.admit(two), Err(Refusal::Total)));
         // A refusal at the total cap leaves the address's count as it was.
         assert_eq!(adm.per_address.lock().unwrap().get(&two), Some(&1));
+        // FreeSWITCH's host gets the reserve when everyone's places are gone, and no more.
+        let switch: IpAddr = "10.0.0.9".parse().unwrap();
+        let (_s1, _s2) = (adm.admit(switch).ok().unwrap(), adm.admit(switch).ok().unwrap());
+        assert!(matches!(adm.admit(switch), Err(Refusal::Total)));
         drop(t1);
         assert!(adm.admit(two).is_ok());
     }

@@ -136,13 +136,16 @@ async fn reconciliation_frees_ghost_slots_and_settles_orphaned_reservations() {
     let caps = Arc::new(Caps::default());
     let _live_slot = caps.tenant(&live, 1, 0).unwrap();
     let _ghost = caps.tenant("ghost", 1, 0).unwrap();
-    let pass = switchboard::call::reconcile::once(&caps, &store, &c, Duration::ZERO, &|_| None).await.unwrap();
+    let mut waiting = switchboard::call::reconcile::Waiting::default();
+    let pass = switchboard::call::reconcile::once(&caps, &store, &c, Duration::ZERO, &|_| None, &mut waiting).await.unwrap();
     assert_eq!(pass.freed, vec!["ghost".to_string()]);
+    assert_eq!(pass.settled, Vec::<String>::new(), "a gone call the switch has not reported waits one pass for its figure");
+    let pass = switchboard::call::reconcile::once(&caps, &store, &c, Duration::ZERO, &|_| None, &mut waiting).await.unwrap();
     assert_eq!(pass.settled, vec!["crashed-call".to_string()], "the live call's reservation stays");
     assert_eq!(caps.tenant_calls(1), 1);
     let credit = store.credit(t).unwrap();
     assert_eq!((credit.balance, credit.held), (10_000_000 - 120_000, 60_000));
-    let again = switchboard::call::reconcile::once(&caps, &store, &c, Duration::ZERO, &|_| None).await.unwrap();
+    let again = switchboard::call::reconcile::once(&caps, &store, &c, Duration::ZERO, &|_| None, &mut waiting).await.unwrap();
     assert_eq!(again, switchboard::call::reconcile::Pass::default(), "nothing twice");
     assert_eq!(store.credit(t).unwrap().balance, 10_000_000 - 120_000);
     session.finish(Duration::from_secs(1)).await;
@@ -153,7 +156,7 @@ async fn reconciliation_frees_ghost_slots_and_settles_orphaned_reservations() {
     drop(_live_slot);
     let listed = c.api("show channels as json").await.unwrap();
     assert!(listed.contains(&live), "the switch lists a call briefly after its socket closed: {listed}");
-    let after = switchboard::call::reconcile::once(&caps, &store, &c, Duration::ZERO, &|_| None).await.unwrap();
+    let after = switchboard::call::reconcile::once(&caps, &store, &c, Duration::ZERO, &|_| None, &mut waiting).await.unwrap();
     assert_eq!(after.adopted, Vec::<String>::new());
     assert_eq!(caps.tenant_calls(1), 0);
     let _ = std::fs::remove_dir_all(&dir);

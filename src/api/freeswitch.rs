@@ -138,12 +138,23 @@ pub fn xml_curl(api: Arc<Api>) -> impl Filter<Extract = (warp::reply::Response,)
         .and(crate::http::client_addr())
         .and(warp::header::headers_cloned())
         .and(warp::body::content_length_limit(BODY_LIMIT))
-        .and(warp::body::bytes())
-        .then(move |peer: Option<SocketAddr>, headers: HeaderMap, body: bytes::Bytes| {
+        .and(warp::body::stream())
+        .then(move |peer: Option<SocketAddr>, headers: HeaderMap, stream| {
             let (api, settings) = (api.clone(), settings.clone());
             async move {
+                // Who asks first, then the form, bounded in size and time: a stranger's
+                // body is never read.
                 if let Err(refused) = admit(&api.cfg, peer, &headers) {
                     return refused.reply();
+                }
+                let mut body = Vec::new();
+                if let Err(e) = super::read_body(stream, BODY_LIMIT, api.cfg.http.idle(), |c| {
+                    body.extend_from_slice(c);
+                    Ok(())
+                })
+                .await
+                {
+                    return reply(e.status(), "text/plain", format!("{e}\n"));
                 }
                 let answered = tokio::task::spawn_blocking(move || {
                     let text = std::str::from_utf8(&body).map_err(|_| "the form is not UTF-8".to_string())?;

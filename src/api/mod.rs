@@ -66,10 +66,15 @@ pub fn health(h: Health) -> impl Filter<Extract = (impl warp::Reply,), Error = w
     })
 }
 
+/// The slowest a body may arrive, on the whole: a client that sends a byte just inside the
+/// idle time, again and again, must not hold its connection for ever.
+const MIN_BODY_RATE: u64 = 64 * 1024;
+
 /// Reads a request body, at most `limit` bytes, into `sink`: each chunk within `idle` of the
-/// last (else 408: a client that trickles its body must not hold a connection and a
-/// handler), the total checked before each chunk is kept.
-async fn read_body<S, B>(
+/// last, and the whole within `idle` plus the limit at [`MIN_BODY_RATE`] (else 408: a client
+/// that trickles its body must not hold a connection and a handler); the total is checked
+/// before each chunk is kept.
+pub(crate) async fn read_body<S, B>(
     s: S,
     limit: u64,
     idle: std::time::Duration,
@@ -82,8 +87,11 @@ where
     use futures_util::StreamExt;
     let mut s = std::pin::pin!(s);
     let mut len = 0u64;
+    let whole = tokio::time::Instant::now() + idle + std::time::Duration::from_secs(limit / MIN_BODY_RATE);
     loop {
-        let next = tokio::time::timeout(idle, s.next()).await.map_err(|_| error::ApiError::Timeout("the request body stopped arriving"))?;
+        let next = tokio::time::timeout_at(whole.min(tokio::time::Instant::now() + idle), s.next())
+            .await
+            .map_err(|_| error::ApiError::Timeout("the request body stopped arriving, or came too slowly"))?;
         let Some(chunk) = next else { return Ok(len) };
         let mut chunk = chunk.map_err(|e| error::ApiError::BadRequest(format!("reading the body: {e}")))?;
         if len + chunk.remaining() as u64 > limit {
@@ -112,8 +120,9 @@ where
     std::fs::create_dir_all(&dir).map_err(io)?;
     let file = tempfile::Builder::new().prefix("upload-").tempfile_in(&dir).map_err(io)?;
     // Writes are small (a socket read's worth) and to a local disk; a buffered writer keeps
-    // them off the runtime's threads for most chunks.
-    let mut out = std::io::BufWriter::with_capacity(256 << 10, file.as_file().try_clone().map_err(io)?);
+    // them off the runtime's threads for most chunks. Through the file's own handle: one
+    // descriptor an upload (src/fds.rs counts two a connection, its socket and this).
+    let mut out = std::io::BufWriter::with_capacity(256 << 10, file.as_file());
     let mut head = Vec::with_capacity(router::UPLOAD_HEAD);
     let len = read_body(s, limit, idle, |c| {
         let want = router::UPLOAD_HEAD.saturating_sub(head.len()).min(c.len());
@@ -122,6 +131,7 @@ where
     })
     .await?;
     out.flush().map_err(io)?;
+    drop(out);
     Ok(router::Upload { file, len, head })
 }
 

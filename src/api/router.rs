@@ -101,6 +101,8 @@ pub enum BodyDoc {
 
 /// JSON bodies above this are refused with 413 before they are parsed.
 pub const JSON_BODY_LIMIT: usize = 1 << 20;
+/// Bodies of routes anyone may call (a sign-in is well under 1 KiB).
+pub const PUBLIC_BODY_LIMIT: usize = 16 << 10;
 /// Uploads (music on hold) may be larger.
 pub const UPLOAD_LIMIT: usize = 32 << 20;
 
@@ -119,9 +121,14 @@ impl Route {
     pub fn has_id(&self) -> bool {
         self.path.contains('{')
     }
+    /// The largest body the route reads. A route anyone may call (sign-in, refresh) reads
+    /// at most [`PUBLIC_BODY_LIMIT`], and a GET none: what a stranger can make the server
+    /// hold is small.
     pub fn body_limit(&self) -> usize {
         match self.body {
             BodyDoc::Binary(_) => UPLOAD_LIMIT,
+            _ if self.method == Method::GET => 0,
+            _ if self.access == Access::Public => PUBLIC_BODY_LIMIT,
             _ => JSON_BODY_LIMIT,
         }
     }

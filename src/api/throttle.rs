@@ -18,16 +18,12 @@ const MAX_TRACKED: usize = 50_000;
 /// bounded, so this is only reached when checks stall (a saturated machine).
 const QUEUE_WAIT: Duration = Duration::from_secs(10);
 
-/// The address a client is counted under: an IPv4 address as it is (an IPv4-mapped IPv6
-/// address as its IPv4), an IPv6 address by its /64, since one host usually holds a whole
-/// /64 and could otherwise start afresh from every address in it.
+/// The address a client is counted under, as the HTTP listener counts it
+/// ([`crate::http::address_key`]: an IPv6 client by its /64), written out.
 pub fn address_key(ip: Option<IpAddr>) -> String {
-    match ip.map(|ip| ip.to_canonical()) {
+    match ip.map(crate::http::address_key) {
         Some(IpAddr::V4(v4)) => v4.to_string(),
-        Some(IpAddr::V6(v6)) => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
+        Some(IpAddr::V6(v6)) => format!("{v6}/64"),
         None => "unknown".into(),
     }
 }

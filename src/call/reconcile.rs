@@ -29,6 +29,13 @@ pub struct Pass {
     pub settled: Vec<String>,
 }
 
+/// What one pass leaves for the next: the calls found gone whose length the switch had not
+/// told yet. The live model reads the switch's events on a thread of its own, so a call's
+/// CHANNEL_HANGUP_COMPLETE can be read there a moment after `show channels` stopped listing
+/// it; such a call is settled at the next pass, on the switch's figure if it came.
+#[derive(Debug, Default)]
+pub struct Waiting(HashSet<String>);
+
 /// One comparison with the switch. `talked` tells how long a call the switch reported ended
 /// talked (the live model's record of its CHANNEL_HANGUP_COMPLETE).
 pub async fn once(
@@ -37,6 +44,7 @@ pub async fn once(
     client: &InboundClient,
     grace: Duration,
     talked: &(dyn Fn(&str) -> Option<i64> + Sync),
+    waiting: &mut Waiting,
 ) -> Result<Pass, String> {
     let answer = client.api("show channels as json").await.map_err(|e| e.to_string())?;
     let rows = channels(&answer)?;
@@ -52,6 +60,7 @@ pub async fn once(
     let owned: HashSet<String> = caps.calls().into_iter().collect();
     let s = store.clone();
     let held = tokio::task::spawn_blocking(move || s.reservations()).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
+    waiting.0.retain(|u| held.iter().any(|r| r.call_uuid == *u));
     // Stored times are rounded to the second: one second of slack.
     let cutoff = jiff::Timestamp::now() - jiff::SignedDuration::try_from(grace).unwrap_or_default() + jiff::SignedDuration::from_secs(1);
     let mut settled = Vec::new();
@@ -60,16 +69,18 @@ pub async fn once(
         if owned.contains(&r.call_uuid) || live.contains(&r.call_uuid) || !old {
             continue;
         }
-        // The switch's own figure when it told us the call ended; else at most from its
-        // answer (as stored, to the second) to now; else (not answered while watched) what
-        // it held.
+        // The switch's own figure when it told us the call ended; else, from the second pass
+        // that finds it gone, at most from its answer (as stored, to the second) to now; else
+        // (not answered while watched) what it held.
         let how = match talked(&r.call_uuid) {
             Some(secs) => Talked::Exactly(secs),
+            None if waiting.0.insert(r.call_uuid.clone()) => continue,
             None => match r.answered_at.as_deref().and_then(|a| a.parse::<jiff::Timestamp>().ok()) {
                 Some(at) => Talked::AtMost(jiff::Timestamp::now().duration_since(at).as_secs() + 1),
                 None => Talked::Unknown,
             },
         };
+        waiting.0.remove(&r.call_uuid);
         let (s, uuid) = (store.clone(), r.call_uuid.clone());
         match tokio::task::spawn_blocking(move || s.settle_orphan(&uuid, how)).await {
             Ok(Ok(true)) => {
@@ -125,9 +136,10 @@ pub async fn run(
     every: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
+    let mut waiting = Waiting::default();
     loop {
         if let Some(c) = client() {
-            if let Err(e) = once(&caps, &store, &c, GRACE, &talked).await {
+            if let Err(e) = once(&caps, &store, &c, GRACE, &talked, &mut waiting).await {
                 warn!(error = %e, "reconciling with the switch");
             }
         }

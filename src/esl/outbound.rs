@@ -93,8 +93,9 @@ pub struct OutboundOptions {
     /// [`Connection::subscribe`] (the outbound server adds its handler's).
     pub events: Vec<String>,
     /// How long any command may wait for its reply; past it the socket is given up. Every
-    /// command a call sends is answered at once by FreeSWITCH (async mode: applications are
+    /// command a call sends is answered at once by FreeSWITCH in async mode (applications are
     /// queued, api commands are short), so this is only reached by a peer that went silent.
+    /// A socket not in async mode (a hand-written dialplan) gets no reply timeout.
     pub reply_timeout: Duration,
     /// After this long without a frame from FreeSWITCH while the channel is up (a long
     /// bridge is quiet), the session asks `uuid_exists`: no answer within `reply_timeout`,
@@ -165,7 +166,12 @@ impl OutboundSession {
             return Err(EslError::NotFull { control });
         }
         let conn = Connection::start(reader, w, Some(uuid.clone()));
-        conn.set_reply_timeout(opts.reply_timeout);
+        // In async mode FreeSWITCH answers each command at once (an application is queued);
+        // without it a `sendmsg execute` is answered only when the application ends (a
+        // bridge: the whole call), so there no reply can be bounded, only the quiet probed.
+        if channel.socket_mode().as_deref() == Some("async") {
+            conn.set_reply_timeout(opts.reply_timeout);
+        }
         tokio::spawn(probe_when_quiet(conn.clone(), uuid.clone(), opts.probe_after));
         let session = OutboundSession { conn, channel, uuid, channel_data_at };
         let setup = if control == "full" {

@@ -125,6 +125,7 @@ impl Guard {
 
     /// How a request from `ip` that cannot fail (a common file, a challenge) is treated now.
     pub fn verdict(&self, ip: IpAddr, now: Instant) -> Verdict {
+        let ip = crate::http::address_key(ip);
         let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
         let Some(r) = records.get_mut(&ip) else { return Verdict::Go };
         if let Some(v) = self.expire(r, now) {
@@ -142,6 +143,8 @@ impl Guard {
     /// under way reach the limit. A burst of parallel guesses gets at most `refuse_at`
     /// checked, the rest are refused at once.
     pub fn attempt(self: &Arc<Self>, ip: IpAddr, now: Instant) -> Result<Attempt, Duration> {
+        // An IPv6 client by its /64, as everywhere: it could start afresh from each address.
+        let ip = crate::http::address_key(ip);
         let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
         self.make_room(&mut records, ip, now);
         let r = records.entry(ip).or_insert_with(|| Record::new(now));
@@ -176,6 +179,7 @@ impl Guard {
     /// `ip` asked for a device it could not prove to be (unknown MAC or token, wrong
     /// credentials) outside an [`Attempt`].
     pub fn failed(&self, ip: IpAddr, now: Instant) {
+        let ip = crate::http::address_key(ip);
         let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
         self.make_room(&mut records, ip, now);
         let r = records.entry(ip).or_insert_with(|| Record::new(now));
@@ -452,6 +456,19 @@ mod tests {
         g.failed(other, t2);
         g.failed(other, t2);
         assert_eq!(g.verdict(other, t2 + Duration::from_secs(61)), Verdict::Go);
+    }
+
+    #[test]
+    fn an_ipv6_client_is_one_address_across_its_64() {
+        let p =
+            Policy { free: 2, refuse_at: 4, window: Duration::from_secs(60), slow: Duration::from_millis(300), refusal: Duration::from_secs(120) };
+        let g = Guard::new(p);
+        let t = Instant::now();
+        for i in 1..=4 {
+            g.failed(format!("2001:db8:7:7::{i}").parse().unwrap(), t);
+        }
+        assert!(matches!(g.verdict("2001:db8:7:7:ffff::5".parse().unwrap(), t), Verdict::Refused(_)), "a new address in the same /64");
+        assert_eq!(g.verdict("2001:db8:7:8::1".parse().unwrap(), t), Verdict::Go, "another /64 is another client");
     }
 
     #[test]

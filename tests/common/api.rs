@@ -62,7 +62,7 @@ async fn start_seeded(dir: &Path, tweak: impl FnOnce(&mut Config), demo: bool) -
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::watch::channel(false);
     // The product's own listener, with its limits.
-    let limits = switchboard::http::Limits::new(&state.cfg.http, state.cfg.http.max_connections);
+    let limits = switchboard::http::Limits::new(&state.cfg.http, state.cfg.http.max_connections, Some(state.cfg.freeswitch_esl.ip()));
     let routes = {
         let state = Arc::new(state);
         switchboard::api::api(state.clone()).or(switchboard::api::freeswitch::xml_curl(state))
