@@ -29,11 +29,9 @@ fn rss_mib(s: &Served) -> f64 {
     kb / 1024.0
 }
 
-/// A connection to `to` from 127.0.0.`host` (every 127/8 address is this machine's).
+/// A connection to `to` from 127.0.0.`host` (each stands for another client).
 async fn connect_from(host: u8, to: SocketAddr) -> TcpStream {
-    let s = tokio::net::TcpSocket::new_v4().unwrap();
-    s.bind(SocketAddr::from(([127, 0, 0, host], 0))).unwrap();
-    s.connect(to).await.unwrap()
+    common::api::connect_from([127, 0, 0, host].into(), to).await
 }
 
 /// What came back within `within`: None if nothing did (the connection is held open).
@@ -64,10 +62,7 @@ async fn closed_within(s: &mut TcpStream, within: Duration) -> bool {
 /// One request on a fresh connection from 127.0.0.`host`: status and body.
 async fn request(host: u8, to: SocketAddr, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> (u16, Value) {
     let mut s = connect_from(host, to).await;
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    let head = format!("{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}Content-Length: {}\r\n\r\n", body.len());
-    s.write_all(head.as_bytes()).await.unwrap();
-    s.write_all(body).await.unwrap();
+    s.write_all(&common::api::request_bytes(method, path, token, body)).await.unwrap();
     let mut out = Vec::new();
     tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out)).await.expect("an answer").unwrap();
     let text = String::from_utf8_lossy(&out);

@@ -10,10 +10,10 @@
 
 mod common;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::api::{start, ApiServer, ADMIN};
+use common::api::{request_bytes, start, ApiServer, ADMIN};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
@@ -32,26 +32,6 @@ impl Answer {
     }
 }
 
-async fn connect_from(src: &str, addr: SocketAddr) -> tokio::net::TcpStream {
-    let sock = tokio::net::TcpSocket::new_v4().unwrap();
-    sock.bind(SocketAddr::new(src.parse::<IpAddr>().unwrap(), 0)).unwrap();
-    sock.connect(addr).await.unwrap()
-}
-
-fn request_bytes(method: &str, path: &str, token: Option<&str>, body: &[u8]) -> Vec<u8> {
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
-    if !body.is_empty() {
-        head.push_str("Content-Type: application/json\r\n");
-    }
-    if let Some(t) = token {
-        head.push_str(&format!("Authorization: Bearer {t}\r\n"));
-    }
-    head.push_str("\r\n");
-    let mut out = head.into_bytes();
-    out.extend_from_slice(body);
-    out
-}
-
 async fn read_answer(mut s: tokio::net::TcpStream) -> Answer {
     let mut out = Vec::new();
     s.read_to_end(&mut out).await.unwrap();
@@ -65,7 +45,7 @@ async fn read_answer(mut s: tokio::net::TcpStream) -> Answer {
 /// One request from source address `src`.
 async fn call_from(src: &str, addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> Answer {
     let bytes = body.map(|b| serde_json::to_vec(b).unwrap()).unwrap_or_default();
-    let mut s = connect_from(src, addr).await;
+    let mut s = common::api::connect_from(src.parse().unwrap(), addr).await;
     s.write_all(&request_bytes(method, path, token, &bytes)).await.unwrap();
     read_answer(s).await
 }
@@ -81,7 +61,7 @@ async fn all_at_once(addr: SocketAddr, requests: Vec<(&str, Value)>) -> Vec<Answ
     let mut armed = Vec::new();
     for (path, body) in &requests {
         let bytes = request_bytes("POST", path, None, &serde_json::to_vec(body).unwrap());
-        let mut s = connect_from(A, addr).await;
+        let mut s = common::api::connect_from(A.parse().unwrap(), addr).await;
         s.write_all(&bytes[..bytes.len() - 1]).await.unwrap();
         armed.push((s, bytes[bytes.len() - 1]));
     }
