@@ -89,21 +89,17 @@ pub fn answer(store: &Store, s: &Settings, r: &Request) -> Result<String, XmlCur
 /// The other preprocessor lines (`<!--#…`, `<include>`, `<?`: switch_xml.c:1473, :1570) need
 /// a `<`, which is escaped.
 pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let lower = s.to_ascii_lowercase();
-    for (i, c) in s.char_indices() {
+    // Control characters have no place in an attribute FreeSWITCH reads.
+    let clean: String = s.chars().filter(|c| !c.is_control()).collect();
+    let xml = quick_xml::escape::escape(clean.as_str());
+    let lower = xml.to_ascii_lowercase();
+    let mut out = String::with_capacity(xml.len() + 8);
+    for (i, c) in xml.char_indices() {
         match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
             '$' => out.push_str("&#36;"),
             'x' | 'X' if lower[i..].starts_with("x-pre-process") => {
                 let _ = write!(out, "&#{};", c as u32);
             }
-            // Control characters have no place in an attribute FreeSWITCH reads.
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {}
             c => out.push(c),
         }
     }

@@ -355,19 +355,8 @@ pub fn device(phone: &Phone, file: DeviceFile) -> Option<File> {
 /// control characters dropped. Not [`crate::xml_curl::esc`], which also hides `$` from
 /// FreeSWITCH's preprocessor: a phone has none, and Cisco's `$PROXY` macro must stay a `$`.
 fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
+    let clean: String = s.chars().filter(|c| !c.is_control()).collect();
+    quick_xml::escape::escape(clean.as_str()).into_owned()
 }
 
 /// A value in a `key = value` file: one line, whatever it holds (the store refuses control
