@@ -460,6 +460,12 @@ async fn openapi_covers_every_route() {
     }
     assert_eq!(ops, switchboard::api::router::ROUTES.len());
     assert!(doc["components"]["schemas"]["extensions"]["properties"]["number"].is_object());
+    // The sign-in's refusals are documented where they happen.
+    let login = &doc["paths"]["/api/v1/auth/login"]["post"]["responses"];
+    for code in ["408", "413", "423", "429", "503"] {
+        assert!(login[code].is_object(), "{code} on sign-in");
+    }
+    assert!(doc["paths"]["/api/v1/me"]["get"]["responses"]["429"].is_null(), "only where a password is checked");
 }
 
 #[tokio::test]

@@ -137,6 +137,18 @@ pub fn document() -> Value {
                 "422": { "$ref": "#/components/responses/Error" },
             },
         });
+        if r.method != warp::http::Method::GET {
+            op["responses"]["408"] = json!({ "$ref": "#/components/responses/Error" });
+            op["responses"]["413"] = json!({ "$ref": "#/components/responses/Error" });
+        }
+        // The routes that check a password (docs/security.md): a lock for this account and
+        // address (423), the address's budget spent (429), too many checks at once (503),
+        // the last two with Retry-After.
+        if ["/auth/login", "/auth/change-password", "/me/password"].iter().any(|p| r.path.ends_with(p)) {
+            for code in ["423", "429", "503"] {
+                op["responses"][code] = json!({ "$ref": "#/components/responses/Error" });
+            }
+        }
         if r.access != Access::Public {
             op["security"] = json!([{ "bearer": [] }]);
         } else {
