@@ -144,7 +144,7 @@ async fn an_http_flood_under_a_small_descriptor_limit_never_stops_calls() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_trickling_and_kept_alive_clients_are_bounded() {
     let (s, _dir) = serve(
-        None,
+        Some(512),
         &[
             ("SWITCHBOARD_HTTP_IDLE_SECS", "2"),
             ("SWITCHBOARD_HTTP_MAX_REQUESTS_PER_CONNECTION", "3"),
@@ -199,6 +199,7 @@ async fn silent_trickling_and_kept_alive_clients_are_bounded() {
     let mut fifth = connect_from(6, s.http).await;
     assert!(first_bytes(&mut fifth, Duration::from_secs(2)).await.is_some_and(|a| a.starts_with("HTTP/1.1 503")));
     assert_eq!(request(7, s.http, "GET", "/health", None, b"").await.0, 200);
+    assert_eq!(place_call(s.outbound).await.as_deref(), Some("user/1002@acme.switchboard.test"), "and calls are served");
     drop(four);
 }
 
@@ -208,7 +209,8 @@ async fn silent_trickling_and_kept_alive_clients_are_bounded() {
 /// streamed to disk, and a body that stops arriving is given up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bodies_are_refused_before_they_are_read_and_uploads_stream_to_disk() {
-    let (s, dir) = serve(None, &[("SWITCHBOARD_HTTP_IDLE_SECS", "2")]);
+    // Under a small descriptor limit, as the flood test: calls are served through it all.
+    let (s, dir) = serve(Some(512), &[("SWITCHBOARD_HTTP_IDLE_SECS", "2")]);
     let token = sign_in(s.http).await;
     let (st, class) = request(1, s.http, "POST", "/api/v1/moh-classes", Some(&token), br#"{"name":"lobby"}"#).await;
     assert_eq!(st, 201, "{class}");
@@ -268,7 +270,9 @@ async fn bodies_are_refused_before_they_are_read_and_uploads_stream_to_disk() {
             first_bytes(&mut c, Duration::from_secs(5)).await
         }
     });
-    for answer in futures_util::future::join_all(strangers).await {
+    let (answers, call) = tokio::join!(futures_util::future::join_all(strangers), place_call(s.outbound));
+    assert_eq!(call.as_deref(), Some("user/1002@acme.switchboard.test"), "a call is served meanwhile");
+    for answer in answers {
         assert!(answer.as_deref().is_none_or(|a| a.starts_with("HTTP/1.1 401") || a.starts_with("error")), "{answer:?}");
     }
     let grew = rss_mib(&s) - before;
