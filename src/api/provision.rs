@@ -269,7 +269,8 @@ pub fn resync(api: &Api, req: &Req) -> ApiResult<Reply> {
         });
     }
     for n in &registered {
-        super::realtime::block(api.live.api(&format!("sofia profile internal check_sync {n}@{domain}")))?;
+        let sync = crate::esl::ApiCommand::SofiaCheckSync { profile: "internal".into(), user: format!("{n}@{domain}") };
+        super::realtime::block(api.live.api(&sync))?;
     }
     let p = req.principal()?;
     super::handlers::audit(api, Some(p), Some(tenant), "resync", format!("devices/{}", req.id()), registered.join(", "));

@@ -166,7 +166,7 @@ pub const HANGUP_DOC: &[(&str, &str, bool)] = &[("uuid", "string", true)];
 /// POST /channels/hangup
 pub fn hangup(api: &Api, req: &Req) -> ApiResult<Reply> {
     let c = controlled(api, req)?;
-    block(api.live.api(&format!("uuid_kill {} NORMAL_CLEARING", c.uuid)))?;
+    block(api.live.api(&crate::esl::ApiCommand::UuidKill { uuid: c.uuid.clone(), cause: "NORMAL_CLEARING".into() }))?;
     audit(api, req, c.tenant_id, "hangup", format!("channels/{}", c.uuid), json!({ "caller": c.caller_number, "destination": c.destination }));
     Reply::ok(json!({ "uuid": c.uuid, "done": "hangup" }))
 }
@@ -177,8 +177,7 @@ pub const HOLD_DOC: &[(&str, &str, bool)] = &[("uuid", "string", true), ("hold",
 pub fn hold(api: &Api, req: &Req) -> ApiResult<Reply> {
     let hold = req.object()?.get("hold").and_then(Value::as_bool).ok_or_else(|| ApiError::invalid("hold", "true or false"))?;
     let c = controlled(api, req)?;
-    let cmd = if hold { format!("uuid_hold {}", c.uuid) } else { format!("uuid_hold off {}", c.uuid) };
-    block(api.live.api(&cmd))?;
+    block(api.live.api(&crate::esl::ApiCommand::UuidHold { uuid: c.uuid.clone(), off: !hold }))?;
     audit(api, req, c.tenant_id, if hold { "hold" } else { "unhold" }, format!("channels/{}", c.uuid), json!({}));
     Reply::ok(json!({ "uuid": c.uuid, "held": hold }))
 }
@@ -196,7 +195,7 @@ pub fn transfer(api: &Api, req: &Req) -> ApiResult<Reply> {
     let c = controlled(api, req)?;
     let tenant = c.tenant_id.ok_or(ApiError::NotFound)?;
     let domain = api.store.routing_tenant(TenantId(tenant))?.sip_domain;
-    block(api.live.api(&format!("uuid_transfer {} {dest} XML {domain}", c.uuid)))?;
+    block(api.live.api(&crate::esl::ApiCommand::UuidTransfer { uuid: c.uuid.clone(), dest: dest.clone(), context: domain }))?;
     audit(api, req, c.tenant_id, "transfer", format!("channels/{}", c.uuid), json!({ "destination": dest }));
     Reply::ok(json!({ "uuid": c.uuid, "transferred_to": dest }))
 }
@@ -242,11 +241,18 @@ pub fn click_to_call(api: &Api, req: &Req) -> ApiResult<Reply> {
     // effective_caller_id_name/number, which the user/ endpoint put on this leg, so the
     // record and the carrier see the extension (they saw "Outbound Call" from the phone's
     // contact user, `1001-0x…`).
-    let cmd = format!(
-        "originate {{origination_caller_id_number={number},origination_caller_id_name={number},originate_timeout=30,ignore_early_media=true}}user/{n}@{d} {number} XML {d}",
-        n = ext.number,
-        d = tenant.sip_domain
-    );
+    let var = |k: &str, v: &str| (k.to_string(), v.to_string());
+    let cmd = crate::esl::ApiCommand::Originate {
+        vars: vec![
+            var("origination_caller_id_number", &number),
+            var("origination_caller_id_name", &number),
+            var("originate_timeout", "30"),
+            var("ignore_early_media", "true"),
+        ],
+        endpoint: format!("user/{}@{}", ext.number, tenant.sip_domain),
+        dest: number.clone(),
+        context: tenant.sip_domain.clone(),
+    };
     let live = api.live.clone();
     let (ext_no, num) = (ext.number.clone(), number.clone());
     tokio::runtime::Handle::current().spawn(async move {

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use tracing::{info, warn};
 
 use crate::billing::rating::Rate;
-use crate::esl::Connection;
+use crate::esl::{ApiCommand, Connection, Leg};
 use crate::store::{Store, TenantId};
 
 /// Talk seconds held ahead at a time.
@@ -57,8 +57,8 @@ async fn hold(c: &MeteredCall, want: i64) -> Option<i64> {
 
 /// (Re)arms the switch's hangup `secs` seconds from now, replacing any earlier one.
 async fn arm(c: &MeteredCall, secs: i64) {
-    let _ = c.conn.api(&format!("sched_del {}", c.uuid)).await;
-    if let Err(e) = c.conn.api_ok(&format!("sched_hangup +{} {} ALLOTTED_TIMEOUT", secs.max(1), c.uuid)).await {
+    let _ = c.conn.api_cmd(&ApiCommand::SchedDel { group: c.uuid.clone() }).await;
+    if let Err(e) = c.conn.api_cmd_ok(&ApiCommand::SchedHangup { after_secs: secs, uuid: c.uuid.clone(), cause: "ALLOTTED_TIMEOUT".into() }).await {
         warn!(error = %e, "arming the switch's hangup");
     }
 }
@@ -104,7 +104,7 @@ async fn run(c: Arc<MeteredCall>, mut covered: i64) {
             }
             _ => {
                 info!(seconds = covered, "credit exhausted: the call ends at its covered time");
-                let _ = c.conn.api(&format!("uuid_broadcast {} {WARNING} both", c.uuid)).await;
+                let _ = c.conn.api_cmd(&ApiCommand::UuidBroadcast { uuid: c.uuid.clone(), what: WARNING.into(), leg: Leg::Both }).await;
                 return;
             }
         }

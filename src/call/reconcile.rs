@@ -46,7 +46,7 @@ pub async fn once(
     talked: &(dyn Fn(&str) -> Option<i64> + Sync),
     waiting: &mut Waiting,
 ) -> Result<Pass, String> {
-    let answer = client.api("show channels as json").await.map_err(|e| e.to_string())?;
+    let answer = client.api_cmd(&crate::esl::ApiCommand::ShowChannels).await.map_err(|e| e.to_string())?;
     let rows = channels(&answer)?;
     let live: HashSet<String> = rows.iter().map(|c| c.uuid.clone()).collect();
     let freed = caps.reconcile(&live, grace);

@@ -17,7 +17,7 @@ use super::destination::Destination;
 use super::dial;
 use super::plan::Fallback;
 use super::CallHandler;
-use crate::esl::{EslError, OutboundSession};
+use crate::esl::{ApiCommand, EslError, Leg, OutboundSession};
 use crate::store::routing::{Conference, Extension, Tenant};
 use crate::store::{Store, StoreError, TenantId};
 
@@ -662,12 +662,12 @@ impl Call<'_> {
             Code::Record => {
                 match self.recording.take() {
                     Some(path) => {
-                        self.api_ok(&format!("uuid_record {me} stop {path}")).await;
+                        self.api_ok(ApiCommand::UuidRecord { uuid: me.clone(), start: false, path }).await;
                     }
                     None => {
                         self.recorded += 1;
                         let Some(path) = self.recording_path(&format!("{me}-{}", self.recorded)).await else { return Ok(()) };
-                        if self.api_ok(&format!("uuid_record {me} start {path}")).await {
+                        if self.api_ok(ApiCommand::UuidRecord { uuid: me.clone(), start: true, path: path.clone() }).await {
                             self.cdr.recording_path = path.clone();
                             self.recording = Some(path);
                         }
@@ -681,15 +681,17 @@ impl Call<'_> {
                     // The caller moves the party it called: that leg re-enters the tenant's
                     // own dialplan context (and so this router) at the number; the bridge then
                     // ends and hangup_after_bridge hangs the caller up.
-                    self.api_ok(&format!("uuid_transfer {other} {number} XML {}", self.tenant.sip_domain)).await;
+                    self.api_ok(ApiCommand::UuidTransfer { uuid: other.to_string(), dest: number.clone(), context: self.tenant.sip_domain.clone() })
+                        .await;
                     self.path.push(format!("callee transferred to {number}"));
                 } else {
                     // The bridged phone moves the caller: it leaves, and the caller (still in
                     // this session once hangup_after_bridge is off) is routed to the number.
                     let dest = self.forward_to(&number).await?;
-                    if self.api_ok(&format!("uuid_setvar {me} hangup_after_bridge false")).await {
+                    let keep = ApiCommand::UuidSetVar { uuid: me.clone(), name: "hangup_after_bridge".into(), value: "false".into() };
+                    if self.api_ok(keep).await {
                         self.transfer_to = Some(dest);
-                        self.api_ok(&format!("uuid_kill {presser} NORMAL_CLEARING")).await;
+                        self.api_ok(ApiCommand::UuidKill { uuid: presser.to_string(), cause: "NORMAL_CLEARING".into() }).await;
                     }
                 }
                 Ok(())
@@ -708,12 +710,12 @@ impl Call<'_> {
                 match target.filter(|e| !e.dnd) {
                     Some(e) => {
                         let dial = format!("user/{}@{}", e.number, self.tenant.sip_domain);
-                        self.api_ok(&format!("uuid_broadcast {presser} att_xfer::{dial} aleg")).await;
+                        self.api_ok(ApiCommand::UuidBroadcast { uuid: presser.to_string(), what: format!("att_xfer::{dial}"), leg: Leg::A }).await;
                         self.path.push(format!("attended transfer to {}", e.number));
                     }
                     None => {
                         info!(%number, "attended transfer target is not an available phone");
-                        self.api_ok(&format!("uuid_broadcast {presser} {INVALID} aleg")).await;
+                        self.api_ok(ApiCommand::UuidBroadcast { uuid: presser.to_string(), what: INVALID.into(), leg: Leg::A }).await;
                     }
                 }
                 Ok(())
@@ -729,7 +731,7 @@ impl Call<'_> {
     /// itself, not a variable. None (and no recording) when the switch does not say, or
     /// says something that is not a plain absolute path.
     async fn recording_path(&self, name: &str) -> Option<String> {
-        let body = match self.s.connection().api("global_getvar recordings_dir").await {
+        let body = match self.s.connection().api_cmd(&ApiCommand::GlobalGetVar { name: "recordings_dir".into() }).await {
             Ok(b) => b,
             Err(e) => {
                 warn!(error = %e, "asking the switch for its recordings_dir; not recording");
@@ -746,8 +748,8 @@ impl Call<'_> {
     }
 
     /// An api command that answers `+OK` when it worked; a refusal is logged and false.
-    async fn api_ok(&self, cmd: &str) -> bool {
-        match self.s.connection().api_ok(cmd).await {
+    async fn api_ok(&self, cmd: ApiCommand) -> bool {
+        match self.s.connection().api_cmd_ok(&cmd).await {
             Ok(_) => true,
             Err(e) => {
                 warn!(error = %e, "api command failed");

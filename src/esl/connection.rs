@@ -450,6 +450,16 @@ impl Connection {
         }
     }
 
+    /// An api command built as data: the body of its api/response.
+    pub async fn api_cmd(&self, cmd: &super::api::ApiCommand) -> Result<Bytes, EslError> {
+        self.api(&cmd.line()?).await
+    }
+
+    /// An api command built as data, that answers `+OK …` on success (see [`api_ok`](Self::api_ok)).
+    pub async fn api_cmd_ok(&self, cmd: &super::api::ApiCommand) -> Result<Bytes, EslError> {
+        self.api_ok(&cmd.line()?).await
+    }
+
     /// `api <cmd>`: the body of the api/response.
     pub async fn api(&self, command: &str) -> Result<Bytes, EslError> {
         let frame = self.send(&Command::Api { command: command.to_string() }).await?;

@@ -66,6 +66,16 @@ impl InboundClient {
         self.conn.api(command).await.map(|b| String::from_utf8_lossy(&b).into_owned())
     }
 
+    /// An api command built as data.
+    pub async fn api_cmd(&self, cmd: &super::api::ApiCommand) -> Result<String, EslError> {
+        self.api(&cmd.line()?).await
+    }
+
+    /// A bgapi command built as data.
+    pub async fn bgapi_cmd(&self, cmd: &super::api::ApiCommand) -> Result<String, EslError> {
+        self.bgapi(&cmd.line()?).await
+    }
+
     /// bgapi with our own Job-UUID; subscribe BACKGROUND_JOB first with [`events`](Self::events).
     pub async fn bgapi(&self, command: &str) -> Result<String, EslError> {
         let ev = self.conn.bgapi(command).await?;

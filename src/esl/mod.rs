@@ -10,6 +10,7 @@
 //! - [`switch_side`]: the switch's half of the wire, spoken by the simulator.
 //! - [`dump`]: frames as JSON lines, for `switchboard esl decode`.
 
+pub mod api;
 pub mod codec;
 pub mod command;
 pub mod connection;
@@ -20,6 +21,7 @@ pub mod inbound;
 pub mod outbound;
 pub mod switch_side;
 
+pub use api::{ApiCommand, Leg};
 pub use codec::{CodecError, EslCodec};
 pub use command::{Command, CommandError, EventFormat, SendMsg};
 pub use connection::{Connection, EslError};

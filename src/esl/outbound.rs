@@ -350,7 +350,7 @@ async fn probe_when_quiet(conn: Connection, uuid: String, after: Duration) {
         if conn.is_closed() || conn.is_down() {
             return;
         }
-        match conn.api(&format!("uuid_exists {uuid}")).await {
+        match conn.api_cmd(&super::api::ApiCommand::UuidExists { uuid: uuid.clone() }).await {
             Ok(body) if body.trim_ascii() == b"false" => {
                 tracing::warn!(%uuid, "the switch no longer has this call's channel; ending it");
                 conn.close("the channel no longer exists on the switch");

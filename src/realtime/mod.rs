@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, watch};
 
 use crate::esl::inbound::{InboundClient, Supervisor, SwitchState};
+use crate::esl::ApiCommand;
 pub use model::{Change, LiveChannel, LiveGateway, LiveRegistration, Model};
 
 /// The events the model follows. CUSTOM must come last: every word after it is a subclass
@@ -149,9 +150,9 @@ impl Live {
         }
         let mut tenants = StoreTenants { store, cache: HashMap::new() };
         let snapshot = rt.block_on(async {
-            let channels = client.api("show channels as json").await?;
-            let regs = client.api("show registrations as json").await?;
-            let gws = client.api("sofia xmlstatus gateway").await?;
+            let channels = client.api_cmd(&ApiCommand::ShowChannels).await?;
+            let regs = client.api_cmd(&ApiCommand::ShowRegistrations).await?;
+            let gws = client.api_cmd(&ApiCommand::SofiaGateways).await?;
             Ok::<_, crate::esl::EslError>((channels, regs, gws))
         });
         match snapshot {
@@ -196,7 +197,7 @@ impl Live {
 
     /// Reads sofia's own list of gateways again and sends each to the feed.
     fn reload_gateways(&self, rt: &tokio::runtime::Handle, client: &InboundClient) {
-        match rt.block_on(client.api("sofia xmlstatus gateway")) {
+        match rt.block_on(client.api_cmd(&ApiCommand::SofiaGateways)) {
             Ok(xml) => {
                 let gws: Vec<LiveGateway> = {
                     let mut m = self.model.write().unwrap_or_else(|p| p.into_inner());
@@ -219,11 +220,11 @@ impl Live {
         let Ok(client) = self.client() else { return };
         tokio::runtime::Handle::current().spawn(async move {
             if existed {
-                if let Err(e) = client.api(&format!("sofia profile external killgw trunk{trunk}")).await {
+                if let Err(e) = client.api_cmd(&ApiCommand::SofiaKillGateway { profile: "external".into(), gateway: format!("trunk{trunk}") }).await {
                     tracing::warn!(trunk, error = %e, "removing the trunk's gateway");
                 }
             }
-            match client.api("sofia profile external rescan").await {
+            match client.api_cmd(&ApiCommand::SofiaRescan { profile: "external".into() }).await {
                 Ok(r) => tracing::info!(trunk, reply = %r.trim(), "external profile rescanned"),
                 Err(e) => tracing::warn!(trunk, error = %e, "rescanning the external profile"),
             }
@@ -278,9 +279,9 @@ impl Live {
     }
 
     /// An api command; a `-ERR` reply is an error with FreeSWITCH's words.
-    pub async fn api(&self, command: &str) -> Result<String, ControlError> {
+    pub async fn api(&self, command: &ApiCommand) -> Result<String, ControlError> {
         let c = self.client()?;
-        match c.api(command).await {
+        match c.api_cmd(command).await {
             Ok(reply) if reply.starts_with("-ERR") || reply.starts_with("-USAGE") => {
                 let text = reply.trim_start_matches("-ERR").trim().to_string();
                 if text.contains("No such channel") || text.contains("invalid uuid") || text.contains("Cannot locate session") {
@@ -296,9 +297,9 @@ impl Live {
 
     /// A bgapi command: its result, however long it takes (originate rings for up to its
     /// timeout).
-    pub async fn bgapi(&self, command: &str) -> Result<String, ControlError> {
+    pub async fn bgapi(&self, command: &ApiCommand) -> Result<String, ControlError> {
         let c = self.client()?;
-        c.bgapi(command).await.map_err(|e| ControlError::Refused(e.to_string()))
+        c.bgapi_cmd(command).await.map_err(|e| ControlError::Refused(e.to_string()))
     }
 }
 
