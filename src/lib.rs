@@ -6,6 +6,8 @@
 //! # Layout
 //!
 //! - [`access`]: roles and permission tokens (the cascade of the product guide).
+//! - [`alerts`]: mailing the alert outbox (low credit) through the configured SMTP relay.
+//! - [`billing`]: money without SQL: what a call costs and when the free tier restarts.
 //! - [`store`]: the SQLite configuration store; all SQL lives there, tenant-scoped by type.
 //! - [`config`]: settings from a TOML file and `SWITCHBOARD_*` environment variables.
 //! - [`data_dir`]: the data directory and its files, owner-only.
