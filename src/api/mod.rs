@@ -209,6 +209,19 @@ pub fn api(api: Arc<router::Api>) -> impl Filter<Extract = (warp::reply::Respons
                         Some(Ok(t)) => Some(t.trim().to_string()),
                         None => None,
                     };
+                    // A request without a body (every GET) is admitted and run in one trip
+                    // to the blocking pool; one with a body is admitted first, then read.
+                    let no_body = length.as_deref().map(str::trim) == Some("0") || (method == warp::http::Method::GET && length.is_none());
+                    if no_body {
+                        let (path, peer) = (path.as_str().to_string(), peer.map(|p| p.ip()));
+                        let result = tokio::task::spawn_blocking(move || {
+                            let (route, req) = router::admit(&api, &method, &path, &query, bearer.as_deref(), peer)?;
+                            router::run(&api, route, req)
+                        })
+                        .await
+                        .unwrap_or_else(|e| Err(error::ApiError::Internal(format!("handler panicked: {e}"))));
+                        return respond(result);
+                    }
                     let admitted = {
                         let (api, method, path, peer) = (api.clone(), method.clone(), path.as_str().to_string(), peer.map(|p| p.ip()));
                         tokio::task::spawn_blocking(move || router::admit(&api, &method, &path, &query, bearer.as_deref(), peer))
