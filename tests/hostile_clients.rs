@@ -44,21 +44,6 @@ async fn first_bytes(s: &mut TcpStream, within: Duration) -> Option<String> {
     }
 }
 
-/// Whether the server closed `s` within `within` (anything it sent first is skipped).
-async fn closed_within(s: &mut TcpStream, within: Duration) -> bool {
-    let mut buf = vec![0u8; 4096];
-    tokio::time::timeout(within, async {
-        loop {
-            match s.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-        }
-    })
-    .await
-    .is_ok()
-}
-
 /// One request on a fresh connection from 127.0.0.`host`: status and body.
 async fn request(host: u8, to: SocketAddr, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> (u16, Value) {
     let mut s = connect_from(host, to).await;
@@ -129,7 +114,7 @@ async fn an_http_flood_under_a_small_descriptor_limit_never_stops_calls() {
     assert!(answer.starts_with("HTTP/1.1 200") && answer.contains("<user id=\"1001\""), "{answer}");
     // The idle ones are closed after the idle time, and HTTP answers again.
     for mut c in held {
-        assert!(closed_within(&mut c, Duration::from_secs(15)).await, "an idle connection was closed");
+        assert!(common::closed_within(&mut c, Duration::from_secs(15)).await, "an idle connection was closed");
     }
     let (st, health) = request(1, s.http, "GET", "/health", None, b"").await;
     assert_eq!(st, 200);
@@ -167,12 +152,12 @@ async fn silent_trickling_and_kept_alive_clients_are_bounded() {
         }
         (false, trickle)
     });
-    assert!(closed_within(&mut silent, Duration::from_secs(6)).await, "a silent connection is closed");
+    assert!(common::closed_within(&mut silent, Duration::from_secs(6)).await, "a silent connection is closed");
     let head = first_bytes(&mut half, Duration::from_secs(6)).await.unwrap_or_else(|| "still open".into());
     assert!(!head.contains("200 OK"), "{head}");
-    assert!(closed_within(&mut half, Duration::from_secs(6)).await, "half a head is not waited on for ever");
+    assert!(common::closed_within(&mut half, Duration::from_secs(6)).await, "half a head is not waited on for ever");
     let (stopped, mut trickle) = tokio::time::timeout(Duration::from_secs(30), trickler).await.unwrap().unwrap();
-    assert!(stopped || closed_within(&mut trickle, Duration::from_secs(1)).await, "a trickled head is cut at the idle time");
+    assert!(stopped || common::closed_within(&mut trickle, Duration::from_secs(1)).await, "a trickled head is cut at the idle time");
 
     // Keep-alive: the third request is the last, and says so.
     let mut kept = connect_from(5, s.http).await;
@@ -184,12 +169,12 @@ async fn silent_trickling_and_kept_alive_clients_are_bounded() {
         seen.push(answer.to_ascii_lowercase().contains("connection: close"));
     }
     assert_eq!(seen, [false, false, true]);
-    assert!(closed_within(&mut kept, Duration::from_secs(2)).await);
+    assert!(common::closed_within(&mut kept, Duration::from_secs(2)).await);
     // A kept-alive connection that goes quiet is closed after the idle time.
     let mut quiet = connect_from(5, s.http).await;
     quiet.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
     assert!(first_bytes(&mut quiet, Duration::from_secs(5)).await.unwrap().starts_with("HTTP/1.1 200"));
-    assert!(closed_within(&mut quiet, Duration::from_secs(6)).await, "an idle kept-alive connection is closed");
+    assert!(common::closed_within(&mut quiet, Duration::from_secs(6)).await, "an idle kept-alive connection is closed");
 
     // Four from one address are held; the fifth is refused; another address is served.
     let mut four = Vec::new();

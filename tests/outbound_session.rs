@@ -494,21 +494,6 @@ async fn a_load_run_counts_every_call_once() {
     assert!(r.calls_per_second > 0.0);
 }
 
-/// Reads from `peer` until switchboard closes it (true), or gives up after `within`.
-async fn closed_within(peer: &mut tokio::net::TcpStream, within: Duration) -> bool {
-    let mut buf = vec![0u8; 4096];
-    tokio::time::timeout(within, async {
-        loop {
-            match peer.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-        }
-    })
-    .await
-    .is_ok()
-}
-
 /// A socket that sends its channel data and then nothing, not even the set-up's replies,
 /// would hold its call's slot for ever: every command's reply is waited for within the
 /// reply timeout, and then the socket is given up and the slot is free for the next call.
@@ -526,7 +511,7 @@ async fn a_socket_that_goes_silent_after_its_channel_data_gives_its_call_slot_ba
     read_commands(&mut silent, &mut got, 1).await;
     assert_eq!(got, b"connect\n\n");
     silent.write_all(&corpus("01_")).await.unwrap();
-    assert!(closed_within(&mut silent, Duration::from_secs(5)).await, "switchboard gave the silent socket up");
+    assert!(common::closed_within(&mut silent, Duration::from_secs(5)).await, "switchboard gave the silent socket up");
     let mut next = tokio::net::TcpStream::connect(addr).await.unwrap();
     let mut got = Vec::new();
     tokio::time::timeout(Duration::from_secs(5), read_commands(&mut next, &mut got, 1)).await.expect("the next call got the freed slot");
@@ -558,7 +543,7 @@ async fn a_quiet_call_is_probed_and_ended_when_the_switch_no_longer_has_it() {
             probes.push(String::from_utf8(got).unwrap());
             peer.write_all(format!("Content-Type: api/response\nContent-Length: {}\n\n{answer}", answer.len()).as_bytes()).await.unwrap();
         }
-        let closed = closed_within(&mut peer, Duration::from_secs(5)).await;
+        let closed = common::closed_within(&mut peer, Duration::from_secs(5)).await;
         (probes, closed)
     });
     let opts = OutboundOptions { probe_after: Duration::from_millis(300), ..OutboundOptions::default() };
@@ -573,4 +558,34 @@ async fn a_quiet_call_is_probed_and_ended_when_the_switch_no_longer_has_it() {
     let (probes, closed) = fs.await.unwrap();
     assert_eq!(probes, ["api uuid_exists 78b86350-4fb8-4d2b-a629-1eeafd7d2f74\n\n"; 2]);
     assert!(closed, "switchboard closed the socket");
+}
+
+/// Without `async` FreeSWITCH answers a `sendmsg execute` only when the application ends
+/// (a bridge: the whole call), so such a socket's replies are not timed; in async mode a
+/// reply slower than the reply timeout gives the socket up.
+#[tokio::test]
+async fn replies_are_timed_only_on_an_async_socket() {
+    for (mode, answered) in [("async", false), ("static", true)] {
+        let (mut peer, s) = socket_pair().await;
+        let data = String::from_utf8(corpus("01_")).unwrap().replace("Socket-Mode: async", &format!("Socket-Mode: {mode}"));
+        let fs = tokio::spawn(async move {
+            let mut got = Vec::new();
+            read_commands(&mut peer, &mut got, 1).await; // connect
+            peer.write_all(data.as_bytes()).await.unwrap();
+            let mut got = answer_setup(&mut peer).await;
+            read_commands(&mut peer, &mut got, 1).await;
+            tokio::time::sleep(Duration::from_millis(600)).await;
+            let _ = peer.write_all(b"Content-Type: api/response\nContent-Length: 3\n\n+OK").await;
+            common::closed_within(&mut peer, Duration::from_secs(3)).await
+        });
+        let opts = OutboundOptions { reply_timeout: Duration::from_millis(200), ..OutboundOptions::default() };
+        let session = OutboundSession::start(s, &opts).await.unwrap();
+        let reply = session.api("status").await;
+        assert_eq!(reply.is_ok(), answered, "{mode}: {reply:?}");
+        if !answered {
+            assert!(matches!(reply, Err(EslError::Timeout { .. })), "{mode}: {reply:?}");
+        }
+        drop(session);
+        fs.await.unwrap();
+    }
 }

@@ -60,3 +60,20 @@ pub fn corpus(name: &str) -> Vec<u8> {
         std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).find(|p| p.file_name().unwrap().to_str().unwrap().starts_with(name)).unwrap();
     std::fs::read(path).unwrap()
 }
+
+/// Reads from `peer` until the far end closes it (true), or gives up after `within`;
+/// anything it sends first is skipped.
+pub async fn closed_within(peer: &mut tokio::net::TcpStream, within: Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = vec![0u8; 4096];
+    tokio::time::timeout(within, async {
+        loop {
+            match peer.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await
+    .is_ok()
+}
