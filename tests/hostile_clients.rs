@@ -5,7 +5,6 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,9 +16,8 @@ use tokio::net::TcpStream;
 
 /// `switchboard serve --demo` on ephemeral loopback ports, FreeSWITCH unreachable, with at
 /// most `nofile` descriptors.
-fn serve(nofile: Option<u64>, env: &[(&str, &str)]) -> (Served, PathBuf) {
-    let dir = common::api::temp_dir();
-    (common::process::serve_with(&dir, "127.0.0.1:9".parse().unwrap(), "ClueCon", &["--demo"], env, nofile), dir)
+fn serve(nofile: Option<u64>, env: &[(&str, &str)]) -> Served {
+    common::process::serve_with(&common::api::temp_dir(), "127.0.0.1:9".parse().unwrap(), "ClueCon", &["--demo"], env, nofile)
 }
 
 /// Resident memory of a server, in MiB.
@@ -78,7 +76,7 @@ async fn an_http_flood_under_a_small_descriptor_limit_never_stops_calls() {
     switchboard::fds::raise_nofile().unwrap();
     // The idle time leaves room for opening 400 connections and reading their answers on a
     // busy machine before the first held ones are closed.
-    let (s, dir) = serve(Some(256), &[("SWITCHBOARD_HTTP_IDLE_SECS", "8"), ("SWITCHBOARD_HTTP_MAX_CONNECTIONS_PER_ADDRESS", "8")]);
+    let s = serve(Some(256), &[("SWITCHBOARD_HTTP_IDLE_SECS", "8"), ("SWITCHBOARD_HTTP_MAX_CONNECTIONS_PER_ADDRESS", "8")]);
     let share = s.log().lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find(|v| v["http_connections"].is_number()).unwrap();
     assert_eq!((share["soft"].as_u64(), share["http_connections"].as_u64(), share["calls"].as_u64()), (Some(256), Some(16), Some(32)), "{share}");
     let mut conns = Vec::new();
@@ -98,7 +96,7 @@ async fn an_http_flood_under_a_small_descriptor_limit_never_stops_calls() {
     // FreeSWITCH's host (its event socket's address, 127.0.0.1 here) has places of its own:
     // mod_xml_curl's lookups, phones registering, get through the flood.
     use base64::Engine;
-    let password = std::fs::read_to_string(dir.join("xml-curl-password")).unwrap();
+    let password = std::fs::read_to_string(s.dir.join("xml-curl-password")).unwrap();
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("freeswitch:{}", password.trim()));
     let form =
         "section=directory&tag_name=domain&key_name=name&key_value=acme.switchboard.test&user=1001&domain=acme.switchboard.test&action=sip_auth";
@@ -128,7 +126,7 @@ async fn an_http_flood_under_a_small_descriptor_limit_never_stops_calls() {
 /// cannot take more than its share.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_trickling_and_kept_alive_clients_are_bounded() {
-    let (s, _dir) = serve(
+    let s = serve(
         Some(512),
         &[
             ("SWITCHBOARD_HTTP_IDLE_SECS", "2"),
@@ -195,7 +193,7 @@ async fn silent_trickling_and_kept_alive_clients_are_bounded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bodies_are_refused_before_they_are_read_and_uploads_stream_to_disk() {
     // Under a small descriptor limit, as the flood test: calls are served through it all.
-    let (s, dir) = serve(Some(512), &[("SWITCHBOARD_HTTP_IDLE_SECS", "2")]);
+    let s = serve(Some(512), &[("SWITCHBOARD_HTTP_IDLE_SECS", "2")]);
     let token = sign_in(s.http).await;
     let (st, class) = request(1, s.http, "POST", "/api/v1/moh-classes", Some(&token), br#"{"name":"lobby"}"#).await;
     assert_eq!(st, 201, "{class}");
@@ -273,8 +271,8 @@ async fn bodies_are_refused_before_they_are_read_and_uploads_stream_to_disk() {
     let grew = rss_mib(&s) - before;
     eprintln!("RSS: +{grew:.1} MiB over an accepted 24 MiB upload");
     assert!(grew < 16.0, "a 24 MiB upload grew the server by {grew:.0} MiB: it was held in memory");
-    assert_eq!(std::fs::metadata(dir.join(f["stored_as"].as_str().unwrap())).unwrap().len(), wav.len() as u64);
-    let left: Vec<_> = std::fs::read_dir(dir.join("tmp")).unwrap().collect();
+    assert_eq!(std::fs::metadata(s.dir.join(f["stored_as"].as_str().unwrap())).unwrap().len(), wav.len() as u64);
+    let left: Vec<_> = std::fs::read_dir(s.dir.join("tmp")).unwrap().collect();
     assert!(left.is_empty(), "no temporary file is left: {left:?}");
 
     // A body that stops arriving: 408 after the idle time, and nothing kept.
@@ -283,6 +281,6 @@ async fn bodies_are_refused_before_they_are_read_and_uploads_stream_to_disk() {
     c.write_all(b"RIFF\x24\x00\x00\x00WAVE").await.unwrap();
     let answer = first_bytes(&mut c, Duration::from_secs(8)).await.expect("answered after the idle time");
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
-    let left: Vec<_> = std::fs::read_dir(dir.join("tmp")).unwrap().collect();
+    let left: Vec<_> = std::fs::read_dir(s.dir.join("tmp")).unwrap().collect();
     assert!(left.is_empty(), "the partial upload is removed: {left:?}");
 }
