@@ -8,6 +8,8 @@
 //! - [`access`]: roles and permission tokens (the cascade of the product guide).
 //! - [`alerts`]: mailing the alert outbox (low credit) through the configured SMTP relay.
 //! - [`billing`]: money without SQL: what a call costs and when the free tier restarts.
+//! - [`pbx`]: the PBX vocabulary, no I/O: destinations, numbers, dial strings, whose a
+//!   channel is, dial plans and time.
 //! - [`store`]: the SQLite configuration store; all SQL lives there, tenant-scoped by type.
 //! - [`config`]: settings from a TOML file and `SWITCHBOARD_*` environment variables.
 //! - [`data_dir`]: the data directory and its files, owner-only.
@@ -36,6 +38,7 @@ pub mod data_dir;
 pub mod esl;
 pub mod fds;
 pub mod http;
+pub mod pbx;
 pub mod provision;
 pub mod realtime;
 pub mod server;

@@ -309,7 +309,7 @@ fn local_stream(store: &Store, s: &Settings) -> Result<Option<String>, XmlCurlEr
     }
     for c in store.moh_class_rows()? {
         let path = s.data_dir.join("moh").join(c.tenant_id.to_string()).join(c.class_id.to_string());
-        let name = crate::call::plan::moh_stream(c.tenant_id, c.class_id);
+        let name = crate::pbx::plan::moh_stream(c.tenant_id, c.class_id);
         dir(&mut body, name.trim_start_matches("local_stream://"), &esc(&path.to_string_lossy()), 8000);
     }
     body.push_str("    </configuration>\n");

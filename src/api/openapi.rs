@@ -4,7 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use super::router::{Access, BodyDoc, Feature, Handler, Op, ROUTES};
-use crate::call::destination::TYPES as DESTINATION_TYPES;
+use crate::pbx::destination::TYPES as DESTINATION_TYPES;
 use crate::store::resource::{Kind, ListKind, CODECS, FAILOVER_CAUSES, ROLES, WEEKDAYS};
 use crate::store::{Resource, Scope};
 
@@ -234,7 +234,7 @@ pub fn document() -> Value {
             "type": { "type": "string", "enum": DESTINATION_TYPES },
             "id": { "type": "integer", "description": "for object destinations: an object of the same tenant" },
             "number": { "type": "string", "description": "for external" },
-            "cause": { "type": "string", "enum": crate::call::destination::HANGUP_CAUSES, "description": "for hangup" } } }),
+            "cause": { "type": "string", "enum": crate::pbx::destination::HANGUP_CAUSES, "description": "for hangup" } } }),
     );
     json!({
         "openapi": "3.1.0",

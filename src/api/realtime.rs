@@ -189,7 +189,7 @@ pub const TRANSFER_DOC: &[(&str, &str, bool)] = &[("uuid", "string", true), ("de
 pub fn transfer(api: &Api, req: &Req) -> ApiResult<Reply> {
     let dest =
         req.object()?.get("destination").and_then(Value::as_str).map(str::to_string).ok_or_else(|| ApiError::invalid("destination", "required"))?;
-    if crate::call::dial::number(&dest).is_none() {
+    if crate::pbx::dial::number(&dest).is_none() {
         return Err(ApiError::invalid("destination", "an extension or phone number (digits, a leading +, * and #)"));
     }
     let c = controlled(api, req)?;
@@ -213,10 +213,10 @@ pub fn click_to_call(api: &Api, req: &Req) -> ApiResult<Reply> {
     let field =
         |k: &str| body.get(k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).ok_or_else(|| ApiError::invalid(k, "required"));
     let (extension, number) = (field("extension")?.to_string(), field("number")?.to_string());
-    if crate::call::dial::number(&number).is_none() {
+    if crate::pbx::dial::number(&number).is_none() {
         return Err(ApiError::invalid("number", "an extension or phone number (digits, a leading +, * and #)"));
     }
-    let ext = match crate::call::dial::number(&extension) {
+    let ext = match crate::pbx::dial::number(&extension) {
         Some(n) => api.store.extension_by_number(t, n)?,
         None => None,
     };

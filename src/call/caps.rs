@@ -212,18 +212,6 @@ pub fn channel_uuids(json: &str) -> Result<HashSet<String>, String> {
     Ok(channels(json)?.into_iter().map(|c| c.uuid).collect())
 }
 
-/// The trunk a bridge's dial string goes out on (`sofia/gateway/trunk<id>/…`, as the
-/// router builds it).
-pub fn trunk_of_dialstring(data: &str) -> Option<i64> {
-    let at = data.find("sofia/gateway/trunk")? + "sofia/gateway/trunk".len();
-    let digits: String = data[at..].chars().take_while(char::is_ascii_digit).collect();
-    if data[at + digits.len()..].starts_with('/') {
-        digits.parse().ok()
-    } else {
-        None
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,9 +276,9 @@ mod tests {
         assert!(channel_uuids("-ERR no reply").is_err());
         let rows = channels(r#"{"row_count":1,"rows":[{"uuid":"a","direction":"inbound","context":"public","dest":"+12125550100","created_epoch":"1763800000","application_data":"{x=1}sofia/gateway/trunk12/+1555"}]}"#).unwrap();
         assert_eq!((rows[0].context.as_str(), rows[0].created_epoch), ("public", 1_763_800_000));
-        assert_eq!(trunk_of_dialstring(&rows[0].application_data), Some(12));
-        assert_eq!(trunk_of_dialstring("user/1001@acme"), None);
-        assert_eq!(trunk_of_dialstring("sofia/gateway/trunk12x/1"), None);
+        assert_eq!(crate::pbx::dialstring::trunk_of(&rows[0].application_data), Some(12));
+        assert_eq!(crate::pbx::dialstring::trunk_of("user/1001@acme"), None);
+        assert_eq!(crate::pbx::dialstring::trunk_of("sofia/gateway/trunk12x/1"), None);
     }
 
     #[test]

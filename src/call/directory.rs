@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use tracing::info;
 
-use super::destination::Destination;
 use super::route::{Call, RouteError};
+use crate::pbx::destination::Destination;
 
 const ENTER_NAME: &str = "directory/dir-enter_person_first_or_last.wav";
 const AT_EXTENSION: &str = "directory/dir-at_extension.wav";

@@ -1,12 +1,12 @@
 //! Route explain: the path a call to `number` would take at a given time, step by step with
 //! the reason for each, without placing a call. Built on the same decisions as the router
-//! ([`super::plan`], [`super::time`], [`super::dial`]).
+//! ([`crate::pbx::plan`], [`crate::pbx::time`], [`crate::pbx::dial`]).
 
 use serde::Serialize;
 
-use super::destination::Destination;
-use super::plan::{self, Fallback};
 use super::route::HOP_LIMIT;
+use crate::pbx::destination::Destination;
+use crate::pbx::plan::{self, Fallback};
 use crate::store::{Store, StoreError, TenantId};
 
 #[derive(Debug, Clone, Serialize)]
@@ -46,7 +46,7 @@ pub fn explain(store: &Store, tenant: Option<TenantId>, number: &str, from: Opti
             }
         }
         (_, Some(t)) => {
-            if super::dial::number(number).is_none() {
+            if crate::pbx::dial::number(number).is_none() {
                 return Err(StoreError::invalid("number", "must be a dialable number"));
             }
             // A star code from a phone is a feature, never a number dialed out (the router
@@ -162,7 +162,7 @@ pub fn explain(store: &Store, tenant: Option<TenantId>, number: &str, from: Opti
             }
             Destination::TimeCondition { id } => {
                 let tc = store.time_condition(tenant, id)?;
-                let open = super::time::matches(&tc, &t.timezone, at);
+                let open = crate::pbx::time::matches(&tc, &t.timezone, at);
                 let zone = jiff::tz::TimeZone::get(&t.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
                 let local = at.to_zoned(zone).strftime("%a %Y-%m-%d %H:%M %Z").to_string();
                 steps.push(step(format!("time condition \"{}\"", tc.name), format!("{} at {local}", if open { "matched" } else { "not matched" })));

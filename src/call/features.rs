@@ -7,9 +7,9 @@ use std::time::Duration;
 use serde_json::json;
 use tracing::info;
 
-use super::destination::Destination;
-use super::dial;
 use super::route::{Call, RouteError, INVALID};
+use crate::pbx::destination::Destination;
+use crate::pbx::dial;
 use crate::store::activity::Entry;
 use crate::store::resource::{ListQuery, Within};
 use crate::store::resources as res;

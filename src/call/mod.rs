@@ -5,18 +5,14 @@
 //! The [`CallHandler`] trait is the seam: caps and metering wrap the router there.
 
 pub mod caps;
-pub mod destination;
-pub mod dial;
 pub mod directory;
 pub mod explain;
 mod features;
 pub mod incall;
 pub mod meter;
 pub mod pickup;
-pub mod plan;
 pub mod reconcile;
 pub mod route;
-pub mod time;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tracing::{info, warn};
 
-use super::caps::{channels, trunk_of_dialstring, Caps, SwitchChannel};
+use super::caps::{channels, Caps, SwitchChannel};
 use crate::esl::inbound::InboundClient;
 use crate::store::ledger::Talked;
 use crate::store::Store;
@@ -111,7 +111,7 @@ async fn adopt(caps: &Caps, store: &Store, rows: &[SwitchChannel], grace: Durati
         let mut out = Vec::new();
         for c in strays {
             let tenant = match c.context.as_str() {
-                "public" => s.did_route(&super::route::e164_of(&c.dest))?.map(|r| r.tenant.0),
+                "public" => s.did_route(&crate::pbx::dial::e164_of(&c.dest))?.map(|r| r.tenant.0),
                 "" | "default" => None,
                 domain => s.tenant_by_domain(domain)?.map(|t| t.id),
             };
@@ -124,7 +124,11 @@ async fn adopt(caps: &Caps, store: &Store, rows: &[SwitchChannel], grace: Durati
     .await
     .map_err(|e| e.to_string())?
     .map_err(|e| e.to_string())?;
-    Ok(found.into_iter().filter(|(c, tenant)| caps.adopt(&c.uuid, *tenant, trunk_of_dialstring(&c.application_data))).map(|(c, _)| c.uuid).collect())
+    Ok(found
+        .into_iter()
+        .filter(|(c, tenant)| caps.adopt(&c.uuid, *tenant, crate::pbx::dialstring::trunk_of(&c.application_data)))
+        .map(|(c, _)| c.uuid)
+        .collect())
 }
 
 /// Runs [`once`] every `every` while the switch is connected, until `stop`.

@@ -13,11 +13,11 @@ use std::time::Duration;
 
 use tracing::{info, warn};
 
-use super::destination::Destination;
-use super::dial;
-use super::plan::Fallback;
 use super::CallHandler;
 use crate::esl::{ApiCommand, EslError, Leg, OutboundSession};
+use crate::pbx::destination::Destination;
+use crate::pbx::dial;
+use crate::pbx::plan::Fallback;
 use crate::store::routing::{Conference, Extension, Tenant};
 use crate::store::{Store, StoreError, TenantId};
 
@@ -171,12 +171,6 @@ fn micros_to_time(us: &str) -> Option<String> {
     Some(t.round(jiff::Unit::Second).unwrap_or(t).to_string())
 }
 
-/// `+` and the digits of a number as a trunk presents it (`12125550100`, `+1 212…`).
-pub fn e164_of(raw: &str) -> String {
-    let digits: String = raw.chars().filter(|c| c.is_ascii_digit()).collect();
-    format!("+{digits}")
-}
-
 impl CallHandler for Router {
     fn handle<'a>(&'a self, s: &'a OutboundSession) -> Pin<Box<dyn Future<Output = Result<(), EslError>> + Send + 'a>> {
         Box::pin(async move {
@@ -229,7 +223,7 @@ impl Router {
 
         // Who is calling, and in which tenant.
         let (tenant, blocks, first, first_phone) = if from_trunk {
-            let did = e164_of(&dialed);
+            let did = crate::pbx::dial::e164_of(&dialed);
             cdr.direction = "inbound";
             cdr.did = did.clone();
             // One read, on this task (see `Router::reads`): the DID, its tenant, the tenant's
@@ -457,7 +451,7 @@ impl Call<'_> {
             Destination::External { number } if !from_trunk => ("outbound", number.clone()),
             _ => ("inbound", self.caller_number.clone()),
         };
-        super::plan::blocked(blocks, direction, &number).map(|b| {
+        crate::pbx::plan::blocked(blocks, direction, &number).map(|b| {
             info!(number = %number, direction, action = %b.action, "call blocked");
             b.action
         })
@@ -546,7 +540,7 @@ impl Call<'_> {
         let mut vars = vec![("media_mix_inbound_outbound_codecs", "true".to_string())];
         let mut export = String::from("media_mix_inbound_outbound_codecs");
         if let Some(c) = class.or(self.tenant.moh_class) {
-            vars.push(("hold_music", super::plan::moh_stream(self.tenant.id, c)));
+            vars.push(("hold_music", crate::pbx::plan::moh_stream(self.tenant.id, c)));
             export.push_str(",hold_music");
         }
         vars.push(("export_vars", export));
@@ -771,7 +765,7 @@ impl Call<'_> {
             Destination::Ivr { id } => self.ivr(id).await,
             Destination::TimeCondition { id } => {
                 let tc = self.read(move |st, t| st.time_condition(t, id)).await?;
-                let open = super::time::matches(&tc, &self.tenant.timezone, (self.clock)());
+                let open = crate::pbx::time::matches(&tc, &self.tenant.timezone, (self.clock)());
                 info!(condition = %tc.name, open, "time condition");
                 Ok(Next::Go(if open { tc.matched_destination } else { tc.unmatched_destination }))
             }
@@ -953,7 +947,7 @@ impl Call<'_> {
         let mut legs = Vec::new();
         let mut until_max = 0;
         for (step, leg) in fm.destinations.iter().zip(reached) {
-            let (delay, until) = super::plan::follow_me_window(step);
+            let (delay, until) = crate::pbx::plan::follow_me_window(step);
             let mut vars = format!("leg_delay_start={delay},leg_timeout={until}");
             let endpoint = match leg {
                 FollowMeLeg::Phone(x) if x.dnd => {
@@ -962,14 +956,14 @@ impl Call<'_> {
                 }
                 FollowMeLeg::Phone(x) => format!("user/{}@{}", x.number, self.tenant.sip_domain),
                 FollowMeLeg::Outside(number) => {
-                    let planned = super::plan::outbound(routes.clone(), &number);
+                    let planned = crate::pbx::plan::outbound(routes.clone(), &number);
                     let Some((route, out)) = planned.filter(|(r, out)| dial::number(out).is_some() && !r.trunks.is_empty()) else {
                         warn!(number = %number, "follow-me step skipped: no outbound route dials it");
                         continue;
                     };
                     // One leg among several cannot fail over by itself: the route's first trunk.
                     let trunk = &route.trunks[0];
-                    for v in super::plan::trunk_leg_vars(&route, trunk) {
+                    for v in crate::pbx::plan::trunk_leg_vars(&route, trunk) {
                         vars.push(',');
                         vars.push_str(&v);
                     }
@@ -990,13 +984,13 @@ impl Call<'_> {
             };
             info!(extension = %e.number, %disposition, "follow-me not answered");
         }
-        self.fall_back(super::plan::after_follow_me(&fm, e), "no_answer").await
+        self.fall_back(crate::pbx::plan::after_follow_me(&fm, e), "no_answer").await
     }
 
     /// Busy or no answer: the forward for that case, else voicemail, else the cause.
     async fn unavailable(&mut self, e: &Extension, cause: &str) -> Result<Next, RouteError> {
         let busy = cause == "USER_BUSY";
-        self.fall_back(super::plan::unavailable(e, busy), if busy { "busy" } else { "no_answer" }).await
+        self.fall_back(crate::pbx::plan::unavailable(e, busy), if busy { "busy" } else { "no_answer" }).await
     }
 
     /// Carries out what the plan says follows an unanswered call.
@@ -1100,7 +1094,7 @@ impl Call<'_> {
 
     async fn external(&mut self, number: &str) -> Result<Next, RouteError> {
         let routes = self.read(|st, t| st.outbound_routes(t)).await?;
-        let Some((route, out)) = super::plan::outbound(routes, number) else {
+        let Some((route, out)) = crate::pbx::plan::outbound(routes, number) else {
             warn!(number, "no outbound route matches");
             self.cdr.disposition = "failed";
             announce_and_hang_up(self.s, INVALID, "NO_ROUTE_DESTINATION").await?;
@@ -1148,7 +1142,7 @@ impl Call<'_> {
             tried += 1;
             self.cdr.trunk_id = Some(trunk.trunk_id);
             // The caller ID and the codecs go with the leg, as each trunk has its own.
-            let vars = super::plan::trunk_leg_vars(&route, trunk);
+            let vars = crate::pbx::plan::trunk_leg_vars(&route, trunk);
             let leg = if vars.is_empty() { String::new() } else { format!("[{}]", vars.join(",")) };
             match self.bridge(&format!("{leg}sofia/gateway/trunk{}/{out}", trunk.trunk_id), false).await? {
                 None => return Ok(Next::Done),

@@ -143,7 +143,7 @@ impl Model {
             return Some(t);
         }
         match seen.context {
-            "public" => tenants.by_did(&crate::call::route::e164_of(seen.destination)),
+            "public" => tenants.by_did(&crate::pbx::dial::e164_of(seen.destination)),
             "" | "default" => seen.domain.and_then(|d| tenants.by_domain(d)),
             domain => tenants.by_domain(domain),
         }

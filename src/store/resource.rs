@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 
 use super::billing::Slot;
 use super::{validate, Result, Store, StoreError, TenantId};
-use crate::call::destination::{Destination, HANGUP_CAUSES};
+use crate::pbx::destination::{Destination, HANGUP_CAUSES};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

@@ -61,37 +61,8 @@ pub fn digits(s: &str, min: usize, max: usize) -> Result<String, String> {
     Ok(s.to_string())
 }
 
-/// A number a caller or a route may dial: digits with an optional leading `+`, `*` or `#`
-/// (feature codes), at most 32 characters. Dial-string metacharacters (`,|[]{}@;` …) refused.
-pub fn dial_number(s: &str) -> Result<String, String> {
-    let body = s.strip_prefix('+').unwrap_or(s);
-    if body.is_empty() || s.len() > 32 || !body.bytes().all(|b| b.is_ascii_digit() || b == b'*' || b == b'#') {
-        return Err("must be a dialable number: digits, * or #, optionally starting with +".into());
-    }
-    Ok(s.to_string())
-}
-
-/// E.164: `+` then 8 to 15 digits. Spaces, dashes, dots and brackets are dropped; a leading
-/// `00` becomes `+`. Numbers without a country code are refused rather than guessed.
-pub fn e164(s: &str) -> Result<String, String> {
-    let mut out = String::with_capacity(16);
-    for (i, c) in s.trim().chars().enumerate() {
-        match c {
-            '+' if i == 0 => out.push('+'),
-            '0'..='9' => out.push(c),
-            ' ' | '-' | '.' | '(' | ')' => {}
-            _ => return Err("must be a phone number in E.164 form, e.g. +12125550199".into()),
-        }
-    }
-    if let Some(rest) = out.strip_prefix("00") {
-        out = format!("+{rest}");
-    }
-    let digits = out.strip_prefix('+').ok_or_else(|| "must start with + and the country code, e.g. +12125550199".to_string())?;
-    if digits.len() < 8 || digits.len() > 15 || digits.starts_with('0') {
-        return Err("must be + and 8 to 15 digits, not starting with 0".into());
-    }
-    Ok(out)
-}
+// Numbers are PBX vocabulary (the call path checks them too); the store checks with the same rule.
+pub use crate::pbx::dial::{dial_number, e164};
 
 /// A MAC address in any common notation (`AA:BB:CC:11:22:33`, `aabb.cc11.2233`,
 /// `AA-BB-CC-11-22-33`, `AABBCC112233`) as 12 lowercase hex digits.

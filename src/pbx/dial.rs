@@ -1,4 +1,5 @@
-//! Values that reach FreeSWITCH: dial patterns, dialed numbers and caller ID, made safe.
+//! Numbers and the values that reach FreeSWITCH: dialed numbers, E.164, dial patterns and
+//! caller ID, made safe.
 //!
 //! An application argument or dial string is parsed by FreeSWITCH: `,` and `|` separate
 //! legs, `{}` `[]` `<>` hold variables, `${…}` is expanded, `^^` changes the separator,
@@ -8,7 +9,46 @@
 /// A number as dialed: digits with an optional leading `+`, and `*`/`#`; anything else
 /// (a SIP user part may hold any text) is refused.
 pub fn number(s: &str) -> Option<&str> {
-    crate::store::validate::dial_number(s).ok().map(|_| s)
+    dial_number(s).ok().map(|_| s)
+}
+
+/// A number a caller or a route may dial: digits with an optional leading `+`, `*` or `#`
+/// (feature codes), at most 32 characters. Dial-string metacharacters (`,|[]{}@;` …) refused.
+pub fn dial_number(s: &str) -> Result<String, String> {
+    let body = s.strip_prefix('+').unwrap_or(s);
+    if body.is_empty() || s.len() > 32 || !body.bytes().all(|b| b.is_ascii_digit() || b == b'*' || b == b'#') {
+        return Err("must be a dialable number: digits, * or #, optionally starting with +".into());
+    }
+    Ok(s.to_string())
+}
+
+/// E.164: `+` then 8 to 15 digits. Spaces, dashes, dots and brackets are dropped; a leading
+/// `00` becomes `+`. Numbers without a country code are refused rather than guessed.
+pub fn e164(s: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(16);
+    for (i, c) in s.trim().chars().enumerate() {
+        match c {
+            '+' if i == 0 => out.push('+'),
+            '0'..='9' => out.push(c),
+            ' ' | '-' | '.' | '(' | ')' => {}
+            _ => return Err("must be a phone number in E.164 form, e.g. +12125550199".into()),
+        }
+    }
+    if let Some(rest) = out.strip_prefix("00") {
+        out = format!("+{rest}");
+    }
+    let digits = out.strip_prefix('+').ok_or_else(|| "must start with + and the country code, e.g. +12125550199".to_string())?;
+    if digits.len() < 8 || digits.len() > 15 || digits.starts_with('0') {
+        return Err("must be + and 8 to 15 digits, not starting with 0".into());
+    }
+    Ok(out)
+}
+
+/// `+` and the digits of a number as a trunk presents it (`12125550100`, `+1 212…`): the
+/// key a DID is stored under.
+pub fn e164_of(raw: &str) -> String {
+    let digits: String = raw.chars().filter(|c| c.is_ascii_digit()).collect();
+    format!("+{digits}")
 }
 
 /// A caller ID name for the switch: letters, digits and a few harmless marks; everything

@@ -5,7 +5,7 @@ use jiff::civil::Weekday;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
-use crate::store::routing::TimeCondition;
+use super::config::TimeCondition;
 
 fn weekday_name(w: Weekday) -> &'static str {
     match w {
@@ -43,8 +43,8 @@ pub fn matches(tc: &TimeCondition, tz: &str, at: Timestamp) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::call::destination::Destination;
-    use crate::store::routing::{Holiday, Range};
+    use crate::pbx::config::{Holiday, Range};
+    use crate::pbx::destination::Destination;
 
     fn hours() -> TimeCondition {
         TimeCondition {

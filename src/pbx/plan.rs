@@ -1,8 +1,8 @@
 //! Routing decisions that do not need a live call: the router acts on them and route
 //! explain describes them, so the two cannot disagree.
 
+use super::config::{CallBlock, Extension, FollowMe, FollowMeStep, OutboundRoute, RouteTrunk};
 use super::dial;
-use crate::store::routing::{CallBlock, Extension, FollowMe, FollowMeStep, OutboundRoute, RouteTrunk};
 
 /// What happens when an extension is busy or does not answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,7 +104,7 @@ pub fn moh_stream(tenant: i64, class: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::{presented_caller_id, trunk_leg_vars};
-    use crate::store::routing::{OutboundRoute, RouteTrunk};
+    use crate::pbx::config::{OutboundRoute, RouteTrunk};
 
     #[test]
     fn the_caller_id_is_the_route_s_then_the_trunk_s_and_only_ever_a_number() {
