@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use tracing::info;
 
-use super::route::{Call, RouteError};
+use super::channel::{Ask, Channel};
+use super::state::{Call, RouteError};
 use crate::pbx::destination::Destination;
 
 const ENTER_NAME: &str = "directory/dir-enter_person_first_or_last.wav";
@@ -53,35 +54,53 @@ fn spellable(name: &str) -> String {
 }
 
 /// Runs the directory; the chosen extension, if any.
-pub(crate) async fn run(call: &mut Call<'_>) -> Result<Option<Destination>, RouteError> {
+pub(crate) async fn run<C: Channel>(call: &mut Call<'_, C>) -> Result<Option<Destination>, RouteError> {
     call.answer().await?;
     let entries = call.read(|st, t| st.directory(t)).await?;
+    let search = Ask {
+        min: 1,
+        max: LETTERS as u32,
+        tries: 1,
+        timeout: Duration::from_secs(5),
+        terminators: "#",
+        prompt: ENTER_NAME,
+        invalid_prompt: SILENCE,
+        regex: r"^[2-9]+$",
+        digit_timeout: Duration::from_secs(3),
+    };
+    let select = Ask {
+        min: 0,
+        max: 1,
+        tries: 1,
+        timeout: Duration::from_secs(3),
+        terminators: "#",
+        prompt: TO_SELECT,
+        invalid_prompt: SILENCE,
+        regex: r"^\d$",
+        digit_timeout: Duration::from_secs(1),
+    };
     for _ in 0..TRIES {
-        let got = call
-            .s
-            .play_and_get_digits(1, LETTERS as u32, 1, Duration::from_secs(5), "#", ENTER_NAME, SILENCE, r"^[2-9]+$", Duration::from_secs(3))
-            .await?;
-        let matches: Vec<&(i64, String, String)> = entries.iter().filter(|(_, _, name)| name_matches(name, &got.digits)).take(9).collect();
-        info!(digits = %got.digits, matches = matches.len(), "directory search");
+        let digits = call.ch.read_digits(&search).await?;
+        let matches: Vec<&(i64, String, String)> = entries.iter().filter(|(_, _, name)| name_matches(name, &digits)).take(9).collect();
+        info!(digits = %digits, matches = matches.len(), "directory search");
         if matches.is_empty() {
-            call.s.playback(NO_MATCH).await?;
+            call.ch.play(NO_MATCH).await?;
             continue;
         }
         for (id, number, name) in matches {
             for word in spellable(name).split(' ').filter(|w| !w.is_empty()) {
-                call.s.execute("say", Some(&format!("en name_spelled iterated {word}"))).await?;
+                call.ch.run("say", &format!("en name_spelled iterated {word}")).await?;
             }
-            call.s.playback(AT_EXTENSION).await?;
-            call.s.execute("say", Some(&format!("en number iterated {number}"))).await?;
-            let pick = call.s.play_and_get_digits(0, 1, 1, Duration::from_secs(3), "#", TO_SELECT, SILENCE, r"^\d$", Duration::from_secs(1)).await?;
-            if pick.digits == "1" {
+            call.ch.play(AT_EXTENSION).await?;
+            call.ch.run("say", &format!("en number iterated {number}")).await?;
+            if call.ch.read_digits(&select).await? == "1" {
                 info!(extension = %number, "directory: put through");
                 return Ok(Some(Destination::Extension { id: *id }));
             }
         }
     }
-    call.s.playback(GOODBYE).await?;
-    call.s.hangup("NORMAL_CLEARING").await?;
+    call.ch.play(GOODBYE).await?;
+    call.ch.hangup("NORMAL_CLEARING").await?;
     Ok(None)
 }
 

@@ -1,10 +1,15 @@
 //! Route explain: the path a call to `number` would take at a given time, step by step with
-//! the reason for each, without placing a call. Built on the same decisions as the router
-//! ([`crate::pbx::plan`], [`crate::pbx::time`], [`crate::pbx::dial`]).
+//! the reason for each, without placing a call. It runs the router's own decisions — what a
+//! dialed number reaches and whom the block list checks ([`super::admit`]), each step's
+//! choice ([`super::steps`]), the plan's fallbacks ([`crate::pbx::plan`]) — and describes
+//! them instead of carrying them out.
 
 use serde::Serialize;
 
-use super::route::HOP_LIMIT;
+use super::admit::{block_subject, dialed_from_phone, Start};
+use super::drive::HOP_LIMIT;
+use super::state::describe;
+use super::steps::{call_flow, conference, extension, external, hangup, ivr, ring_group, time_condition};
 use crate::pbx::destination::Destination;
 use crate::pbx::plan::{self, Fallback};
 use crate::store::{Store, StoreError, TenantId};
@@ -34,60 +39,50 @@ fn step(at: impl Into<String>, decision: impl Into<String>) -> Step {
 pub fn explain(store: &Store, tenant: Option<TenantId>, number: &str, from: Option<&str>, at: jiff::Timestamp) -> Result<Explanation, StoreError> {
     let mut steps = Vec::new();
     let did = if number.starts_with('+') { store.did_route(number)? } else { None };
-    let (tenant, first, direction) = match (did, tenant) {
+    let (tenant, first, from_trunk) = match (did, tenant) {
         (Some(d), t) if t.is_none() || t == Some(d.tenant) => {
             steps.push(step(format!("DID {}", d.number), "a call from a trunk: the DID names the tenant"));
             match d.destination {
-                Some(dest) => (d.tenant, dest, "inbound"),
+                Some(dest) => (d.tenant, dest, true),
                 None => {
                     steps.push(step("inbound route", "none: the call is refused with UNALLOCATED_NUMBER"));
                     return Ok(Explanation { tenant_id: d.tenant.0, number: number.into(), at: at.to_string(), steps });
                 }
             }
         }
-        (_, Some(t)) => {
-            if crate::pbx::dial::number(number).is_none() {
-                return Err(StoreError::invalid("number", "must be a dialable number"));
-            }
-            // A star code from a phone is a feature, never a number dialed out (the router
-            // runs it before any routing: `Start::Feature`).
-            if number.starts_with('*') {
-                let what = match super::features::describe(number) {
+        // What the router makes of a number a phone dials (`admit::dialed_from_phone`).
+        (_, Some(t)) => match dialed_from_phone(store, t, number)? {
+            None => return Err(StoreError::invalid("number", "must be a dialable number")),
+            // A star code from a phone is a feature, never a number dialed out.
+            Some((Start::Feature(code), _)) => {
+                let what = match super::features::describe(&code) {
                     Some(w) => w.to_string(),
-                    None => {
-                        let q = crate::store::ListQuery {
-                            page: 1,
-                            per_page: 1,
-                            filters: vec![("feature_code".into(), number.into())],
-                            ..Default::default()
-                        };
-                        match store.list(&crate::store::resources::CALL_FLOWS, crate::store::resource::Within::Tenant(t), None, &q)?.items.first() {
-                            Some(f) => format!("toggles the call flow {:?} between day and night", f["name"].as_str().unwrap_or("")),
-                            None => "no such feature code: the caller hears that the entry is invalid".into(),
-                        }
-                    }
+                    None => match super::features::call_flow(store, t, &code)? {
+                        Some(f) => format!("toggles the call flow {:?} between day and night", f.name),
+                        None => "no such feature code: the caller hears that the entry is invalid".into(),
+                    },
                 };
                 steps.push(step(format!("feature code {number}"), what));
                 return Ok(Explanation { tenant_id: t.0, number: number.into(), at: at.to_string(), steps });
             }
-            match store.dialable(t, number)? {
-                Some(d) => {
-                    steps.push(step(format!("number {number}"), "dialed from a phone: the tenant's own number"));
-                    (t, d, "inbound")
-                }
-                None => {
-                    steps.push(step(format!("number {number}"), "not a number of the tenant: dialed out"));
-                    (t, Destination::External { number: number.into() }, "outbound")
-                }
+            Some((Start::Route(d), true)) => {
+                steps.push(step(format!("number {number}"), "dialed from a phone: the tenant's own number"));
+                (t, d, false)
             }
-        }
+            Some((Start::Route(d), false)) => {
+                steps.push(step(format!("number {number}"), "not a number of the tenant: dialed out"));
+                (t, d, false)
+            }
+        },
         (_, None) => return Err(StoreError::invalid("tenant_id", "required unless the number is a DID")),
     };
     let t = store.routing_tenant(tenant)?;
-    let checked = if direction == "outbound" { Some(number) } else { from };
-    if let Some(n) = checked {
-        if let Some(b) = plan::blocked(store.call_blocks(tenant)?, direction, n) {
-            steps.push(step("call block", format!("{n} matches {:?} ({}): {}", b.value, b.kind, b.action)));
+    // The router checks the caller, or the number a phone dials out (`admit::block_subject`);
+    // with no caller given, only the latter can be checked.
+    let (direction, subject) = block_subject(&first, from_trunk, from.unwrap_or(""));
+    if direction == "outbound" || from.is_some() {
+        if let Some(b) = plan::blocked(store.call_blocks(tenant)?, direction, &subject) {
+            steps.push(step("call block", format!("{subject} matches {:?} ({}): {}", b.value, b.kind, b.action)));
             return Ok(Explanation { tenant_id: tenant.0, number: number.into(), at: at.to_string(), steps });
         }
     }
@@ -103,48 +98,57 @@ pub fn explain(store: &Store, tenant: Option<TenantId>, number: &str, from: Opti
             Destination::Extension { id } | Destination::Fax { id } => {
                 let e = store.extension(tenant, id)?;
                 let at = format!("extension {}", e.number);
-                if !e.forward_always.is_empty() {
-                    steps.push(step(at, format!("forwards every call to {}", e.forward_always)));
-                    Some(store.dialable(tenant, &e.forward_always)?.unwrap_or(Destination::External { number: e.forward_always.clone() }))
-                } else if e.dnd {
-                    steps.push(step(at, "do not disturb: treated as busy"));
-                    fallback(store, tenant, &mut steps, &e, true)?
-                } else if let Some(fm) = store.follow_me(tenant, e.id)?.filter(|f| !f.destinations.is_empty()) {
-                    let cascade: Vec<String> = fm
-                        .destinations
-                        .iter()
-                        .map(|d| {
-                            let (from, until) = plan::follow_me_window(d);
-                            format!("{} from {from} s to {until} s", d.number)
-                        })
-                        .collect();
-                    steps.push(step(at, format!("follow-me rings {}", cascade.join(", "))));
-                    let last = describe_fallback(&plan::after_follow_me(&fm, &e));
-                    steps.push(step(format!("follow-me of {} unanswered", e.number), last));
-                    None
-                } else {
-                    steps.push(step(at, format!("rings user/{}@{} for 30 s", e.number, t.sip_domain)));
-                    let busy = describe_fallback(&plan::unavailable(&e, true));
-                    steps.push(step(format!("extension {} unanswered", e.number), format!("busy → {busy}")));
-                    fallback(store, tenant, &mut steps, &e, false)?
+                match extension::decide(&e, store.follow_me(tenant, e.id)?, &t.sip_domain) {
+                    extension::Plan::Forward(n) => {
+                        steps.push(step(at, format!("forwards every call to {n}")));
+                        Some(store.dialable(tenant, &n)?.unwrap_or(Destination::External { number: n }))
+                    }
+                    extension::Plan::DoNotDisturb => {
+                        steps.push(step(at, "do not disturb: treated as busy"));
+                        fallback(store, tenant, &mut steps, &e, true)?
+                    }
+                    extension::Plan::FollowMe(fm) => {
+                        let cascade: Vec<String> = fm
+                            .destinations
+                            .iter()
+                            .map(|d| {
+                                let (from, until) = plan::follow_me_window(d);
+                                format!("{} from {from} s to {until} s", d.number)
+                            })
+                            .collect();
+                        steps.push(step(at, format!("follow-me rings {}", cascade.join(", "))));
+                        let last = describe_fallback(&plan::after_follow_me(&fm, &e));
+                        steps.push(step(format!("follow-me of {} unanswered", e.number), last));
+                        None
+                    }
+                    extension::Plan::Ring { dialstring, timeout } => {
+                        steps.push(step(at, format!("rings {dialstring} for {timeout} s")));
+                        let busy = describe_fallback(&plan::unavailable(&e, true));
+                        steps.push(step(format!("extension {} unanswered", e.number), format!("busy → {busy}")));
+                        fallback(store, tenant, &mut steps, &e, false)?
+                    }
                 }
             }
             Destination::RingGroup { id } => {
                 let g = store.ring_group(tenant, id)?;
                 let mut members = Vec::new();
                 for m in &g.members {
-                    let e = store.extension(tenant, m.extension_id)?;
-                    members.push(if e.dnd { format!("{} (DND, skipped)", e.number) } else { e.number });
+                    members.push(store.extension(tenant, m.extension_id)?);
                 }
+                let ringing = ring_group::available(members.clone());
+                let names: Vec<String> = members
+                    .into_iter()
+                    .map(|e| if ringing.iter().any(|r| r.id == e.id) { e.number } else { format!("{} (DND, skipped)", e.number) })
+                    .collect();
                 steps.push(step(
                     format!("ring group \"{}\"", g.name),
-                    format!("{} ring of [{}] for {} s; if nobody answers:", g.strategy, members.join(", "), g.timeout),
+                    format!("{} ring of [{}] for {} s; if nobody answers:", g.strategy, names.join(", "), ring_group::ring_secs(&g)),
                 ));
                 Some(g.no_answer_destination)
             }
             Destination::Ivr { id } => {
                 let m = store.ivr(tenant, id)?;
-                let opts: Vec<String> = m.options.iter().map(|o| format!("{} → {}", o.digit, short(&o.destination))).collect();
+                let opts: Vec<String> = m.options.iter().map(|o| format!("{} → {}", o.digit, describe(&o.destination))).collect();
                 steps.push(step(
                     format!("IVR \"{}\"", m.name),
                     format!(
@@ -153,8 +157,8 @@ pub fn explain(store: &Store, tenant: Option<TenantId>, number: &str, from: Opti
                         m.timeout,
                         opts.join(", "),
                         if m.direct_dial { "; extensions may be dialed directly" } else { "" },
-                        short(&m.timeout_destination),
-                        short(&m.invalid_destination),
+                        describe(ivr::gave_up(&m, true)),
+                        describe(ivr::gave_up(&m, false)),
                         m.max_failures
                     ),
                 ));
@@ -162,16 +166,16 @@ pub fn explain(store: &Store, tenant: Option<TenantId>, number: &str, from: Opti
             }
             Destination::TimeCondition { id } => {
                 let tc = store.time_condition(tenant, id)?;
-                let open = crate::pbx::time::matches(&tc, &t.timezone, at);
+                let (open, next) = time_condition::decide(&tc, &t.timezone, at);
                 let zone = jiff::tz::TimeZone::get(&t.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
                 let local = at.to_zoned(zone).strftime("%a %Y-%m-%d %H:%M %Z").to_string();
                 steps.push(step(format!("time condition \"{}\"", tc.name), format!("{} at {local}", if open { "matched" } else { "not matched" })));
-                Some(if open { tc.matched_destination } else { tc.unmatched_destination })
+                Some(next.clone())
             }
             Destination::CallFlow { id } => {
                 let f = store.call_flow(tenant, id)?;
                 steps.push(step(format!("call flow \"{}\"", f.name), format!("in {} mode", f.state)));
-                Some(if f.state == "night" { f.night_destination } else { f.day_destination })
+                Some(call_flow::decide(&f).clone())
             }
             Destination::Voicemail { id } => {
                 let v = store.voicemail_box(tenant, id)?;
@@ -181,8 +185,8 @@ pub fn explain(store: &Store, tenant: Option<TenantId>, number: &str, from: Opti
             Destination::Conference { id } => {
                 let c = store.conference(tenant, id)?;
                 let mut why = String::from(if c.pin.is_empty() { "joins the room" } else { "joins the room after the PIN" });
-                if c.max_participants >= 2 {
-                    why.push_str(&format!(" while fewer than {} are in it", c.max_participants));
+                if let Some(max) = conference::max_members(&c) {
+                    why.push_str(&format!(" while fewer than {max} are in it"));
                 }
                 steps.push(step(format!("conference {}", c.number), why));
                 None
@@ -192,12 +196,16 @@ pub fn explain(store: &Store, tenant: Option<TenantId>, number: &str, from: Opti
                 None
             }
             Destination::External { number } => {
-                match plan::outbound(store.outbound_routes(tenant)?, &number) {
-                    Some((r, _)) if r.trunks.is_empty() => steps.push(step(
+                match external::decide(store.outbound_routes(tenant)?, &number) {
+                    external::Plan::NoTrunk(r) => steps.push(step(
                         format!("outbound route \"{}\"", r.name),
                         format!("{number} matches {}, but the route has no active trunk: NO_ROUTE_DESTINATION", r.pattern),
                     )),
-                    Some((r, out)) => {
+                    external::Plan::NotDialable(r) => steps.push(step(
+                        format!("outbound route \"{}\"", r.name),
+                        format!("{number} matches {}, but the rewritten number cannot be dialed: INVALID_NUMBER_FORMAT", r.pattern),
+                    )),
+                    external::Plan::Dial(r, out) => {
                         let trunks: Vec<String> = r
                             .trunks
                             .iter()
@@ -216,12 +224,12 @@ pub fn explain(store: &Store, tenant: Option<TenantId>, number: &str, from: Opti
                             ),
                         ));
                     }
-                    None => steps.push(step(format!("number {number}"), "no outbound route matches: NO_ROUTE_DESTINATION")),
+                    external::Plan::NoRoute => steps.push(step(format!("number {number}"), "no outbound route matches: NO_ROUTE_DESTINATION")),
                 }
                 None
             }
             Destination::Hangup { cause } => {
-                steps.push(step("hangup", cause.unwrap_or_else(|| "NORMAL_CLEARING".into())));
+                steps.push(step("hangup", hangup::cause(cause.as_deref()).to_string()));
                 None
             }
         };
@@ -250,16 +258,4 @@ fn fallback(
         Fallback::Forward(n) => Some(store.dialable(tenant, &n)?.unwrap_or(Destination::External { number: n })),
         _ => None,
     })
-}
-
-fn short(d: &Destination) -> String {
-    match d {
-        Destination::External { number } => format!("external {number}"),
-        Destination::Hangup { .. } => "hangup".into(),
-        other => {
-            let (table, id) = other.target().unwrap_or(("?", 0));
-            // As the record's route names it (`Call::path`): the table, whole.
-            format!("{table}/{id}")
-        }
-    }
 }

@@ -1,18 +1,18 @@
 //! Star codes dialed from a phone: voicemail, call forwarding, do-not-disturb and call-flow
-//! toggles. Changes go through the same checked store writes as the API, so the API shows
-//! them at once, and the activity log records them.
+//! toggles. Changes go through the same checked store writes as the API (typed here:
+//! [`PhoneChange`]), so the API shows them at once, and the activity log records them.
 
 use std::time::Duration;
 
-use serde_json::json;
 use tracing::info;
 
-use super::route::{Call, RouteError, INVALID};
+use super::channel::{Ask, Channel};
+use super::state::{Call, RouteError, INVALID};
+use crate::pbx::config::CallFlow;
 use crate::pbx::destination::Destination;
 use crate::pbx::dial;
-use crate::store::activity::Entry;
-use crate::store::resource::{ListQuery, Within};
-use crate::store::resources as res;
+use crate::store::routing::PhoneChange;
+use crate::store::{Store, StoreError, TenantId};
 
 const DONE: &str = "ivr/ivr-thank_you.wav";
 const ENTER_NUMBER: &str = "ivr/ivr-enter_destination_telephone_number.wav";
@@ -33,9 +33,15 @@ pub fn describe(code: &str) -> Option<&'static str> {
     })
 }
 
+/// The call flow a code that is no fixed one toggles (`*30` → the flow whose feature code
+/// is 30), for the call and for route explain alike.
+pub fn call_flow(st: &Store, tenant: TenantId, code: &str) -> Result<Option<CallFlow>, StoreError> {
+    st.call_flow_by_code(tenant, code.trim_start_matches('*'))
+}
+
 /// Runs `code` (`*78`, `*721001`, …) for the calling extension; a destination when the code
 /// puts the caller through somewhere (the directory).
-pub(crate) async fn run(call: &mut Call<'_>, code: &str) -> Result<Option<Destination>, RouteError> {
+pub(crate) async fn run<C: Channel>(call: &mut Call<'_, C>, code: &str) -> Result<Option<Destination>, RouteError> {
     if code == "*411" {
         return super::directory::run(call).await;
     }
@@ -44,10 +50,10 @@ pub(crate) async fn run(call: &mut Call<'_>, code: &str) -> Result<Option<Destin
         return Ok(None);
     }
     call.answer().await?;
-    let caller = call.caller_number.clone();
+    let caller = call.caller.number.clone();
     let ext = call.read(move |st, t| st.extension_by_number(t, &caller)).await?;
     let rest = |prefix: &str| code.strip_prefix(prefix).map(str::to_string);
-    let outcome = match (code, &ext) {
+    let change = match (code, &ext) {
         ("*98", Some(_)) => {
             // As the getting-started guide has it: "dial *98 from any registered extension,
             // enter the voicemail number and PIN". Without an id mod_voicemail asks for the
@@ -58,53 +64,61 @@ pub(crate) async fn run(call: &mut Call<'_>, code: &str) -> Result<Option<Destin
             call.last_app("voicemail", &arg).await?;
             return Ok(None);
         }
-        ("*78", Some(e)) => Some(set_extension(call, e.id, json!({ "dnd": true }), "DND on (*78)").await?),
-        ("*79", Some(e)) => Some(set_extension(call, e.id, json!({ "dnd": false }), "DND off (*79)").await?),
-        ("*73", Some(e)) => Some(set_extension(call, e.id, json!({ "forward_always": "" }), "call forward off (*73)").await?),
+        ("*78", Some(e)) => Some(Some((PhoneChange::Dnd { extension: e.id, on: true }, "DND on (*78)".to_string()))),
+        ("*79", Some(e)) => Some(Some((PhoneChange::Dnd { extension: e.id, on: false }, "DND off (*79)".to_string()))),
+        ("*73", Some(e)) => Some(Some((PhoneChange::ForwardAlways { extension: e.id, to: String::new() }, "call forward off (*73)".to_string()))),
         (_, Some(e)) if code.starts_with("*72") => {
             let mut number = rest("*72").unwrap_or_default();
             if number.is_empty() {
-                let got = call
-                    .s
-                    .play_and_get_digits(2, 20, 3, Duration::from_secs(10), "#", ENTER_NUMBER, INVALID, r"^\d+$", Duration::from_secs(4))
-                    .await?;
-                number = got.digits;
+                let ask = Ask {
+                    min: 2,
+                    max: 20,
+                    tries: 3,
+                    timeout: Duration::from_secs(10),
+                    terminators: "#",
+                    prompt: ENTER_NUMBER,
+                    invalid_prompt: INVALID,
+                    regex: r"^\d+$",
+                    digit_timeout: Duration::from_secs(4),
+                };
+                number = call.ch.read_digits(&ask).await?;
             }
             match dial::number(&number) {
                 Some(n) if !n.starts_with('*') => {
-                    Some(set_extension(call, e.id, json!({ "forward_always": n }), &format!("call forward to {n} (*72)")).await?)
+                    Some(Some((PhoneChange::ForwardAlways { extension: e.id, to: n.to_string() }, format!("call forward to {n} (*72)"))))
                 }
-                _ => Some(false),
+                _ => Some(None),
             }
         }
         _ => None,
     };
-    let ok = match outcome {
-        Some(ok) => ok,
-        None => toggle_call_flow(call, code.trim_start_matches('*')).await?,
+    let ok = match change {
+        Some(Some((change, what))) => apply(call, change, what).await?,
+        Some(None) => false,
+        None => toggle_call_flow(call, code).await?,
     };
     call.cdr.disposition = "answered";
-    call.s.playback(if ok { DONE } else { INVALID }).await?;
-    call.s.hangup("NORMAL_CLEARING").await?;
+    call.ch.play(if ok { DONE } else { INVALID }).await?;
+    call.ch.hangup("NORMAL_CLEARING").await?;
     Ok(None)
 }
 
 /// `*8`: takes the call that has rung the tenant's phones longest (see [`super::pickup`]).
-async fn pickup(call: &mut Call<'_>) -> Result<(), RouteError> {
-    let me = call.s.uuid().to_string();
-    let taken = call.ringing_calls.take(call.tenant.id, &call.caller_number, &me);
+async fn pickup<C: Channel>(call: &mut Call<'_, C>) -> Result<(), RouteError> {
+    let me = call.ch.uuid().to_string();
+    let taken = call.env.ringing.take(call.tenant.id, &call.caller.number, &me);
     // The UUID goes into an application argument: only FreeSWITCH's own form passes.
     if let Some((target, caller)) = taken.filter(|(u, _)| uuid::Uuid::parse_str(u).is_ok()) {
         // A call answered meanwhile stays with whoever answered it.
-        call.s.set_var("intercept_unanswered_only", "true").await?;
-        let done = call.s.execute("intercept", Some(&target)).await?;
+        call.ch.run("set", "intercept_unanswered_only=true").await?;
+        let done = call.ch.run("intercept", &target).await?;
         // intercept answers the picker only when it took the call (switch_ivr_bridge.c,
         // switch_ivr_intercept_session).
         if done.get("Answer-State").as_deref() == Some("answered") {
             info!(call = %target, "picked up");
             call.cdr.disposition = "answered";
             call.path.push(format!("picked up the call from {caller}"));
-            call.s.hangup_wait().await;
+            call.ch.hangup_wait().await;
             return Ok(());
         }
         info!(call = %target, "the call to pick up was answered or ended first");
@@ -113,64 +127,49 @@ async fn pickup(call: &mut Call<'_>) -> Result<(), RouteError> {
     }
     call.answer().await?;
     call.cdr.disposition = "failed";
-    call.s.playback(INVALID).await?;
-    call.s.hangup("NORMAL_CLEARING").await?;
+    call.ch.play(INVALID).await?;
+    call.ch.hangup("NORMAL_CLEARING").await?;
     Ok(())
 }
 
-async fn set_extension(call: &Call<'_>, id: i64, change: serde_json::Value, what: &str) -> Result<bool, RouteError> {
-    let what = what.to_string();
-    let number = call.caller_number.clone();
-    call.read(move |st, t| {
-        st.update(&res::EXTENSIONS, Within::Tenant(t), None, id, change.as_object().expect("an object"))?;
-        st.log(&Entry {
-            tenant: Some(t),
-            action: "update",
-            object: format!("extensions/{id}"),
-            detail: format!("{what} from the phone {number}"),
-            ..Default::default()
-        })
-    })
-    .await?;
-    info!(extension = id, "feature code applied");
+async fn apply<C: Channel>(call: &Call<'_, C>, change: PhoneChange, what: String) -> Result<bool, RouteError> {
+    let number = call.caller.number.clone();
+    let logged = change.clone();
+    call.read(move |st, t| st.apply_phone_change(t, &change, &what, &number)).await?;
+    info!(change = ?logged, "feature code applied");
     Ok(true)
 }
 
 /// `*<code>` of a call flow flips day ↔ night, after the PIN when it has one.
-async fn toggle_call_flow(call: &mut Call<'_>, code: &str) -> Result<bool, RouteError> {
+async fn toggle_call_flow<C: Channel>(call: &mut Call<'_, C>, code: &str) -> Result<bool, RouteError> {
     let c = code.to_string();
-    let flows = call
-        .read(move |st, t| {
-            let q = ListQuery { page: 1, per_page: 1, filters: vec![("feature_code".into(), c)], ..Default::default() };
-            st.list(&res::CALL_FLOWS, Within::Tenant(t), None, &q)
-        })
-        .await?;
-    let Some(flow) = flows.items.into_iter().next() else {
-        info!(code, "unknown feature code");
+    let Some(flow) = call.read(move |st, t| call_flow(st, t, &c)).await? else {
+        info!(code = code.trim_start_matches('*'), "unknown feature code");
         return Ok(false);
     };
-    let pin = flow["pin"].as_str().unwrap_or("").to_string();
-    if !pin.is_empty() {
-        let got = call.s.play_and_get_digits(4, 12, 3, Duration::from_secs(10), "#", ENTER_PIN, INVALID, r"^\d+$", Duration::from_secs(4)).await?;
-        if got.digits != pin {
-            info!(flow = %flow["name"], "wrong call flow PIN");
+    if !flow.pin.is_empty() {
+        let ask = Ask {
+            min: 4,
+            max: 12,
+            tries: 3,
+            timeout: Duration::from_secs(10),
+            terminators: "#",
+            prompt: ENTER_PIN,
+            invalid_prompt: INVALID,
+            regex: r"^\d+$",
+            digit_timeout: Duration::from_secs(4),
+        };
+        if call.ch.read_digits(&ask).await? != flow.pin {
+            info!(flow = %flow.name, "wrong call flow PIN");
             return Ok(false);
         }
     }
-    let id = flow["id"].as_i64().unwrap_or(0);
-    let next = if flow["state"] == "night" { "day" } else { "night" };
-    let number = call.caller_number.clone();
-    call.read(move |st, t| {
-        st.update(&res::CALL_FLOWS, Within::Tenant(t), None, id, json!({ "state": next }).as_object().expect("an object"))?;
-        st.log(&Entry {
-            tenant: Some(t),
-            action: "update",
-            object: format!("call-flows/{id}"),
-            detail: format!("state {next} from the phone {number}"),
-            ..Default::default()
-        })
-    })
-    .await?;
-    info!(flow = id, state = next, "call flow toggled");
+    let night = flow.state != "night";
+    let what = format!("state {}", if night { "night" } else { "day" });
+    let number = call.caller.number.clone();
+    let change = PhoneChange::CallFlowState { flow: flow.id, night };
+    // The activity log says "state night from the phone 1001", as it always has.
+    call.read(move |st, t| st.apply_phone_change(t, &change, &what, &number)).await?;
+    info!(flow = flow.id, night, "call flow toggled");
     Ok(true)
 }

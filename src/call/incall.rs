@@ -1,4 +1,4 @@
-//! Star codes pressed during a conversation: `*1` records (on/off), `*2<number>` blind
+//! Star codes pressed during a conversation, read and carried out: `*1` records (on/off), `*2<number>` blind
 //! transfer, `*4<number>` attended transfer; a number ends with `#` or a pause.
 //!
 //! Only the tenant's own phones may use them: the caller when the call came from a phone,
@@ -12,6 +12,14 @@
 //! bridge application is still executing.
 
 use std::time::{Duration, Instant};
+
+use tracing::info;
+
+use super::channel::Channel;
+use super::state::{Call, RouteError, INVALID};
+use crate::esl::{ApiCommand, Leg};
+use crate::pbx::destination::Destination;
+use crate::pbx::dialstring;
 
 /// How long a code waits for its next key.
 pub const PAUSE: Duration = Duration::from_secs(2);
@@ -117,6 +125,77 @@ impl Keys {
 /// `user/` leg that became one)?
 pub fn is_phone_channel(name: &str) -> bool {
     name.starts_with("sofia/internal/") || name.starts_with("user/")
+}
+
+impl<C: Channel> Call<'_, C> {
+    /// Carries out an in-call code pressed on `presser`, whose partner is `other`.
+    pub(crate) async fn in_call_code(&mut self, code: Code, presser: &str, other: Option<&str>) -> Result<(), RouteError> {
+        let me = self.ch.uuid().to_string();
+        info!(?code, by = if presser == me { "caller" } else { "callee" }, "in-call code");
+        match code {
+            Code::Record => {
+                match self.in_call.recording.take() {
+                    Some(path) => {
+                        self.api_ok(ApiCommand::UuidRecord { uuid: me.clone(), start: false, path }).await;
+                    }
+                    None => {
+                        self.in_call.recorded += 1;
+                        let Some(path) = self.recording_path(&format!("{me}-{}", self.in_call.recorded)).await else { return Ok(()) };
+                        if self.api_ok(ApiCommand::UuidRecord { uuid: me.clone(), start: true, path: path.clone() }).await {
+                            self.cdr.recording_path = path.clone();
+                            self.in_call.recording = Some(path);
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Code::Blind(number) => {
+                let Some(other) = other else { return Ok(()) };
+                if presser == me {
+                    // The caller moves the party it called: that leg re-enters the tenant's
+                    // own dialplan context (and so this router) at the number; the bridge then
+                    // ends and hangup_after_bridge hangs the caller up.
+                    self.api_ok(ApiCommand::UuidTransfer { uuid: other.to_string(), dest: number.clone(), context: self.tenant.sip_domain.clone() })
+                        .await;
+                    self.path.push(format!("callee transferred to {number}"));
+                } else {
+                    // The bridged phone moves the caller: it leaves, and the caller (still in
+                    // this session once hangup_after_bridge is off) is routed to the number.
+                    let dest = self.forward_to(&number).await?;
+                    let keep = ApiCommand::UuidSetVar { uuid: me.clone(), name: "hangup_after_bridge".into(), value: "false".into() };
+                    if self.api_ok(keep).await {
+                        self.in_call.transfer_to = Some(dest);
+                        self.api_ok(ApiCommand::UuidKill { uuid: presser.to_string(), cause: "NORMAL_CLEARING".into() }).await;
+                    }
+                }
+                Ok(())
+            }
+            Code::Attended(number) => {
+                // att_xfer on the presser's leg: the other party is held (hold_music), the
+                // presser talks to the target, and hanging up joins the two (mod_dptools.c
+                // att_thread_run). Only a phone of the tenant is consulted.
+                let n = number.clone();
+                let target = self
+                    .read(move |st, t| match st.dialable(t, &n)? {
+                        Some(Destination::Extension { id }) => Ok(Some(st.extension(t, id)?)),
+                        _ => Ok(None),
+                    })
+                    .await?;
+                match target.filter(|e| !e.dnd) {
+                    Some(e) => {
+                        let dial = dialstring::user(&e.number, &self.tenant.sip_domain);
+                        self.api_ok(ApiCommand::UuidBroadcast { uuid: presser.to_string(), what: format!("att_xfer::{dial}"), leg: Leg::A }).await;
+                        self.path.push(format!("attended transfer to {}", e.number));
+                    }
+                    None => {
+                        info!(%number, "attended transfer target is not an available phone");
+                        self.api_ok(ApiCommand::UuidBroadcast { uuid: presser.to_string(), what: INVALID.into(), leg: Leg::A }).await;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::destination::Destination;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Tenant {
     pub id: i64,
     pub sip_domain: String,
@@ -23,7 +23,7 @@ pub struct Tenant {
     pub monthly_limit: i64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Extension {
     pub id: i64,
     pub number: String,
@@ -39,25 +39,25 @@ pub struct Extension {
 }
 
 /// One step of a follow-me cascade: starts `delay` seconds into the call, rings `timeout`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct FollowMeStep {
     pub number: String,
     pub delay: i64,
     pub timeout: i64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct FollowMe {
     pub voicemail_last: bool,
     pub destinations: Vec<FollowMeStep>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Member {
     pub extension_id: i64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct RingGroup {
     pub id: i64,
     pub name: String,
@@ -70,13 +70,13 @@ pub struct RingGroup {
     pub moh_class_id: Option<i64>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct IvrOption {
     pub digit: String,
     pub destination: Destination,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Ivr {
     pub id: i64,
     pub name: String,
@@ -90,18 +90,18 @@ pub struct Ivr {
     pub options: Vec<IvrOption>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Range {
     pub start: String,
     pub end: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Holiday {
     pub date: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct TimeCondition {
     pub id: i64,
     pub name: String,
@@ -113,22 +113,26 @@ pub struct TimeCondition {
     pub unmatched_destination: Destination,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct CallFlow {
     pub id: i64,
     pub name: String,
+    /// `day` or `night`.
     pub state: String,
+    /// The PIN a phone enters before its feature code flips the flow (empty: none).
+    #[serde(default)]
+    pub pin: String,
     pub day_destination: Destination,
     pub night_destination: Destination,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct VoicemailBox {
     pub id: i64,
     pub number: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Conference {
     pub id: i64,
     pub number: String,
@@ -137,7 +141,7 @@ pub struct Conference {
     pub record: bool,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct RouteTrunk {
     pub trunk_id: i64,
     /// The trunk's channel cap (0: unlimited), filled in from the trunk.
@@ -152,7 +156,7 @@ pub struct RouteTrunk {
     pub codecs: Vec<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct OutboundRoute {
     pub id: i64,
     pub name: String,
@@ -167,7 +171,7 @@ pub struct OutboundRoute {
     pub rate_plan_id: Option<i64>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct CallBlock {
     #[serde(rename = "match")]
     pub kind: String,

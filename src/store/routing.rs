@@ -251,4 +251,52 @@ impl Store {
             Ok(((pos - 1).rem_euclid(members as i64)) as usize)
         })
     }
+
+    /// The call flow a feature code (`*<code>`, without the star) toggles, if any.
+    pub fn call_flow_by_code(&self, tenant: TenantId, code: &str) -> Result<Option<CallFlow>> {
+        let id: Option<i64> = self
+            .conn()?
+            .prepare_cached("SELECT id FROM call_flows WHERE tenant_id = ?1 AND feature_code = ?2")?
+            .query_row((tenant.0, code), |r| r.get(0))
+            .optional()?;
+        id.map(|id| self.call_flow(tenant, id)).transpose()
+    }
+
+    /// What a phone's star code changes, through the same checked write as the API, with
+    /// the activity log's entry (`what`, from the phone `number`).
+    pub fn apply_phone_change(&self, tenant: TenantId, change: &PhoneChange, what: &str, number: &str) -> Result<()> {
+        let (r, id, object, body) = match change {
+            PhoneChange::Dnd { extension, on } => (&res::EXTENSIONS, *extension, "extensions", serde_json::json!({ "dnd": on })),
+            PhoneChange::ForwardAlways { extension, to } => (&res::EXTENSIONS, *extension, "extensions", serde_json::json!({ "forward_always": to })),
+            PhoneChange::CallFlowState { flow, night } => {
+                (&res::CALL_FLOWS, *flow, "call-flows", serde_json::json!({ "state": if *night { "night" } else { "day" } }))
+            }
+        };
+        self.update(r, Within::Tenant(tenant), None, id, body.as_object().expect("an object"))?;
+        self.log(&super::activity::Entry {
+            tenant: Some(tenant),
+            action: "update",
+            object: format!("{object}/{id}"),
+            detail: format!("{what} from the phone {number}"),
+            ..Default::default()
+        })
+    }
+}
+
+/// A change a phone makes with a star code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PhoneChange {
+    Dnd {
+        extension: i64,
+        on: bool,
+    },
+    /// Forward every call to `to` (empty: forwarding off).
+    ForwardAlways {
+        extension: i64,
+        to: String,
+    },
+    CallFlowState {
+        flow: i64,
+        night: bool,
+    },
 }

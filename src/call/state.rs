@@ -1,0 +1,280 @@
+//! What one call carries while it is driven, and the small acts every step shares: reading
+//! the tenant's configuration, answering once, setting variables, caller ID, hold music,
+//! recording paths, api commands, and the last application of a call.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::{info, warn};
+
+use super::channel::Channel;
+use super::pickup::Ringing;
+use crate::esl::{ApiCommand, EslError, Event};
+use crate::pbx::config::{Extension, FollowMe, Tenant};
+use crate::pbx::destination::Destination;
+use crate::pbx::dial;
+use crate::store::cdr::Cdr;
+use crate::store::{Store, StoreError, TenantId};
+
+/// Played after a caller's invalid entry.
+pub(crate) const INVALID: &str = "ivr/ivr-that_was_an_invalid_entry.wav";
+/// Played before a call that cannot go on is ended.
+pub(crate) const UNAVAILABLE: &str = "ivr/ivr-not_available.wav";
+
+pub type Clock = Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>;
+
+/// What every call of a router shares.
+pub struct Env {
+    pub(crate) store: Store,
+    /// The store's read-only connections, for the reads a call makes before its first
+    /// command, on its own task ([`Store::reading`]).
+    pub(crate) reads: Store,
+    pub(crate) clock: Clock,
+    /// What a caller hears before a call that cannot be routed is ended (`greeting`).
+    pub(crate) announcement: String,
+    /// Calls ringing the tenants' phones, for *8.
+    pub(crate) ringing: Arc<Ringing>,
+    /// Live calls per tenant and per trunk, against their caps.
+    pub(crate) caps: Arc<super::caps::Caps>,
+    /// One second of a metered call (shorter in tests, matching the simulator's).
+    pub(crate) second: Duration,
+}
+
+impl Env {
+    pub fn new(store: Store, announcement: String, clock: Clock) -> Env {
+        Env { reads: store.reading(), store, clock, announcement, ringing: Arc::default(), caps: Arc::default(), second: Duration::from_secs(1) }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RouteError {
+    #[error(transparent)]
+    Esl(#[from] EslError),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// Where a step leaves the call.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Next {
+    Done,
+    Go(Destination),
+}
+
+/// Who is calling.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Caller {
+    pub(crate) number: String,
+    /// As the switch may see it ([`dial::caller_name`]).
+    pub(crate) name: String,
+    /// The call came from one of the tenant's phones (so its keys may move the call).
+    pub(crate) from_phone: bool,
+}
+
+/// What a bridge leaves behind for the rest of the call.
+#[derive(Default)]
+pub(crate) struct InCall {
+    /// An in-call recording (*1) is running to this path.
+    pub(crate) recording: Option<String>,
+    /// How many in-call recordings this call has started (each gets its own file).
+    pub(crate) recorded: u32,
+    /// Where a blind transfer (*2 by the bridged phone) sends the caller next.
+    pub(crate) transfer_to: Option<Destination>,
+    /// The phones a ring group's bridge rings: the one whose leg answers (its `dialed_user`)
+    /// becomes the record's extension.
+    pub(crate) members_ringing: Vec<String>,
+}
+
+/// An extension (and its follow-me) read ahead, keyed by the extension's id.
+pub(crate) type FirstPhone = (i64, Extension, Option<FollowMe>);
+
+pub(crate) struct Call<'a, C: Channel> {
+    pub(crate) ch: &'a C,
+    pub(crate) env: &'a Env,
+    pub(crate) tenant: Tenant,
+    pub(crate) caller: Caller,
+    pub(crate) cdr: Cdr,
+    /// The destinations passed, for the record.
+    pub(crate) path: Vec<String>,
+    pub(crate) answered: bool,
+    /// A bridge is ringing and has not reported back.
+    pub(crate) ringing: bool,
+    /// The session's events (the bridged party's keys among them).
+    pub(crate) events: tokio::sync::mpsc::UnboundedReceiver<Event>,
+    pub(crate) in_call: InCall,
+    /// The rate the call is settled at (an outbound call's, decided when it dials out).
+    pub(crate) rate: Option<crate::billing::rating::Rate>,
+    /// A prepaid call's metering, while it is up.
+    pub(crate) prepaid: Option<super::meter::Prepaid>,
+    /// The phone the call's first destination rings, read with the tenant; taken by the
+    /// first step that rings it.
+    pub(crate) first_phone: Option<FirstPhone>,
+}
+
+/// Runs a blocking store read or write off the async threads.
+pub(crate) async fn db<T: Send + 'static>(store: &Store, f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static) -> Result<T, StoreError> {
+    let s = store.clone();
+    tokio::task::spawn_blocking(move || f(&s)).await.map_err(|e| StoreError::Invalid { field: String::new(), message: format!("store task: {e}") })?
+}
+
+/// Refuses a call in words: early media, so the caller hears `prompt` without the call being
+/// answered (and billed), then `cause`, whatever became of the prompt (a missing file, a
+/// caller who hangs up on it).
+pub(crate) async fn announce_and_hang_up(ch: &impl Channel, prompt: &str, cause: &str) -> Result<(), EslError> {
+    ch.pre_answer().await?;
+    let _ = ch.play(prompt).await;
+    ch.hangup(cause).await
+}
+
+/// How the record's route names a destination.
+pub(crate) fn describe(d: &Destination) -> String {
+    match d {
+        Destination::External { number } => format!("external {number}"),
+        Destination::Hangup { cause } => format!("hangup {}", cause.as_deref().unwrap_or("NORMAL_CLEARING")),
+        other => {
+            let (table, id) = other.target().unwrap_or(("?", 0));
+            format!("{table}/{id}")
+        }
+    }
+}
+
+impl<'a, C: Channel> Call<'a, C> {
+    pub(crate) fn new(ch: &'a C, env: &'a Env, tenant: Tenant, caller: Caller, cdr: Cdr) -> Call<'a, C> {
+        Call {
+            events: ch.events(),
+            ch,
+            env,
+            tenant,
+            caller,
+            cdr,
+            path: Vec::new(),
+            answered: false,
+            ringing: false,
+            in_call: InCall::default(),
+            rate: None,
+            prepaid: None,
+            first_phone: None,
+        }
+    }
+
+    pub(crate) fn t(&self) -> TenantId {
+        TenantId(self.tenant.id)
+    }
+
+    /// A read (or write) of the tenant's configuration, on the blocking pool.
+    pub(crate) async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store, TenantId) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let t = self.t();
+        db(&self.env.store, move |st| f(st, t)).await
+    }
+
+    pub(crate) async fn answer(&mut self) -> Result<(), EslError> {
+        if !self.answered {
+            self.ch.answer().await?;
+            self.answered = true;
+        }
+        Ok(())
+    }
+
+    /// The caller ID this call presents when it rings someone.
+    pub(crate) fn caller_id(&self) -> Vec<(&'static str, String)> {
+        let mut v = vec![("effective_caller_id_name", self.caller.name.clone())];
+        if dial::number(&self.caller.number).is_some() {
+            v.push(("effective_caller_id_number", self.caller.number.clone()));
+        }
+        v
+    }
+
+    /// Caller ID and the bridge's variables in one application.
+    pub(crate) async fn prepare_bridge(&self, timeout: i64, moh_class: Option<i64>) -> Result<(), EslError> {
+        let mut vars = self.caller_id();
+        vars.push(("call_timeout", timeout.to_string()));
+        vars.push(("continue_on_fail", "true".into()));
+        vars.push(("hangup_after_bridge", "true".into()));
+        vars.extend(self.hold_music_vars(moh_class));
+        self.ch.set(&vars).await
+    }
+
+    /// What the legs this call rings inherit (export_vars copies it to them at originate):
+    /// `hold_music`, so a party held or parked by a transfer hears the tenant's music
+    /// (`class`, a ring group's, over the tenant's default); and
+    /// media_mix_inbound_outbound_codecs, so a leg offers the caller's codec first and then
+    /// the profile's list (switch_core_media.c:2245–2277) instead of the caller's codec
+    /// alone, which a phone without it refuses (a G722 phone calling a G.711 one, a
+    /// browser calling a desk phone): FreeSWITCH then transcodes. A trunk's leg names its
+    /// own codecs (`plan::trunk_leg_vars`), which win over both.
+    pub(crate) fn hold_music_vars(&self, class: Option<i64>) -> Vec<(&'static str, String)> {
+        let mut vars = vec![("media_mix_inbound_outbound_codecs", "true".to_string())];
+        let mut export = String::from("media_mix_inbound_outbound_codecs");
+        if let Some(c) = class.or(self.tenant.moh_class) {
+            vars.push(("hold_music", crate::pbx::plan::moh_stream(self.tenant.id, c)));
+            export.push_str(",hold_music");
+        }
+        vars.push(("export_vars", export));
+        vars
+    }
+
+    /// Where a recording named `name` goes: `<recordings_dir>/<tenant domain>/<name>.wav`,
+    /// with the switch's own recordings directory asked for (`global_getvar`). An api
+    /// command's arguments are never expanded (switch_api_execute,
+    /// switch_loadable_module.c:2933–2968), so `$${recordings_dir}` in `uuid_record` was
+    /// taken literally, as a path under the sound prefix; and the record must name the file
+    /// itself, not a variable. None (and no recording) when the switch does not say, or
+    /// says something that is not a plain absolute path.
+    pub(crate) async fn recording_path(&self, name: &str) -> Option<String> {
+        let body = match self.ch.api(&ApiCommand::GlobalGetVar { name: "recordings_dir".into() }).await {
+            Ok(b) => b,
+            Err(e) => {
+                warn!(error = %e, "asking the switch for its recordings_dir; not recording");
+                return None;
+            }
+        };
+        let dir = body.trim().trim_end_matches('/').to_string();
+        let ok = dir.starts_with('/') && !dir.contains("..") && dir.chars().all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c));
+        if !ok {
+            warn!(dir = %dir.escape_debug(), "the switch's recordings_dir is not a plain absolute path; not recording");
+            return None;
+        }
+        Some(format!("{dir}/{}/{name}.wav", self.tenant.sip_domain))
+    }
+
+    /// An api command that answers `+OK` when it worked; a refusal is logged and false.
+    pub(crate) async fn api_ok(&self, cmd: ApiCommand) -> bool {
+        match self.ch.api_ok(&cmd).await {
+            Ok(()) => true,
+            Err(e) => {
+                warn!(error = %e, "api command failed");
+                false
+            }
+        }
+    }
+
+    /// Runs the application that ends the call (voicemail, a conference). When it returns
+    /// with the caller still up — mod_voicemail after its goodbye (mod_voicemail.c:3703–3707),
+    /// mod_conference after turning the caller away — the caller has heard the last word,
+    /// and the call is hung up now rather than left in silence until the socket closes.
+    pub(crate) async fn last_app(&mut self, app: &str, arg: &str) -> Result<(), EslError> {
+        self.ch.run(app, arg).await?;
+        if !self.ch.hung_up() {
+            info!(app, "the caller is still up after the call's last application; hanging up");
+            self.ch.hangup("NORMAL_CLEARING").await?;
+        }
+        Ok(())
+    }
+
+    /// A number to forward to: the tenant's own dial plan first, else out through a trunk.
+    pub(crate) async fn forward_to(&self, number: &str) -> Result<Destination, RouteError> {
+        let n = number.to_string();
+        Ok(self.read(move |st, t| st.dialable(t, &n)).await?.unwrap_or(Destination::External { number: number.to_string() }))
+    }
+
+    /// Refuses the call before anything rings: `prompt`, then OUTGOING_CALL_BARRED.
+    pub(crate) async fn bar(&mut self, why: &str, prompt: &str) -> Result<(), RouteError> {
+        self.path.push(why.into());
+        self.cdr.disposition = "failed";
+        announce_and_hang_up(self.ch, prompt, "OUTGOING_CALL_BARRED").await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,47 @@
+//! One step per destination kind: each reads what it needs of the tenant's configuration,
+//! does its part of the call through the narrow [`Channel`], and says where the call goes
+//! next. The decisions a step makes from configuration alone are plain functions beside it,
+//! which route explain ([`super::explain`]) calls too, so the explanation is the call's.
+
+pub(crate) mod call_flow;
+pub(crate) mod conference;
+pub(crate) mod extension;
+pub(crate) mod external;
+pub(crate) mod follow_me;
+pub(crate) mod hangup;
+pub(crate) mod ivr;
+pub(crate) mod ring_group;
+pub(crate) mod time_condition;
+pub(crate) mod voicemail;
+
+#[cfg(test)]
+mod tests;
+
+use tracing::warn;
+
+use super::channel::Channel;
+use super::state::{Call, Next, RouteError, UNAVAILABLE};
+use crate::pbx::destination::Destination;
+
+/// Runs the step for `d`.
+pub(crate) async fn run<C: Channel>(call: &mut Call<'_, C>, d: Destination) -> Result<Next, RouteError> {
+    match d {
+        Destination::Extension { id } | Destination::Fax { id } => extension::run(call, id).await,
+        Destination::RingGroup { id } => ring_group::run(call, id).await,
+        Destination::Ivr { id } => ivr::run(call, id).await,
+        Destination::TimeCondition { id } => time_condition::run(call, id).await,
+        Destination::CallFlow { id } => call_flow::run(call, id).await,
+        Destination::Voicemail { id } => voicemail::run(call, id).await,
+        Destination::Conference { id } => conference::run(call, id).await,
+        Destination::External { number } => external::run(call, &number).await,
+        Destination::Hangup { cause } => hangup::run(call, cause.as_deref()).await,
+        Destination::Queue { id } => {
+            // Call queues arrive with their own issue; until then the caller hears why.
+            warn!(queue = id, "call queues are not routed yet");
+            call.answer().await?;
+            let _ = call.ch.play(UNAVAILABLE).await;
+            call.ch.hangup("SERVICE_UNAVAILABLE").await?;
+            Ok(Next::Done)
+        }
+    }
+}
