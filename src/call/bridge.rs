@@ -2,7 +2,7 @@
 //! [`super::incall`]), and what its end says about the call.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use tokio::time::Instant;
 
 use tracing::info;
 
@@ -66,7 +66,7 @@ impl<C: Channel> Call<'_, C> {
             let deadline = keys.values().filter_map(Keys::deadline).min();
             let pause = async {
                 match deadline {
-                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    Some(at) => tokio::time::sleep_until(at).await,
                     None => std::future::pending().await,
                 }
             };

@@ -28,9 +28,14 @@ pub(crate) struct Fake {
     recordings_dir: Mutex<Option<String>>,
     /// The call's event stream, for a test that sends the far legs' events.
     events: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Event>>>,
+    /// Events the far legs send while the first bridge runs (a callee answering, keys).
+    during_bridge: Mutex<Vec<Event>>,
+    /// The first bridge is a conversation that lasts until a party is killed (`uuid_kill`).
+    talk_until_kill: AtomicBool,
+    killed: tokio::sync::Notify,
 }
 
-fn event(pairs: &[(&str, &str)]) -> Event {
+pub(crate) fn event(pairs: &[(&str, &str)]) -> Event {
     Event { headers: Headers::from_pairs(pairs.iter().copied(), false), body: None }
 }
 
@@ -54,6 +59,14 @@ impl Fake {
     /// The caller gives up while the `n`th bridge (from 0) rings.
     pub(crate) fn hangs_up_on_bridge(self, n: usize) -> Fake {
         *self.hang_up_on_bridge.lock().unwrap() = Some(n);
+        self
+    }
+
+    /// The first bridge is answered and lasts until a party is killed; `events` arrive
+    /// from the far legs while it runs.
+    pub(crate) fn conversation(self, events: Vec<Event>) -> Fake {
+        *self.during_bridge.lock().unwrap() = events;
+        self.talk_until_kill.store(true, Ordering::SeqCst);
         self
     }
 
@@ -123,6 +136,14 @@ impl Channel for Fake {
         self.gone()?;
         let n = self.log.lock().unwrap().iter().filter(|l| l.starts_with("bridge ")).count();
         self.note(format!("bridge {dialstring}"));
+        if n == 0 && self.talk_until_kill.load(Ordering::SeqCst) {
+            let tx = self.events.lock().unwrap().clone().expect("the call subscribed");
+            for ev in std::mem::take(&mut *self.during_bridge.lock().unwrap()) {
+                let _ = tx.send(ev);
+            }
+            self.killed.notified().await;
+            return Ok(event(&[("Event-Name", "CHANNEL_EXECUTE_COMPLETE"), ("variable_originate_disposition", "SUCCESS")]));
+        }
         let end = self.bridges.lock().unwrap().pop_front().unwrap_or_else(|| "NO_ANSWER".into());
         if *self.hang_up_on_bridge.lock().unwrap() == Some(n) {
             self.hung_up.store(true, Ordering::SeqCst);
@@ -153,6 +174,10 @@ impl Channel for Fake {
         let line = cmd.line().map_err(|e| EslError::Protocol(e.to_string()))?;
         self.note(format!("api {line}"));
         match cmd {
+            ApiCommand::UuidKill { .. } => {
+                self.killed.notify_one();
+                Ok("+OK".into())
+            }
             ApiCommand::GlobalGetVar { name } if name == "recordings_dir" => Ok(self.recordings_dir.lock().unwrap().clone().unwrap_or_default()),
             _ => Ok("+OK".into()),
         }

@@ -11,8 +11,10 @@
 //! session's filters deliver them; the actions are api commands, which run while the
 //! bridge application is still executing.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+// tokio's clock, not std's: a bridge waits for a code's pause on it, and tests pause it.
+use tokio::time::Instant;
 use tracing::info;
 
 use super::channel::Channel;

@@ -313,3 +313,39 @@ async fn star_codes_change_the_calling_extension_through_the_store() {
     assert!(fake.log().contains(&"playback ivr/ivr-that_was_an_invalid_entry.wav".to_string()));
     assert_eq!(p.store.extension(p.acme, id).unwrap().forward_always, "");
 }
+
+/// The bridged phone keys `*2 1003` and pauses (on tokio's paused clock: the two-second
+/// pause passes at once): the caller is kept, its partner let go, and the caller routed on
+/// to 1003.
+#[tokio::test(start_paused = true)]
+async fn a_blind_transfer_by_the_bridged_phone_sends_the_caller_on_after_the_pause() {
+    use crate::call::fake::event;
+    let p = pbx();
+    let callee = "00000000-0000-4000-8000-000000000002";
+    let keys: Vec<_> = "*21003"
+        .chars()
+        .map(|k| {
+            let k = k.to_string();
+            event(&[("Event-Name", "DTMF"), ("Unique-ID", callee), ("Channel-Name", "sofia/internal/1002@10.0.0.2"), ("DTMF-Digit", &k)])
+        })
+        .collect();
+    let fake = Fake::new().conversation(keys).bridges(&["SUCCESS"]);
+    let env = p.env(OPEN);
+    let mut call = p.call(&fake, &env);
+    let started = tokio::time::Instant::now();
+    call.drive(Destination::Extension { id: p.id(&res::EXTENSIONS, "number", "1002") }).await.unwrap();
+    assert!(started.elapsed() >= crate::call::incall::PAUSE, "the code waited for its pause");
+    assert_eq!(
+        call.path,
+        [
+            "extensions/".to_string() + &p.id(&res::EXTENSIONS, "number", "1002").to_string(),
+            "transferred".into(),
+            format!("extensions/{}", p.id(&res::EXTENSIONS, "number", "1003"))
+        ]
+    );
+    drop(call);
+    let log = fake.log();
+    let api = sent(&log, "api");
+    assert_eq!(api, [format!("api uuid_setvar {UUID} hangup_after_bridge false"), format!("api uuid_kill {callee} NORMAL_CLEARING")]);
+    assert_eq!(sent(&log, "bridge"), [format!("bridge user/1002@{DOMAIN}"), format!("bridge user/1003@{DOMAIN}")]);
+}
