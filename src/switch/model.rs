@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use super::show::{ChannelRow, GatewayRow, RegistrationRow};
+use super::show::{ChannelRow, GatewayRow};
 use super::tenants::Tenants;
 use crate::esl::Event;
 use crate::pbx::channel::{profile_of_name, Facts};
@@ -208,7 +208,7 @@ impl Model {
         let get = |h: &str| ev.get(h).map(|v| v.into_owned()).unwrap_or_default();
         match subclass {
             "sofia::register" => {
-                let row = RegistrationRow {
+                let row = LiveRegistration {
                     user: get("from-user"),
                     realm: get("from-host"),
                     contact: get("contact"),
@@ -216,6 +216,7 @@ impl Model {
                     network_port: get("network-port"),
                     user_agent: get("user-agent"),
                     expires: get("expires"),
+                    tenant_id: None,
                 };
                 let r = self.register(row, tenants);
                 Some(Change::Registration { registration: r })
@@ -244,17 +245,9 @@ impl Model {
         }
     }
 
-    fn register(&mut self, row: RegistrationRow, tenants: &mut dyn Tenants) -> LiveRegistration {
-        let r = LiveRegistration {
-            tenant_id: tenants.by_domain(&row.realm),
-            user: row.user,
-            realm: row.realm,
-            contact: row.contact,
-            network_ip: row.network_ip,
-            network_port: row.network_port,
-            user_agent: row.user_agent,
-            expires: row.expires,
-        };
+    /// Keeps a registration as the realm's tenant's.
+    fn register(&mut self, mut r: LiveRegistration, tenants: &mut dyn Tenants) -> LiveRegistration {
+        r.tenant_id = tenants.by_domain(&r.realm);
         self.registrations.insert((r.realm.clone(), r.user.clone()), r.clone());
         r
     }
@@ -289,7 +282,7 @@ impl Model {
     }
 
     /// Replaces the registrations with the switch's list ([`super::show::registrations`]).
-    pub fn load_registrations(&mut self, rows: Vec<RegistrationRow>, tenants: &mut dyn Tenants) {
+    pub fn load_registrations(&mut self, rows: Vec<LiveRegistration>, tenants: &mut dyn Tenants) {
         self.registrations.clear();
         for r in rows {
             self.register(r, tenants);

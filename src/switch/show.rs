@@ -8,6 +8,8 @@ use crate::esl::inbound::InboundClient;
 use crate::esl::ApiCommand;
 use crate::pbx::channel::{profile_of_name, Facts};
 
+use super::model::LiveRegistration;
+
 /// One row of `show channels as json`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChannelRow {
@@ -45,18 +47,6 @@ impl ChannelRow {
     pub fn other_leg(&self) -> Option<&str> {
         (!self.call_uuid.is_empty() && self.call_uuid != self.uuid).then_some(self.call_uuid.as_str())
     }
-}
-
-/// One row of `show registrations as json`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RegistrationRow {
-    pub user: String,
-    pub realm: String,
-    pub contact: String,
-    pub network_ip: String,
-    pub network_port: String,
-    pub user_agent: String,
-    pub expires: String,
 }
 
 /// One `<gateway>` of `sofia xmlstatus gateway`.
@@ -107,11 +97,12 @@ pub fn channels(json: &str) -> Result<Vec<ChannelRow>, String> {
 }
 
 /// The rows of `show registrations as json` (mod_commands.c: `select reg_user,realm,token,
-/// url,expires,network_ip,network_port,network_proto,hostname,metadata from registrations`).
-pub fn registrations(json: &str) -> Result<Vec<RegistrationRow>, String> {
+/// url,expires,network_ip,network_port,network_proto,hostname,metadata from registrations`),
+/// whose tenant the model names.
+pub fn registrations(json: &str) -> Result<Vec<LiveRegistration>, String> {
     Ok(rows("show registrations as json", json)?
         .iter()
-        .map(|r| RegistrationRow {
+        .map(|r| LiveRegistration {
             user: text(r, "reg_user"),
             realm: text(r, "realm"),
             contact: text(r, "url"),
@@ -119,6 +110,7 @@ pub fn registrations(json: &str) -> Result<Vec<RegistrationRow>, String> {
             network_port: text(r, "network_port"),
             user_agent: text(r, "metadata"),
             expires: text(r, "expires"),
+            tenant_id: None,
         })
         .collect())
 }
