@@ -233,18 +233,7 @@ pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<()> {
     let router = crate::call::route::Router::new(state.store.clone(), cfg.greeting.clone());
     // Slots and reservations checked against the switch's channel list, at start and every
     // 5 s while it is connected.
-    let client = supervisor.client_watch();
-    tokio::spawn(crate::call::reconcile::run(
-        router.caps(),
-        state.store.clone(),
-        move || client.borrow().clone(),
-        {
-            let live = state.live.clone();
-            move |uuid: &str| live.talked(uuid)
-        },
-        Duration::from_secs(5),
-        stop.clone(),
-    ));
+    tokio::spawn(crate::call::reconcile::run(router.caps(), state.store.clone(), state.live.switch().clone(), Duration::from_secs(5), stop.clone()));
     tokio::spawn(crate::alerts::run(state.store.clone(), cfg.smtp.clone(), Duration::from_secs(10), stop.clone()));
     let handler: Arc<dyn crate::call::CallHandler> = Arc::new(router);
     let opts = crate::esl::OutboundOptions {

@@ -20,8 +20,10 @@
 //! - [`fds`]: the process's file descriptors, shared out between calls and HTTP.
 //! - [`call`]: what a call does once handed over (the seam routing plugs into).
 //! - [`api`]: the HTTP side: health, the JSON API (route table, auth, one error type), UI files.
-//! - [`realtime`]: the live model of the switch over the control connection, and the
-//!   commands the monitor sends (hang up, hold, transfer, click-to-call).
+//! - [`switch`]: the one live model of FreeSWITCH (channels, registrations, gateways) fed
+//!   by the control connection, and the one reader of its `show` lists.
+//! - [`realtime`]: the monitor over the live model: its feed, and the commands it sends
+//!   (hang up, hold, transfer, click-to-call).
 //! - [`xml_curl`]: the documents FreeSWITCH fetches through mod_xml_curl (directory,
 //!   sofia gateways, music on hold, conference, dialplan contexts).
 //! - [`provision`]: desk phones' configuration files by vendor, and who may have them.
@@ -44,6 +46,7 @@ pub mod realtime;
 pub mod server;
 pub mod sim;
 pub mod store;
+pub mod switch;
 pub mod xml_curl;
 
 /// A call's life is many small, short-lived allocations on two worker threads (frames,

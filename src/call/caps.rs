@@ -165,53 +165,6 @@ impl Drop for Slot {
     }
 }
 
-/// One row of `show channels as json`: what reconciliation needs to know whose call it is.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SwitchChannel {
-    pub uuid: String,
-    /// `inbound` for a call handed to switchboard (the A-leg), `outbound` for a leg the
-    /// switch dialed.
-    pub direction: String,
-    /// The dialplan context: `public` for trunks, the tenant's domain for its phones.
-    pub context: String,
-    /// The number dialed (a DID in `public`).
-    pub dest: String,
-    /// The application running now (a bridge's dial string names the trunk).
-    pub application_data: String,
-    pub created_epoch: i64,
-}
-
-/// The rows of `show channels as json` (mod_commands: `{"row_count":N,"rows":[{"uuid":…}]}`;
-/// with no channels FreeSWITCH answers `{"row_count":0}`; every value is a string).
-pub fn channels(json: &str) -> Result<Vec<SwitchChannel>, String> {
-    let v: serde_json::Value = serde_json::from_str(json.trim()).map_err(|e| format!("show channels as json: {e}"))?;
-    if v.get("row_count").is_none() {
-        return Err(format!("show channels as json: unexpected answer {:.80}", json.trim()));
-    }
-    let text = |r: &serde_json::Value, k: &str| r[k].as_str().unwrap_or_default().to_string();
-    Ok(v["rows"]
-        .as_array()
-        .map(|rows| {
-            rows.iter()
-                .filter(|r| r["uuid"].is_string())
-                .map(|r| SwitchChannel {
-                    uuid: text(r, "uuid"),
-                    direction: text(r, "direction"),
-                    context: text(r, "context"),
-                    dest: text(r, "dest"),
-                    application_data: text(r, "application_data"),
-                    created_epoch: text(r, "created_epoch").parse().unwrap_or(0),
-                })
-                .collect()
-        })
-        .unwrap_or_default())
-}
-
-/// The channel UUIDs in `show channels as json`.
-pub fn channel_uuids(json: &str) -> Result<HashSet<String>, String> {
-    Ok(channels(json)?.into_iter().map(|c| c.uuid).collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,20 +218,6 @@ mod tests {
         assert_eq!(caps.tenant_calls(1), 1, "the late guard frees nothing twice");
         drop(kept);
         assert_eq!(caps.tenant_calls(1), 0);
-    }
-
-    #[test]
-    fn the_switch_channel_list() {
-        let none = channel_uuids("{\"row_count\":0}\n").unwrap();
-        assert!(none.is_empty());
-        let two = channel_uuids(r#"{"row_count":2,"rows":[{"uuid":"a","name":"sofia/x"},{"uuid":"b"}]}"#).unwrap();
-        assert_eq!(two, ["a".to_string(), "b".to_string()].into());
-        assert!(channel_uuids("-ERR no reply").is_err());
-        let rows = channels(r#"{"row_count":1,"rows":[{"uuid":"a","direction":"inbound","context":"public","dest":"+12125550100","created_epoch":"1763800000","application_data":"{x=1}sofia/gateway/trunk12/+1555"}]}"#).unwrap();
-        assert_eq!((rows[0].context.as_str(), rows[0].created_epoch), ("public", 1_763_800_000));
-        assert_eq!(crate::pbx::dialstring::trunk_of(&rows[0].application_data), Some(12));
-        assert_eq!(crate::pbx::dialstring::trunk_of("user/1001@acme"), None);
-        assert_eq!(crate::pbx::dialstring::trunk_of("sofia/gateway/trunk12x/1"), None);
     }
 
     #[test]

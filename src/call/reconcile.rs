@@ -1,6 +1,8 @@
 //! Reconciliation with the switch: at start and every few seconds, switchboard's live calls
 //! are compared with FreeSWITCH's own channel list (`show channels as json` over the control
-//! connection). A slot whose call the switch no longer has is freed and logged; a credit
+//! connection, read by the live model's parser, [`crate::switch::show`]). A slot whose call
+//! the switch no longer has is freed and logged; a call up on the switch that no task owns
+//! is counted against the cap of the tenant the one rule names ([`tenant_of`]); a credit
 //! reservation no call task owns (left by a crash) is settled once its call is gone, on the
 //! seconds the switch says it talked when the live model saw it end.
 
@@ -10,10 +12,13 @@ use std::time::Duration;
 
 use tracing::{info, warn};
 
-use super::caps::{channels, Caps, SwitchChannel};
+use super::caps::Caps;
 use crate::esl::inbound::InboundClient;
 use crate::store::ledger::Talked;
 use crate::store::Store;
+use crate::switch::show::{self, ChannelRow};
+use crate::switch::tenants::{StoreTenants, Tenants};
+use crate::switch::Switch;
 
 /// How old a slot or reservation must be before the switch's list may contradict it (a call
 /// is counted here a moment before the list shows it).
@@ -46,8 +51,7 @@ pub async fn once(
     talked: &(dyn Fn(&str) -> Option<i64> + Sync),
     waiting: &mut Waiting,
 ) -> Result<Pass, String> {
-    let answer = client.api_cmd(&crate::esl::ApiCommand::ShowChannels).await.map_err(|e| e.to_string())?;
-    let rows = channels(&answer)?;
+    let rows = show::listed(client).await?;
     let live: HashSet<String> = rows.iter().map(|c| c.uuid.clone()).collect();
     let freed = caps.reconcile(&live, grace);
     if !freed.is_empty() {
@@ -95,34 +99,28 @@ pub async fn once(
     Ok(Pass { adopted, freed, settled })
 }
 
+/// The tenant whose cap a call up on the switch counts against: whose its entry says
+/// (`pbx::channel::Facts::entry`, the rule routing and the live model follow).
+pub fn tenant_of(row: &ChannelRow, tenants: &mut dyn Tenants) -> Option<i64> {
+    tenants.of(&row.facts())
+}
+
 /// Counts the calls handed to switchboard (A-legs) that are older than `grace` and hold no
-/// slot: their tenant comes from where they entered, as the router found it (the tenant's
-/// domain as context, or the DID in `public`), their trunk from the bridge they run.
-async fn adopt(caps: &Caps, store: &Store, rows: &[SwitchChannel], grace: Duration) -> Result<Vec<String>, String> {
+/// slot: their tenant by [`tenant_of`], their trunk from the bridge they run.
+async fn adopt(caps: &Caps, store: &Store, rows: &[ChannelRow], grace: Duration) -> Result<Vec<String>, String> {
     let owned: HashSet<String> = caps.calls().into_iter().collect();
     let old = jiff::Timestamp::now().as_second() - grace.as_secs() as i64;
-    let strays: Vec<SwitchChannel> =
+    let strays: Vec<ChannelRow> =
         rows.iter().filter(|c| c.direction == "inbound" && c.created_epoch <= old && !owned.contains(&c.uuid)).cloned().collect();
     if strays.is_empty() {
         return Ok(Vec::new());
     }
     let s = store.clone();
-    let found = tokio::task::spawn_blocking(move || -> crate::store::Result<Vec<(SwitchChannel, i64)>> {
-        let mut out = Vec::new();
-        for c in strays {
-            let tenant = match c.context.as_str() {
-                "public" => s.did_route(&crate::pbx::dial::e164_of(&c.dest))?.map(|r| r.tenant.0),
-                "" | "default" => None,
-                domain => s.tenant_by_domain(domain)?.map(|t| t.id),
-            };
-            if let Some(t) = tenant {
-                out.push((c, t));
-            }
-        }
-        Ok(out)
+    let found = tokio::task::spawn_blocking(move || -> Vec<(ChannelRow, i64)> {
+        let mut tenants = StoreTenants::new(&s);
+        strays.into_iter().filter_map(|c| tenant_of(&c, &mut tenants).map(|t| (c, t))).collect()
     })
     .await
-    .map_err(|e| e.to_string())?
     .map_err(|e| e.to_string())?;
     Ok(found
         .into_iter()
@@ -132,17 +130,11 @@ async fn adopt(caps: &Caps, store: &Store, rows: &[SwitchChannel], grace: Durati
 }
 
 /// Runs [`once`] every `every` while the switch is connected, until `stop`.
-pub async fn run(
-    caps: Arc<Caps>,
-    store: Store,
-    client: impl Fn() -> Option<InboundClient> + Send + 'static,
-    talked: impl Fn(&str) -> Option<i64> + Send + Sync + 'static,
-    every: Duration,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
+pub async fn run(caps: Arc<Caps>, store: Store, switch: Switch, every: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut waiting = Waiting::default();
+    let talked = |uuid: &str| switch.talked(uuid);
     loop {
-        if let Some(c) = client() {
+        if let Some(c) = switch.client() {
             if let Err(e) = once(&caps, &store, &c, GRACE, &talked, &mut waiting).await {
                 warn!(error = %e, "reconciling with the switch");
             }
