@@ -249,7 +249,7 @@ pub fn click_to_call(api: &Api, req: &Req) -> ApiResult<Reply> {
             var("originate_timeout", "30"),
             var("ignore_early_media", "true"),
         ],
-        endpoint: format!("user/{}@{}", ext.number, tenant.sip_domain),
+        endpoint: crate::pbx::dialstring::user(&ext.number, &tenant.sip_domain),
         dest: number.clone(),
         context: tenant.sip_domain.clone(),
     };
