@@ -1,7 +1,7 @@
 //! The web UI in a real browser: `switchboard serve --demo` as a process, and
 //! `tests/ui/run.mjs` driving Debian's headless Chromium through playwright-core against it.
-//! Needs `/usr/bin/chromium` (apt-get install chromium) and `npm ci` (playwright-core, and
-//! the JsSIP bundle the softphone loads); `.ci/run` installs both. Screenshots land in
+//! Needs `/usr/bin/chromium` (apt-get install chromium) and `npm ci` (playwright-core);
+//! `.ci/run` installs both. Screenshots land in
 //! `target/ui-artifacts/`. The script asks for things only the switch can do (a phone
 //! registering, a call) by printing `UI-NEED …` lines, which this side acts on.
 
@@ -20,7 +20,6 @@ fn the_web_ui_in_headless_chromium() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     assert!(Path::new("/usr/bin/chromium").exists(), "the UI tests need Debian's Chromium: apt-get install chromium");
     assert!(root.join("node_modules/playwright-core").exists(), "the UI tests need playwright-core: npm ci");
-    assert!(root.join("node_modules/.switchboard/jssip.mjs").exists(), "the softphone's JsSIP bundle is made by npm ci");
     let rt = tokio::runtime::Runtime::new().unwrap();
     // A simulated switch behind it, so the realtime monitor has something to follow; the
     // browser script asks for a phone to register (`UI-NEED registration`) once its page is

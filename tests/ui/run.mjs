@@ -262,7 +262,7 @@ await check('the softphone opens prefilled from My Account', async () => {
   assert.equal(await page.locator('#sp-extension').inputValue(), '1002');
   assert.equal(await page.locator('#sp-domain').inputValue(), 'acme.switchboard.test');
   assert.equal(await page.locator('#sp-ws').inputValue(), 'wss://acme.switchboard.test:7443');
-  // JsSIP loads on demand from /vendor/ (npm, not the repository).
+  // JsSIP loads on demand from /vendor/ (static/vendor/, built into the binary).
   const ok = await page.evaluate(async () => typeof (await import('/vendor/jssip.mjs')).default.UA);
   assert.equal(ok, 'function');
   assert.deepEqual(errors, []);
