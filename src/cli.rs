@@ -69,6 +69,10 @@ pub struct ServeArgs {
     /// (admin@localhost) and prints its random password once.
     #[arg(long)]
     pub demo: bool,
+    /// Serve the web UI from this directory, read on every request, instead of the copy
+    /// built into the binary: for working on the UI (`--static-dir static`) without rebuilding.
+    #[arg(long, value_name = "DIR", env = "SWITCHBOARD_STATIC_DIR")]
+    pub static_dir: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -143,7 +147,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Serve(a) => {
             let cfg = Config::load(a.config.as_deref())?;
-            serve(cfg, a.demo).await?;
+            serve(cfg, a.demo, a.static_dir).await?;
             Ok(0)
         }
         Command::Migrate { config } => {
@@ -222,7 +226,13 @@ pub fn open_state(cfg: &Config, demo: bool) -> anyhow::Result<crate::api::router
     Ok(crate::api::router::Api::new(store, keys, Arc::new(cfg), crate::realtime::Live::detached()))
 }
 
-pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<()> {
+/// `static_dir`: the web UI from that directory rather than from the binary.
+pub async fn serve(cfg: Config, demo: bool, static_dir: Option<PathBuf>) -> anyhow::Result<()> {
+    let ui = match static_dir {
+        None => crate::api::ui_files::UiFiles::Embedded,
+        Some(dir) if dir.is_dir() => crate::api::ui_files::UiFiles::Dir(dir),
+        Some(dir) => anyhow::bail!("--static-dir {}: not a directory", dir.display()),
+    };
     let mut state = {
         let cfg = cfg.clone();
         tokio::task::spawn_blocking(move || open_state(&cfg, demo)).await??
@@ -282,8 +292,10 @@ pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<()> {
         "switchboard is up"
     );
     let health = crate::api::Health { stats: outbound.stats(), switch: supervisor.state_watch(), version: env!("CARGO_PKG_VERSION") };
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let routes = crate::api::routes(health, Arc::new(state), root.join("static"), root.join("node_modules/.switchboard"));
+    if let crate::api::ui_files::UiFiles::Dir(dir) = &ui {
+        tracing::info!(static_dir = %dir.display(), "serving the web UI from disk, not the copy built in");
+    }
+    let routes = crate::api::routes(health, Arc::new(state), ui);
     let limits = crate::http::Limits::new(&cfg.http, budget.http, Some(cfg.freeswitch_esl.ip()));
     let http_task = tokio::spawn(crate::http::serve(http, warp::service(routes), limits, stop.clone(), Arc::default()));
     let grace = cfg.shutdown_grace();

@@ -1,7 +1,7 @@
 //! The HTTP side: warp filters. `/health`, the JSON API under `/api/v1` (route table in
-//! [`router`], handlers in [`handlers`], errors and status codes in [`error`]), and the web UI
-//! from `static/`, FreeSWITCH's mod_xml_curl at `/freeswitch/xml` ([`freeswitch`]), and desk
-//! phones' files at `/provision/` ([`provision`]).
+//! [`router`], handlers in [`handlers`], errors and status codes in [`error`]), the web UI
+//! ([`ui_files`]: `static/`, built into the binary), FreeSWITCH's mod_xml_curl at
+//! `/freeswitch/xml` ([`freeswitch`]), and desk phones' files at `/provision/` ([`provision`]).
 
 pub mod auth;
 pub mod error;
@@ -13,6 +13,7 @@ pub mod provision;
 pub mod realtime;
 pub mod router;
 pub mod throttle;
+pub mod ui_files;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -264,16 +265,15 @@ pub fn api(api: Arc<router::Api>) -> impl Filter<Extract = (warp::reply::Respons
         )
 }
 
-/// Every route, with static files from `static_dir` at `/` and the npm-built browser
-/// libraries (JsSIP, bundled by `npm ci`'s postinstall into `vendor_dir`) at `/vendor/`.
+/// Every route, with the web UI's files (`static/`, the softphone's JsSIP at `/vendor/`
+/// among them) from `ui` at `/`.
 pub fn routes(
     h: Health,
     api_state: Arc<router::Api>,
-    static_dir: std::path::PathBuf,
-    vendor_dir: std::path::PathBuf,
+    ui: ui_files::UiFiles,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
     let guard = Arc::new(crate::provision::guard::Guard::new(crate::provision::guard::Policy::default()));
-    let files = warp::path("vendor").and(warp::fs::dir(vendor_dir)).or(warp::fs::dir(static_dir));
+    let files = ui_files::filter(Arc::new(ui));
     // The web UI's first load, gzipped for browsers that take it: the OpenAPI document the
     // menu is built from (135 KB of JSON, 9 KB gzipped), the shell and its pages. Nothing
     // else is: phones fetching their files may not decode gzip, and the realtime feed is a
@@ -284,8 +284,18 @@ pub fn routes(
         .and(api(api_state.clone()))
         .with(warp::filters::compression::gzip())
         .map(|r| warp::reply::with_header(r, "vary", "accept-encoding"));
-    let files_gzipped =
-        takes_gzip().and(files.clone()).with(warp::filters::compression::gzip()).map(|r| warp::reply::with_header(r, "vary", "accept-encoding"));
+    // Only a 200 is gzipped: a 304 has no body, and must not say it is encoded (a cache
+    // could take that onto the copy it keeps); it goes on to the plain files below.
+    let files_gzipped = takes_gzip()
+        .and(files.clone().and_then(|r: warp::reply::Response| async move {
+            if r.status() == 200 {
+                Ok(r)
+            } else {
+                Err(warp::reject::not_found())
+            }
+        }))
+        .with(warp::filters::compression::gzip())
+        .map(|r| warp::reply::with_header(r, "vary", "accept-encoding"));
     health(h)
         .or(freeswitch::xml_curl(api_state.clone()))
         .or(provision::files(api_state.clone(), guard))
