@@ -64,7 +64,13 @@ pub fn serve_with(dir: &std::path::Path, esl: SocketAddr, password: &str, args: 
             });
         }
     }
-    let mut child = cmd.spawn().unwrap();
+    launch(cmd, dir)
+}
+
+/// Spawns `cmd` (a `switchboard serve` with `SWITCHBOARD_LOG_FORMAT=json`, serving over
+/// `dir`); returns once its "switchboard is up" log line names its listeners.
+pub fn launch(mut cmd: Command, dir: &std::path::Path) -> Served {
+    let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let stderr = BufReader::new(child.stderr.take().unwrap());
     let log = Arc::new(Mutex::new(String::new()));
     let (tx, rx) = std::sync::mpsc::channel();
