@@ -51,7 +51,7 @@ pub struct MeteredCall {
 
 async fn hold(c: &MeteredCall, want: i64) -> Option<i64> {
     let (uuid, tenant, rate) = (c.uuid.clone(), c.tenant, c.rate);
-    super::route::db(&c.store, move |st| st.hold(tenant, &uuid, &rate, want)).await.map_err(|e| warn!(error = %e, "holding credit")).ok()
+    super::state::db(&c.store, move |st| st.hold(tenant, &uuid, &rate, want)).await.map_err(|e| warn!(error = %e, "holding credit")).ok()
 }
 
 /// (Re)arms the switch's hangup `secs` seconds from now, replacing any earlier one.
@@ -87,7 +87,7 @@ async fn run(c: Arc<MeteredCall>, mut meter: Meter) {
     // Kept with the hold: should switchboard die, the call is then settled on at most its
     // real length, not the whole window.
     let uuid = c.uuid.clone();
-    let _ = super::route::db(&c.store, move |st| st.reservation_answered(&uuid)).await.map_err(|e| warn!(error = %e, "noting the answer"));
+    let _ = super::state::db(&c.store, move |st| st.reservation_answered(&uuid)).await.map_err(|e| warn!(error = %e, "noting the answer"));
     loop {
         tokio::time::sleep_until(at(meter.extend_at()).into()).await;
         // A failed hold covers no more than before, like a refused one.
