@@ -6,7 +6,7 @@ use serde::Deserialize;
 use super::error::{ApiError, ApiResult};
 use super::handlers::audit;
 use super::router::{Api, Reply, Req};
-use crate::store::ledger::Payment;
+use crate::store::ledger::{Payment, LEDGER_KINDS};
 use crate::store::TenantId;
 
 /// Optional for the super admin (every tenant), fixed for tenant users.
@@ -72,7 +72,7 @@ pub fn payments(api: &Api, req: &Req) -> ApiResult<Reply> {
 pub fn ledger(api: &Api, req: &Req) -> ApiResult<Reply> {
     let (page, per_page) = paging(req)?;
     let kind = req.query("kind");
-    if let Some(k) = kind.filter(|k| !["payment", "charge", "refund", "adjustment"].contains(k)) {
+    if let Some(k) = kind.filter(|k| !LEDGER_KINDS.contains(k)) {
         return Err(ApiError::invalid("kind", format!("{k:?} is not payment, charge, refund or adjustment")));
     }
     Reply::ok(api.store.ledger(tenant_filter(req)?, kind, page, per_page)?)
@@ -86,31 +86,18 @@ pub fn flagged_calls(api: &Api, req: &Req) -> ApiResult<Reply> {
 /// Usage by local day for `from`..=`to` (dates; default: this month so far).
 pub fn usage(api: &Api, req: &Req) -> ApiResult<Reply> {
     let t = req.tenant_of()?;
-    let tz = api.store.tenant_timezone(t)?;
-    let today = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::get(&tz).unwrap_or(jiff::tz::TimeZone::UTC)).date();
+    let (first, today) = crate::billing::period::month_so_far(&api.store.tenant_timezone(t)?, jiff::Timestamp::now());
     let date = |name: &str, default: jiff::civil::Date| -> ApiResult<jiff::civil::Date> {
         match req.query(name) {
             None => Ok(default),
             Some(v) => v.parse().map_err(|_| ApiError::invalid(name, "must be a date (YYYY-MM-DD)")),
         }
     };
-    let from = date("from", today.first_of_month())?;
-    let to = date("to", today)?;
-    Reply::ok(api.store.usage(t, from, to)?)
+    Reply::ok(api.store.usage(t, date("from", first)?, date("to", today)?)?)
 }
 
 /// The quota dashboard: package slots, period usage, and the transaction limits' use today
 /// and this month.
 pub fn quota(api: &Api, req: &Req) -> ApiResult<Reply> {
-    let t = req.tenant_of()?;
-    let q = api.store.quota(t)?;
-    let limits = api.store.get(&crate::store::resources::TENANTS, crate::store::resource::Within::Everything, None, t.0)?;
-    let tz = limits["timezone"].as_str().unwrap_or("UTC");
-    let (day, month) = api.store.transactions(t, tz, jiff::Timestamp::now())?;
-    let mut v = serde_json::to_value(q).map_err(|e| ApiError::Internal(e.to_string()))?;
-    v["transactions"] = serde_json::json!({
-        "daily": { "used": day, "limit": limits["daily_limit"] },
-        "monthly": { "used": month, "limit": limits["monthly_limit"] },
-    });
-    Reply::ok(v)
+    Reply::ok(api.store.quota(req.tenant_of()?)?)
 }

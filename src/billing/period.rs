@@ -14,6 +14,13 @@ pub fn start(day: i64, tz: &str, now: Timestamp) -> Timestamp {
     first.to_zoned(zone).map(|z| z.timestamp()).unwrap_or(now)
 }
 
+/// The local dates from the first of the month to today in `tz` at `now` (UTC when `tz`
+/// is not a known zone): the usage report's default period.
+pub fn month_so_far(tz: &str, now: Timestamp) -> (civil::Date, civil::Date) {
+    let today = now.to_zoned(TimeZone::get(tz).unwrap_or(TimeZone::UTC)).date();
+    (today.first_of_month(), today)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,5 +47,12 @@ mod tests {
         assert_eq!(start(10, "UTC", at("2027-01-05T00:00:00Z")), at("2026-12-10T00:00:00Z"));
         // Month rollover seen in Tokyo before UTC.
         assert_eq!(start(1, "Asia/Tokyo", at("2026-11-30T15:00:00Z")), at("2026-11-30T15:00:00Z"));
+    }
+
+    #[test]
+    fn the_month_so_far_is_local() {
+        let (from, to) = month_so_far("America/New_York", at("2026-12-01T03:00:00Z"));
+        assert_eq!((from.to_string(), to.to_string()), ("2026-11-01".into(), "2026-11-30".into()));
+        assert_eq!(month_so_far("Not/AZone", at("2026-12-01T03:00:00Z")).0.to_string(), "2026-12-01");
     }
 }

@@ -86,6 +86,13 @@ fn ceil_div(a: i64, b: i64) -> i64 {
     (a + b - 1) / b
 }
 
+/// The prefixes a rate for `number` may be kept under, shortest ('') first: every prefix
+/// of its first 20 digits (the store looks each up rather than scanning a plan).
+pub fn prefixes(number: &str) -> Vec<String> {
+    let digits: String = number.chars().filter(char::is_ascii_digit).take(20).collect();
+    (0..=digits.len()).map(|n| digits[..n].to_string()).collect()
+}
+
 /// The rate for `number` among `rates` (prefix, rate): the longest prefix of its digits.
 pub fn pick<'a, T>(rates: &'a [(String, T)], number: &str) -> Option<&'a T> {
     let digits: String = number.chars().filter(char::is_ascii_digit).collect();
@@ -159,5 +166,13 @@ mod tests {
         assert_eq!(pick(&rates, "+13105550100"), Some(&2));
         assert_eq!(pick(&rates, "+33155550100"), Some(&1));
         assert_eq!(pick(&rates[1..], "+33155550100"), None);
+    }
+
+    #[test]
+    fn the_prefixes_looked_up_are_those_of_the_first_twenty_digits() {
+        assert_eq!(prefixes("+1 (212)"), ["", "1", "12", "121", "1212"]);
+        assert_eq!(prefixes("sip:alice"), [""]);
+        let long = prefixes("+123456789012345678901234");
+        assert_eq!((long.len(), long.last().unwrap().as_str()), (21, "12345678901234567890"));
     }
 }

@@ -1,4 +1,5 @@
-//! Metering a prepaid call while it is up.
+//! Metering a prepaid call while it is up: the I/O of the rules in [`crate::billing::hold`]
+//! (how much is held, when the hold grows, where the failsafe stands).
 //!
 //! Before a rated call of a prepaid tenant rings, credit for its first window is held
 //! (`Store::hold`: checked against the balance less what other calls hold, in one
@@ -15,15 +16,13 @@ use std::time::{Duration, Instant};
 
 use tracing::{info, warn};
 
+use crate::billing::hold::{self, Meter};
 use crate::billing::rating::Rate;
 use crate::esl::{ApiCommand, Connection, Leg};
 use crate::store::{Store, TenantId};
 
-/// Talk seconds held ahead at a time.
-pub const WINDOW: i64 = 60;
-/// How long before the covered time runs out the next window is held (and, when that
-/// fails, the warning plays).
-pub const LEAD: i64 = 20;
+pub use crate::billing::hold::{LEAD, WINDOW};
+
 /// What the parties hear when the credit will not cover another window.
 pub const WARNING: &str = "tone_stream://%(500,500,480,620);loops=3";
 
@@ -52,7 +51,7 @@ pub struct MeteredCall {
 
 async fn hold(c: &MeteredCall, want: i64) -> Option<i64> {
     let (uuid, tenant, rate) = (c.uuid.clone(), c.tenant, c.rate);
-    super::route::db(&c.store, move |st| st.hold(tenant, &uuid, &rate, want)).await.map_err(|e| warn!(error = %e, "holding credit")).ok()
+    super::state::db(&c.store, move |st| st.hold(tenant, &uuid, &rate, want)).await.map_err(|e| warn!(error = %e, "holding credit")).ok()
 }
 
 /// (Re)arms the switch's hangup `secs` seconds from now, replacing any earlier one.
@@ -68,17 +67,14 @@ async fn arm(c: &MeteredCall, secs: i64) {
 /// hangup is armed at once (ring time plus the covered time), so a call answered while
 /// switchboard is gone still ends in time.
 pub async fn authorize(call: MeteredCall, ring_secs: i64) -> Option<Prepaid> {
-    let first = hold(&call, WINDOW.max(call.rate.first_increment)).await?;
-    if first == 0 {
-        return None;
-    }
-    arm(&call, ring_secs + first).await;
-    info!(seconds = first, "prepaid call authorised");
-    let task = tokio::spawn(run(Arc::new(call), first));
+    let meter = Meter::start(hold(&call, hold::first_want(&call.rate)).await?)?;
+    arm(&call, meter.failsafe_before_answer(ring_secs)).await;
+    info!(seconds = meter.covered(), "prepaid call authorised");
+    let task = tokio::spawn(run(Arc::new(call), meter));
     Some(Prepaid { task })
 }
 
-async fn run(c: Arc<MeteredCall>, mut covered: i64) {
+async fn run(c: Arc<MeteredCall>, mut meter: Meter) {
     let mut st = c.conn.status_watch();
     let answered = match st.wait_for(|s| s.answered.is_some() || s.hangup.is_some() || s.closed.is_some()).await {
         Ok(s) => s.answered,
@@ -86,27 +82,21 @@ async fn run(c: Arc<MeteredCall>, mut covered: i64) {
     };
     let Some(t0) = answered else { return };
     let at = |secs: i64| t0 + c.second * secs.max(0) as u32;
-    let remaining = |covered: i64| {
-        let left = at(covered).saturating_duration_since(Instant::now());
-        left.as_millis().div_ceil(c.second.as_millis().max(1)) as i64
-    };
-    arm(&c, remaining(covered)).await;
+    let remaining = |covered: i64| hold::failsafe_secs(at(covered).saturating_duration_since(Instant::now()), c.second);
+    arm(&c, remaining(meter.covered())).await;
     // Kept with the hold: should switchboard die, the call is then settled on at most its
     // real length, not the whole window.
     let uuid = c.uuid.clone();
-    let _ = super::route::db(&c.store, move |st| st.reservation_answered(&uuid)).await.map_err(|e| warn!(error = %e, "noting the answer"));
+    let _ = super::state::db(&c.store, move |st| st.reservation_answered(&uuid)).await.map_err(|e| warn!(error = %e, "noting the answer"));
     loop {
-        tokio::time::sleep_until(at(covered - LEAD).into()).await;
-        match hold(&c, covered + WINDOW).await {
-            Some(n) if n > covered => {
-                covered = n;
-                arm(&c, remaining(covered)).await;
-            }
-            _ => {
-                info!(seconds = covered, "credit exhausted: the call ends at its covered time");
-                let _ = c.conn.api_cmd(&ApiCommand::UuidBroadcast { uuid: c.uuid.clone(), what: WARNING.into(), leg: Leg::Both }).await;
-                return;
-            }
+        tokio::time::sleep_until(at(meter.extend_at()).into()).await;
+        // A failed hold covers no more than before, like a refused one.
+        let covered = hold(&c, meter.want()).await.unwrap_or(0);
+        if !meter.extended(covered) {
+            info!(seconds = meter.covered(), "credit exhausted: the call ends at its covered time");
+            let _ = c.conn.api_cmd(&ApiCommand::UuidBroadcast { uuid: c.uuid.clone(), what: WARNING.into(), leg: Leg::Both }).await;
+            return;
         }
+        arm(&c, remaining(meter.covered())).await;
     }
 }

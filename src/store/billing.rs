@@ -113,12 +113,28 @@ pub struct UsageQuota {
     pub period_start: String,
 }
 
+/// One transaction limit's use in its current period.
+#[derive(Debug, Serialize)]
+pub struct LimitUse {
+    pub used: i64,
+    /// -1: unlimited.
+    pub limit: i64,
+}
+
+/// The transaction limits' use today and this month, in the tenant's time zone.
+#[derive(Debug, Serialize)]
+pub struct Transactions {
+    pub daily: LimitUse,
+    pub monthly: LimitUse,
+}
+
 #[derive(Debug, Serialize)]
 pub struct Quota {
     pub tenant_id: i64,
     pub package: Option<String>,
     pub slots: Vec<SlotUsage>,
     pub usage: Vec<UsageQuota>,
+    pub transactions: Transactions,
 }
 
 fn subscription_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Subscription> {
@@ -176,12 +192,15 @@ impl Store {
         Ok(rows)
     }
 
-    /// Slot usage against the package, and the period's usage counters.
+    /// Slot usage against the package, the period's usage counters, and the transaction
+    /// limits' use today and this month.
     pub fn quota(&self, tenant: TenantId) -> Result<Quota> {
         let c = self.conn()?;
         // The tenant first: one that does not exist is not found, not a query without rows.
-        let (day, tz): (i64, String) = c
-            .query_row("SELECT billing_day, timezone FROM tenants WHERE id = ?1", [tenant.0], |r| Ok((r.get(0)?, r.get(1)?)))
+        let (day, tz, daily, monthly): (i64, String, i64, i64) = c
+            .query_row("SELECT billing_day, timezone, daily_limit, monthly_limit FROM tenants WHERE id = ?1", [tenant.0], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
             .optional()?
             .ok_or(StoreError::NotFound)?;
         let package: Option<String> = c
@@ -196,7 +215,8 @@ impl Store {
             let used = slot_used(&c, tenant, slot, None)?;
             slots.push(SlotUsage { slot, used, limit: package_limit(&c, tenant, slot)?.map(|(_, l)| l) });
         }
-        let current = crate::billing::period::start(day, &tz, jiff::Timestamp::now()).to_string();
+        let now = jiff::Timestamp::now();
+        let current = crate::billing::period::start(day, &tz, now).to_string();
         let mut usage: Vec<UsageQuota> = c
             .prepare("SELECT kind, allocated, used, period_start FROM quotas WHERE tenant_id = ?1 ORDER BY kind")?
             .query_map([tenant.0], |r| Ok(UsageQuota { kind: r.get(0)?, allocated: r.get(1)?, used: r.get(2)?, period_start: r.get(3)? }))?
@@ -207,7 +227,10 @@ impl Store {
             u.used = 0;
             u.period_start = current.clone();
         }
-        Ok(Quota { tenant_id: tenant.0, package, slots, usage })
+        let (local_day, local_month) = crate::billing::limits::periods(&tz, now);
+        let (today, this_month) = super::limits::counts(&c, tenant, &local_day, &local_month)?;
+        let transactions = Transactions { daily: LimitUse { used: today, limit: daily }, monthly: LimitUse { used: this_month, limit: monthly } };
+        Ok(Quota { tenant_id: tenant.0, package, slots, usage, transactions })
     }
 
     /// The package limit for `slot` (None: no active package).

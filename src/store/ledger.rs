@@ -7,7 +7,12 @@ use serde::Serialize;
 
 use super::cdr::Cdr;
 use super::{Result, Store, StoreError, TenantId};
-use crate::billing::{period, rating::Rate};
+use crate::billing::credit::{self, Account, FreeTier, LowCredit, Policy};
+use crate::billing::rating::{self, Rate};
+use crate::billing::{hold, period, settle};
+
+/// Kept here too: reconciliation names it from the store it calls.
+pub use crate::billing::settle::Talked;
 
 /// A tenant's credit now: cheap enough for every open UI to poll.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -48,17 +53,6 @@ pub struct Reservation {
     pub answered_at: Option<String>,
 }
 
-/// What is known of how long a call that a crash left behind talked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Talked {
-    /// Nothing: charge what it held (it could not outlive that: the switch's sched_hangup).
-    Unknown,
-    /// Exactly, from the switch (CHANNEL_HANGUP_COMPLETE's billsec).
-    Exactly(i64),
-    /// At most this long (from its answer to when it was found gone).
-    AtMost(i64),
-}
-
 /// A payment as the API takes it.
 #[derive(Debug, Clone)]
 pub struct Payment {
@@ -73,68 +67,71 @@ pub struct Payment {
 
 pub const PAYMENT_TYPES: &[&str] = &["online", "bank_transfer", "cash"];
 
-struct Billing {
-    policy: String,
+/// The kinds of ledger entry (the schema's CHECK).
+pub const LEDGER_KINDS: &[&str] = &["payment", "charge", "refund", "adjustment"];
+
+/// What the money rules need of a tenant, read in the transaction that moves its credit.
+struct Terms {
+    account: Account,
     tz: String,
     billing_day: i64,
 }
 
-fn billing(c: &Connection, tenant: i64) -> Result<Billing> {
-    c.prepare_cached("SELECT credit_policy, timezone, billing_day FROM tenants WHERE id = ?1")?
-        .query_row([tenant], |r| Ok(Billing { policy: r.get(0)?, tz: r.get(1)?, billing_day: r.get(2)? }))
-        .optional()?
-        .ok_or(StoreError::NotFound)
+/// The tenant's terms, with the credit held by its calls other than `except_call`.
+fn terms(c: &Connection, tenant: i64, except_call: &str) -> Result<Terms> {
+    c.prepare_cached(
+        "SELECT credit_policy, timezone, billing_day, balance,
+                (SELECT COALESCE(SUM(amount), 0) FROM reservations WHERE tenant_id = ?1 AND call_uuid <> ?2)
+         FROM tenants WHERE id = ?1",
+    )?
+    .query_row((tenant, except_call), |r| {
+        let account = Account { policy: Policy::parse(&r.get::<_, String>(0)?), balance: r.get(3)?, held_by_others: r.get(4)? };
+        Ok(Terms { account, tz: r.get(1)?, billing_day: r.get(2)? })
+    })
+    .optional()?
+    .ok_or(StoreError::NotFound)
 }
 
 /// Restarts the voice free tier when its period is over (lazily, inside the caller's
-/// transaction), then returns its free seconds not used and not held by other calls.
-fn free_seconds_left(c: &Connection, tenant: i64, b: &Billing, except_call: &str) -> Result<i64> {
-    restart_period(c, tenant, b, "voice_minutes")?;
-    let left: Option<i64> = c
+/// transaction), then reads it, with the free seconds held by calls other than `except_call`.
+fn free_tier(c: &Connection, tenant: i64, t: &Terms, except_call: &str) -> Result<FreeTier> {
+    restart_period(c, tenant, t, "voice_minutes")?;
+    let tier = c
         .prepare_cached(
-            "SELECT allocated * 60 - used_seconds
-                    - (SELECT COALESCE(SUM(free_secs), 0) FROM reservations WHERE tenant_id = ?1 AND call_uuid <> ?2)
+            "SELECT allocated, used_seconds,
+                    (SELECT COALESCE(SUM(free_secs), 0) FROM reservations WHERE tenant_id = ?1 AND call_uuid <> ?2)
              FROM quotas WHERE tenant_id = ?1 AND kind = 'voice_minutes'",
         )?
-        .query_row((tenant, except_call), |r| r.get(0))
+        .query_row((tenant, except_call), |r| Ok(FreeTier { allocated_minutes: r.get(0)?, used_seconds: r.get(1)?, held_by_others: r.get(2)? }))
         .optional()?;
-    Ok(left.unwrap_or(0).max(0))
+    Ok(tier.unwrap_or_default())
 }
 
 /// Restarts the `kind` counter when its period is over (lazily, in the caller's transaction).
-fn restart_period(c: &Connection, tenant: i64, b: &Billing, kind: &str) -> Result<()> {
-    let start = period::start(b.billing_day, &b.tz, jiff::Timestamp::now()).to_string();
+fn restart_period(c: &Connection, tenant: i64, t: &Terms, kind: &str) -> Result<()> {
+    let start = period::start(t.billing_day, &t.tz, jiff::Timestamp::now()).to_string();
     c.prepare_cached("UPDATE quotas SET used = 0, used_seconds = 0, period_start = ?2 WHERE tenant_id = ?1 AND kind = ?3 AND period_start < ?2")?
         .execute((tenant, &start, kind))?;
     Ok(())
 }
 
-/// Counts `secs` of the voice free tier as used (minutes shown rounded up).
-fn use_free_seconds(c: &Connection, tenant: i64, secs: i64) -> Result<()> {
-    use_seconds(c, tenant, "voice_minutes", secs)
-}
-
-/// Counts `secs` of the `kind` minutes counter (minutes shown rounded up).
+/// Counts `secs` of the `kind` minutes counter, and its minutes as the rules count them.
 fn use_seconds(c: &Connection, tenant: i64, kind: &str, secs: i64) -> Result<()> {
     if secs > 0 {
-        c.prepare_cached(
-            "UPDATE quotas SET used_seconds = used_seconds + ?2, used = (used_seconds + ?2 + 59) / 60 WHERE tenant_id = ?1 AND kind = ?3",
-        )?
-        .execute((tenant, secs, kind))?;
+        let used: Option<i64> = c
+            .prepare_cached("UPDATE quotas SET used_seconds = used_seconds + ?2 WHERE tenant_id = ?1 AND kind = ?3 RETURNING used_seconds")?
+            .query_row((tenant, secs, kind), |r| r.get(0))
+            .optional()?;
+        if let Some(used) = used {
+            c.prepare_cached("UPDATE quotas SET used = ?2 WHERE tenant_id = ?1 AND kind = ?3")?.execute((tenant, credit::minutes(used), kind))?;
+        }
     }
     Ok(())
 }
 
-/// Credit not held by calls other than `except_call`.
-fn available(c: &Connection, tenant: i64, except_call: &str) -> Result<i64> {
-    Ok(c.prepare_cached(
-        "SELECT balance - (SELECT COALESCE(SUM(amount), 0) FROM reservations WHERE tenant_id = ?1 AND call_uuid <> ?2) FROM tenants WHERE id = ?1",
-    )?
-    .query_row((tenant, except_call), |r| r.get(0))?)
-}
-
 /// Moves the balance by `amount` with its ledger entry; true when the tenant's balance
-/// crossed below its low-credit threshold (flag set), and the flag cleared when it is back.
+/// crossed below its low-credit threshold (flag set, alert queued), and the flag cleared
+/// when it is back ([`LowCredit`] decides).
 #[allow(clippy::too_many_arguments)]
 fn post(
     c: &Connection,
@@ -147,23 +144,23 @@ fn post(
     note: &str,
     user: Option<i64>,
 ) -> Result<bool> {
-    let (balance, threshold, low): (i64, i64, bool) = c
+    let (balance, threshold, was_low): (i64, i64, bool) = c
         .prepare_cached("UPDATE tenants SET balance = balance + ?2 WHERE id = ?1 RETURNING balance, low_credit_threshold, low_credit")?
         .query_row((tenant, amount), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     c.prepare_cached(
         "INSERT INTO ledger (tenant_id, at, kind, amount, balance_after, call_uuid, payment_type, note, user_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(rusqlite::params![tenant, at, kind, amount, balance, call, payment_type, note, user])?;
-    let below = threshold > 0 && balance < threshold;
-    if below != low {
-        c.execute("UPDATE tenants SET low_credit = ?2 WHERE id = ?1", (tenant, below))?;
+    let low = LowCredit::after(balance, threshold, was_low);
+    if low.low != was_low {
+        c.execute("UPDATE tenants SET low_credit = ?2 WHERE id = ?1", (tenant, low.low))?;
     }
-    if below && !low {
+    if low.crossed {
         // The mail goes out from the outbox (crate::alerts): written here, it is sent once
         // per crossing whatever happens to the process or the relay.
         super::alerts::queue(c, tenant, "low_credit", balance, threshold)?;
     }
-    Ok(below && !low)
+    Ok(low.crossed)
 }
 
 impl Store {
@@ -174,13 +171,13 @@ impl Store {
              FROM tenants t WHERE id = ?1",
             [tenant.0],
             |r| {
-                let (balance, held): (i64, i64) = (r.get(0)?, r.get(1)?);
+                let (balance, held, policy): (i64, i64, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
                 Ok(Credit {
                     tenant_id: tenant.0,
                     balance,
                     held,
-                    available: balance - held,
-                    policy: r.get(2)?,
+                    available: Account { policy: Policy::parse(&policy), balance, held_by_others: held }.available(),
+                    policy,
                     low_credit_threshold: r.get(3)?,
                     low_credit: r.get(4)?,
                 })
@@ -203,9 +200,8 @@ impl Store {
                 .flatten(),
         };
         let Some(plan) = plan else { return Ok(None) };
-        // Every prefix of the number (and ''): one index probe each.
-        let digits: String = number.chars().filter(char::is_ascii_digit).take(20).collect();
-        let prefixes: Vec<String> = (0..=digits.len()).map(|n| digits[..n].to_string()).collect();
+        // Every prefix the rate may be kept under: one index probe each.
+        let prefixes = rating::prefixes(number);
         let marks = (0..prefixes.len()).map(|i| format!("?{}", i + 3)).collect::<Vec<_>>().join(", ");
         let sql = format!(
             "SELECT prefix, per_minute, connection_charge, first_increment, next_increment FROM rate_plan_rates
@@ -219,11 +215,11 @@ impl Store {
                 Ok((r.get(0)?, Rate { per_minute: r.get(1)?, connection_charge: r.get(2)?, first_increment: r.get(3)?, next_increment: r.get(4)? }))
             })?
             .collect::<rusqlite::Result<_>>()?;
-        Ok(crate::billing::rating::pick(&rates, &digits).copied())
+        Ok(rating::pick(&rates, number).copied())
     }
 
     /// Holds credit and free seconds for up to `want` seconds of the call `uuid` at `rate`,
-    /// replacing what it held: as much as the tenant can still pay for, in whole increments,
+    /// replacing what it held: as much as the tenant can still pay for ([`hold::size`]),
     /// checked and taken in one transaction so concurrent calls never hold more than the
     /// balance. Returns the seconds now covered (0: not even the first increment).
     pub fn hold(&self, tenant: TenantId, uuid: &str, rate: &Rate, want: i64) -> Result<i64> {
@@ -235,11 +231,9 @@ impl Store {
             if settled {
                 return Ok(0);
             }
-            let b = billing(tx, tenant.0)?;
-            let free = free_seconds_left(tx, tenant.0, &b, uuid)?;
-            let credit = available(tx, tenant.0, uuid)?;
-            let covered = rate.affordable(free, credit.max(0), want.max(0));
-            let charge = rate.charge(covered, free);
+            let terms = terms(tx, tenant.0, uuid)?;
+            let free = free_tier(tx, tenant.0, &terms, uuid)?.left();
+            let held = hold::size(rate, free, terms.account.available(), want);
             let now = super::now();
             // The rate goes with the hold: a reservation a crash leaves behind is settled on
             // the call's real length when the switch tells it.
@@ -252,60 +246,57 @@ impl Store {
             .execute((
                 uuid,
                 tenant.0,
-                charge.amount,
-                charge.free,
+                held.amount,
+                held.free,
                 &now,
                 rate.per_minute,
                 rate.connection_charge,
                 rate.first_increment,
                 rate.next_increment,
             ))?;
-            Ok(covered)
+            Ok(held.covered)
         })
     }
 
     /// Writes the call's record and, for a rated call, its charge: free tier first, then the
     /// ledger and the balance; the call's reservation is released. One transaction, keyed by
-    /// the UUID: a repeated hangup changes nothing. Under the `flag` policy a charge that
-    /// takes the balance below zero still goes through and the call is flagged for review.
+    /// the UUID: a repeated hangup changes nothing. [`settle::call`] decides the charge and
+    /// whether it is flagged (under the `flag` policy a charge the credit did not cover
+    /// still goes through, flagged for review).
     pub fn settle(&self, cdr: &Cdr, rate: Option<&Rate>) -> Result<Settled> {
         self.write(|tx| {
             let new = Self::insert_cdr(tx, cdr)?;
             let mut out = Settled { new, ..Default::default() };
             if let (true, Some(rate), Some(t)) = (new, rate, cdr.tenant) {
-                let b = billing(tx, t.0)?;
-                let free = free_seconds_left(tx, t.0, &b, &cdr.uuid)?;
-                let charge = rate.charge(cdr.billsec, free);
-                out.charge = charge.amount;
-                out.free_seconds = charge.free;
-                use_free_seconds(tx, t.0, charge.free)?;
-                if charge.amount > 0 {
-                    let before = available(tx, t.0, &cdr.uuid)?;
-                    out.flagged = b.policy == "flag" && before < charge.amount;
-                    out.crossed_low_credit = post(tx, t.0, "charge", -charge.amount, Some(&cdr.uuid), None, &super::now(), "call", None)?;
+                let terms = terms(tx, t.0, &cdr.uuid)?;
+                let free = free_tier(tx, t.0, &terms, &cdr.uuid)?.left();
+                let c = settle::call(rate, cdr.billsec, free, &terms.account);
+                (out.charge, out.free_seconds, out.flagged) = (c.charge.amount, c.charge.free, c.flagged);
+                use_seconds(tx, t.0, "voice_minutes", c.charge.free)?;
+                if c.charge.amount > 0 {
+                    out.crossed_low_credit = post(tx, t.0, "charge", -c.charge.amount, Some(&cdr.uuid), None, &super::now(), "call", None)?;
                 }
                 tx.prepare_cached("UPDATE cdrs SET charge = ?2, free_seconds = ?3, flagged = ?4 WHERE uuid = ?1")?.execute((
                     &cdr.uuid,
-                    charge.amount,
-                    charge.free,
+                    out.charge,
+                    out.free_seconds,
                     out.flagged,
                 ))?;
             }
-            // Time in a conference counts toward the package's conference minutes (usage
-            // only: no rate applies to it).
-            if let (true, true, Some(t)) = (new, cdr.conference && cdr.billsec > 0, cdr.tenant) {
-                restart_period(tx, t.0, &billing(tx, t.0)?, "conference_minutes")?;
-                use_seconds(tx, t.0, "conference_minutes", cdr.billsec)?;
+            let conference = settle::conference_seconds(cdr.conference, cdr.billsec);
+            if let (true, true, Some(t)) = (new, conference > 0, cdr.tenant) {
+                restart_period(tx, t.0, &terms(tx, t.0, &cdr.uuid)?, "conference_minutes")?;
+                use_seconds(tx, t.0, "conference_minutes", conference)?;
             }
             tx.prepare_cached("DELETE FROM reservations WHERE call_uuid = ?1")?.execute([&cdr.uuid])?;
             Ok(out)
         })
     }
 
-    /// Charges a fax job's `pages`: the package's free fax pages of the period first, then
-    /// the tenant's `fax_page_rate` a page, in one transaction keyed by the job (`fax:<job>`
-    /// in the ledger): charging a job again changes nothing. Under the `flag` policy a
-    /// charge the credit does not cover is flagged like a call's.
+    /// Charges a fax job's `pages` ([`settle::fax`]: the package's free fax pages of the
+    /// period first, then the tenant's `fax_page_rate` a page), in one transaction keyed by
+    /// the job (`fax:<job>` in the ledger): charging a job again changes nothing. Under the
+    /// `flag` policy a charge the credit does not cover is flagged like a call's.
     pub fn charge_fax(&self, tenant: TenantId, job: &str, pages: i64) -> Result<Settled> {
         let key = format!("fax:{job}");
         self.write(|tx| {
@@ -313,27 +304,28 @@ impl Store {
             if done {
                 return Ok(Settled::default());
             }
-            let b = billing(tx, tenant.0)?;
-            restart_period(tx, tenant.0, &b, "fax_pages")?;
-            let free_left: i64 = tx
-                .query_row("SELECT MAX(allocated - used, 0) FROM quotas WHERE tenant_id = ?1 AND kind = 'fax_pages'", [tenant.0], |r| r.get(0))
+            let terms = terms(tx, tenant.0, "")?;
+            restart_period(tx, tenant.0, &terms, "fax_pages")?;
+            let free_left = tx
+                .query_row("SELECT allocated, used FROM quotas WHERE tenant_id = ?1 AND kind = 'fax_pages'", [tenant.0], |r| {
+                    Ok(settle::fax_pages_left(r.get(0)?, r.get(1)?))
+                })
                 .optional()?
                 .unwrap_or(0);
-            let free = pages.max(0).min(free_left);
-            if free > 0 {
-                tx.execute("UPDATE quotas SET used = used + ?2 WHERE tenant_id = ?1 AND kind = 'fax_pages'", (tenant.0, free))?;
-            }
             let rate: i64 = tx.query_row("SELECT fax_page_rate FROM tenants WHERE id = ?1", [tenant.0], |r| r.get(0))?;
-            let amount = (pages.max(0) - free) * rate;
-            let mut out = Settled { new: true, charge: amount, ..Default::default() };
-            if amount > 0 {
-                out.flagged = b.policy == "flag" && available(tx, tenant.0, "")? < amount;
+            let fax = settle::fax(pages, free_left, rate);
+            if fax.free > 0 {
+                tx.execute("UPDATE quotas SET used = used + ?2 WHERE tenant_id = ?1 AND kind = 'fax_pages'", (tenant.0, fax.free))?;
+            }
+            let mut out = Settled { new: true, charge: fax.amount, ..Default::default() };
+            if fax.amount > 0 {
+                out.flagged = terms.account.flags(fax.amount);
                 out.crossed_low_credit =
-                    post(tx, tenant.0, "charge", -amount, Some(&key), None, &super::now(), &format!("fax, {pages} pages"), None)?;
+                    post(tx, tenant.0, "charge", -fax.amount, Some(&key), None, &super::now(), &format!("fax, {pages} pages"), None)?;
             }
             tx.execute(
                 "INSERT INTO fax_charges (job, tenant_id, pages, free_pages, amount, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                rusqlite::params![key, tenant.0, pages, free, amount, super::now()],
+                rusqlite::params![key, tenant.0, pages, fax.free, fax.amount, super::now()],
             )?;
             Ok(out)
         })
@@ -367,48 +359,37 @@ impl Store {
         })
     }
 
-    /// Settles a call that ended while no task of switchboard owned it (a crash), once. It
-    /// is charged for what it `talked` at the rate it held at, never more than it held;
-    /// when that is unknown, for what it held (the switch's sched_hangup stopped it there).
-    /// False: nothing was held under `uuid`.
+    /// Settles a call that ended while no task of switchboard owned it (a crash), once, on
+    /// what it `talked` ([`settle::orphan`]: at the rate it held at, never more than it held;
+    /// when that is unknown, what it held). False: nothing was held under `uuid`.
     pub fn settle_orphan(&self, uuid: &str, talked: Talked) -> Result<bool> {
         self.write(|tx| {
-            type Held = (i64, i64, i64, Option<i64>, Option<i64>, Option<i64>, Option<i64>);
-            let held: Option<Held> = tx
+            let held: Option<(i64, settle::Held)> = tx
                 .query_row(
                     "DELETE FROM reservations WHERE call_uuid = ?1
                      RETURNING tenant_id, amount, free_secs, per_minute, connection_charge, first_increment, next_increment",
                     [uuid],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
+                    |r| {
+                        let rate = match (r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?) {
+                            (Some(per_minute), Some(connection_charge), Some(first_increment), Some(next_increment)) => {
+                                Some(Rate { per_minute, connection_charge, first_increment, next_increment })
+                            }
+                            _ => None,
+                        };
+                        Ok((r.get(0)?, settle::Held { rate, amount: r.get(1)?, free: r.get(2)? }))
+                    },
                 )
                 .optional()?;
-            let Some((tenant, amount, free, per_minute, connection, first, next)) = held else { return Ok(false) };
+            let Some((tenant, held)) = held else { return Ok(false) };
             let charged: bool =
                 tx.query_row("SELECT EXISTS (SELECT 1 FROM ledger WHERE call_uuid = ?1 AND kind = 'charge')", [uuid], |r| r.get(0))?;
             if charged {
                 return Ok(true);
             }
-            let rate = match (per_minute, connection, first, next) {
-                (Some(per_minute), Some(connection_charge), Some(first_increment), Some(next_increment)) => {
-                    Some(Rate { per_minute, connection_charge, first_increment, next_increment })
-                }
-                _ => None,
-            };
-            let (seconds, how) = match talked {
-                Talked::Exactly(s) => (Some(s), format!("settled on the switch's record of the call ({s} s talked)")),
-                Talked::AtMost(s) => (Some(s), format!("settled after a restart on at most {s} s talked (answer to found gone)")),
-                Talked::Unknown => (None, "settled after a restart on what the call held".to_string()),
-            };
-            let (amount, free, note) = match (rate, seconds) {
-                (Some(rate), Some(s)) => {
-                    let c = rate.charge(s.max(0), free);
-                    (c.amount.min(amount), c.free.min(free), how)
-                }
-                _ => (amount, free, "settled after a restart on what the call held".to_string()),
-            };
-            use_free_seconds(tx, tenant, free)?;
-            if amount > 0 {
-                post(tx, tenant, "charge", -amount, Some(uuid), None, &super::now(), &note, None)?;
+            let o = settle::orphan(&held, talked);
+            use_seconds(tx, tenant, "voice_minutes", o.free)?;
+            if o.amount > 0 {
+                post(tx, tenant, "charge", -o.amount, Some(uuid), None, &super::now(), &o.note, None)?;
             }
             Ok(true)
         })

@@ -67,7 +67,7 @@ impl Store {
             d.calls += 1;
             d.answered += r.get::<_, bool>(1)? as i64;
             d.billsec += billsec;
-            d.minutes += (billsec + 59) / 60;
+            d.minutes += crate::billing::credit::minutes(billsec);
             d.charges += r.get::<_, i64>(3)?;
         }
         let total = days.iter().fold(DayUsage { date: "total".into(), ..Default::default() }, |mut t, d| {
