@@ -7,7 +7,8 @@
 //!
 //! - [`access`]: roles and permission tokens (the cascade of the product guide).
 //! - [`alerts`]: mailing the alert outbox (low credit) through the configured SMTP relay.
-//! - [`billing`]: money without SQL: what a call costs and when the free tier restarts.
+//! - [`billing`]: the money rules, no I/O and no SQL: rating, credit policy (flag or
+//!   prepaid), holds ahead, settlement, transaction limits, fax pages, billing periods.
 //! - [`pbx`]: the PBX vocabulary, no I/O: destinations, numbers, dial strings, whose a
 //!   channel is, dial plans and time.
 //! - [`store`]: the SQLite configuration store; all SQL lives there, tenant-scoped by type.

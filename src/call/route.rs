@@ -20,8 +20,6 @@ use crate::esl::{ChannelData, EslError, OutboundSession};
 use crate::store::Store;
 
 pub use super::drive::HOP_LIMIT;
-/// Kept at its old path for the meter.
-pub(crate) use super::state::db;
 pub use super::state::Clock;
 
 pub struct Router {
