@@ -184,6 +184,8 @@ async fn registrations_and_gateways_follow_the_switch() {
         v["items"].as_array().unwrap().iter().any(|r| r["user"] == "1001" && r["user_agent"] == "Yealink SIP-T46U")
     })
     .await;
+    // 2001's registration comes after 1001's on the control connection: waited for too.
+    w.until("2001 is registered", || async { w.get("/api/v1/registrations", &root).await["items"].as_array().unwrap().len() == 2 }).await;
     let mine = w.get("/api/v1/registrations", &acme).await;
     assert_eq!(mine["items"].as_array().unwrap().len(), 1, "Globex's phone is not Acme's business: {mine}");
     assert_eq!(w.get("/api/v1/registrations", &root).await["items"].as_array().unwrap().len(), 2);
