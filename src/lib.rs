@@ -17,6 +17,8 @@
 //! - [`cli`]: the `switchboard` command line (`serve`, `simulate`, `esl decode`).
 //! - [`esl`]: the event-socket wire protocol, both directions; nothing PBX-specific.
 //! - [`server`]: the outbound listener: one task per call, bounded, with graceful shutdown.
+//! - [`peer`]: the unit a client address is counted under (an IPv6 client by its /64).
+//! - [`secret`]: comparing and hashing secrets (constant-time equality, MD5, digest A1).
 //! - [`http`]: the HTTP listener: warp's routes on hyper, with connection caps and timeouts.
 //! - [`fds`]: the process's file descriptors, shared out between calls and HTTP.
 //! - [`call`]: what a call does once handed over (the seam routing plugs into).
@@ -42,8 +44,10 @@ pub mod esl;
 pub mod fds;
 pub mod http;
 pub mod pbx;
+pub mod peer;
 pub mod provision;
 pub mod realtime;
+pub mod secret;
 pub mod server;
 pub mod sim;
 pub mod store;

@@ -15,8 +15,8 @@
 
 use std::fmt::Write as _;
 
-use md5::{Digest, Md5};
-
+/// The digest helpers moved to [`crate::secret`]; kept here for callers of the old path.
+pub use crate::secret::{a1_hash, md5_hex};
 use crate::store::freeswitch::{DirectoryUser, GatewayRow};
 use crate::store::Store;
 
@@ -151,21 +151,6 @@ fn param(out: &mut String, indent: &str, tag: &str, name: &str, value: &str) {
 fn param_expanded(out: &mut String, indent: &str, tag: &str, name: &str, value: &'static str) {
     debug_assert!(!value.contains(['&', '<', '>', '"', '\n']), "{value}");
     let _ = writeln!(out, "{indent}<{tag} name=\"{}\" value=\"{value}\"/>", esc(name));
-}
-
-/// The SIP digest's A1 hash, `md5(user:realm:password)`: FreeSWITCH checks a phone's
-/// credentials without switchboard handing it the password (sofia_reg.c sofia_reg_parse_auth).
-pub fn a1_hash(user: &str, realm: &str, password: &str) -> String {
-    md5_hex(&format!("{user}:{realm}:{password}"))
-}
-
-/// MD5 in lowercase hex, as HTTP and SIP digest write it.
-pub fn md5_hex(text: &str) -> String {
-    let d = Md5::digest(text.as_bytes());
-    d.iter().fold(String::with_capacity(32), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }
 
 /// Directory: `user@domain` for sip_auth (REGISTER, INVITE), user_call (ringing `user/`),
@@ -412,12 +397,6 @@ fn replace_element(s: &str, tag: &str, with: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a1_hash_is_the_digest_s_md5() {
-        // RFC 2617 §3.5's example credentials: Mufasa / testrealm@host.com / Circle Of Life.
-        assert_eq!(a1_hash("Mufasa", "testrealm@host.com", "Circle Of Life"), "939e7578ed9e3c518a452acee763bce9");
-    }
 
     #[test]
     fn attribute_text_is_escaped_and_control_characters_dropped() {

@@ -20,6 +20,7 @@ use warp::Filter;
 
 use super::plain as reply;
 use super::router::Api;
+use crate::secret::constant_time_eq;
 
 /// Form bodies above this are not mod_xml_curl's.
 const BODY_LIMIT: u64 = 64 * 1024;
@@ -113,11 +114,6 @@ fn admit(cfg: &crate::config::Config, peer: Option<SocketAddr>, headers: &Header
         tracing::warn!(peer = ?peer, "mod_xml_curl request with wrong or missing credentials");
         Err(Refusal::SignIn)
     }
-}
-
-/// Equal bytes, compared without an early exit.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 pub fn xml_curl(api: Arc<Api>) -> impl Filter<Extract = (warp::reply::Response,), Error = warp::Rejection> + Clone {

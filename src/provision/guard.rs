@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 
-use crate::api::freeswitch::constant_time_eq;
-use crate::xml_curl::{a1_hash, md5_hex};
+use crate::peer::address_key;
+use crate::secret::{a1_hash, constant_time_eq, md5_hex};
 
 pub const REALM: &str = "switchboard provisioning";
 const NONCE_LIFE_SECS: u64 = 300;
@@ -125,7 +125,7 @@ impl Guard {
 
     /// How a request from `ip` that cannot fail (a common file, a challenge) is treated now.
     pub fn verdict(&self, ip: IpAddr, now: Instant) -> Verdict {
-        let ip = crate::http::address_key(ip);
+        let ip = address_key(ip);
         let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
         let Some(r) = records.get_mut(&ip) else { return Verdict::Go };
         if let Some(v) = self.expire(r, now) {
@@ -144,7 +144,7 @@ impl Guard {
     /// checked, the rest are refused at once.
     pub fn attempt(self: &Arc<Self>, ip: IpAddr, now: Instant) -> Result<Attempt, Duration> {
         // An IPv6 client by its /64, as everywhere: it could start afresh from each address.
-        let ip = crate::http::address_key(ip);
+        let ip = address_key(ip);
         let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
         self.make_room(&mut records, ip, now);
         let r = records.entry(ip).or_insert_with(|| Record::new(now));
@@ -179,7 +179,7 @@ impl Guard {
     /// `ip` asked for a device it could not prove to be (unknown MAC or token, wrong
     /// credentials) outside an [`Attempt`].
     pub fn failed(&self, ip: IpAddr, now: Instant) {
-        let ip = crate::http::address_key(ip);
+        let ip = address_key(ip);
         let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
         self.make_room(&mut records, ip, now);
         let r = records.entry(ip).or_insert_with(|| Record::new(now));

@@ -18,6 +18,10 @@ mod polycom;
 mod snom;
 mod yealink;
 
+// The rows a phone is built from are the store's (it fills them); named here too, where
+// the files that read them have always found them.
+use crate::store::provision::ProvisionDevice;
+pub use crate::store::provision::{Line, ProfileRow};
 use zone::Zone;
 
 /// SIP port of the `internal` profile phones register to (fs-scripts/conf/sip_profiles).
@@ -106,14 +110,6 @@ impl Key {
     }
 }
 
-/// One SIP line: an extension of the device's tenant.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Line {
-    pub number: String,
-    pub display_name: String,
-    pub password: String,
-}
-
 /// Everything a phone's own file is made of.
 #[derive(Debug, Clone)]
 pub struct Phone {
@@ -133,20 +129,10 @@ pub struct Phone {
     pub keys: Vec<Key>,
 }
 
-/// A device's profile settings as the store keeps them (JSON lists as text).
-#[derive(Debug, Clone, Default)]
-pub struct ProfileRow {
-    pub codecs: String,
-    pub dtmf_mode: String,
-    pub timezone: String,
-    pub ntp_server: String,
-    pub feature_keys: String,
-}
-
 impl Phone {
     /// Builds the phone from the stored device; the tenant's time zone serves when the
     /// profile names none, `at` is the moment the zone's rule is read for.
-    pub fn new(d: &crate::store::provision::ProvisionDevice, vendor: Vendor, at: jiff::Timestamp) -> Phone {
+    pub fn new(d: &ProvisionDevice, vendor: Vendor, at: jiff::Timestamp) -> Phone {
         let profile = d.profile.as_ref();
         let p = profile.cloned().unwrap_or_default();
         let mut codecs: Vec<String> = serde_json::from_str(&p.codecs).unwrap_or_default();

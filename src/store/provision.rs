@@ -4,7 +4,24 @@
 use rusqlite::OptionalExtension;
 
 use super::{Result, Store, TenantId};
-use crate::provision::{Line, ProfileRow};
+
+/// One SIP line: an extension of the device's tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub number: String,
+    pub display_name: String,
+    pub password: String,
+}
+
+/// A device's profile settings as the store keeps them (JSON lists as text).
+#[derive(Debug, Clone, Default)]
+pub struct ProfileRow {
+    pub codecs: String,
+    pub dtmf_mode: String,
+    pub timezone: String,
+    pub ntp_server: String,
+    pub feature_keys: String,
+}
 
 /// A device as provisioning sees it. Only devices of enabled tenants are found.
 #[derive(Debug, Clone)]

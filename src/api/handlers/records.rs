@@ -1,0 +1,98 @@
+//! What happened: route explain, call records (JSON and CSV) and the activity log.
+
+use serde_json::Value;
+
+use crate::access::Role;
+use crate::api::error::{ApiError, ApiResult};
+use crate::api::router::{Api, Reply, Req};
+use crate::store::activity::Filter;
+use crate::store::resource::Within;
+use crate::store::TenantId;
+
+// ---- route explain -----------------------------------------------------------------------
+
+pub fn route_explain(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let number = req.query("number").ok_or_else(|| ApiError::invalid("number", "required"))?;
+    let tenant = match req.grant.within {
+        Within::Tenant(t) => Some(t),
+        Within::Everything => req.query_i64("tenant_id")?.map(TenantId),
+    };
+    let at = match req.query("at") {
+        Some(v) => v.parse::<jiff::Timestamp>().map_err(|_| ApiError::invalid("at", "must be an RFC 3339 time, e.g. 2026-11-18T15:00:00Z"))?,
+        None => jiff::Timestamp::now(),
+    };
+    Reply::ok(crate::call::explain::explain(&api.store, tenant, number, req.query("from"), at)?)
+}
+
+// ---- call records ------------------------------------------------------------------------
+
+/// The CDR list for this request; `flagged_only` for the admins' review list.
+pub(crate) fn cdr_page(api: &Api, req: &Req, max_per_page: i64, flagged_only: bool) -> ApiResult<crate::store::Page> {
+    let p = req.principal()?;
+    let own_extensions = match (p.role, p.tenant) {
+        (Role::Agent | Role::EndUser, Some(t)) => Some(api.store.extensions_of_user(t, p.user_id)?.into_iter().map(|e| e.number).collect()),
+        _ => None,
+    };
+    let f = crate::store::cdr::CdrFilter {
+        from: req.query("from").map(String::from),
+        to: req.query("to").map(String::from),
+        extension: req.query("extension").map(String::from),
+        direction: req.query("direction").map(String::from),
+        disposition: req.query("disposition").map(String::from),
+        own_extensions,
+        flagged: flagged_only || matches!(req.query("flagged"), Some("true" | "1")),
+        page: req.query_i64("page")?.unwrap_or(1).clamp(1, u32::MAX as i64) as u32,
+        per_page: req.query_i64("per_page")?.unwrap_or(50).clamp(1, max_per_page) as u32,
+    };
+    Ok(api.store.cdrs(req.list_within()?, &f)?)
+}
+
+pub fn cdrs(api: &Api, req: &Req) -> ApiResult<Reply> {
+    Reply::ok(cdr_page(api, req, 500, false)?)
+}
+
+/// One CSV field: quoted when it holds a separator, quote or newline; a text cell that a
+/// spreadsheet would run as a formula (`=`, `@`, `-`, `+` followed by a letter…) gets a
+/// leading `'` — caller names come from strangers.
+fn csv_field(v: &Value) -> String {
+    let s = match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let formula =
+        s.starts_with(['=', '@', '\t', '\r']) || ((s.starts_with('+') || s.starts_with('-')) && !s[1..].chars().all(|c| c.is_ascii_digit()));
+    let s = if formula { format!("'{s}") } else { s };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+pub fn cdrs_csv(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let page = cdr_page(api, req, 10_000, false)?;
+    let cols = crate::store::cdr::CDR_COLUMNS;
+    let mut out = cols.join(",");
+    out.push_str("\r\n");
+    for row in &page.items {
+        let line: Vec<String> = cols.iter().map(|c| csv_field(&row[*c])).collect();
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
+    }
+    Ok(Reply { status: warp::http::StatusCode::OK, body: None, raw: Some(("text/csv; charset=utf-8", out.into_bytes())) })
+}
+
+pub fn activity(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let f = Filter {
+        from: req.query("from").map(String::from),
+        to: req.query("to").map(String::from),
+        user_id: req.query_i64("user_id")?,
+        tenant_id: if req.grant.within == Within::Everything { req.query_i64("tenant_id")? } else { None },
+        action: req.query("action").map(String::from),
+        object: req.query("object").map(String::from),
+        page: req.query_i64("page")?.unwrap_or(1).clamp(1, u32::MAX as i64) as u32,
+        per_page: req.query_i64("per_page")?.unwrap_or(50).clamp(1, 500) as u32,
+    };
+    Reply::ok(api.store.activity(req.grant.within, &f)?)
+}

@@ -1,0 +1,77 @@
+//! What a signed-in user sees of their own: extensions assigned to them, queues they are an
+//! agent of, announcements for their role, and their tenant's numbers with the routes they take.
+
+use crate::access::Role;
+use crate::store::{Result, Store, TenantId};
+
+/// An extension assigned to a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnExtension {
+    pub id: i64,
+    pub number: String,
+}
+
+impl Store {
+    /// The extensions assigned to a user (My Account), by number.
+    pub fn extensions_of_user(&self, tenant: TenantId, user: i64) -> Result<Vec<OwnExtension>> {
+        let c = self.conn()?;
+        let rows = c
+            .prepare_cached("SELECT id, number FROM extensions WHERE tenant_id = ?1 AND user_id = ?2 ORDER BY number")?
+            .query_map((tenant.0, user), |r| Ok(OwnExtension { id: r.get(0)?, number: r.get(1)? }))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// The call queues an agent belongs to.
+    pub fn queues_of_agent(&self, tenant: TenantId, user: i64) -> Result<Vec<i64>> {
+        let c = self.conn()?;
+        let ids = c
+            .prepare_cached(
+                "SELECT DISTINCT q.id FROM call_queues q JOIN call_queue_agents a ON a.parent_id = q.id WHERE q.tenant_id = ?1 AND a.user_id = ?2 ORDER BY q.id",
+            )?
+            .query_map((tenant.0, user), |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(ids)
+    }
+
+    /// Announcements for a role in a tenant (system-wide ones included), current at `now`.
+    pub fn announcements_for(&self, tenant: Option<TenantId>, role: Role, now: &str) -> Result<Vec<serde_json::Value>> {
+        let c = self.conn()?;
+        let rows: Vec<(i64, String, String, String)> = c
+            .prepare_cached(
+                "SELECT id, title, body, roles FROM announcements
+                 WHERE (tenant_id IS NULL OR tenant_id = ?1) AND (starts_at IS NULL OR starts_at <= ?2) AND (ends_at IS NULL OR ends_at > ?2)
+                 ORDER BY id DESC LIMIT 50",
+            )?
+            .query_map((tenant.map(|t| t.0), now), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows
+            .into_iter()
+            .filter(|(_, _, _, roles)| {
+                let roles: Vec<String> = serde_json::from_str(roles).unwrap_or_default();
+                roles.is_empty() || roles.iter().any(|r| r == role.as_str())
+            })
+            .map(|(id, title, body, _)| serde_json::json!({ "id": id, "title": title, "body": body }))
+            .collect())
+    }
+
+    /// The tenant's DIDs with the destination each is routed to (null when not routed).
+    pub fn dids_with_routes(&self, tenant: TenantId) -> Result<Vec<serde_json::Value>> {
+        let c = self.conn()?;
+        let rows = c
+            .prepare_cached(
+                "SELECT d.id, d.number, d.description, r.id, r.destination FROM dids d LEFT JOIN inbound_routes r ON r.did_id = d.id AND r.tenant_id = d.tenant_id
+                 WHERE d.tenant_id = ?1 ORDER BY d.number",
+            )?
+            .query_map([tenant.0], |r| {
+                let dest: Option<String> = r.get(4)?;
+                Ok(serde_json::json!({
+                    "id": r.get::<_, i64>(0)?, "number": r.get::<_, String>(1)?, "description": r.get::<_, String>(2)?,
+                    "inbound_route_id": r.get::<_, Option<i64>>(3)?,
+                    "destination": dest.and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok()),
+                }))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+}
