@@ -102,24 +102,3 @@ impl Switch {
         self.model.write().unwrap_or_else(|p| p.into_inner())
     }
 }
-
-#[cfg(test)]
-mod tests {
-    /// switch/ sits below the call path, the API and the monitor: it imports none of them.
-    #[test]
-    fn the_model_imports_nothing_from_above_it() {
-        let files = [
-            ("mod.rs", include_str!("mod.rs")),
-            ("follow.rs", include_str!("follow.rs")),
-            ("model.rs", include_str!("model.rs")),
-            ("show.rs", include_str!("show.rs")),
-            ("tenants.rs", include_str!("tenants.rs")),
-        ];
-        for (file, text) in files {
-            for above in ["call", "api", "realtime", "acd", "fax"] {
-                let (path, import) = (format!("crate::{above}::"), format!("crate::{{{above}"));
-                assert!(!text.contains(&path) && !text.contains(&import), "switch/{file} imports {above}/");
-            }
-        }
-    }
-}
