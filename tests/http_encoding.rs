@@ -4,34 +4,12 @@
 //! API or the realtime feed (a stream a compressor would hold back).
 
 mod common;
+use common::raw::{self, Answer};
 
-use std::io::Read;
 use std::net::SocketAddr;
 
 use base64::Engine as _;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-
-    /// The body as the client reads it (gunzipped when it came gzipped).
-    fn decoded(&self) -> Vec<u8> {
-        if self.header("content-encoding") != Some("gzip") {
-            return self.body.clone();
-        }
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&self.body[..]).read_to_end(&mut out).expect("valid gzip");
-        out
-    }
-}
 
 async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Answer {
     request(addr, "GET", path, headers, "").await
@@ -40,21 +18,10 @@ async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Answer {
 /// One HTTP/1.0 request (the body runs to the close: no chunks to undo).
 async fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let mut head = format!("{method} {path} HTTP/1.0\r\nHost: pbx.test\r\nContent-Length: {}\r\n", body.len());
-    for (k, v) in headers {
-        head += &format!("{k}: {v}\r\n");
-    }
-    head += "\r\n";
-    head += body;
-    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(&raw::head(method, path, headers, body)).await.unwrap();
     let mut out = Vec::new();
     s.read_to_end(&mut out).await.unwrap();
-    let split = out.windows(4).position(|w| w == b"\r\n\r\n").expect("a head");
-    let text = String::from_utf8_lossy(&out[..split]).to_string();
-    let mut lines = text.lines();
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-    let headers = lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
-    Answer { status, headers, body: out[split + 4..].to_vec() }
+    raw::parse(&out)
 }
 
 /// The head of a streaming answer (the realtime feed never ends by itself).

@@ -5,43 +5,22 @@
 //! every request, never anything outside it.
 
 mod common;
+use common::raw::{self, Answer};
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-}
-
 /// One HTTP/1.0 request with `path` on the wire exactly as written (no client tidying a
 /// `..` away); the body runs to the close.
 fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]) -> Answer {
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
-    let mut head = format!("{method} {path} HTTP/1.0\r\nHost: pbx.test\r\n");
-    for (k, v) in headers {
-        head += &format!("{k}: {v}\r\n");
-    }
-    head += "\r\n";
-    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(&raw::head(method, path, headers, "")).unwrap();
     let mut out = Vec::new();
     s.read_to_end(&mut out).unwrap();
-    let split = out.windows(4).position(|w| w == b"\r\n\r\n").expect("a head");
-    let text = String::from_utf8_lossy(&out[..split]).to_string();
-    let mut lines = text.lines();
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-    let headers = lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
-    Answer { status, headers, body: out[split + 4..].to_vec() }
+    raw::parse(&out)
 }
 
 fn get(addr: SocketAddr, path: &str) -> Answer {

@@ -3,6 +3,7 @@ pub mod api;
 pub mod pbx;
 pub mod phone;
 pub mod process;
+pub mod raw;
 pub mod smtp;
 pub mod switch;
 pub mod xml;
