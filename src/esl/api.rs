@@ -56,6 +56,14 @@ pub enum ApiCommand {
     /// `originate {<vars>}<endpoint> <dest> XML <context>`: a new leg to `endpoint` that, once
     /// answered, is sent to `dest` in `context`.
     Originate { vars: Vec<(String, String)>, endpoint: String, dest: String, context: String },
+    /// `uuid_break <uuid> [all]`: stops what the channel is playing (all of it, queued too,
+    /// with `all`; mod_commands.c break_function).
+    UuidBreak { uuid: String, all: bool },
+    /// `uuid_bridge <uuid> <other_uuid>`: bridges two live channels (mod_commands.c
+    /// uuid_bridge_function).
+    UuidBridge { uuid: String, other: String },
+    /// `conference <room> <subcommand>` (mod_conference's conference_api.c command table).
+    Conference { room: String, cmd: ConferenceCmd },
 }
 
 /// One argument: not empty, no space, no line break, no NUL.
@@ -80,6 +88,51 @@ fn dial_value<'a>(field: &'static str, v: &'a str) -> Result<&'a str, CommandErr
         return Err(CommandError::NotAWord { field });
     }
     Ok(v)
+}
+
+/// What a conference command does to the room (conference_api.c's table, v1.10.12).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConferenceCmd {
+    /// `json_list`: the room and its members as JSON.
+    List,
+    Mute {
+        member: u32,
+    },
+    Unmute {
+        member: u32,
+    },
+    Deaf {
+        member: u32,
+    },
+    Undeaf {
+        member: u32,
+    },
+    Kick {
+        member: u32,
+    },
+    Lock,
+    Unlock,
+    /// `recording start <path>` / `recording stop <path>`.
+    Record {
+        start: bool,
+        path: String,
+    },
+}
+
+impl ConferenceCmd {
+    fn words(&self) -> Result<String, CommandError> {
+        Ok(match self {
+            ConferenceCmd::List => "json_list".into(),
+            ConferenceCmd::Mute { member } => format!("mute {member}"),
+            ConferenceCmd::Unmute { member } => format!("unmute {member}"),
+            ConferenceCmd::Deaf { member } => format!("deaf {member}"),
+            ConferenceCmd::Undeaf { member } => format!("undeaf {member}"),
+            ConferenceCmd::Kick { member } => format!("kick {member}"),
+            ConferenceCmd::Lock => "lock".into(),
+            ConferenceCmd::Unlock => "unlock".into(),
+            ConferenceCmd::Record { start, path } => format!("recording {} {}", if *start { "start" } else { "stop" }, word("path", path)?),
+        })
+    }
 }
 
 impl ApiCommand {
@@ -132,6 +185,9 @@ impl ApiCommand {
                 let _ = write!(out, "{} {} XML {}", dial_value("endpoint", endpoint)?, word("dest", dest)?, word("context", context)?);
                 out
             }
+            ApiCommand::UuidBreak { uuid, all } => format!("uuid_break {}{}", word("uuid", uuid)?, if *all { " all" } else { "" }),
+            ApiCommand::UuidBridge { uuid, other } => format!("uuid_bridge {} {}", word("uuid", uuid)?, word("other", other)?),
+            ApiCommand::Conference { room, cmd } => format!("conference {} {}", word("room", room)?, cmd.words()?),
         })
     }
 }
@@ -200,7 +256,23 @@ mod tests {
                 },
                 "originate {origination_caller_id_number=+12125550100,originate_timeout=30}user/1001@acme.test +12125550100 XML acme.test",
             ),
+            (ApiCommand::UuidBreak { uuid: u.clone(), all: true }, "uuid_break 8a6e4a2c-0f3b-4c1e-9d0a-1b2c3d4e5f60 all"),
+            (ApiCommand::UuidBreak { uuid: u.clone(), all: false }, "uuid_break 8a6e4a2c-0f3b-4c1e-9d0a-1b2c3d4e5f60"),
+            (ApiCommand::UuidBridge { uuid: u.clone(), other: s("b") }, "uuid_bridge 8a6e4a2c-0f3b-4c1e-9d0a-1b2c3d4e5f60 b"),
         ];
+        let room = |cmd| ApiCommand::Conference { room: s("3000-acme.test"), cmd };
+        let golden = golden.into_iter().chain([
+            (room(ConferenceCmd::List), "conference 3000-acme.test json_list"),
+            (room(ConferenceCmd::Mute { member: 7 }), "conference 3000-acme.test mute 7"),
+            (room(ConferenceCmd::Unmute { member: 7 }), "conference 3000-acme.test unmute 7"),
+            (room(ConferenceCmd::Deaf { member: 7 }), "conference 3000-acme.test deaf 7"),
+            (room(ConferenceCmd::Undeaf { member: 7 }), "conference 3000-acme.test undeaf 7"),
+            (room(ConferenceCmd::Kick { member: 7 }), "conference 3000-acme.test kick 7"),
+            (room(ConferenceCmd::Lock), "conference 3000-acme.test lock"),
+            (room(ConferenceCmd::Unlock), "conference 3000-acme.test unlock"),
+            (room(ConferenceCmd::Record { start: true, path: s("/r/a.wav") }), "conference 3000-acme.test recording start /r/a.wav"),
+            (room(ConferenceCmd::Record { start: false, path: s("/r/a.wav") }), "conference 3000-acme.test recording stop /r/a.wav"),
+        ]);
         for (cmd, want) in golden {
             assert_eq!(cmd.line().unwrap(), want);
         }
@@ -221,6 +293,11 @@ mod tests {
             assert!(ApiCommand::SofiaCheckSync { profile: s("internal"), user: s(bad) }.line().is_err(), "{bad:?}");
             assert!(ApiCommand::SofiaKillGateway { profile: s("external"), gateway: s(bad) }.line().is_err(), "{bad:?}");
             assert!(ApiCommand::GlobalGetVar { name: s(bad) }.line().is_err(), "{bad:?}");
+            assert!(ApiCommand::UuidBreak { uuid: s(bad), all: true }.line().is_err(), "{bad:?}");
+            assert!(ApiCommand::UuidBridge { uuid: u.clone(), other: s(bad) }.line().is_err(), "{bad:?}");
+            assert!(ApiCommand::Conference { room: s(bad), cmd: ConferenceCmd::Lock }.line().is_err(), "{bad:?}");
+            let record = ConferenceCmd::Record { start: true, path: s(bad) };
+            assert!(ApiCommand::Conference { room: s("3000-acme.test"), cmd: record }.line().is_err(), "{bad:?}");
         }
         for bad in ["1,origination_uuid=x", "1}user/9", "{x=1}", "a|b", "[x]", "'q'", "a^b"] {
             let o = |k: &str, v: &str, e: &str| ApiCommand::Originate { vars: vec![(s(k), s(v))], endpoint: s(e), dest: s("1"), context: s("c") };

@@ -21,7 +21,7 @@ pub mod inbound;
 pub mod outbound;
 pub mod switch_side;
 
-pub use api::{ApiCommand, Leg};
+pub use api::{ApiCommand, ConferenceCmd, Leg};
 pub use codec::{CodecError, EslCodec};
 pub use command::{Command, CommandError, EventFormat, SendMsg};
 pub use connection::{Connection, EslError};
