@@ -159,7 +159,9 @@ impl OutboundSession {
         if frame.content_type != ContentType::CommandReply || !frame.is_channel_data() {
             return Err(EslError::Protocol(format!("expected the channel data in reply to connect, got {}", frame.content_type)));
         }
-        let channel = ChannelData { headers: frame.headers };
+        // Only what a call reads is kept, so the reply and the buffer it was read into go now.
+        let channel = ChannelData::from_reply(&frame.headers);
+        drop(frame);
         let uuid = channel.unique_id().map(|u| u.into_owned()).ok_or_else(|| EslError::Protocol("channel data has no Unique-ID".into()))?;
         let control = channel.control().map(|c| c.into_owned()).unwrap_or_default();
         if opts.require_full && control != "full" {
