@@ -106,10 +106,16 @@ fn server_pid(child: u32) -> u32 {
     pid
 }
 
+/// A number field of `pid`'s /proc status (VmRSS is in KiB).
+fn status_field(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let value = status.lines().find_map(|l| l.strip_prefix(field)?.strip_prefix(':'));
+    value.and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
+}
+
 /// VmRSS of `pid`, in KiB.
 fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
+    status_field(pid, "VmRSS")
 }
 
 /// The server's live calls, from its /health.
@@ -168,9 +174,10 @@ fn main() {
         }
         std::thread::sleep(Duration::from_millis(250));
     }
-    let mut held = 0;
+    let (mut held, mut threads) = (0, 0);
     for _ in 0..3 {
         held = held.max(rss_kib(pid));
+        threads = threads.max(status_field(pid, "Threads"));
         peak_live = peak_live.max(live_calls(http));
         std::thread::sleep(Duration::from_secs(1));
     }
@@ -178,7 +185,7 @@ fn main() {
     let report = rt.block_on(load).unwrap();
     let per_call = (held.saturating_sub(idle)) as f64 * 1024.0 / 1000.0 / peak_live.max(1) as f64;
     println!(
-        "server with {peak_live} live calls (of {calls}, {:.0} s in): RSS {:.1} MiB, {per_call:.1} KB a call above idle",
+        "server with {peak_live} live calls (of {calls}, {:.0} s in): RSS {:.1} MiB, {per_call:.1} KB a call above idle ({threads} threads)",
         up.as_secs_f64(),
         held as f64 / 1024.0
     );
