@@ -352,7 +352,9 @@ async fn probe_when_quiet(conn: Connection, uuid: String, after: Duration) {
         if conn.is_closed() || conn.is_down() {
             return;
         }
-        match conn.api_cmd(&super::api::ApiCommand::UuidExists { uuid: uuid.clone() }).await {
+        // Boxed: the command's state is needed a moment a minute; unboxed it would be part of
+        // this task, which lives as long as the call.
+        match Box::pin(conn.api_cmd(&super::api::ApiCommand::UuidExists { uuid: uuid.clone() })).await {
             Ok(body) if body.trim_ascii() == b"false" => {
                 tracing::warn!(%uuid, "the switch no longer has this call's channel; ending it");
                 conn.close("the channel no longer exists on the switch");
