@@ -205,7 +205,9 @@ impl OutboundServer {
 /// One call, start to finish. Returns false when it ended on an error other than the
 /// caller going away.
 async fn one_call(stream: tokio::net::TcpStream, peer: SocketAddr, handler: Arc<dyn CallHandler>, opts: OutboundOptions, stats: &CallStats) -> bool {
-    let session = match OutboundSession::start(stream, &opts).await {
+    // Boxed: the handshake's state (a framed reader, the connect reply) would otherwise be
+    // part of this future, which every live call keeps for as long as it is up.
+    let session = match Box::pin(OutboundSession::start(stream, &opts)).await {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(%peer, error = %e, "outbound socket handshake failed");

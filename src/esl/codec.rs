@@ -1,8 +1,11 @@
 //! tokio-util codec over [`frame`](super::frame): "not enough bytes yet" is `Ok(None)`, never
 //! an error. Decodes FreeSWITCH → client frames and encodes client → FreeSWITCH commands.
 
+use std::time::Duration;
+
 use bytes::{Buf, BytesMut};
-use tokio_util::codec::{Decoder, Encoder};
+use tokio::io::AsyncRead;
+use tokio_util::codec::{Decoder, Encoder, FramedRead};
 
 use super::command::{Command, CommandError};
 use super::frame::{find_block_end, is_serialized_event, ContentType, Frame, FrameError, Headers, DEFAULT_MAX_BODY, DEFAULT_MAX_HEADER_BLOCK};
@@ -49,6 +52,12 @@ impl EslCodec {
 
     pub fn with_limits(max_header_block: usize, max_body: usize) -> EslCodec {
         EslCodec { max_header_block, max_body, scanned: 0, pending: None, consumed: 0 }
+    }
+
+    /// Between frames: no header block half-searched, no body awaited. Only then may the
+    /// caller swap the read buffer for another (see the connection's reader).
+    pub fn is_idle(&self) -> bool {
+        self.scanned == 0 && self.pending.is_none()
     }
 
     /// Offset in the stream of the next byte the codec will look at.
@@ -152,6 +161,70 @@ impl Encoder<Command> for EslCodec {
     }
 }
 
+/// What a quiet connection keeps to read into. A held call (a bridge, a conference) is
+/// quiet for minutes, and tens of thousands may be: its read buffer, sized for the
+/// events of the call's busy start, would be most of what the call costs.
+const QUIET_BUFFER: usize = 512;
+/// How long the socket must be quiet, with nothing half-read, before the read buffer is
+/// let go for a [`QUIET_BUFFER`]: longer than the gaps inside a burst (a command's reply
+/// and its events), so a busy call keeps its buffer and pays no extra read for it.
+const QUIET_AFTER: Duration = Duration::from_millis(200);
+/// How much a read may take in at once while frames are arriving (FramedRead's 8 KiB).
+const READ_CHUNK: usize = 8 * 1024;
+
+/// The socket's frames, like `FramedRead`, with a read buffer that shrinks when the socket
+/// goes quiet (FramedRead keeps the largest it ever grew to, and the allocation the last
+/// frames were cut from stays alive in it).
+pub(crate) struct FrameReader<R> {
+    io: R,
+    codec: EslCodec,
+    buf: BytesMut,
+    eof: bool,
+}
+
+impl<R: AsyncRead + Unpin> FrameReader<R> {
+    pub(crate) fn new(framed: FramedRead<R, EslCodec>) -> FrameReader<R> {
+        let parts = framed.into_parts();
+        FrameReader { io: parts.io, codec: parts.codec, buf: parts.read_buf, eof: false }
+    }
+
+    /// The next frame; None at a clean end of stream. Cancel-safe: only `read_buf` awaits,
+    /// and it reads nothing unless it completes.
+    pub(crate) async fn next(&mut self) -> Option<Result<Frame, CodecError>> {
+        use tokio::io::AsyncReadExt;
+        loop {
+            if self.eof {
+                return self.codec.decode_eof(&mut self.buf).transpose();
+            }
+            match self.codec.decode(&mut self.buf) {
+                Ok(Some(frame)) => return Some(Ok(frame)),
+                Ok(None) => {}
+                Err(e) => return Some(Err(e)),
+            }
+            if self.buf.capacity() - self.buf.len() < QUIET_BUFFER {
+                self.buf.reserve(READ_CHUNK);
+            }
+            let between_frames = self.buf.is_empty() && self.codec.is_idle();
+            let read = if between_frames && self.buf.capacity() > QUIET_BUFFER {
+                match tokio::time::timeout(QUIET_AFTER, self.io.read_buf(&mut self.buf)).await {
+                    Ok(read) => read,
+                    Err(_) => {
+                        self.buf = BytesMut::with_capacity(QUIET_BUFFER);
+                        continue;
+                    }
+                }
+            } else {
+                self.io.read_buf(&mut self.buf).await
+            };
+            match read {
+                Ok(0) => self.eof = true,
+                Ok(_) => {}
+                Err(e) => return Some(Err(CodecError::Io(e))),
+            }
+        }
+    }
+}
+
 /// Splits a whole buffer into frames (tests, `esl decode`, benchmarks). Returns the frames
 /// read and, if the bytes end badly, the error.
 pub fn decode_all(bytes: &[u8]) -> (Vec<Frame>, Option<CodecError>) {
@@ -164,5 +237,38 @@ pub fn decode_all(bytes: &[u8]) -> (Vec<Frame>, Option<CodecError>) {
             Ok(None) => return (frames, None),
             Err(e) => return (frames, Some(e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    fn event(size: usize) -> String {
+        let body = format!("Event-Name: DTMF\nvariable_pad: {}\n\n", "x".repeat(size));
+        format!("Content-Length: {}\nContent-Type: text/event-plain\n\n{body}", body.len())
+    }
+
+    /// A socket that goes quiet lets its read buffer go (a held call keeps a few hundred
+    /// bytes, not the largest frame it read), and the frames after it read whole.
+    #[tokio::test(start_paused = true)]
+    async fn a_quiet_socket_keeps_a_small_read_buffer_and_reads_on() {
+        let (mut sw, ours) = tokio::io::duplex(64 * 1024);
+        let mut r = FrameReader::new(FramedRead::new(ours, EslCodec::new()));
+        sw.write_all(event(20_000).as_bytes()).await.unwrap();
+        sw.write_all(b"Content-Type: command/reply\nReply-Text: +OK\n\n").await.unwrap();
+        let big = r.next().await.unwrap().unwrap();
+        assert_eq!(big.body.as_ref().map(|b| b.len()), Some(event(20_000).split_once("\n\n").unwrap().1.len()));
+        assert!(r.next().await.unwrap().unwrap().is_ok());
+        drop(big);
+        let quiet = tokio::time::timeout(QUIET_AFTER * 5, r.next()).await;
+        assert!(quiet.is_err(), "nothing to read");
+        assert_eq!(r.buf.capacity(), QUIET_BUFFER);
+        sw.write_all(event(10_000).as_bytes()).await.unwrap();
+        let ev = r.next().await.unwrap().unwrap();
+        assert_eq!(ev.headers.get_str("Content-Type").as_deref(), Some("text/event-plain"));
+        drop(sw);
+        assert!(r.next().await.is_none(), "a clean end");
     }
 }

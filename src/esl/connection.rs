@@ -13,12 +13,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::StreamExt;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::codec::FramedRead;
 
-use super::codec::{CodecError, EslCodec};
+use super::codec::{CodecError, EslCodec, FrameReader};
 use super::command::{Command, CommandError};
 use super::event::Event;
 use super::frame::{ContentType, Frame};
@@ -551,7 +550,8 @@ impl Connection {
     }
 }
 
-async fn read_loop<R: AsyncRead + Unpin>(mut reader: FramedRead<R, EslCodec>, shared: Arc<Shared>) {
+async fn read_loop<R: AsyncRead + Unpin>(reader: FramedRead<R, EslCodec>, shared: Arc<Shared>) {
+    let mut reader = FrameReader::new(reader);
     let mut status = shared.status.subscribe();
     let reason = loop {
         let next = tokio::select! {

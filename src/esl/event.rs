@@ -226,19 +226,86 @@ fn parse_xml(body: &[u8]) -> Result<Event, EventError> {
     Ok(Event { headers: Headers::from_pairs(pairs, true), body: out_body.map(Bytes::from) })
 }
 
-/// The outbound `connect` reply: the controlled channel's data, percent-decoded.
+/// What is kept of the outbound `connect` reply, and the one list of it. FreeSWITCH sends
+/// every channel variable there (about 160 headers, 6–8 KB, more with a long SIP INVITE);
+/// a call holds its channel data as long as it is up, so keeping all of it cost every live
+/// call the reply's whole read buffer and its index. Each name is here because something
+/// reads it:
+/// - the session ([`crate::esl::OutboundSession::start`]): `Unique-ID` (or
+///   `Channel-Unique-ID`), `Control`, `Socket-Mode`;
+/// - the accessors below, for the router and the call's log line: the caller's number and
+///   name, the number dialed and the dialplan context, each under `Caller-` and `Channel-`;
+/// - the router (src/call/route.rs): the profile the call came in on, a phone's caller id
+///   from the directory, the domain a phone called from;
+/// - the real-switch test's record of what the switch hands over (tests/real_switch.rs,
+///   `scripted_call`): the call's direction and state, channel name, codec, and two
+///   variables the wired dialplan sets.
+///
+/// A lookup of a name not listed is a bug (it would find nothing in production): debug
+/// builds, and so every test, panic on it. Names match in any case, as header names do.
+pub const CHANNEL_DATA_KEPT: &[&str] = &[
+    "Unique-ID",
+    "Channel-Unique-ID",
+    "Control",
+    "Socket-Mode",
+    "Caller-Caller-ID-Number",
+    "Channel-Caller-ID-Number",
+    "Caller-Caller-ID-Name",
+    "Channel-Caller-ID-Name",
+    "Caller-Destination-Number",
+    "Channel-Destination-Number",
+    "Caller-Context",
+    "Channel-Context",
+    "variable_sofia_profile_name",
+    "variable_effective_caller_id_number",
+    "variable_effective_caller_id_name",
+    "variable_domain_name",
+    "variable_sip_from_host",
+    "Call-Direction",
+    "Answer-State",
+    "Channel-Name",
+    "Channel-Read-Codec-Name",
+    "variable_hangup_after_bridge",
+    "variable_socket_resume",
+];
+
+fn is_kept(name: &[u8]) -> bool {
+    CHANNEL_DATA_KEPT.iter().any(|k| k.as_bytes().eq_ignore_ascii_case(name))
+}
+
+/// The outbound `connect` reply's [`CHANNEL_DATA_KEPT`] headers: the controlled channel's
+/// data, percent-decoded on lookup.
 #[derive(Clone, Debug)]
 pub struct ChannelData {
-    pub headers: Headers,
+    headers: Headers,
 }
 
 impl ChannelData {
+    /// Keeps a connect reply's listed headers, in a buffer of their own.
+    pub fn from_reply(headers: &Headers) -> ChannelData {
+        ChannelData { headers: headers.retain_copy(is_kept) }
+    }
+
+    /// How many headers were kept.
+    pub fn len(&self) -> usize {
+        self.headers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.headers.is_empty()
+    }
+
+    fn checked(name: &str) -> &str {
+        debug_assert!(is_kept(name.as_bytes()), "channel data header {name:?} is read but not kept: add it to CHANNEL_DATA_KEPT");
+        name
+    }
+
     pub fn get(&self, name: &str) -> Option<Cow<'_, str>> {
-        self.headers.get_str(name)
+        self.headers.get_str(Self::checked(name))
     }
 
     pub fn variable(&self, name: &str) -> Option<Cow<'_, str>> {
-        self.headers.get_str(&format!("variable_{name}"))
+        self.headers.get_str(Self::checked(&format!("variable_{name}")))
     }
 
     pub fn unique_id(&self) -> Option<Cow<'_, str>> {
@@ -273,11 +340,45 @@ impl ChannelData {
 
     /// A header value as raw bytes (a Latin-1 caller name stays as it was sent).
     pub fn get_bytes(&self, name: &str) -> Option<Cow<'_, [u8]>> {
-        self.headers.get(name)
+        self.headers.get(Self::checked(name))
     }
 }
 
 /// Text of a header value, lossy; shared by the decoders' users.
 pub fn lossy(v: Cow<'_, [u8]>) -> String {
     bytes_to_str(v).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply() -> Headers {
+        let block = "Event-Name: CHANNEL_DATA\nUnique-ID: 7f4de4bc-17d7-11dd-b7a0-db4edd065621\nCaller-Caller-ID-Name: Jane%20O%27Hara\n\
+                     Caller-Destination-Number: 1002\nvariable_sip_h_X-Long: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\nvariable_domain_name: acme.test\n\
+                     Content-Type: command/reply\nReply-Text: %2BOK%0A\nSocket-Mode: async\nControl: full\n";
+        Headers::parse(Bytes::from(block), true).unwrap()
+    }
+
+    #[test]
+    fn channel_data_keeps_the_listed_headers_decoded_and_drops_the_rest() {
+        let ch = ChannelData::from_reply(&reply());
+        assert_eq!(ch.len(), 6, "Unique-ID, the name, the number dialed, domain_name, Socket-Mode, Control: {ch:?}");
+        assert_eq!(ch.unique_id().as_deref(), Some("7f4de4bc-17d7-11dd-b7a0-db4edd065621"));
+        assert_eq!(ch.caller_id_name().as_deref(), Some("Jane O'Hara"));
+        assert_eq!(ch.destination_number().as_deref(), Some("1002"));
+        assert_eq!(ch.variable("domain_name").as_deref(), Some("acme.test"));
+        assert_eq!(ch.socket_mode().as_deref(), Some("async"));
+        assert_eq!(ch.get("control").as_deref(), Some("full"), "names in any case");
+        assert_eq!(ch.caller_id_number(), None);
+    }
+
+    /// A header read but not kept would read as missing in production: every test that
+    /// takes a call down that path fails instead.
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "add it to CHANNEL_DATA_KEPT")]
+    fn reading_a_variable_that_is_not_kept_fails_in_tests() {
+        let _ = ChannelData::from_reply(&reply()).variable("sip_h_X-Long");
+    }
 }

@@ -208,6 +208,24 @@ impl Headers {
         Some(split_array(&v))
     }
 
+    /// The headers whose names `keep` accepts, in order, copied into a buffer of their own
+    /// sized to them: what is kept of a large block (a connect reply) no longer holds the
+    /// block, or the read buffer it was cut from. Values stay as they were on the wire.
+    pub fn retain_copy(&self, keep: impl Fn(&[u8]) -> bool) -> Headers {
+        let kept: Vec<&Span> = self.spans.iter().filter(|s| keep(self.name_of(s))).collect();
+        let size = kept.iter().map(|s| (s.name.1 - s.name.0 + s.value.1 - s.value.0) as usize).sum();
+        let mut buf = Vec::with_capacity(size);
+        let mut spans = Vec::with_capacity(kept.len());
+        for s in kept {
+            let ns = buf.len() as u32;
+            buf.extend_from_slice(self.name_of(s));
+            let vs = buf.len() as u32;
+            buf.extend_from_slice(self.raw_of(s));
+            spans.push(Span { name: (ns, vs), value: (vs, buf.len() as u32) });
+        }
+        Headers { buf: Bytes::from(buf), spans, encoded: self.encoded }
+    }
+
     /// Name and decoded value of every header, in wire order.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], Cow<'_, [u8]>)> + '_ {
         self.spans.iter().map(move |s| (self.name_of(s), self.value_of(s)))

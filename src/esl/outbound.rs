@@ -159,7 +159,9 @@ impl OutboundSession {
         if frame.content_type != ContentType::CommandReply || !frame.is_channel_data() {
             return Err(EslError::Protocol(format!("expected the channel data in reply to connect, got {}", frame.content_type)));
         }
-        let channel = ChannelData { headers: frame.headers };
+        // Only what a call reads is kept, so the reply and the buffer it was read into go now.
+        let channel = ChannelData::from_reply(&frame.headers);
+        drop(frame);
         let uuid = channel.unique_id().map(|u| u.into_owned()).ok_or_else(|| EslError::Protocol("channel data has no Unique-ID".into()))?;
         let control = channel.control().map(|c| c.into_owned()).unwrap_or_default();
         if opts.require_full && control != "full" {
@@ -350,7 +352,9 @@ async fn probe_when_quiet(conn: Connection, uuid: String, after: Duration) {
         if conn.is_closed() || conn.is_down() {
             return;
         }
-        match conn.api_cmd(&super::api::ApiCommand::UuidExists { uuid: uuid.clone() }).await {
+        // Boxed: the command's state is needed a moment a minute; unboxed it would be part of
+        // this task, which lives as long as the call.
+        match Box::pin(conn.api_cmd(&super::api::ApiCommand::UuidExists { uuid: uuid.clone() })).await {
             Ok(body) if body.trim_ascii() == b"false" => {
                 tracing::warn!(%uuid, "the switch no longer has this call's channel; ending it");
                 conn.close("the channel no longer exists on the switch");
