@@ -111,8 +111,16 @@ pub(crate) struct Call<'a, C: Channel> {
     pub(crate) first_phone: Option<FirstPhone>,
 }
 
+/// Places on the blocking pool for the calls' store work: as many as the store has
+/// read-write connections. A call beyond them waits here, on its own task, for a few bytes;
+/// it used to wait in a blocking thread for a connection, and under a burst of calls tokio
+/// started a thread for each (up to 512, each with its allocator's pages), which is where
+/// most of the memory of 10,000 held calls went (bench/memory.rs).
+static STORE_WORK: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(crate::store::WRITERS as usize);
+
 /// Runs a blocking store read or write off the async threads.
 pub(crate) async fn db<T: Send + 'static>(store: &Store, f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static) -> Result<T, StoreError> {
+    let _place = STORE_WORK.acquire().await.expect("the semaphore is never closed");
     let s = store.clone();
     tokio::task::spawn_blocking(move || f(&s)).await.map_err(|e| StoreError::Invalid { field: String::new(), message: format!("store task: {e}") })?
 }

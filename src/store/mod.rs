@@ -100,6 +100,10 @@ const STATEMENT_CACHE: usize = 64;
 
 /// Read-only connections for [`Store::reading`]: more than the async runtime has threads
 /// (one a core by default), so a read on a task never waits for a connection.
+/// The read-write connections: SQLite takes one writer at a time, and a few more let reads
+/// on the blocking pool go on beside it.
+pub const WRITERS: u32 = 8;
+
 fn readers() -> u32 {
     let cores = std::thread::available_parallelism().map_or(8, |n| n.get() as u32);
     (2 * cores).max(16)
@@ -164,7 +168,7 @@ impl Store {
             c.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
         });
         let pool = r2d2::Pool::builder()
-            .max_size(8)
+            .max_size(WRITERS)
             .connection_timeout(Duration::from_secs(10))
             .error_handler(Box::new(ConnectionErrors(connection_errors.clone())))
             .build(manager)?;
