@@ -35,6 +35,12 @@ pub(crate) struct Embedded {
 // `EMBEDDED`: every file under static/, sorted by path.
 include!(concat!(env!("OUT_DIR"), "/ui_files.rs"));
 
+/// The paths of the files built into the binary (relative to `static/`, sorted): a unit test
+/// holds them equal to the files under `static/`.
+pub fn embedded_paths() -> impl Iterator<Item = &'static str> {
+    EMBEDDED.iter().map(|f| f.path)
+}
+
 /// The embedded files' ETags, in `EMBEDDED`'s order: hashed once, on first use.
 static EMBEDDED_ETAGS: LazyLock<Vec<ETag>> = LazyLock::new(|| EMBEDDED.iter().map(|f| etag(f.bytes)).collect());
 
