@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 /// Each top-level module, and the top-level modules it may import (itself always included).
 /// A module missing from this table fails the test: a new module says where it sits.
+/// A row that may import every module.
+const ANY: &str = "*";
+
 const RULES: &[(&str, &[&str])] = &[
     // The bottom: vocabulary, wire protocol and small helpers, importing nothing of ours.
     ("pbx", &[]),
@@ -58,32 +61,8 @@ const RULES: &[(&str, &[&str])] = &[
             "xml_curl",
         ],
     ),
-    // Wiring: may reach anything.
-    (
-        "cli",
-        &[
-            "access",
-            "alerts",
-            "api",
-            "billing",
-            "call",
-            "config",
-            "data_dir",
-            "esl",
-            "fds",
-            "http",
-            "pbx",
-            "peer",
-            "provision",
-            "realtime",
-            "secret",
-            "server",
-            "sim",
-            "store",
-            "switch",
-            "xml_curl",
-        ],
-    ),
+    // Wiring: may reach anything (the lists would only repeat every module).
+    ("cli", &[ANY]),
 ];
 
 /// Imports the target forbids but that work in flight for issue 27 removes, so that this test
@@ -211,7 +190,7 @@ fn violations(src: &Path) -> (Vec<String>, BTreeSet<(String, String)>) {
         };
         let code = code_only(&std::fs::read_to_string(file).unwrap());
         for (line, to) in imports(&code) {
-            if to == from || allowed.contains(&to.as_str()) {
+            if to == from || allowed.contains(&ANY) || allowed.contains(&to.as_str()) {
                 continue;
             }
             if PENDING.iter().any(|(f, t, _)| *f == from && *t == to) {

@@ -90,12 +90,15 @@ impl Store {
         Ok(row)
     }
 
+    /// The id of the tenant's row of `table` whose `column` is `value` (a unique key).
+    fn id_where(c: &rusqlite::Connection, table: &str, column: &str, tenant: TenantId, value: &str) -> Result<Option<i64>> {
+        Ok(c.prepare_cached(&format!("SELECT id FROM {table} WHERE tenant_id = ?1 AND {column} = ?2"))?
+            .query_row((tenant.0, value), |r| r.get(0))
+            .optional()?)
+    }
+
     pub fn extension_by_number(&self, tenant: TenantId, number: &str) -> Result<Option<Extension>> {
-        let id: Option<i64> = self
-            .conn()?
-            .prepare_cached("SELECT id FROM extensions WHERE tenant_id = ?1 AND number = ?2")?
-            .query_row((tenant.0, number), |r| r.get(0))
-            .optional()?;
+        let id = Self::id_where(&*self.conn()?, "extensions", "number", tenant, number)?;
         id.map(|id| self.extension(tenant, id)).transpose()
     }
 
@@ -110,11 +113,7 @@ impl Store {
             ("call_queues", |id| Destination::Queue { id }),
             ("conferences", |id| Destination::Conference { id }),
         ] {
-            let id: Option<i64> = c
-                .prepare_cached(&format!("SELECT id FROM {table} WHERE tenant_id = ?1 AND number = ?2"))?
-                .query_row((tenant.0, number), |r| r.get(0))
-                .optional()?;
-            if let Some(id) = id {
+            if let Some(id) = Self::id_where(&c, table, "number", tenant, number)? {
                 return Ok(Some(make(id)));
             }
         }
@@ -254,11 +253,7 @@ impl Store {
 
     /// The call flow a feature code (`*<code>`, without the star) toggles, if any.
     pub fn call_flow_by_code(&self, tenant: TenantId, code: &str) -> Result<Option<CallFlow>> {
-        let id: Option<i64> = self
-            .conn()?
-            .prepare_cached("SELECT id FROM call_flows WHERE tenant_id = ?1 AND feature_code = ?2")?
-            .query_row((tenant.0, code), |r| r.get(0))
-            .optional()?;
+        let id = Self::id_where(&*self.conn()?, "call_flows", "feature_code", tenant, code)?;
         id.map(|id| self.call_flow(tenant, id)).transpose()
     }
 
