@@ -349,3 +349,30 @@ async fn a_blind_transfer_by_the_bridged_phone_sends_the_caller_on_after_the_pau
     assert_eq!(api, [format!("api uuid_setvar {UUID} hangup_after_bridge false"), format!("api uuid_kill {callee} NORMAL_CLEARING")]);
     assert_eq!(sent(&log, "bridge"), [format!("bridge user/1002@{DOMAIN}"), format!("bridge user/1003@{DOMAIN}")]);
 }
+
+/// What the outbound routes make of a number, as the call and route explain both read it:
+/// no route, a rewrite that leaves nothing dialable, a route with no trunk, a number to dial.
+#[test]
+fn the_outbound_plan_names_each_way_a_number_out_can_end() {
+    use super::external::{decide, Plan};
+    use crate::pbx::config::{OutboundRoute, RouteTrunk};
+    let route = |strip: i64, trunks: Vec<RouteTrunk>| OutboundRoute {
+        id: 1,
+        name: "r".into(),
+        pattern: "+1NXXNXXXXXX".into(),
+        strip_digits: strip,
+        prepend: String::new(),
+        caller_id: String::new(),
+        failover_causes: vec![],
+        trunks,
+        rate_plan_id: None,
+    };
+    let trunk = RouteTrunk { trunk_id: 3, max_channels: 0, caller_id: String::new(), codecs: vec![] };
+    assert!(matches!(decide(vec![route(0, vec![trunk.clone()])], "+4420794600"), Plan::NoRoute));
+    assert!(matches!(decide(vec![route(12, vec![trunk.clone()])], "+12125550199"), Plan::NotDialable(_)), "stripped to nothing");
+    assert!(matches!(decide(vec![route(0, vec![])], "+12125550199"), Plan::NoTrunk(_)));
+    match decide(vec![route(2, vec![trunk])], "+12125550199") {
+        Plan::Dial(r, out) => assert_eq!((r.id, out.as_str()), (1, "2125550199")),
+        other => panic!("{other:?}"),
+    }
+}
