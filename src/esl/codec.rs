@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::AsyncRead;
 use tokio_util::codec::{Decoder, Encoder, FramedRead};
 
@@ -97,7 +97,11 @@ impl Decoder for EslCodec {
             }
             self.scanned = 0;
             let offset = self.consumed;
-            let block = src.split_to(end + 1).freeze();
+            // Copied out, never cut from the read buffer: a frame that lives on (an event a
+            // call keeps, a reply) would otherwise pin the whole buffer it came in, 8 KiB a
+            // held call, and the buffer could not be reused in place for the next read.
+            let block = Bytes::copy_from_slice(&src[..end + 1]);
+            src.advance(end + 1);
             self.consumed += block.len() as u64;
             // `end` is the blank line's `\n`: the lines are everything before it.
             let mut headers = Headers::parse(block.slice(..end), false).map_err(|e| self.fail(offset, e))?;
@@ -120,7 +124,9 @@ impl Decoder for EslCodec {
         // `Content-Length: 0` (the linger notice) means no body at all.
         let body = if p.body_len > 0 {
             self.consumed += p.body_len as u64;
-            Some(src.split_to(p.body_len).freeze())
+            let body = Bytes::copy_from_slice(&src[..p.body_len]);
+            src.advance(p.body_len);
+            Some(body)
         } else {
             None
         };
@@ -270,5 +276,19 @@ mod tests {
         assert_eq!(ev.headers.get_str("Content-Type").as_deref(), Some("text/event-plain"));
         drop(sw);
         assert!(r.next().await.is_none(), "a clean end");
+    }
+
+    /// A frame that lives on owns its bytes: it does not hold on to the read buffer it came
+    /// in, which can take the next reads in the same allocation.
+    #[test]
+    fn a_kept_frame_does_not_pin_the_read_buffer() {
+        let mut codec = EslCodec::new();
+        let mut buf = BytesMut::with_capacity(8 * 1024);
+        buf.extend_from_slice(event(1_000).as_bytes());
+        let kept = codec.decode(&mut buf).unwrap().expect("a whole frame");
+        assert!(buf.is_empty());
+        assert!(buf.try_reclaim(8 * 1024), "the whole buffer is free again while the frame lives");
+        assert_eq!(kept.headers.get_str("Content-Type").as_deref(), Some("text/event-plain"));
+        assert!(kept.body.as_ref().unwrap().ends_with(b"\n\n"));
     }
 }
