@@ -9,7 +9,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::esl::{ApiCommand, Connection, EslError, Event, OutboundSession};
+use crate::esl::{ApiCommand, Connection, EslError, Event, Events, OutboundSession};
 
 /// A `play_and_get_digits`: what to play, how many keys, how many tries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +54,7 @@ pub trait Channel: Send + Sync {
     /// An api command that answers `+OK` when it worked; anything else is an error.
     fn api_ok(&self, cmd: &ApiCommand) -> impl Future<Output = Result<(), EslError>> + Send;
     /// The call's events from now on (the bridged party's answer and keys among them).
-    fn events(&self) -> tokio::sync::mpsc::UnboundedReceiver<Event>;
+    fn events(&self) -> Events;
     /// The connection, for work that outlives a step: a prepaid call's metering, which
     /// re-arms the switch's hangup while the call is up. None on a fake, which meters
     /// nothing (metering is tested over the socket).
@@ -121,7 +121,7 @@ impl Channel for OutboundSession {
         OutboundSession::connection(self).api_cmd_ok(cmd).await.map(drop)
     }
 
-    fn events(&self) -> tokio::sync::mpsc::UnboundedReceiver<Event> {
+    fn events(&self) -> Events {
         OutboundSession::connection(self).subscribe()
     }
 

@@ -27,7 +27,7 @@ pub(crate) struct Fake {
     /// What `global_getvar recordings_dir` answers.
     recordings_dir: Mutex<Option<String>>,
     /// The call's event stream, for a test that sends the far legs' events.
-    events: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Event>>>,
+    events: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Box<Event>>>>,
     /// Events the far legs send while the first bridge runs (a callee answering, keys).
     during_bridge: Mutex<Vec<Event>>,
     /// The first bridge is a conversation that lasts until a party is killed (`uuid_kill`).
@@ -139,7 +139,7 @@ impl Channel for Fake {
         if n == 0 && self.talk_until_kill.load(Ordering::SeqCst) {
             let tx = self.events.lock().unwrap().clone().expect("the call subscribed");
             for ev in std::mem::take(&mut *self.during_bridge.lock().unwrap()) {
-                let _ = tx.send(ev);
+                let _ = tx.send(Box::new(ev));
             }
             self.killed.notified().await;
             return Ok(event(&[("Event-Name", "CHANNEL_EXECUTE_COMPLETE"), ("variable_originate_disposition", "SUCCESS")]));
@@ -187,9 +187,9 @@ impl Channel for Fake {
         self.api(cmd).await.map(drop)
     }
 
-    fn events(&self) -> tokio::sync::mpsc::UnboundedReceiver<Event> {
+    fn events(&self) -> crate::esl::Events {
         // Nothing happens on the far legs of a scripted call unless a test sends it.
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let (tx, rx) = crate::esl::Events::channel();
         *self.events.lock().unwrap() = Some(tx);
         rx
     }

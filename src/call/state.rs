@@ -9,7 +9,7 @@ use tracing::{info, warn};
 
 use super::channel::Channel;
 use super::pickup::Ringing;
-use crate::esl::{ApiCommand, EslError, Event};
+use crate::esl::{ApiCommand, EslError};
 use crate::pbx::config::{Extension, FollowMe, Tenant};
 use crate::pbx::destination::Destination;
 use crate::pbx::dial;
@@ -100,7 +100,7 @@ pub(crate) struct Call<'a, C: Channel> {
     /// A bridge is ringing and has not reported back.
     pub(crate) ringing: bool,
     /// The session's events (the bridged party's keys among them).
-    pub(crate) events: tokio::sync::mpsc::UnboundedReceiver<Event>,
+    pub(crate) events: crate::esl::Events,
     pub(crate) in_call: InCall,
     /// The rate the call is settled at (an outbound call's, decided when it dials out).
     pub(crate) rate: Option<crate::billing::rating::Rate>,

@@ -24,7 +24,7 @@ pub mod switch_side;
 pub use api::{ApiCommand, ConferenceCmd, Leg};
 pub use codec::{CodecError, EslCodec};
 pub use command::{Command, CommandError, EventFormat, SendMsg};
-pub use connection::{Connection, EslError};
+pub use connection::{Connection, EslError, Events};
 pub use event::{ChannelData, Event};
 pub use frame::{ContentType, Frame, FrameError, Headers};
 pub use outbound::{OutboundOptions, OutboundSession};
