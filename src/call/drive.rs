@@ -19,15 +19,15 @@ impl<C: Channel> Call<'_, C> {
         match start {
             Start::Feature(code) => {
                 self.path.push(format!("feature {code}"));
-                match super::features::run(self, &code).await {
+                match Box::pin(super::features::run(self, &code)).await {
                     Ok(Some(d)) => self.drive(d).await,
                     other => other.map(|_| ()),
                 }
             }
             // The block list first: nothing rings for a blocked call.
             Start::Route(d) => match blocked(blocks, &d, from_trunk, &self.caller.number) {
-                Some(action) => self.finish_blocked(&action, &d).await,
-                None => match self.authorize_prepaid_start(&d).await {
+                Some(action) => Box::pin(self.finish_blocked(&action, &d)).await,
+                None => match Box::pin(self.authorize_prepaid_start(&d)).await {
                     Ok(true) => self.drive(d).await,
                     other => other.map(|_| ()),
                 },

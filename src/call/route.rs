@@ -51,7 +51,9 @@ impl Router {
 
     /// Routes one call on `ch`, whose channel data (the reply to `connect`) is `data`.
     pub(crate) async fn route<C: Channel>(&self, ch: &C, data: &ChannelData) -> Result<(), RouteError> {
-        let Some(a) = super::admit::admit(&self.env, ch, data).await? else { return Ok(()) };
+        // Boxed, as is each phase's larger rare branch (star codes, each step): the call's
+        // task keeps only what the phase it is in needs, not the largest of all of them.
+        let Some(a) = Box::pin(super::admit::admit(&self.env, ch, data)).await? else { return Ok(()) };
         let _slot = a.slot;
         let mut call = Call::new(ch, &self.env, a.tenant, a.caller, a.cdr);
         call.first_phone = a.first_phone;

@@ -52,7 +52,8 @@ pub(crate) async fn run<C: Channel>(call: &mut Call<'_, C>, id: i64) -> Result<N
             info!(extension = %e.number, "do not disturb");
             unavailable(call, &e, "USER_BUSY").await
         }
-        Plan::FollowMe(fm) => follow_me::run(call, &e, fm).await,
+        // Boxed, so a call that rings one extension does not carry follow-me's larger state.
+        Plan::FollowMe(fm) => Box::pin(follow_me::run(call, &e, fm)).await,
         Plan::Ring { dialstring, timeout } => match ring(call, &e, &dialstring, timeout).await? {
             None => Ok(Next::Done),
             Some(disposition) => {

@@ -23,18 +23,20 @@ use super::channel::Channel;
 use super::state::{Call, Next, RouteError, UNAVAILABLE};
 use crate::pbx::destination::Destination;
 
-/// Runs the step for `d`.
+/// Runs the step for `d`. Each step's future is boxed: a call's task would otherwise be as
+/// large as the largest step any call could take (3.5 KB), and a held call would keep that
+/// whatever its own step is; boxed, it keeps only its own.
 pub(crate) async fn run<C: Channel>(call: &mut Call<'_, C>, d: Destination) -> Result<Next, RouteError> {
     match d {
-        Destination::Extension { id } | Destination::Fax { id } => extension::run(call, id).await,
-        Destination::RingGroup { id } => ring_group::run(call, id).await,
-        Destination::Ivr { id } => ivr::run(call, id).await,
-        Destination::TimeCondition { id } => time_condition::run(call, id).await,
-        Destination::CallFlow { id } => call_flow::run(call, id).await,
-        Destination::Voicemail { id } => voicemail::run(call, id).await,
-        Destination::Conference { id } => conference::run(call, id).await,
-        Destination::External { number } => external::run(call, &number).await,
-        Destination::Hangup { cause } => hangup::run(call, cause.as_deref()).await,
+        Destination::Extension { id } | Destination::Fax { id } => Box::pin(extension::run(call, id)).await,
+        Destination::RingGroup { id } => Box::pin(ring_group::run(call, id)).await,
+        Destination::Ivr { id } => Box::pin(ivr::run(call, id)).await,
+        Destination::TimeCondition { id } => Box::pin(time_condition::run(call, id)).await,
+        Destination::CallFlow { id } => Box::pin(call_flow::run(call, id)).await,
+        Destination::Voicemail { id } => Box::pin(voicemail::run(call, id)).await,
+        Destination::Conference { id } => Box::pin(conference::run(call, id)).await,
+        Destination::External { number } => Box::pin(external::run(call, &number)).await,
+        Destination::Hangup { cause } => Box::pin(hangup::run(call, cause.as_deref())).await,
         Destination::Queue { id } => {
             // Call queues arrive with their own issue; until then the caller hears why.
             warn!(queue = id, "call queues are not routed yet");
