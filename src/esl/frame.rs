@@ -147,6 +147,11 @@ impl Headers {
         Headers { buf: Bytes::from(buf), spans, encoded }
     }
 
+    /// Moves the headers into an allocation of their own (from a slice of a larger one).
+    pub(crate) fn detach(&mut self) {
+        self.buf = Bytes::copy_from_slice(&self.buf);
+    }
+
     /// Whether values are percent-encoded on the wire (and decoded by lookups).
     pub fn is_encoded(&self) -> bool {
         self.encoded
