@@ -22,6 +22,7 @@
 //! - [`http`]: the HTTP listener: warp's routes on hyper, with connection caps and timeouts.
 //! - [`fds`]: the process's file descriptors, shared out between calls and HTTP.
 //! - [`call`]: what a call does once handed over (the seam routing plugs into).
+//! - [`acd`]: call queues: callers in line, agents' states, strategies, offers.
 //! - [`api`]: the HTTP side: health, the JSON API (route table, auth, one error type), UI files.
 //! - [`switch`]: the one live model of FreeSWITCH (channels, registrations, gateways) fed
 //!   by the control connection, and the one reader of its `show` lists.
@@ -33,6 +34,7 @@
 //! - [`sim`]: the FreeSWITCH simulator used by tests, benchmarks and `switchboard simulate`.
 
 pub mod access;
+pub mod acd;
 pub mod alerts;
 pub mod api;
 pub mod billing;

@@ -32,8 +32,10 @@ const RULES: &[(&str, &[&str])] = &[
     ("xml_curl", &["store", "pbx", "secret"]),
     ("alerts", &["store", "config"]),
     ("http", &["config", "fds", "peer"]),
+    // Call queues: the engine, its strategies, the switch's view of the agents' phones.
+    ("acd", &["pbx", "switch"]),
     // One task per call: never the HTTP side or the feed above it.
-    ("call", &["esl", "pbx", "store", "billing", "switch", "config"]),
+    ("call", &["acd", "esl", "pbx", "store", "billing", "switch", "config"]),
     // The feed over the live model: not the call path, not the HTTP side.
     ("realtime", &["esl", "pbx", "store", "switch", "config"]),
     ("server", &["call", "esl", "config", "fds"]),
@@ -44,6 +46,7 @@ const RULES: &[(&str, &[&str])] = &[
         "api",
         &[
             "access",
+            "acd",
             "billing",
             "call",
             "config",
