@@ -36,6 +36,9 @@ pub struct Extension {
     pub forward_busy: String,
     pub forward_no_answer: String,
     pub record_calls: bool,
+    /// The user the extension is assigned to (a queue agent answers on it).
+    #[serde(default)]
+    pub user_id: Option<i64>,
 }
 
 /// One step of a follow-me cascade: starts `delay` seconds into the call, rings `timeout`.
@@ -139,6 +142,54 @@ pub struct Conference {
     pub pin: String,
     pub max_participants: i64,
     pub record: bool,
+}
+
+/// A call queue as a caller in it needs it (the engine's view is built from this and the
+/// agents' phones, `store::queues`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CallQueue {
+    pub id: i64,
+    pub name: String,
+    pub number: String,
+    pub strategy: String,
+    pub moh_class_id: Option<i64>,
+    pub max_wait: i64,
+    pub timeout_destination: Destination,
+    pub agent_timeout: i64,
+    pub wrap_up: i64,
+    pub reject_delay: i64,
+    pub max_no_answer: i64,
+    pub max_callers: i64,
+    pub full_destination: Destination,
+    pub wait_without_agents: bool,
+    pub no_agents_destination: Destination,
+    pub exit_key: String,
+    pub exit_destination: Destination,
+    pub announce_every: i64,
+    pub announce_position: bool,
+    pub announce_wait: bool,
+    pub tier_escalation: i64,
+    pub progressive_step: i64,
+    pub service_level: i64,
+    pub follow_agent_rules: bool,
+    pub agents: Vec<QueueAgent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct QueueAgent {
+    pub user_id: i64,
+    pub tier: i64,
+}
+
+/// A queue agent's phones and choice, from the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentPhones {
+    pub user_id: i64,
+    pub name: String,
+    /// The extensions assigned to the user: (number, do-not-disturb).
+    pub extensions: Vec<(String, bool)>,
+    /// `logged_out`, `available` or `on_break`.
+    pub status: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

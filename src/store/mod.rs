@@ -17,6 +17,7 @@ pub mod ledger;
 pub mod limits;
 pub mod moh;
 pub mod provision;
+pub mod queues;
 pub mod resource;
 pub mod resources;
 pub mod routing;
@@ -52,6 +53,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../sql/0008_cdr_list.sql"),
     include_str!("../../sql/0009_reservation_settlement.sql"),
     include_str!("../../sql/0010_sign_in.sql"),
+    include_str!("../../sql/0011_call_queues.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

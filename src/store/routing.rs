@@ -8,8 +8,8 @@ use serde_json::Value;
 use super::resource::Within;
 use super::{resources as res, Resource, Result, Store, StoreError, TenantId};
 pub use crate::pbx::config::{
-    CallBlock, CallFlow, Conference, Extension, FollowMe, FollowMeStep, Holiday, Ivr, IvrOption, Member, OutboundRoute, Range, RingGroup, RouteTrunk,
-    Tenant, TimeCondition, VoicemailBox,
+    AgentPhones, CallBlock, CallFlow, CallQueue, Conference, Extension, FollowMe, FollowMeStep, Holiday, Ivr, IvrOption, Member, OutboundRoute,
+    QueueAgent, Range, RingGroup, RouteTrunk, Tenant, TimeCondition, VoicemailBox,
 };
 use crate::pbx::destination::Destination;
 
@@ -145,7 +145,7 @@ impl Store {
         let c = self.conn()?;
         let row = c
             .prepare_cached(
-                "SELECT id, number, display_name, type, voicemail_enabled, dnd, forward_always, forward_busy, forward_no_answer, record_calls
+                "SELECT id, number, display_name, type, voicemail_enabled, dnd, forward_always, forward_busy, forward_no_answer, record_calls, user_id
                  FROM extensions WHERE id = ?1 AND tenant_id = ?2",
             )?
             .query_row((id, tenant.0), |r| {
@@ -160,6 +160,7 @@ impl Store {
                     forward_busy: r.get(7)?,
                     forward_no_answer: r.get(8)?,
                     record_calls: r.get::<_, i64>(9)? != 0,
+                    user_id: r.get(10)?,
                 })
             })
             .optional()?;
@@ -189,6 +190,9 @@ impl Store {
             .query_row((tenant.0, number), |r| r.get::<_, String>(0))
             .optional()?;
         Ok(g.unwrap_or_default())
+    }
+    pub fn call_queue(&self, tenant: TenantId, id: i64) -> Result<CallQueue> {
+        self.typed(&res::CALL_QUEUES, tenant, id)
     }
     pub fn conference(&self, tenant: TenantId, id: i64) -> Result<Conference> {
         self.typed(&res::CONFERENCES, tenant, id)

@@ -1,0 +1,79 @@
+//! Call queues' SQL: the agents' phones and their own choice (logged out, available, on
+//! break), which survives a restart. The queue row itself is a resource (`routing`).
+
+use rusqlite::OptionalExtension;
+
+use super::{now, Result, Store, StoreError, TenantId};
+use crate::pbx::config::AgentPhones;
+
+/// The choices an agent makes, as stored.
+pub const STATUSES: &[&str] = &["logged_out", "available", "on_break"];
+
+impl Store {
+    /// The phones and choice of each of `users` in `tenant` (users of another tenant are
+    /// not returned), in the order asked.
+    pub fn queue_agents(&self, tenant: TenantId, users: &[i64]) -> Result<Vec<AgentPhones>> {
+        let c = self.conn()?;
+        let mut user = c.prepare_cached(
+            "SELECT u.name, COALESCE(s.status, 'logged_out') FROM users u LEFT JOIN queue_agent_status s ON s.user_id = u.id
+             WHERE u.id = ?1 AND u.tenant_id = ?2",
+        )?;
+        let mut phones = c.prepare_cached("SELECT number, dnd FROM extensions WHERE tenant_id = ?1 AND user_id = ?2 ORDER BY number")?;
+        let mut out = Vec::with_capacity(users.len());
+        for &id in users {
+            let Some((name, status)) = user.query_row((id, tenant.0), |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).optional()? else {
+                continue;
+            };
+            let extensions =
+                phones.query_map((tenant.0, id), |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?)))?.collect::<rusqlite::Result<_>>()?;
+            out.push(AgentPhones { user_id: id, name, extensions, status });
+        }
+        Ok(out)
+    }
+
+    /// The call queues of `tenant` (None: of every tenant), by tenant and number.
+    pub fn call_queue_ids(&self, tenant: Option<TenantId>) -> Result<Vec<(TenantId, i64)>> {
+        let c = self.conn()?;
+        let ids = c
+            .prepare_cached("SELECT tenant_id, id FROM call_queues WHERE ?1 IS NULL OR tenant_id = ?1 ORDER BY tenant_id, number")?
+            .query_map([tenant.map(|t| t.0)], |r| Ok((TenantId(r.get(0)?), r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(ids)
+    }
+
+    /// An agent's own choice (`logged_out` until they first log in).
+    pub fn agent_status(&self, user: i64) -> Result<String> {
+        let c = self.conn()?;
+        let s = c.prepare_cached("SELECT status FROM queue_agent_status WHERE user_id = ?1")?.query_row([user], |r| r.get(0)).optional()?;
+        Ok(s.unwrap_or_else(|| "logged_out".into()))
+    }
+
+    /// Records an agent's choice. The user must be of `tenant`.
+    pub fn set_agent_status(&self, tenant: TenantId, user: i64, status: &str) -> Result<()> {
+        if !STATUSES.contains(&status) {
+            return Err(StoreError::Invalid { field: "status".into(), message: format!("must be one of {}", STATUSES.join(", ")) });
+        }
+        let c = self.conn()?;
+        let mine: Option<i64> =
+            c.prepare_cached("SELECT id FROM users WHERE id = ?1 AND tenant_id = ?2")?.query_row((user, tenant.0), |r| r.get(0)).optional()?;
+        if mine.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        c.prepare_cached(
+            "INSERT INTO queue_agent_status (user_id, status, changed_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (user_id) DO UPDATE SET status = excluded.status, changed_at = excluded.changed_at",
+        )?
+        .execute((user, status, now()))?;
+        Ok(())
+    }
+
+    /// Every agent's stored choice other than logged out, for the engine at start.
+    pub fn agent_statuses(&self) -> Result<Vec<(i64, String)>> {
+        let c = self.conn()?;
+        let rows = c
+            .prepare_cached("SELECT user_id, status FROM queue_agent_status WHERE status <> 'logged_out'")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+}
