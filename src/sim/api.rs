@@ -23,6 +23,15 @@ impl Switch {
             }
             "show" if args.starts_with("channels") => self.show_channels(args.contains("as json")),
             "show" if args.starts_with("registrations") => self.show_registrations(args.contains("as json")),
+            // mod_commands.c break_function: `<uuid> [all|both]`; the media application
+            // running on the channel stops (CF_BREAK); `all` also drops the queued ones.
+            "uuid_break" => match words.first().and_then(|u| self.find(u)) {
+                Some(c) => {
+                    c.brk.notify_one();
+                    "+OK\n".into()
+                }
+                None => "-ERR No such channel!\n".into(),
+            },
             "uuid_kill" => {
                 let cause = words.get(1).copied().unwrap_or("NORMAL_CLEARING");
                 match words.first() {

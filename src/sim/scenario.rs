@@ -117,6 +117,10 @@ pub struct Scenario {
     pub dtmf: Vec<Dtmf>,
     /// Keys pressed during the first bridged conversation.
     pub in_call: Vec<Press>,
+    /// Keys the caller presses `after_ms` from the socket's connect, whatever is running
+    /// (music on hold, a bridge still ringing): a DTMF event each, and nothing else (no
+    /// application reads them; `dtmf` is for those that do).
+    pub keys: Vec<Dtmf>,
     /// How long whoever started an attended transfer talks to its target before hanging up
     /// (which joins the target to the held party).
     pub consult_ms: u64,
@@ -162,6 +166,7 @@ impl Default for Scenario {
             hangup_after_ms: None,
             dtmf: Vec::new(),
             in_call: Vec::new(),
+            keys: Vec::new(),
             consult_ms: 1000,
             targets: BTreeMap::new(),
             default_target: Target::Unregistered,

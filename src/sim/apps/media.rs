@@ -13,16 +13,31 @@ pub(super) async fn playback(core: &Arc<Core>, file: &str) -> String {
         return "FILE NOT FOUND".into();
     }
     let ms = match file.strip_prefix("silence_stream://") {
+        // `-1`: silence until something stops it (switch_ivr_play_file).
+        Some(n) if n.starts_with("-1") => ENDLESS_MS,
         Some(n) => n.split(',').next().and_then(|n| n.parse().ok()).unwrap_or(0),
+        // A music-on-hold stream never ends by itself (mod_local_stream): only a break or
+        // the hangup stops it.
+        None if file.starts_with("local_stream://") => ENDLESS_MS,
         None => core.scenario.playback_duration(file),
     };
-    if core.wait(ms).await {
-        "FILE PLAYED".into()
-    } else {
-        // Killed by the hangup (docs/esl-protocol.md §11.10).
-        "PLAYBACK ERROR".into()
+    tokio::select! {
+        played = core.wait(ms) => {
+            if played {
+                "FILE PLAYED".into()
+            } else {
+                // Killed by the hangup (docs/esl-protocol.md §11.10).
+                "PLAYBACK ERROR".into()
+            }
+        }
+        // uuid_break: switch_ivr_play_file returns SWITCH_STATUS_BREAK, which
+        // playback_function reports as played (mod_dptools.c:3058–3061).
+        _ = core.brk.notified() => "FILE PLAYED".into(),
     }
 }
+
+/// Ten years: a stream that plays until something stops it.
+const ENDLESS_MS: u64 = 10 * 365 * 86_400_000;
 
 /// Collects digits from the scenario's next DTMF input, firing a DTMF event per digit.
 /// Returns (digits, terminator, read_result).

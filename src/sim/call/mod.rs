@@ -172,6 +172,9 @@ pub struct Core {
     /// The socket is gone (exit, close, transfer): the park loop ends.
     released: watch::Sender<bool>,
     pub(crate) started: Instant,
+    /// `uuid_break`: the media application running now stops (CF_BREAK, which stays set
+    /// until a media application takes it, as a Notify keeps its permit).
+    pub(crate) brk: tokio::sync::Notify,
 }
 
 impl Core {
@@ -289,6 +292,7 @@ pub async fn run_call(switch: Switch, target: std::net::SocketAddr, scenario: Ar
         down,
         released,
         started,
+        brk: tokio::sync::Notify::new(),
     });
     switch.register(&core);
     // The channel was created before the dialplan reached `socket`: listeners on the inbound
@@ -307,6 +311,22 @@ pub async fn run_call(switch: Switch, target: std::net::SocketAddr, scenario: Ar
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(ms)) => c.hangup("NORMAL_CLEARING", "caller"),
                 _ = async { down.wait_for(|d| *d).await.map(|_| ()) } => {}
+            }
+        });
+    }
+    if !scenario.keys.is_empty() {
+        let c = core.clone();
+        // Keys pressed whatever is running (music, a bridge ringing): a DTMF event each.
+        tokio::spawn(async move {
+            let mut at = 0;
+            for k in &c.scenario.keys {
+                if !c.wait(k.after_ms.saturating_sub(at)).await {
+                    return;
+                }
+                at = k.after_ms;
+                for d in k.digits.chars() {
+                    c.fire_a("DTMF", ("switch_channel.c", "switch_channel_queue_dtmf", 678), Vec::new(), crate::sim::bridged::dtmf_headers(d));
+                }
             }
         });
     }
