@@ -240,7 +240,25 @@ pub async fn serve(cfg: Config, demo: bool, static_dir: Option<PathBuf>) -> anyh
     let (stop_tx, stop) = watch::channel(false);
     let supervisor = crate::esl::inbound::Supervisor::spawn(cfg.freeswitch_esl, cfg.freeswitch_password.clone(), stop.clone());
     state.live = crate::realtime::Live::spawn(&supervisor, state.store.clone(), stop.clone());
-    let router = crate::call::route::Router::new(state.store.clone(), cfg.greeting.clone());
+    // One set of call queues for the calls and the API: agents' states, callers waiting.
+    let acd = crate::acd::Acd::new(Arc::new(crate::acd::SwitchPresence(state.live.switch().clone())));
+    {
+        let store = state.store.clone();
+        acd.on_break(Box::new(move |user, queue, unanswered| {
+            tracing::info!(user, queue, unanswered, "queue agent put on break: offers not answered");
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || {
+                let tenant = store.user(crate::store::resource::Within::Everything, user).ok().and_then(|u| u.tenant_id);
+                if let Some(t) = tenant {
+                    if let Err(e) = store.set_agent_status(crate::store::TenantId(t), user, "on_break") {
+                        tracing::warn!(user, error = %e, "recording an agent's break failed");
+                    }
+                }
+            });
+        }));
+    }
+    state.acd = acd.clone();
+    let router = crate::call::route::Router::new(state.store.clone(), cfg.greeting.clone()).with_acd(acd);
     // Slots and reservations checked against the switch's channel list, at start and every
     // 5 s while it is connected.
     tokio::spawn(crate::call::reconcile::run(router.caps(), state.store.clone(), state.live.switch().clone(), Duration::from_secs(5), stop.clone()));

@@ -192,8 +192,18 @@ pub fn explain(store: &Store, tenant: Option<TenantId>, number: &str, from: Opti
                 None
             }
             Destination::Queue { id } => {
-                steps.push(step(format!("call queue {id}"), "queues are not routed yet: SERVICE_UNAVAILABLE"));
-                None
+                let q = store.call_queue(tenant, id)?;
+                steps.push(step(
+                    format!("call queue {} ({})", q.number, q.name),
+                    format!(
+                        "waits in line with music; {} of {} agents, each offer ringing {} s; after {} s goes on",
+                        q.strategy,
+                        q.agents.len(),
+                        q.agent_timeout,
+                        q.max_wait
+                    ),
+                ));
+                Some(q.timeout_destination)
             }
             Destination::External { number } => {
                 match external::decide(store.outbound_routes(tenant)?, &number) {

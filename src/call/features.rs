@@ -28,6 +28,9 @@ pub fn describe(code: &str) -> Option<&'static str> {
         "*73" => "call forwarding off for the calling extension",
         "*411" => "the dial-by-name directory",
         "*8" => "picks up the call ringing the tenant's phones longest",
+        "*50" => "call queues: the calling extension's user logs in (available for queue calls)",
+        "*51" => "call queues: the calling extension's user logs out",
+        "*52" => "call queues: the calling extension's user takes a break (logged in, offered nothing)",
         c if c.starts_with("*72") => "call forwarding on for the calling extension, to the number after *72 (asked for when none follows)",
         _ => return None,
     })
@@ -66,6 +69,28 @@ pub(crate) async fn run<C: Channel>(call: &mut Call<'_, C>, code: &str) -> Resul
         }
         ("*78", Some(e)) => Some(Some((PhoneChange::Dnd { extension: e.id, on: true }, "DND on (*78)".to_string()))),
         ("*79", Some(e)) => Some(Some((PhoneChange::Dnd { extension: e.id, on: false }, "DND off (*79)".to_string()))),
+        ("*50" | "*51" | "*52", Some(e)) => {
+            let status = match code {
+                "*50" => crate::acd::Status::Available,
+                "*51" => crate::acd::Status::LoggedOut,
+                _ => crate::acd::Status::OnBreak,
+            };
+            let ok = match e.user_id {
+                Some(user) => {
+                    let t = call.t();
+                    call.read(move |st, _| st.set_agent_status(t, user, status.as_str())).await?;
+                    call.env.acd.set_status(user, status);
+                    info!(user, status = status.as_str(), "queue agent status from the phone");
+                    true
+                }
+                // An extension nobody is assigned to has no agent to log in.
+                None => false,
+            };
+            call.cdr.disposition = "answered";
+            call.ch.play(if ok { DONE } else { INVALID }).await?;
+            call.ch.hangup("NORMAL_CLEARING").await?;
+            return Ok(None);
+        }
         ("*73", Some(e)) => Some(Some((PhoneChange::ForwardAlways { extension: e.id, to: String::new() }, "call forward off (*73)".to_string()))),
         (_, Some(e)) if code.starts_with("*72") => {
             let mut number = rest("*72").unwrap_or_default();

@@ -44,6 +44,11 @@ impl Router {
         self.env.second = second;
         self
     }
+    /// Call queues run on `acd` (shared with the API, which shows and changes agents).
+    pub fn with_acd(mut self, acd: crate::acd::Acd) -> Router {
+        self.env.acd = acd;
+        self
+    }
     /// The live-call counts the caps are checked against (reconciliation, the dashboard).
     pub fn caps(&self) -> Arc<super::caps::Caps> {
         self.env.caps.clone()

@@ -38,11 +38,22 @@ pub struct Env {
     pub(crate) caps: Arc<super::caps::Caps>,
     /// One second of a metered call (shorter in tests, matching the simulator's).
     pub(crate) second: Duration,
+    /// The call queues.
+    pub(crate) acd: crate::acd::Acd,
 }
 
 impl Env {
     pub fn new(store: Store, announcement: String, clock: Clock) -> Env {
-        Env { reads: store.reading(), store, clock, announcement, ringing: Arc::default(), caps: Arc::default(), second: Duration::from_secs(1) }
+        Env {
+            reads: store.reading(),
+            store,
+            clock,
+            announcement,
+            ringing: Arc::default(),
+            caps: Arc::default(),
+            second: Duration::from_secs(1),
+            acd: crate::acd::Acd::default(),
+        }
     }
 }
 
@@ -83,7 +94,13 @@ pub(crate) struct InCall {
     /// The phones a ring group's bridge rings: the one whose leg answers (its `dialed_user`)
     /// becomes the record's extension.
     pub(crate) members_ringing: Vec<String>,
+    /// Told which of `members_ringing` answered, the moment it does (a queue's agent is in
+    /// the call from then on, not when the conversation is over).
+    pub(crate) on_answer: Option<OnAnswer>,
 }
+
+/// What a bridge tells of the member that answered (its extension number).
+pub(crate) type OnAnswer = Box<dyn Fn(&str) + Send + Sync>;
 
 /// An extension (and its follow-me) read ahead, keyed by the extension's id.
 pub(crate) type FirstPhone = (i64, Extension, Option<FollowMe>);

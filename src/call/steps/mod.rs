@@ -10,6 +10,7 @@ pub(crate) mod external;
 pub(crate) mod follow_me;
 pub(crate) mod hangup;
 pub(crate) mod ivr;
+pub(crate) mod queue;
 pub(crate) mod ring_group;
 pub(crate) mod time_condition;
 pub(crate) mod voicemail;
@@ -17,10 +18,8 @@ pub(crate) mod voicemail;
 #[cfg(test)]
 mod tests;
 
-use tracing::warn;
-
 use super::channel::Channel;
-use super::state::{Call, Next, RouteError, UNAVAILABLE};
+use super::state::{Call, Next, RouteError};
 use crate::pbx::destination::Destination;
 
 /// Runs the step for `d`. Each step's future is boxed: a call's task would otherwise be as
@@ -37,13 +36,6 @@ pub(crate) async fn run<C: Channel>(call: &mut Call<'_, C>, d: Destination) -> R
         Destination::Conference { id } => Box::pin(conference::run(call, id)).await,
         Destination::External { number } => Box::pin(external::run(call, &number)).await,
         Destination::Hangup { cause } => Box::pin(hangup::run(call, cause.as_deref())).await,
-        Destination::Queue { id } => {
-            // Call queues arrive with their own issue; until then the caller hears why.
-            warn!(queue = id, "call queues are not routed yet");
-            call.answer().await?;
-            let _ = call.ch.play(UNAVAILABLE).await;
-            call.ch.hangup("SERVICE_UNAVAILABLE").await?;
-            Ok(Next::Done)
-        }
+        Destination::Queue { id } => Box::pin(queue::run(call, id)).await,
     }
 }

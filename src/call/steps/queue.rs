@@ -1,0 +1,304 @@
+//! A call queue: the caller waits in line with the queue's music while the engine
+//! ([`crate::acd`]) offers it to agents. Each offer is this call's own bridge to the
+//! agents' phones, with the same music as its ringback, so the caller hears music from the
+//! first moment to the agent's hello, and its keys are read all the while (the exit key).
+
+use std::time::Duration;
+
+use tokio::time::{sleep_until, Instant};
+use tracing::info;
+
+use crate::acd::{AgentSpec, Left, Offer, OfferEnd, QueueSpec, Refused, Status, Ticket};
+use crate::call::channel::Channel;
+use crate::call::state::{Call, Next, RouteError};
+use crate::esl::ApiCommand;
+use crate::pbx::config::{AgentPhones, CallQueue};
+use crate::pbx::dialstring;
+
+/// FreeSWITCH's own music stream (vanilla local_stream.conf), for a tenant with none.
+const DEFAULT_MUSIC: &str = "local_stream://moh";
+/// Endless silence (`silence_stream://-1`, switch_ivr_play_file), when no music plays.
+const SILENCE: &str = "silence_stream://-1";
+
+/// The engine's view of `q`, with its agents' phones.
+pub(crate) fn spec(q: &CallQueue, phones: &[AgentPhones], tenant: i64) -> QueueSpec {
+    let agents = q
+        .agents
+        .iter()
+        .enumerate()
+        .filter_map(|(position, a)| {
+            let p = phones.iter().find(|p| p.user_id == a.user_id)?;
+            Some(AgentSpec {
+                user_id: a.user_id,
+                name: p.name.clone(),
+                tier: a.tier.clamp(1, 9) as u8,
+                position: position as u32,
+                extensions: p.extensions.iter().map(|(n, _)| n.clone()).collect(),
+                dnd: !p.extensions.is_empty() && p.extensions.iter().all(|(_, dnd)| *dnd),
+                status: Status::parse(&p.status).unwrap_or(Status::LoggedOut),
+            })
+        })
+        .collect();
+    let secs = |v: i64| v.max(0) as u64;
+    QueueSpec {
+        id: q.id,
+        tenant_id: tenant,
+        strategy: crate::acd::strategy::Strategy::parse(&q.strategy),
+        agent_timeout_secs: secs(q.agent_timeout).max(1),
+        wrap_up_secs: secs(q.wrap_up),
+        reject_delay_secs: secs(q.reject_delay),
+        max_no_answer: secs(q.max_no_answer) as u32,
+        max_callers: secs(q.max_callers) as usize,
+        tier_escalation_secs: secs(q.tier_escalation),
+        progressive_step_secs: secs(q.progressive_step).max(1),
+        service_level_secs: secs(q.service_level),
+        agents,
+    }
+}
+
+/// The bridge that rings an offer's agents: every phone of every agent at once, each leg
+/// held back by its agent's delay (ringing progressively) and ringing the offer's time.
+pub(crate) fn dial(offer: &Offer, domain: &str) -> String {
+    let legs: Vec<String> = offer
+        .agents
+        .iter()
+        .flat_map(|a| {
+            a.extensions.iter().map(move |e| {
+                let mut vars = vec![format!("leg_timeout={}", offer.timeout_secs.saturating_sub(a.delay_secs).max(1))];
+                if a.delay_secs > 0 {
+                    vars.push(format!("leg_delay_start={}", a.delay_secs));
+                }
+                dialstring::leg(&vars, &dialstring::user(e, domain))
+            })
+        })
+        .collect();
+    dialstring::at_once(&legs)
+}
+
+/// How a bridge that did not connect the caller ended, for the engine: one agent's busy
+/// or rejecting phone is that agent's refusal; anything else rang out or failed.
+fn unanswered(cause: &str, offer: &Offer) -> OfferEnd {
+    match cause {
+        "USER_BUSY" | "CALL_REJECTED" if offer.agents.len() == 1 => OfferEnd::Rejected { user_id: offer.agents[0].user_id },
+        "NO_ANSWER" | "ALLOTTED_TIMEOUT" | "NO_USER_RESPONSE" | "ORIGINATOR_CANCEL" | "USER_BUSY" | "CALL_REJECTED" => OfferEnd::NoAnswer,
+        _ => OfferEnd::Failed,
+    }
+}
+
+/// What ended a stretch of music.
+enum Wake {
+    /// The switch ended it (the caller hung up; or a break that was not ours).
+    Ended,
+    Offer(Offer),
+    TimedOut,
+    Announce,
+    Exit,
+}
+
+pub(crate) async fn run<C: Channel>(call: &mut Call<'_, C>, id: i64) -> Result<Next, RouteError> {
+    let q = call.read(move |st, t| st.call_queue(t, id)).await?;
+    let users: Vec<i64> = q.agents.iter().map(|a| a.user_id).collect();
+    let phones = call.read(move |st, t| st.queue_agents(t, &users)).await?;
+    let spec = spec(&q, &phones, call.tenant.id);
+    let mut ticket = match call.env.acd.join(&spec, &call.caller.number, 0, q.wait_without_agents) {
+        Ok(t) => t,
+        Err(Refused::Full) => {
+            info!(queue = %q.name, "queue full");
+            call.path.push(format!("queue {} full", q.name));
+            return Ok(Next::Go(q.full_destination));
+        }
+        Err(Refused::NoAgents) => {
+            info!(queue = %q.name, "no agent logged in");
+            call.path.push(format!("queue {}: no agents", q.name));
+            return Ok(Next::Go(q.no_agents_destination));
+        }
+    };
+    call.path.push(format!("queue {}", q.name));
+    call.answer().await?;
+    let mut music = match q.moh_class_id.or(call.tenant.moh_class) {
+        Some(class) => crate::pbx::plan::moh_stream(call.tenant.id, class),
+        None => DEFAULT_MUSIC.to_string(),
+    };
+    // Once, for every offer: the agents see the caller; the conversation's end ends the
+    // call; the caller hears the music while agents ring (transfer_ringback is an answered
+    // call's ringback, switch_ivr_originate.c); no key ends the music by itself.
+    let mut vars = call.caller_id();
+    vars.push(("continue_on_fail", "true".into()));
+    vars.push(("hangup_after_bridge", "true".into()));
+    vars.push(("transfer_ringback", music.clone()));
+    vars.push(("playback_terminators", "none".into()));
+    vars.extend(call.hold_music_vars(q.moh_class_id));
+    call.ch.set(&vars).await?;
+    // In the switch's seconds (a test's are shorter, as its simulator's are).
+    let second = call.env.second;
+    let started = Instant::now();
+    let deadline = started + second * q.max_wait.max(1) as u32;
+    let every = (q.announce_every > 0).then(|| second * q.announce_every as u32);
+    let mut announce_at = every.map(|e| started + e);
+    loop {
+        if call.ch.hung_up() {
+            // The ticket's drop counts the caller as abandoned, with its wait.
+            call.cdr.disposition = "no_answer";
+            return Ok(Next::Done);
+        }
+        let since = Instant::now();
+        match wait_in_line(call, &mut ticket, &music, &q.exit_key, deadline, announce_at).await? {
+            Wake::Ended => {
+                // Music that stops at once is music the switch cannot play (a class it has
+                // no stream for): its own default, then endless silence, never a spin.
+                if since.elapsed() < Duration::from_secs(1) && !call.ch.hung_up() {
+                    info!(%music, "queue music did not play");
+                    if music == SILENCE {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                    music = if music == DEFAULT_MUSIC || music == SILENCE { SILENCE } else { DEFAULT_MUSIC }.to_string();
+                }
+            }
+            Wake::TimedOut => {
+                info!(queue = %q.name, "caller waited the queue's longest");
+                ticket.leave(Left::TimedOut);
+                call.path.push("queue timeout".into());
+                return Ok(Next::Go(q.timeout_destination));
+            }
+            Wake::Exit => {
+                ticket.leave(Left::Exited);
+                call.path.push("queue exit key".into());
+                return Ok(Next::Go(q.exit_destination));
+            }
+            Wake::Announce => {
+                announce(call, &ticket, &q).await;
+                announce_at = every.map(|e| Instant::now() + e);
+            }
+            Wake::Offer(offer) => {
+                if offered(call, &ticket, offer).await? {
+                    return Ok(Next::Done);
+                }
+            }
+        }
+    }
+}
+
+/// Plays the music until an offer, the wait's end, an announcement, the exit key or the
+/// hangup; the music is stopped before whatever comes next.
+async fn wait_in_line<C: Channel>(
+    call: &mut Call<'_, C>,
+    ticket: &mut Ticket,
+    music: &str,
+    exit_key: &str,
+    deadline: Instant,
+    announce_at: Option<Instant>,
+) -> Result<Wake, RouteError> {
+    let ch = call.ch;
+    let play = ch.play(music);
+    tokio::pin!(play);
+    let wake = loop {
+        tokio::select! {
+            r = &mut play => {
+                r?;
+                return Ok(Wake::Ended);
+            }
+            Some(offer) = ticket.offer() => break Wake::Offer(offer),
+            _ = sleep_until(deadline) => break Wake::TimedOut,
+            _ = async { match announce_at { Some(at) => sleep_until(at).await, None => std::future::pending().await } } => break Wake::Announce,
+            Some(ev) = call.events.recv() => {
+                let own = ev.unique_id().is_some_and(|u| u == ch.uuid());
+                if own && ev.is("DTMF") && !exit_key.is_empty() && ev.get("DTMF-Digit").as_deref() == Some(exit_key) {
+                    break Wake::Exit;
+                }
+            }
+        }
+    };
+    // Not `all`: that would also drop what is queued after the music (mod_commands.c
+    // break_function); the playback then completes as played.
+    if ch.api_ok(&ApiCommand::UuidBreak { uuid: ch.uuid().to_string(), all: false }).await.is_ok() {
+        let _ = play.await;
+    }
+    Ok(wake)
+}
+
+/// Rings an offer's agents. True when the call is over: an agent answered (and the
+/// conversation has ended, `hangup_after_bridge`), or the caller hung up while it rang.
+async fn offered<C: Channel>(call: &mut Call<'_, C>, ticket: &Ticket, offer: Offer) -> Result<bool, RouteError> {
+    let dialstring = dial(&offer, &call.tenant.sip_domain);
+    let phones: Vec<(String, i64)> = offer.agents.iter().flat_map(|a| a.extensions.iter().map(move |e| (e.clone(), a.user_id))).collect();
+    call.in_call.members_ringing = phones.iter().map(|(e, _)| e.clone()).collect();
+    let reporter = ticket.reporter();
+    let who = phones.clone();
+    call.in_call.on_answer = Some(Box::new(move |ext: &str| {
+        if let Some((_, user)) = who.iter().find(|(e, _)| e == ext) {
+            reporter.answered(*user);
+        }
+    }));
+    call.ch.set(&[("call_timeout", offer.timeout_secs.to_string())]).await?;
+    let bridged = call.bridge(&dialstring, false).await;
+    call.in_call.on_answer = None;
+    call.in_call.members_ringing.clear();
+    match bridged? {
+        None => {
+            if ticket.agent().is_none() && !call.ch.hung_up() {
+                // Connected without a member's answer seen (a phone's own forwarding): the
+                // first agent offered is the one the caller reached.
+                if let Some(first) = offer.agents.first() {
+                    ticket.offer_ended(OfferEnd::Answered { user_id: first.user_id });
+                }
+            }
+            if ticket.agent().is_some() {
+                call.cdr.disposition = "answered";
+            }
+            Ok(true)
+        }
+        Some(cause) => {
+            info!(%cause, agents = offer.agents.len(), "queue offer not answered");
+            ticket.offer_ended(unanswered(&cause, &offer));
+            Ok(false)
+        }
+    }
+}
+
+/// "You are number N in line", then the estimated wait when there is one to give.
+async fn announce<C: Channel>(call: &mut Call<'_, C>, ticket: &Ticket, q: &CallQueue) {
+    let Some((position, _)) = ticket.position() else { return };
+    if q.announce_position {
+        let _ = call.ch.play("ivr/ivr-you_are_number.wav").await;
+        let _ = call.ch.run("say", &format!("en number pronounced {position}")).await;
+        let _ = call.ch.play("ivr/ivr-in_line.wav").await;
+    }
+    if q.announce_wait {
+        if let Some(wait) = ticket.estimated_wait() {
+            // Whole minutes, at least one: a caller is told a wait, not a stopwatch.
+            let secs = wait.as_secs().div_ceil(60).max(1) * 60;
+            let _ = call.ch.run("say", &format!("en time_measurement pronounced {secs}")).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::acd::Offered;
+
+    #[test]
+    fn an_offer_rings_every_phone_of_every_agent_with_its_delay() {
+        let offer = Offer {
+            agents: vec![
+                Offered { user_id: 1, extensions: vec!["1001".into(), "1011".into()], delay_secs: 0 },
+                Offered { user_id: 2, extensions: vec!["1002".into()], delay_secs: 5 },
+            ],
+            timeout_secs: 25,
+        };
+        assert_eq!(
+            dial(&offer, "acme.test"),
+            "[leg_timeout=25]user/1001@acme.test,[leg_timeout=25]user/1011@acme.test,[leg_timeout=20,leg_delay_start=5]user/1002@acme.test"
+        );
+    }
+
+    #[test]
+    fn a_single_agent_s_busy_phone_is_a_refusal_and_several_ringing_out_is_no_answer() {
+        let one = Offer { agents: vec![Offered { user_id: 4, extensions: vec!["1004".into()], delay_secs: 0 }], timeout_secs: 20 };
+        assert_eq!(unanswered("USER_BUSY", &one), OfferEnd::Rejected { user_id: 4 });
+        assert_eq!(unanswered("NO_ANSWER", &one), OfferEnd::NoAnswer);
+        assert_eq!(unanswered("DESTINATION_OUT_OF_ORDER", &one), OfferEnd::Failed);
+        let two = Offer { agents: vec![one.agents[0].clone(), Offered { user_id: 5, extensions: vec![], delay_secs: 0 }], timeout_secs: 20 };
+        assert_eq!(unanswered("CALL_REJECTED", &two), OfferEnd::NoAnswer);
+    }
+}

@@ -1,0 +1,177 @@
+//! Call queues through the simulator over real sockets, on the demo installation: Acme's
+//! phones 1001 (tenant admin), 1002 (agent) and 1003 (end user) are the agents of a queue
+//! on 7000, called from the warehouse phone 1004.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::pbx::*;
+use serde_json::{json, Value};
+use switchboard::sim::scenario::Dtmf;
+use switchboard::sim::{CallReport, Scenario, Switch, Target};
+use switchboard::store::resource::{ListQuery, Within};
+use switchboard::store::resources as res;
+
+/// A switch second in these tests: the queue's waits and the bridges' timeouts both.
+const SECOND_MS: u64 = 20;
+
+fn ext(p: &Pbx, number: &str) -> Value {
+    let q = ListQuery { page: 1, per_page: 100, ..Default::default() };
+    p.store.list(&res::EXTENSIONS, Within::Tenant(p.acme), None, &q).unwrap().items.into_iter().find(|e| e["number"] == number).unwrap()
+}
+
+fn agent(p: &Pbx, number: &str) -> i64 {
+    ext(p, number)["user_id"].as_i64().unwrap()
+}
+
+/// A queue on 7000 with `agents` (extension numbers, each in tier 1 in this order) and
+/// `settings` over quick defaults; every agent logged in unless a test says otherwise.
+fn queue(p: &Pbx, agents: &[&str], settings: Value) -> i64 {
+    let mut q = json!({
+        "name": "Support", "number": "7000", "strategy": "top_down", "max_wait": 60, "agent_timeout": 5,
+        "wrap_up": 0, "reject_delay": 30, "max_no_answer": 0,
+        "timeout_destination": { "type": "hangup", "cause": "NO_ANSWER" },
+        "agents": agents.iter().map(|n| json!({ "user_id": agent(p, n), "tier": 1 })).collect::<Vec<_>>(),
+    });
+    for (k, v) in settings.as_object().unwrap() {
+        q[k] = v.clone();
+    }
+    for n in agents {
+        p.store.set_agent_status(p.acme, agent(p, n), "available").unwrap();
+    }
+    p.store.create(&res::CALL_QUEUES, Some(p.acme), &ADMIN, &obj(q)).unwrap()["id"].as_i64().unwrap()
+}
+
+fn caller() -> Scenario {
+    let mut s = from_phone(ACME, "1004", "7000");
+    s.second_ms = SECOND_MS;
+    s
+}
+
+fn phone(n: &str) -> String {
+    format!("user/{n}@{ACME}")
+}
+
+/// The phones each bridge of the call rang, in order (`1002` or `1002,1003`).
+fn rung(r: &CallReport) -> Vec<String> {
+    r.bridges
+        .iter()
+        .map(|b| {
+            b.dialstring
+                .split(',')
+                .map(|leg| leg.rsplit(']').next().unwrap().trim_start_matches("user/").trim_end_matches(&format!("@{ACME}")).to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect()
+}
+
+async fn pbx_q() -> Pbx {
+    pbx_timed(OPEN, std::time::Duration::from_millis(SECOND_MS)).await
+}
+
+#[tokio::test]
+async fn a_caller_waits_with_music_and_is_answered_by_the_first_free_agent() {
+    let p = pbx_q().await;
+    queue(&p, &["1002", "1003"], json!({}));
+    let mut s = caller();
+    s.targets = BTreeMap::from([(phone("1002"), Target::Answer { after_ms: 30, talk_ms: Some(100) })]);
+    let (r, cdr) = call(&p, s).await;
+    let apps = apps(&r);
+    let music = apps.iter().position(|a| a.starts_with("playback local_stream://")).unwrap_or_else(|| panic!("music first: {apps:?}"));
+    let bridge = apps.iter().position(|a| a.starts_with("bridge ")).unwrap();
+    assert!(music < bridge, "{apps:?}");
+    assert!(apps[..bridge].iter().any(|a| a.starts_with("answer")), "{apps:?}");
+    // The music is the ringback while the agent's phone rings; no key ends it by itself.
+    let set = apps.iter().find(|a| a.contains("transfer_ringback=")).unwrap_or_else(|| panic!("{apps:?}"));
+    assert!(set.contains("transfer_ringback=local_stream://") && set.contains("playback_terminators=none"), "{set}");
+    assert!(r.commands.iter().any(|c| c.starts_with("api uuid_break ")), "the music is stopped before the bridge: {:?}", r.commands);
+    assert_eq!(rung(&r), ["1002"]);
+    assert!(r.bridges[0].dialstring.starts_with("[leg_timeout=5]"), "{}", r.bridges[0].dialstring);
+    assert_eq!((cdr["disposition"].as_str(), cdr["extension"].as_str()), (Some("answered"), Some("1002")), "{cdr}");
+}
+
+#[tokio::test]
+async fn an_agent_who_does_not_answer_is_passed_over_and_put_on_break_after_the_limit() {
+    let p = pbx_q().await;
+    queue(&p, &["1002", "1003"], json!({ "strategy": "round_robin", "max_no_answer": 1 }));
+    let mut s = caller();
+    s.targets = BTreeMap::from([(phone("1002"), Target::NoAnswer), (phone("1003"), Target::Answer { after_ms: 20, talk_ms: Some(50) })]);
+    let (r, cdr) = call(&p, s).await;
+    assert_eq!(rung(&r), ["1002", "1003"]);
+    assert_eq!(cdr["extension"], "1003", "{cdr}");
+    // One unanswered offer is this queue's limit: 1002 is on break now, and the next
+    // caller rings 1003 alone although round robin would start at 1002.
+    let mut s = caller();
+    s.targets = BTreeMap::from([(phone("1003"), Target::Answer { after_ms: 20, talk_ms: Some(50) })]);
+    let (r, _) = call(&p, s).await;
+    assert_eq!(rung(&r), ["1003"]);
+}
+
+#[tokio::test]
+async fn ring_all_rings_every_free_agent_at_once() {
+    let p = pbx_q().await;
+    queue(&p, &["1001", "1002", "1003"], json!({ "strategy": "ring_all" }));
+    let mut s = caller();
+    s.targets = BTreeMap::from([(phone("1003"), Target::Answer { after_ms: 20, talk_ms: Some(50) })]);
+    let (r, cdr) = call(&p, s).await;
+    assert_eq!(rung(&r), ["1001,1002,1003"]);
+    assert_eq!(cdr["extension"], "1003", "{cdr}");
+}
+
+#[tokio::test]
+async fn nobody_logged_in_sends_the_caller_on_at_once_when_the_queue_says_so() {
+    let p = pbx_q().await;
+    queue(&p, &["1002"], json!({ "wait_without_agents": false, "no_agents_destination": { "type": "hangup", "cause": "USER_BUSY" } }));
+    p.store.set_agent_status(p.acme, agent(&p, "1002"), "logged_out").unwrap();
+    let (r, cdr) = call(&p, caller()).await;
+    assert!(r.bridges.is_empty(), "{:?}", apps(&r));
+    assert_eq!(r.hangup_cause.as_deref(), Some("USER_BUSY"), "{:?}", apps(&r));
+    assert!(cdr["route"].as_str().unwrap().contains("no agents"), "{cdr}");
+}
+
+#[tokio::test]
+async fn a_caller_waiting_the_longest_allowed_goes_to_the_timeout_destination() {
+    let p = pbx_q().await;
+    // Everyone on break: the caller waits (the queue's default), then times out.
+    queue(&p, &["1002"], json!({ "max_wait": 10, "timeout_destination": { "type": "hangup", "cause": "NORMAL_TEMPORARY_FAILURE" } }));
+    p.store.set_agent_status(p.acme, agent(&p, "1002"), "on_break").unwrap();
+    let started = std::time::Instant::now();
+    let (r, cdr) = call(&p, caller()).await;
+    assert!(r.bridges.is_empty());
+    assert_eq!(r.hangup_cause.as_deref(), Some("NORMAL_TEMPORARY_FAILURE"), "{:?}", apps(&r));
+    assert!(started.elapsed() >= std::time::Duration::from_millis(10 * SECOND_MS), "waited the queue's 10 s");
+    assert!(cdr["route"].as_str().unwrap().contains("queue timeout"), "{cdr}");
+}
+
+#[tokio::test]
+async fn the_exit_key_takes_the_caller_to_the_exit_destination() {
+    let p = pbx_q().await;
+    queue(&p, &["1002"], json!({ "exit_key": "1", "exit_destination": { "type": "hangup", "cause": "CALL_REJECTED" } }));
+    p.store.set_agent_status(p.acme, agent(&p, "1002"), "on_break").unwrap();
+    let mut s = caller();
+    s.keys = vec![Dtmf { digits: "5".into(), after_ms: 100 }, Dtmf { digits: "1".into(), after_ms: 200 }];
+    let (r, cdr) = call(&p, s).await;
+    assert_eq!(r.hangup_cause.as_deref(), Some("CALL_REJECTED"), "{:?}", apps(&r));
+    assert!(cdr["route"].as_str().unwrap().contains("exit key"), "{cdr}");
+}
+
+#[tokio::test]
+async fn a_full_queue_sends_the_next_caller_to_its_full_destination() {
+    let p = pbx_q().await;
+    queue(&p, &["1002"], json!({ "max_callers": 1, "full_destination": { "type": "hangup", "cause": "USER_BUSY" } }));
+    p.store.set_agent_status(p.acme, agent(&p, "1002"), "on_break").unwrap();
+    let sw = Switch::default();
+    let mut first = caller();
+    first.hangup_after_ms = Some(1500);
+    let waiting = {
+        let (sw, srv) = (sw.clone(), p.srv.addr);
+        tokio::spawn(async move { sw.call(srv, std::sync::Arc::new(first)).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let (r, _) = call_on(&sw, &p, caller()).await;
+    assert_eq!(r.hangup_cause.as_deref(), Some("USER_BUSY"), "{:?}", apps(&r));
+    let first = waiting.await.unwrap();
+    assert!(first.bridges.is_empty() && apps(&first).iter().any(|a| a.starts_with("playback local_stream://")), "{:?}", apps(&first));
+}
