@@ -10,6 +10,7 @@ pub mod handlers;
 pub mod money;
 pub mod openapi;
 pub mod provision;
+pub mod queues;
 pub mod realtime;
 pub mod router;
 pub mod throttle;

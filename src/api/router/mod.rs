@@ -42,12 +42,14 @@ pub struct Api {
     pub live: crate::realtime::Live,
     /// Limits on password checks: per client address, and argon2 checks at once.
     pub sign_in: super::throttle::SignInGuard,
+    /// The call queues the calls run on (agents' states, callers waiting).
+    pub acd: crate::acd::Acd,
 }
 
 impl Api {
     pub fn new(store: Store, keys: super::auth::Keys, cfg: Arc<Config>, live: crate::realtime::Live) -> Api {
         let sign_in = super::throttle::SignInGuard::new(&cfg.sign_in);
-        Api { store, keys, cfg, live, sign_in }
+        Api { store, keys, cfg, live, sign_in, acd: crate::acd::Acd::default() }
     }
 }
 

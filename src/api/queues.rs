@@ -1,0 +1,132 @@
+//! Call queues seen and worked live: an agent's own status (log in, break, log out, as the
+//! phone's star codes do), and the queue monitor (callers waiting, agents' states, today's
+//! figures) from the engine every call shares. Agents see the queues they belong to; a
+//! tenant admin all of the tenant's.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::error::{ApiError, ApiResult};
+use super::handlers::audit;
+use super::router::{Api, Reply, Req};
+use crate::acd::{State, Status};
+use crate::store::resource::Within;
+use crate::store::TenantId;
+
+pub const STATUS_DOC: &[(&str, &str, bool)] = &[("status", "logged_out | available | on_break", true)];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusBody {
+    status: String,
+}
+
+fn tenant_of(req: &Req) -> ApiResult<TenantId> {
+    match req.grant.within {
+        Within::Tenant(t) => Ok(t),
+        Within::Everything => match req.principal()?.tenant {
+            Some(t) => Ok(t),
+            None => Err(ApiError::forbidden("queues belong to a tenant; this account has none")),
+        },
+    }
+}
+
+/// What an agent is doing: the engine's view once it has met the agent, else the choice
+/// the store keeps (an agent nobody has called since a restart).
+fn agent_state(api: &Api, user: i64, stored: &str) -> (String, u64) {
+    match api.acd.state(user) {
+        Some((s, since)) => (s.as_str().to_string(), since.as_secs()),
+        None => (
+            Status::parse(stored)
+                .map_or(State::LoggedOut, |s| match s {
+                    Status::LoggedOut => State::LoggedOut,
+                    Status::Available => State::Available,
+                    Status::OnBreak => State::OnBreak,
+                })
+                .as_str()
+                .to_string(),
+            0,
+        ),
+    }
+}
+
+/// `GET /queues/me`: the signed-in user's status and the queues they answer (none for a
+/// super admin, who belongs to no tenant).
+pub fn my_status(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let p = req.principal()?;
+    let Some(t) = p.tenant else {
+        return Reply::ok(json!({ "status": "logged_out", "state": "logged_out", "in_state_secs": 0, "queues": [] }));
+    };
+    let stored = api.store.agent_status(p.user_id)?;
+    let (state, secs) = agent_state(api, p.user_id, &stored);
+    let queues: Vec<Value> = api
+        .store
+        .queues_of_agent(t, p.user_id)?
+        .into_iter()
+        .filter_map(|id| api.store.call_queue(t, id).ok())
+        .map(|q| json!({ "id": q.id, "name": q.name, "number": q.number }))
+        .collect();
+    Reply::ok(json!({ "status": stored, "state": state, "in_state_secs": secs, "queues": queues }))
+}
+
+/// `PUT /queues/me`: log in, take a break, log out.
+pub fn set_my_status(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let p = req.principal()?;
+    let t = tenant_of(req)?;
+    let b: StatusBody = req.parse()?;
+    let status = Status::parse(&b.status).ok_or_else(|| ApiError::invalid("status", "must be logged_out, available or on_break"))?;
+    api.store.set_agent_status(t, p.user_id, status.as_str())?;
+    api.acd.set_status(p.user_id, status);
+    audit(api, Some(p), Some(t), "update", format!("queue-agents/{}", p.user_id), format!("status {}", status.as_str()));
+    my_status(api, req)
+}
+
+/// `GET /queues/monitor`: every queue in view, live (a super admin names the tenant).
+pub fn monitor(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let queues: Vec<(TenantId, i64)> = match (req.grant.within, req.grant.owner) {
+        // An agent: the queues they belong to.
+        (Within::Tenant(t), Some(user)) => api.store.queues_of_agent(t, user)?.into_iter().map(|id| (t, id)).collect(),
+        (Within::Tenant(t), None) => api.store.call_queue_ids(Some(t))?,
+        // A super admin: one tenant's when named, else every tenant's.
+        (Within::Everything, _) => api.store.call_queue_ids(req.query_i64("tenant_id")?.map(TenantId))?,
+    };
+    let mut out = Vec::new();
+    for (t, id) in queues {
+        let q = api.store.call_queue(t, id)?;
+        let users: Vec<i64> = q.agents.iter().map(|a| a.user_id).collect();
+        let phones = api.store.queue_agents(t, &users)?;
+        let agents: Vec<Value> = q
+            .agents
+            .iter()
+            .filter_map(|a| {
+                let p = phones.iter().find(|p| p.user_id == a.user_id)?;
+                let (state, secs) = agent_state(api, a.user_id, &p.status);
+                Some(json!({
+                    "user_id": a.user_id, "name": p.name, "tier": a.tier,
+                    "extensions": p.extensions.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(),
+                    "state": state, "in_state_secs": secs,
+                }))
+            })
+            .collect();
+        let waiting: Vec<Value> = api
+            .acd
+            .waiting(id)
+            .into_iter()
+            .enumerate()
+            .map(|(i, (caller, waited))| json!({ "position": i + 1, "caller": caller, "waiting_secs": waited.as_secs() }))
+            .collect();
+        let c = api.acd.counters(id);
+        let average_wait = c.answered_wait_ms.checked_div(c.answered).unwrap_or(0) / 1000;
+        let service_level = (c.within_service_level * 100).checked_div(c.answered + c.abandoned);
+        out.push(json!({
+            "id": q.id, "tenant_id": t.0, "name": q.name, "number": q.number, "strategy": q.strategy,
+            "waiting": waiting, "agents": agents,
+            "today": {
+                "offered": c.offered, "answered": c.answered, "abandoned": c.abandoned, "timed_out": c.timed_out,
+                "exited": c.exited, "average_wait_secs": average_wait, "longest_wait_secs": c.longest_wait_ms / 1000,
+                "service_level_percent": service_level,
+            },
+        }));
+    }
+    Reply::ok(json!({ "queues": out }))
+}
