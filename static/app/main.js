@@ -13,6 +13,7 @@ const pages = {
   reports: () => import('./pages/reports.js'),
   billing: () => import('./pages/billing.js'),
   pbx: () => import('./pages/pbx.js'),
+  queues: () => import('./pages/queues.js'),
 };
 let stopRealtime = () => {};
 
@@ -21,6 +22,7 @@ const SIMPLE = {
   realtime: ['realtime', 'show'], cdrs: ['reports', 'cdrs'], account: ['reports', 'account'],
   statistics: ['billing', 'statistics'], subscriptions: ['billing', 'subscriptions'], payments: ['billing', 'payments'],
   quota: ['billing', 'quota'], usage: ['billing', 'usage'], 'feature-codes': ['pbx', 'featureCodes'], explain: ['pbx', 'explain'],
+  queues: ['queues', 'show'],
 };
 
 /// Menu: section, label, hash, and the API route that decides whether it shows.
@@ -39,6 +41,7 @@ const MENU = [
   ['PBX', 'Device profiles', '#/r/device-profiles', 'GET /device-profiles'],
   ['PBX', 'Ring groups', '#/r/ring-groups', 'GET /ring-groups'],
   ['PBX', 'Call queues', '#/r/call-queues', 'GET /call-queues'],
+  ['PBX', 'Queue monitor', '#/queues', 'GET /queues/monitor'],
   ['PBX', 'IVR menus', '#/r/ivr-menus', 'GET /ivr-menus'],
   ['PBX', 'Voicemail', '#/r/voicemail-boxes', 'GET /voicemail-boxes'],
   ['PBX', 'Conferences', '#/r/conferences', 'GET /conferences'],
@@ -163,7 +166,7 @@ async function render() {
     } else if (SIMPLE[parts[0]]) {
       const [mod, fn] = SIMPLE[parts[0]];
       const m = await pages[mod]();
-      if (mod === 'realtime') stopRealtime = m.stop;
+      if (mod === 'realtime' || mod === 'queues') stopRealtime = m.stop;
       await m[fn](ctx);
     } else if (parts[0] === 'activity') await activity();
     else page('Not found', h('p', {}, 'No such page.'));

@@ -24,14 +24,14 @@ const USERS = {
 // tokens (their own objects) and their account and records.
 const MENUS = {
   admin: ['Dashboard', 'Tenants', 'Users', 'Branding', 'Announcements', 'Activity log', 'Trunks', 'Outbound routes', 'DID numbers', 'Extensions', 'Devices',
-    'Device profiles', 'Ring groups', 'Call queues', 'IVR menus', 'Voicemail', 'Conferences', 'Follow me', 'Inbound routes', 'Time conditions', 'Call flows',
+    'Device profiles', 'Ring groups', 'Call queues', 'Queue monitor', 'IVR menus', 'Voicemail', 'Conferences', 'Follow me', 'Inbound routes', 'Time conditions', 'Call flows',
     'Call block', 'Music on hold', 'Feature codes', 'Realtime monitor', 'Route explain', 'Call records', 'Statistics', 'Packages', 'Subscriptions', 'Rate plans',
     'Payments', 'Billing quota', 'Billing usage', 'My account'],
   tenant: ['Dashboard', 'Users', 'Branding', 'Announcements', 'Activity log', 'Trunks', 'Outbound routes', 'DID numbers', 'Extensions', 'Devices',
-    'Device profiles', 'Ring groups', 'Call queues', 'IVR menus', 'Voicemail', 'Conferences', 'Follow me', 'Inbound routes', 'Time conditions', 'Call flows',
+    'Device profiles', 'Ring groups', 'Call queues', 'Queue monitor', 'IVR menus', 'Voicemail', 'Conferences', 'Follow me', 'Inbound routes', 'Time conditions', 'Call flows',
     'Call block', 'Music on hold', 'Feature codes', 'Realtime monitor', 'Route explain', 'Call records', 'Statistics', 'Rate plans', 'Payments', 'Billing quota',
     'Billing usage', 'My account'],
-  agent: ['Dashboard', 'Extensions', 'Call queues', 'Feature codes', 'Call records', 'Billing quota', 'My account'],
+  agent: ['Dashboard', 'Extensions', 'Call queues', 'Queue monitor', 'Feature codes', 'Call records', 'Billing quota', 'My account'],
   user: ['Dashboard', 'Extensions', 'Follow me', 'Feature codes', 'Call records', 'Billing quota', 'My account'],
 };
 

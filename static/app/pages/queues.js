@@ -1,0 +1,113 @@
+// The queue monitor (a wallboard): per queue the callers waiting, the agents with their
+// state and time in it, and today's figures, redrawn every two seconds in place (a row is
+// updated, not replaced, so nothing a user is doing on the page is lost); and the signed-in
+// agent's own status: log in, take a break, log out.
+
+import { api, ApiError, get } from '../api.js';
+import { h, page, refusal } from '../ui.js';
+
+let timer = null;
+
+export function stop() {
+  if (timer) { clearInterval(timer); timer = null; }
+}
+
+const STATES = {
+  logged_out: 'Logged out', available: 'Available', on_break: 'On break', offered: 'Ringing', in_queue_call: 'In a queue call', wrap_up: 'Wrap-up',
+};
+
+function dur(secs) {
+  const s = Math.max(0, Math.floor(secs || 0));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+/// Sets a cell's text only when it changed.
+function text(el, value) {
+  const v = String(value);
+  if (el.textContent !== v) el.textContent = v;
+}
+
+/// Keeps `tbody`'s rows in step with `items` by key: rows are added, updated and removed,
+/// never rebuilt.
+function sync(tbody, items, key, cells) {
+  const seen = new Set();
+  let prev = null;
+  for (const item of items) {
+    const k = String(key(item));
+    seen.add(k);
+    let row = tbody.querySelector(`tr[data-key="${CSS.escape(k)}"]`);
+    const values = cells(item);
+    if (!row) {
+      row = h('tr', { 'data-key': k }, values.map(() => h('td')));
+    }
+    values.forEach((v, i) => text(row.children[i], v));
+    const at = prev ? prev.nextSibling : tbody.firstChild;
+    if (at !== row) tbody.insertBefore(row, at);
+    prev = row;
+  }
+  for (const row of [...tbody.children]) if (!seen.has(row.dataset.key)) row.remove();
+}
+
+function queueCard(q) {
+  const waiting = h('tbody');
+  const agents = h('tbody');
+  const figures = h('p', { class: 'figures' });
+  const card = h('section', { class: 'card queue', 'data-queue': q.id, 'aria-label': `Queue ${q.name}` },
+    h('h2', {}, `${q.name} (${q.number})`), figures,
+    h('h3', {}, 'Callers waiting'),
+    h('table', {}, h('thead', {}, h('tr', {}, ['#', 'Caller', 'Waiting'].map((x) => h('th', {}, x)))), waiting),
+    h('h3', {}, 'Agents'),
+    h('table', {}, h('thead', {}, h('tr', {}, ['Agent', 'Tier', 'Phones', 'State', 'For'].map((x) => h('th', {}, x)))), agents));
+  card.update = (q2) => {
+    const t = q2.today;
+    text(figures, `Today: ${t.offered} offered · ${t.answered} answered · ${t.abandoned} abandoned · ${t.timed_out} timed out · average wait ${dur(t.average_wait_secs)} · longest ${dur(t.longest_wait_secs)} · service level ${t.service_level_percent === null ? '—' : `${t.service_level_percent}%`}`);
+    sync(waiting, q2.waiting, (w) => `${w.position}`, (w) => [w.position, w.caller, dur(w.waiting_secs)]);
+    sync(agents, q2.agents, (a) => a.user_id, (a) => [a.name, a.tier, a.extensions.join(', '), STATES[a.state] || a.state, dur(a.in_state_secs)]);
+  };
+  card.update(q);
+  return card;
+}
+
+export async function show(ctx) {
+  stop();
+  const status = h('p', { role: 'status' });
+  const mine = h('div');
+  const board = h('div', { class: 'queues' });
+  const cards = new Map();
+
+  async function myStatus() {
+    if (!ctx.allowed('GET', '/queues/me')) return;
+    let me;
+    try { me = await get('/queues/me'); } catch { return; }
+    if (!me.queues.length) { mine.replaceChildren(); return; }
+    const set = async (s, what) => {
+      try { await api('PUT', '/queues/me', { status: s }); status.textContent = `${what}: done`; await myStatus(); } catch (e) { status.textContent = `${what}: ${e.message}`; }
+    };
+    mine.replaceChildren(h('section', { class: 'card', 'aria-label': 'My queue status' },
+      h('h2', {}, 'My status'),
+      h('p', {}, `${STATES[me.state] || me.state} — queues: ${me.queues.map((q) => q.name).join(', ')}`),
+      h('button', { type: 'button', class: 'primary', disabled: me.status === 'available', onclick: () => set('available', 'Log in') }, 'Log in'), ' ',
+      h('button', { type: 'button', disabled: me.status === 'on_break', onclick: () => set('on_break', 'Break') }, 'Take a break'), ' ',
+      h('button', { type: 'button', disabled: me.status === 'logged_out', onclick: () => set('logged_out', 'Log out') }, 'Log out')));
+  }
+
+  async function render() {
+    let m;
+    try { m = await get('/queues/monitor'); } catch (e) { if (e instanceof ApiError) { refusal('Queue monitor', e); stop(); return false; } throw e; }
+    const seen = new Set();
+    for (const q of m.queues) {
+      seen.add(q.id);
+      if (cards.has(q.id)) cards.get(q.id).update(q);
+      else { const c = queueCard(q); cards.set(q.id, c); board.append(c); }
+    }
+    for (const [id, c] of cards) if (!seen.has(id)) { c.remove(); cards.delete(id); }
+    if (!m.queues.length && !board.querySelector('.empty')) board.append(h('p', { class: 'empty' }, 'No call queues yet.'));
+    if (m.queues.length) board.querySelector('.empty')?.remove();
+    return true;
+  }
+
+  page('Queue monitor', status, mine, board);
+  await myStatus();
+  if (!(await render())) return;
+  timer = setInterval(() => { render(); }, 2000);
+}
