@@ -72,24 +72,49 @@ async fn pbx_q() -> Pbx {
 }
 
 #[tokio::test]
-async fn a_caller_waits_with_music_and_is_answered_by_the_first_free_agent() {
+async fn a_free_agent_is_rung_at_once_with_the_queue_s_music_as_ringback() {
     let p = pbx_q().await;
     queue(&p, &["1002", "1003"], json!({}));
     let mut s = caller();
     s.targets = BTreeMap::from([(phone("1002"), Target::Answer { after_ms: 30, talk_ms: Some(100) })]);
     let (r, cdr) = call(&p, s).await;
     let apps = apps(&r);
-    let music = apps.iter().position(|a| a.starts_with("playback local_stream://")).unwrap_or_else(|| panic!("music first: {apps:?}"));
-    let bridge = apps.iter().position(|a| a.starts_with("bridge ")).unwrap();
-    assert!(music < bridge, "{apps:?}");
+    let bridge = apps.iter().position(|a| a.starts_with("bridge ")).unwrap_or_else(|| panic!("{apps:?}"));
     assert!(apps[..bridge].iter().any(|a| a.starts_with("answer")), "{apps:?}");
     // The music is the ringback while the agent's phone rings; no key ends it by itself.
-    let set = apps.iter().find(|a| a.contains("transfer_ringback=")).unwrap_or_else(|| panic!("{apps:?}"));
+    let set = apps[..bridge].iter().find(|a| a.contains("transfer_ringback=")).unwrap_or_else(|| panic!("{apps:?}"));
     assert!(set.contains("transfer_ringback=local_stream://") && set.contains("playback_terminators=none"), "{set}");
-    assert!(r.commands.iter().any(|c| c.starts_with("api uuid_break ")), "the music is stopped before the bridge: {:?}", r.commands);
     assert_eq!(rung(&r), ["1002"]);
     assert!(r.bridges[0].dialstring.starts_with("[leg_timeout=5]"), "{}", r.bridges[0].dialstring);
     assert_eq!((cdr["disposition"].as_str(), cdr["extension"].as_str()), (Some("answered"), Some("1002")), "{cdr}");
+}
+
+/// The only agent is talking to a first caller; a second waits with music, and the moment
+/// the first call ends the music is stopped and the agent rung for the second.
+#[tokio::test]
+async fn a_waiting_caller_hears_music_until_the_agent_is_free_then_is_put_through() {
+    let p = pbx_q().await;
+    queue(&p, &["1002"], json!({}));
+    let sw = Switch::default();
+    let mut first = caller();
+    first.targets = BTreeMap::from([(phone("1002"), Target::Answer { after_ms: 20, talk_ms: Some(600) })]);
+    let first = {
+        let (sw, srv) = (sw.clone(), p.srv.addr);
+        tokio::spawn(async move { sw.call(srv, std::sync::Arc::new(first)).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    let mut second = caller();
+    second.caller_id_number = "1003".into();
+    second.targets = BTreeMap::from([(phone("1002"), Target::Answer { after_ms: 20, talk_ms: Some(100) })]);
+    let (r, cdr) = call_on(&sw, &p, second).await;
+    let apps = apps(&r);
+    let music = apps.iter().position(|a| a.starts_with("playback local_stream://")).unwrap_or_else(|| panic!("music while waiting: {apps:?}"));
+    let bridge = apps.iter().position(|a| a.starts_with("bridge ")).unwrap_or_else(|| panic!("{apps:?}"));
+    assert!(music < bridge, "{apps:?}");
+    assert!(r.commands.iter().any(|c| c.starts_with("api uuid_break ")), "the music is stopped before the bridge: {:?}", r.commands);
+    assert_eq!(rung(&r), ["1002"]);
+    assert_eq!((cdr["disposition"].as_str(), cdr["extension"].as_str()), (Some("answered"), Some("1002")), "{cdr}");
+    assert_eq!(rung(&first.await.unwrap()), ["1002"]);
 }
 
 #[tokio::test]

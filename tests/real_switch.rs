@@ -461,6 +461,57 @@ fn feature_codes_dnd_forward_and_pickup() {
     assert_eq!(cdr["disposition"], "answered", "{cdr}");
 }
 
+/// A call queue on the real switch: the demo agent (1002's user) is on a break (*52), so
+/// 1001, calling the queue, is answered onto its music; the agent logs in (*50), the music
+/// stops and 1002 rings with the caller's number; the two hear each other and the record
+/// is the agent's. Logged out (*51), the queue has nobody and sends the next caller on.
+#[test]
+fn a_queue_caller_waits_with_music_then_talks_to_the_agent_who_logged_in() {
+    let Some(lab) = Lab::start("queue") else { return };
+    let mut a = lab.acme_phone("1001", 440);
+    let mut b = lab.acme_phone("1002", 660);
+    let agent = lab.find(&switchboard::store::resources::EXTENSIONS, "number", "1002")["user_id"].as_i64().unwrap();
+    let tenant = lab.find(&switchboard::store::resources::TENANTS, "sip_domain", common::switch::ACME)["id"].clone();
+    let body = json!({ "tenant_id": tenant, "name": "Support", "number": "7000", "strategy": "longest_idle", "agent_timeout": 15,
+                       "wrap_up": 0, "wait_without_agents": false, "no_agents_destination": { "type": "hangup", "cause": "USER_BUSY" },
+                       "agents": [{ "user_id": agent, "tier": 1 }] });
+    let (st, v) = lab.request("POST", "/api/v1/call-queues", Some(&lab.root()), body);
+    assert_eq!(st, 201, "{v}");
+    feature(&lab, &mut b, "*52");
+    a.clear();
+    a.dial(&format!("sip:7000@{}", common::switch::ACME));
+    a.wait("CALL_ESTABLISHED", RING);
+    let waiting = wait_for("the caller on the queue's music", RING, || {
+        lab.channels().into_iter().find(|c| c["cid_num"] == "1001" && c["application"] == "playback")
+    });
+    assert!(waiting["application_data"].as_str().unwrap_or("").contains("_stream://"), "{waiting}");
+    a.hears_for(1.0);
+    // *50 while the caller waits (the switch is not idle: no `feature`).
+    b.clear();
+    b.dial(&format!("sip:*50@{}", common::switch::ACME));
+    b.wait("CALL_ESTABLISHED", RING);
+    b.wait("CALL_CLOSED", Duration::from_secs(20));
+    let incoming = b.answer();
+    assert!(incoming.to_string().contains("1001"), "the agent sees the caller: {incoming}");
+    a.clear();
+    b.hears_for(1.0);
+    a.hears_for(1.0);
+    a.hangup();
+    b.wait("CALL_CLOSED", RING);
+    b.heard_tone_of(&a);
+    a.heard_tone_of(&b);
+    lab.idle();
+    let cdr = lab.cdr_where("the queue call's record", |c| c["caller_number"] == "1001" && c["callee"] == "7000");
+    assert_eq!((cdr["disposition"].as_str(), cdr["extension"].as_str()), (Some("answered"), Some("1002")), "{cdr}");
+
+    feature(&lab, &mut b, "*51");
+    a.clear();
+    a.dial(&format!("sip:7000@{}", common::switch::ACME));
+    a.wait("CALL_CLOSED", RING);
+    assert!(a.try_wait("CALL_ESTABLISHED", Duration::ZERO).is_none(), "nobody logged in: the queue does not answer");
+    assert!(b.try_wait("CALL_INCOMING", Duration::ZERO).is_none(), "a logged-out agent is not rung");
+}
+
 /// Members in a conference room, as mod_conference counts them (0: no such room).
 fn members(lab: &Lab, room: &str) -> usize {
     let out = lab.fs_cli(&format!("conference {room} list count"));

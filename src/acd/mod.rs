@@ -225,6 +225,11 @@ impl Ticket {
         self.offers.recv().await
     }
 
+    /// An offer already waiting, if there is one.
+    pub fn try_offer(&mut self) -> Option<Offer> {
+        self.offers.try_recv().ok()
+    }
+
     /// How the offer ended; the caller either talks to an agent now or waits on.
     pub fn offer_ended(&self, end: OfferEnd) {
         self.acd.with(|e, now| ((), e.offer_ended(self.id, end, now)));

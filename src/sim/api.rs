@@ -24,10 +24,12 @@ impl Switch {
             "show" if args.starts_with("channels") => self.show_channels(args.contains("as json")),
             "show" if args.starts_with("registrations") => self.show_registrations(args.contains("as json")),
             // mod_commands.c break_function: `<uuid> [all|both]`; the media application
-            // running on the channel stops (CF_BREAK); `all` also drops the queued ones.
+            // running on the channel stops (CF_BREAK); `all` also drops the queued ones. A
+            // break with no media application running yet is lost, as on the real switch
+            // (a playback sent just before the break played on): only waiters are woken.
             "uuid_break" => match words.first().and_then(|u| self.find(u)) {
                 Some(c) => {
-                    c.brk.notify_one();
+                    c.brk.notify_waiters();
                     "+OK\n".into()
                 }
                 None => "-ERR No such channel!\n".into(),

@@ -17,6 +17,8 @@ use crate::pbx::dialstring;
 
 /// FreeSWITCH's own music stream (vanilla local_stream.conf), for a tenant with none.
 const DEFAULT_MUSIC: &str = "local_stream://moh";
+/// How long the music may take to stop before the break is sent again.
+const BREAK_AGAIN: Duration = Duration::from_millis(250);
 /// Endless silence (`silence_stream://-1`, switch_ivr_play_file), when no music plays.
 const SILENCE: &str = "silence_stream://-1";
 
@@ -189,6 +191,11 @@ async fn wait_in_line<C: Channel>(
     announce_at: Option<Instant>,
 ) -> Result<Wake, RouteError> {
     let ch = call.ch;
+    // An agent free at once: straight to the offer (the caller hears the music as its
+    // ringback), with no music to start and stop first.
+    if let Some(offer) = ticket.try_offer() {
+        return Ok(Wake::Offer(offer));
+    }
     let play = ch.play(music);
     tokio::pin!(play);
     let wake = loop {
@@ -209,9 +216,14 @@ async fn wait_in_line<C: Channel>(
         }
     };
     // Not `all`: that would also drop what is queued after the music (mod_commands.c
-    // break_function); the playback then completes as played.
-    if ch.api_ok(&ApiCommand::UuidBreak { uuid: ch.uuid().to_string(), all: false }).await.is_ok() {
-        let _ = play.await;
+    // break_function); the playback then completes as played. A break that reaches the
+    // switch before it has started the music is lost (seen on 1.10.12: the playback then
+    // plays on), so it is sent again until the music has ended.
+    loop {
+        let _ = ch.api_ok(&ApiCommand::UuidBreak { uuid: ch.uuid().to_string(), all: false }).await;
+        if tokio::time::timeout(BREAK_AGAIN, &mut play).await.is_ok() || ch.hung_up() {
+            break;
+        }
     }
     Ok(wake)
 }

@@ -172,8 +172,7 @@ pub struct Core {
     /// The socket is gone (exit, close, transfer): the park loop ends.
     released: watch::Sender<bool>,
     pub(crate) started: Instant,
-    /// `uuid_break`: the media application running now stops (CF_BREAK, which stays set
-    /// until a media application takes it, as a Notify keeps its permit).
+    /// `uuid_break`: the media application running now stops.
     pub(crate) brk: tokio::sync::Notify,
 }
 
