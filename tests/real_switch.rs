@@ -154,12 +154,7 @@ fn an_outbound_call_fails_over_past_a_dead_trunk_with_the_routes_caller_id() {
     let inc = carrier.answer();
     assert_eq!(inc["peeruri"], "sip:+12125550101@127.0.0.1", "the carrier sees the route's caller ID: {inc}");
     a.wait("CALL_ESTABLISHED", RING);
-    a.hears_for(1.0);
-    carrier.hears_for(1.0);
-    a.hangup();
-    carrier.wait("CALL_CLOSED", RING);
-    a.heard_tone_of(&carrier);
-    carrier.heard_tone_of(&a);
+    common::phone::talk_then_hang_up(&mut a, &mut carrier);
     let cdr = lab.cdr_where("the outbound record", |c| c["callee"] == "+13125550199");
     assert_eq!(cdr["trunk_id"], live, "{cdr}");
     assert_eq!(cdr["disposition"], "answered", "{cdr}");
@@ -494,12 +489,7 @@ fn a_queue_caller_waits_with_music_then_talks_to_the_agent_who_logged_in() {
     let incoming = b.answer();
     assert!(incoming.to_string().contains("1001"), "the agent sees the caller: {incoming}");
     a.clear();
-    b.hears_for(1.0);
-    a.hears_for(1.0);
-    a.hangup();
-    b.wait("CALL_CLOSED", RING);
-    b.heard_tone_of(&a);
-    a.heard_tone_of(&b);
+    common::phone::talk_then_hang_up(&mut a, &mut b);
     lab.idle();
     let cdr = lab.cdr_where("the queue call's record", |c| c["caller_number"] == "1001" && c["callee"] == "7000");
     assert_eq!((cdr["disposition"].as_str(), cdr["extension"].as_str()), (Some("answered"), Some("1002")), "{cdr}");

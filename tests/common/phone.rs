@@ -313,3 +313,15 @@ fn netstring(r: &mut impl Read) -> Option<Vec<u8>> {
     buf.pop();
     Some(buf)
 }
+
+/// `a` and `b` are in a call: each hears the other for a second, `a` hangs up, `b` sees the
+/// call end, and each heard the other's tone.
+#[allow(dead_code)]
+pub fn talk_then_hang_up(a: &mut Phone, b: &mut Phone) {
+    a.hears_for(1.0);
+    b.hears_for(1.0);
+    a.hangup();
+    b.wait("CALL_CLOSED", Duration::from_secs(15));
+    a.heard_tone_of(b);
+    b.heard_tone_of(a);
+}
