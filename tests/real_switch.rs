@@ -476,6 +476,7 @@ fn a_queue_caller_waits_with_music_then_talks_to_the_agent_who_logged_in() {
     a.clear();
     a.dial(&format!("sip:7000@{}", common::switch::ACME));
     a.wait("CALL_ESTABLISHED", RING);
+    let established = std::time::Instant::now();
     let waiting = wait_for("the caller on the queue's music", RING, || {
         lab.channels().into_iter().find(|c| c["cid_num"] == "1001" && c["application"] == "playback")
     });
@@ -488,8 +489,14 @@ fn a_queue_caller_waits_with_music_then_talks_to_the_agent_who_logged_in() {
     b.wait("CALL_CLOSED", Duration::from_secs(20));
     let incoming = b.answer();
     assert!(incoming.to_string().contains("1001"), "the agent sees the caller: {incoming}");
-    a.clear();
-    common::phone::talk_then_hang_up(&mut a, &mut b);
+    // 1001's recording starts with the music: the agent's tone is checked after it.
+    let talking_from = established.elapsed().as_secs_f64() + 0.5;
+    a.hears_for(talking_from + 1.5);
+    b.hears_for(1.0);
+    a.hangup();
+    b.wait("CALL_CLOSED", RING);
+    b.heard_tone_of(&a);
+    a.heard_tone_in(&b, talking_from, 1.0);
     lab.idle();
     let cdr = lab.cdr_where("the queue call's record", |c| c["caller_number"] == "1001" && c["callee"] == "7000");
     assert_eq!((cdr["disposition"].as_str(), cdr["extension"].as_str()), (Some("answered"), Some("1002")), "{cdr}");
