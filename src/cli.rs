@@ -243,10 +243,12 @@ pub async fn serve(cfg: Config, demo: bool, static_dir: Option<PathBuf>) -> anyh
     // One set of call queues for the calls and the API: agents' states, callers waiting.
     let acd = crate::acd::Acd::new(Arc::new(crate::acd::SwitchPresence(state.live.switch().clone())));
     {
-        let store = state.store.clone();
+        // An agent put on break for offers not answered: stored (it survives a restart) and
+        // told to the tenant's admins on the live feed.
+        let (store, switch) = (state.store.clone(), state.live.switch().clone());
         acd.on_break(Box::new(move |user, queue, unanswered| {
             tracing::info!(user, queue, unanswered, "queue agent put on break: offers not answered");
-            let store = store.clone();
+            let (store, switch) = (store.clone(), switch.clone());
             tokio::task::spawn_blocking(move || {
                 let tenant = store.user(crate::store::resource::Within::Everything, user).ok().and_then(|u| u.tenant_id);
                 if let Some(t) = tenant {
@@ -254,6 +256,13 @@ pub async fn serve(cfg: Config, demo: bool, static_dir: Option<PathBuf>) -> anyh
                         tracing::warn!(user, error = %e, "recording an agent's break failed");
                     }
                 }
+                switch.publish(crate::switch::Change::QueueAgent {
+                    tenant_id: tenant,
+                    user_id: user,
+                    queue_id: queue,
+                    status: "on_break".into(),
+                    reason: format!("{unanswered} offers in a row not answered"),
+                });
             });
         }));
     }

@@ -71,6 +71,9 @@ impl Viewer {
             Change::Unregistration { user, tenant_id, .. } => self.tenant_ok(*tenant_id) && self.mine.as_ref().is_none_or(|m| m.contains(user)),
             Change::Gateway { .. } => self.admin,
             Change::Reloaded | Change::Switch { .. } => true,
+            // An agent's status the queue changed: the tenant's admins (the agent sees it
+            // on their own status).
+            Change::QueueAgent { tenant_id, .. } => self.tenant_ok(*tenant_id) && self.mine.is_none(),
             Change::ClickToCall { tenant_id, extension, .. } => {
                 self.tenant_ok(*tenant_id) && self.mine.as_ref().is_none_or(|m| m.contains(extension))
             }
@@ -385,4 +388,28 @@ pub async fn feed(api: Arc<Api>, path: String, query: String, bearer: Option<Str
         }
     });
     warp::sse::reply(warp::sse::keep_alive().stream(first.chain(changes))).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn on_break(tenant: i64) -> Change {
+        Change::QueueAgent { tenant_id: Some(tenant), user_id: 3, queue_id: 1, status: "on_break".into(), reason: "2 offers not answered".into() }
+    }
+
+    #[test]
+    fn an_agent_put_on_break_is_shown_to_the_tenant_s_admins_only() {
+        let admin = Viewer { within: Within::Tenant(TenantId(1)), mine: None, admin: true };
+        let agent = Viewer { within: Within::Tenant(TenantId(1)), mine: Some(HashSet::from(["1002".to_string()])), admin: false };
+        let other = Viewer { within: Within::Tenant(TenantId(2)), mine: None, admin: true };
+        let root = Viewer { within: Within::Everything, mine: None, admin: true };
+        let mut sent = HashSet::new();
+        assert!(admin.sees(&on_break(1), &mut sent));
+        assert!(root.sees(&on_break(1), &mut sent));
+        assert!(!agent.sees(&on_break(1), &mut sent));
+        assert!(!other.sees(&on_break(1), &mut sent));
+        let json = serde_json::to_value(on_break(1)).unwrap();
+        assert_eq!((json["type"].as_str(), json["status"].as_str()), (Some("queue_agent"), Some("on_break")));
+    }
 }

@@ -107,6 +107,15 @@ pub enum Change {
         number: String,
         result: String,
     },
+    /// A call queue changed an agent's status by itself (put on break for offers not
+    /// answered), for the tenant's admins.
+    QueueAgent {
+        tenant_id: Option<i64>,
+        user_id: i64,
+        queue_id: i64,
+        status: String,
+        reason: String,
+    },
 }
 
 impl Change {
@@ -114,7 +123,10 @@ impl Change {
     pub fn tenant(&self) -> Option<i64> {
         match self {
             Change::Channel { channel } => channel.tenant_id,
-            Change::ChannelGone { tenant_id, .. } | Change::Unregistration { tenant_id, .. } | Change::ClickToCall { tenant_id, .. } => *tenant_id,
+            Change::ChannelGone { tenant_id, .. }
+            | Change::Unregistration { tenant_id, .. }
+            | Change::ClickToCall { tenant_id, .. }
+            | Change::QueueAgent { tenant_id, .. } => *tenant_id,
             Change::Registration { registration } => registration.tenant_id,
             Change::Gateway { .. } | Change::Reloaded | Change::Switch { .. } => None,
         }

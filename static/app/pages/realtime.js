@@ -74,10 +74,14 @@ export async function show(ctx) {
   // first event, the snapshot, also redraws: a change between the lists fetched above and
   // the feed's subscription is in it.
   for (const name of FEED_EVENTS) feed.addEventListener(name, again);
+  feed.addEventListener('queue_agent', (e) => {
+    const r = JSON.parse(e.data);
+    status.textContent = `Queue agent ${r.user_id} is ${r.status.replace('_', ' ')}: ${r.reason}`;
+  });
   feed.addEventListener('click_to_call', (e) => {
     const r = JSON.parse(e.data);
     status.textContent = `Click-to-call ${r.extension} → ${r.number}: ${r.result.trim()}`;
   });
 }
 
-const FEED_EVENTS = ['snapshot', 'channel', 'channel_gone', 'registration', 'unregistration', 'gateway', 'reloaded', 'switch', 'click_to_call'];
+const FEED_EVENTS = ['snapshot', 'channel', 'channel_gone', 'registration', 'unregistration', 'gateway', 'reloaded', 'switch', 'click_to_call', 'queue_agent'];
