@@ -54,6 +54,17 @@ pub enum State {
     WrapUp,
 }
 
+impl From<Status> for State {
+    /// What an agent with this choice and no call of the engine's is doing.
+    fn from(s: Status) -> State {
+        match s {
+            Status::LoggedOut => State::LoggedOut,
+            Status::Available => State::Available,
+            Status::OnBreak => State::OnBreak,
+        }
+    }
+}
+
 impl State {
     pub fn as_str(self) -> &'static str {
         match self {

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiResult};
-use super::handlers::audit;
+use super::handlers::{audit, own_tenant};
 use super::router::{Api, Reply, Req};
 use crate::acd::{State, Status};
 use crate::store::resource::Within;
@@ -21,32 +21,12 @@ struct StatusBody {
     status: String,
 }
 
-fn tenant_of(req: &Req) -> ApiResult<TenantId> {
-    match req.grant.within {
-        Within::Tenant(t) => Ok(t),
-        Within::Everything => match req.principal()?.tenant {
-            Some(t) => Ok(t),
-            None => Err(ApiError::forbidden("queues belong to a tenant; this account has none")),
-        },
-    }
-}
-
 /// What an agent is doing: the engine's view once it has met the agent, else the choice
 /// the store keeps (an agent nobody has called since a restart).
 fn agent_state(api: &Api, user: i64, stored: &str) -> (String, u64) {
     match api.acd.state(user) {
         Some((s, since)) => (s.as_str().to_string(), since.as_secs()),
-        None => (
-            Status::parse(stored)
-                .map_or(State::LoggedOut, |s| match s {
-                    Status::LoggedOut => State::LoggedOut,
-                    Status::Available => State::Available,
-                    Status::OnBreak => State::OnBreak,
-                })
-                .as_str()
-                .to_string(),
-            0,
-        ),
+        None => (State::from(Status::parse(stored).unwrap_or(Status::LoggedOut)).as_str().to_string(), 0),
     }
 }
 
@@ -72,7 +52,7 @@ pub fn my_status(api: &Api, req: &Req) -> ApiResult<Reply> {
 /// `PUT /queues/me`: log in, take a break, log out.
 pub fn set_my_status(api: &Api, req: &Req) -> ApiResult<Reply> {
     let p = req.principal()?;
-    let t = tenant_of(req)?;
+    let t = own_tenant(p)?;
     let b: StatusBody = req.parse()?;
     let status = Status::parse(&b.status).ok_or_else(|| ApiError::invalid("status", "must be logged_out, available or on_break"))?;
     api.store.set_agent_status(t, p.user_id, status.as_str())?;

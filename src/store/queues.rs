@@ -66,14 +66,4 @@ impl Store {
         .execute((user, status, now()))?;
         Ok(())
     }
-
-    /// Every agent's stored choice other than logged out, for the engine at start.
-    pub fn agent_statuses(&self) -> Result<Vec<(i64, String)>> {
-        let c = self.conn()?;
-        let rows = c
-            .prepare_cached("SELECT user_id, status FROM queue_agent_status WHERE status <> 'logged_out'")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
-    }
 }

@@ -120,7 +120,7 @@ fn parse_time(s: &str) -> Option<jiff::Timestamp> {
 }
 
 /// The tenant of a user who must have one (403 for the super admin).
-fn own_tenant(p: &Principal) -> ApiResult<TenantId> {
+pub(crate) fn own_tenant(p: &Principal) -> ApiResult<TenantId> {
     p.tenant.ok_or_else(|| ApiError::forbidden("this account has no tenant"))
 }
 
