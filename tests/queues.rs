@@ -200,3 +200,40 @@ async fn a_full_queue_sends_the_next_caller_to_its_full_destination() {
     let first = waiting.await.unwrap();
     assert!(first.bridges.is_empty() && apps(&first).iter().any(|a| a.starts_with("playback local_stream://")), "{:?}", apps(&first));
 }
+
+/// A caller who hangs up while waiting leaves the line, counted abandoned; no agent is
+/// rung for it afterwards.
+#[tokio::test]
+async fn a_caller_who_hangs_up_while_waiting_is_counted_abandoned_and_leaves_the_line() {
+    let acd = switchboard::acd::Acd::default();
+    let p = pbx_with_queues(OPEN, std::time::Duration::from_millis(SECOND_MS), acd.clone()).await;
+    let id = queue(&p, &["1002"], json!({}));
+    p.store.set_agent_status(p.acme, agent(&p, "1002"), "on_break").unwrap();
+    let mut s = caller();
+    s.hangup_after_ms = Some(300);
+    let (r, cdr) = call(&p, s).await;
+    assert!(r.bridges.is_empty(), "{:?}", apps(&r));
+    assert!(apps(&r).iter().any(|a| a.starts_with("playback local_stream://")), "{:?}", apps(&r));
+    assert_eq!(cdr["disposition"], "no_answer", "{cdr}");
+    let today = acd.counters(id);
+    assert_eq!((today.offered, today.answered, today.abandoned), (1, 0, 1));
+    assert!(acd.waiting(id).is_empty(), "nobody left in line");
+    assert!(today.longest_wait_ms >= 200, "its wait is counted: {today:?}");
+}
+
+/// Music the switch cannot play ends at once: the caller gets FreeSWITCH's own stream,
+/// then endless silence, and still waits (no spin of failed playbacks).
+#[tokio::test]
+async fn music_that_does_not_play_falls_back_to_silence_and_the_caller_still_waits() {
+    let p = pbx_q().await;
+    queue(&p, &["1002"], json!({ "max_wait": 15 }));
+    p.store.set_agent_status(p.acme, agent(&p, "1002"), "on_break").unwrap();
+    let mut s = caller();
+    s.missing_files = vec!["local_stream://moh".into()];
+    let (r, _) = call(&p, s).await;
+    let plays: Vec<String> = apps(&r).into_iter().filter(|a| a.starts_with("playback ")).collect();
+    assert_eq!(plays.first().map(String::as_str), Some("playback local_stream://moh"), "{plays:?}");
+    assert!(plays.iter().any(|a| a == "playback silence_stream://-1"), "{plays:?}");
+    assert!(plays.len() <= 3, "no spin: {plays:?}");
+    assert_eq!(r.hangup_cause.as_deref(), Some("NO_ANSWER"), "the wait ended by the queue's timeout");
+}

@@ -27,11 +27,16 @@ pub async fn pbx(at: &str) -> Pbx {
 
 /// The same, metering calls in seconds of `second` (to match a scenario's second_ms).
 pub async fn pbx_timed(at: &str, second: std::time::Duration) -> Pbx {
+    pbx_with_queues(at, second, switchboard::acd::Acd::default()).await
+}
+
+/// The same, its call queues run on `acd` (a test reads the queues' figures from it).
+pub async fn pbx_with_queues(at: &str, second: std::time::Duration, acd: switchboard::acd::Acd) -> Pbx {
     let dir = super::api::temp_dir();
     let store = Store::open(&dir.join("t.db")).unwrap();
     switchboard::store::seed::demo(&store, &|p| format!("plain:{p}")).unwrap();
     let t: jiff::Timestamp = at.parse().unwrap();
-    let router = Router::with_clock(store.clone(), "ivr/unroutable.wav".into(), Arc::new(move || t)).with_second(second);
+    let router = Router::with_clock(store.clone(), "ivr/unroutable.wav".into(), Arc::new(move || t)).with_second(second).with_acd(acd);
     let srv = super::start(Arc::new(router)).await;
     let acme = TenantId(find(&store, &res::TENANTS, Within::Everything, "sip_domain", ACME)["id"].as_i64().unwrap());
     Pbx { store, srv, acme }

@@ -201,7 +201,11 @@ async fn wait_in_line<C: Channel>(
     let wake = loop {
         tokio::select! {
             r = &mut play => {
-                r?;
+                // A caller who hangs up ends the music with an error: the line's loop
+                // records the abandon; any other error ends the call.
+                if r.is_err() && !ch.hung_up() {
+                    r?;
+                }
                 return Ok(Wake::Ended);
             }
             Some(offer) = ticket.offer() => break Wake::Offer(offer),
