@@ -305,6 +305,7 @@ async fn custom_case(w: &World, route: &Route, who: Who, foreign: bool) -> (Stri
         ("GET", "/queues/me") => (path.into(), None, signed(200)),
         ("PUT", "/queues/me") => (path.into(), Some(json!({ "status": "available" })), by_role(403, 200, 200, 200)),
         ("GET", "/queues/monitor") => (format!("{path}?tenant_id={t}"), None, by_role(200, 200, 200, 403)),
+        ("GET", "/queues/report") => (format!("{path}?tenant_id={t}"), None, by_role(200, 200, 200, 403)),
         ("POST", "/subscriptions") => (path.into(), Some(json!({ "tenant_id": t, "package_id": w.package })), by_role(201, 403, 403, 403)),
         (m, p) => panic!("no matrix rules for {m} {p}: add them to custom_case in tests/api_authz.rs"),
     }

@@ -237,3 +237,76 @@ async fn music_that_does_not_play_falls_back_to_silence_and_the_caller_still_wai
     assert!(plays.len() <= 3, "no spin: {plays:?}");
     assert_eq!(r.hangup_cause.as_deref(), Some("NO_ANSWER"), "the wait ended by the queue's timeout");
 }
+
+/// Each way of leaving the queue is written into the call's record and counted in the
+/// queue report (JSON and CSV) and on the monitor, over HTTP, with the same figures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_record_the_report_and_the_monitor_say_how_each_caller_left_the_queue() {
+    let api = common::api::start_demo(|_| {}).await;
+    let p = pbx_on(api.store.clone(), OPEN, std::time::Duration::from_millis(SECOND_MS), api.acd.clone()).await;
+    let id = queue(&p, &["1002"], json!({ "max_wait": 10, "wait_without_agents": false, "service_level": 20 }));
+    let agent_1002 = agent(&p, "1002");
+    // 1: the agent answers at once.
+    let mut s = caller();
+    s.targets = BTreeMap::from([(phone("1002"), Target::Answer { after_ms: 30, talk_ms: Some(50) })]);
+    let (_, answered) = call(&p, s).await;
+    // 2: the agent on break; the caller hangs up after 6 of the switch's seconds.
+    p.store.set_agent_status(p.acme, agent_1002, "on_break").unwrap();
+    api.acd.set_status(agent_1002, switchboard::acd::Status::OnBreak);
+    let mut s = caller();
+    s.hangup_after_ms = Some(6 * SECOND_MS);
+    let (_, abandoned) = call(&p, s).await;
+    // 3: waits the queue's longest (10 s).
+    let (_, timed_out) = call(&p, caller()).await;
+    // 4: nobody logged in, and this queue does not wait without agents.
+    api.acd.set_status(agent_1002, switchboard::acd::Status::LoggedOut);
+    let (_, refused) = call(&p, caller()).await;
+
+    let visit = |cdr: &Value| cdr["queue_visits"].as_array().filter(|v| v.len() == 1).unwrap_or_else(|| panic!("{cdr}"))[0].clone();
+    let v = visit(&answered);
+    assert_eq!((v["outcome"].as_str(), v["agent_id"].as_i64(), v["queue"].as_str()), (Some("answered"), Some(agent_1002), Some("Support")), "{v}");
+    assert!(v["wait"].as_i64().unwrap() <= 3, "{v}");
+    let v = visit(&abandoned);
+    assert_eq!((v["outcome"].as_str(), v["agent_id"].as_i64()), (Some("abandoned"), None), "{v}");
+    assert!((4..=8).contains(&v["wait"].as_i64().unwrap()), "about 6 s: {v}");
+    let v = visit(&timed_out);
+    assert_eq!(v["outcome"], "timed_out", "{v}");
+    assert!((10..=13).contains(&v["wait"].as_i64().unwrap()), "about 10 s: {v}");
+    assert_eq!((visit(&refused)["outcome"].as_str(), visit(&refused)["wait"].as_i64()), (Some("no_agents"), Some(0)));
+
+    let admin = api.login("tenant@acme.test", "Demo-Tenant-2026").await;
+    let (st, report) = api.call("GET", "/api/v1/queues/report", Some(&admin), None).await;
+    assert_eq!(st, 200, "{report}");
+    let days = report["days"].as_array().unwrap();
+    assert_eq!(days.len(), 1, "{report}");
+    let d = &days[0];
+    assert_eq!(
+        [&d["offered"], &d["answered"], &d["abandoned"], &d["timed_out"], &d["exited"], &d["refused"]].map(|v| v.as_i64().unwrap()),
+        [3, 1, 1, 1, 0, 1],
+        "{d}"
+    );
+    // One of three callers who wanted an agent got one within the 20 s target.
+    assert_eq!((d["queue_id"].as_i64(), d["service_level_percent"].as_i64()), (Some(id), Some(33)), "{d}");
+    let (st, csv) = api.call("GET", "/api/v1/queues/report?format=csv", Some(&admin), None).await;
+    assert_eq!(st, 200);
+    let lines: Vec<&str> = csv.as_str().unwrap().lines().collect();
+    assert!(lines[0].starts_with("date,queue_id,queue,offered,answered,abandoned,timed_out,exited,refused,"), "{lines:?}");
+    assert!(lines[1].contains(&format!(",{id},Support,3,1,1,1,0,1,")) && lines[1].ends_with(",33"), "{lines:?}");
+    let (st, bad) = api.call("GET", "/api/v1/queues/report?from=yesterday", Some(&admin), None).await;
+    assert_eq!(st, 422, "{bad}");
+
+    // The wallboard's today agrees, and shows the agent logged out.
+    let (_, monitor) = api.call("GET", "/api/v1/queues/monitor", Some(&admin), None).await;
+    let q = monitor["queues"].as_array().unwrap().iter().find(|q| q["id"] == id).unwrap_or_else(|| panic!("{monitor}")).clone();
+    let today = &q["today"];
+    assert_eq!(
+        [&today["offered"], &today["answered"], &today["abandoned"], &today["timed_out"], &today["refused"]].map(|v| v.as_i64().unwrap()),
+        [3, 1, 1, 1, 1],
+        "{q}"
+    );
+    assert_eq!(today["service_level_percent"], 33, "{q}");
+    assert_eq!((q["agents"][0]["user_id"].as_i64(), q["agents"][0]["state"].as_str()), (Some(agent_1002), Some("logged_out")), "{q}");
+    // The CDR list carries the visits too, and its CSV says them in words.
+    let (_, csv) = api.call("GET", "/api/v1/cdrs.csv", Some(&admin), None).await;
+    assert!(csv.as_str().unwrap_or_default().contains("Support timed_out after 1"), "{csv}");
+}

@@ -174,6 +174,8 @@ pub enum Refused {
     NoAgents,
 }
 
+pub use crate::pbx::queue::{Counters, Outcome};
+
 /// How a caller left the line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Left {
@@ -184,25 +186,31 @@ pub enum Left {
     Exited,
 }
 
+impl From<Left> for Outcome {
+    fn from(l: Left) -> Outcome {
+        match l {
+            Left::Abandoned => Outcome::Abandoned,
+            Left::TimedOut => Outcome::TimedOut,
+            Left::Exited => Outcome::Exited,
+        }
+    }
+}
+
+impl From<Refused> for Outcome {
+    fn from(r: Refused) -> Outcome {
+        match r {
+            Refused::Full => Outcome::Full,
+            Refused::NoAgents => Outcome::NoAgents,
+        }
+    }
+}
+
 /// Something the engine decided that the world must hear of: an offer to deliver, an
 /// agent put on break by their unanswered offers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     Offer { caller: CallerId, offer: Offer },
     OnBreak { user_id: i64, queue_id: i64, unanswered: u32 },
-}
-
-/// Today's figures for one queue.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Counters {
-    pub offered: u64,
-    pub answered: u64,
-    pub abandoned: u64,
-    pub timed_out: u64,
-    pub exited: u64,
-    pub answered_wait_ms: u64,
-    pub longest_wait_ms: u64,
-    pub within_service_level: u64,
 }
 
 #[derive(Debug)]
@@ -267,7 +275,12 @@ impl Agent {
 #[derive(Debug, Clone, Copy)]
 enum Place {
     Waiting(i64),
-    Talking { queue: i64, agent: i64 },
+    /// `waited`: ms in line before the agent answered.
+    Talking {
+        queue: i64,
+        agent: i64,
+        waited: u64,
+    },
 }
 
 /// How many answered waits the estimate averages.
@@ -318,12 +331,15 @@ impl Engine {
         self.roll_day(now);
         self.learn(spec, now);
         let q = &self.queues[&spec.id];
-        if spec.max_callers > 0 && q.waiting.len() >= spec.max_callers {
-            return Err(Refused::Full);
-        }
         let logged_in = spec.agents.iter().any(|a| self.agents.get(&a.user_id).is_some_and(|g| g.status != Status::LoggedOut));
-        if !logged_in && !wait_without_agents {
-            return Err(Refused::NoAgents);
+        let refused = if spec.max_callers > 0 && q.waiting.len() >= spec.max_callers {
+            Some(Refused::Full)
+        } else {
+            (!logged_in && !wait_without_agents).then_some(Refused::NoAgents)
+        };
+        if let Some(r) = refused {
+            self.queues.get_mut(&spec.id).expect("learned").today.left(r.into(), 0, 0);
+            return Err(r);
         }
         self.next_id += 1;
         let id = self.next_id;
@@ -331,7 +347,7 @@ impl Engine {
         // By priority, then arrival: a caller goes after everyone of its priority or higher.
         let at = q.waiting.iter().position(|w| w.priority < priority).unwrap_or(q.waiting.len());
         q.waiting.insert(at, Waiting { id, priority, arrived: now, caller: caller.to_string(), offer: Vec::new() });
-        q.today.offered += 1;
+        q.today.entered();
         self.callers.insert(id, Place::Waiting(spec.id));
         Ok(id)
     }
@@ -380,18 +396,13 @@ impl Engine {
                 let i = q.waiting.iter().position(|w| w.id == caller).expect("waiting");
                 let w = q.waiting.remove(i);
                 let waited = now.saturating_sub(w.arrived);
-                q.today.answered += 1;
-                q.today.answered_wait_ms += waited;
-                q.today.longest_wait_ms = q.today.longest_wait_ms.max(waited);
-                if waited <= spec.service_level_secs * 1000 {
-                    q.today.within_service_level += 1;
-                }
+                q.today.left(Outcome::Answered, waited, spec.service_level_secs);
                 q.recent_waits.push_back(waited);
                 if q.recent_waits.len() > RECENT {
                     q.recent_waits.pop_front();
                 }
                 q.strikes.remove(&user_id);
-                self.callers.insert(caller, Place::Talking { queue, agent: user_id });
+                self.callers.insert(caller, Place::Talking { queue, agent: user_id, waited });
                 if let Some(a) = self.agents.get_mut(&user_id) {
                     a.talking = Some((caller, queue, now));
                 }
@@ -445,18 +456,13 @@ impl Engine {
     /// an offer, an agent — is released. Idempotent: a ticket's drop calls it again.
     pub fn leave(&mut self, caller: CallerId, how: Left, now: u64) {
         match self.callers.remove(&caller) {
-            Some(Place::Talking { queue, agent }) => self.talk_ended(queue, agent, caller, now),
+            Some(Place::Talking { queue, agent, .. }) => self.talk_ended(queue, agent, caller, now),
             Some(Place::Waiting(queue)) => {
                 self.free_offer(queue, caller);
                 let q = self.queues.get_mut(&queue).expect("a caller's queue");
                 if let Some(i) = q.waiting.iter().position(|w| w.id == caller) {
                     let w = q.waiting.remove(i);
-                    q.today.longest_wait_ms = q.today.longest_wait_ms.max(now.saturating_sub(w.arrived));
-                }
-                match how {
-                    Left::Abandoned => q.today.abandoned += 1,
-                    Left::TimedOut => q.today.timed_out += 1,
-                    Left::Exited => q.today.exited += 1,
+                    q.today.left(how.into(), now.saturating_sub(w.arrived), 0);
                 }
             }
             None => {}
@@ -630,8 +636,13 @@ impl Engine {
 
     /// The agent a caller is talking to, once one answered.
     pub fn agent_of(&self, caller: CallerId) -> Option<i64> {
+        self.answered(caller).map(|(agent, _)| agent)
+    }
+
+    /// The agent talking to `caller`, and how long (ms) it waited in line for them.
+    pub fn answered(&self, caller: CallerId) -> Option<(i64, u64)> {
         match self.callers.get(&caller) {
-            Some(Place::Talking { agent, .. }) => Some(*agent),
+            Some(Place::Talking { agent, waited, .. }) => Some((*agent, *waited)),
             _ => None,
         }
     }

@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
 
-pub use engine::{AgentSpec, Counters, Effect, Left, Offer, OfferEnd, Offered, Presence, QueueSpec, Refused, State, Status, Unknown};
+pub use engine::{AgentSpec, Counters, Effect, Left, Offer, OfferEnd, Offered, Outcome, Presence, QueueSpec, Refused, State, Status, Unknown};
 
 /// The switch's live model as the engine's view of the agents' phones.
 pub struct SwitchPresence(pub crate::switch::Switch);
@@ -243,6 +243,11 @@ impl Ticket {
     /// The agent the caller is talking to, once one answered.
     pub fn agent(&self) -> Option<i64> {
         self.acd.engine().agent_of(self.id)
+    }
+
+    /// The agent who answered, and how long the caller waited in line for them.
+    pub fn answered(&self) -> Option<(i64, Duration)> {
+        self.acd.engine().answered(self.id).map(|(a, w)| (a, Duration::from_millis(w)))
     }
 
     /// Place in line (1 = next) and the line's length; None once answered.

@@ -96,17 +96,75 @@ pub fn monitor(api: &Api, req: &Req) -> ApiResult<Reply> {
             .map(|(i, (caller, waited))| json!({ "position": i + 1, "caller": caller, "waiting_secs": waited.as_secs() }))
             .collect();
         let c = api.acd.counters(id);
-        let average_wait = c.answered_wait_ms.checked_div(c.answered).unwrap_or(0) / 1000;
-        let service_level = (c.within_service_level * 100).checked_div(c.answered + c.abandoned);
         out.push(json!({
             "id": q.id, "tenant_id": t.0, "name": q.name, "number": q.number, "strategy": q.strategy,
             "waiting": waiting, "agents": agents,
             "today": {
                 "offered": c.offered, "answered": c.answered, "abandoned": c.abandoned, "timed_out": c.timed_out,
-                "exited": c.exited, "average_wait_secs": average_wait, "longest_wait_secs": c.longest_wait_ms / 1000,
-                "service_level_percent": service_level,
+                "exited": c.exited, "refused": c.refused, "average_wait_secs": c.average_wait_secs(),
+                "longest_wait_secs": c.longest_wait_ms / 1000, "service_level_percent": c.service_level_percent(),
             },
         }));
     }
     Reply::ok(json!({ "queues": out }))
 }
+
+/// `GET /queues/report`: per queue per local day (the tenant's time zone), from `from` to
+/// `to` (dates; default: the last 7 days), offered, answered, abandoned, waits and service
+/// level; `format=csv` for a spreadsheet. Agents see their own queues' rows.
+pub fn report(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let t = req.tenant_of()?;
+    let tz = api.store.tenant_timezone(t)?;
+    let today = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::get(&tz).unwrap_or(jiff::tz::TimeZone::UTC)).date();
+    let date = |name: &str, default: jiff::civil::Date| -> ApiResult<jiff::civil::Date> {
+        match req.query(name) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| ApiError::invalid(name, "must be a date (YYYY-MM-DD)")),
+        }
+    };
+    let (from, to) = (date("from", today.saturating_sub(jiff::Span::new().days(6)))?, date("to", today)?);
+    let mut days = api.store.queue_report(t, from, to)?;
+    if let (Within::Tenant(_), Some(user)) = (req.grant.within, req.grant.owner) {
+        let mine = api.store.queues_of_agent(t, user)?;
+        days.retain(|d| mine.contains(&d.queue_id));
+    }
+    let rows: Vec<Value> = days
+        .iter()
+        .map(|d| {
+            let c = &d.counts;
+            json!({
+                "date": d.date, "queue_id": d.queue_id, "queue": d.queue, "offered": c.offered, "answered": c.answered,
+                "abandoned": c.abandoned, "timed_out": c.timed_out, "exited": c.exited, "refused": c.refused,
+                "average_wait_secs": c.average_wait_secs(), "longest_wait_secs": c.longest_wait_ms / 1000,
+                "service_level_percent": c.service_level_percent(),
+            })
+        })
+        .collect();
+    if req.query("format") == Some("csv") {
+        let mut out = REPORT_COLUMNS.join(",");
+        out.push_str("\r\n");
+        for row in &rows {
+            let line: Vec<String> = REPORT_COLUMNS.iter().map(|c| super::handlers::csv_field(&row[*c])).collect();
+            out.push_str(&line.join(","));
+            out.push_str("\r\n");
+        }
+        return Ok(Reply { status: warp::http::StatusCode::OK, body: None, raw: Some(("text/csv; charset=utf-8", out.into_bytes())) });
+    }
+    Reply::ok(json!({ "tenant_id": t.0, "timezone": tz, "from": from.to_string(), "to": to.to_string(), "days": rows }))
+}
+
+/// The report's CSV columns, in order.
+const REPORT_COLUMNS: &[&str] = &[
+    "date",
+    "queue_id",
+    "queue",
+    "offered",
+    "answered",
+    "abandoned",
+    "timed_out",
+    "exited",
+    "refused",
+    "average_wait_secs",
+    "longest_wait_secs",
+    "service_level_percent",
+];

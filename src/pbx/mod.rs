@@ -7,6 +7,7 @@
 //! - [`dialstring`]: `user/…@domain`, `sofia/gateway/…`, legs and their variables.
 //! - [`channel`]: the one rule for which tenant a channel belongs to.
 //! - [`plan`]: routing decisions that need no live call (fallbacks, outbound routes, blocks).
+//! - [`queue`]: how a caller leaves a call queue, and the figures counted from it.
 //! - [`time`]: time conditions in the tenant's zone.
 
 pub mod channel;
@@ -15,4 +16,5 @@ pub mod destination;
 pub mod dial;
 pub mod dialstring;
 pub mod plan;
+pub mod queue;
 pub mod time;

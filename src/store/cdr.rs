@@ -27,6 +27,20 @@ pub struct Cdr {
     /// The call was a member of a conference (not a column: its billed seconds count
     /// toward the tenant's conference minutes when it is settled).
     pub conference: bool,
+    /// Each call queue the call went to, in order (`queue_calls`).
+    pub queue_visits: Vec<QueueVisit>,
+}
+
+/// One time a call went to a call queue, and how it left.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct QueueVisit {
+    pub queue_id: i64,
+    pub entered_at: String,
+    /// Seconds in line: until an agent answered, or until it left.
+    pub wait: i64,
+    /// The user who answered.
+    pub agent_id: Option<i64>,
+    pub outcome: crate::pbx::queue::Outcome,
 }
 
 impl Store {
@@ -101,6 +115,13 @@ impl Store {
                 for number in numbers {
                     ins.execute(rusqlite::params![t.0, number, c.started_at, id])?;
                 }
+                let mut visit = conn.prepare_cached(
+                    "INSERT INTO queue_calls (cdr_uuid, seq, tenant_id, queue_id, entered_at, wait, agent_id, outcome)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )?;
+                for (seq, v) in c.queue_visits.iter().enumerate() {
+                    visit.execute(rusqlite::params![c.uuid, seq as i64, t.0, v.queue_id, v.entered_at, v.wait, v.agent_id, v.outcome.as_str()])?;
+                }
             }
         }
         Ok(n == 1)
@@ -110,10 +131,36 @@ impl Store {
     pub fn cdr(&self, uuid: &str) -> Result<Option<serde_json::Value>> {
         use rusqlite::OptionalExtension;
         let c = self.conn()?;
-        let row =
+        let mut row =
             c.prepare_cached(&format!("SELECT {} FROM cdrs WHERE uuid = ?1", CDR_COLUMNS.join(", ")))?.query_row([uuid], cdr_json).optional()?;
+        if let Some(r) = row.as_mut() {
+            with_queue_visits(&c, std::slice::from_mut(r))?;
+        }
         Ok(row)
     }
+}
+
+/// Adds each record's `queue_visits` (queue and agent by name, as they are named now).
+fn with_queue_visits(c: &rusqlite::Connection, rows: &mut [serde_json::Value]) -> Result<()> {
+    let mut q = c.prepare_cached(
+        "SELECT v.queue_id, COALESCE(q.name, ''), v.entered_at, v.wait, v.agent_id, COALESCE(u.name, ''), v.outcome
+         FROM queue_calls v LEFT JOIN call_queues q ON q.id = v.queue_id LEFT JOIN users u ON u.id = v.agent_id
+         WHERE v.cdr_uuid = ?1 ORDER BY v.seq",
+    )?;
+    for row in rows {
+        let Some(uuid) = row["uuid"].as_str().map(str::to_owned) else { continue };
+        let visits: Vec<serde_json::Value> = q
+            .query_map([uuid], |r| {
+                Ok(serde_json::json!({
+                    "queue_id": r.get::<_, i64>(0)?, "queue": r.get::<_, String>(1)?, "entered_at": r.get::<_, String>(2)?,
+                    "wait": r.get::<_, i64>(3)?, "agent_id": r.get::<_, Option<i64>>(4)?, "agent": r.get::<_, String>(5)?,
+                    "outcome": r.get::<_, String>(6)?,
+                }))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        row["queue_visits"] = serde_json::Value::Array(visits);
+    }
+    Ok(())
 }
 
 /// A row of [`CDR_COLUMNS`] as JSON, keyed by column.
@@ -246,9 +293,11 @@ impl Store {
             }
         }
         let cols = CDR_COLUMNS.iter().map(|col| format!("c.{col}")).collect::<Vec<_>>().join(", ");
-        w.page_keyed(&c, table, keys, order, f.page, f.per_page.clamp(1, 10_000), cdr_json, |page| {
+        let mut page = w.page_keyed(&c, table, keys, order, f.page, f.per_page.clamp(1, 10_000), cdr_json, |page| {
             format!("SELECT {cols} FROM {page} k JOIN cdrs c ON c.id = k.id ORDER BY k.at DESC, k.id DESC")
-        })
+        })?;
+        with_queue_visits(&c, &mut page.items)?;
+        Ok(page)
     }
 }
 

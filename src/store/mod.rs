@@ -54,6 +54,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../sql/0009_reservation_settlement.sql"),
     include_str!("../../sql/0010_sign_in.sql"),
     include_str!("../../sql/0011_call_queues.sql"),
+    include_str!("../../sql/0012_queue_calls.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

@@ -5,6 +5,7 @@ use rusqlite::OptionalExtension;
 
 use super::{now, Result, Store, StoreError, TenantId};
 use crate::pbx::config::AgentPhones;
+use crate::pbx::queue::{Counters, Outcome};
 
 /// The choices an agent makes, as stored.
 pub const STATUSES: &[&str] = &["logged_out", "available", "on_break"];
@@ -65,5 +66,54 @@ impl Store {
         )?
         .execute((user, status, now()))?;
         Ok(())
+    }
+}
+
+/// One queue's figures for one local day of the report.
+#[derive(Debug, Clone, serde::Serialize, PartialEq)]
+pub struct QueueDay {
+    /// `YYYY-MM-DD` in the tenant's time zone.
+    pub date: String,
+    pub queue_id: i64,
+    /// As the queue is named now ('' when it has since been deleted).
+    pub queue: String,
+    #[serde(flatten)]
+    pub counts: Counters,
+}
+
+impl Store {
+    /// Every queue's figures per local day, from day `from` to day `to` (inclusive) in the
+    /// tenant's time zone, counted from the calls' records (`queue_calls`) with the same
+    /// rules as the live wallboard. Days and queues without calls are left out.
+    pub fn queue_report(&self, tenant: TenantId, from: jiff::civil::Date, to: jiff::civil::Date) -> Result<Vec<QueueDay>> {
+        if to < from {
+            return Err(StoreError::invalid("to", "is before from"));
+        }
+        if (to - from).get_days() as i64 + 1 > super::usage::MAX_DAYS {
+            return Err(StoreError::invalid("to", format!("at most {} days from `from`", super::usage::MAX_DAYS)));
+        }
+        let tz = jiff::tz::TimeZone::get(&self.tenant_timezone(tenant)?).unwrap_or(jiff::tz::TimeZone::UTC);
+        let start_of = |d: jiff::civil::Date| -> Result<jiff::Timestamp> {
+            Ok(d.to_zoned(tz.clone()).map_err(|e| StoreError::invalid("from", e.to_string()))?.timestamp())
+        };
+        let (lo, hi) = (start_of(from)?, start_of(to.tomorrow().map_err(|e| StoreError::invalid("to", e.to_string()))?)?);
+        let c = self.conn()?;
+        let mut q = c.prepare_cached(
+            "SELECT v.entered_at, v.queue_id, COALESCE(q.name, ''), COALESCE(q.service_level, 0), v.wait, v.outcome
+             FROM queue_calls v LEFT JOIN call_queues q ON q.id = v.queue_id
+             WHERE v.tenant_id = ?1 AND v.entered_at >= ?2 AND v.entered_at < ?3",
+        )?;
+        let mut days: std::collections::BTreeMap<(String, String, i64), Counters> = Default::default();
+        let mut rows = q.query((tenant.0, lo.to_string(), hi.to_string()))?;
+        while let Some(r) = rows.next()? {
+            let (Ok(at), Some(how)) = (r.get::<_, String>(0)?.parse::<jiff::Timestamp>(), Outcome::parse(&r.get::<_, String>(5)?)) else { continue };
+            let day = at.to_zoned(tz.clone()).date().to_string();
+            let c = days.entry((day, r.get(2)?, r.get(1)?)).or_default();
+            if how.entered() {
+                c.entered();
+            }
+            c.left(how, r.get::<_, i64>(4)?.max(0) as u64 * 1000, r.get::<_, i64>(3)?.max(0) as u64);
+        }
+        Ok(days.into_iter().map(|((date, queue, queue_id), counts)| QueueDay { date, queue_id, queue, counts }).collect())
     }
 }

@@ -18,6 +18,8 @@ pub struct ApiServer {
     /// The first super admin's password (None after a restart over an existing directory).
     pub admin_password: Option<String>,
     pub store: switchboard::store::Store,
+    /// The call queues the API reads (a test's router runs its calls on the same).
+    pub acd: switchboard::acd::Acd,
     stop: Option<tokio::sync::watch::Sender<bool>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -57,7 +59,7 @@ async fn start_seeded(dir: &Path, tweak: impl FnOnce(&mut Config), demo: bool) -
     })
     .await
     .unwrap();
-    let store = state.store.clone();
+    let (store, acd) = (state.store.clone(), state.acd.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::watch::channel(false);
@@ -68,7 +70,7 @@ async fn start_seeded(dir: &Path, tweak: impl FnOnce(&mut Config), demo: bool) -
         switchboard::api::api(state.clone()).or(switchboard::api::freeswitch::xml_curl(state))
     };
     let task = tokio::spawn(switchboard::http::serve(listener, warp::service(routes), limits, rx, Default::default()));
-    ApiServer { addr, dir: dir.to_path_buf(), admin_password: pw, store, stop: Some(tx), task: Some(task) }
+    ApiServer { addr, dir: dir.to_path_buf(), admin_password: pw, store, acd, stop: Some(tx), task: Some(task) }
 }
 
 pub async fn start(tweak: impl FnOnce(&mut Config)) -> ApiServer {

@@ -35,6 +35,11 @@ pub async fn pbx_with_queues(at: &str, second: std::time::Duration, acd: switchb
     let dir = super::api::temp_dir();
     let store = Store::open(&dir.join("t.db")).unwrap();
     switchboard::store::seed::demo(&store, &|p| format!("plain:{p}")).unwrap();
+    pbx_on(store, at, second, acd).await
+}
+
+/// Calls routed over `store` (the demo installation, seeded), e.g. an API server's.
+pub async fn pbx_on(store: Store, at: &str, second: std::time::Duration, acd: switchboard::acd::Acd) -> Pbx {
     let t: jiff::Timestamp = at.parse().unwrap();
     let router = Router::with_clock(store.clone(), "ivr/unroutable.wav".into(), Arc::new(move || t)).with_second(second).with_acd(acd);
     let srv = super::start(Arc::new(router)).await;

@@ -54,7 +54,7 @@ pub fn cdrs(api: &Api, req: &Req) -> ApiResult<Reply> {
 /// One CSV field: quoted when it holds a separator, quote or newline; a text cell that a
 /// spreadsheet would run as a formula (`=`, `@`, `-`, `+` followed by a letter…) gets a
 /// leading `'` — caller names come from strangers.
-fn csv_field(v: &Value) -> String {
+pub(crate) fn csv_field(v: &Value) -> String {
     let s = match v {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
@@ -70,13 +70,27 @@ fn csv_field(v: &Value) -> String {
     }
 }
 
+/// A record's queue visits in one cell: "Sales answered by Ann after 12 s; Support timed_out after 60 s".
+fn queue_visits_text(visits: &Value) -> String {
+    let Some(visits) = visits.as_array() else { return String::new() };
+    visits
+        .iter()
+        .map(|v| {
+            let by = v["agent"].as_str().filter(|a| !a.is_empty()).map(|a| format!(" by {a}")).unwrap_or_default();
+            format!("{} {}{by} after {} s", v["queue"].as_str().unwrap_or(""), v["outcome"].as_str().unwrap_or(""), v["wait"])
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 pub fn cdrs_csv(api: &Api, req: &Req) -> ApiResult<Reply> {
     let page = cdr_page(api, req, 10_000, false)?;
     let cols = crate::store::cdr::CDR_COLUMNS;
     let mut out = cols.join(",");
-    out.push_str("\r\n");
+    out.push_str(",queues\r\n");
     for row in &page.items {
-        let line: Vec<String> = cols.iter().map(|c| csv_field(&row[*c])).collect();
+        let mut line: Vec<String> = cols.iter().map(|c| csv_field(&row[*c])).collect();
+        line.push(csv_field(&Value::String(queue_visits_text(&row["queue_visits"]))));
         out.push_str(&line.join(","));
         out.push_str("\r\n");
     }

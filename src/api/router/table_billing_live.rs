@@ -200,6 +200,16 @@ pub(super) fn routes() -> Vec<Route> {
             crate::api::queues::monitor,
         ),
         custom(
+            m("GET"),
+            "/queues/report",
+            Token(crate::access::Token::CallQueues),
+            Core,
+            "Call queues",
+            "Per queue per day (the tenant's time zone): offered, answered, abandoned, timed out, waits, service level; from, to (dates), format=csv",
+            BodyDoc::None,
+            crate::api::queues::report,
+        ),
+        custom(
             m("POST"),
             "/click-to-call",
             User,

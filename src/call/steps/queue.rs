@@ -8,12 +8,13 @@ use std::time::Duration;
 use tokio::time::{sleep_until, Instant};
 use tracing::info;
 
-use crate::acd::{AgentSpec, Left, Offer, OfferEnd, QueueSpec, Refused, Status, Ticket};
+use crate::acd::{AgentSpec, Left, Offer, OfferEnd, Outcome, QueueSpec, Refused, Status, Ticket};
 use crate::call::channel::Channel;
 use crate::call::state::{Call, Next, RouteError};
 use crate::esl::ApiCommand;
 use crate::pbx::config::{AgentPhones, CallQueue};
 use crate::pbx::dialstring;
+use crate::store::cdr::QueueVisit;
 
 /// FreeSWITCH's own music stream (vanilla local_stream.conf), for a tenant with none.
 const DEFAULT_MUSIC: &str = "local_stream://moh";
@@ -102,20 +103,47 @@ pub(crate) async fn run<C: Channel>(call: &mut Call<'_, C>, id: i64) -> Result<N
     let users: Vec<i64> = q.agents.iter().map(|a| a.user_id).collect();
     let phones = call.read(move |st, t| st.queue_agents(t, &users)).await?;
     let spec = spec(&q, &phones, call.tenant.id);
+    let entered_at = crate::store::now();
     let mut ticket = match call.env.acd.join(&spec, &call.caller.number, 0, q.wait_without_agents) {
         Ok(t) => t,
-        Err(Refused::Full) => {
-            info!(queue = %q.name, "queue full");
-            call.path.push(format!("queue {} full", q.name));
-            return Ok(Next::Go(q.full_destination));
-        }
-        Err(Refused::NoAgents) => {
-            info!(queue = %q.name, "no agent logged in");
-            call.path.push(format!("queue {}: no agents", q.name));
-            return Ok(Next::Go(q.no_agents_destination));
+        Err(refused) => {
+            call.cdr.queue_visits.push(QueueVisit { queue_id: q.id, entered_at, wait: 0, agent_id: None, outcome: refused.into() });
+            let (why, next) = match refused {
+                Refused::Full => ("full", q.full_destination),
+                Refused::NoAgents => ("no agents", q.no_agents_destination),
+            };
+            info!(queue = %q.name, why, "caller turned away");
+            call.path.push(format!("queue {}: {why}", q.name));
+            return Ok(Next::Go(next));
         }
     };
     call.path.push(format!("queue {}", q.name));
+    let started = Instant::now();
+    let done = in_line(call, &mut ticket, &q, started).await;
+    // The visit as the call's record keeps it, whatever ended it (an error here is the
+    // caller gone mid-command: abandoned, as the ticket's drop counts it).
+    let left = done.as_ref().ok().and_then(|(_, left)| *left);
+    let (outcome, waited, agent_id) = match ticket.answered() {
+        Some((agent, waited)) => (Outcome::Answered, waited, Some(agent)),
+        None => (left.map_or(Outcome::Abandoned, Outcome::from), started.elapsed(), None),
+    };
+    // In the switch's seconds (a test's are shorter, as its simulator's are).
+    let wait = (waited.as_secs_f64() / call.env.second.as_secs_f64()).round() as i64;
+    call.cdr.queue_visits.push(QueueVisit { queue_id: q.id, entered_at, wait, agent_id, outcome });
+    if let Some(how) = left {
+        ticket.leave(how);
+    }
+    done.map(|(next, _)| next)
+}
+
+/// The caller in line until an agent's conversation with it ends (`Next::Done`) or it
+/// leaves the line (how, and where to).
+async fn in_line<C: Channel>(
+    call: &mut Call<'_, C>,
+    ticket: &mut Ticket,
+    q: &CallQueue,
+    started: Instant,
+) -> Result<(Next, Option<Left>), RouteError> {
     call.answer().await?;
     let mut music = match q.moh_class_id.or(call.tenant.moh_class) {
         Some(class) => crate::pbx::plan::moh_stream(call.tenant.id, class),
@@ -133,7 +161,6 @@ pub(crate) async fn run<C: Channel>(call: &mut Call<'_, C>, id: i64) -> Result<N
     call.ch.set(&vars).await?;
     // In the switch's seconds (a test's are shorter, as its simulator's are).
     let second = call.env.second;
-    let started = Instant::now();
     let deadline = started + second * q.max_wait.max(1) as u32;
     let every = (q.announce_every > 0).then(|| second * q.announce_every as u32);
     let mut announce_at = every.map(|e| started + e);
@@ -141,10 +168,10 @@ pub(crate) async fn run<C: Channel>(call: &mut Call<'_, C>, id: i64) -> Result<N
         if call.ch.hung_up() {
             // The ticket's drop counts the caller as abandoned, with its wait.
             call.cdr.disposition = "no_answer";
-            return Ok(Next::Done);
+            return Ok((Next::Done, None));
         }
         let since = Instant::now();
-        match wait_in_line(call, &mut ticket, &music, &q.exit_key, deadline, announce_at).await? {
+        match wait_in_line(call, ticket, &music, &q.exit_key, deadline, announce_at).await? {
             Wake::Ended => {
                 // Music that stops at once is music the switch cannot play (a class it has
                 // no stream for): its own default, then endless silence, never a spin.
@@ -158,22 +185,20 @@ pub(crate) async fn run<C: Channel>(call: &mut Call<'_, C>, id: i64) -> Result<N
             }
             Wake::TimedOut => {
                 info!(queue = %q.name, "caller waited the queue's longest");
-                ticket.leave(Left::TimedOut);
                 call.path.push("queue timeout".into());
-                return Ok(Next::Go(q.timeout_destination));
+                return Ok((Next::Go(q.timeout_destination.clone()), Some(Left::TimedOut)));
             }
             Wake::Exit => {
-                ticket.leave(Left::Exited);
                 call.path.push("queue exit key".into());
-                return Ok(Next::Go(q.exit_destination));
+                return Ok((Next::Go(q.exit_destination.clone()), Some(Left::Exited)));
             }
             Wake::Announce => {
-                announce(call, &ticket, &q).await;
+                announce(call, ticket, q).await;
                 announce_at = every.map(|e| Instant::now() + e);
             }
             Wake::Offer(offer) => {
-                if offered(call, &ticket, offer).await? {
-                    return Ok(Next::Done);
+                if offered(call, ticket, offer).await? {
+                    return Ok((Next::Done, None));
                 }
             }
         }
