@@ -310,3 +310,60 @@ async fn the_record_the_report_and_the_monitor_say_how_each_caller_left_the_queu
     let (_, csv) = api.call("GET", "/api/v1/cdrs.csv", Some(&admin), None).await;
     assert!(csv.as_str().unwrap_or_default().contains("Support timed_out after 1"), "{csv}");
 }
+
+/// A route that gives its callers a priority puts them ahead in line: a caller from the
+/// VIP DID, arriving second, is put through first when the agent comes back; a priority
+/// beyond the highest is refused when the route is saved.
+#[tokio::test]
+async fn a_vip_route_s_callers_go_ahead_of_those_already_waiting() {
+    let acd = switchboard::acd::Acd::default();
+    let p = pbx_with_queues(OPEN, std::time::Duration::from_millis(SECOND_MS), acd.clone()).await;
+    let id = queue(&p, &["1002"], json!({}));
+    let agent_1002 = agent(&p, "1002");
+    p.store.set_agent_status(p.acme, agent_1002, "on_break").unwrap();
+    let did = find(&p.store, &res::DIDS, Within::Everything, "number", "+12125550100")["id"].as_i64().unwrap();
+    let q = ListQuery { page: 1, per_page: 500, filters: vec![("did_id".into(), did.to_string())], ..Default::default() };
+    let route = p.store.list(&res::INBOUND_ROUTES, Within::Tenant(p.acme), None, &q).unwrap().items[0]["id"].as_i64().unwrap();
+    let too_high = p.store.update(
+        &res::INBOUND_ROUTES,
+        Within::Tenant(p.acme),
+        None,
+        route,
+        &obj(json!({ "destination": { "type": "queue", "id": id, "priority": 10 } })),
+    );
+    let why = format!("{:?}", too_high.unwrap_err());
+    assert!(why.contains("priority must be 0 to 9"), "{why}");
+    p.store
+        .update(
+            &res::INBOUND_ROUTES,
+            Within::Tenant(p.acme),
+            None,
+            route,
+            &obj(json!({ "destination": { "type": "queue", "id": id, "priority": 5 } })),
+        )
+        .unwrap();
+
+    let sw = Switch::default();
+    let mut first = caller();
+    first.hangup_after_ms = Some(60 * SECOND_MS);
+    first.targets = BTreeMap::from([(phone("1002"), Target::Answer { after_ms: 20, talk_ms: Some(50) })]);
+    let first = {
+        let (sw, srv) = (sw.clone(), p.srv.addr);
+        tokio::spawn(async move { sw.call(srv, std::sync::Arc::new(first)).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let mut vip = from_trunk("+12125550100", "+15557654321");
+    vip.second_ms = SECOND_MS;
+    vip.targets = BTreeMap::from([(phone("1002"), Target::Answer { after_ms: 20, talk_ms: Some(90 * SECOND_MS) })]);
+    let vip = {
+        let (sw, srv) = (sw.clone(), p.srv.addr);
+        tokio::spawn(async move { sw.call(srv, std::sync::Arc::new(vip)).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(acd.waiting(id).iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>(), ["+15557654321", "1004"], "the VIP is first in line");
+    acd.set_status(agent_1002, switchboard::acd::Status::Available);
+    let (vip, first) = (vip.await.unwrap(), first.await.unwrap());
+    assert_eq!(rung(&vip), ["1002"], "{:?}", apps(&vip));
+    // The agent talks to the VIP until the first caller gives up.
+    assert!(first.bridges.is_empty(), "{:?}", apps(&first));
+}

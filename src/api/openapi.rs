@@ -234,6 +234,8 @@ pub fn document() -> Value {
             "type": { "type": "string", "enum": DESTINATION_TYPES },
             "id": { "type": "integer", "description": "for object destinations: an object of the same tenant" },
             "number": { "type": "string", "description": "for external" },
+            "priority": { "type": "integer", "minimum": 0, "maximum": crate::pbx::destination::MAX_QUEUE_PRIORITY,
+                "description": "for queue: callers who come this way go ahead of lower priorities (default 0)" },
             "cause": { "type": "string", "enum": crate::pbx::destination::HANGUP_CAUSES, "description": "for hangup" } } }),
     );
     json!({

@@ -191,12 +191,13 @@ pub fn explain(store: &Store, tenant: Option<TenantId>, number: &str, from: Opti
                 steps.push(step(format!("conference {}", c.number), why));
                 None
             }
-            Destination::Queue { id } => {
+            Destination::Queue { id, priority } => {
                 let q = store.call_queue(tenant, id)?;
                 steps.push(step(
                     format!("call queue {} ({})", q.number, q.name),
                     format!(
-                        "waits in line with music; {} of {} agents, each offer ringing {} s; after {} s goes on",
+                        "waits in line with music{}; {} of {} agents, each offer ringing {} s; after {} s goes on",
+                        if priority > 0 { format!(" ahead of callers below priority {priority}") } else { String::new() },
                         q.strategy,
                         q.agents.len(),
                         q.agent_timeout,

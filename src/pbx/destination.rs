@@ -20,6 +20,10 @@ pub enum Destination {
     },
     Queue {
         id: i64,
+        /// Callers who come this way go ahead of those with a lower priority (0, the
+        /// default, to [`MAX_QUEUE_PRIORITY`]): a VIP DID or IVR option.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        priority: i64,
     },
     Voicemail {
         id: i64,
@@ -45,6 +49,13 @@ pub enum Destination {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         cause: Option<String>,
     },
+}
+
+/// The highest priority a route into a call queue may give its callers.
+pub const MAX_QUEUE_PRIORITY: i64 = 9;
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 /// Hangup causes a destination may name (switch_channel.c's cause table, the ones a PBX
@@ -73,7 +84,7 @@ impl Destination {
             Extension { id } | Fax { id } => ("extensions", id),
             RingGroup { id } => ("ring_groups", id),
             Ivr { id } => ("ivr_menus", id),
-            Queue { id } => ("call_queues", id),
+            Queue { id, .. } => ("call_queues", id),
             Voicemail { id } => ("voicemail_boxes", id),
             Conference { id } => ("conferences", id),
             CallFlow { id } => ("call_flows", id),
@@ -112,6 +123,10 @@ mod tests {
         assert_eq!(d, Destination::RingGroup { id: 4 });
         assert_eq!(d.to_json(), r#"{"type":"ring_group","id":4}"#);
         assert_eq!(Destination::Hangup { cause: None }.to_json(), r#"{"type":"hangup"}"#);
+        // A queue's priority is said only when it is not the default.
+        assert_eq!(Destination::Queue { id: 3, priority: 0 }.to_json(), r#"{"type":"queue","id":3}"#);
+        let vip: Destination = serde_json::from_str(r#"{"type":"queue","id":3,"priority":5}"#).unwrap();
+        assert_eq!(vip, Destination::Queue { id: 3, priority: 5 });
         assert!(serde_json::from_str::<Destination>(r#"{"type":"ring_group","id":4,"x":1}"#).is_err());
         assert!(serde_json::from_str::<Destination>(r#"{"type":"moon","id":4}"#).is_err());
         // Every documented type name parses (with the payload its kind needs).

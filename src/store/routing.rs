@@ -110,7 +110,7 @@ impl Store {
             ("extensions", (|id| Destination::Extension { id }) as fn(i64) -> Destination),
             ("ring_groups", |id| Destination::RingGroup { id }),
             ("ivr_menus", |id| Destination::Ivr { id }),
-            ("call_queues", |id| Destination::Queue { id }),
+            ("call_queues", |id| Destination::Queue { id, priority: 0 }),
             ("conferences", |id| Destination::Conference { id }),
         ] {
             if let Some(id) = Self::id_where(&c, table, "number", tenant, number)? {

@@ -36,6 +36,6 @@ pub(crate) async fn run<C: Channel>(call: &mut Call<'_, C>, d: Destination) -> R
         Destination::Conference { id } => Box::pin(conference::run(call, id)).await,
         Destination::External { number } => Box::pin(external::run(call, &number)).await,
         Destination::Hangup { cause } => Box::pin(hangup::run(call, cause.as_deref())).await,
-        Destination::Queue { id } => Box::pin(queue::run(call, id)).await,
+        Destination::Queue { id, priority } => Box::pin(queue::run(call, id, priority)).await,
     }
 }

@@ -98,13 +98,14 @@ enum Wake {
     Exit,
 }
 
-pub(crate) async fn run<C: Channel>(call: &mut Call<'_, C>, id: i64) -> Result<Next, RouteError> {
+/// `priority`: the route's (callers of a higher one go ahead in line).
+pub(crate) async fn run<C: Channel>(call: &mut Call<'_, C>, id: i64, priority: i64) -> Result<Next, RouteError> {
     let q = call.read(move |st, t| st.call_queue(t, id)).await?;
     let users: Vec<i64> = q.agents.iter().map(|a| a.user_id).collect();
     let phones = call.read(move |st, t| st.queue_agents(t, &users)).await?;
     let spec = spec(&q, &phones, call.tenant.id);
     let entered_at = crate::store::now();
-    let mut ticket = match call.env.acd.join(&spec, &call.caller.number, 0, q.wait_without_agents) {
+    let mut ticket = match call.env.acd.join(&spec, &call.caller.number, priority, q.wait_without_agents) {
         Ok(t) => t,
         Err(refused) => {
             call.cdr.queue_visits.push(QueueVisit { queue_id: q.id, entered_at, wait: 0, agent_id: None, outcome: refused.into() });

@@ -4,7 +4,7 @@
 use rusqlite::types::Value as Sql;
 use serde_json::{json, Value};
 
-use crate::pbx::destination::{Destination, HANGUP_CAUSES};
+use crate::pbx::destination::{Destination, HANGUP_CAUSES, MAX_QUEUE_PRIORITY};
 use crate::store::validate;
 
 use super::*;
@@ -86,6 +86,9 @@ fn kind_in(f: &Field, v: &Value) -> std::result::Result<Sql, String> {
                 }
                 Destination::Hangup { cause: Some(c) } if !HANGUP_CAUSES.contains(&c.as_str()) => {
                     return Err(format!("cause must be one of: {}", HANGUP_CAUSES.join(", ")));
+                }
+                Destination::Queue { priority, .. } if !(0..=MAX_QUEUE_PRIORITY).contains(priority) => {
+                    return Err(format!("priority must be 0 to {MAX_QUEUE_PRIORITY}"));
                 }
                 _ => {}
             }

@@ -93,7 +93,13 @@ function destination(id, name, value, schema, aria, load) {
   const show = () => {
     const t = type.value;
     const same = v.type === t;
-    if (DEST_SOURCES[t]) detail = refSelect(nextId(name), DEST_SOURCES[t], same ? v.id : undefined, `${aria} ${t.replace(/_/g, ' ')}`, load);
+    if (t === 'queue') {
+      // A queue also takes the priority its callers get in line from this route.
+      const ref = refSelect(nextId(name), DEST_SOURCES[t], same ? v.id : undefined, `${aria} queue`, load);
+      const max = spec.priority.maximum;
+      const prio = h('input', { type: 'number', min: 0, max, value: same ? v.priority || 0 : 0, 'aria-label': `${aria} priority`, title: `Priority in line (0–${max}, higher first)` });
+      detail = { el: h('span', {}, ref.el, ' priority ', prio), get: () => ({ id: ref.get(), priority: Number(prio.value) || 0 }) };
+    } else if (DEST_SOURCES[t]) detail = refSelect(nextId(name), DEST_SOURCES[t], same ? v.id : undefined, `${aria} ${t.replace(/_/g, ' ')}`, load);
     else if (t === 'external') {
       const input = h('input', { type: 'tel', 'aria-label': `${aria} number`, value: same ? v.number || '' : '', placeholder: '+12125550100' });
       detail = { el: input, get: () => input.value.trim() };
@@ -111,6 +117,7 @@ function destination(id, name, value, schema, aria, load) {
       const t = type.value;
       if (t === '') return value ? null : undefined;
       const d = detail ? detail.get() : undefined;
+      if (t === 'queue') return { type: t, ...(d.id === null ? {} : { id: d.id }), ...(d.priority ? { priority: d.priority } : {}) };
       if (DEST_SOURCES[t]) return d === null ? { type: t } : { type: t, id: d };
       if (t === 'external') return { type: t, number: d };
       if (t === 'hangup') return { type: t, cause: d };
