@@ -330,6 +330,22 @@ impl Switch {
         self.inner.channels.lock().unwrap().values().filter_map(Weak::upgrade).collect()
     }
 
+    /// Every conversation up now, as the switch sees it: the controlled channel's UUID and
+    /// the channel name of the leg it is bridged to (`sofia/internal/1002@domain`), each once.
+    pub fn conversations(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .live()
+            .iter()
+            .flat_map(|c| {
+                let st = c.lock();
+                st.legs.iter().map(|l| (st.ch.uuid.clone(), l.name.clone())).collect::<Vec<_>>()
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     pub(crate) fn publish(&self, ev: &SimEvent) {
         if self.inner.bus.receiver_count() > 0 {
             let _ = self.inner.bus.send(Arc::new(ev.clone()));
