@@ -10,6 +10,8 @@
 //! second, default 400; BENCH_HOLD_SECS, default 45: long enough for 10,000 calls at 400/s
 //! to be up at once; BENCH_WRAP, a command to run the server under, e.g. `heaptrack`).
 //! A quick run: `BENCH_CALLS=1000 BENCH_HOLD_SECS=8 cargo bench --bench memory`.
+//! `BENCH_TO=queue`: the calls dial a call queue (7000) whose only agent is on a break, and
+//! wait in line with its music for BENCH_HOLD_SECS: the memory per waiting caller.
 //! Prints figures; asserts nothing about size.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -36,7 +38,7 @@ const ACME: &str = "acme.switchboard.test";
 
 /// The demo, seeded here rather than by `serve --demo` so Acme can be made prepaid with a
 /// rate (every call metered) and room for `calls` at once before the server opens it.
-fn seed(dir: &std::path::Path, calls: usize) {
+fn seed(dir: &std::path::Path, calls: usize, queue: bool, hold: Duration) {
     let store = Store::open(&dir.join("switchboard.db")).unwrap();
     // Nobody signs in: a cheap stand-in for argon2.
     assert!(switchboard::store::seed::demo(&store, &|p: &str| format!("unused:{p}")).unwrap());
@@ -49,6 +51,12 @@ fn seed(dir: &std::path::Path, calls: usize) {
     store.update(&res::TENANTS, Within::Everything, None, acme.0, &obj(change)).unwrap();
     let payment = Payment { amount: 1_000_000_000_000, payment_type: "cash".into(), date: String::new(), note: String::new(), user_id: None };
     store.pay(acme, &payment).unwrap();
+    if queue {
+        let agent = store.extension_by_number(acme, "1002").unwrap().and_then(|e| e.user_id).expect("the demo's agent at 1002");
+        store.set_agent_status(acme, agent, "on_break").unwrap();
+        let q = json!({ "name": "Waiting", "number": "7000", "max_wait": hold.as_secs() + 600, "agents": [{ "user_id": agent, "tier": 1 }] });
+        store.create(&res::CALL_QUEUES, Some(acme), &admin, &obj(q)).unwrap();
+    }
 }
 
 /// `switchboard serve` over `dir`, FreeSWITCH's inbound socket nowhere (the calls need none:
@@ -138,25 +146,33 @@ fn main() {
     let hold = Duration::from_secs(env("BENCH_HOLD_SECS", 45) as u64);
     let dir = std::env::temp_dir().join(format!("sb-bench-memory-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
-    seed(&dir, calls);
+    let queue = std::env::var("BENCH_TO").is_ok_and(|v| v == "queue");
+    seed(&dir, calls, queue, hold);
     let (mut child, outbound, http) = serve(&dir);
     let pid = server_pid(child.id());
 
     let scenario = Scenario {
         caller_id_number: "1001".into(),
         caller_id_name: "Reception".into(),
-        destination: "1003".into(),
+        destination: if queue { "7000" } else { "1003" }.into(),
         context: ACME.into(),
         domain: ACME.into(),
         playback_ms: 0,
         default_target: Target::Answer { after_ms: 0, talk_ms: Some(hold.as_millis() as u64) },
+        // In line, the caller is the one who ends the call.
+        hangup_after_ms: queue.then(|| hold.as_millis() as u64),
         ..Scenario::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     // A first call warms the server (its SQLite pool, the lazily built parts) so the idle
     // figure is a served process's, not a fresh one's.
-    let warm =
-        rt.block_on(run(outbound, 1, 0.0, 1, Scenario { default_target: Target::Answer { after_ms: 0, talk_ms: Some(0) }, ..scenario.clone() }));
+    let warm = rt.block_on(run(
+        outbound,
+        1,
+        0.0,
+        1,
+        Scenario { default_target: Target::Answer { after_ms: 0, talk_ms: Some(0) }, hangup_after_ms: queue.then_some(200), ..scenario.clone() },
+    ));
     assert_eq!(warm.errors, 0, "the warm-up call failed: {:?}", warm.error_samples);
     std::thread::sleep(Duration::from_millis(500));
     let idle = rss_kib(pid);
@@ -185,7 +201,8 @@ fn main() {
     let report = rt.block_on(load).unwrap();
     let per_call = (held.saturating_sub(idle)) as f64 * 1024.0 / 1000.0 / peak_live.max(1) as f64;
     println!(
-        "server with {peak_live} live calls (of {calls}, {:.0} s in): RSS {:.1} MiB, {per_call:.1} KB a call above idle ({threads} threads)",
+        "server with {peak_live} live calls{} (of {calls}, {:.0} s in): RSS {:.1} MiB, {per_call:.1} KB a call above idle ({threads} threads)",
+        if queue { " waiting in a queue" } else { "" },
         up.as_secs_f64(),
         held as f64 / 1024.0
     );
