@@ -43,6 +43,14 @@ fn the_web_ui_in_headless_chromium() {
             let report = rt.block_on(switch.call(served.outbound, Arc::new(s)));
             println!("ui.rs: the call ended: {:?}", report.hangup_cause);
         }
+        if let Some(queue) = line.strip_prefix("UI-NEED queue-caller ") {
+            // Phone 1004 calls the queue and waits in line for 6 s, then gives up: the page
+            // reading stdout goes on meanwhile.
+            let mut s = common::pbx::from_phone("acme.switchboard.test", "1004", queue);
+            s.hangup_after_ms = Some(6000);
+            let (switch, outbound) = (switch.clone(), served.outbound);
+            rt.spawn(async move { switch.call(outbound, Arc::new(s)).await });
+        }
         if line == "UI-NEED registration 1003" {
             switch.add_registration(Registration {
                 user: "1003".into(),

@@ -2,8 +2,8 @@
 // API's own access rule for its route lets this user in), the header balance (every 10
 // seconds), announcements, hash routing, and the service worker's update prompt.
 
-import { allowed, ApiError, get, openapi, post, setTokens, tokens } from './api.js';
-import { h, money, page, refusal } from './ui.js';
+import { allowed, api, ApiError, get, openapi, post, setTokens, tokens } from './api.js';
+import { AGENT_STATES, h, money, page, refusal } from './ui.js';
 
 // Pages load when first opened, so the first load is the shell and the dashboard only.
 const pages = {
@@ -102,6 +102,22 @@ async function balance() {
   } catch { /* keeps the last figure; the next tick tries again */ }
 }
 
+/// An agent's own queue status, in the header of every page: shown to whoever answers a
+/// queue. The choice is theirs (available, on break, logged out); what the queue has made of
+/// it (ringing, in a queue call, wrap-up) shows beside it.
+async function agentStatus() {
+  const box = document.getElementById('agent-status');
+  if (!ctx.me || !ctx.allowed('GET', '/queues/me')) { box.hidden = true; return; }
+  let me;
+  try { me = await get('/queues/me'); } catch { return; }
+  box.hidden = !me.queues.length;
+  const choice = box.querySelector('select');
+  if (document.activeElement !== choice) choice.value = me.status;
+  box.title = `Queues: ${me.queues.map((q) => q.name).join(', ')}`;
+  const state = box.querySelector('.state');
+  state.textContent = me.state !== me.status ? AGENT_STATES[me.state] || me.state : '';
+}
+
 async function announcements() {
   try {
     const a = await get('/me/announcements');
@@ -193,6 +209,7 @@ async function signIn() {
   document.getElementById('phone-toggle').hidden = true;
   document.getElementById('who').textContent = '';
   document.getElementById('balance').textContent = '';
+  document.getElementById('agent-status').hidden = true;
   const b = await brand();
   const err = h('p', { class: 'error', role: 'alert' });
   const form = h('form', { class: 'login', 'aria-label': 'Sign in' }, h('h1', {}, `Sign in to ${b.title || 'switchboard'}`),
@@ -221,6 +238,7 @@ async function start() {
   document.getElementById('phone-toggle').hidden = false;
   menu();
   balance();
+  agentStatus();
   await route();
 }
 
@@ -239,7 +257,13 @@ function boot() {
     toggle(ctx, phone);
   });
   window.addEventListener('hashchange', () => { if (ctx.me) route(); });
-  ticker = setInterval(() => { if (ctx.me) balance(); }, 10_000);
+  const choice = document.getElementById('agent-status-choice');
+  choice.addEventListener('change', async () => {
+    try { await api('PUT', '/queues/me', { status: choice.value }); } catch (e) { document.getElementById('agent-status').querySelector('.state').textContent = e.message; return; }
+    choice.blur();
+    agentStatus();
+  });
+  ticker = setInterval(() => { if (ctx.me) { balance(); agentStatus(); } }, 10_000);
   registerWorker();
   start();
 }

@@ -61,3 +61,8 @@ export function pager(list, pageNo, link) {
 export function label(name) {
   return name.replace(/_id$/, '').replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
 }
+
+/// A queue agent's states, as people say them (the API's `state` and `status` values).
+export const AGENT_STATES = {
+  logged_out: 'Logged out', available: 'Available', on_break: 'On break', offered: 'Ringing', in_queue_call: 'In a queue call', wrap_up: 'Wrap-up',
+};

@@ -286,6 +286,47 @@ await check('the realtime monitor follows the switch live (the SSE feed)', async
   await context.close();
 });
 
+await check('the queue monitor follows agents and callers live; an agent sets their status from the header of any page', async () => {
+  const agentId = (await api('GET', '/me', null, 'agent')).body.user.id;
+  const made = await api('POST', '/call-queues', { name: 'Live board', number: '7070', max_wait: 120, agents: [{ user_id: agentId, tier: 1 }] }, 'tenant');
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  const board = await open();
+  await login(board.page, 'tenant');
+  await board.page.goto('/#/queues');
+  const card = board.page.locator('section[aria-label="Queue Live board"]');
+  await card.waitFor();
+  const agentRow = card.locator('tbody tr', { hasText: 'agent' });
+  await agentRow.filter({ hasText: 'Logged out' }).waitFor();
+  const navigations = [];
+  board.page.on('framenavigated', (f) => navigations.push(f.url()));
+
+  // The agent, on their call records page: the header's status control is there.
+  const agent = await open();
+  await login(agent.page, 'agent');
+  await agent.page.goto('/#/cdrs');
+  const choice = agent.page.getByLabel('My queue status');
+  await choice.waitFor();
+  assert.equal(await choice.inputValue(), 'logged_out');
+  await choice.selectOption('on_break');
+  await agentRow.filter({ hasText: 'On break' }).waitFor({ timeout: 10_000 });
+  assert.equal((await api('GET', '/queues/me', null, 'agent')).body.status, 'on_break');
+
+  // A caller waits (nobody available), is shown in line, then gives up.
+  console.log('UI-NEED queue-caller 7070');
+  const waiting = card.locator('tbody tr', { hasText: '1004' });
+  await waiting.waitFor({ timeout: 10_000 });
+  await waiting.waitFor({ state: 'detached', timeout: 15_000 });
+  await card.getByText(/1 abandoned/).waitFor({ timeout: 5_000 });
+  assert.deepEqual(navigations, [], 'updated in place, not reloaded');
+
+  // An end user answers no queue: no control in their header.
+  const user = await open();
+  await login(user.page, 'user');
+  assert.equal(await user.page.locator('#agent-status').isHidden(), true);
+  assert.deepEqual([...board.errors, ...agent.errors, ...user.errors], []);
+  await Promise.all([board.context.close(), agent.context.close(), user.context.close()]);
+});
+
 await check('two tabs whose access token expired refresh once between them and keep the session; the rotated token is stored', async () => {
   const { context, page, errors } = await open();
   await login(page, 'tenant');

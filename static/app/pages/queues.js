@@ -1,20 +1,16 @@
 // The queue monitor (a wallboard): per queue the callers waiting, the agents with their
 // state and time in it, and today's figures, redrawn every two seconds in place (a row is
-// updated, not replaced, so nothing a user is doing on the page is lost); and the signed-in
-// agent's own status: log in, take a break, log out.
+// updated, not replaced, so nothing a user is doing on the page is lost). An agent's own
+// status is in the header, on every page (main.js).
 
-import { api, ApiError, get } from '../api.js';
-import { h, page, refusal } from '../ui.js';
+import { ApiError, get } from '../api.js';
+import { AGENT_STATES as STATES, h, page, refusal } from '../ui.js';
 
 let timer = null;
 
 export function stop() {
   if (timer) { clearInterval(timer); timer = null; }
 }
-
-const STATES = {
-  logged_out: 'Logged out', available: 'Available', on_break: 'On break', offered: 'Ringing', in_queue_call: 'In a queue call', wrap_up: 'Wrap-up',
-};
 
 function dur(secs) {
   const s = Math.max(0, Math.floor(secs || 0));
@@ -71,25 +67,8 @@ function queueCard(q) {
 export async function show(ctx) {
   stop();
   const status = h('p', { role: 'status' });
-  const mine = h('div');
   const board = h('div', { class: 'queues' });
   const cards = new Map();
-
-  async function myStatus() {
-    if (!ctx.allowed('GET', '/queues/me')) return;
-    let me;
-    try { me = await get('/queues/me'); } catch { return; }
-    if (!me.queues.length) { mine.replaceChildren(); return; }
-    const set = async (s, what) => {
-      try { await api('PUT', '/queues/me', { status: s }); status.textContent = `${what}: done`; await myStatus(); } catch (e) { status.textContent = `${what}: ${e.message}`; }
-    };
-    mine.replaceChildren(h('section', { class: 'card', 'aria-label': 'My queue status' },
-      h('h2', {}, 'My status'),
-      h('p', {}, `${STATES[me.state] || me.state} — queues: ${me.queues.map((q) => q.name).join(', ')}`),
-      h('button', { type: 'button', class: 'primary', disabled: me.status === 'available', onclick: () => set('available', 'Log in') }, 'Log in'), ' ',
-      h('button', { type: 'button', disabled: me.status === 'on_break', onclick: () => set('on_break', 'Break') }, 'Take a break'), ' ',
-      h('button', { type: 'button', disabled: me.status === 'logged_out', onclick: () => set('logged_out', 'Log out') }, 'Log out')));
-  }
 
   async function render() {
     let m;
@@ -106,8 +85,7 @@ export async function show(ctx) {
     return true;
   }
 
-  page('Queue monitor', status, mine, board);
-  await myStatus();
+  page('Queue monitor', status, board);
   if (!(await render())) return;
   timer = setInterval(() => { render(); }, 2000);
 }
