@@ -66,7 +66,12 @@ fn seed(store: &Store, queues: usize, per_queue: usize) -> Vec<Vec<i64>> {
                 )
                 .unwrap();
             let e = store
-                .create(&res::EXTENSIONS, Some(acme), &admin, &obj(json!({ "number": format!("{}", 3000 + n), "display_name": format!("Agent {n}"), "user_id": u.id })))
+                .create(
+                    &res::EXTENSIONS,
+                    Some(acme),
+                    &admin,
+                    &obj(json!({ "number": format!("{}", 3000 + n), "display_name": format!("Agent {n}"), "user_id": u.id })),
+                )
                 .unwrap();
             store.set_agent_status(acme, u.id, "on_break").unwrap();
             agents.push(u.id);

@@ -93,15 +93,12 @@ impl Switch {
     /// Whether `extension` of `tenant` is on a call: a channel of the tenant that the phone
     /// placed, or a leg the switch rang it on (a queue's agents are not offered a call then).
     pub fn phone_on_a_call(&self, tenant: i64, extension: &str) -> bool {
-        self.read().channels.values().any(|c| {
-            c.tenant_id == Some(tenant)
-                && ((c.direction == "inbound" && c.caller_number == extension) || (c.direction == "outbound" && c.destination == extension))
-        })
+        self.read().phone_on_a_call(tenant, extension)
     }
 
     /// Whether a phone of `tenant` is registered as `extension`.
     pub fn phone_registered(&self, tenant: i64, extension: &str) -> bool {
-        self.read().registrations.values().any(|r| r.tenant_id == Some(tenant) && r.user == extension)
+        self.read().phone_registered(tenant, extension)
     }
 
     pub fn gateways(&self) -> Vec<LiveGateway> {

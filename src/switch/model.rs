@@ -136,13 +136,73 @@ impl Change {
 /// What the switch holds now, as far as its events and lists have told.
 #[derive(Default)]
 pub struct Model {
-    pub channels: HashMap<String, LiveChannel>,
-    /// (realm, user) → the registration.
-    pub registrations: BTreeMap<(String, String), LiveRegistration>,
+    /// Changed only through [`Model::put_channel`] and [`Model::take_channel`], which keep
+    /// the phone index in step.
+    pub(super) channels: HashMap<String, LiveChannel>,
+    /// (realm, user) → the registration; changed only through [`Model::register`] and
+    /// [`Model::unregister`].
+    pub(super) registrations: BTreeMap<(String, String), LiveRegistration>,
     pub gateways: BTreeMap<String, LiveGateway>,
+    /// (tenant, phone) → the live channels the phone is a party of: the queue engine asks
+    /// for every agent it may offer, and a scan of every channel per question is what
+    /// 10,000 live calls would make of it.
+    phones: HashMap<(i64, String), u32>,
+    /// (tenant, user) → that user's registrations.
+    registered: HashMap<(i64, String), u32>,
+}
+
+/// The phone a channel is a call of: the caller of a call the phone made, the destination
+/// of a leg the switch rang to it.
+fn phone_of(c: &LiveChannel) -> Option<(i64, String)> {
+    let phone = match c.direction.as_str() {
+        "inbound" => &c.caller_number,
+        "outbound" => &c.destination,
+        _ => return None,
+    };
+    Some((c.tenant_id?, phone.clone()))
+}
+
+fn count(index: &mut HashMap<(i64, String), u32>, key: Option<(i64, String)>, up: bool) {
+    let Some(key) = key else { return };
+    if up {
+        *index.entry(key).or_default() += 1;
+    } else if let std::collections::hash_map::Entry::Occupied(mut e) = index.entry(key) {
+        *e.get_mut() -= 1;
+        if *e.get() == 0 {
+            e.remove();
+        }
+    }
 }
 
 impl Model {
+    /// Whether a phone of `tenant` is a party of a live channel.
+    pub fn phone_on_a_call(&self, tenant: i64, phone: &str) -> bool {
+        self.phones.contains_key(&(tenant, phone.to_string()))
+    }
+
+    /// Whether a phone of `tenant` is registered as `user`.
+    pub fn phone_registered(&self, tenant: i64, user: &str) -> bool {
+        self.registered.contains_key(&(tenant, user.to_string()))
+    }
+
+    fn put_channel(&mut self, ch: LiveChannel) {
+        count(&mut self.phones, phone_of(&ch), true);
+        if let Some(old) = self.channels.insert(ch.uuid.clone(), ch) {
+            count(&mut self.phones, phone_of(&old), false);
+        }
+    }
+
+    fn take_channel(&mut self, uuid: &str) -> Option<LiveChannel> {
+        let gone = self.channels.remove(uuid)?;
+        count(&mut self.phones, phone_of(&gone), false);
+        Some(gone)
+    }
+
+    fn unregister(&mut self, realm: String, user: String) -> Option<LiveRegistration> {
+        let gone = self.registrations.remove(&(realm, user))?;
+        count(&mut self.registered, gone.tenant_id.map(|t| (t, gone.user.clone())), false);
+        Some(gone)
+    }
     /// The tenant of a channel: a leg the switch rang belongs to the call that rang it;
     /// any other is whose its entry says ([`Facts::entry`], the rule routing follows).
     pub fn tenant_of(&self, facts: &Facts<'_>, other_leg: Option<&str>, tenants: &mut dyn Tenants) -> Option<i64> {
@@ -166,7 +226,7 @@ impl Model {
         let get = |h: &str| ev.get(h).map(|v| v.into_owned()).unwrap_or_default();
         let uuid = ev.unique_id()?.into_owned();
         if matches!(n, "CHANNEL_HANGUP_COMPLETE" | "CHANNEL_DESTROY") {
-            let gone = self.channels.remove(&uuid)?;
+            let gone = self.take_channel(&uuid)?;
             return Some(Change::ChannelGone { uuid, tenant_id: gone.tenant_id, cause: get("Hangup-Cause") });
         }
         let other = ev.get("Other-Leg-Unique-ID").map(|v| v.into_owned());
@@ -212,7 +272,7 @@ impl Model {
         if previous.as_ref() == Some(&ch) {
             return None;
         }
-        self.channels.insert(uuid, ch.clone());
+        self.put_channel(ch.clone());
         Some(Change::Channel { channel: ch })
     }
 
@@ -236,7 +296,7 @@ impl Model {
             "sofia::unregister" | "sofia::expire" => {
                 let user = ev.get("from-user").or_else(|| ev.get("user")).map(|v| v.into_owned()).unwrap_or_default();
                 let realm = ev.get("from-host").or_else(|| ev.get("host")).map(|v| v.into_owned()).unwrap_or_default();
-                let gone = self.registrations.remove(&(realm.clone(), user.clone()))?;
+                let gone = self.unregister(realm.clone(), user.clone())?;
                 Some(Change::Unregistration { user, realm, tenant_id: gone.tenant_id })
             }
             // sofia_reg.c:153–172: every such event carries Ping-Status, the gateway's
@@ -260,13 +320,17 @@ impl Model {
     /// Keeps a registration as the realm's tenant's.
     fn register(&mut self, mut r: LiveRegistration, tenants: &mut dyn Tenants) -> LiveRegistration {
         r.tenant_id = tenants.by_domain(&r.realm);
-        self.registrations.insert((r.realm.clone(), r.user.clone()), r.clone());
+        count(&mut self.registered, r.tenant_id.map(|t| (t, r.user.clone())), true);
+        if let Some(old) = self.registrations.insert((r.realm.clone(), r.user.clone()), r.clone()) {
+            count(&mut self.registered, old.tenant_id.map(|t| (t, old.user.clone())), false);
+        }
         r
     }
 
     /// Replaces the channels with the switch's list ([`super::show::channels`]).
     pub fn load_channels(&mut self, rows: Vec<ChannelRow>, tenants: &mut dyn Tenants) {
         self.channels.clear();
+        self.phones.clear();
         // Callers first, so legs find their call's tenant.
         let mut rows = rows;
         rows.sort_by_key(|r| r.direction != "inbound");
@@ -287,15 +351,16 @@ impl Model {
                 answered_epoch: None,
                 other_leg,
                 tenant_id,
-                uuid: r.uuid.clone(),
+                uuid: r.uuid,
             };
-            self.channels.insert(r.uuid, ch);
+            self.put_channel(ch);
         }
     }
 
     /// Replaces the registrations with the switch's list ([`super::show::registrations`]).
     pub fn load_registrations(&mut self, rows: Vec<LiveRegistration>, tenants: &mut dyn Tenants) {
         self.registrations.clear();
+        self.registered.clear();
         for r in rows {
             self.register(r, tenants);
         }
@@ -361,10 +426,14 @@ mod tests {
             ("Unique-ID", "b-1"),
             ("Call-Direction", "outbound"),
             ("Caller-Context", "default"),
+            ("Caller-Destination-Number", "1003"),
             ("Other-Leg-Unique-ID", "a-1"),
         ]);
         let Some(Change::Channel { channel }) = m.apply(&b, &mut Fixed) else { panic!("a leg") };
         assert_eq!(channel.tenant_id, Some(1));
+        // The phones each channel is a call of: who placed the call, who the leg rings.
+        assert!(m.phone_on_a_call(1, "+15551112222") && m.phone_on_a_call(1, "1003"));
+        assert!(!m.phone_on_a_call(1, "1002") && !m.phone_on_a_call(2, "1003"));
         let answer = event(&[
             ("Event-Name", "CHANNEL_ANSWER"),
             ("Unique-ID", "a-1"),
@@ -382,6 +451,10 @@ mod tests {
         assert!(matches!(m.apply(&gone, &mut Fixed), Some(Change::ChannelGone { tenant_id: Some(1), cause, .. }) if cause == "NORMAL_CLEARING"));
         assert!(m.apply(&gone, &mut Fixed).is_none(), "a repeated hangup is nothing");
         assert_eq!(m.channels.len(), 1);
+        assert!(!m.phone_on_a_call(1, "+15551112222") && m.phone_on_a_call(1, "1003"), "the leg is still up");
+        let leg_gone = event(&[("Event-Name", "CHANNEL_DESTROY"), ("Unique-ID", "b-1")]);
+        m.apply(&leg_gone, &mut Fixed);
+        assert!(!m.phone_on_a_call(1, "1003"));
     }
 
     #[test]
@@ -389,9 +462,13 @@ mod tests {
         let mut m = Model::default();
         let reg = event(&[("Event-Name", "CUSTOM"), ("Event-Subclass", "sofia::register"), ("from-user", "1001"), ("from-host", "acme.test")]);
         assert!(matches!(m.apply(&reg, &mut Fixed), Some(Change::Registration { registration }) if registration.tenant_id == Some(1)));
+        // A refresh of the same registration is still one: one expiry ends it.
+        m.apply(&reg, &mut Fixed);
+        assert!(m.phone_registered(1, "1001") && !m.phone_registered(1, "1002") && !m.phone_registered(2, "1001"));
         let unreg = event(&[("Event-Name", "CUSTOM"), ("Event-Subclass", "sofia::expire"), ("user", "1001"), ("host", "acme.test")]);
         assert!(matches!(m.apply(&unreg, &mut Fixed), Some(Change::Unregistration { .. })));
         assert!(m.registrations.is_empty());
+        assert!(!m.phone_registered(1, "1001"));
         let gw = event(&[("Event-Name", "CUSTOM"), ("Event-Subclass", "sofia::gateway_state"), ("Gateway", "trunk7"), ("State", "REGED")]);
         assert!(matches!(m.apply(&gw, &mut Fixed), Some(Change::Gateway { gateway }) if gateway.trunk_id == Some(7)));
     }
@@ -429,5 +506,9 @@ mod tests {
         tenants.sort();
         assert_eq!(tenants, vec![("a", Some(1)), ("leg", Some(1)), ("nobody", None), ("phone", Some(1))]);
         assert_eq!(m.channels["leg"].other_leg.as_deref(), Some("a"));
+        // The phone index is rebuilt with the list: the leg rings 15550001000 for tenant 1.
+        assert!(m.phone_on_a_call(1, "15550001000"));
+        m.load_channels(Vec::new(), &mut Fixed);
+        assert!(!m.phone_on_a_call(1, "15550001000"));
     }
 }
