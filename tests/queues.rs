@@ -367,3 +367,42 @@ async fn a_vip_route_s_callers_go_ahead_of_those_already_waiting() {
     // The agent talks to the VIP until the first caller gives up.
     assert!(first.bridges.is_empty(), "{:?}", apps(&first));
 }
+
+/// An agent's own choice survives a restart of switchboard: set over the API, read back by
+/// a new server over the same data, and acted on by its new engine (the agent on a break
+/// is not offered the caller; once available, is).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_s_login_and_break_survive_a_restart() {
+    let api = common::api::start_demo(|_| {}).await;
+    let dir = api.dir.clone();
+    let p = pbx_on(api.store.clone(), OPEN, std::time::Duration::from_millis(SECOND_MS), api.acd.clone()).await;
+    // Not `queue()`: it logs the agents in.
+    let q = json!({ "name": "Support", "number": "7000", "max_wait": 10, "agent_timeout": 5, "agents": [{ "user_id": agent(&p, "1002"), "tier": 1 }] });
+    p.store.create(&res::CALL_QUEUES, Some(p.acme), &ADMIN, &obj(q)).unwrap();
+    let set = async |api: &common::api::ApiServer, status: &str| {
+        let token = api.login("agent@acme.test", "Demo-Agent-2026").await;
+        let (st, me) = api.call("PUT", "/api/v1/queues/me", Some(&token), Some(&json!({ "status": status }))).await;
+        assert_eq!((st, me["status"].as_str()), (200, Some(status)), "{me}");
+    };
+    let read = async |api: &common::api::ApiServer| {
+        let token = api.login("agent@acme.test", "Demo-Agent-2026").await;
+        api.call("GET", "/api/v1/queues/me", Some(&token), None).await.1["status"].as_str().unwrap().to_string()
+    };
+    let ring = async |api: &common::api::ApiServer| {
+        let p = pbx_on(api.store.clone(), OPEN, std::time::Duration::from_millis(SECOND_MS), api.acd.clone()).await;
+        let mut s = caller();
+        s.targets = BTreeMap::from([(phone("1002"), Target::Answer { after_ms: 20, talk_ms: Some(50) })]);
+        rung(&call(&p, s).await.0)
+    };
+
+    set(&api, "on_break").await;
+    api.stop().await;
+    let api = common::api::start_in(&dir, |_| {}).await;
+    assert_eq!(read(&api).await, "on_break");
+    assert!(ring(&api).await.is_empty(), "on a break after the restart: not offered");
+    set(&api, "available").await;
+    api.stop().await;
+    let api = common::api::start_in(&dir, |_| {}).await;
+    assert_eq!(read(&api).await, "available");
+    assert_eq!(ring(&api).await, ["1002"], "logged in after the restart: offered");
+}
