@@ -406,3 +406,46 @@ async fn an_agent_s_login_and_break_survive_a_restart() {
     assert_eq!(read(&api).await, "available");
     assert_eq!(ring(&api).await, ["1002"], "logged in after the restart: offered");
 }
+
+/// Every `announce_every` seconds a waiting caller's music stops for its place in line and
+/// the estimated wait (from the queue's answered waits), then goes on.
+#[tokio::test]
+async fn a_waiting_caller_is_told_its_place_in_line_and_the_expected_wait() {
+    let acd = switchboard::acd::Acd::default();
+    let p = pbx_with_queues(OPEN, std::time::Duration::from_millis(SECOND_MS), acd.clone()).await;
+    let id = queue(&p, &["1002"], json!({ "announce_every": 5 }));
+    let agent_1002 = agent(&p, "1002");
+    let sw = Switch::default();
+    let spawn = |s: Scenario| {
+        let (sw, srv) = (sw.clone(), p.srv.addr);
+        tokio::spawn(async move { sw.call(srv, std::sync::Arc::new(s)).await })
+    };
+    // A first caller, answered after a wait: the queue's history of waits.
+    acd.set_status(agent_1002, switchboard::acd::Status::OnBreak);
+    let mut first = caller();
+    first.targets = BTreeMap::from([(phone("1002"), Target::Answer { after_ms: 20, talk_ms: Some(50) })]);
+    let first = spawn(first);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    acd.set_status(agent_1002, switchboard::acd::Status::Available);
+    assert_eq!(rung(&first.await.unwrap()), ["1002"]);
+    assert!(acd.waiting(id).is_empty());
+    // Two callers wait; the second is told it is number 2, and about a minute.
+    acd.set_status(agent_1002, switchboard::acd::Status::OnBreak);
+    let mut ahead = caller();
+    ahead.hangup_after_ms = Some(800);
+    let ahead = spawn(ahead);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let mut s = caller();
+    s.hangup_after_ms = Some(400);
+    let (r, _) = call_on(&sw, &p, s).await;
+    let apps = apps(&r);
+    let told = apps.iter().position(|a| a == "playback ivr/ivr-you_are_number.wav").unwrap_or_else(|| panic!("{apps:?}"));
+    assert_eq!(
+        apps[told..told + 4],
+        ["playback ivr/ivr-you_are_number.wav", "say en number pronounced 2", "playback ivr/ivr-in_line.wav", "say en time_measurement pronounced 60"],
+        "{apps:?}"
+    );
+    assert!(apps[..told].iter().any(|a| a.starts_with("playback local_stream://")), "music before: {apps:?}");
+    assert!(apps[told + 4..].iter().any(|a| a.starts_with("playback local_stream://")), "and after: {apps:?}");
+    ahead.await.unwrap();
+}
