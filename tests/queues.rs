@@ -58,8 +58,22 @@ fn rung(r: &CallReport) -> Vec<String> {
     r.bridges
         .iter()
         .map(|b| {
-            b.dialstring
-                .split(',')
+            // Legs are split at the commas outside a leg's [variables].
+            let mut legs = vec![String::new()];
+            let mut depth = 0;
+            for c in b.dialstring.chars() {
+                match c {
+                    '[' => depth += 1,
+                    ']' => depth -= 1,
+                    ',' if depth == 0 => {
+                        legs.push(String::new());
+                        continue;
+                    }
+                    _ => {}
+                }
+                legs.last_mut().unwrap().push(c);
+            }
+            legs.iter()
                 .map(|leg| leg.rsplit(']').next().unwrap().trim_start_matches("user/").trim_end_matches(&format!("@{ACME}")).to_string())
                 .collect::<Vec<_>>()
                 .join(",")
@@ -85,7 +99,7 @@ async fn a_free_agent_is_rung_at_once_with_the_queue_s_music_as_ringback() {
     let set = apps[..bridge].iter().find(|a| a.contains("transfer_ringback=")).unwrap_or_else(|| panic!("{apps:?}"));
     assert!(set.contains("transfer_ringback=local_stream://") && set.contains("playback_terminators=none"), "{set}");
     assert_eq!(rung(&r), ["1002"]);
-    assert!(r.bridges[0].dialstring.starts_with("[leg_timeout=5]"), "{}", r.bridges[0].dialstring);
+    assert!(r.bridges[0].dialstring.starts_with("[leg_timeout=5,"), "{}", r.bridges[0].dialstring);
     assert_eq!((cdr["disposition"].as_str(), cdr["extension"].as_str()), (Some("answered"), Some("1002")), "{cdr}");
 }
 
@@ -377,7 +391,8 @@ async fn an_agent_s_login_and_break_survive_a_restart() {
     let dir = api.dir.clone();
     let p = pbx_on(api.store.clone(), OPEN, std::time::Duration::from_millis(SECOND_MS), api.acd.clone()).await;
     // Not `queue()`: it logs the agents in.
-    let q = json!({ "name": "Support", "number": "7000", "max_wait": 10, "agent_timeout": 5, "agents": [{ "user_id": agent(&p, "1002"), "tier": 1 }] });
+    let q =
+        json!({ "name": "Support", "number": "7000", "max_wait": 10, "agent_timeout": 5, "agents": [{ "user_id": agent(&p, "1002"), "tier": 1 }] });
     p.store.create(&res::CALL_QUEUES, Some(p.acme), &ADMIN, &obj(q)).unwrap();
     let set = async |api: &common::api::ApiServer, status: &str| {
         let token = api.login("agent@acme.test", "Demo-Agent-2026").await;
@@ -442,10 +457,62 @@ async fn a_waiting_caller_is_told_its_place_in_line_and_the_expected_wait() {
     let told = apps.iter().position(|a| a == "playback ivr/ivr-you_are_number.wav").unwrap_or_else(|| panic!("{apps:?}"));
     assert_eq!(
         apps[told..told + 4],
-        ["playback ivr/ivr-you_are_number.wav", "say en number pronounced 2", "playback ivr/ivr-in_line.wav", "say en time_measurement pronounced 60"],
+        [
+            "playback ivr/ivr-you_are_number.wav",
+            "say en number pronounced 2",
+            "playback ivr/ivr-in_line.wav",
+            "say en time_measurement pronounced 60"
+        ],
         "{apps:?}"
     );
     assert!(apps[..told].iter().any(|a| a.starts_with("playback local_stream://")), "music before: {apps:?}");
     assert!(apps[told + 4..].iter().any(|a| a.starts_with("playback local_stream://")), "and after: {apps:?}");
     ahead.await.unwrap();
+}
+
+/// By default an agent's own phones ring, whatever their forwarding says; a queue that
+/// follows the agents' rules rings where their forward-always or follow-me sends them, and
+/// whichever leg answers is that agent's (the leg carries the agent, not only its number).
+#[tokio::test]
+async fn a_queue_that_follows_the_agents_rules_rings_their_forward_and_follow_me() {
+    let p = pbx_q().await;
+    let id = queue(&p, &["1002", "1003"], json!({ "strategy": "top_down" }));
+    let e1002 = ext(&p, "1002")["id"].as_i64().unwrap();
+    p.store.update(&res::EXTENSIONS, Within::Tenant(p.acme), None, e1002, &obj(json!({ "forward_always": "1004" }))).unwrap();
+    let mut s = caller();
+    s.caller_id_number = "1001".into();
+    s.targets = BTreeMap::from([(phone("1002"), Target::Answer { after_ms: 20, talk_ms: Some(50) })]);
+    let (r, _) = call(&p, s).await;
+    assert_eq!(rung(&r), ["1002"], "the queue's default: the agent's own phone");
+
+    p.store.update(&res::CALL_QUEUES, Within::Tenant(p.acme), None, id, &obj(json!({ "follow_agent_rules": true }))).unwrap();
+    let mut s = caller();
+    s.caller_id_number = "1001".into();
+    s.targets = BTreeMap::from([(phone("1004"), Target::Answer { after_ms: 20, talk_ms: Some(50) })]);
+    let (r, cdr) = call(&p, s).await;
+    assert_eq!(rung(&r), ["1004"], "the agent's forward rings");
+    assert!(r.bridges[0].dialstring.contains(&format!("sb_queue_agent={}", agent(&p, "1002"))), "{}", r.bridges[0].dialstring);
+    let v = &cdr["queue_visits"][0];
+    assert_eq!(
+        (v["outcome"].as_str(), v["agent_id"].as_i64()),
+        (Some("answered"), Some(agent(&p, "1002"))),
+        "the forward's answer is the agent's: {cdr}"
+    );
+
+    // 1003's follow-me: its desk (itself) first, the warehouse phone two seconds later.
+    let e1003 = ext(&p, "1003")["id"].as_i64().unwrap();
+    let fm = json!({ "extension_id": e1003, "enabled": true,
+                     "destinations": [{ "number": "1003", "delay": 0, "timeout": 20 }, { "number": "1004", "delay": 2, "timeout": 20 }] });
+    p.store.create(&res::FOLLOW_ME, Some(p.acme), &ADMIN, &obj(fm)).unwrap();
+    p.store.update(&res::EXTENSIONS, Within::Tenant(p.acme), None, e1002, &obj(json!({ "forward_always": "" }))).unwrap();
+    p.store.set_agent_status(p.acme, agent(&p, "1002"), "on_break").unwrap();
+    let acd = switchboard::acd::Acd::default();
+    let p2 = pbx_on(p.store.clone(), OPEN, std::time::Duration::from_millis(SECOND_MS), acd).await;
+    let mut s = caller();
+    s.caller_id_number = "1001".into();
+    s.targets = BTreeMap::from([(phone("1004"), Target::Answer { after_ms: 10, talk_ms: Some(50) })]);
+    let (r, cdr) = call(&p2, s).await;
+    let legs = &r.bridges[0].dialstring;
+    assert!(legs.contains("leg_delay_start=2") && legs.contains("user/1003@") && legs.contains("user/1004@"), "{legs}");
+    assert_eq!(cdr["queue_visits"][0]["agent_id"].as_i64(), Some(agent(&p, "1003")), "{cdr}");
 }

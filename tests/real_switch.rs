@@ -489,6 +489,11 @@ fn a_queue_caller_waits_with_music_then_talks_to_the_agent_who_logged_in() {
     b.wait("CALL_CLOSED", Duration::from_secs(20));
     let incoming = b.answer();
     assert!(incoming.to_string().contains("1001"), "the agent sees the caller: {incoming}");
+    // The agent's leg carries who it rang for (a dial string's [] variables are the leg's
+    // channel variables): whichever leg answers names the agent.
+    let leg = wait_for("the agent's leg", RING, || lab.channels().into_iter().find(|c| c["direction"] == "outbound"));
+    let tagged = lab.fs_cli(&format!("uuid_getvar {} sb_queue_agent", leg["uuid"].as_str().unwrap()));
+    assert_eq!(tagged.trim(), agent.to_string(), "{leg}");
     // 1001's recording starts with the music: the agent's tone is checked after it.
     let talking_from = established.elapsed().as_secs_f64() + 0.5;
     a.hears_for(talking_from + 1.5);
@@ -500,6 +505,8 @@ fn a_queue_caller_waits_with_music_then_talks_to_the_agent_who_logged_in() {
     lab.idle();
     let cdr = lab.cdr_where("the queue call's record", |c| c["caller_number"] == "1001" && c["callee"] == "7000");
     assert_eq!((cdr["disposition"].as_str(), cdr["extension"].as_str()), (Some("answered"), Some("1002")), "{cdr}");
+    let visit = &cdr["queue_visits"][0];
+    assert_eq!((visit["outcome"].as_str(), visit["agent_id"].as_i64()), (Some("answered"), Some(agent)), "{cdr}");
 
     feature(&lab, &mut b, "*51");
     a.clear();

@@ -85,10 +85,11 @@ impl<C: Channel> Call<'_, C> {
                     // bridge never reports back.
                     if ev.is("CHANNEL_ANSWER") && !own {
                         if let Some(n) = ev.variable("dialed_user").filter(|n| self.in_call.members_ringing.iter().any(|m| m == n)) {
-                            if let Some(told) = &self.in_call.on_answer {
-                                told(&n);
-                            }
                             self.cdr.extension = n.into_owned();
+                        }
+                        let agent = ev.variable(super::state::QUEUE_AGENT_VAR).and_then(|a| a.parse().ok());
+                        if let (Some(told), Some(agent)) = (&self.in_call.on_answer, agent) {
+                            told(agent);
                         }
                     }
                     if !ev.is("DTMF") {

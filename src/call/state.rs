@@ -94,13 +94,18 @@ pub(crate) struct InCall {
     /// The phones a ring group's bridge rings: the one whose leg answers (its `dialed_user`)
     /// becomes the record's extension.
     pub(crate) members_ringing: Vec<String>,
-    /// Told which of `members_ringing` answered, the moment it does (a queue's agent is in
-    /// the call from then on, not when the conversation is over).
+    /// Told which queue agent answered (the leg's [`QUEUE_AGENT_VAR`]), the moment it does:
+    /// the agent is in the call from then on, not when the conversation is over.
     pub(crate) on_answer: Option<OnAnswer>,
 }
 
-/// What a bridge tells of the member that answered (its extension number).
-pub(crate) type OnAnswer = Box<dyn Fn(&str) + Send + Sync>;
+/// What a bridge tells of the queue agent that answered (their user id).
+pub(crate) type OnAnswer = Box<dyn Fn(i64) + Send + Sync>;
+
+/// The channel variable a queue offer's every leg carries: the agent it rings for. A leg
+/// that reaches the agent elsewhere (a forward, a follow-me number, a trunk) has no
+/// `dialed_user` of theirs, but carries this.
+pub(crate) const QUEUE_AGENT_VAR: &str = "sb_queue_agent";
 
 /// An extension (and its follow-me) read ahead, keyed by the extension's id.
 pub(crate) type FirstPhone = (i64, Extension, Option<FollowMe>);

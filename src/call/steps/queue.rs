@@ -3,6 +3,7 @@
 //! agents' phones, with the same music as its ringback, so the caller hears music from the
 //! first moment to the agent's hello, and its keys are read all the while (the exit key).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use tokio::time::{sleep_until, Instant};
@@ -10,9 +11,10 @@ use tracing::info;
 
 use crate::acd::{AgentSpec, Left, Offer, OfferEnd, Outcome, QueueSpec, Refused, Status, Ticket};
 use crate::call::channel::Channel;
-use crate::call::state::{Call, Next, RouteError};
+use crate::call::state::{Call, Next, RouteError, QUEUE_AGENT_VAR};
+use crate::call::steps::follow_me::{self, Reached};
 use crate::esl::ApiCommand;
-use crate::pbx::config::{AgentPhones, CallQueue};
+use crate::pbx::config::{AgentPhones, CallQueue, FollowMe, OutboundRoute};
 use crate::pbx::dialstring;
 use crate::store::cdr::QueueVisit;
 
@@ -59,23 +61,79 @@ pub(crate) fn spec(q: &CallQueue, phones: &[AgentPhones], tenant: i64) -> QueueS
     }
 }
 
+/// How one phone of an offered agent is rung when the queue follows the agents' own rules
+/// (`follow_agent_rules`): where its forward-always sends it, or its follow-me. A phone
+/// with neither, or any phone when the queue does not follow them, rings itself.
+pub(crate) enum Reach {
+    Forward(Reached),
+    FollowMe(FollowMe, Vec<Reached>),
+}
+
 /// The bridge that rings an offer's agents: every phone of every agent at once, each leg
-/// held back by its agent's delay (ringing progressively) and ringing the offer's time.
-pub(crate) fn dial(offer: &Offer, domain: &str) -> String {
-    let legs: Vec<String> = offer
-        .agents
-        .iter()
-        .flat_map(|a| {
-            a.extensions.iter().map(move |e| {
-                let mut vars = vec![format!("leg_timeout={}", offer.timeout_secs.saturating_sub(a.delay_secs).max(1))];
-                if a.delay_secs > 0 {
-                    vars.push(format!("leg_delay_start={}", a.delay_secs));
+/// held back by its agent's delay (ringing progressively), ringing the offer's time, and
+/// tagged with its agent ([`QUEUE_AGENT_VAR`]) so whichever leg answers names them.
+pub(crate) fn dial(offer: &Offer, domain: &str, reach: &HashMap<String, Reach>, routes: &[OutboundRoute]) -> String {
+    let mut legs = Vec::new();
+    for a in &offer.agents {
+        let tag = format!("{QUEUE_AGENT_VAR}={}", a.user_id);
+        for e in &a.extensions {
+            let mut vars = vec![format!("leg_timeout={}", offer.timeout_secs.saturating_sub(a.delay_secs).max(1))];
+            if a.delay_secs > 0 {
+                vars.push(format!("leg_delay_start={}", a.delay_secs));
+            }
+            vars.push(tag.clone());
+            let endpoint = match reach.get(e) {
+                Some(Reach::FollowMe(fm, reached)) => {
+                    // The follow-me's own cascade, its delays counted from the offer.
+                    legs.extend(follow_me::legs(fm, reached, routes, domain, std::slice::from_ref(&tag)).0);
+                    continue;
                 }
-                dialstring::leg(&vars, &dialstring::user(e, domain))
-            })
-        })
-        .collect();
+                Some(Reach::Forward(Reached::Phone(x))) if x.dnd => {
+                    info!(extension = %e, to = %x.number, "agent's forward skipped: do not disturb");
+                    continue;
+                }
+                Some(Reach::Forward(Reached::Phone(x))) => dialstring::user(&x.number, domain),
+                Some(Reach::Forward(Reached::Outside(n))) => {
+                    let Some((trunk_vars, endpoint)) = follow_me::outside_leg(routes, n) else { continue };
+                    vars.extend(trunk_vars);
+                    endpoint
+                }
+                // A forward to what is not a phone (a ring group, an IVR) cannot be a leg:
+                // the agent's own phone rings.
+                Some(Reach::Forward(Reached::Other(_))) | None => dialstring::user(e, domain),
+            };
+            legs.push(dialstring::leg(&vars, &endpoint));
+        }
+    }
     dialstring::at_once(&legs)
+}
+
+/// Where each phone of the offer's agents is reached, by the agents' own rules, and the
+/// tenant's outbound routes when one of them is outside.
+fn agents_rules(
+    st: &crate::store::Store,
+    t: crate::store::TenantId,
+    offer: &Offer,
+) -> Result<(HashMap<String, Reach>, Vec<OutboundRoute>), crate::store::StoreError> {
+    let mut reach = HashMap::new();
+    let mut routes = Vec::new();
+    for e in offer.agents.iter().flat_map(|a| &a.extensions) {
+        let Some(x) = st.extension_by_number(t, e)? else { continue };
+        let how = if !x.forward_always.is_empty() {
+            let (mut r, rs) = follow_me::reach(st, t, std::slice::from_ref(&x.forward_always))?;
+            routes = if rs.is_empty() { routes } else { rs };
+            Reach::Forward(r.remove(0))
+        } else if let Some(fm) = st.follow_me(t, x.id)? {
+            let numbers: Vec<String> = fm.destinations.iter().map(|d| d.number.clone()).collect();
+            let (r, rs) = follow_me::reach(st, t, &numbers)?;
+            routes = if rs.is_empty() { routes } else { rs };
+            Reach::FollowMe(fm, r)
+        } else {
+            continue;
+        };
+        reach.insert(e.clone(), how);
+    }
+    Ok((reach, routes))
 }
 
 /// How a bridge that did not connect the caller ended, for the engine: one agent's busy
@@ -198,7 +256,7 @@ async fn in_line<C: Channel>(
                 announce_at = every.map(|e| Instant::now() + e);
             }
             Wake::Offer(offer) => {
-                if offered(call, ticket, offer).await? {
+                if offered(call, ticket, offer, q.follow_agent_rules).await? {
                     return Ok((Next::Done, None));
                 }
             }
@@ -260,17 +318,17 @@ async fn wait_in_line<C: Channel>(
 
 /// Rings an offer's agents. True when the call is over: an agent answered (and the
 /// conversation has ended, `hangup_after_bridge`), or the caller hung up while it rang.
-async fn offered<C: Channel>(call: &mut Call<'_, C>, ticket: &Ticket, offer: Offer) -> Result<bool, RouteError> {
-    let dialstring = dial(&offer, &call.tenant.sip_domain);
-    let phones: Vec<(String, i64)> = offer.agents.iter().flat_map(|a| a.extensions.iter().map(move |e| (e.clone(), a.user_id))).collect();
-    call.in_call.members_ringing = phones.iter().map(|(e, _)| e.clone()).collect();
+async fn offered<C: Channel>(call: &mut Call<'_, C>, ticket: &Ticket, offer: Offer, follow_rules: bool) -> Result<bool, RouteError> {
+    let (reach, routes) = if follow_rules {
+        let o = offer.clone();
+        call.read(move |st, t| agents_rules(st, t, &o)).await?
+    } else {
+        Default::default()
+    };
+    let dialstring = dial(&offer, &call.tenant.sip_domain, &reach, &routes);
+    call.in_call.members_ringing = offer.agents.iter().flat_map(|a| a.extensions.iter().cloned()).collect();
     let reporter = ticket.reporter();
-    let who = phones.clone();
-    call.in_call.on_answer = Some(Box::new(move |ext: &str| {
-        if let Some((_, user)) = who.iter().find(|(e, _)| e == ext) {
-            reporter.answered(*user);
-        }
-    }));
+    call.in_call.on_answer = Some(Box::new(move |agent| reporter.answered(agent)));
     call.ch.set(&[("call_timeout", offer.timeout_secs.to_string())]).await?;
     let bridged = call.bridge(&dialstring, false).await;
     call.in_call.on_answer = None;
@@ -329,8 +387,9 @@ mod tests {
             timeout_secs: 25,
         };
         assert_eq!(
-            dial(&offer, "acme.test"),
-            "[leg_timeout=25]user/1001@acme.test,[leg_timeout=25]user/1011@acme.test,[leg_timeout=20,leg_delay_start=5]user/1002@acme.test"
+            dial(&offer, "acme.test", &HashMap::new(), &[]),
+            "[leg_timeout=25,sb_queue_agent=1]user/1001@acme.test,[leg_timeout=25,sb_queue_agent=1]user/1011@acme.test,\
+             [leg_timeout=20,leg_delay_start=5,sb_queue_agent=2]user/1002@acme.test"
         );
     }
 

@@ -156,6 +156,12 @@ pub(super) async fn bridge(core: &Arc<Core>, arg: &str) {
             }
             let dest = leg.endpoint.rsplit('/').next().unwrap_or("").split('@').next().unwrap_or("").to_string();
             let mut b = Channel::outbound(&id, &leg.endpoint, &cid_name, &cid_num, &dest);
+            // The dial string's variables, `{}` for every leg and `[]` for this one, are the
+            // leg's channel variables (switch_ivr_originate.c:3129 "copy local originate vars
+            // to the channel"), seen in its events.
+            for (k, v) in globals.iter().chain(leg.vars.iter()) {
+                b.set_var(k, v);
+            }
             b.set_originator(&core.lock().ch);
             let (at, outcome, fail) = match target {
                 _ if delay_ms >= timeout_ms => (timeout_ms, None, "NO_ANSWER".into()),
