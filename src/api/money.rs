@@ -87,13 +87,7 @@ pub fn flagged_calls(api: &Api, req: &Req) -> ApiResult<Reply> {
 pub fn usage(api: &Api, req: &Req) -> ApiResult<Reply> {
     let t = req.tenant_of()?;
     let (first, today) = crate::billing::period::month_so_far(&api.store.tenant_timezone(t)?, jiff::Timestamp::now());
-    let date = |name: &str, default: jiff::civil::Date| -> ApiResult<jiff::civil::Date> {
-        match req.query(name) {
-            None => Ok(default),
-            Some(v) => v.parse().map_err(|_| ApiError::invalid(name, "must be a date (YYYY-MM-DD)")),
-        }
-    };
-    Reply::ok(api.store.usage(t, date("from", first)?, date("to", today)?)?)
+    Reply::ok(api.store.usage(t, req.query_date("from", first)?, req.query_date("to", today)?)?)
 }
 
 /// The quota dashboard: package slots, period usage, and the transaction limits' use today

@@ -116,13 +116,7 @@ pub fn report(api: &Api, req: &Req) -> ApiResult<Reply> {
     let t = req.tenant_of()?;
     let tz = api.store.tenant_timezone(t)?;
     let today = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::get(&tz).unwrap_or(jiff::tz::TimeZone::UTC)).date();
-    let date = |name: &str, default: jiff::civil::Date| -> ApiResult<jiff::civil::Date> {
-        match req.query(name) {
-            None => Ok(default),
-            Some(v) => v.parse().map_err(|_| ApiError::invalid(name, "must be a date (YYYY-MM-DD)")),
-        }
-    };
-    let (from, to) = (date("from", today.saturating_sub(jiff::Span::new().days(6)))?, date("to", today)?);
+    let (from, to) = (req.query_date("from", today.saturating_sub(jiff::Span::new().days(6)))?, req.query_date("to", today)?);
     let mut days = api.store.queue_report(t, from, to)?;
     if let (Within::Tenant(_), Some(user)) = (req.grant.within, req.grant.owner) {
         let mine = api.store.queues_of_agent(t, user)?;

@@ -86,17 +86,7 @@ impl Store {
     /// tenant's time zone, counted from the calls' records (`queue_calls`) with the same
     /// rules as the live wallboard. Days and queues without calls are left out.
     pub fn queue_report(&self, tenant: TenantId, from: jiff::civil::Date, to: jiff::civil::Date) -> Result<Vec<QueueDay>> {
-        if to < from {
-            return Err(StoreError::invalid("to", "is before from"));
-        }
-        if (to - from).get_days() as i64 + 1 > super::usage::MAX_DAYS {
-            return Err(StoreError::invalid("to", format!("at most {} days from `from`", super::usage::MAX_DAYS)));
-        }
-        let tz = jiff::tz::TimeZone::get(&self.tenant_timezone(tenant)?).unwrap_or(jiff::tz::TimeZone::UTC);
-        let start_of = |d: jiff::civil::Date| -> Result<jiff::Timestamp> {
-            Ok(d.to_zoned(tz.clone()).map_err(|e| StoreError::invalid("from", e.to_string()))?.timestamp())
-        };
-        let (lo, hi) = (start_of(from)?, start_of(to.tomorrow().map_err(|e| StoreError::invalid("to", e.to_string()))?)?);
+        let (tz, lo, hi, _) = super::usage::local_days(&self.tenant_timezone(tenant)?, from, to)?;
         let c = self.conn()?;
         let mut q = c.prepare_cached(
             "SELECT v.entered_at, v.queue_id, COALESCE(q.name, ''), COALESCE(q.service_level, 0), v.wait, v.outcome

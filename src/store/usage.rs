@@ -33,24 +33,36 @@ pub struct Usage {
 /// The longest period one request may ask for.
 pub const MAX_DAYS: i64 = 366;
 
+/// Local days `from` to `to` (inclusive) in the time zone named `tz` (UTC when it is none
+/// known): the zone, the first instant of `from` and of the day after `to`, and how many
+/// days. Refused when `to` is before `from` or the period is longer than [`MAX_DAYS`].
+pub(crate) fn local_days(
+    tz: &str,
+    from: jiff::civil::Date,
+    to: jiff::civil::Date,
+) -> Result<(jiff::tz::TimeZone, jiff::Timestamp, jiff::Timestamp, i64)> {
+    if to < from {
+        return Err(StoreError::invalid("to", "is before from"));
+    }
+    let span = (to - from).get_days() as i64 + 1;
+    if span > MAX_DAYS {
+        return Err(StoreError::invalid("to", format!("at most {MAX_DAYS} days from `from`")));
+    }
+    let tz = jiff::tz::TimeZone::get(tz).unwrap_or(jiff::tz::TimeZone::UTC);
+    let start_of = |d: jiff::civil::Date| -> Result<jiff::Timestamp> {
+        Ok(d.to_zoned(tz.clone()).map_err(|e| StoreError::invalid("from", e.to_string()))?.timestamp())
+    };
+    let (lo, hi) = (start_of(from)?, start_of(to.tomorrow().map_err(|e| StoreError::invalid("to", e.to_string()))?)?);
+    Ok((tz, lo, hi, span))
+}
+
 impl Store {
     /// Calls started from local day `from` to local day `to` (inclusive) in the tenant's
     /// time zone, by day.
     pub fn usage(&self, tenant: TenantId, from: jiff::civil::Date, to: jiff::civil::Date) -> Result<Usage> {
-        if to < from {
-            return Err(StoreError::invalid("to", "is before from"));
-        }
-        let span = (to - from).get_days() as i64 + 1;
-        if span > MAX_DAYS {
-            return Err(StoreError::invalid("to", format!("at most {MAX_DAYS} days from `from`")));
-        }
         let tz_name = self.tenant_timezone(tenant)?;
+        let (tz, lo, hi, span) = local_days(&tz_name, from, to)?;
         let c = self.conn()?;
-        let tz = jiff::tz::TimeZone::get(&tz_name).unwrap_or(jiff::tz::TimeZone::UTC);
-        let start_of = |d: jiff::civil::Date| -> Result<jiff::Timestamp> {
-            Ok(d.to_zoned(tz.clone()).map_err(|e| StoreError::invalid("from", e.to_string()))?.timestamp())
-        };
-        let (lo, hi) = (start_of(from)?, start_of(to.tomorrow().map_err(|e| StoreError::invalid("to", e.to_string()))?)?);
         let mut days: Vec<DayUsage> =
             (0..span).map(|i| DayUsage { date: (from + jiff::Span::new().days(i)).to_string(), ..Default::default() }).collect();
         let mut q = c.prepare_cached(

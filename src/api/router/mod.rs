@@ -215,6 +215,13 @@ impl Req {
     pub fn query_i64(&self, key: &str) -> ApiResult<Option<i64>> {
         self.query(key).map(|v| v.parse().map_err(|_| ApiError::BadRequest(format!("query parameter {key} must be a whole number")))).transpose()
     }
+    /// A date query parameter (`YYYY-MM-DD`), or `default` when absent.
+    pub fn query_date(&self, key: &str, default: jiff::civil::Date) -> ApiResult<jiff::civil::Date> {
+        match self.query(key) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| ApiError::invalid(key, "must be a date (YYYY-MM-DD)")),
+        }
+    }
     /// The body as a JSON object.
     pub fn object(&self) -> ApiResult<Map<String, Value>> {
         match &self.body {
