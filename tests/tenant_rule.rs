@@ -140,16 +140,16 @@ fn routing_the_live_model_and_reconciliation_name_the_same_tenant() {
 
         let mut m = Model::default();
         m.apply(&c.event(true), &mut Fixed);
-        assert_eq!(m.channels["a-1"].tenant_id, c.tenant, "the live model, from an event: {what}");
+        assert_eq!(m.channel("a-1").and_then(|c| c.tenant_id), c.tenant, "the live model, from an event: {what}");
 
         // Without variables the domain is unknown too: the event says what the list says.
         let mut m = Model::default();
         m.apply(&c.event(false), &mut Fixed);
-        assert_eq!(m.channels["a-1"].tenant_id, c.listed, "the live model, from an event without variables: {what}");
+        assert_eq!(m.channel("a-1").and_then(|c| c.tenant_id), c.listed, "the live model, from an event without variables: {what}");
 
         let mut m = Model::default();
         m.load_channels(vec![c.row()], &mut Fixed);
-        assert_eq!(m.channels["a-1"].tenant_id, c.listed, "the live model, from show channels: {what}");
+        assert_eq!(m.channel("a-1").and_then(|c| c.tenant_id), c.listed, "the live model, from show channels: {what}");
 
         assert_eq!(switchboard::call::reconcile::tenant_of(&c.row(), &mut Fixed), c.listed, "reconciliation: {what}");
     }

@@ -175,6 +175,10 @@ fn count(index: &mut HashMap<(i64, String), u32>, key: Option<(i64, String)>, up
 }
 
 impl Model {
+    pub fn channel(&self, uuid: &str) -> Option<&LiveChannel> {
+        self.channels.get(uuid)
+    }
+
     /// Whether a phone of `tenant` is a party of a live channel.
     pub fn phone_on_a_call(&self, tenant: i64, phone: &str) -> bool {
         self.phones.contains_key(&(tenant, phone.to_string()))
