@@ -43,6 +43,7 @@ pub mod cli;
 pub mod config;
 pub mod data_dir;
 pub mod esl;
+pub mod fax;
 pub mod fds;
 pub mod http;
 pub mod pbx;

@@ -21,6 +21,8 @@ const RULES: &[(&str, &[&str])] = &[
     ("config", &[]),
     ("data_dir", &[]),
     ("fds", &[]),
+    // Fax documents converted in memory: PDF and TIFF in, PDF and TIFF out.
+    ("fax", &[]),
     // Money without SQL.
     ("billing", &["pbx"]),
     // All SQL; typed rows up to the call path. Never the call path, the doors or the feed.

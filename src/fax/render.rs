@@ -1,0 +1,207 @@
+//! A PDF's pages as fax pages: each page rendered (hayro) to a 1728-dot-wide bitmap at the
+//! fax's resolution, fitted to the width and turned upright when it is landscape; grey
+//! (images, shading) dithered, text and lines left sharp (no anti-aliasing); then coded
+//! CCITT G4 (the `fax` crate).
+
+use std::sync::Arc;
+
+use hayro::hayro_interpret::InterpreterSettings;
+use hayro::hayro_syntax::{LoadPdfError, Pdf};
+use hayro::vello_cpu::color::palette::css::WHITE;
+use hayro::{PixmapSettings, RenderCache, RenderSettings};
+
+use super::tiff::{Coding, Page, Strip};
+
+/// Dots a fax row has (ITU T.4, A4 and Letter alike).
+pub const WIDTH: u32 = 1728;
+/// Dots per inch across.
+pub const X_DPI: f32 = 204.0;
+
+/// Fine (196 lines an inch) or normal (98).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    Fine,
+    Normal,
+}
+
+impl Resolution {
+    pub fn y_dpi(self) -> f32 {
+        match self {
+            Resolution::Fine => 196.0,
+            Resolution::Normal => 98.0,
+        }
+    }
+}
+
+/// Why a document cannot be faxed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocError {
+    NotPdf,
+    Encrypted,
+    NoPages,
+    TooManyPages {
+        pages: usize,
+        max: usize,
+    },
+    /// A page this large (in points) is no paper a fax can carry.
+    PageTooLarge {
+        page: usize,
+    },
+}
+
+impl std::fmt::Display for DocError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DocError::NotPdf => write!(f, "not a PDF document (or one too damaged to read)"),
+            DocError::Encrypted => write!(f, "the PDF is encrypted: save it without a password first"),
+            DocError::NoPages => write!(f, "the PDF has no pages"),
+            DocError::TooManyPages { pages, max } => write!(f, "the PDF has {pages} pages; at most {max} may be faxed at once"),
+            DocError::PageTooLarge { page } => write!(f, "page {page} is larger than any paper a fax carries"),
+        }
+    }
+}
+
+impl std::error::Error for DocError {}
+
+/// Opens a PDF for faxing: refused when it is not one, is encrypted, has no pages or more
+/// than `max_pages`.
+pub fn open(bytes: &[u8], max_pages: usize) -> Result<Pdf, DocError> {
+    if !bytes.starts_with(b"%PDF-") && !bytes.get(..1024).is_some_and(|b| b.windows(5).any(|w| w == b"%PDF-")) {
+        return Err(DocError::NotPdf);
+    }
+    // An encrypted document (even one the empty password opens) is refused: its trailer,
+    // or its cross-reference stream's dictionary, names the encryption.
+    if bytes.windows(8).any(|w| w == b"/Encrypt") {
+        return Err(DocError::Encrypted);
+    }
+    let pdf = Pdf::new(bytes.to_vec()).map_err(|e| match e {
+        LoadPdfError::Decryption(_) => DocError::Encrypted,
+        LoadPdfError::Invalid => DocError::NotPdf,
+    })?;
+    let pages = pdf.pages().len();
+    if pages == 0 {
+        return Err(DocError::NoPages);
+    }
+    if pages > max_pages {
+        return Err(DocError::TooManyPages { pages, max: max_pages });
+    }
+    Ok(pdf)
+}
+
+/// Every page of `pdf` as a fax page.
+pub fn pages(pdf: &Pdf, resolution: Resolution) -> Result<Vec<Page>, DocError> {
+    let cache = RenderCache::new();
+    let settings = InterpreterSettings::default();
+    // Coverage above ~35% paints: no grey edges for the dither to fray, and hairlines stay.
+    let render = RenderSettings { aliasing_threshold: Some(90), ..Default::default() };
+    let y_dpi = resolution.y_dpi();
+    let mut out = Vec::new();
+    for (i, page) in pdf.pages().iter().enumerate() {
+        let (w, h) = page.render_dimensions();
+        if !(w.is_finite() && h.is_finite()) || w <= 1.0 || h <= 1.0 || w > 14_400.0 || h > 14_400.0 {
+            return Err(DocError::PageTooLarge { page: i + 1 });
+        }
+        // Landscape pages are turned: their height runs across the fax.
+        let landscape = w > h;
+        let (across, down) = if landscape { (h, w) } else { (w, h) };
+        let sx = WIDTH as f32 / across;
+        let sy = sx * y_dpi / X_DPI;
+        if down * sy > 30_000.0 {
+            return Err(DocError::PageTooLarge { page: i + 1 });
+        }
+        let (x_scale, y_scale) = if landscape { (sy, sx) } else { (sx, sy) };
+        let pixmap = hayro::render(page, &cache, &settings, &render, &PixmapSettings { x_scale, y_scale, bg_color: WHITE });
+        let (pw, ph) = (pixmap.width() as usize, pixmap.height() as usize);
+        // Luminance over white (the pixmap is premultiplied RGBA).
+        let grey: Vec<u8> = pixmap
+            .data()
+            .iter()
+            .map(|p| {
+                let a = p.a as u32;
+                let lum = (p.r as u32 * 54 + p.g as u32 * 183 + p.b as u32 * 19) >> 8;
+                (lum + (255 - a)).min(255) as u8
+            })
+            .collect();
+        let (gw, gh, grey) = if landscape { (ph, pw, turn(&grey, pw, ph)) } else { (pw, ph, grey) };
+        let bits = dither(&grey, gw, gh, WIDTH as usize);
+        out.push(encode(&bits, WIDTH, gh as u32, y_dpi));
+    }
+    Ok(out)
+}
+
+/// A `w`×`h` image turned a quarter clockwise (its left edge becomes the top).
+fn turn(px: &[u8], w: usize, h: usize) -> Vec<u8> {
+    let mut out = vec![255; w * h];
+    for y in 0..h {
+        for x in 0..w {
+            // (x, y) → (h - 1 - y, x) in the h-wide result.
+            out[x * h + (h - 1 - y)] = px[y * w + x];
+        }
+    }
+    out
+}
+
+/// Floyd–Steinberg to black (true) and white, `width` dots a row (cropped or padded white):
+/// pure black and white pass unchanged, greys become dots.
+fn dither(grey: &[u8], w: usize, h: usize, width: usize) -> Vec<bool> {
+    let mut err = vec![0i16; (width + 2) * 2];
+    let mut out = vec![false; width * h];
+    for y in 0..h {
+        let (cur, next) = if y % 2 == 0 { (0, width + 2) } else { (width + 2, 0) };
+        err[next..next + width + 2].fill(0);
+        for x in 0..width {
+            let v = if x < w { grey[y * w + x] as i16 } else { 255 } + err[cur + x + 1];
+            let black = v < 128;
+            out[y * width + x] = black;
+            let e = v - if black { 0 } else { 255 };
+            err[cur + x + 2] += e * 7 / 16;
+            err[next + x] += e * 3 / 16;
+            err[next + x + 1] += e * 5 / 16;
+            err[next + x + 2] += e / 16;
+        }
+    }
+    out
+}
+
+/// One page of black (true) and white dots, coded G4.
+pub fn encode(bits: &[bool], width: u32, height: u32, y_dpi: f32) -> Page {
+    let mut enc = fax::encoder::Encoder::new(fax::VecWriter::new());
+    for row in bits.chunks(width as usize) {
+        let _ = enc.encode_line(row.iter().map(|&b| if b { fax::Color::Black } else { fax::Color::White }), width);
+    }
+    let data = match enc.finish() {
+        Ok(w) => w.finish(),
+        Err(e) => match e {},
+    };
+    Page {
+        width,
+        height,
+        x_dpi: X_DPI,
+        y_dpi,
+        coding: Coding::G4,
+        byte_aligned: false,
+        zero_is_black: false,
+        strips: vec![Strip { rows: height, data }],
+    }
+}
+
+/// The black (true) and white dots of a G4 page (for checks and previews); None when its
+/// data does not decode.
+pub fn decode_g4(page: &Page) -> Option<Vec<bool>> {
+    let width = page.width as usize;
+    let mut out = Vec::with_capacity(width * page.height as usize);
+    for strip in &page.strips {
+        let before = out.len();
+        fax::decoder::decode_g4(strip.data.iter().copied(), page.width, Some(strip.rows), |transitions| {
+            out.extend(fax::decoder::pels(transitions, page.width).map(|c| c == fax::Color::Black));
+        })?;
+        // Trailing white rows may be left out before the end of the block.
+        out.resize(before + width * strip.rows as usize, false);
+    }
+    Some(out)
+}
+
+/// Shared by tests: the document type the PDF reader takes.
+pub fn pdf_of(bytes: Vec<u8>) -> Option<Pdf> {
+    Pdf::new(Arc::new(bytes)).ok()
+}
