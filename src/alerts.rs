@@ -1,4 +1,4 @@
-//! Mailing the alert outbox through the configured SMTP relay (lettre: a maintained SMTP
+//! Mailing the alert outbox, and received faxes as PDF attachments, through the configured SMTP relay (lettre: a maintained SMTP
 //! client with STARTTLS/TLS and correct header encoding, which a hand-written client would
 //! have to get right for every hostile company name).
 //!
@@ -15,6 +15,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tracing::{info, warn};
 
 use crate::config::{Smtp, SmtpSecurity};
+use crate::store::fax::DueFax;
 use crate::store::{alerts::DueAlert, Store};
 
 /// Alerts mailed per pass at most.
@@ -109,15 +110,84 @@ pub async fn once(store: &Store, cfg: &Smtp, now: jiff::Timestamp) -> Result<usi
     Ok(sent)
 }
 
-/// Runs [`once`] every `every` until `stop`; with no relay configured it does nothing.
-pub async fn run(store: Store, cfg: Smtp, every: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+/// The mail for a received fax, its PDF (`pdf`) attached.
+pub fn fax_message(cfg: &Smtp, f: &DueFax, pdf: Vec<u8>) -> Result<Message, String> {
+    use lettre::message::{Attachment, MultiPart, SinglePart};
+    let from: Mailbox = cfg.from.parse().map_err(|e| format!("the configured From address {:?}: {e}", cfg.from))?;
+    let to: Mailbox = f.email.parse().map_err(|e| format!("the fax delivery address {:?}: {e}", f.email))?;
+    // Strangers choose caller IDs and station IDs: printable, short, never a header.
+    let clean = |s: &str, n: usize| -> String { s.chars().filter(|c| !c.is_control()).take(n).collect() };
+    let (number, station, company) = (clean(&f.number, 40), clean(&f.remote_station, 40), clean(&f.company, 100));
+    let from_whom = if station.is_empty() { number.clone() } else { format!("{number} ({station})") };
+    let body = format!(
+        "{company} received a fax from {from_whom}: {pages} page{s}, at {at}.\n\nThe fax is attached as a PDF.\n",
+        pages = f.pages,
+        s = if f.pages == 1 { "" } else { "s" },
+        at = f.received_at,
+    );
+    let attachment = Attachment::new(format!("fax-{}.pdf", f.fax_id)).body(pdf, ContentType::parse("application/pdf").map_err(|e| e.to_string())?);
+    Message::builder()
+        .from(from)
+        .to(to)
+        .subject(format!("Fax from {number}, {} page{}", f.pages, if f.pages == 1 { "" } else { "s" }))
+        .multipart(MultiPart::mixed().singlepart(SinglePart::plain(body)).singlepart(attachment))
+        .map_err(|e| e.to_string())
+}
+
+/// Mails every received fax due at `now` (its PDF read from `fax_dir`); how many went out.
+pub async fn faxes_once(store: &Store, cfg: &Smtp, fax_dir: &std::path::Path, now: jiff::Timestamp) -> Result<usize, String> {
+    let s = store.clone();
+    let now = now.round(jiff::Unit::Second).unwrap_or(now).to_string();
+    let due = tokio::task::spawn_blocking(move || s.due_fax_deliveries(&now, BATCH)).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let smtp = transport(cfg)?;
+    let mut sent = 0;
+    for f in due {
+        let result = match tokio::fs::read(fax_dir.join(&f.file)).await {
+            Ok(pdf) => match fax_message(cfg, &f, pdf) {
+                Ok(m) => smtp.send(m).await.map(|_| ()).map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(format!("the fax's PDF {}: {e}", f.file)),
+        };
+        let (s, id) = (store.clone(), f.fax_id);
+        let recorded = match &result {
+            Ok(()) => {
+                info!(tenant = f.tenant_id, fax = id, "fax mailed");
+                sent += 1;
+                tokio::task::spawn_blocking(move || s.fax_delivered(id)).await
+            }
+            Err(e) => {
+                let retry = jiff::Timestamp::now() + jiff::SignedDuration::try_from(backoff(f.attempts)).unwrap_or_default();
+                warn!(tenant = f.tenant_id, fax = id, error = %e, retry_at = %retry, "mailing a fax failed");
+                let (e, retry) = (e.clone(), retry.round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default());
+                tokio::task::spawn_blocking(move || s.fax_delivery_failed(id, &e, &retry)).await
+            }
+        };
+        match recorded {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => warn!(error = %e, "recording a fax's delivery"),
+            Err(e) => warn!(error = %e, "recording a fax's delivery"),
+        }
+    }
+    Ok(sent)
+}
+
+/// Runs [`once`] and [`faxes_once`] every `every` until `stop`; with no relay configured
+/// it does nothing (alerts stay flagged, faxes stay listed on the Inbound Fax page).
+pub async fn run(store: Store, cfg: Smtp, fax_dir: std::path::PathBuf, every: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
     if cfg.relay.is_empty() {
-        info!("no SMTP relay configured: low-credit alerts are flagged, not mailed");
+        info!("no SMTP relay configured: low-credit alerts are flagged and faxes listed, not mailed");
         return;
     }
     loop {
         if let Err(e) = once(&store, &cfg, jiff::Timestamp::now()).await {
             warn!(error = %e, "mailing alerts");
+        }
+        if let Err(e) = faxes_once(&store, &cfg, &fax_dir, jiff::Timestamp::now()).await {
+            warn!(error = %e, "mailing faxes");
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}

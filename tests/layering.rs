@@ -37,7 +37,7 @@ const RULES: &[(&str, &[&str])] = &[
     // Call queues: the engine, its strategies, the switch's view of the agents' phones.
     ("acd", &["pbx", "switch"]),
     // One task per call: never the HTTP side or the feed above it.
-    ("call", &["acd", "esl", "pbx", "store", "billing", "switch", "config"]),
+    ("call", &["acd", "esl", "fax", "pbx", "store", "billing", "switch", "config"]),
     // The feed over the live model: not the call path, not the HTTP side.
     ("realtime", &["esl", "pbx", "store", "switch", "config"]),
     ("server", &["call", "esl", "config", "fds"]),

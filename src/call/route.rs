@@ -49,6 +49,11 @@ impl Router {
         self.env.acd = acd;
         self
     }
+    /// Received faxes are kept under `dir` (the data directory's `fax/`).
+    pub fn with_fax_dir(mut self, dir: std::path::PathBuf) -> Router {
+        self.env.fax_dir = Some(dir);
+        self
+    }
     /// The live-call counts the caps are checked against (reconciliation, the dashboard).
     pub fn caps(&self) -> Arc<super::caps::Caps> {
         self.env.caps.clone()

@@ -40,6 +40,9 @@ pub struct Env {
     pub(crate) second: Duration,
     /// The call queues.
     pub(crate) acd: crate::acd::Acd,
+    /// Where received faxes are kept (the data directory's `fax/`); None: faxes are not
+    /// received.
+    pub(crate) fax_dir: Option<std::path::PathBuf>,
 }
 
 impl Env {
@@ -53,6 +56,7 @@ impl Env {
             caps: Arc::default(),
             second: Duration::from_secs(1),
             acd: crate::acd::Acd::default(),
+            fax_dir: None,
         }
     }
 }
@@ -254,20 +258,27 @@ impl<'a, C: Channel> Call<'a, C> {
     /// itself, not a variable. None (and no recording) when the switch does not say, or
     /// says something that is not a plain absolute path.
     pub(crate) async fn recording_path(&self, name: &str) -> Option<String> {
-        let body = match self.ch.api(&ApiCommand::GlobalGetVar { name: "recordings_dir".into() }).await {
+        let dir = self.switch_dir("recordings_dir").await?;
+        Some(format!("{dir}/{}/{name}.wav", self.tenant.sip_domain))
+    }
+
+    /// One of the switch's directories (`recordings_dir`, `temp_dir` …), when it names a
+    /// plain absolute path: None (logged) when it does not say, or says something else.
+    pub(crate) async fn switch_dir(&self, var: &str) -> Option<String> {
+        let body = match self.ch.api(&ApiCommand::GlobalGetVar { name: var.into() }).await {
             Ok(b) => b,
             Err(e) => {
-                warn!(error = %e, "asking the switch for its recordings_dir; not recording");
+                warn!(error = %e, var, "asking the switch for a directory");
                 return None;
             }
         };
         let dir = body.trim().trim_end_matches('/').to_string();
         let ok = dir.starts_with('/') && !dir.contains("..") && dir.chars().all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c));
         if !ok {
-            warn!(dir = %dir.escape_debug(), "the switch's recordings_dir is not a plain absolute path; not recording");
+            warn!(dir = %dir.escape_debug(), var, "the switch's directory is not a plain absolute path");
             return None;
         }
-        Some(format!("{dir}/{}/{name}.wav", self.tenant.sip_domain))
+        Some(dir)
     }
 
     /// An api command that answers `+OK` when it worked; a refusal is logged and false.

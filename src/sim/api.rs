@@ -122,6 +122,8 @@ impl Switch {
             "global_getvar" => match args {
                 "recordings_dir" => RECORDINGS_DIR.into(),
                 "sound_prefix" => SOUND_PREFIX.into(),
+                // A real directory: rxfax writes a real file there, which switchboard reads.
+                "temp_dir" => std::env::temp_dir().to_string_lossy().trim_end_matches('/').to_string(),
                 _ => String::new(),
             },
             // mod_commands.c uuid_exists_function: "true" or "false", no line break.

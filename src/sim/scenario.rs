@@ -125,6 +125,8 @@ pub struct Scenario {
     /// (which joins the target to the held party).
     pub consult_ms: u64,
     pub targets: BTreeMap<String, Target>,
+    /// What the far fax machine does when the call runs `rxfax` or `txfax`.
+    pub fax: Option<super::apps::fax::FaxRun>,
     /// For a leg not listed in `targets`.
     pub default_target: Target,
     /// How long a playback lasts unless `files` says otherwise.
@@ -169,6 +171,7 @@ impl Default for Scenario {
             keys: Vec::new(),
             consult_ms: 1000,
             targets: BTreeMap::new(),
+            fax: None,
             default_target: Target::Unregistered,
             playback_ms: 1000,
             second_ms: 1000,

@@ -12,6 +12,7 @@ pub mod alerts;
 pub mod billing;
 pub mod branding;
 pub mod cdr;
+pub mod fax;
 pub mod freeswitch;
 pub mod ledger;
 pub mod limits;
@@ -55,6 +56,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../sql/0010_sign_in.sql"),
     include_str!("../../sql/0011_call_queues.sql"),
     include_str!("../../sql/0012_queue_calls.sql"),
+    include_str!("../../sql/0013_fax.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

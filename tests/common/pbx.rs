@@ -18,6 +18,8 @@ pub struct Pbx {
     pub store: Store,
     pub srv: super::Server,
     pub acme: TenantId,
+    /// Where received faxes are kept.
+    pub fax_dir: std::path::PathBuf,
 }
 
 /// The demo installation with the clock at `at` (UTC).
@@ -41,10 +43,14 @@ pub async fn pbx_with_queues(at: &str, second: std::time::Duration, acd: switchb
 /// Calls routed over `store` (the demo installation, seeded), e.g. an API server's.
 pub async fn pbx_on(store: Store, at: &str, second: std::time::Duration, acd: switchboard::acd::Acd) -> Pbx {
     let t: jiff::Timestamp = at.parse().unwrap();
-    let router = Router::with_clock(store.clone(), "ivr/unroutable.wav".into(), Arc::new(move || t)).with_second(second).with_acd(acd);
+    let fax_dir = super::api::temp_dir().join("fax");
+    let router = Router::with_clock(store.clone(), "ivr/unroutable.wav".into(), Arc::new(move || t))
+        .with_second(second)
+        .with_acd(acd)
+        .with_fax_dir(fax_dir.clone());
     let srv = super::start(Arc::new(router)).await;
     let acme = TenantId(find(&store, &res::TENANTS, Within::Everything, "sip_domain", ACME)["id"].as_i64().unwrap());
-    Pbx { store, srv, acme }
+    Pbx { store, srv, acme, fax_dir }
 }
 
 pub fn find(store: &Store, r: &switchboard::store::Resource, within: Within, key: &str, value: &str) -> Value {

@@ -46,6 +46,10 @@ pub(crate) async fn run<C: Channel>(call: &mut Call<'_, C>, id: i64) -> Result<N
         Some((_, e, fm)) => (e, fm),
         None => call.read(move |st, t| Ok((st.extension(t, id)?, st.follow_me(t, id)?))).await?,
     };
+    if e.kind == "fax" {
+        // A fax machine's number: nothing rings, the switch receives the pages.
+        return Box::pin(super::fax::receive(call, &e)).await;
+    }
     match decide(&e, fm, &call.tenant.sip_domain) {
         Plan::Forward(n) => Ok(Next::Go(call.forward_to(&n).await?)),
         Plan::DoNotDisturb => {

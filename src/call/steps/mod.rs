@@ -7,6 +7,7 @@ pub(crate) mod call_flow;
 pub(crate) mod conference;
 pub(crate) mod extension;
 pub(crate) mod external;
+pub(crate) mod fax;
 pub(crate) mod follow_me;
 pub(crate) mod hangup;
 pub(crate) mod ivr;

@@ -11,6 +11,7 @@
 //! bridge, its dial strings, codecs and B-legs in `bridge`.
 
 mod bridge;
+pub mod fax;
 mod media;
 
 use bridge::bridge;
@@ -51,6 +52,8 @@ const KNOWN: &[&str] = &[
     "info",
     "respond",
     "event",
+    "rxfax",
+    "txfax",
 ];
 
 /// Applications registered without SAF_SUPPORT_NOMEDIA (mod_dptools.c 6521–6698,
@@ -178,6 +181,14 @@ async fn run(core: &Arc<Core>, app: &str, arg: &str) -> Option<String> {
         // mod_say: speaks for as long as a playback, sets no response.
         "say" => {
             core.wait(core.scenario.playback_ms).await;
+            None
+        }
+        "rxfax" => {
+            fax::rxfax(core, arg).await;
+            None
+        }
+        "txfax" => {
+            fax::txfax(core, arg).await;
             None
         }
         "sleep" => {

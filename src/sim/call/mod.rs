@@ -71,6 +71,8 @@ pub struct CallReport {
     pub protocol_errors: Vec<String>,
     /// Channel variables when the socket ended.
     pub variables: Vec<(String, String)>,
+    /// Each `rxfax` / `txfax` run: the application, its file, the pages that went across.
+    pub faxes: Vec<(String, String, i64)>,
     pub timing: Timing,
 }
 

@@ -1,0 +1,178 @@
+//! A fax extension receives: the call is answered and mod_spandsp's `rxfax` writes the
+//! pages to a TIFF in the switch's `temp_dir` (one box: both processes see it), with T.38
+//! and ECM as the tenant's fax settings say. The TIFF becomes a PDF under the data
+//! directory's `fax/` (its CCITT data wrapped as it is, `crate::fax`), the fax is logged
+//! with spandsp's result, its pages charged, and its mail to the extension's delivery
+//! address queued. A reception that failed is logged with its reason; pages that arrived
+//! before the failure are kept (partial).
+
+use std::path::PathBuf;
+
+use tracing::{info, warn};
+
+use crate::call::channel::Channel;
+use crate::call::state::{Call, Next, RouteError};
+use crate::esl::Event;
+use crate::pbx::config::Extension;
+use crate::store::fax::Received;
+
+/// What spandsp said of a reception (mod_spandsp_fax.c phase_e_handler: the channel
+/// variables it sets when T.30 ends, whatever ended it).
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Outcome {
+    pub success: bool,
+    pub result_code: Option<i64>,
+    pub result_text: String,
+    pub pages: i64,
+    pub remote_station: String,
+    pub rate: Option<i64>,
+    pub ecm: Option<bool>,
+}
+
+/// The outcome as the completion (or hangup) event's channel variables carry it.
+pub(crate) fn outcome(ev: &Event) -> Outcome {
+    let var = |n: &str| ev.variable(n).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let num = |n: &str| var(n).and_then(|v| v.parse::<i64>().ok());
+    Outcome {
+        success: var("fax_success").as_deref() == Some("1"),
+        result_code: num("fax_result_code"),
+        result_text: var("fax_result_text").unwrap_or_default().chars().filter(|c| !c.is_control()).take(200).collect(),
+        pages: num("fax_document_transferred_pages").unwrap_or(0),
+        remote_station: var("fax_remote_station_id").unwrap_or_default().chars().filter(|c| !c.is_control()).take(40).collect(),
+        rate: num("fax_transfer_rate"),
+        ecm: var("fax_ecm_used").map(|v| v == "on"),
+    }
+}
+
+/// The station ID sent to the far machine: T.30 allows 20 printable characters.
+fn station_id(s: &str) -> String {
+    s.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').take(20).collect()
+}
+
+pub(crate) async fn receive<C: Channel>(call: &mut Call<'_, C>, e: &Extension) -> Result<Next, RouteError> {
+    call.path.push(format!("fax {}", e.number));
+    let (Some(dir), Some(tmp)) = (call.env.fax_dir.clone(), call.switch_dir("temp_dir").await) else {
+        warn!(extension = %e.number, "no place to receive a fax into");
+        let _ = call.ch.hangup("SERVICE_UNAVAILABLE").await;
+        return Ok(Next::Done);
+    };
+    let settings = call.read(|st, t| st.fax_settings(t)).await?;
+    let tiff = format!("{tmp}/switchboard-fax-{}.tif", call.ch.uuid());
+    call.answer().await?;
+    let on = |b: bool| if b { "true" } else { "false" }.to_string();
+    let mut vars = vec![("fax_use_ecm", on(settings.ecm)), ("fax_enable_t38", on(settings.t38)), ("fax_enable_t38_request", on(settings.t38))];
+    let ident = station_id(&settings.station_id);
+    if !ident.is_empty() {
+        vars.push(("fax_ident", ident));
+    }
+    call.ch.set(&vars).await?;
+    let done = call.ch.run("rxfax", &tiff).await;
+    // Completed, the application's own event has the variables; a caller gone mid-page
+    // leaves them on the hangup's.
+    let result = match &done {
+        Ok(ev) => outcome(ev),
+        Err(_) => call.ch.hangup_complete(std::time::Duration::from_secs(5)).await.map(|ev| outcome(&ev)).unwrap_or_default(),
+    };
+    if done.is_ok() {
+        let _ = call.ch.hangup("NORMAL_CLEARING").await;
+    }
+    store_received(call, e, &dir, &tiff, result).await?;
+    Ok(Next::Done)
+}
+
+/// The pages as a PDF, the fax logged, charged and its mail queued.
+async fn store_received<C: Channel>(call: &mut Call<'_, C>, e: &Extension, dir: &std::path::Path, tiff: &str, o: Outcome) -> Result<(), RouteError> {
+    let tenant = call.t();
+    let name = format!("{}/in-{}.pdf", tenant.0, call.ch.uuid());
+    let target: PathBuf = dir.join(&name);
+    let tiff_path = PathBuf::from(tiff);
+    // Read and converted off the call's thread: a large fax is a few hundred kilobytes.
+    let converted = tokio::task::spawn_blocking(move || -> Result<usize, String> {
+        let bytes = match std::fs::read(&tiff_path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(format!("reading {}: {e}", tiff_path.display())),
+        };
+        let _ = std::fs::remove_file(&tiff_path);
+        let (pdf, pages) = crate::fax::tiff_to_pdf(&bytes).map_err(|e| e.to_string())?;
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        std::fs::write(&target, pdf).map_err(|e| format!("{}: {e}", target.display()))?;
+        Ok(pages)
+    })
+    .await
+    .unwrap_or_else(|e| Err(e.to_string()));
+    let pages = match converted {
+        Ok(n) => n as i64,
+        Err(why) => {
+            warn!(%why, "a received fax could not be kept");
+            0
+        }
+    };
+    let status = match (o.success, pages) {
+        (true, p) if p > 0 => "received",
+        (_, p) if p > 0 => "partial",
+        _ => "failed",
+    };
+    info!(extension = %e.number, status, pages, result = %o.result_text, "fax received");
+    let received = Received {
+        tenant: Some(tenant),
+        extension_id: e.id,
+        number: call.caller.number.clone(),
+        remote_station: o.remote_station,
+        pages,
+        status,
+        result_code: o.result_code,
+        result_text: o.result_text,
+        rate: o.rate,
+        ecm: o.ecm,
+        file: if pages > 0 { name } else { String::new() },
+        call_uuid: call.ch.uuid().to_string(),
+    };
+    let extension = e.id;
+    let id = call
+        .read(move |st, t| {
+            let email = st.fax_delivery_address(t, extension)?;
+            let id = st.record_received_fax(&received, email.as_deref())?;
+            // Received pages are billed like sent ones (docs/billing.md), once per fax.
+            if received.pages > 0 {
+                st.charge_fax(t, &format!("in-{id}"), received.pages)?;
+            }
+            Ok(id)
+        })
+        .await?;
+    info!(fax = id, "fax logged");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::esl::Headers;
+
+    #[test]
+    fn spandsp_s_variables_read_as_the_outcome() {
+        let ev = Event {
+            headers: Headers::from_pairs(
+                [
+                    ("variable_fax_success", "1"),
+                    ("variable_fax_result_code", "0"),
+                    ("variable_fax_result_text", "OK"),
+                    ("variable_fax_document_transferred_pages", "3"),
+                    ("variable_fax_remote_station_id", "ACME\x07 FAX"),
+                    ("variable_fax_transfer_rate", "14400"),
+                    ("variable_fax_ecm_used", "on"),
+                ]
+                .into_iter(),
+                false,
+            ),
+            body: None,
+        };
+        let o = outcome(&ev);
+        assert_eq!((o.success, o.result_code, o.pages, o.rate, o.ecm), (true, Some(0), 3, Some(14400), Some(true)));
+        assert_eq!(o.remote_station, "ACME FAX", "control characters dropped");
+        assert_eq!(outcome(&Event { headers: Headers::from_pairs(std::iter::empty(), false), body: None }), Outcome::default());
+        assert_eq!(station_id("Acme <Fax> \u{1F4E0} line twenty-one chars"), "Acme <Fax>  line twe");
+    }
+}

@@ -1,0 +1,226 @@
+//! Faxes' SQL: the log of faxes received and sent, each tenant's fax settings, and the
+//! outbox of received faxes to mail (mailed by `crate::alerts`, retried like alerts).
+
+use rusqlite::OptionalExtension;
+use serde::Serialize;
+
+use super::{now, Result, Store, StoreError, TenantId};
+
+/// A tenant's fax settings (the defaults until the tenant saves its own).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FaxSettings {
+    pub caller_id: String,
+    /// The station ID this side sends (T.30 TSI/CSI), at most 20 characters.
+    pub station_id: String,
+    pub header: String,
+    pub max_retries: i64,
+    pub retry_delay: i64,
+    pub ecm: bool,
+    pub t38: bool,
+    pub delivery_email: String,
+    pub retention_days: i64,
+}
+
+impl Default for FaxSettings {
+    fn default() -> FaxSettings {
+        FaxSettings {
+            caller_id: String::new(),
+            station_id: String::new(),
+            header: String::new(),
+            max_retries: 3,
+            retry_delay: 300,
+            ecm: true,
+            t38: false,
+            delivery_email: String::new(),
+            retention_days: 90,
+        }
+    }
+}
+
+/// A fax received (or not: a failed reception is logged too).
+#[derive(Debug, Clone, Default)]
+pub struct Received {
+    pub tenant: Option<TenantId>,
+    pub extension_id: i64,
+    /// The sender's caller ID.
+    pub number: String,
+    pub remote_station: String,
+    pub pages: i64,
+    /// `received`, `partial` or `failed`.
+    pub status: &'static str,
+    pub result_code: Option<i64>,
+    pub result_text: String,
+    pub rate: Option<i64>,
+    pub ecm: Option<bool>,
+    /// The PDF, relative to the fax directory ('' when no page arrived).
+    pub file: String,
+    pub call_uuid: String,
+}
+
+/// A received fax due to be mailed, with what the mail needs.
+#[derive(Debug, Clone)]
+pub struct DueFax {
+    pub fax_id: i64,
+    pub tenant_id: i64,
+    pub company: String,
+    pub email: String,
+    pub number: String,
+    pub remote_station: String,
+    pub pages: i64,
+    pub file: String,
+    pub received_at: String,
+    pub attempts: i64,
+}
+
+const FAX_COLUMNS: &str =
+    "id, tenant_id, direction, status, extension_id, number, remote_station, pages, result_code, result_text, rate, ecm, file, call_uuid, created_at, finished_at";
+
+fn fax_json(r: &rusqlite::Row<'_>) -> rusqlite::Result<serde_json::Value> {
+    Ok(serde_json::json!({
+        "id": r.get::<_, i64>(0)?, "tenant_id": r.get::<_, i64>(1)?, "direction": r.get::<_, String>(2)?, "status": r.get::<_, String>(3)?,
+        "extension_id": r.get::<_, Option<i64>>(4)?, "number": r.get::<_, String>(5)?, "remote_station": r.get::<_, String>(6)?,
+        "pages": r.get::<_, i64>(7)?, "result_code": r.get::<_, Option<i64>>(8)?, "result_text": r.get::<_, String>(9)?,
+        "rate": r.get::<_, Option<i64>>(10)?, "ecm": r.get::<_, Option<bool>>(11)?, "has_document": !r.get::<_, String>(12)?.is_empty(),
+        "call_uuid": r.get::<_, String>(13)?, "created_at": r.get::<_, String>(14)?, "finished_at": r.get::<_, Option<String>>(15)?,
+    }))
+}
+
+impl Store {
+    pub fn fax_settings(&self, tenant: TenantId) -> Result<FaxSettings> {
+        let c = self.conn()?;
+        let s = c
+            .prepare_cached(
+                "SELECT caller_id, station_id, header, max_retries, retry_delay, ecm, t38, delivery_email, retention_days
+                 FROM fax_settings WHERE tenant_id = ?1",
+            )?
+            .query_row([tenant.0], |r| {
+                Ok(FaxSettings {
+                    caller_id: r.get(0)?,
+                    station_id: r.get(1)?,
+                    header: r.get(2)?,
+                    max_retries: r.get(3)?,
+                    retry_delay: r.get(4)?,
+                    ecm: r.get(5)?,
+                    t38: r.get(6)?,
+                    delivery_email: r.get(7)?,
+                    retention_days: r.get(8)?,
+                })
+            })
+            .optional()?;
+        Ok(s.unwrap_or_default())
+    }
+
+    /// Where a fax received on `extension` is mailed: its user's own fax address (My
+    /// Account), else the tenant's fax settings' delivery address; None when neither is set.
+    pub fn fax_delivery_address(&self, tenant: TenantId, extension: i64) -> Result<Option<String>> {
+        let c = self.conn()?;
+        let own: Option<String> = c
+            .prepare_cached("SELECT u.fax_email FROM extensions e JOIN users u ON u.id = e.user_id WHERE e.id = ?1 AND e.tenant_id = ?2")?
+            .query_row((extension, tenant.0), |r| r.get(0))
+            .optional()?;
+        let address = match own.filter(|e| !e.is_empty()) {
+            Some(e) => e,
+            None => self.fax_settings(tenant)?.delivery_email,
+        };
+        Ok(Some(address).filter(|a| !a.is_empty()))
+    }
+
+    /// Logs a received fax and, when it brought pages and there is an address to mail it
+    /// to, queues its mail, in one transaction. Its id.
+    pub fn record_received_fax(&self, f: &Received, email: Option<&str>) -> Result<i64> {
+        let tenant = f.tenant.ok_or(StoreError::NotFound)?;
+        self.write(|tx| {
+            let at = now();
+            tx.prepare_cached(
+                "INSERT INTO faxes (tenant_id, direction, status, extension_id, number, remote_station, pages, result_code, result_text, rate, ecm,
+                                    file, call_uuid, created_at, finished_at)
+                 VALUES (?1, 'in', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
+            )?
+            .execute(rusqlite::params![
+                tenant.0,
+                f.status,
+                f.extension_id,
+                f.number,
+                f.remote_station,
+                f.pages,
+                f.result_code,
+                f.result_text,
+                f.rate,
+                f.ecm,
+                f.file,
+                f.call_uuid,
+                at
+            ])?;
+            let id = tx.last_insert_rowid();
+            if let (Some(email), false) = (email, f.file.is_empty()) {
+                tx.prepare_cached("INSERT INTO fax_deliveries (fax_id, email, next_attempt_at) VALUES (?1, ?2, ?3)")?.execute((id, email, &at))?;
+            }
+            Ok(id)
+        })
+    }
+
+    /// A tenant's faxes of one direction, newest first.
+    pub fn faxes(&self, tenant: TenantId, direction: &str, page: u32, per_page: u32) -> Result<super::Page> {
+        let c = self.conn()?;
+        let mut w = super::Where::new();
+        w.and("tenant_id =", rusqlite::types::Value::Integer(tenant.0));
+        w.and("direction =", rusqlite::types::Value::Text(direction.to_string()));
+        w.page(&c, "faxes", FAX_COLUMNS, "created_at DESC, id DESC", page, per_page.clamp(1, 500), fax_json)
+    }
+
+    /// One fax of the tenant, and its PDF's file name ('' when there is none).
+    pub fn fax(&self, tenant: TenantId, id: i64) -> Result<(serde_json::Value, String)> {
+        let c = self.conn()?;
+        let row = c
+            .prepare_cached(&format!("SELECT {FAX_COLUMNS} FROM faxes WHERE id = ?1 AND tenant_id = ?2"))?
+            .query_row((id, tenant.0), |r| Ok((fax_json(r)?, r.get::<_, String>(12)?)))
+            .optional()?;
+        row.ok_or(StoreError::NotFound)
+    }
+
+    /// Received faxes whose (next) mail is due at `now`, oldest first.
+    pub fn due_fax_deliveries(&self, now: &str, limit: u32) -> Result<Vec<DueFax>> {
+        let c = self.conn()?;
+        let rows = c
+            .prepare_cached(
+                "SELECT d.fax_id, f.tenant_id, t.company, d.email, f.number, f.remote_station, f.pages, f.file, f.created_at, d.attempts
+                 FROM fax_deliveries d JOIN faxes f ON f.id = d.fax_id JOIN tenants t ON t.id = f.tenant_id
+                 WHERE d.sent_at IS NULL AND d.next_attempt_at <= ?1 ORDER BY d.fax_id LIMIT ?2",
+            )?
+            .query_map((now, limit), |r| {
+                Ok(DueFax {
+                    fax_id: r.get(0)?,
+                    tenant_id: r.get(1)?,
+                    company: r.get(2)?,
+                    email: r.get(3)?,
+                    number: r.get(4)?,
+                    remote_station: r.get(5)?,
+                    pages: r.get(6)?,
+                    file: r.get(7)?,
+                    received_at: r.get(8)?,
+                    attempts: r.get(9)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    pub fn fax_delivered(&self, fax_id: i64) -> Result<()> {
+        self.write(|tx| {
+            tx.execute("UPDATE fax_deliveries SET sent_at = ?2, attempts = attempts + 1, last_error = '' WHERE fax_id = ?1", (fax_id, now()))?;
+            Ok(())
+        })
+    }
+
+    /// Records a failed mailing; the next attempt is due at `retry_at`.
+    pub fn fax_delivery_failed(&self, fax_id: i64, error: &str, retry_at: &str) -> Result<()> {
+        let error: String = error.chars().take(500).collect();
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE fax_deliveries SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 WHERE fax_id = ?1",
+                (fax_id, &error, retry_at),
+            )?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,147 @@
+//! Fax through the simulator over real sockets, on the demo installation: a fax machine
+//! calls Acme's support DID, routed to a fax extension; the simulated switch's `rxfax`
+//! writes a real TIFF, which switchboard keeps as a PDF, logs, charges and mails.
+
+mod common;
+
+use common::pbx::*;
+use serde_json::json;
+use switchboard::fax::{render, tiff};
+use switchboard::sim::apps::fax::FaxRun;
+use switchboard::store::accounts::UserChanges;
+use switchboard::store::resource::Within;
+use switchboard::store::resources as res;
+
+const DID: &str = "+12125550101";
+
+/// A TIFF of `pages` pages, each with its own stripes (page n: n black rows in ten).
+fn fixture(pages: usize) -> std::path::PathBuf {
+    let pages: Vec<tiff::Page> = (1..=pages)
+        .map(|n| {
+            let bits: Vec<bool> = (0..200 * 1728).map(|i| (i / 1728) % 10 < n).collect();
+            render::encode(&bits, 1728, 200, 196.0)
+        })
+        .collect();
+    let path = common::api::temp_dir().join("incoming.tif");
+    std::fs::write(&path, tiff::write_g4(&pages)).unwrap();
+    path
+}
+
+/// Acme's fax extension 1900 (the end user's, who has a fax address), and the support DID
+/// routed to it.
+fn fax_line(p: &Pbx) -> i64 {
+    let user = find(&p.store, &res::EXTENSIONS, Within::Tenant(p.acme), "number", "1003")["user_id"].as_i64().unwrap();
+    p.store.update_user(Within::Everything, user, &UserChanges { fax_email: Some("jane.fax@acme.test".into()), ..Default::default() }).unwrap();
+    let fax = p
+        .store
+        .create(&res::EXTENSIONS, Some(p.acme), &ADMIN, &obj(json!({ "number": "1900", "display_name": "Fax", "type": "fax", "user_id": user })))
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let did = find(&p.store, &res::DIDS, Within::Everything, "number", DID)["id"].as_i64().unwrap();
+    let q =
+        switchboard::store::resource::ListQuery { page: 1, per_page: 50, filters: vec![("did_id".into(), did.to_string())], ..Default::default() };
+    let route = p.store.list(&res::INBOUND_ROUTES, Within::Tenant(p.acme), None, &q).unwrap().items[0]["id"].as_i64().unwrap();
+    p.store.update(&res::INBOUND_ROUTES, Within::Tenant(p.acme), None, route, &obj(json!({ "destination": { "type": "fax", "id": fax } }))).unwrap();
+    fax
+}
+
+#[tokio::test]
+async fn a_fax_to_the_fax_line_is_received_kept_as_a_pdf_logged_charged_and_queued_for_mail() {
+    let p = pbx(OPEN).await;
+    let fax = fax_line(&p);
+    let mut s = from_trunk(DID, "+15559876543");
+    s.fax = Some(FaxRun { tiff: fixture(2).to_string_lossy().into(), remote_station: "+1 555 987 6543".into(), ..Default::default() });
+    let (r, cdr) = call(&p, s).await;
+    let apps = apps(&r);
+    let rx = apps.iter().find(|a| a.starts_with("rxfax ")).unwrap_or_else(|| panic!("{apps:?}"));
+    assert!(rx.ends_with(&format!("switchboard-fax-{}.tif", r.uuid)), "{rx}");
+    let set = apps.iter().find(|a| a.contains("fax_use_ecm=")).unwrap_or_else(|| panic!("{apps:?}"));
+    assert!(set.contains("fax_use_ecm=true") && set.contains("fax_enable_t38=false"), "the tenant's defaults: {set}");
+    assert!(apps.iter().position(|a| a.starts_with("answer")) < apps.iter().position(|a| a.starts_with("rxfax")), "{apps:?}");
+    assert_eq!(cdr["disposition"], "answered", "{cdr}");
+
+    let list = p.store.faxes(p.acme, "in", 1, 50).unwrap();
+    assert_eq!(list.total, 1);
+    let f = &list.items[0];
+    assert_eq!(
+        (f["status"].as_str(), f["pages"].as_i64(), f["number"].as_str(), f["remote_station"].as_str(), f["extension_id"].as_i64()),
+        (Some("received"), Some(2), Some("+15559876543"), Some("+1 555 987 6543"), Some(fax)),
+        "{f}"
+    );
+    assert_eq!((f["rate"].as_i64(), f["ecm"].as_bool(), f["result_code"].as_i64()), (Some(14400), Some(true), Some(0)), "{f}");
+    // The PDF: two pages, the fax's own dots.
+    let (_, file) = p.store.fax(p.acme, f["id"].as_i64().unwrap()).unwrap();
+    let pdf = std::fs::read(p.fax_dir.join(&file)).unwrap();
+    assert_eq!(lopdf::Document::load_mem(&pdf).unwrap().get_pages().len(), 2);
+    assert!(!std::path::Path::new(rx.trim_start_matches("rxfax ")).exists(), "the switch's TIFF is removed once kept");
+    // Two pages charged once; the mail queued for the extension's user.
+    let c = p.store.conn().unwrap();
+    let charged: i64 = c.query_row("SELECT pages FROM fax_charges WHERE tenant_id = ?1", [p.acme.0], |r| r.get(0)).unwrap();
+    assert_eq!(charged, 2);
+    let due = p.store.due_fax_deliveries("9999", 10).unwrap();
+    assert_eq!((due.len(), due[0].email.as_str(), due[0].pages), (1, "jane.fax@acme.test", 2));
+}
+
+#[tokio::test]
+async fn a_fax_cut_off_midway_keeps_what_arrived_and_one_that_never_started_is_logged_failed() {
+    let p = pbx(OPEN).await;
+    fax_line(&p);
+    // The sender hangs up after the first of three pages.
+    let mut s = from_trunk(DID, "+15559876543");
+    s.hangup_after_ms = Some(150);
+    s.fax = Some(FaxRun { tiff: fixture(3).to_string_lossy().into(), pages: 1, duration_ms: 2_000, ..Default::default() });
+    call(&p, s).await;
+    // A voice caller: the far end never sends a page (spandsp's T.30 gives up).
+    let mut s = from_trunk(DID, "+15551112222");
+    s.fax = Some(FaxRun { result_code: 2, result_text: "Timed out waiting for initial communication".into(), ..Default::default() });
+    call(&p, s).await;
+    let mut list = p.store.faxes(p.acme, "in", 1, 50).unwrap().items;
+    list.sort_by_key(|f| f["number"].as_str().unwrap().to_string());
+    let (voice, partial) = (&list[0], &list[1]);
+    assert_eq!(
+        (partial["status"].as_str(), partial["pages"].as_i64(), partial["result_code"].as_i64()),
+        (Some("partial"), Some(1), Some(49)),
+        "{partial}"
+    );
+    assert_eq!(partial["result_text"], "The call dropped prematurely");
+    assert_eq!(
+        (voice["status"].as_str(), voice["pages"].as_i64(), voice["has_document"].as_bool()),
+        (Some("failed"), Some(0), Some(false)),
+        "{voice}"
+    );
+    assert_eq!(voice["result_text"], "Timed out waiting for initial communication");
+    // Only the fax with a page is mailed and charged.
+    assert_eq!(p.store.due_fax_deliveries("9999", 10).unwrap().len(), 1);
+    let charged: i64 = p.store.conn().unwrap().query_row("SELECT SUM(pages) FROM fax_charges", [], |r| r.get(0)).unwrap();
+    assert_eq!(charged, 1);
+}
+
+/// The mail: the PDF attached, to the address the fax line's user gave, retried when the
+/// relay refuses and marked sent once it takes it.
+#[tokio::test]
+async fn a_received_fax_is_mailed_with_its_pdf() {
+    let p = pbx(OPEN).await;
+    fax_line(&p);
+    let mut s = from_trunk(DID, "+15559876543\r\nBcc: x@evil.test");
+    s.fax = Some(FaxRun { tiff: fixture(1).to_string_lossy().into(), ..Default::default() });
+    call(&p, s).await;
+    let sink = common::smtp::Sink::start().await;
+    let cfg = switchboard::config::Smtp {
+        relay: "127.0.0.1".into(),
+        port: sink.addr.port(),
+        from: "pbx@switchboard.test".into(),
+        security: switchboard::config::SmtpSecurity::None,
+        ..Default::default()
+    };
+    let sent = switchboard::alerts::faxes_once(&p.store, &cfg, &p.fax_dir, jiff::Timestamp::now()).await.unwrap();
+    assert_eq!(sent, 1);
+    let mails = sink.mails();
+    assert_eq!(mails.len(), 1);
+    let m = &mails[0];
+    assert!(m.to.iter().any(|t| t.contains("jane.fax@acme.test")), "{:?}", m.to);
+    assert!(m.data.contains("application/pdf") && m.data.contains("fax-1.pdf"), "{}", &m.data[..m.data.len().min(2000)]);
+    assert!(!m.data.lines().any(|l| l.to_ascii_lowercase().starts_with("bcc:")), "a caller ID cannot add a header");
+    // Sent once: nothing is due any more.
+    assert_eq!(switchboard::alerts::faxes_once(&p.store, &cfg, &p.fax_dir, jiff::Timestamp::now()).await.unwrap(), 0);
+}
