@@ -172,7 +172,7 @@ mod tests {
         let o = outcome(&ev);
         assert_eq!((o.success, o.result_code, o.pages, o.rate, o.ecm), (true, Some(0), 3, Some(14400), Some(true)));
         assert_eq!(o.remote_station, "ACME FAX", "control characters dropped");
-        assert_eq!(outcome(&Event { headers: Headers::from_pairs(std::iter::empty(), false), body: None }), Outcome::default());
+        assert_eq!(outcome(&Event { headers: Headers::from_pairs(std::iter::empty::<(&str, &str)>(), false), body: None }), Outcome::default());
         assert_eq!(station_id("Acme <Fax> \u{1F4E0} line twenty-one chars"), "Acme <Fax>  line twe");
     }
 }
