@@ -305,6 +305,15 @@ async fn custom_case(w: &World, route: &Route, who: Who, foreign: bool) -> (Stri
         ("GET", "/queues/me") => (path.into(), None, signed(200)),
         ("PUT", "/queues/me") => (path.into(), Some(json!({ "status": "available" })), by_role(403, 200, 200, 200)),
         ("GET", "/queues/monitor") => (format!("{path}?tenant_id={t}"), None, by_role(200, 200, 200, 403)),
+        ("GET", "/faxes/inbound" | "/fax-settings") => (format!("{path}?tenant_id={t}"), None, by_role(200, 200, 200, 403)),
+        // No fax in the matrix's tenants: whoever may look finds none.
+        ("GET", "/faxes/inbound/{id}/pdf") => (format!("{}?tenant_id={t}", path.replace("{id}", "999999")), None, by_role(404, 404, 404, 403)),
+        ("PUT", "/fax-settings") => (
+            format!("{path}?tenant_id={t}"),
+            Some(json!({ "caller_id": "", "station_id": "ACME", "header": "Acme", "max_retries": 2, "retry_delay": 60, "ecm": true, "t38": false,
+                         "delivery_email": "fax@a.test", "retention_days": 30 })),
+            by_role(200, 200, 200, 403),
+        ),
         ("GET", "/queues/report") => (format!("{path}?tenant_id={t}"), None, by_role(200, 200, 200, 403)),
         ("POST", "/subscriptions") => (path.into(), Some(json!({ "tenant_id": t, "package_id": w.package })), by_role(201, 403, 403, 403)),
         (m, p) => panic!("no matrix rules for {m} {p}: add them to custom_case in tests/api_authz.rs"),

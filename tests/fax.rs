@@ -61,7 +61,7 @@ async fn a_fax_to_the_fax_line_is_received_kept_as_a_pdf_logged_charged_and_queu
     assert!(apps.iter().position(|a| a.starts_with("answer")) < apps.iter().position(|a| a.starts_with("rxfax")), "{apps:?}");
     assert_eq!(cdr["disposition"], "answered", "{cdr}");
 
-    let list = p.store.faxes(p.acme, "in", 1, 50).unwrap();
+    let list = p.store.faxes(p.acme, "in", None, 1, 50).unwrap();
     assert_eq!(list.total, 1);
     let f = &list.items[0];
     assert_eq!(
@@ -71,7 +71,7 @@ async fn a_fax_to_the_fax_line_is_received_kept_as_a_pdf_logged_charged_and_queu
     );
     assert_eq!((f["rate"].as_i64(), f["ecm"].as_bool(), f["result_code"].as_i64()), (Some(14400), Some(true), Some(0)), "{f}");
     // The PDF: two pages, the fax's own dots.
-    let (_, file) = p.store.fax(p.acme, f["id"].as_i64().unwrap()).unwrap();
+    let (_, file) = p.store.fax(p.acme, f["id"].as_i64().unwrap(), None).unwrap();
     let pdf = std::fs::read(p.fax_dir.join(&file)).unwrap();
     assert_eq!(lopdf::Document::load_mem(&pdf).unwrap().get_pages().len(), 2);
     assert!(!std::path::Path::new(rx.trim_start_matches("rxfax ")).exists(), "the switch's TIFF is removed once kept");
@@ -96,7 +96,7 @@ async fn a_fax_cut_off_midway_keeps_what_arrived_and_one_that_never_started_is_l
     let mut s = from_trunk(DID, "+15551112222");
     s.fax = Some(FaxRun { result_code: 2, result_text: "Timed out waiting for initial communication".into(), ..Default::default() });
     call(&p, s).await;
-    let mut list = p.store.faxes(p.acme, "in", 1, 50).unwrap().items;
+    let mut list = p.store.faxes(p.acme, "in", None, 1, 50).unwrap().items;
     list.sort_by_key(|f| f["number"].as_str().unwrap().to_string());
     let (voice, partial) = (&list[0], &list[1]);
     assert_eq!(
@@ -144,4 +144,51 @@ async fn a_received_fax_is_mailed_with_its_pdf() {
     assert!(!m.data.lines().any(|l| l.to_ascii_lowercase().starts_with("bcc:")), "a caller ID cannot add a header");
     // Sent once: nothing is due any more.
     assert_eq!(switchboard::alerts::faxes_once(&p.store, &cfg, &p.fax_dir, jiff::Timestamp::now()).await.unwrap(), 0);
+}
+
+/// Over HTTP: the inbound log and the PDF for the tenant admin and for the line's user;
+/// another user sees none of it; fax settings are checked field by field and used by the
+/// next fax (no T.38 → T.38; the station ID sent).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inbound_log_its_pdfs_and_the_fax_settings_over_http() {
+    let api = common::api::start_demo(|_| {}).await;
+    let p = pbx_keeping_faxes(api.store.clone(), OPEN, std::time::Duration::from_secs(1), api.acd.clone(), api.dir.join("fax")).await;
+    fax_line(&p);
+    let admin = api.login("tenant@acme.test", "Demo-Tenant-2026").await;
+    let (st, v) = api
+        .call(
+            "PUT",
+            "/api/v1/fax-settings",
+            Some(&admin),
+            Some(&json!({ "caller_id": "555", "station_id": "ACME\nFAX", "header": "Acme", "max_retries": 99, "retry_delay": 60, "ecm": true,
+                          "t38": true, "delivery_email": "not mail", "retention_days": 30 })),
+        )
+        .await;
+    assert_eq!(st, 422, "{v}");
+    let named: Vec<&str> = v["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(named, ["caller_id", "station_id", "max_retries", "delivery_email"], "every bad field, at once: {v}");
+    let good = json!({ "caller_id": "+12125550101", "station_id": "ACME FAX", "header": "Acme Corp", "max_retries": 2, "retry_delay": 60,
+                       "ecm": false, "t38": true, "delivery_email": "faxes@acme.test", "retention_days": 30 });
+    let (st, v) = api.call("PUT", "/api/v1/fax-settings", Some(&admin), Some(&good)).await;
+    assert_eq!((st, &v), (200, &good));
+
+    let mut s = from_trunk(DID, "+15559876543");
+    s.fax = Some(FaxRun { tiff: fixture(2).to_string_lossy().into(), ..Default::default() });
+    let (r, _) = call(&p, s).await;
+    let set = apps(&r).into_iter().find(|a| a.contains("fax_use_ecm=")).unwrap();
+    assert!(set.contains("fax_use_ecm=false") && set.contains("fax_enable_t38=true") && set.contains("fax_ident=ACME FAX"), "{set}");
+
+    let (st, list) = api.call("GET", "/api/v1/faxes/inbound", Some(&admin), None).await;
+    assert_eq!((st, list["total"].as_i64()), (200, Some(1)), "{list}");
+    let id = list["items"][0]["id"].as_i64().unwrap();
+    let pdf = common::api::request_raw(api.addr, "GET", &format!("/api/v1/faxes/inbound/{id}/pdf"), Some(&admin)).await;
+    assert!(pdf.starts_with(b"%PDF-"), "{:?}", String::from_utf8_lossy(&pdf[..pdf.len().min(200)]));
+    assert_eq!(lopdf::Document::load_mem(&pdf).unwrap().get_pages().len(), 2);
+    // The line's user (Jane, the demo end user) sees it; the agent may not look at all.
+    let jane = api.login("user@acme.test", "Demo-User-2026").await;
+    let (_, mine) = api.call("GET", "/api/v1/faxes/inbound", Some(&jane), None).await;
+    assert_eq!(mine["total"], 1, "{mine}");
+    let agent = api.login("agent@acme.test", "Demo-Agent-2026").await;
+    let (st, _) = api.call("GET", "/api/v1/faxes/inbound", Some(&agent), None).await;
+    assert_eq!(st, 403);
 }

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod fax;
 pub mod freeswitch;
 pub mod handlers;
 pub mod money;

@@ -7,7 +7,8 @@ use serde::Serialize;
 use super::{now, Result, Store, StoreError, TenantId};
 
 /// A tenant's fax settings (the defaults until the tenant saves its own).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FaxSettings {
     pub caller_id: String,
     /// The station ID this side sends (T.30 TSI/CSI), at most 20 characters.
@@ -85,6 +86,37 @@ fn fax_json(r: &rusqlite::Row<'_>) -> rusqlite::Result<serde_json::Value> {
     }))
 }
 
+impl FaxSettings {
+    /// Every field checked (all refusals reported at once).
+    pub fn check(&self) -> Result<()> {
+        use super::validate;
+        let mut bad: Vec<(String, String)> = Vec::new();
+        let mut field = |name: &str, r: std::result::Result<(), String>| {
+            if let Err(m) = r {
+                bad.push((name.to_string(), m));
+            }
+        };
+        field("caller_id", if self.caller_id.is_empty() { Ok(()) } else { crate::pbx::dial::e164(&self.caller_id).map(drop) });
+        field(
+            "station_id",
+            if self.station_id.chars().count() <= 20 && self.station_id.chars().all(|c| c.is_ascii_graphic() || c == ' ') {
+                Ok(())
+            } else {
+                Err("at most 20 printable ASCII characters (T.30)".into())
+            },
+        );
+        field("header", validate::line(&self.header, 100).map(drop));
+        field("max_retries", if (0..=10).contains(&self.max_retries) { Ok(()) } else { Err("must be 0 to 10".into()) });
+        field("retry_delay", if (30..=86_400).contains(&self.retry_delay) { Ok(()) } else { Err("must be 30 to 86400 seconds".into()) });
+        field("delivery_email", if self.delivery_email.is_empty() { Ok(()) } else { validate::email(&self.delivery_email).map(drop) });
+        field("retention_days", if (1..=3650).contains(&self.retention_days) { Ok(()) } else { Err("must be 1 to 3650 days".into()) });
+        match bad.len() {
+            0 => Ok(()),
+            _ => Err(StoreError::Fields(bad)),
+        }
+    }
+}
+
 impl Store {
     pub fn fax_settings(&self, tenant: TenantId) -> Result<FaxSettings> {
         let c = self.conn()?;
@@ -159,23 +191,58 @@ impl Store {
         })
     }
 
-    /// A tenant's faxes of one direction, newest first.
-    pub fn faxes(&self, tenant: TenantId, direction: &str, page: u32, per_page: u32) -> Result<super::Page> {
+    /// A tenant's faxes of one direction, newest first; with `owner`, only those to the
+    /// fax extensions assigned to that user.
+    pub fn faxes(&self, tenant: TenantId, direction: &str, owner: Option<i64>, page: u32, per_page: u32) -> Result<super::Page> {
         let c = self.conn()?;
         let mut w = super::Where::new();
         w.and("tenant_id =", rusqlite::types::Value::Integer(tenant.0));
         w.and("direction =", rusqlite::types::Value::Text(direction.to_string()));
+        if let Some(user) = owner {
+            w.and_raw(|n| format!("extension_id IN (SELECT id FROM extensions WHERE user_id = ?{n})"), vec![rusqlite::types::Value::Integer(user)]);
+        }
         w.page(&c, "faxes", FAX_COLUMNS, "created_at DESC, id DESC", page, per_page.clamp(1, 500), fax_json)
     }
 
-    /// One fax of the tenant, and its PDF's file name ('' when there is none).
-    pub fn fax(&self, tenant: TenantId, id: i64) -> Result<(serde_json::Value, String)> {
+    /// One fax of the tenant (with `owner`, only one to that user's fax lines), and its
+    /// PDF's file name ('' when there is none).
+    pub fn fax(&self, tenant: TenantId, id: i64, owner: Option<i64>) -> Result<(serde_json::Value, String)> {
         let c = self.conn()?;
         let row = c
-            .prepare_cached(&format!("SELECT {FAX_COLUMNS} FROM faxes WHERE id = ?1 AND tenant_id = ?2"))?
-            .query_row((id, tenant.0), |r| Ok((fax_json(r)?, r.get::<_, String>(12)?)))
+            .prepare_cached(&format!(
+                "SELECT {FAX_COLUMNS} FROM faxes WHERE id = ?1 AND tenant_id = ?2
+                 AND (?3 IS NULL OR extension_id IN (SELECT id FROM extensions WHERE user_id = ?3))"
+            ))?
+            .query_row((id, tenant.0, owner), |r| Ok((fax_json(r)?, r.get::<_, String>(12)?)))
             .optional()?;
         row.ok_or(StoreError::NotFound)
+    }
+
+    /// Saves a tenant's fax settings, once every field is good.
+    pub fn set_fax_settings(&self, tenant: TenantId, s: &FaxSettings) -> Result<()> {
+        s.check()?;
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO fax_settings (tenant_id, caller_id, station_id, header, max_retries, retry_delay, ecm, t38, delivery_email, retention_days)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT (tenant_id) DO UPDATE SET caller_id = excluded.caller_id, station_id = excluded.station_id, header = excluded.header,
+                   max_retries = excluded.max_retries, retry_delay = excluded.retry_delay, ecm = excluded.ecm, t38 = excluded.t38,
+                   delivery_email = excluded.delivery_email, retention_days = excluded.retention_days",
+                rusqlite::params![
+                    tenant.0,
+                    s.caller_id,
+                    s.station_id,
+                    s.header,
+                    s.max_retries,
+                    s.retry_delay,
+                    s.ecm,
+                    s.t38,
+                    s.delivery_email,
+                    s.retention_days
+                ],
+            )?;
+            Ok(())
+        })
     }
 
     /// Received faxes whose (next) mail is due at `now`, oldest first.

@@ -121,6 +121,17 @@ pub fn request_bytes(method: &str, path: &str, token: Option<&str>, body: &[u8])
     out
 }
 
+/// The body of a GET that answers 200, as bytes (a PDF, an image).
+pub async fn request_raw(addr: SocketAddr, method: &str, path: &str, token: Option<&str>) -> Vec<u8> {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(&request_bytes(method, path, token, b"")).await.unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.unwrap();
+    let at = out.windows(4).position(|w| w == b"\r\n\r\n").expect("a head");
+    assert!(out.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&out[..at]));
+    out.split_off(at + 4)
+}
+
 /// One HTTP/1.1 request to `addr` (Connection: close): the status and the body, parsed as
 /// JSON when it says so.
 pub async fn request(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> (u16, Value) {

@@ -42,8 +42,12 @@ pub async fn pbx_with_queues(at: &str, second: std::time::Duration, acd: switchb
 
 /// Calls routed over `store` (the demo installation, seeded), e.g. an API server's.
 pub async fn pbx_on(store: Store, at: &str, second: std::time::Duration, acd: switchboard::acd::Acd) -> Pbx {
+    pbx_keeping_faxes(store, at, second, acd, super::api::temp_dir().join("fax")).await
+}
+
+/// The same, received faxes kept in `fax_dir` (an API server's data directory's `fax/`).
+pub async fn pbx_keeping_faxes(store: Store, at: &str, second: std::time::Duration, acd: switchboard::acd::Acd, fax_dir: std::path::PathBuf) -> Pbx {
     let t: jiff::Timestamp = at.parse().unwrap();
-    let fax_dir = super::api::temp_dir().join("fax");
     let router = Router::with_clock(store.clone(), "ivr/unroutable.wav".into(), Arc::new(move || t))
         .with_second(second)
         .with_acd(acd)
