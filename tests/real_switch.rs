@@ -1012,3 +1012,73 @@ fn the_switch_reads_stored_values_without_expanding_them() {
     assert_eq!(user.split_whitespace().nth(1), Some("u$${default_password}x"), "{user}");
     assert!(!user.contains(&format!("u{secret}x")));
 }
+
+/// A fax through the real switch, both ways of the conversion on spandsp's side: a
+/// document rendered here (a PDF made with lopdf → our G4 TIFF) is sent by FreeSWITCH's
+/// own `txfax` to Acme's support DID, which routes to the fax line; switchboard's `rxfax`
+/// receives it, keeps spandsp's TIFF as a PDF with both pages, logs it with spandsp's
+/// result and the sender's station ID, and queues its mail.
+#[test]
+fn a_fax_sent_by_the_switch_to_the_fax_line_arrives_as_a_pdf() {
+    use switchboard::store::resource::{ListQuery, Within};
+    use switchboard::store::resources as res;
+    let Some(lab) = Lab::start("fax") else { return };
+    let acme = switchboard::store::TenantId(lab.find(&res::TENANTS, "sip_domain", common::switch::ACME)["id"].as_i64().unwrap());
+    let admin = switchboard::store::resource::Actor { user_id: 0, admin: true, enforce_packages: false };
+    let obj = |v: serde_json::Value| v.as_object().unwrap().clone();
+    let fax =
+        lab.store.create(&res::EXTENSIONS, Some(acme), &admin, &obj(json!({ "number": "1900", "display_name": "Fax", "type": "fax" }))).unwrap()
+            ["id"]
+            .as_i64()
+            .unwrap();
+    let did = lab.find(&res::DIDS, "number", "+12125550101")["id"].as_i64().unwrap();
+    let q = ListQuery { page: 1, per_page: 50, filters: vec![("did_id".into(), did.to_string())], ..Default::default() };
+    let route = lab.store.list(&res::INBOUND_ROUTES, Within::Tenant(acme), None, &q).unwrap().items[0]["id"].as_i64().unwrap();
+    lab.store.update(&res::INBOUND_ROUTES, Within::Tenant(acme), None, route, &obj(json!({ "destination": { "type": "fax", "id": fax } }))).unwrap();
+    let settings =
+        switchboard::store::fax::FaxSettings { delivery_email: "faxes@acme.test".into(), station_id: "ACME FAX".into(), ..Default::default() };
+    lab.store.set_fax_settings(acme, &settings).unwrap();
+
+    // Two pages: a box on the first, a wide bar on the second.
+    let page = |content: &str| (595.0, 842.0, content.to_string());
+    let document = common::pdf::pages(&[page("0 g 72 600 144 144 re f"), page("0 g 72 400 450 40 re f")]);
+    let (tiff, pages) = switchboard::fax::pdf_to_tiff(&document, switchboard::fax::Resolution::Fine, 10).unwrap();
+    assert_eq!(pages, 2);
+    let file = lab.dir.join("send.tif");
+    std::fs::write(&file, &tiff).unwrap();
+    let out = lab.fs_cli(&format!(
+        "bgapi originate {{origination_caller_id_number=+15559876543,fax_ident=SENDER-FAX,ignore_early_media=true}}sofia/external/+12125550101@127.0.0.1:{} &txfax({})",
+        lab.external_port,
+        file.display()
+    ));
+    assert!(out.contains("+OK"), "{out}");
+    let received = wait_for("the fax to arrive", Duration::from_secs(120), || {
+        let items = lab.store.faxes(acme, "in", None, 1, 10).ok()?.items;
+        items.into_iter().find(|f| f["status"] != "sending")
+    });
+    assert_eq!((received["status"].as_str(), received["pages"].as_i64()), (Some("received"), Some(2)), "{received}\n{}", lab.log());
+    assert_eq!((received["result_code"].as_i64(), received["remote_station"].as_str()), (Some(0), Some("SENDER-FAX")), "{received}");
+    assert_eq!(received["number"], "+15559876543", "{received}");
+    let (_, name) = lab.store.fax(acme, received["id"].as_i64().unwrap(), None).unwrap();
+    let pdf = std::fs::read(lab.dir.join("switchboard/fax").join(&name)).unwrap();
+    assert_eq!(lopdf::Document::load_mem(&pdf).unwrap().get_pages().len(), 2);
+    // What spandsp received (however it coded it) draws the dots that were sent, below the
+    // page header the sending spandsp adds (spandsp.conf's `header`, the date and page n of
+    // N), which moves the page down by its rows.
+    let sent = switchboard::fax::tiff::read(&tiff).unwrap();
+    let back = switchboard::fax::render::pdf_of(pdf).unwrap();
+    for (i, page) in back.pages().iter().enumerate() {
+        let settings = hayro::RenderSettings { aliasing_threshold: Some(128), ..Default::default() };
+        let px = hayro::PixmapSettings { x_scale: 204.0 / 72.0, y_scale: 196.0 / 72.0, bg_color: hayro::vello_cpu::color::palette::css::WHITE };
+        let pixmap = hayro::render(page, &hayro::RenderCache::new(), &Default::default(), &settings, &px);
+        let want = switchboard::fax::render::decode_g4(&sent[i]).unwrap();
+        let got: Vec<bool> = pixmap.data().iter().map(|p| p.r < 128).collect();
+        assert_eq!(got.len(), want.len(), "page {i}: the same size");
+        let row = 1728;
+        let differ = |shift: usize| got[shift * row..].iter().zip(&want[..want.len() - shift * row]).filter(|(a, b)| a != b).count();
+        let (shift, least) = (0..64).map(|s| (s, differ(s))).min_by_key(|(_, d)| *d).unwrap();
+        assert!(least * 1000 < want.len(), "page {i}: {least} of {} dots differ (moved down {shift} rows)", want.len());
+        assert!(want.iter().filter(|b| **b).count() > 10_000, "page {i} has its black shape");
+    }
+    assert_eq!(lab.store.due_fax_deliveries("9999", 10).unwrap().len(), 1, "queued for faxes@acme.test");
+}

@@ -1,6 +1,7 @@
 #![allow(dead_code)]
 pub mod api;
 pub mod pbx;
+pub mod pdf;
 pub mod phone;
 pub mod process;
 pub mod raw;
