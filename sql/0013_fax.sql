@@ -18,9 +18,19 @@ CREATE TABLE faxes (
     file           TEXT    NOT NULL DEFAULT '',-- the PDF, under the data directory's fax/
     call_uuid      TEXT    NOT NULL DEFAULT '',
     created_at     TEXT    NOT NULL,
-    finished_at    TEXT
+    finished_at    TEXT,
+    -- out: who sent it, what it says, the TIFF txfax reads, and the job's tries.
+    user_id        INTEGER,
+    subject        TEXT    NOT NULL DEFAULT '',
+    tiff           TEXT    NOT NULL DEFAULT '',
+    attempts       INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    -- The try under way: the switch's call carries it back (sb_fax_token), so a call that
+    -- is not this try's (an old one, a stranger's variables) changes nothing.
+    token          TEXT    NOT NULL DEFAULT ''
 );
 CREATE INDEX faxes_list ON faxes(tenant_id, direction, created_at);
+CREATE INDEX faxes_due ON faxes(next_attempt_at) WHERE status = 'queued';
 
 CREATE TABLE fax_settings (
     tenant_id      INTEGER PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,

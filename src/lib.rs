@@ -44,6 +44,7 @@ pub mod config;
 pub mod data_dir;
 pub mod esl;
 pub mod fax;
+pub mod fax_jobs;
 pub mod fds;
 pub mod http;
 pub mod pbx;

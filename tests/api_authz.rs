@@ -305,6 +305,11 @@ async fn custom_case(w: &World, route: &Route, who: Who, foreign: bool) -> (Stri
         ("GET", "/queues/me") => (path.into(), None, signed(200)),
         ("PUT", "/queues/me") => (path.into(), Some(json!({ "status": "available" })), by_role(403, 200, 200, 200)),
         ("GET", "/queues/monitor") => (format!("{path}?tenant_id={t}"), None, by_role(200, 200, 200, 403)),
+        ("GET", "/faxes/outbound") => (format!("{path}?tenant_id={t}"), None, by_role(200, 200, 200, 403)),
+        // Not a PDF: refused by whoever may send (the matrix's tenants have no routes either).
+        ("POST", "/faxes/outbound") => {
+            (format!("{path}?tenant_id={t}&number=%2B12125551234"), Some(json!({ "not": "a pdf" })), by_role(422, 422, 422, 403))
+        }
         ("GET", "/faxes/inbound" | "/fax-settings") => (format!("{path}?tenant_id={t}"), None, by_role(200, 200, 200, 403)),
         // No fax in the matrix's tenants: whoever may look finds none.
         ("GET", "/faxes/inbound/{id}/pdf") => (format!("{}?tenant_id={t}", path.replace("{id}", "999999")), None, by_role(404, 404, 404, 403)),

@@ -192,3 +192,88 @@ async fn the_inbound_log_its_pdfs_and_the_fax_settings_over_http() {
     let (st, _) = api.call("GET", "/api/v1/faxes/inbound", Some(&agent), None).await;
     assert_eq!(st, 403);
 }
+
+/// Sending, through the real path: `switchboard serve --demo` as a process with its control
+/// connection to the simulated switch. A PDF posted to the API is refused with why when it
+/// cannot be sent (nothing queued), else converted and queued; the runner originates it
+/// through Acme's North America route and trunk into the socket, where `txfax` sends it:
+/// Queued → Sent, its pages charged once. A far machine that is busy is tried again, then
+/// failed with the reason once the tenant's retries are spent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pdf_posted_to_the_api_is_sent_by_txfax_and_a_busy_number_is_retried_then_failed() {
+    use switchboard::sim::{Scenario, Target};
+    let (switch, sb) = common::process::demo_beside_switch("fax-send").await;
+    let admin = common::process::login(sb.http, "tenant@acme.test", "Demo-Tenant-2026").await;
+    let req = |m: &'static str, path: String, body: Vec<u8>| {
+        let admin = admin.clone();
+        async move { common::api::request(sb.http, m, &path, Some(&admin), &body).await }
+    };
+    // Retries quick, so the busy number's tries end within the test.
+    let settings = json!({ "caller_id": "+12125550100", "station_id": "ACME", "header": "Acme Corp", "max_retries": 1, "retry_delay": 30,
+                           "ecm": true, "t38": false, "delivery_email": "", "retention_days": 30 });
+    assert_eq!(req("PUT", "/api/v1/fax-settings".into(), settings.to_string().into_bytes()).await.0, 200);
+    let doc =
+        common::pdf::pages(&[(612.0, 792.0, "BT /F1 24 Tf 72 700 Td (Invoice 1) Tj ET".into()), (612.0, 792.0, "0 g 72 72 200 200 re f".into())]);
+
+    // Refused, nothing queued: not a PDF; a number no route dials.
+    let (st, v) = req("POST", "/api/v1/faxes/outbound?number=%2B12125551234".into(), b"GIF89a not a pdf".to_vec()).await;
+    assert_eq!((st, v["field"].as_str()), (422, Some("body")), "{v}");
+    let (st, v) = req("POST", "/api/v1/faxes/outbound?number=%2B442079460000".into(), doc.clone()).await;
+    assert_eq!((st, v["field"].as_str()), (422, Some("number")), "{v}");
+    assert_eq!(req("GET", "/api/v1/faxes/outbound".into(), Vec::new()).await.1["total"], 0);
+
+    switch.set_originate_scenario(Scenario {
+        fax: Some(FaxRun { remote_station: "FAR END".into(), duration_ms: 100, ..Default::default() }),
+        default_target: Target::Answer { after_ms: 20, talk_ms: None },
+        ..Scenario::default()
+    });
+    let (st, queued) = req("POST", "/api/v1/faxes/outbound?number=%2B12125551234&subject=Invoice".into(), doc.clone()).await;
+    assert_eq!(st, 201, "{queued}");
+    assert_eq!(
+        (queued["status"].as_str(), queued["pages"].as_i64(), queued["subject"].as_str()),
+        (Some("queued"), Some(2), Some("Invoice")),
+        "{queued}"
+    );
+    let id = queued["id"].as_i64().unwrap();
+    let sent = until(|| async {
+        let (_, v) = req("GET", "/api/v1/faxes/outbound".into(), Vec::new()).await;
+        v["items"].as_array().unwrap().iter().find(|f| f["id"] == id && f["status"] == "sent").cloned()
+    })
+    .await;
+    assert_eq!((sent["pages"].as_i64(), sent["remote_station"].as_str(), sent["attempts"].as_i64()), (Some(2), Some("FAR END"), Some(1)), "{sent}");
+    let charged: i64 =
+        sb.store().conn().unwrap().query_row("SELECT pages FROM fax_charges WHERE job = ?1", [format!("fax:out-{id}")], |r| r.get(0)).unwrap();
+    assert_eq!(charged, 2, "charged once, for its pages");
+
+    // A busy far end: tried, then again after the retry delay (30 s here, moved up), then failed.
+    switch.set_originate_scenario(Scenario { default_target: Target::Busy { after_ms: 10 }, ..Scenario::default() });
+    let (_, busy) = req("POST", "/api/v1/faxes/outbound?number=%2B12125559999".into(), doc).await;
+    let busy_id = busy["id"].as_i64().unwrap();
+    let first = until(|| async {
+        let (_, v) = req("GET", "/api/v1/faxes/outbound".into(), Vec::new()).await;
+        v["items"].as_array().unwrap().iter().find(|f| f["id"] == busy_id && f["attempts"] == 1 && f["status"] == "queued").cloned()
+    })
+    .await;
+    assert!(first["result_text"].as_str().unwrap().contains("USER_BUSY"), "{first}");
+    sb.store().conn().unwrap().execute("UPDATE faxes SET next_attempt_at = '2000-01-01T00:00:00Z' WHERE id = ?1", [busy_id]).unwrap();
+    let failed = until(|| async {
+        let (_, v) = req("GET", "/api/v1/faxes/outbound".into(), Vec::new()).await;
+        v["items"].as_array().unwrap().iter().find(|f| f["id"] == busy_id && f["status"] == "failed").cloned()
+    })
+    .await;
+    assert_eq!(failed["attempts"], 2, "one try and the one retry the settings allow: {failed}");
+}
+
+async fn until<T, F, Fut>(mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..500 {
+        if let Some(v) = f().await {
+            return v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    }
+    panic!("timed out");
+}

@@ -40,6 +40,8 @@ const RULES: &[(&str, &[&str])] = &[
     ("call", &["acd", "esl", "fax", "pbx", "store", "billing", "switch", "config"]),
     // The feed over the live model: not the call path, not the HTTP side.
     ("realtime", &["esl", "pbx", "store", "switch", "config"]),
+    // Faxes to send, tried when due: the store's jobs, the switch's originate.
+    ("fax_jobs", &["esl", "pbx", "realtime", "store"]),
     ("server", &["call", "esl", "config", "fds"]),
     // The simulator speaks the wire protocol and nothing of the product.
     ("sim", &["esl"]),
@@ -54,6 +56,7 @@ const RULES: &[(&str, &[&str])] = &[
             "config",
             "data_dir",
             "esl",
+            "fax",
             "http",
             "pbx",
             "peer",

@@ -55,3 +55,60 @@ pub fn set_settings(api: &Api, req: &Req) -> ApiResult<Reply> {
     audit(api, Some(p), Some(t), "update", "fax-settings".into(), "fax settings".into());
     Reply::ok(json!(api.store.fax_settings(t)?))
 }
+
+/// The most pages one fax may have, and the most bytes its PDF may take.
+pub const MAX_PAGES: usize = 50;
+pub const MAX_PDF_BYTES: u64 = 20 << 20;
+
+/// `POST /faxes/outbound?number=…&subject=…&resolution=fine|normal` with the PDF as the
+/// body: checked (a number an outbound route dials; a real PDF, not encrypted, at most
+/// [`MAX_PAGES`] pages, every page rendered), converted to the fax TIFF and queued. A
+/// refusal is a 422 naming why, and nothing is queued.
+pub fn send(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let p = req.principal()?;
+    let t = req.tenant_of()?;
+    let number = req.query("number").map(str::trim).filter(|n| !n.is_empty()).ok_or_else(|| ApiError::invalid("number", "required"))?.to_string();
+    crate::pbx::dial::dial_number(&number).map_err(|e| ApiError::invalid("number", e))?;
+    let routes = api.store.outbound_routes(t)?;
+    match crate::pbx::plan::outbound(routes, &number) {
+        Some((route, _)) if !route.trunks.is_empty() => {}
+        Some((route, _)) => return Err(ApiError::invalid("number", format!("outbound route \"{}\" has no active trunk", route.name))),
+        None => return Err(ApiError::invalid("number", "no outbound route dials this number")),
+    }
+    let subject = crate::store::validate::line(req.query("subject").unwrap_or(""), 200).map_err(|e| ApiError::invalid("subject", e))?;
+    let resolution = match req.query("resolution").unwrap_or("fine") {
+        "fine" => crate::fax::Resolution::Fine,
+        "normal" => crate::fax::Resolution::Normal,
+        _ => return Err(ApiError::invalid("resolution", "fine or normal")),
+    };
+    let upload = req.upload.as_ref().ok_or_else(|| ApiError::invalid("body", "the PDF is missing"))?;
+    if upload.len > MAX_PDF_BYTES {
+        return Err(ApiError::invalid("body", format!("the PDF is larger than {} MiB", MAX_PDF_BYTES >> 20)));
+    }
+    let pdf = std::fs::read(upload.file.path()).map_err(|e| ApiError::Internal(format!("the upload: {e}")))?;
+    let (tiff, pages) = crate::fax::pdf_to_tiff(&pdf, resolution, MAX_PAGES).map_err(|e| ApiError::invalid("body", e.to_string()))?;
+    let name = format!("{}/out-{}", t.0, uuid::Uuid::new_v4());
+    let dir = api.cfg.data_dir.join("fax");
+    let write = |ext: &str, bytes: &[u8]| -> ApiResult<String> {
+        let rel = format!("{name}.{ext}");
+        let path = dir.join(&rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| ApiError::Internal(format!("{}: {e}", parent.display())))?;
+        }
+        std::fs::write(&path, bytes).map_err(|e| ApiError::Internal(format!("{}: {e}", path.display())))?;
+        Ok(rel)
+    };
+    let (pdf_name, tiff_name) = (write("pdf", &pdf)?, write("tif", &tiff)?);
+    let id = api.store.queue_fax(t, Some(p.user_id), &number, &subject, &pdf_name, &tiff_name, pages as i64)?;
+    audit(api, Some(p), Some(t), "create", format!("faxes/{id}"), format!("fax to {number}, {pages} pages"));
+    let (fax, _) = api.store.fax_any(t, id)?;
+    Reply::created(fax)
+}
+
+/// `GET /faxes/outbound`: faxes sent and to send, newest first (their status and tries).
+pub fn outbound(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let t = req.tenant_of()?;
+    let page = req.query_i64("page")?.unwrap_or(1).clamp(1, u32::MAX as i64) as u32;
+    let per_page = req.query_i64("per_page")?.unwrap_or(50).clamp(1, 500) as u32;
+    Reply::ok(api.store.faxes(t, "out", req.grant.owner, page, per_page)?)
+}

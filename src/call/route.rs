@@ -61,6 +61,10 @@ impl Router {
 
     /// Routes one call on `ch`, whose channel data (the reply to `connect`) is `data`.
     pub(crate) async fn route<C: Channel>(&self, ch: &C, data: &ChannelData) -> Result<(), RouteError> {
+        // A fax job's call (placed by `crate::fax_jobs`, answered by the far machine).
+        if data.variable("sb_fax_job").is_some() {
+            return Box::pin(super::steps::fax::send_job(&self.env, ch, data)).await;
+        }
         // Boxed, as is each phase's larger rare branch (star codes, each step): the call's
         // task keeps only what the phase it is in needs, not the largest of all of them.
         let Some(a) = Box::pin(super::admit::admit(&self.env, ch, data)).await? else { return Ok(()) };

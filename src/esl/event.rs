@@ -267,6 +267,10 @@ pub const CHANNEL_DATA_KEPT: &[&str] = &[
     "Channel-Read-Codec-Name",
     "variable_hangup_after_bridge",
     "variable_socket_resume",
+    // A fax job's call: which try it is (see fax_jobs).
+    "variable_sb_fax_job",
+    "variable_sb_fax_token",
+    "variable_sb_fax_trunk",
 ];
 
 fn is_kept(name: &[u8]) -> bool {

@@ -74,7 +74,8 @@ pub struct DueFax {
 }
 
 const FAX_COLUMNS: &str =
-    "id, tenant_id, direction, status, extension_id, number, remote_station, pages, result_code, result_text, rate, ecm, file, call_uuid, created_at, finished_at";
+    "id, tenant_id, direction, status, extension_id, number, remote_station, pages, result_code, result_text, rate, ecm, file, call_uuid, \
+                           created_at, finished_at, user_id, subject, attempts, next_attempt_at";
 
 fn fax_json(r: &rusqlite::Row<'_>) -> rusqlite::Result<serde_json::Value> {
     Ok(serde_json::json!({
@@ -83,6 +84,8 @@ fn fax_json(r: &rusqlite::Row<'_>) -> rusqlite::Result<serde_json::Value> {
         "pages": r.get::<_, i64>(7)?, "result_code": r.get::<_, Option<i64>>(8)?, "result_text": r.get::<_, String>(9)?,
         "rate": r.get::<_, Option<i64>>(10)?, "ecm": r.get::<_, Option<bool>>(11)?, "has_document": !r.get::<_, String>(12)?.is_empty(),
         "call_uuid": r.get::<_, String>(13)?, "created_at": r.get::<_, String>(14)?, "finished_at": r.get::<_, Option<String>>(15)?,
+        "user_id": r.get::<_, Option<i64>>(16)?, "subject": r.get::<_, String>(17)?, "attempts": r.get::<_, i64>(18)?,
+        "next_attempt_at": r.get::<_, Option<String>>(19)?,
     }))
 }
 
@@ -157,8 +160,8 @@ impl Store {
         Ok(Some(address).filter(|a| !a.is_empty()))
     }
 
-    /// Logs a received fax and, when it brought pages and there is an address to mail it
-    /// to, queues its mail, in one transaction. Its id.
+    /// Logs a received fax, charges its pages and, when it brought pages and there is an
+    /// address to mail it to, queues its mail, in one transaction. Its id.
     pub fn record_received_fax(&self, f: &Received, email: Option<&str>) -> Result<i64> {
         let tenant = f.tenant.ok_or(StoreError::NotFound)?;
         self.write(|tx| {
@@ -187,19 +190,28 @@ impl Store {
             if let (Some(email), false) = (email, f.file.is_empty()) {
                 tx.prepare_cached("INSERT INTO fax_deliveries (fax_id, email, next_attempt_at) VALUES (?1, ?2, ?3)")?.execute((id, email, &at))?;
             }
+            // Received pages are billed like sent ones (docs/billing.md), with the record.
+            if f.pages > 0 {
+                super::ledger::charge_fax_in(tx, tenant, &format!("in-{id}"), f.pages)?;
+            }
             Ok(id)
         })
     }
 
-    /// A tenant's faxes of one direction, newest first; with `owner`, only those to the
-    /// fax extensions assigned to that user.
+    /// A tenant's faxes of one direction, newest first; with `owner`, only that user's: sent
+    /// by them, or received on the fax extensions assigned to them.
     pub fn faxes(&self, tenant: TenantId, direction: &str, owner: Option<i64>, page: u32, per_page: u32) -> Result<super::Page> {
         let c = self.conn()?;
         let mut w = super::Where::new();
         w.and("tenant_id =", rusqlite::types::Value::Integer(tenant.0));
         w.and("direction =", rusqlite::types::Value::Text(direction.to_string()));
-        if let Some(user) = owner {
-            w.and_raw(|n| format!("extension_id IN (SELECT id FROM extensions WHERE user_id = ?{n})"), vec![rusqlite::types::Value::Integer(user)]);
+        match (owner, direction) {
+            (Some(user), "out") => w.and("user_id =", rusqlite::types::Value::Integer(user)),
+            (Some(user), _) => w.and_raw(
+                |n| format!("extension_id IN (SELECT id FROM extensions WHERE user_id = ?{n})"),
+                vec![rusqlite::types::Value::Integer(user)],
+            ),
+            (None, _) => {}
         }
         w.page(&c, "faxes", FAX_COLUMNS, "created_at DESC, id DESC", page, per_page.clamp(1, 500), fax_json)
     }
@@ -216,6 +228,11 @@ impl Store {
             .query_row((id, tenant.0, owner), |r| Ok((fax_json(r)?, r.get::<_, String>(12)?)))
             .optional()?;
         row.ok_or(StoreError::NotFound)
+    }
+
+    /// One fax of the tenant, whoever's it is.
+    pub fn fax_any(&self, tenant: TenantId, id: i64) -> Result<(serde_json::Value, String)> {
+        self.fax(tenant, id, None)
     }
 
     /// Saves a tenant's fax settings, once every field is good.
@@ -289,5 +306,156 @@ impl Store {
             )?;
             Ok(())
         })
+    }
+}
+
+/// A fax to send, as the job runner and the call that sends it see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaxJob {
+    pub id: i64,
+    pub tenant: TenantId,
+    pub number: String,
+    /// The TIFF `txfax` reads, relative to the fax directory.
+    pub tiff: String,
+    pub pages: i64,
+    pub attempts: i64,
+    pub token: String,
+}
+
+/// How one try to send a fax ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Tried {
+    /// spandsp sent every page.
+    Sent {
+        pages: i64,
+        result_code: Option<i64>,
+        result_text: String,
+        remote_station: String,
+        rate: Option<i64>,
+        ecm: Option<bool>,
+        call_uuid: String,
+    },
+    /// It did not: why (spandsp's result, the call's cause); `retry` when another try may do better.
+    Failed { reason: String, result_code: Option<i64>, retry: bool, call_uuid: String },
+}
+
+const JOB_COLUMNS: &str = "id, tenant_id, number, tiff, pages, attempts, token";
+
+fn job(r: &rusqlite::Row<'_>) -> rusqlite::Result<FaxJob> {
+    Ok(FaxJob {
+        id: r.get(0)?,
+        tenant: TenantId(r.get(1)?),
+        number: r.get(2)?,
+        tiff: r.get(3)?,
+        pages: r.get(4)?,
+        attempts: r.get(5)?,
+        token: r.get(6)?,
+    })
+}
+
+impl Store {
+    /// Queues a fax to send (its PDF and TIFF already kept); its id.
+    pub fn queue_fax(&self, tenant: TenantId, user: Option<i64>, number: &str, subject: &str, pdf: &str, tiff: &str, pages: i64) -> Result<i64> {
+        self.write(|tx| {
+            let at = now();
+            tx.prepare_cached(
+                "INSERT INTO faxes (tenant_id, direction, status, number, pages, file, created_at, user_id, subject, tiff, next_attempt_at)
+                 VALUES (?1, 'out', 'queued', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?5)",
+            )?
+            .execute(rusqlite::params![tenant.0, number, pages, pdf, at, user, subject, tiff])?;
+            Ok(tx.last_insert_rowid())
+        })
+    }
+
+    /// Faxes due to be tried at `now`, oldest first.
+    pub fn due_fax_jobs(&self, now: &str, limit: u32) -> Result<Vec<FaxJob>> {
+        let c = self.conn()?;
+        let rows = c
+            .prepare_cached(&format!(
+                "SELECT {JOB_COLUMNS} FROM faxes WHERE status = 'queued' AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2"
+            ))?
+            .query_map((now, limit), job)?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Starts a try: queued → sending with `token`, counted. False when the job is no longer
+    /// queued (another runner, a cancel).
+    pub fn start_fax_try(&self, id: i64, token: &str) -> Result<bool> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE faxes SET status = 'sending', token = ?2, attempts = attempts + 1, next_attempt_at = NULL WHERE id = ?1 AND status = 'queued'",
+                (id, token),
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    /// The job a call says it sends: only while that try is under way.
+    pub fn fax_try(&self, id: i64, token: &str) -> Result<Option<FaxJob>> {
+        let c = self.conn()?;
+        let row = c
+            .prepare_cached(&format!("SELECT {JOB_COLUMNS} FROM faxes WHERE id = ?1 AND status = 'sending' AND token = ?2 AND token <> ''"))?
+            .query_row((id, token), job)
+            .optional()?;
+        Ok(row)
+    }
+
+    /// Records how try `token` of job `id` ended: sent (its pages charged once, in the same
+    /// transaction as the record), or failed — queued again `retry_delay` later while the
+    /// tenant's retries last, else failed for good. False when it was not that try's to end
+    /// (already ended: a second report changes nothing).
+    pub fn end_fax_try(&self, id: i64, token: &str, how: &Tried) -> Result<bool> {
+        let ended = self.write(|tx| {
+            let row: Option<(i64, i64)> = tx
+                .query_row("SELECT tenant_id, attempts FROM faxes WHERE id = ?1 AND status = 'sending' AND token = ?2", (id, token), |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            let Some((tenant, attempts)) = row else { return Ok(None) };
+            let at = now();
+            match how {
+                Tried::Sent { pages, result_code, result_text, remote_station, rate, ecm, call_uuid } => {
+                    tx.execute(
+                        "UPDATE faxes SET status = 'sent', token = '', pages = ?2, result_code = ?3, result_text = ?4, remote_station = ?5, rate = ?6,
+                                          ecm = ?7, call_uuid = ?8, finished_at = ?9 WHERE id = ?1",
+                        rusqlite::params![id, pages, result_code, result_text, remote_station, rate, ecm, call_uuid, at],
+                    )?;
+                    // Charged once, with the record that says it was sent.
+                    super::ledger::charge_fax_in(tx, TenantId(tenant), &format!("out-{id}"), *pages)?;
+                    Ok(Some(()))
+                }
+                Tried::Failed { reason, result_code, retry, call_uuid } => {
+                    let (max_retries, delay): (i64, i64) = tx
+                        .query_row("SELECT max_retries, retry_delay FROM fax_settings WHERE tenant_id = ?1", [tenant], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()?
+                        .unwrap_or((FaxSettings::default().max_retries, FaxSettings::default().retry_delay));
+                    let reason: String = reason.chars().filter(|c| !c.is_control()).take(200).collect();
+                    if *retry && attempts <= max_retries {
+                        let next = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(delay)).round(jiff::Unit::Second).unwrap_or_else(|_| jiff::Timestamp::now());
+                        tx.execute(
+                            "UPDATE faxes SET status = 'queued', token = '', result_code = ?2, result_text = ?3, call_uuid = ?4, next_attempt_at = ?5 WHERE id = ?1",
+                            rusqlite::params![id, result_code, reason, call_uuid, next.to_string()],
+                        )?;
+                    } else {
+                        tx.execute(
+                            "UPDATE faxes SET status = 'failed', token = '', result_code = ?2, result_text = ?3, call_uuid = ?4, finished_at = ?5 WHERE id = ?1",
+                            rusqlite::params![id, result_code, reason, call_uuid, at],
+                        )?;
+                    }
+                    Ok(Some(()))
+                }
+            }
+        })?;
+        Ok(ended.is_some())
+    }
+
+    /// Tries under way when switchboard stopped: whatever the switch did with them is not
+    /// known, so each is ended as a failure to retry (the tenant's retries still count).
+    pub fn interrupted_fax_tries(&self) -> Result<Vec<(i64, String)>> {
+        let c = self.conn()?;
+        let rows = c
+            .prepare("SELECT id, token FROM faxes WHERE status = 'sending'")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
     }
 }

@@ -298,37 +298,7 @@ impl Store {
     /// the job (`fax:<job>` in the ledger): charging a job again changes nothing. Under the
     /// `flag` policy a charge the credit does not cover is flagged like a call's.
     pub fn charge_fax(&self, tenant: TenantId, job: &str, pages: i64) -> Result<Settled> {
-        let key = format!("fax:{job}");
-        self.write(|tx| {
-            let done: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM fax_charges WHERE job = ?1)", [&key], |r| r.get(0))?;
-            if done {
-                return Ok(Settled::default());
-            }
-            let terms = terms(tx, tenant.0, "")?;
-            restart_period(tx, tenant.0, &terms, "fax_pages")?;
-            let free_left = tx
-                .query_row("SELECT allocated, used FROM quotas WHERE tenant_id = ?1 AND kind = 'fax_pages'", [tenant.0], |r| {
-                    Ok(settle::fax_pages_left(r.get(0)?, r.get(1)?))
-                })
-                .optional()?
-                .unwrap_or(0);
-            let rate: i64 = tx.query_row("SELECT fax_page_rate FROM tenants WHERE id = ?1", [tenant.0], |r| r.get(0))?;
-            let fax = settle::fax(pages, free_left, rate);
-            if fax.free > 0 {
-                tx.execute("UPDATE quotas SET used = used + ?2 WHERE tenant_id = ?1 AND kind = 'fax_pages'", (tenant.0, fax.free))?;
-            }
-            let mut out = Settled { new: true, charge: fax.amount, ..Default::default() };
-            if fax.amount > 0 {
-                out.flagged = terms.account.flags(fax.amount);
-                out.crossed_low_credit =
-                    post(tx, tenant.0, "charge", -fax.amount, Some(&key), None, &super::now(), &format!("fax, {pages} pages"), None)?;
-            }
-            tx.execute(
-                "INSERT INTO fax_charges (job, tenant_id, pages, free_pages, amount, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                rusqlite::params![key, tenant.0, pages, fax.free, fax.amount, super::now()],
-            )?;
-            Ok(out)
-        })
+        self.write(|tx| charge_fax_in(tx, tenant, job, pages))
     }
 
     /// Every credit reservation, oldest first (reconciliation finds the ones no call owns).
@@ -453,6 +423,39 @@ fn ledger_json(r: &rusqlite::Row<'_>) -> rusqlite::Result<serde_json::Value> {
         "note": r.get::<_, String>(8)?,
         "user_id": r.get::<_, Option<i64>>(9)?,
     }))
+}
+
+/// [`Store::charge_fax`] inside the caller's write transaction (a sent fax's record and its
+/// charge are one transaction).
+pub(super) fn charge_fax_in(tx: &rusqlite::Connection, tenant: TenantId, job: &str, pages: i64) -> Result<Settled> {
+    let key = format!("fax:{job}");
+    let done: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM fax_charges WHERE job = ?1)", [&key], |r| r.get(0))?;
+    if done {
+        return Ok(Settled::default());
+    }
+    let terms = terms(tx, tenant.0, "")?;
+    restart_period(tx, tenant.0, &terms, "fax_pages")?;
+    let free_left = tx
+        .query_row("SELECT allocated, used FROM quotas WHERE tenant_id = ?1 AND kind = 'fax_pages'", [tenant.0], |r| {
+            Ok(settle::fax_pages_left(r.get(0)?, r.get(1)?))
+        })
+        .optional()?
+        .unwrap_or(0);
+    let rate: i64 = tx.query_row("SELECT fax_page_rate FROM tenants WHERE id = ?1", [tenant.0], |r| r.get(0))?;
+    let fax = settle::fax(pages, free_left, rate);
+    if fax.free > 0 {
+        tx.execute("UPDATE quotas SET used = used + ?2 WHERE tenant_id = ?1 AND kind = 'fax_pages'", (tenant.0, fax.free))?;
+    }
+    let mut out = Settled { new: true, charge: fax.amount, ..Default::default() };
+    if fax.amount > 0 {
+        out.flagged = terms.account.flags(fax.amount);
+        out.crossed_low_credit = post(tx, tenant.0, "charge", -fax.amount, Some(&key), None, &super::now(), &format!("fax, {pages} pages"), None)?;
+    }
+    tx.execute(
+        "INSERT INTO fax_charges (job, tenant_id, pages, free_pages, amount, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        rusqlite::params![key, tenant.0, pages, fax.free, fax.amount, super::now()],
+    )?;
+    Ok(out)
 }
 
 #[cfg(test)]

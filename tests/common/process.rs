@@ -25,6 +25,11 @@ impl Drop for Served {
 }
 
 impl Served {
+    /// Its database, opened beside it (SQLite's WAL lets both read and write).
+    pub fn store(&self) -> switchboard::store::Store {
+        switchboard::store::Store::open(&self.dir.join("switchboard.db")).unwrap()
+    }
+
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }

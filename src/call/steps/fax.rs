@@ -14,7 +14,8 @@ use crate::call::channel::Channel;
 use crate::call::state::{Call, Next, RouteError};
 use crate::esl::Event;
 use crate::pbx::config::Extension;
-use crate::store::fax::Received;
+use crate::store::fax::{Received, Tried};
+use crate::store::TenantId;
 
 /// What spandsp said of a reception (mod_spandsp_fax.c phase_e_handler: the channel
 /// variables it sets when T.30 ends, whatever ended it).
@@ -134,16 +135,137 @@ async fn store_received<C: Channel>(call: &mut Call<'_, C>, e: &Extension, dir: 
     let id = call
         .read(move |st, t| {
             let email = st.fax_delivery_address(t, extension)?;
-            let id = st.record_received_fax(&received, email.as_deref())?;
-            // Received pages are billed like sent ones (docs/billing.md), once per fax.
-            if received.pages > 0 {
-                st.charge_fax(t, &format!("in-{id}"), received.pages)?;
-            }
-            Ok(id)
+            st.record_received_fax(&received, email.as_deref())
         })
         .await?;
     info!(fax = id, "fax logged");
     Ok(())
+}
+
+/// The call a fax job's try placed (`crate::fax_jobs`), answered by the far machine and
+/// handed to the socket: when it carries a try under way (`sb_fax_job` and its token), the
+/// tenant's and the trunk's caps are taken, the job's TIFF is copied where the switch can
+/// read it, `txfax` sends it, and the try is ended with spandsp's result. Its record is an
+/// outbound call, not rated by the minute: the pages are charged when it is sent.
+pub(crate) async fn send_job<C: Channel>(env: &crate::call::state::Env, ch: &C, data: &crate::esl::ChannelData) -> Result<(), RouteError> {
+    let job_id = data.variable("sb_fax_job").and_then(|v| v.parse::<i64>().ok());
+    let token = data.variable("sb_fax_token").map(|v| v.into_owned()).unwrap_or_default();
+    let trunk = data.variable("sb_fax_trunk").and_then(|v| v.parse::<i64>().ok());
+    let Some(id) = job_id else { return Ok(()) };
+    let (tok, store) = (token.clone(), env.store.clone());
+    let found = crate::call::state::db(&store, move |st| {
+        let Some(job) = st.fax_try(id, &tok)? else { return Ok(None) };
+        let tenant = st.routing_tenant(job.tenant)?;
+        let settings = st.fax_settings(job.tenant)?;
+        let trunk_max = match trunk {
+            Some(t) => st.outbound_routes(job.tenant)?.iter().flat_map(|r| r.trunks.iter()).find(|x| x.trunk_id == t).map_or(0, |x| x.max_channels),
+            None => 0,
+        };
+        Ok(Some((job, tenant, settings, trunk_max)))
+    })
+    .await?;
+    let Some((job, tenant, settings, trunk_max)) = found else {
+        // Not a try under way (an old call, variables a stranger sent): nothing is sent.
+        warn!(job = id, "a fax call for no try under way");
+        let _ = ch.hangup("CALL_REJECTED").await;
+        return Ok(());
+    };
+    let uuid = ch.uuid().to_string();
+    let ended = |reason: String, code: Option<i64>, retry: bool| Tried::Failed { reason, result_code: code, retry, call_uuid: uuid.clone() };
+    let slots = (
+        env.caps.tenant(&uuid, tenant.id, tenant.max_concurrent_calls),
+        match trunk {
+            Some(t) => env.caps.trunk(&uuid, t, trunk_max).map(Some),
+            None => Some(None),
+        },
+    );
+    let (Some(_tenant_slot), Some(_trunk_slot)) = slots else {
+        let _ = ch.hangup("NORMAL_TEMPORARY_FAILURE").await;
+        return finish(env, &job, ended("over the concurrent call cap".into(), None, true)).await;
+    };
+    let cdr = crate::store::cdr::Cdr {
+        uuid: uuid.clone(),
+        tenant: Some(TenantId(tenant.id)),
+        direction: "outbound",
+        callee: job.number.clone(),
+        trunk_id: trunk,
+        started_at: crate::store::now(),
+        route: format!("fax {}", job.id),
+        ..Default::default()
+    };
+    let caller = crate::call::state::Caller { number: settings.caller_id.clone(), name: String::new(), from_phone: false };
+    let mut call = Call::new(ch, env, tenant, caller, cdr);
+    let tried = send(&mut call, &job, &settings).await;
+    call.end().await;
+    let how = match tried {
+        Ok(o) if o.success && o.pages > 0 => Tried::Sent {
+            pages: o.pages,
+            result_code: o.result_code,
+            result_text: o.result_text,
+            remote_station: o.remote_station,
+            rate: o.rate,
+            ecm: o.ecm,
+            call_uuid: uuid.clone(),
+        },
+        Ok(o) => ended(if o.result_text.is_empty() { "the fax did not go through".into() } else { o.result_text }, o.result_code, true),
+        Err(why) => ended(why, None, true),
+    };
+    finish(env, &job, how).await
+}
+
+async fn finish(env: &crate::call::state::Env, job: &crate::store::fax::FaxJob, how: Tried) -> Result<(), RouteError> {
+    info!(fax = job.id, outcome = ?how, "fax try ended");
+    let (id, token) = (job.id, job.token.clone());
+    crate::call::state::db(&env.store, move |st| st.end_fax_try(id, &token, &how)).await?;
+    Ok(())
+}
+
+/// `txfax` of the job's document with the tenant's settings; spandsp's outcome, or why
+/// there was none.
+async fn send<C: Channel>(
+    call: &mut Call<'_, C>,
+    job: &crate::store::fax::FaxJob,
+    settings: &crate::store::fax::FaxSettings,
+) -> Result<Outcome, String> {
+    let (Some(dir), Some(tmp)) = (call.env.fax_dir.clone(), call.switch_dir("temp_dir").await) else {
+        let _ = call.ch.hangup("SERVICE_UNAVAILABLE").await;
+        return Err("no fax directory, or the switch names no temp_dir".into());
+    };
+    // The switch reads the document where it can (its temp_dir), not in the data directory.
+    let shared = format!("{tmp}/switchboard-fax-out-{}-{}.tif", job.id, call.ch.uuid());
+    let (from, to) = (dir.join(&job.tiff), PathBuf::from(&shared));
+    let copied = tokio::task::spawn_blocking(move || std::fs::copy(&from, &to).map(drop).map_err(|e| format!("{}: {e}", from.display())))
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()));
+    if let Err(why) = copied {
+        let _ = call.ch.hangup("NORMAL_TEMPORARY_FAILURE").await;
+        return Err(format!("the document to send: {why}"));
+    }
+    let on = |b: bool| if b { "true" } else { "false" }.to_string();
+    let mut vars = vec![("fax_use_ecm", on(settings.ecm)), ("fax_enable_t38", on(settings.t38)), ("fax_enable_t38_request", on(settings.t38))];
+    let ident = station_id(if settings.station_id.is_empty() { &settings.caller_id } else { &settings.station_id });
+    if !ident.is_empty() {
+        vars.push(("fax_ident", ident));
+    }
+    // spandsp prints its page header (date, this header, page n of N) on every page.
+    let header: String = settings.header.chars().filter(|c| !c.is_control()).take(100).collect();
+    if !header.trim().is_empty() {
+        vars.push(("fax_header", header));
+    }
+    let set = call.ch.set(&vars).await;
+    let done = match set {
+        Ok(()) => call.ch.run("txfax", &shared).await,
+        Err(e) => Err(e),
+    };
+    let outcome = match &done {
+        Ok(ev) => outcome(ev),
+        Err(_) => call.ch.hangup_complete(std::time::Duration::from_secs(5)).await.map(|ev| outcome(&ev)).unwrap_or_default(),
+    };
+    let _ = tokio::fs::remove_file(&shared).await;
+    if done.is_ok() {
+        let _ = call.ch.hangup("NORMAL_CLEARING").await;
+    }
+    Ok(outcome)
 }
 
 #[cfg(test)]

@@ -1,0 +1,206 @@
+//! The fax job runner: queued faxes are tried when they are due. A try is an originate
+//! through the tenant's outbound route and its first trunk, carrying the job and a token
+//! for this try (`sb_fax_job`, `sb_fax_token`); answered, the leg enters the public
+//! context, whose dialplan hands it to switchboard's socket, where the call's task runs
+//! `txfax` and records how the try ended (`call::steps::fax::send`). A try the switch could
+//! not connect (busy, no answer, a refused number) is ended here with the cause.
+//!
+//! Every try is counted against the tenant's transaction limits; a prepaid tenant with no
+//! credit left waits; the caps are the call's own (its admission takes the tenant's and the
+//! trunk's slots). A try under way when switchboard stopped is ended as a failure to retry:
+//! the call it started had its socket cut, so the switch hung it up.
+
+use std::time::Duration;
+
+use tracing::{info, warn};
+
+use crate::esl::ApiCommand;
+use crate::pbx::{dial, dialstring, plan};
+use crate::realtime::Live;
+use crate::store::fax::{FaxJob, Tried};
+use crate::store::Store;
+
+/// How often due jobs are looked for.
+const EVERY: Duration = Duration::from_secs(1);
+/// Tries started a pass at most.
+const BATCH: u32 = 20;
+/// Causes no retry changes: the number is wrong.
+const FINAL: &[&str] = &["UNALLOCATED_NUMBER", "INVALID_NUMBER_FORMAT", "NO_ROUTE_DESTINATION", "INCOMPATIBLE_DESTINATION", "OUTGOING_CALL_BARRED"];
+
+/// The originate of one try, or why there is none.
+pub fn originate(job: &FaxJob, routes: Vec<crate::pbx::config::OutboundRoute>, caller_id: &str) -> Result<ApiCommand, String> {
+    let Some((route, out)) = plan::outbound(routes, &job.number) else { return Err("no outbound route dials this number".into()) };
+    let Some(trunk) = route.trunks.first() else { return Err(format!("outbound route \"{}\" has no active trunk", route.name)) };
+    if dial::number(&out).is_none() {
+        return Err("the outbound route makes this number undialable".into());
+    }
+    let var = |k: &str, v: &str| (k.to_string(), v.to_string());
+    let mut vars = vec![
+        var("sb_fax_job", &job.id.to_string()),
+        var("sb_fax_token", &job.token),
+        var("sb_fax_trunk", &trunk.trunk_id.to_string()),
+        var("originate_timeout", "60"),
+        var("ignore_early_media", "true"),
+    ];
+    let presented = if caller_id.is_empty() { plan::presented_caller_id(&route, trunk).map(str::to_string) } else { Some(caller_id.to_string()) };
+    if let Some(cid) = presented {
+        vars.push(var("origination_caller_id_number", &cid));
+    }
+    Ok(ApiCommand::Originate { vars, endpoint: dialstring::gateway(trunk.trunk_id, &out), dest: "fax".into(), context: "public".into() })
+}
+
+/// One pass: every due job tried (or put off).
+pub async fn once(store: &Store, live: &Live) -> usize {
+    if !live.online() {
+        return 0;
+    }
+    let s = store.clone();
+    let now = crate::store::now();
+    let due = match tokio::task::spawn_blocking(move || s.due_fax_jobs(&now, BATCH)).await {
+        Ok(Ok(d)) => d,
+        Ok(Err(e)) => return warn_zero(&e.to_string()),
+        Err(e) => return warn_zero(&e.to_string()),
+    };
+    let mut started = 0;
+    for mut job in due {
+        job.token = crate::store::validate::generate_secret();
+        let (s, j) = (store.clone(), job.clone());
+        // Checked and counted in the store: the tenant on, its limits, its credit; then the
+        // try is started (queued → sending) and its originate made.
+        let prepared = tokio::task::spawn_blocking(move || prepare(&s, &j)).await.unwrap_or_else(|e| Err(Prep::Later(e.to_string())));
+        let cmd = match prepared {
+            Ok(cmd) => cmd,
+            Err(Prep::Gone) => continue,
+            Err(Prep::Later(why)) => {
+                end(store, &job, why, true).await;
+                continue;
+            }
+            Err(Prep::Never(why)) => {
+                end(store, &job, why, false).await;
+                continue;
+            }
+        };
+        started += 1;
+        info!(fax = job.id, tenant = job.tenant.0, attempt = job.attempts + 1, "sending a fax");
+        let (store, live) = (store.clone(), live.clone());
+        tokio::spawn(async move {
+            match live.bgapi(&cmd).await {
+                Ok(r) if r.trim_start().starts_with("+OK") => {}
+                Ok(r) => {
+                    let cause = r.trim().trim_start_matches("-ERR").trim().to_string();
+                    let retry = !FINAL.contains(&cause.as_str());
+                    end(&store, &job, format!("the call did not connect: {cause}"), retry).await;
+                }
+                Err(e) => end(&store, &job, format!("the switch refused the call: {e}"), true).await,
+            }
+        });
+    }
+    started
+}
+
+fn warn_zero(e: &str) -> usize {
+    warn!(error = %e, "reading the fax jobs");
+    0
+}
+
+enum Prep {
+    /// Not this runner's to try (no longer queued).
+    Gone,
+    /// Not now: tried again after the retry delay (a try is counted).
+    Later(String),
+    /// Never: failed for good.
+    Never(String),
+}
+
+fn prepare(st: &Store, job: &FaxJob) -> Result<ApiCommand, Prep> {
+    let fail = |e: crate::store::StoreError| Prep::Later(e.to_string());
+    let tenant = st.routing_tenant(job.tenant).map_err(fail)?;
+    let settings = st.fax_settings(job.tenant).map_err(fail)?;
+    let routes = st.outbound_routes(job.tenant).map_err(fail)?;
+    if !st.start_fax_try(job.id, &job.token).map_err(fail)? {
+        return Err(Prep::Gone);
+    }
+    if !tenant.enabled {
+        return Err(Prep::Later("the tenant is disabled".into()));
+    }
+    let cmd = originate(job, routes, &settings.caller_id).map_err(Prep::Never)?;
+    if tenant.prepaid && st.credit(job.tenant).map_err(fail)?.available <= 0 {
+        return Err(Prep::Later("no credit left (prepaid)".into()));
+    }
+    // A fax is a transaction, like a call out.
+    if let Some(limit) =
+        st.count_transaction(job.tenant, &tenant.timezone, tenant.daily_limit, tenant.monthly_limit, jiff::Timestamp::now()).map_err(fail)?
+    {
+        return Err(Prep::Later(format!("the tenant's {limit:?} transaction limit is reached")));
+    }
+    Ok(cmd)
+}
+
+/// Ends the job's try as a failure.
+async fn end(store: &Store, job: &FaxJob, reason: String, retry: bool) {
+    warn!(fax = job.id, %reason, retry, "a fax try failed");
+    let (s, id, token) = (store.clone(), job.id, job.token.clone());
+    let how = Tried::Failed { reason, result_code: None, retry, call_uuid: String::new() };
+    match tokio::task::spawn_blocking(move || s.end_fax_try(id, &token, &how)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => warn!(error = %e, "recording a fax try"),
+        Err(e) => warn!(error = %e, "recording a fax try"),
+    }
+}
+
+/// Runs until `stop`: tries under way when switchboard last stopped are ended first.
+pub async fn run(store: Store, live: Live, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let s = store.clone();
+    if let Ok(Ok(interrupted)) = tokio::task::spawn_blocking(move || s.interrupted_fax_tries()).await {
+        for (id, token) in interrupted {
+            let s = store.clone();
+            let how = Tried::Failed {
+                reason: "switchboard stopped while it was being sent".into(),
+                result_code: None,
+                retry: true,
+                call_uuid: String::new(),
+            };
+            let _ = tokio::task::spawn_blocking(move || s.end_fax_try(id, &token, &how)).await;
+        }
+    }
+    loop {
+        once(&store, &live).await;
+        tokio::select! {
+            _ = tokio::time::sleep(EVERY) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pbx::config::{OutboundRoute, RouteTrunk};
+    use crate::store::TenantId;
+
+    #[test]
+    fn a_try_is_an_originate_through_the_route_s_first_trunk_into_the_socket() {
+        let route = OutboundRoute {
+            id: 1,
+            name: "US".into(),
+            pattern: "+1NXXNXXXXXX".into(),
+            strip_digits: 0,
+            prepend: "".into(),
+            caller_id: "".into(),
+            failover_causes: vec![],
+            trunks: vec![RouteTrunk { trunk_id: 7, max_channels: 0, caller_id: "+12125550100".into(), codecs: vec![] }],
+            rate_plan_id: None,
+        };
+        let job =
+            FaxJob { id: 42, tenant: TenantId(1), number: "+12125551234".into(), tiff: String::new(), pages: 1, attempts: 0, token: "t0k".into() };
+        let cmd = originate(&job, vec![route.clone()], "").unwrap();
+        let line = cmd.line().unwrap();
+        assert!(line.starts_with("originate {sb_fax_job=42,sb_fax_token=t0k,sb_fax_trunk=7,"), "{line}");
+        assert!(line.contains("origination_caller_id_number=+12125550100"), "the trunk's caller ID: {line}");
+        assert!(line.ends_with("}sofia/gateway/trunk7/+12125551234 fax XML public"), "{line}");
+        let own = originate(&job, vec![route.clone()], "+14155550000").unwrap().line().unwrap();
+        assert!(own.contains("origination_caller_id_number=+14155550000"), "the fax settings' caller ID: {own}");
+        let far = FaxJob { number: "+442079460000".into(), ..job };
+        assert_eq!(originate(&far, vec![route], "").unwrap_err(), "no outbound route dials this number");
+    }
+}
