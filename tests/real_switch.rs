@@ -358,11 +358,7 @@ fn the_demo_trunk_carries_a_call_out_and_back_in_on_a_demo_did() {
     assert_eq!((demo["host"].as_str(), demo["port"].as_i64(), demo["register"].as_bool()), (Some("127.0.0.1"), Some(5080), Some(false)));
     wait_for("the demo gateway NOREG and UP", RING, || (gateway(&lab, id) == ("NOREG".into(), "UP".into())).then_some(()));
     // The lab's external profile is not on 5080.
-    let (st, v) = lab.request("PATCH", &format!("/api/v1/trunks/{id}"), Some(&lab.root()), json!({ "port": lab.external_port }));
-    assert_eq!(st, 200, "{v}");
-    wait_for("the gateway at the lab's port", RING, || {
-        lab.fs_cli(&format!("sofia xmlstatus gateway trunk{id}")).contains(&format!("127.0.0.1:{}", lab.external_port)).then_some(())
-    });
+    assert_eq!(lab.demo_trunk_here(), id);
     let mut a = lab.acme_phone("1001", 440);
     let mut b = lab.acme_phone("1002", 660);
     a.dial("sip:+12125550101@acme.switchboard.test");
@@ -1081,4 +1077,56 @@ fn a_fax_sent_by_the_switch_to_the_fax_line_arrives_as_a_pdf() {
         assert!(want.iter().filter(|b| **b).count() > 10_000, "page {i} has its black shape");
     }
     assert_eq!(lab.store.due_fax_deliveries("9999", 10).unwrap().len(), 1, "queued for faxes@acme.test");
+}
+
+/// A fax sent from the API goes out through the real switch and comes back in: Acme's
+/// North America route sends it over the demo trunk, which is FreeSWITCH's own external
+/// profile, so it arrives on Acme's support DID, routed to the fax line. switchboard sends
+/// it with `txfax` and receives it with `rxfax`: the outbound fax ends Sent with its two
+/// pages, the inbound one Received with the same two.
+#[test]
+fn a_fax_sent_from_the_api_goes_out_and_comes_back_in_on_the_fax_line() {
+    use switchboard::store::resource::{ListQuery, Within};
+    use switchboard::store::resources as res;
+    let Some(lab) = Lab::start("fax-loop") else { return };
+    let acme = switchboard::store::TenantId(lab.find(&res::TENANTS, "sip_domain", common::switch::ACME)["id"].as_i64().unwrap());
+    let admin = switchboard::store::resource::Actor { user_id: 0, admin: true, enforce_packages: false };
+    let obj = |v: serde_json::Value| v.as_object().unwrap().clone();
+    let fax =
+        lab.store.create(&res::EXTENSIONS, Some(acme), &admin, &obj(json!({ "number": "1900", "display_name": "Fax", "type": "fax" }))).unwrap()
+            ["id"]
+            .as_i64()
+            .unwrap();
+    let did = lab.find(&res::DIDS, "number", "+12125550101")["id"].as_i64().unwrap();
+    let q = ListQuery { page: 1, per_page: 50, filters: vec![("did_id".into(), did.to_string())], ..Default::default() };
+    let route = lab.store.list(&res::INBOUND_ROUTES, Within::Tenant(acme), None, &q).unwrap().items[0]["id"].as_i64().unwrap();
+    lab.store.update(&res::INBOUND_ROUTES, Within::Tenant(acme), None, route, &obj(json!({ "destination": { "type": "fax", "id": fax } }))).unwrap();
+    let settings = switchboard::store::fax::FaxSettings { caller_id: "+12125550100".into(), station_id: "ACME FAX".into(), ..Default::default() };
+    lab.store.set_fax_settings(acme, &settings).unwrap();
+    lab.demo_trunk_here();
+
+    let page = |content: &str| (612.0, 792.0, content.to_string());
+    let document = common::pdf::pages(&[page("BT /F1 30 Tf 72 650 Td (Fax loop test) Tj ET"), page("0 g 100 100 300 300 re f")]);
+    let token = lab.login("tenant@acme.test", "Demo-Tenant-2026");
+    let (st, v) = lab.upload("/api/v1/faxes/outbound?number=%2B12125550101&subject=Loop", &token, &document);
+    assert_eq!(st, 201, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    let sent = wait_for("the fax to be sent", Duration::from_secs(150), || {
+        let (_, list) = lab.request("GET", "/api/v1/faxes/outbound", Some(&token), serde_json::Value::Null);
+        list["items"].as_array()?.iter().find(|f| f["id"] == id && matches!(f["status"].as_str(), Some("sent" | "failed"))).cloned()
+    });
+    assert_eq!(
+        (sent["status"].as_str(), sent["pages"].as_i64(), sent["remote_station"].as_str()),
+        (Some("sent"), Some(2), Some("ACME FAX")),
+        "{sent}\n{}",
+        lab.log()
+    );
+    let received = wait_for("the fax to arrive", Duration::from_secs(30), || lab.store.faxes(acme, "in", None, 1, 10).ok()?.items.into_iter().next());
+    assert_eq!(
+        (received["status"].as_str(), received["pages"].as_i64(), received["remote_station"].as_str()),
+        (Some("received"), Some(2), Some("ACME FAX")),
+        "{received}"
+    );
+    let cdr = lab.cdr_where("the fax call's record", |c| c["direction"] == "outbound" && c["callee"] == "+12125550101");
+    assert_eq!(cdr["route"], format!("fax {id}"), "{cdr}");
 }

@@ -258,6 +258,24 @@ impl Lab {
         self.rt.block_on(super::api::request(self.http, method, path, token, &body))
     }
 
+    /// Points the demo trunk (shipped at 127.0.0.1:5080, FreeSWITCH's own external profile)
+    /// at the lab's external profile, and waits until the switch has its gateway there.
+    /// Its id.
+    pub fn demo_trunk_here(&self) -> i64 {
+        let id = self.find(&switchboard::store::resources::TRUNKS, "name", "DemoCarrier")["id"].as_i64().unwrap();
+        let (st, v) = self.request("PATCH", &format!("/api/v1/trunks/{id}"), Some(&self.root()), serde_json::json!({ "port": self.external_port }));
+        assert_eq!(st, 200, "{v}");
+        wait_for("the gateway at the lab's port", Duration::from_secs(20), || {
+            self.fs_cli(&format!("sofia xmlstatus gateway trunk{id}")).contains(&format!("127.0.0.1:{}", self.external_port)).then_some(())
+        });
+        id
+    }
+
+    /// A request whose body is a file's bytes (an upload).
+    pub fn upload(&self, path: &str, token: &str, body: &[u8]) -> (u16, Value) {
+        self.rt.block_on(super::api::request(self.http, "POST", path, Some(token), body))
+    }
+
     pub fn get(&self, path: &str) -> (u16, Value) {
         self.request("GET", path, None, Value::Null)
     }

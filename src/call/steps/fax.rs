@@ -189,12 +189,13 @@ pub(crate) async fn send_job<C: Channel>(env: &crate::call::state::Env, ch: &C, 
         direction: "outbound",
         callee: job.number.clone(),
         trunk_id: trunk,
+        caller_number: settings.caller_id.clone(),
         started_at: crate::store::now(),
-        route: format!("fax {}", job.id),
         ..Default::default()
     };
     let caller = crate::call::state::Caller { number: settings.caller_id.clone(), name: String::new(), from_phone: false };
     let mut call = Call::new(ch, env, tenant, caller, cdr);
+    call.path.push(format!("fax {}", job.id));
     let tried = send(&mut call, &job, &settings).await;
     call.end().await;
     let how = match tried {
