@@ -25,6 +25,12 @@ fn the_web_ui_in_headless_chromium() {
     // browser script asks for a phone to register (`UI-NEED registration`) once its page is
     // open, and must see it appear without reloading.
     let (switch, served) = rt.block_on(common::process::demo_beside_switch("ui-test"));
+    // A fax the switch sends is answered by a fax machine that takes it (Send fax).
+    switch.set_originate_scenario(switchboard::sim::Scenario {
+        fax: Some(switchboard::sim::apps::fax::FaxRun { duration_ms: 1500, ..Default::default() }),
+        default_target: switchboard::sim::Target::Answer { after_ms: 200, talk_ms: None },
+        ..switchboard::sim::Scenario::default()
+    });
     let mut node = Command::new("node")
         .arg(root.join("tests/ui/run.mjs"))
         .arg(format!("http://{}", served.http))
@@ -42,6 +48,17 @@ fn the_web_ui_in_headless_chromium() {
             s.targets = BTreeMap::from([("user/1002@acme.switchboard.test".to_string(), common::pbx::answers(1500))]);
             let report = rt.block_on(switch.call(served.outbound, Arc::new(s)));
             println!("ui.rs: the call ended: {:?}", report.hangup_cause);
+        }
+        if let Some(did) = line.strip_prefix("UI-NEED fax-in ") {
+            // A fax machine calls the DID: one page, converted here to what it would send.
+            let doc = common::pdf::pages(&[(612.0, 792.0, "BT /F1 24 Tf 72 700 Td (Incoming fax) Tj ET".into())]);
+            let (tiff, _) = switchboard::fax::pdf_to_tiff(&doc, switchboard::fax::Resolution::Fine, 5).unwrap();
+            let path = std::env::temp_dir().join(format!("ui-fax-{}.tif", std::process::id()));
+            std::fs::write(&path, tiff).unwrap();
+            let mut s = common::pbx::from_trunk(did, "+15559876543");
+            s.fax = Some(switchboard::sim::apps::fax::FaxRun { tiff: path.to_string_lossy().into(), ..Default::default() });
+            let report = rt.block_on(switch.call(served.outbound, Arc::new(s)));
+            println!("ui.rs: the fax call ended: {:?}", report.hangup_cause);
         }
         if let Some(queue) = line.strip_prefix("UI-NEED queue-caller ") {
             // Phone 1004 calls the queue and waits in line for 6 s, then gives up: the page

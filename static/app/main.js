@@ -14,6 +14,7 @@ const pages = {
   billing: () => import('./pages/billing.js'),
   pbx: () => import('./pages/pbx.js'),
   queues: () => import('./pages/queues.js'),
+  fax: () => import('./pages/fax.js'),
 };
 let stopRealtime = () => {};
 
@@ -24,6 +25,9 @@ const SIMPLE = {
   quota: ['billing', 'quota'], usage: ['billing', 'usage'], 'feature-codes': ['pbx', 'featureCodes'], explain: ['pbx', 'explain'],
   queues: ['queues', 'show'],
 };
+
+/// Fax pages: #/fax/<name> → the function of pages/fax.js.
+const FAX = { send: 'send', outbound: 'outbound', inbound: 'inbound', settings: 'settings' };
 
 /// Menu: section, label, hash, and the API route that decides whether it shows.
 const MENU = [
@@ -54,6 +58,10 @@ const MENU = [
   ['PBX', 'Feature codes', '#/feature-codes', 'GET /feature-codes'],
   ['PBX', 'Realtime monitor', '#/realtime', 'GET /channels'],
   ['PBX', 'Route explain', '#/explain', 'GET /route/explain'],
+  ['Fax', 'Send fax', '#/fax/send', 'POST /faxes/outbound'],
+  ['Fax', 'Outbound fax', '#/fax/outbound', 'GET /faxes/outbound'],
+  ['Fax', 'Inbound fax', '#/fax/inbound', 'GET /faxes/inbound'],
+  ['Fax', 'Fax settings', '#/fax/settings', 'GET /fax-settings'],
   ['Reports', 'Call records', '#/cdrs', 'GET /cdrs'],
   ['Reports', 'Statistics', '#/statistics', 'GET /usage'],
   ['Billing', 'Packages', '#/r/packages', 'GET /packages'],
@@ -77,6 +85,8 @@ function menu() {
   for (const [sec, label, hash, route] of MENU) {
     const [method, path] = route.split(' ');
     if (!ctx.allowed(method, path)) continue;
+    // A tenant's faxes: the super admin, who has no tenant, works them through the API.
+    if (sec === 'Fax' && ctx.me.user.role === 'super_admin') continue;
     if (sec !== section) { section = sec; if (sec) out.push(h('h2', {}, sec)); }
     out.push(h('a', { href: hash }, label));
   }
@@ -184,6 +194,10 @@ async function render() {
       const m = await pages[mod]();
       if (mod === 'realtime' || mod === 'queues') stopRealtime = m.stop;
       await m[fn](ctx);
+    } else if (parts[0] === 'fax' && FAX[parts[1]]) {
+      const m = await pages.fax();
+      stopRealtime = m.stop;
+      await m[FAX[parts[1]]](ctx);
     } else if (parts[0] === 'activity') await activity();
     else page('Not found', h('p', {}, 'No such page.'));
   } catch (e) {
