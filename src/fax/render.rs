@@ -88,45 +88,80 @@ pub fn open(bytes: &[u8], max_pages: usize) -> Result<Pdf, DocError> {
     Ok(pdf)
 }
 
-/// Every page of `pdf` as a fax page.
+/// Every page of `pdf` as a fax page, pages rendered side by side on the machine's cores
+/// (each page is independent; a fax is sent page after page anyway).
 pub fn pages(pdf: &Pdf, resolution: Resolution) -> Result<Vec<Page>, DocError> {
-    let cache = RenderCache::new();
+    let n = pdf.pages().len();
+    let workers = std::thread::available_parallelism().map_or(1, |c| c.get()).clamp(1, 4).min(n.max(1));
+    if workers <= 1 {
+        return (0..n).map(|i| page_at(pdf, i, resolution, &RenderCache::new())).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, Result<Page, DocError>)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..workers)
+            .map(|_| {
+                s.spawn(|| {
+                    let cache = RenderCache::new();
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= n {
+                            return mine;
+                        }
+                        mine.push((i, page_at(pdf, i, resolution, &cache)));
+                    }
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, p)| p).collect()
+}
+
+/// Page `i` of `pdf` as a fax page.
+fn page_at<'a>(pdf: &'a Pdf, i: usize, resolution: Resolution, cache: &RenderCache<'a>) -> Result<Page, DocError> {
     let settings = InterpreterSettings::default();
     // Coverage above ~35% paints: no grey edges for the dither to fray, and hairlines stay.
     let render = RenderSettings { aliasing_threshold: Some(90), ..Default::default() };
     let y_dpi = resolution.y_dpi();
-    let mut out = Vec::new();
-    for (i, page) in pdf.pages().iter().enumerate() {
-        let (w, h) = page.render_dimensions();
-        if !(w.is_finite() && h.is_finite()) || w <= 1.0 || h <= 1.0 || w > 14_400.0 || h > 14_400.0 {
-            return Err(DocError::PageTooLarge { page: i + 1 });
-        }
-        // Landscape pages are turned: their height runs across the fax.
-        let landscape = w > h;
-        let (across, down) = if landscape { (h, w) } else { (w, h) };
-        let sx = WIDTH as f32 / across;
-        let sy = sx * y_dpi / X_DPI;
-        if down * sy > 30_000.0 {
-            return Err(DocError::PageTooLarge { page: i + 1 });
-        }
-        let (x_scale, y_scale) = if landscape { (sy, sx) } else { (sx, sy) };
-        let pixmap = hayro::render(page, &cache, &settings, &render, &PixmapSettings { x_scale, y_scale, bg_color: WHITE });
-        let (pw, ph) = (pixmap.width() as usize, pixmap.height() as usize);
-        // Luminance over white (the pixmap is premultiplied RGBA).
-        let grey: Vec<u8> = pixmap
-            .data()
-            .iter()
-            .map(|p| {
-                let a = p.a as u32;
-                let lum = (p.r as u32 * 54 + p.g as u32 * 183 + p.b as u32 * 19) >> 8;
-                (lum + (255 - a)).min(255) as u8
-            })
-            .collect();
-        let (gw, gh, grey) = if landscape { (ph, pw, turn(&grey, pw, ph)) } else { (pw, ph, grey) };
-        let bits = dither(&grey, gw, gh, WIDTH as usize);
-        out.push(encode(&bits, WIDTH, gh as u32, y_dpi));
+    let page = &pdf.pages()[i];
+    let (w, h) = page.render_dimensions();
+    if !(w.is_finite() && h.is_finite()) || w <= 1.0 || h <= 1.0 || w > 14_400.0 || h > 14_400.0 {
+        return Err(DocError::PageTooLarge { page: i + 1 });
     }
-    Ok(out)
+    // Landscape pages are turned: their height runs across the fax.
+    let landscape = w > h;
+    let (across, down) = if landscape { (h, w) } else { (w, h) };
+    let sx = WIDTH as f32 / across;
+    let sy = sx * y_dpi / X_DPI;
+    if down * sy > 30_000.0 {
+        return Err(DocError::PageTooLarge { page: i + 1 });
+    }
+    let (x_scale, y_scale) = if landscape { (sy, sx) } else { (sx, sy) };
+    let pixmap = hayro::render(page, cache, &settings, &render, &PixmapSettings { x_scale, y_scale, bg_color: WHITE });
+    let (pw, ph) = (pixmap.width() as usize, pixmap.height() as usize);
+    // Luminance over white (the pixmap is premultiplied RGBA).
+    let lum = |p: &hayro::vello_cpu::peniko::color::PremulRgba8| -> u8 {
+        let lum = (p.r as u32 * 54 + p.g as u32 * 183 + p.b as u32 * 19) >> 8;
+        (lum + (255 - p.a as u32)).min(255) as u8
+    };
+    let px = pixmap.data();
+    let (gh, bits) = if landscape {
+        let grey: Vec<u8> = px.iter().map(lum).collect();
+        let turned = turn(&grey, pw, ph);
+        (pw, dither(ph, pw, WIDTH as usize, |y, row| row.copy_from_slice(&turned[y * ph..(y + 1) * ph])))
+    } else {
+        (
+            ph,
+            dither(pw, ph, WIDTH as usize, |y, row| {
+                for (g, p) in row.iter_mut().zip(&px[y * pw..(y + 1) * pw]) {
+                    *g = lum(p);
+                }
+            }),
+        )
+    };
+    Ok(encode(&bits, WIDTH, gh as u32, y_dpi))
 }
 
 /// A `w`×`h` image turned a quarter clockwise (its left edge becomes the top).
@@ -141,24 +176,49 @@ fn turn(px: &[u8], w: usize, h: usize) -> Vec<u8> {
     out
 }
 
-/// Floyd–Steinberg to black (true) and white, `width` dots a row (cropped or padded white):
-/// pure black and white pass unchanged, greys become dots.
-fn dither(grey: &[u8], w: usize, h: usize, width: usize) -> Vec<bool> {
-    let mut err = vec![0i16; (width + 2) * 2];
+/// Floyd–Steinberg to black (true) and white, `width` dots a row (cropped or padded white),
+/// of `h` rows of `w` greys that `row(y, buf)` fills: pure black and white pass unchanged,
+/// greys become dots.
+fn dither(w: usize, h: usize, width: usize, mut row: impl FnMut(usize, &mut [u8])) -> Vec<bool> {
+    let mut cur = vec![0i16; width + 2];
+    let mut next = vec![0i16; width + 2];
+    let mut grey = vec![255u8; w];
     let mut out = vec![false; width * h];
+    // Whether an error was carried into the row now being read.
+    let mut carried_any = false;
     for y in 0..h {
-        let (cur, next) = if y % 2 == 0 { (0, width + 2) } else { (width + 2, 0) };
-        err[next..next + width + 2].fill(0);
-        for x in 0..width {
-            let v = if x < w { grey[y * w + x] as i16 } else { 255 } + err[cur + x + 1];
-            let black = v < 128;
-            out[y * width + x] = black;
-            let e = v - if black { 0 } else { 255 };
-            err[cur + x + 2] += e * 7 / 16;
-            err[next + x] += e * 3 / 16;
-            err[next + x + 1] += e * 5 / 16;
-            err[next + x + 2] += e / 16;
+        row(y, &mut grey);
+        let line = &mut out[y * width..(y + 1) * width];
+        // Most of a page is blank paper: a white row with nothing carried into it is white
+        // and passes nothing on.
+        if !carried_any && grey.iter().all(|g| *g == 255) {
+            continue;
         }
+        next.fill(0);
+        let mut next_any = false;
+        for x in 0..width {
+            let g = grey.get(x).copied().unwrap_or(255);
+            let carried = cur[x + 1];
+            // Text is solid: pure white or black with no error carried to it stays as it is
+            // and passes none on (the dither's cost is the greys).
+            if carried == 0 && (g == 255 || g == 0) {
+                line[x] = g == 0;
+                continue;
+            }
+            let v = g as i16 + carried;
+            let black = v < 128;
+            line[x] = black;
+            let e = v - if black { 0 } else { 255 };
+            if e != 0 {
+                cur[x + 2] += e * 7 / 16;
+                next[x] += e * 3 / 16;
+                next[x + 1] += e * 5 / 16;
+                next[x + 2] += e / 16;
+                next_any = true;
+            }
+        }
+        std::mem::swap(&mut cur, &mut next);
+        carried_any = next_any;
     }
     out
 }
