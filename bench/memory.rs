@@ -160,7 +160,7 @@ fn main() {
         playback_ms: 0,
         default_target: Target::Answer { after_ms: 0, talk_ms: Some(hold.as_millis() as u64) },
         // In line, the caller is the one who ends the call.
-        hangup_after_ms: queue.then(|| hold.as_millis() as u64),
+        hangup_after_ms: queue.then_some(hold.as_millis() as u64),
         ..Scenario::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();

@@ -51,6 +51,7 @@ fn main() {
             recording_path: String::new(),
             route: String::new(),
             conference: false,
+            queue_visits: Vec::new(),
         };
         let t = Instant::now();
         let settled = store.settle(&cdr, Some(&rate)).unwrap();

@@ -127,6 +127,7 @@ fn cdr_history(store: &Store, tenants: usize, rows: usize) {
                     recording_path: String::new(),
                     route: String::new(),
                     conference: false,
+                    queue_visits: Vec::new(),
                 }
             })
             .collect();

@@ -56,6 +56,16 @@ pub enum Command {
         #[command(subcommand)]
         command: EslCommand,
     },
+    /// Renders a PDF (on stdin) into the fax TIFF `txfax` sends (on stdout), within memory
+    /// and CPU limits of its own: the server runs it for every PDF uploaded to send, so a
+    /// hostile document can cost this process, never the server. `pages=N` on stderr; a
+    /// document that cannot be faxed exits 2 with the reason on stderr.
+    FaxRender {
+        #[arg(long, default_value = "fine")]
+        resolution: String,
+        #[arg(long, default_value_t = 50)]
+        max_pages: usize,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -159,6 +169,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Simulate(a) => simulate(a).await,
+        Command::FaxRender { resolution, max_pages } => Ok(fax_render(&resolution, max_pages)),
         Command::Esl { command: EslCommand::Decode { file } } => Ok(decode(file)),
         Command::Route { command: RouteCommand::Explain { tenant, number, from, at, config, json } } => {
             let cfg = Config::load(config.as_deref())?;
@@ -335,6 +346,43 @@ pub async fn serve(cfg: Config, demo: bool, static_dir: Option<PathBuf>) -> anyh
     let _ = tokio::time::timeout(Duration::from_secs(5), http_task).await;
     tracing::info!("switchboard stopped");
     Ok(())
+}
+
+/// Memory (address space) and CPU a fax rendering may take.
+const FAX_RENDER_MEMORY: u64 = 2 << 30;
+const FAX_RENDER_CPU_SECS: u64 = 120;
+
+fn fax_render(resolution: &str, max_pages: usize) -> i32 {
+    use std::io::{Read, Write};
+    for (resource, limit) in [(libc::RLIMIT_AS, FAX_RENDER_MEMORY), (libc::RLIMIT_CPU, FAX_RENDER_CPU_SECS)] {
+        let lim = libc::rlimit { rlim_cur: limit as libc::rlim_t, rlim_max: limit as libc::rlim_t };
+        // SAFETY: setrlimit(2) with a valid struct, lowering this process's own limits.
+        if unsafe { libc::setrlimit(resource, &lim) } != 0 {
+            eprintln!("setting the renderer's limits failed");
+            return 1;
+        }
+    }
+    let resolution = match resolution {
+        "normal" => crate::fax::Resolution::Normal,
+        _ => crate::fax::Resolution::Fine,
+    };
+    let mut pdf = Vec::new();
+    if std::io::stdin().read_to_end(&mut pdf).is_err() {
+        return 1;
+    }
+    match crate::fax::pdf_to_tiff(&pdf, resolution, max_pages) {
+        Ok((tiff, pages)) => {
+            if std::io::stdout().write_all(&tiff).and_then(|_| std::io::stdout().flush()).is_err() {
+                return 1;
+            }
+            eprintln!("pages={pages}");
+            0
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            2
+        }
+    }
 }
 
 async fn simulate(a: SimulateArgs) -> anyhow::Result<i32> {

@@ -220,6 +220,31 @@ async fn a_pdf_posted_to_the_api_is_sent_by_txfax_and_a_busy_number_is_retried_t
     assert_eq!((st, v["field"].as_str()), (422, Some("body")), "{v}");
     let (st, v) = req("POST", "/api/v1/faxes/outbound?number=%2B442079460000".into(), doc.clone()).await;
     assert_eq!((st, v["field"].as_str()), (422, Some("number")), "{v}");
+    // A page whose image claims 60,000 × 60,000 samples (10 GB) but holds 1 KiB: rendered in
+    // a process of its own (memory and CPU limited), which draws what is there and no more;
+    // the server goes on.
+    let bomb = {
+        let mut doc = lopdf::Document::load_mem(&common::pdf::pages(&[(612.0, 792.0, "q 600 0 0 700 6 40 cm /Im0 Do Q".into())])).unwrap();
+        let image = lopdf::Stream::new(
+            lopdf::dictionary! { "Type" => "XObject", "Subtype" => "Image", "Width" => 60_000, "Height" => 60_000, "ColorSpace" => "DeviceRGB", "BitsPerComponent" => 8 },
+            vec![0x80; 1024],
+        )
+        .with_compression(false);
+        let id = doc.add_object(image);
+        let page = doc.get_pages()[&1];
+        doc.get_object_mut(page)
+            .unwrap()
+            .as_dict_mut()
+            .unwrap()
+            .set("Resources", lopdf::dictionary! { "XObject" => lopdf::dictionary! { "Im0" => id } });
+        let mut out = Vec::new();
+        doc.save_to(&mut out).unwrap();
+        out
+    };
+    let (st, v) = req("POST", "/api/v1/faxes/outbound?number=%2B12125551234".into(), bomb).await;
+    assert_eq!((st, v["pages"].as_i64()), (201, Some(1)), "{v}");
+    assert_eq!(req("GET", "/api/v1/fax-settings".into(), Vec::new()).await.0, 200, "the server is unharmed");
+    sb.store().conn().unwrap().execute("DELETE FROM faxes", []).unwrap();
     assert_eq!(req("GET", "/api/v1/faxes/outbound".into(), Vec::new()).await.1["total"], 0);
 
     switch.set_originate_scenario(Scenario {
@@ -276,4 +301,33 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(30)).await;
     }
     panic!("timed out");
+}
+
+/// The renderer the server runs for each upload, as its own process: the fax TIFF on
+/// stdout and its pages on stderr; a document that cannot be faxed exits 2 with the reason.
+#[test]
+fn the_isolated_renderer_answers_with_the_tiff_or_the_reason() {
+    use std::io::Write;
+    let run = |pdf: &[u8], max: &str| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .args(["fax-render", "--resolution", "normal", "--max-pages", max])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(pdf).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let doc = common::pdf::pages(&[(612.0, 792.0, "0 g 72 72 72 72 re f".into()), (612.0, 792.0, String::new())]);
+    let ok = run(&doc, "5");
+    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(String::from_utf8_lossy(&ok.stderr).contains("pages=2"));
+    let pages = tiff::read(&ok.stdout).unwrap();
+    assert_eq!((pages.len(), pages[0].y_dpi), (2, 98.0));
+    let too_many = run(&doc, "1");
+    assert_eq!(too_many.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&too_many.stderr).contains("at most 1 may be faxed"), "{}", String::from_utf8_lossy(&too_many.stderr));
+    let garbage = run(b"%PDF-1.7 nothing else", "5");
+    assert_eq!(garbage.status.code(), Some(2));
 }

@@ -16,7 +16,7 @@ use common::pbx::*;
 use serde_json::{json, Value};
 use switchboard::access::{parse_tokens, Role};
 use switchboard::acd::{Acd, Presence, State};
-use switchboard::sim::{Scenario, Switch, Target};
+use switchboard::sim::{Switch, Target};
 use switchboard::store::accounts::NewUser;
 use switchboard::store::resources as res;
 

@@ -86,7 +86,10 @@ pub fn send(api: &Api, req: &Req) -> ApiResult<Reply> {
         return Err(ApiError::invalid("body", format!("the PDF is larger than {} MiB", MAX_PDF_BYTES >> 20)));
     }
     let pdf = std::fs::read(upload.file.path()).map_err(|e| ApiError::Internal(format!("the upload: {e}")))?;
-    let (tiff, pages) = crate::fax::pdf_to_tiff(&pdf, resolution, MAX_PAGES).map_err(|e| ApiError::invalid("body", e.to_string()))?;
+    if !pdf.starts_with(b"%PDF-") {
+        return Err(ApiError::invalid("body", crate::fax::DocError::NotPdf.to_string()));
+    }
+    let (tiff, pages) = render_isolated(&pdf, resolution)?;
     let name = format!("{}/out-{}", t.0, uuid::Uuid::new_v4());
     let dir = api.cfg.data_dir.join("fax");
     let write = |ext: &str, bytes: &[u8]| -> ApiResult<String> {
@@ -99,10 +102,70 @@ pub fn send(api: &Api, req: &Req) -> ApiResult<Reply> {
         Ok(rel)
     };
     let (pdf_name, tiff_name) = (write("pdf", &pdf)?, write("tif", &tiff)?);
-    let id = api.store.queue_fax(t, Some(p.user_id), &number, &subject, &pdf_name, &tiff_name, pages as i64)?;
+    let queued =
+        crate::store::fax::Outgoing { user: Some(p.user_id), number: number.clone(), subject, pdf: pdf_name, tiff: tiff_name, pages: pages as i64 };
+    let id = api.store.queue_fax(t, &queued)?;
     audit(api, Some(p), Some(t), "create", format!("faxes/{id}"), format!("fax to {number}, {pages} pages"));
     let (fax, _) = api.store.fax_any(t, id)?;
     Reply::created(fax)
+}
+
+/// How long a rendering may take before it is stopped.
+const RENDER_WALL: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// The PDF as the fax TIFF, rendered by `switchboard fax-render` in a process of its own
+/// (memory and CPU limited, stopped after [`RENDER_WALL`]): a hostile document costs that
+/// process, never the server. The TIFF and its pages, or a 422 saying why not.
+fn render_isolated(pdf: &[u8], resolution: crate::fax::Resolution) -> ApiResult<(Vec<u8>, usize)> {
+    use std::io::{Read, Write};
+    use std::process::{Command, Stdio};
+    let exe = std::env::current_exe().map_err(|e| ApiError::Internal(format!("the server's own program: {e}")))?;
+    let res = match resolution {
+        crate::fax::Resolution::Fine => "fine",
+        crate::fax::Resolution::Normal => "normal",
+    };
+    let mut child = Command::new(exe)
+        .args(["fax-render", "--resolution", res, "--max-pages", &MAX_PAGES.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| ApiError::Internal(format!("starting the fax renderer: {e}")))?;
+    let (mut stdin, mut stdout, mut stderr) = (child.stdin.take(), child.stdout.take(), child.stderr.take());
+    let input = pdf.to_vec();
+    let writer = std::thread::spawn(move || stdin.as_mut().map(|s| s.write_all(&input)));
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        stdout.as_mut().map(|s| s.read_to_end(&mut out));
+        out
+    });
+    let errors = std::thread::spawn(move || {
+        let mut out = String::new();
+        stderr.as_mut().map(|s| s.read_to_string(&mut out));
+        out
+    });
+    let deadline = std::time::Instant::now() + RENDER_WALL;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break Some(st),
+            Ok(None) if std::time::Instant::now() < deadline => std::thread::sleep(std::time::Duration::from_millis(20)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    let _ = writer.join();
+    let (tiff, said) = (reader.join().unwrap_or_default(), errors.join().unwrap_or_default());
+    match status.and_then(|s| s.code()) {
+        Some(0) => {
+            let pages = said.lines().find_map(|l| l.strip_prefix("pages=")?.trim().parse().ok()).unwrap_or(0);
+            Ok((tiff, pages))
+        }
+        Some(2) => Err(ApiError::invalid("body", said.trim().to_string())),
+        _ => Err(ApiError::invalid("body", "the PDF could not be rendered within the time and memory a fax may take")),
+    }
 }
 
 /// `GET /faxes/outbound`: faxes sent and to send, newest first (their status and tries).

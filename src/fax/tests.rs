@@ -5,8 +5,11 @@ use lopdf::{dictionary, Document, Object, Stream};
 use super::render::{decode_g4, Resolution};
 use super::{pdf_to_tiff, tiff, tiff_to_pdf, DocError};
 
-/// A PDF of `pages`, each (width, height in points, content stream, its images).
-fn pdf(pages: &[(f32, f32, String, Vec<(String, Stream)>)]) -> Vec<u8> {
+/// A test page: width, height in points, content stream, its images by name.
+type TestPage = (f32, f32, String, Vec<(String, Stream)>);
+
+/// A PDF of `pages`.
+fn pdf(pages: &[TestPage]) -> Vec<u8> {
     let mut doc = Document::with_version("1.5");
     let pages_id = doc.new_object_id();
     let font = doc.add_object(dictionary! { "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica" });
@@ -39,13 +42,13 @@ const A4: (f32, f32) = (595.0, 842.0);
 const LETTER: (f32, f32) = (612.0, 792.0);
 
 /// Text, and a black box 1 inch square whose top-left corner is 1 inch from the page's.
-fn text_page((w, h): (f32, f32)) -> (f32, f32, String, Vec<(String, Stream)>) {
+fn text_page((w, h): (f32, f32)) -> TestPage {
     let content = format!("BT /F1 36 Tf 72 {} Td (Fax test page) Tj ET 0 g 72 {} 72 72 re f", h - 300.0, h - 144.0);
     (w, h, content, Vec::new())
 }
 
 /// A 50% grey image over the whole page (8-bit DeviceGray, 16×16 samples).
-fn grey_page((w, h): (f32, f32)) -> (f32, f32, String, Vec<(String, Stream)>) {
+fn grey_page((w, h): (f32, f32)) -> TestPage {
     let image = Stream::new(
         dictionary! { "Type" => "XObject", "Subtype" => "Image", "Width" => 16, "Height" => 16, "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8 },
         vec![128u8; 256],

@@ -309,6 +309,18 @@ impl Store {
     }
 }
 
+/// A fax to queue: who sends it, to what number, its documents (relative to the fax
+/// directory) and pages.
+#[derive(Debug, Clone, Default)]
+pub struct Outgoing {
+    pub user: Option<i64>,
+    pub number: String,
+    pub subject: String,
+    pub pdf: String,
+    pub tiff: String,
+    pub pages: i64,
+}
+
 /// A fax to send, as the job runner and the call that sends it see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaxJob {
@@ -355,14 +367,14 @@ fn job(r: &rusqlite::Row<'_>) -> rusqlite::Result<FaxJob> {
 
 impl Store {
     /// Queues a fax to send (its PDF and TIFF already kept); its id.
-    pub fn queue_fax(&self, tenant: TenantId, user: Option<i64>, number: &str, subject: &str, pdf: &str, tiff: &str, pages: i64) -> Result<i64> {
+    pub fn queue_fax(&self, tenant: TenantId, f: &Outgoing) -> Result<i64> {
         self.write(|tx| {
             let at = now();
             tx.prepare_cached(
                 "INSERT INTO faxes (tenant_id, direction, status, number, pages, file, created_at, user_id, subject, tiff, next_attempt_at)
                  VALUES (?1, 'out', 'queued', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?5)",
             )?
-            .execute(rusqlite::params![tenant.0, number, pages, pdf, at, user, subject, tiff])?;
+            .execute(rusqlite::params![tenant.0, f.number, f.pages, f.pdf, at, f.user, f.subject, f.tiff])?;
             Ok(tx.last_insert_rowid())
         })
     }

@@ -286,8 +286,7 @@ mod tests {
                     ("variable_fax_remote_station_id", "ACME\x07 FAX"),
                     ("variable_fax_transfer_rate", "14400"),
                     ("variable_fax_ecm_used", "on"),
-                ]
-                .into_iter(),
+                ],
                 false,
             ),
             body: None,
