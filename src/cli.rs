@@ -282,7 +282,7 @@ pub async fn serve(cfg: Config, demo: bool, static_dir: Option<PathBuf>) -> anyh
     // Slots and reservations checked against the switch's channel list, at start and every
     // 5 s while it is connected.
     tokio::spawn(crate::call::reconcile::run(router.caps(), state.store.clone(), state.live.switch().clone(), Duration::from_secs(5), stop.clone()));
-    tokio::spawn(crate::fax_jobs::run(state.store.clone(), state.live.clone(), stop.clone()));
+    tokio::spawn(crate::fax_jobs::run(state.store.clone(), state.live.clone(), cfg.data_dir.join("fax"), stop.clone()));
     tokio::spawn(crate::alerts::run(state.store.clone(), cfg.smtp.clone(), cfg.data_dir.join("fax"), Duration::from_secs(10), stop.clone()));
     let handler: Arc<dyn crate::call::CallHandler> = Arc::new(router);
     let opts = crate::esl::OutboundOptions {

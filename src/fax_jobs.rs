@@ -148,8 +148,34 @@ async fn end(store: &Store, job: &FaxJob, reason: String, retry: bool) {
     }
 }
 
+/// Deletes the faxes kept longer than their tenant's retention, files first; how many.
+pub async fn expire(store: &Store, fax_dir: &std::path::Path, now: jiff::Timestamp) -> usize {
+    let s = store.clone();
+    let Ok(Ok(old)) = tokio::task::spawn_blocking(move || s.expired_faxes(now)).await else { return 0 };
+    let mut gone = Vec::new();
+    for (id, pdf, tiff) in old {
+        for f in [pdf, tiff].into_iter().filter(|f| !f.is_empty()) {
+            match tokio::fs::remove_file(fax_dir.join(&f)).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => warn!(file = %f, error = %e, "removing an expired fax's file"),
+            }
+        }
+        gone.push(id);
+    }
+    let s = store.clone();
+    let n = tokio::task::spawn_blocking(move || s.forget_faxes(&gone)).await.ok().and_then(Result::ok).unwrap_or(0);
+    if n > 0 {
+        info!(faxes = n, "faxes past their tenant's retention deleted");
+    }
+    n
+}
+
+/// How often faxes past their retention are looked for.
+const EXPIRE_EVERY: Duration = Duration::from_secs(3600);
+
 /// Runs until `stop`: tries under way when switchboard last stopped are ended first.
-pub async fn run(store: Store, live: Live, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn run(store: Store, live: Live, fax_dir: std::path::PathBuf, mut stop: tokio::sync::watch::Receiver<bool>) {
     let s = store.clone();
     if let Ok(Ok(interrupted)) = tokio::task::spawn_blocking(move || s.interrupted_fax_tries()).await {
         for (id, token) in interrupted {
@@ -163,8 +189,13 @@ pub async fn run(store: Store, live: Live, mut stop: tokio::sync::watch::Receive
             let _ = tokio::task::spawn_blocking(move || s.end_fax_try(id, &token, &how)).await;
         }
     }
+    let mut expired_at = tokio::time::Instant::now() - EXPIRE_EVERY;
     loop {
         once(&store, &live).await;
+        if expired_at.elapsed() >= EXPIRE_EVERY {
+            expired_at = tokio::time::Instant::now();
+            expire(&store, &fax_dir, jiff::Timestamp::now()).await;
+        }
         tokio::select! {
             _ = tokio::time::sleep(EVERY) => {}
             _ = stop.wait_for(|s| *s) => return,

@@ -331,3 +331,25 @@ fn the_isolated_renderer_answers_with_the_tiff_or_the_reason() {
     let garbage = run(b"%PDF-1.7 nothing else", "5");
     assert_eq!(garbage.status.code(), Some(2));
 }
+
+/// Faxes older than the tenant's retention go, files and log rows; younger ones stay.
+#[tokio::test]
+async fn faxes_past_the_tenant_s_retention_are_deleted_with_their_files() {
+    let p = pbx(OPEN).await;
+    fax_line(&p);
+    for _ in 0..2 {
+        let mut s = from_trunk(DID, "+15559876543");
+        s.fax = Some(FaxRun { tiff: fixture(1).to_string_lossy().into(), ..Default::default() });
+        call(&p, s).await;
+    }
+    let list = p.store.faxes(p.acme, "in", None, 1, 10).unwrap().items;
+    let (old, young) = (list[0]["id"].as_i64().unwrap(), list[1]["id"].as_i64().unwrap());
+    let (_, old_file) = p.store.fax(p.acme, old, None).unwrap();
+    p.store.conn().unwrap().execute("UPDATE faxes SET created_at = '2026-01-01T00:00:00Z' WHERE id = ?1", [old]).unwrap();
+    let settings = switchboard::store::fax::FaxSettings { retention_days: 30, ..Default::default() };
+    p.store.set_fax_settings(p.acme, &settings).unwrap();
+    assert_eq!(switchboard::fax_jobs::expire(&p.store, &p.fax_dir, jiff::Timestamp::now()).await, 1);
+    assert!(!p.fax_dir.join(&old_file).exists(), "its PDF is gone");
+    let left: Vec<i64> = p.store.faxes(p.acme, "in", None, 1, 10).unwrap().items.iter().map(|f| f["id"].as_i64().unwrap()).collect();
+    assert_eq!(left, [young]);
+}

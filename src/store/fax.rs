@@ -471,3 +471,35 @@ impl Store {
         Ok(rows)
     }
 }
+
+impl Store {
+    /// Faxes kept longer than their tenant's `retention_days` (finished ones only): their
+    /// ids and files, for [`Store::forget_faxes`] once the files are gone.
+    pub fn expired_faxes(&self, now: jiff::Timestamp) -> Result<Vec<(i64, String, String)>> {
+        let c = self.conn()?;
+        let mut out = Vec::new();
+        let mut tenants = c.prepare("SELECT t.id, COALESCE(s.retention_days, 90) FROM tenants t LEFT JOIN fax_settings s ON s.tenant_id = t.id")?;
+        let rows: Vec<(i64, i64)> = tenants.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        let mut old = c.prepare_cached(
+            "SELECT id, file, tiff FROM faxes WHERE tenant_id = ?1 AND created_at < ?2 AND status IN ('received', 'partial', 'failed', 'sent') LIMIT 1000",
+        )?;
+        for (tenant, days) in rows {
+            let before = now - jiff::SignedDuration::from_hours(24 * days.max(1));
+            let before = before.round(jiff::Unit::Second).unwrap_or(before).to_string();
+            out.extend(old.query_map((tenant, before), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<rusqlite::Result<Vec<_>>>()?);
+        }
+        Ok(out)
+    }
+
+    /// Removes faxes from the log (their charges and the calls' records stay).
+    pub fn forget_faxes(&self, ids: &[i64]) -> Result<usize> {
+        self.write(|tx| {
+            let mut del = tx.prepare_cached("DELETE FROM faxes WHERE id = ?1")?;
+            let mut n = 0;
+            for id in ids {
+                n += del.execute([id])?;
+            }
+            Ok(n)
+        })
+    }
+}
