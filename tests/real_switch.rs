@@ -1009,16 +1009,10 @@ fn the_switch_reads_stored_values_without_expanding_them() {
     assert!(!user.contains(&format!("u{secret}x")));
 }
 
-/// A fax through the real switch, both ways of the conversion on spandsp's side: a
-/// document rendered here (a PDF made with lopdf → our G4 TIFF) is sent by FreeSWITCH's
-/// own `txfax` to Acme's support DID, which routes to the fax line; switchboard's `rxfax`
-/// receives it, keeps spandsp's TIFF as a PDF with both pages, logs it with spandsp's
-/// result and the sender's station ID, and queues its mail.
-#[test]
-fn a_fax_sent_by_the_switch_to_the_fax_line_arrives_as_a_pdf() {
+/// Acme's fax line: extension 1900 (type fax), on the support DID +12125550101. Acme's id.
+fn fax_line(lab: &Lab) -> switchboard::store::TenantId {
     use switchboard::store::resource::{ListQuery, Within};
     use switchboard::store::resources as res;
-    let Some(lab) = Lab::start("fax") else { return };
     let acme = switchboard::store::TenantId(lab.find(&res::TENANTS, "sip_domain", common::switch::ACME)["id"].as_i64().unwrap());
     let admin = switchboard::store::resource::Actor { user_id: 0, admin: true, enforce_packages: false };
     let obj = |v: serde_json::Value| v.as_object().unwrap().clone();
@@ -1031,6 +1025,18 @@ fn a_fax_sent_by_the_switch_to_the_fax_line_arrives_as_a_pdf() {
     let q = ListQuery { page: 1, per_page: 50, filters: vec![("did_id".into(), did.to_string())], ..Default::default() };
     let route = lab.store.list(&res::INBOUND_ROUTES, Within::Tenant(acme), None, &q).unwrap().items[0]["id"].as_i64().unwrap();
     lab.store.update(&res::INBOUND_ROUTES, Within::Tenant(acme), None, route, &obj(json!({ "destination": { "type": "fax", "id": fax } }))).unwrap();
+    acme
+}
+
+/// A fax through the real switch, both ways of the conversion on spandsp's side: a
+/// document rendered here (a PDF made with lopdf → our G4 TIFF) is sent by FreeSWITCH's
+/// own `txfax` to Acme's support DID, which routes to the fax line; switchboard's `rxfax`
+/// receives it, keeps spandsp's TIFF as a PDF with both pages, logs it with spandsp's
+/// result and the sender's station ID, and queues its mail.
+#[test]
+fn a_fax_sent_by_the_switch_to_the_fax_line_arrives_as_a_pdf() {
+    let Some(lab) = Lab::start("fax") else { return };
+    let acme = fax_line(&lab);
     let settings =
         switchboard::store::fax::FaxSettings { delivery_email: "faxes@acme.test".into(), station_id: "ACME FAX".into(), ..Default::default() };
     lab.store.set_fax_settings(acme, &settings).unwrap();
@@ -1086,21 +1092,8 @@ fn a_fax_sent_by_the_switch_to_the_fax_line_arrives_as_a_pdf() {
 /// pages, the inbound one Received with the same two.
 #[test]
 fn a_fax_sent_from_the_api_goes_out_and_comes_back_in_on_the_fax_line() {
-    use switchboard::store::resource::{ListQuery, Within};
-    use switchboard::store::resources as res;
     let Some(lab) = Lab::start("fax-loop") else { return };
-    let acme = switchboard::store::TenantId(lab.find(&res::TENANTS, "sip_domain", common::switch::ACME)["id"].as_i64().unwrap());
-    let admin = switchboard::store::resource::Actor { user_id: 0, admin: true, enforce_packages: false };
-    let obj = |v: serde_json::Value| v.as_object().unwrap().clone();
-    let fax =
-        lab.store.create(&res::EXTENSIONS, Some(acme), &admin, &obj(json!({ "number": "1900", "display_name": "Fax", "type": "fax" }))).unwrap()
-            ["id"]
-            .as_i64()
-            .unwrap();
-    let did = lab.find(&res::DIDS, "number", "+12125550101")["id"].as_i64().unwrap();
-    let q = ListQuery { page: 1, per_page: 50, filters: vec![("did_id".into(), did.to_string())], ..Default::default() };
-    let route = lab.store.list(&res::INBOUND_ROUTES, Within::Tenant(acme), None, &q).unwrap().items[0]["id"].as_i64().unwrap();
-    lab.store.update(&res::INBOUND_ROUTES, Within::Tenant(acme), None, route, &obj(json!({ "destination": { "type": "fax", "id": fax } }))).unwrap();
+    let acme = fax_line(&lab);
     let settings = switchboard::store::fax::FaxSettings { caller_id: "+12125550100".into(), station_id: "ACME FAX".into(), ..Default::default() };
     lab.store.set_fax_settings(acme, &settings).unwrap();
     lab.demo_trunk_here();

@@ -61,6 +61,12 @@ pub fn from_pages(pages: &[Page]) -> Vec<u8> {
         });
         kids.push(Object::Reference(page));
     }
+    finish(doc, pages_id, kids)
+}
+
+/// Ends a document made with lopdf: its page tree over `kids` (pages whose parent is
+/// `pages_id`), its catalog, the whole saved to bytes.
+pub fn finish(mut doc: Document, pages_id: lopdf::ObjectId, kids: Vec<Object>) -> Vec<u8> {
     let count = kids.len() as i64;
     doc.objects.insert(pages_id, Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }));
     let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });

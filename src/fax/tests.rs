@@ -29,13 +29,7 @@ fn pdf(pages: &[TestPage]) -> Vec<u8> {
         });
         kids.push(Object::Reference(page));
     }
-    let count = kids.len() as i64;
-    doc.objects.insert(pages_id, Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }));
-    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
-    doc.trailer.set("Root", catalog);
-    let mut out = Vec::new();
-    doc.save_to(&mut out).unwrap();
-    out
+    super::pdf::finish(doc, pages_id, kids)
 }
 
 const A4: (f32, f32) = (595.0, 842.0);
