@@ -2,7 +2,7 @@
 //! through the tenant's outbound route and its first trunk, carrying the job and a token
 //! for this try (`sb_fax_job`, `sb_fax_token`); answered, the leg enters the public
 //! context, whose dialplan hands it to switchboard's socket, where the call's task runs
-//! `txfax` and records how the try ended (`call::steps::fax::send`). A try the switch could
+//! `txfax` and records how the try ended (`call::steps::fax::send_job`). A try the switch could
 //! not connect (busy, no answer, a refused number) is ended here with the cause.
 //!
 //! Every try is counted against the tenant's transaction limits; a prepaid tenant with no
