@@ -149,6 +149,11 @@ async function dashboard() {
   await count('Ring groups', '/ring-groups');
   await count('IVR menus', '/ivr-menus');
   await count('Call records', '/cdrs');
+  // A tenant's faxes (the super admin has no tenant of their own to count).
+  if (me.user.role !== 'super_admin') {
+    await count('Faxes received', '/faxes/inbound');
+    await count('Faxes sent', '/faxes/outbound');
+  }
   if (ctx.allowed('GET', '/channels')) {
     try { const c = await get('/channels'); cards.push(h('div', { class: 'card' }, h('div', { class: 'n' }, c.items.length), `Live calls (switch ${c.switch.state})`)); } catch { /* offline */ }
   }

@@ -386,6 +386,12 @@ await check('a fax sent from the Send fax page goes Queued to Sent on Outbound f
   const frame = page.locator('iframe.pdf-preview');
   await frame.waitFor();
   assert.match(await frame.getAttribute('src'), /^blob:/);
+  // The dashboard counts them: one received, one sent.
+  await page.goto('/#/');
+  const stats = page.getByLabel('Statistics');
+  await stats.getByText('Faxes received').waitFor();
+  assert.match(await stats.textContent(), /1Faxes received/);
+  assert.match(await stats.textContent(), /1Faxes sent/);
   // The refused upload's 422 is the only one.
   assert.deepEqual(errors.filter((e) => !e.includes('status of 422')), []);
   await context.close();
