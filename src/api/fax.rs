@@ -106,7 +106,7 @@ pub fn send(api: &Api, req: &Req) -> ApiResult<Reply> {
         crate::store::fax::Outgoing { user: Some(p.user_id), number: number.clone(), subject, pdf: pdf_name, tiff: tiff_name, pages: pages as i64 };
     let id = api.store.queue_fax(t, &queued)?;
     audit(api, Some(p), Some(t), "create", format!("faxes/{id}"), format!("fax to {number}, {pages} pages"));
-    let (fax, _) = api.store.fax_any(t, id)?;
+    let (fax, _) = api.store.fax(t, id, None)?;
     Reply::created(fax)
 }
 

@@ -230,11 +230,6 @@ impl Store {
         row.ok_or(StoreError::NotFound)
     }
 
-    /// One fax of the tenant, whoever's it is.
-    pub fn fax_any(&self, tenant: TenantId, id: i64) -> Result<(serde_json::Value, String)> {
-        self.fax(tenant, id, None)
-    }
-
     /// Saves a tenant's fax settings, once every field is good.
     pub fn set_fax_settings(&self, tenant: TenantId, s: &FaxSettings) -> Result<()> {
         s.check()?;

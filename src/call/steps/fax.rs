@@ -45,6 +45,41 @@ pub(crate) fn outcome(ev: &Event) -> Outcome {
     }
 }
 
+/// The tenant's fax settings as mod_spandsp's channel variables: ECM, T.38 (answering and
+/// asking for it), the station ID sent (`ident`), and the page header (`header`: spandsp
+/// prints it with the date and page n of N on every page sent) when there is one.
+fn spandsp_vars(s: &crate::store::fax::FaxSettings, ident: &str, header: &str) -> Vec<(&'static str, String)> {
+    let on = |b: bool| if b { "true" } else { "false" }.to_string();
+    let mut vars = vec![("fax_use_ecm", on(s.ecm)), ("fax_enable_t38", on(s.t38)), ("fax_enable_t38_request", on(s.t38))];
+    let ident = station_id(ident);
+    if !ident.is_empty() {
+        vars.push(("fax_ident", ident));
+    }
+    let header: String = header.chars().filter(|c| !c.is_control()).take(100).collect();
+    if !header.trim().is_empty() {
+        vars.push(("fax_header", header));
+    }
+    vars
+}
+
+/// Runs `app` (`rxfax`, `txfax`) on `file` with `vars` set: spandsp's outcome, from the
+/// application's completion event or, when the caller went away mid-page, from the
+/// hangup's. A completed run's call is hung up.
+async fn spandsp<C: Channel>(call: &mut Call<'_, C>, app: &str, file: &str, vars: Vec<(&'static str, String)>) -> Outcome {
+    let done = match call.ch.set(&vars).await {
+        Ok(()) => call.ch.run(app, file).await,
+        Err(e) => Err(e),
+    };
+    let outcome = match &done {
+        Ok(ev) => outcome(ev),
+        Err(_) => call.ch.hangup_complete(std::time::Duration::from_secs(5)).await.map(|ev| outcome(&ev)).unwrap_or_default(),
+    };
+    if done.is_ok() {
+        let _ = call.ch.hangup("NORMAL_CLEARING").await;
+    }
+    outcome
+}
+
 /// The station ID sent to the far machine: T.30 allows 20 printable characters.
 fn station_id(s: &str) -> String {
     s.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').take(20).collect()
@@ -60,23 +95,7 @@ pub(crate) async fn receive<C: Channel>(call: &mut Call<'_, C>, e: &Extension) -
     let settings = call.read(|st, t| st.fax_settings(t)).await?;
     let tiff = format!("{tmp}/switchboard-fax-{}.tif", call.ch.uuid());
     call.answer().await?;
-    let on = |b: bool| if b { "true" } else { "false" }.to_string();
-    let mut vars = vec![("fax_use_ecm", on(settings.ecm)), ("fax_enable_t38", on(settings.t38)), ("fax_enable_t38_request", on(settings.t38))];
-    let ident = station_id(&settings.station_id);
-    if !ident.is_empty() {
-        vars.push(("fax_ident", ident));
-    }
-    call.ch.set(&vars).await?;
-    let done = call.ch.run("rxfax", &tiff).await;
-    // Completed, the application's own event has the variables; a caller gone mid-page
-    // leaves them on the hangup's.
-    let result = match &done {
-        Ok(ev) => outcome(ev),
-        Err(_) => call.ch.hangup_complete(std::time::Duration::from_secs(5)).await.map(|ev| outcome(&ev)).unwrap_or_default(),
-    };
-    if done.is_ok() {
-        let _ = call.ch.hangup("NORMAL_CLEARING").await;
-    }
+    let result = spandsp(call, "rxfax", &tiff, spandsp_vars(&settings, &settings.station_id, "")).await;
     store_received(call, e, &dir, &tiff, result).await?;
     Ok(Next::Done)
 }
@@ -242,30 +261,9 @@ async fn send<C: Channel>(
         let _ = call.ch.hangup("NORMAL_TEMPORARY_FAILURE").await;
         return Err(format!("the document to send: {why}"));
     }
-    let on = |b: bool| if b { "true" } else { "false" }.to_string();
-    let mut vars = vec![("fax_use_ecm", on(settings.ecm)), ("fax_enable_t38", on(settings.t38)), ("fax_enable_t38_request", on(settings.t38))];
-    let ident = station_id(if settings.station_id.is_empty() { &settings.caller_id } else { &settings.station_id });
-    if !ident.is_empty() {
-        vars.push(("fax_ident", ident));
-    }
-    // spandsp prints its page header (date, this header, page n of N) on every page.
-    let header: String = settings.header.chars().filter(|c| !c.is_control()).take(100).collect();
-    if !header.trim().is_empty() {
-        vars.push(("fax_header", header));
-    }
-    let set = call.ch.set(&vars).await;
-    let done = match set {
-        Ok(()) => call.ch.run("txfax", &shared).await,
-        Err(e) => Err(e),
-    };
-    let outcome = match &done {
-        Ok(ev) => outcome(ev),
-        Err(_) => call.ch.hangup_complete(std::time::Duration::from_secs(5)).await.map(|ev| outcome(&ev)).unwrap_or_default(),
-    };
+    let ident = if settings.station_id.is_empty() { &settings.caller_id } else { &settings.station_id };
+    let outcome = spandsp(call, "txfax", &shared, spandsp_vars(settings, ident, &settings.header)).await;
     let _ = tokio::fs::remove_file(&shared).await;
-    if done.is_ok() {
-        let _ = call.ch.hangup("NORMAL_CLEARING").await;
-    }
     Ok(outcome)
 }
 
