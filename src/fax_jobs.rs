@@ -171,24 +171,27 @@ pub async fn expire(store: &Store, fax_dir: &std::path::Path, now: jiff::Timesta
     n
 }
 
+/// Ends the tries that were under way when switchboard last stopped, as failures to retry
+/// (their calls' sockets were cut, so the switch hung them up); how many.
+pub async fn recover(store: &Store) -> usize {
+    let s = store.clone();
+    let Ok(Ok(interrupted)) = tokio::task::spawn_blocking(move || s.interrupted_fax_tries()).await else { return 0 };
+    let n = interrupted.len();
+    for (id, token) in interrupted {
+        let s = store.clone();
+        let how =
+            Tried::Failed { reason: "switchboard stopped while it was being sent".into(), result_code: None, retry: true, call_uuid: String::new() };
+        let _ = tokio::task::spawn_blocking(move || s.end_fax_try(id, &token, &how)).await;
+    }
+    n
+}
+
 /// How often faxes past their retention are looked for.
 const EXPIRE_EVERY: Duration = Duration::from_secs(3600);
 
 /// Runs until `stop`: tries under way when switchboard last stopped are ended first.
 pub async fn run(store: Store, live: Live, fax_dir: std::path::PathBuf, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let s = store.clone();
-    if let Ok(Ok(interrupted)) = tokio::task::spawn_blocking(move || s.interrupted_fax_tries()).await {
-        for (id, token) in interrupted {
-            let s = store.clone();
-            let how = Tried::Failed {
-                reason: "switchboard stopped while it was being sent".into(),
-                result_code: None,
-                retry: true,
-                call_uuid: String::new(),
-            };
-            let _ = tokio::task::spawn_blocking(move || s.end_fax_try(id, &token, &how)).await;
-        }
-    }
+    recover(&store).await;
     let mut expired_at = tokio::time::Instant::now() - EXPIRE_EVERY;
     loop {
         once(&store, &live).await;

@@ -353,3 +353,38 @@ async fn faxes_past_the_tenant_s_retention_are_deleted_with_their_files() {
     let left: Vec<i64> = p.store.faxes(p.acme, "in", None, 1, 10).unwrap().items.iter().map(|f| f["id"].as_i64().unwrap()).collect();
     assert_eq!(left, [young]);
 }
+
+/// A call that names a fax job but not its try under way (a forged or stale token) is
+/// refused, and the job is left as it was: nothing is sent on a stranger's word.
+#[tokio::test]
+async fn a_call_naming_a_fax_job_without_its_try_s_token_is_refused() {
+    let p = pbx(OPEN).await;
+    let queued = switchboard::store::fax::Outgoing { number: "+12125551234".into(), tiff: "1/out-x.tif".into(), pages: 1, ..Default::default() };
+    let id = p.store.queue_fax(p.acme, &queued).unwrap();
+    assert!(p.store.start_fax_try(id, "the-real-token").unwrap());
+    let mut s = from_trunk(DID, "+15559876543");
+    s.variables.insert("sb_fax_job".into(), id.to_string());
+    s.variables.insert("sb_fax_token".into(), "forged".into());
+    s.fax = Some(FaxRun::default());
+    let (r, _) = call(&p, s).await;
+    assert_eq!(r.hangup_cause.as_deref(), Some("CALL_REJECTED"), "{:?}", apps(&r));
+    assert!(!apps(&r).iter().any(|a| a.starts_with("txfax")), "{:?}", apps(&r));
+    let (f, _) = p.store.fax(p.acme, id, None).unwrap();
+    assert_eq!((f["status"].as_str(), f["attempts"].as_i64()), (Some("sending"), Some(1)), "the real try goes on: {f}");
+    assert!(p.store.fax_try(id, "the-real-token").unwrap().is_some());
+}
+
+/// A try under way when switchboard stopped is ended at the next start as a failure to
+/// retry: queued again, the try counted, the reason said.
+#[tokio::test]
+async fn a_try_cut_by_a_restart_is_queued_again() {
+    let p = pbx(OPEN).await;
+    let queued = switchboard::store::fax::Outgoing { number: "+12125551234".into(), tiff: "1/out-x.tif".into(), pages: 1, ..Default::default() };
+    let id = p.store.queue_fax(p.acme, &queued).unwrap();
+    assert!(p.store.start_fax_try(id, "t1").unwrap());
+    assert_eq!(switchboard::fax_jobs::recover(&p.store).await, 1);
+    let (f, _) = p.store.fax(p.acme, id, None).unwrap();
+    assert_eq!((f["status"].as_str(), f["attempts"].as_i64()), (Some("queued"), Some(1)), "{f}");
+    assert_eq!(f["result_text"], "switchboard stopped while it was being sent");
+    assert!(p.store.fax_try(id, "t1").unwrap().is_none(), "the old try's call can no longer report");
+}
