@@ -278,12 +278,20 @@ pub async fn serve(cfg: Config, demo: bool, static_dir: Option<PathBuf>) -> anyh
         }));
     }
     state.acd = acd.clone();
-    let router = crate::call::route::Router::new(state.store.clone(), cfg.greeting.clone()).with_acd(acd).with_fax_dir(cfg.data_dir.join("fax"));
+    let router = crate::call::route::Router::new(state.store.clone(), cfg.greeting.clone())
+        .with_acd(acd)
+        .with_fax_dir(cfg.data_dir.join(crate::data_dir::FAX));
     // Slots and reservations checked against the switch's channel list, at start and every
     // 5 s while it is connected.
     tokio::spawn(crate::call::reconcile::run(router.caps(), state.store.clone(), state.live.switch().clone(), Duration::from_secs(5), stop.clone()));
-    tokio::spawn(crate::fax_jobs::run(state.store.clone(), state.live.clone(), cfg.data_dir.join("fax"), stop.clone()));
-    tokio::spawn(crate::alerts::run(state.store.clone(), cfg.smtp.clone(), cfg.data_dir.join("fax"), Duration::from_secs(10), stop.clone()));
+    tokio::spawn(crate::fax_jobs::run(state.store.clone(), state.live.clone(), cfg.data_dir.join(crate::data_dir::FAX), stop.clone()));
+    tokio::spawn(crate::alerts::run(
+        state.store.clone(),
+        cfg.smtp.clone(),
+        cfg.data_dir.join(crate::data_dir::FAX),
+        Duration::from_secs(10),
+        stop.clone(),
+    ));
     let handler: Arc<dyn crate::call::CallHandler> = Arc::new(router);
     let opts = crate::esl::OutboundOptions {
         connect_timeout: Duration::from_millis(cfg.connect_timeout_ms),

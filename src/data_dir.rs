@@ -37,6 +37,10 @@ pub fn secure(dir: &Path) -> io::Result<()> {
 /// Where music on hold is kept, under the data directory.
 pub const MOH: &str = "moh";
 
+/// Where faxes (received and sent, their PDFs and TIFFs) and Fax Documents are kept, under
+/// the data directory, a directory per tenant.
+pub const FAX: &str = "fax";
+
 #[cfg(unix)]
 fn set_mode(p: &Path, mode: u32) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;

@@ -310,6 +310,16 @@ async fn custom_case(w: &World, route: &Route, who: Who, foreign: bool) -> (Stri
         ("POST", "/faxes/outbound") => {
             (format!("{path}?tenant_id={t}&number=%2B12125551234"), Some(json!({ "not": "a pdf" })), by_role(422, 422, 422, 403))
         }
+        // No DID 999999: whoever may assign finds none.
+        ("PUT", "/dids/{id}/fax-line") => {
+            (format!("{}?tenant_id={t}", path.replace("{id}", "999999")), Some(json!({ "extension_id": 1 })), by_role(404, 404, 404, 403))
+        }
+        ("GET", "/fax-documents") => (format!("{path}?tenant_id={t}"), None, by_role(200, 200, 200, 403)),
+        ("POST", "/fax-documents") => (format!("{path}?tenant_id={t}&name=Terms"), Some(json!({ "not": "a pdf" })), by_role(422, 422, 422, 403)),
+        // No such document: whoever may look finds none.
+        ("GET", "/fax-documents/{id}/pdf") | ("DELETE", "/fax-documents/{id}") => {
+            (format!("{}?tenant_id={t}", path.replace("{id}", "999999")), None, by_role(404, 404, 404, 403))
+        }
         ("GET", "/faxes/inbound" | "/fax-settings") => (format!("{path}?tenant_id={t}"), None, by_role(200, 200, 200, 403)),
         // No fax in the matrix's tenants: whoever may look finds none.
         ("GET", "/faxes/inbound/{id}/pdf") => (format!("{}?tenant_id={t}", path.replace("{id}", "999999")), None, by_role(404, 404, 404, 403)),

@@ -388,3 +388,153 @@ async fn a_try_cut_by_a_restart_is_queued_again() {
     assert_eq!(f["result_text"], "switchboard stopped while it was being sent");
     assert!(p.store.fax_try(id, "t1").unwrap().is_none(), "the old try's call can no longer report");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fax_document_is_kept_checked_sent_by_choosing_it_and_seen_only_by_who_may() {
+    use switchboard::sim::{Scenario, Target};
+    let (switch, sb) = common::process::demo_beside_switch("fax-docs").await;
+    let admin = common::process::login(sb.http, "tenant@acme.test", "Demo-Tenant-2026").await;
+    let user = common::process::login(sb.http, "user@acme.test", "Demo-User-2026").await;
+    let req = |who: &str, m: &'static str, path: String, body: Vec<u8>| {
+        let who = who.to_string();
+        async move { common::api::request(sb.http, m, &path, Some(&who), &body).await }
+    };
+    let doc = common::pdf::pages(&[
+        (612.0, 792.0, "BT /F1 24 Tf 72 700 Td (Price list) Tj ET".into()),
+        (612.0, 792.0, "0 g 72 72 200 200 re f".into()),
+        (842.0, 595.0, "0 g 72 72 400 100 re f".into()),
+    ]);
+
+    // Refused, nothing kept: no name; not a PDF.
+    let (st, v) = req(&admin, "POST", "/api/v1/fax-documents".into(), doc.clone()).await;
+    assert_eq!((st, v["field"].as_str()), (422, Some("name")), "{v}");
+    let (st, v) = req(&admin, "POST", "/api/v1/fax-documents?name=Terms".into(), b"GIF89a".to_vec()).await;
+    assert_eq!((st, v["field"].as_str()), (422, Some("body")), "{v}");
+    assert_eq!(req(&admin, "GET", "/api/v1/fax-documents".into(), Vec::new()).await.1["total"], 0);
+
+    let (st, kept) = req(&admin, "POST", "/api/v1/fax-documents?name=Price%20list%202027".into(), doc.clone()).await;
+    assert_eq!((st, kept["name"].as_str(), kept["pages"].as_i64()), (201, Some("Price list 2027"), Some(3)), "{kept}");
+    assert_eq!(kept["bytes"].as_i64(), Some(doc.len() as i64));
+    let id = kept["id"].as_i64().unwrap();
+    let pdf = common::api::request_raw(sb.http, "GET", &format!("/api/v1/fax-documents/{id}/pdf"), Some(&admin)).await;
+    assert!(pdf == doc, "the document comes back as it was uploaded");
+    // The end user sees only their own documents, and cannot send or delete the admin's.
+    assert_eq!(req(&user, "GET", "/api/v1/fax-documents".into(), Vec::new()).await.1["total"], 0);
+    assert_eq!(req(&user, "GET", format!("/api/v1/fax-documents/{id}/pdf"), Vec::new()).await.0, 404);
+    let (st, v) = req(&user, "POST", format!("/api/v1/faxes/outbound?number=%2B12125551234&document={id}"), Vec::new()).await;
+    assert_eq!((st, v["field"].as_str()), (422, Some("document")), "{v}");
+    assert_eq!(req(&user, "DELETE", format!("/api/v1/fax-documents/{id}"), Vec::new()).await.0, 404);
+    // A document and a body at once is one too many.
+    let (st, v) = req(&admin, "POST", format!("/api/v1/faxes/outbound?number=%2B12125551234&document={id}"), doc.clone()).await;
+    assert_eq!((st, v["field"].as_str()), (422, Some("document")), "{v}");
+
+    switch.set_originate_scenario(Scenario {
+        fax: Some(FaxRun { remote_station: "FAR END".into(), duration_ms: 100, ..Default::default() }),
+        default_target: Target::Answer { after_ms: 20, talk_ms: None },
+        ..Scenario::default()
+    });
+    // Chosen from the library, at both resolutions; then the document is deleted while the
+    // faxes wait: they keep their own files.
+    let (st, fine) = req(&admin, "POST", format!("/api/v1/faxes/outbound?number=%2B12125551234&document={id}&subject=Prices"), Vec::new()).await;
+    assert_eq!((st, fine["pages"].as_i64()), (201, Some(3)), "{fine}");
+    let (st, normal) = req(&admin, "POST", format!("/api/v1/faxes/outbound?number=%2B12125551235&document={id}&resolution=normal"), Vec::new()).await;
+    assert_eq!((st, normal["pages"].as_i64()), (201, Some(3)), "{normal}");
+    let files: Vec<String> = {
+        let c = sb.store().conn().unwrap();
+        let mut q = c.prepare("SELECT file FROM fax_documents UNION ALL SELECT tiff FROM fax_documents").unwrap();
+        q.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+    };
+    assert_eq!(files.len(), 2);
+    assert!(files.iter().all(|f| sb.dir.join("fax").join(f).exists()), "{files:?}");
+    assert_eq!(req(&admin, "DELETE", format!("/api/v1/fax-documents/{id}"), Vec::new()).await.0, 204);
+    for f in &files {
+        assert!(!sb.dir.join("fax").join(f).exists(), "{f} is removed with the document");
+    }
+    assert_eq!(req(&admin, "GET", "/api/v1/fax-documents".into(), Vec::new()).await.1["total"], 0);
+    for queued in [&fine, &normal] {
+        let fax_id = queued["id"].as_i64().unwrap();
+        let sent = until(|| async {
+            let (_, v) = req(&admin, "GET", "/api/v1/faxes/outbound".into(), Vec::new()).await;
+            v["items"].as_array().unwrap().iter().find(|f| f["id"] == fax_id && f["status"] != "queued" && f["status"] != "sending").cloned()
+        })
+        .await;
+        assert_eq!((sent["status"].as_str(), sent["pages"].as_i64()), (Some("sent"), Some(3)), "{sent}");
+    }
+    // What txfax read: three pages, fine then normal.
+    let tiffs: Vec<Vec<u8>> = {
+        let c = sb.store().conn().unwrap();
+        let mut q = c.prepare("SELECT tiff FROM faxes WHERE direction = 'out' ORDER BY id").unwrap();
+        let names: Vec<String> = q.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap();
+        names.iter().map(|n| std::fs::read(sb.dir.join("fax").join(n)).unwrap()).collect()
+    };
+    let dpi: Vec<Vec<u32>> =
+        tiffs.iter().map(|t| switchboard::fax::tiff::read(t).unwrap().iter().map(|p| p.y_dpi.round() as u32).collect()).collect();
+    assert_eq!(dpi, vec![vec![196, 196, 196], vec![98, 98, 98]]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn my_dids_assign_routes_a_did_to_a_fax_line_and_its_faxes_arrive_there() {
+    let (switch, sb) = common::process::demo_beside_switch("fax-dids").await;
+    let admin = common::process::login(sb.http, "tenant@acme.test", "Demo-Tenant-2026").await;
+    let user = common::process::login(sb.http, "user@acme.test", "Demo-User-2026").await;
+    let agent = common::process::login(sb.http, "agent@acme.test", "Demo-Agent-2026").await;
+    let req = |who: &str, m: &'static str, path: String, body: serde_json::Value| {
+        let who = who.to_string();
+        async move { common::api::request(sb.http, m, &path, Some(&who), body.to_string().as_bytes()).await }
+    };
+    let get = |who: &str, path: &str| {
+        let (who, path) = (who.to_string(), path.to_string());
+        async move { common::api::request(sb.http, "GET", &path, Some(&who), b"").await.1 }
+    };
+    let dids = get(&admin, "/api/v1/me/dids").await;
+    let did = dids["items"].as_array().unwrap().iter().find(|d| d["number"] == DID).cloned().unwrap();
+    assert_eq!(did["active"], true, "{did}");
+    let was = did["destination_name"].as_str().unwrap().to_string();
+    assert!(!was.is_empty() && was != "not routed", "{did}");
+    let did_id = did["id"].as_i64().unwrap();
+    // Jane (the end user) has no DID yet.
+    assert_eq!(get(&user, "/api/v1/me/dids").await["items"], json!([]));
+
+    let me = get(&user, "/api/v1/me").await;
+    let (st, line) = req(
+        &admin,
+        "POST",
+        "/api/v1/extensions".into(),
+        json!({ "number": "1900", "display_name": "Front office", "type": "fax", "user_id": me["user"]["id"] }),
+    )
+    .await;
+    assert_eq!(st, 201, "{line}");
+    let voice = get(&admin, "/api/v1/extensions?number=1001").await["items"][0]["id"].as_i64().unwrap();
+
+    // Refused: a voice extension; no extension; an agent (no right to route numbers).
+    let (st, v) = req(&admin, "PUT", format!("/api/v1/dids/{did_id}/fax-line"), json!({ "extension_id": voice })).await;
+    assert_eq!((st, v["field"].as_str()), (422, Some("extension_id")), "{v}");
+    let (st, v) = req(&admin, "PUT", format!("/api/v1/dids/{did_id}/fax-line"), json!({})).await;
+    assert_eq!((st, v["field"].as_str()), (422, Some("extension_id")), "{v}");
+    assert_eq!(req(&agent, "PUT", format!("/api/v1/dids/{did_id}/fax-line"), json!({ "extension_id": line["id"] })).await.0, 403);
+    assert_eq!(
+        get(&admin, "/api/v1/me/dids").await["items"].as_array().unwrap().iter().find(|d| d["id"] == did_id).unwrap()["destination_name"],
+        was
+    );
+
+    let (st, v) = req(&admin, "PUT", format!("/api/v1/dids/{did_id}/fax-line"), json!({ "extension_id": line["id"] })).await;
+    assert_eq!((st, v["destination_name"].as_str(), v["active"].as_bool()), (200, Some("Fax line 1900 (Front office)"), Some(true)), "{v}");
+    // Now it is Jane's: her My DIDs shows it.
+    let hers = get(&user, "/api/v1/me/dids").await;
+    assert_eq!(hers["items"].as_array().map(|a| a.iter().map(|d| d["number"].clone()).collect::<Vec<_>>()), Some(vec![json!(DID)]), "{hers}");
+
+    // A fax machine calls the DID: received on the line, in Jane's inbound log.
+    let mut s = from_trunk(DID, "+15559876543");
+    s.fax = Some(FaxRun { tiff: fixture(1).to_string_lossy().into(), ..Default::default() });
+    switch.call(sb.outbound, std::sync::Arc::new(s)).await;
+    let inbound = until(|| async {
+        let v = get(&user, "/api/v1/faxes/inbound").await;
+        (v["total"] == 1).then_some(v)
+    })
+    .await;
+    assert_eq!(
+        (inbound["items"][0]["status"].as_str(), inbound["items"][0]["extension_id"].clone()),
+        (Some("received"), line["id"].clone()),
+        "{inbound}"
+    );
+}

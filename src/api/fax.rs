@@ -36,7 +36,8 @@ pub fn inbound_pdf(api: &Api, req: &Req) -> ApiResult<Reply> {
     if fax["direction"] != "in" || file.is_empty() {
         return Err(ApiError::NotFound);
     }
-    let pdf = std::fs::read(api.cfg.data_dir.join("fax").join(&file)).map_err(|e| ApiError::Internal(format!("the fax's PDF: {e}")))?;
+    let pdf =
+        std::fs::read(api.cfg.data_dir.join(crate::data_dir::FAX).join(&file)).map_err(|e| ApiError::Internal(format!("the fax's PDF: {e}")))?;
     Ok(Reply { status: warp::http::StatusCode::OK, body: None, raw: Some(("application/pdf", pdf)) })
 }
 
@@ -61,9 +62,10 @@ pub const MAX_PAGES: usize = 50;
 pub const MAX_PDF_BYTES: u64 = 20 << 20;
 
 /// `POST /faxes/outbound?number=…&subject=…&resolution=fine|normal` with the PDF as the
-/// body: checked (a number an outbound route dials; a real PDF, not encrypted, at most
-/// [`MAX_PAGES`] pages, every page rendered), converted to the fax TIFF and queued. A
-/// refusal is a 422 naming why, and nothing is queued.
+/// body, or `&document=ID` (a Fax Document) and no body: checked (a number an outbound
+/// route dials; a real PDF, not encrypted, at most [`MAX_PAGES`] pages, every page
+/// rendered), converted to the fax TIFF and queued. A refusal is a 422 naming why, and
+/// nothing is queued.
 pub fn send(api: &Api, req: &Req) -> ApiResult<Reply> {
     let p = req.principal()?;
     let t = req.tenant_of()?;
@@ -81,7 +83,45 @@ pub fn send(api: &Api, req: &Req) -> ApiResult<Reply> {
         "normal" => crate::fax::Resolution::Normal,
         _ => return Err(ApiError::invalid("resolution", "fine or normal")),
     };
-    let upload = req.upload.as_ref().ok_or_else(|| ApiError::invalid("body", "the PDF is missing"))?;
+    let files = Files::new(api, t, "out");
+    let (pdf_name, tiff_name, pages) = match req.query("document") {
+        Some(doc) => {
+            if req.upload.as_ref().is_some_and(|u| u.len > 0) {
+                return Err(ApiError::invalid("document", "send either a document of the library or a PDF in the body, not both"));
+            }
+            let id = doc.parse::<i64>().map_err(|_| ApiError::invalid("document", "must be a document's id"))?;
+            let (doc, [pdf, tiff]) = api.store.fax_document(t, id, req.grant.owner).map_err(|e| match e {
+                crate::store::StoreError::NotFound => ApiError::invalid("document", "no such document in your Fax Documents"),
+                e => e.into(),
+            })?;
+            // The job gets its own links to the document's files: deleting the document
+            // (or the fax, at the end of its retention) leaves the other whole.
+            let pdf_name = files.link(&pdf, "pdf")?;
+            match resolution {
+                crate::fax::Resolution::Fine => (pdf_name, files.link(&tiff, "tif")?, doc["pages"].as_i64().unwrap_or(0)),
+                crate::fax::Resolution::Normal => {
+                    let (tiff, pages) = render_isolated(&files.read(&pdf)?, resolution)?;
+                    (pdf_name, files.write(&tiff, "tif")?, pages as i64)
+                }
+            }
+        }
+        None => {
+            let pdf = uploaded_pdf(req)?;
+            let (tiff, pages) = render_isolated(&pdf, resolution)?;
+            (files.write(&pdf, "pdf")?, files.write(&tiff, "tif")?, pages as i64)
+        }
+    };
+    let queued = crate::store::fax::Outgoing { user: Some(p.user_id), number: number.clone(), subject, pdf: pdf_name, tiff: tiff_name, pages };
+    let id = api.store.queue_fax(t, &queued)?;
+    audit(api, Some(p), Some(t), "create", format!("faxes/{id}"), format!("fax to {number}, {pages} pages"));
+    let (fax, _) = api.store.fax(t, id, None)?;
+    Reply::created(fax)
+}
+
+/// The request's body as a PDF to fax: present, at most [`MAX_PDF_BYTES`], and starting as
+/// a PDF does (the renderer checks the rest).
+fn uploaded_pdf(req: &Req) -> ApiResult<Vec<u8>> {
+    let upload = req.upload.as_ref().filter(|u| u.len > 0).ok_or_else(|| ApiError::invalid("body", "the PDF is missing"))?;
     if upload.len > MAX_PDF_BYTES {
         return Err(ApiError::invalid("body", format!("the PDF is larger than {} MiB", MAX_PDF_BYTES >> 20)));
     }
@@ -89,25 +129,109 @@ pub fn send(api: &Api, req: &Req) -> ApiResult<Reply> {
     if !pdf.starts_with(b"%PDF-") {
         return Err(ApiError::invalid("body", crate::fax::DocError::NotPdf.to_string()));
     }
-    let (tiff, pages) = render_isolated(&pdf, resolution)?;
-    let name = format!("{}/out-{}", t.0, uuid::Uuid::new_v4());
-    let dir = api.cfg.data_dir.join("fax");
-    let write = |ext: &str, bytes: &[u8]| -> ApiResult<String> {
-        let rel = format!("{name}.{ext}");
-        let path = dir.join(&rel);
+    Ok(pdf)
+}
+
+/// New files of one fax or document, in the tenant's part of the fax directory: one name
+/// (`{tenant}/{kind}-{uuid}`) with the extension of each.
+struct Files {
+    dir: std::path::PathBuf,
+    name: String,
+}
+
+impl Files {
+    fn new(api: &Api, t: crate::store::TenantId, kind: &str) -> Files {
+        Files { dir: api.cfg.data_dir.join(crate::data_dir::FAX), name: format!("{}/{kind}-{}", t.0, uuid::Uuid::new_v4()) }
+    }
+
+    fn path(&self, ext: &str) -> ApiResult<(String, std::path::PathBuf)> {
+        let rel = format!("{}.{ext}", self.name);
+        let path = self.dir.join(&rel);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| ApiError::Internal(format!("{}: {e}", parent.display())))?;
         }
+        Ok((rel, path))
+    }
+
+    fn write(&self, bytes: &[u8], ext: &str) -> ApiResult<String> {
+        let (rel, path) = self.path(ext)?;
         std::fs::write(&path, bytes).map_err(|e| ApiError::Internal(format!("{}: {e}", path.display())))?;
         Ok(rel)
+    }
+
+    /// A new name for an existing file of the fax directory (a hard link, else a copy).
+    fn link(&self, existing: &str, ext: &str) -> ApiResult<String> {
+        let (rel, path) = self.path(ext)?;
+        let from = self.dir.join(existing);
+        std::fs::hard_link(&from, &path)
+            .or_else(|_| std::fs::copy(&from, &path).map(drop))
+            .map_err(|e| ApiError::Internal(format!("{}: {e}", from.display())))?;
+        Ok(rel)
+    }
+
+    fn read(&self, existing: &str) -> ApiResult<Vec<u8>> {
+        let path = self.dir.join(existing);
+        std::fs::read(&path).map_err(|e| ApiError::Internal(format!("{}: {e}", path.display())))
+    }
+}
+
+/// `GET /fax-documents`: the library, newest first.
+pub fn documents(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let t = req.tenant_of()?;
+    let page = req.query_i64("page")?.unwrap_or(1).clamp(1, u32::MAX as i64) as u32;
+    let per_page = req.query_i64("per_page")?.unwrap_or(50).clamp(1, 500) as u32;
+    Reply::ok(api.store.fax_documents(t, req.grant.owner, page, per_page)?)
+}
+
+/// `POST /fax-documents?name=…` with the PDF as the body: checked as a fax to send is
+/// (rendered, at fine resolution, which is kept for sending), then kept in the library.
+pub fn add_document(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let p = req.principal()?;
+    let t = req.tenant_of()?;
+    let name = req.query("name").map(str::trim).filter(|n| !n.is_empty()).ok_or_else(|| ApiError::invalid("name", "required"))?.to_string();
+    crate::store::validate::line(&name, 200).map_err(|e| ApiError::invalid("name", e))?;
+    let pdf = uploaded_pdf(req)?;
+    let (tiff, pages) = render_isolated(&pdf, crate::fax::Resolution::Fine)?;
+    let files = Files::new(api, t, "doc");
+    let doc = crate::store::fax_documents::NewDocument {
+        user: Some(p.user_id),
+        name,
+        pages: pages as i64,
+        bytes: pdf.len() as i64,
+        file: files.write(&pdf, "pdf")?,
+        tiff: files.write(&tiff, "tif")?,
     };
-    let (pdf_name, tiff_name) = (write("pdf", &pdf)?, write("tif", &tiff)?);
-    let queued =
-        crate::store::fax::Outgoing { user: Some(p.user_id), number: number.clone(), subject, pdf: pdf_name, tiff: tiff_name, pages: pages as i64 };
-    let id = api.store.queue_fax(t, &queued)?;
-    audit(api, Some(p), Some(t), "create", format!("faxes/{id}"), format!("fax to {number}, {pages} pages"));
-    let (fax, _) = api.store.fax(t, id, None)?;
-    Reply::created(fax)
+    let id = api.store.add_fax_document(t, &doc).inspect_err(|_| {
+        let _ = std::fs::remove_file(files.dir.join(&doc.file));
+        let _ = std::fs::remove_file(files.dir.join(&doc.tiff));
+    })?;
+    audit(api, Some(p), Some(t), "upload", format!("fax-documents/{id}"), format!("{} ({} pages)", doc.name, doc.pages));
+    let (v, _) = api.store.fax_document(t, id, None)?;
+    Reply::created(v)
+}
+
+/// `GET /fax-documents/{id}/pdf`.
+pub fn document_pdf(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let t = req.tenant_of()?;
+    let (_, [pdf, _]) = api.store.fax_document(t, req.id(), req.grant.owner)?;
+    let bytes = Files::new(api, t, "doc").read(&pdf)?;
+    Ok(Reply { status: warp::http::StatusCode::OK, body: None, raw: Some(("application/pdf", bytes)) })
+}
+
+/// `DELETE /fax-documents/{id}`: out of the library, its files removed (faxes queued from it
+/// keep theirs).
+pub fn delete_document(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let p = req.principal()?;
+    let t = req.tenant_of()?;
+    let files = api.store.delete_fax_document(t, req.id(), req.grant.owner)?;
+    let dir = api.cfg.data_dir.join(crate::data_dir::FAX);
+    for f in files {
+        if let Err(e) = std::fs::remove_file(dir.join(&f)) {
+            tracing::warn!(file = %f, error = %e, "a deleted fax document's file");
+        }
+    }
+    audit(api, Some(p), Some(t), "delete", format!("fax-documents/{}", req.id()), String::new());
+    Reply::no_content()
 }
 
 /// How long a rendering may take before it is stopped.
@@ -174,4 +298,42 @@ pub fn outbound(api: &Api, req: &Req) -> ApiResult<Reply> {
     let page = req.query_i64("page")?.unwrap_or(1).clamp(1, u32::MAX as i64) as u32;
     let per_page = req.query_i64("per_page")?.unwrap_or(50).clamp(1, 500) as u32;
     Reply::ok(api.store.faxes(t, "out", req.grant.owner, page, per_page)?)
+}
+
+pub const FAX_LINE_DOC: &[(&str, &str, bool)] = &[("extension_id", "the fax line (an extension of type fax) the DID's calls go to", true)];
+
+/// `PUT /dids/{id}/fax-line` (Fax → My DIDs → Assign): the DID's calls go to a fax line. Its
+/// inbound route is made, or pointed there; the DID's row is the answer.
+pub fn assign_fax_line(api: &Api, req: &Req) -> ApiResult<Reply> {
+    use crate::store::resources as res;
+    let p = req.principal()?;
+    let t = req.tenant_of()?;
+    let body = req.object()?;
+    if let Some(k) = body.keys().find(|k| *k != "extension_id") {
+        return Err(ApiError::invalid(k, "unknown field"));
+    }
+    let ext = body.get("extension_id").and_then(|v| v.as_i64()).ok_or_else(|| ApiError::invalid("extension_id", "required: a fax line's id"))?;
+    let did = api.store.dids_with_routes(t)?.into_iter().find(|d| d["id"] == req.id()).ok_or(ApiError::NotFound)?;
+    let mut route = serde_json::Map::new();
+    route.insert("destination".into(), json!({ "type": "fax", "id": ext }));
+    let within = crate::store::resource::Within::Tenant(t);
+    let done = match did["inbound_route_id"].as_i64() {
+        Some(id) => api.store.update(&res::INBOUND_ROUTES, within, None, id, &route),
+        None => {
+            route.insert("did_id".into(), did["id"].clone());
+            route.insert("name".into(), json!(format!("Fax {}", did["number"].as_str().unwrap_or(""))));
+            let actor = crate::store::resource::Actor { user_id: p.user_id, admin: true, enforce_packages: !api.cfg.community_edition };
+            api.store.create(&res::INBOUND_ROUTES, Some(t), &actor, &route)
+        }
+    };
+    // The route's check names its own field: here the caller chose the extension.
+    done.map_err(|e| match e {
+        crate::store::StoreError::Invalid { field, .. } if field == "destination" => {
+            ApiError::invalid("extension_id", "not a fax line of this tenant (an extension of type fax)")
+        }
+        e => e.into(),
+    })?;
+    audit(api, Some(p), Some(t), "update", format!("dids/{}", req.id()), format!("fax line {ext}"));
+    let row = api.store.dids_with_routes(t)?.into_iter().find(|d| d["id"] == req.id()).ok_or(ApiError::NotFound)?;
+    Reply::ok(row)
 }

@@ -13,6 +13,7 @@ pub mod billing;
 pub mod branding;
 pub mod cdr;
 pub mod fax;
+pub mod fax_documents;
 pub mod freeswitch;
 pub mod ledger;
 pub mod limits;
@@ -57,6 +58,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../sql/0011_call_queues.sql"),
     include_str!("../../sql/0012_queue_calls.sql"),
     include_str!("../../sql/0013_fax.sql"),
+    include_str!("../../sql/0014_fax_documents.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

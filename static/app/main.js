@@ -27,7 +27,7 @@ const SIMPLE = {
 };
 
 /// Fax pages: #/fax/<name> → the function of pages/fax.js.
-const FAX = { send: 'send', outbound: 'outbound', inbound: 'inbound', settings: 'settings' };
+const FAX = { send: 'send', outbound: 'outbound', inbound: 'inbound', documents: 'documents', dids: 'dids', settings: 'settings' };
 
 /// Menu: section, label, hash, and the API route that decides whether it shows.
 const MENU = [
@@ -61,6 +61,8 @@ const MENU = [
   ['Fax', 'Send fax', '#/fax/send', 'POST /faxes/outbound'],
   ['Fax', 'Outbound fax', '#/fax/outbound', 'GET /faxes/outbound'],
   ['Fax', 'Inbound fax', '#/fax/inbound', 'GET /faxes/inbound'],
+  ['Fax', 'Fax documents', '#/fax/documents', 'GET /fax-documents'],
+  ['Fax', 'My DIDs', '#/fax/dids', 'GET /faxes/inbound'],
   ['Fax', 'Fax settings', '#/fax/settings', 'GET /fax-settings'],
   ['Reports', 'Call records', '#/cdrs', 'GET /cdrs'],
   ['Reports', 'Statistics', '#/statistics', 'GET /usage'],

@@ -29,10 +29,11 @@ const MENUS = {
     'Payments', 'Billing quota', 'Billing usage', 'My account'],
   tenant: ['Dashboard', 'Users', 'Branding', 'Announcements', 'Activity log', 'Trunks', 'Outbound routes', 'DID numbers', 'Extensions', 'Devices',
     'Device profiles', 'Ring groups', 'Call queues', 'Queue monitor', 'IVR menus', 'Voicemail', 'Conferences', 'Follow me', 'Inbound routes', 'Time conditions', 'Call flows',
-    'Call block', 'Music on hold', 'Feature codes', 'Realtime monitor', 'Route explain', 'Send fax', 'Outbound fax', 'Inbound fax', 'Fax settings',
+    'Call block', 'Music on hold', 'Feature codes', 'Realtime monitor', 'Route explain', 'Send fax', 'Outbound fax', 'Inbound fax', 'Fax documents', 'My DIDs', 'Fax settings',
     'Call records', 'Statistics', 'Rate plans', 'Payments', 'Billing quota', 'Billing usage', 'My account'],
   agent: ['Dashboard', 'Extensions', 'Call queues', 'Queue monitor', 'Feature codes', 'Call records', 'Billing quota', 'My account'],
-  user: ['Dashboard', 'Extensions', 'Follow me', 'Feature codes', 'Send fax', 'Outbound fax', 'Inbound fax', 'Call records', 'Billing quota', 'My account'],
+  user: ['Dashboard', 'Extensions', 'Follow me', 'Feature codes', 'Send fax', 'Outbound fax', 'Inbound fax', 'Fax documents', 'My DIDs', 'Call records', 'Billing quota',
+    'My account'],
 };
 
 const browser = await chromium.launch({
@@ -346,17 +347,17 @@ function tinyPdf(text) {
   return Buffer.from(out, 'latin1');
 }
 
-await check('a fax sent from the Send fax page goes Queued to Sent on Outbound fax; a received one opens in the page', async () => {
+await check('a fax sent from the Send fax page goes Queued to Sent on Outbound fax, one from Fax documents too; My DIDs assigns a fax line; a received fax opens in the page', async () => {
   const { context, page, errors } = await open();
   await login(page, 'tenant');
   await page.goto('/#/fax/send');
   // A file that is not a PDF: the API's reason, beside the form, and nothing queued.
   await page.getByLabel('Fax number').fill('+12125551234');
-  await page.getByLabel('Document (PDF)').setInputFiles({ name: 'note.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
+  await page.getByLabel('PDF to upload').setInputFiles({ name: 'note.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
   await page.getByRole('button', { name: 'Send fax' }).click();
   await page.getByRole('alert').filter({ hasText: 'not a PDF' }).waitFor();
   assert.equal((await api('GET', '/faxes/outbound', null, 'tenant')).body.total, 0);
-  await page.getByLabel('Document (PDF)').setInputFiles({ name: 'invoice.pdf', mimeType: 'application/pdf', buffer: tinyPdf('Invoice 42') });
+  await page.getByLabel('PDF to upload').setInputFiles({ name: 'invoice.pdf', mimeType: 'application/pdf', buffer: tinyPdf('Invoice 42') });
   await page.getByLabel('Subject').fill('Invoice 42');
   await page.getByRole('button', { name: 'Send fax' }).click();
   await page.waitForURL(/#\/fax\/outbound/);
@@ -365,14 +366,37 @@ await check('a fax sent from the Send fax page goes Queued to Sent on Outbound f
   await page.locator('table[aria-label="Outbound faxes"] tbody tr[data-status="sent"]', { hasText: 'Invoice 42' }).waitFor({ timeout: 20_000 });
   assert.match(await row.textContent(), /Sent/);
 
-  // A fax line: extension 1900 (type fax) on the support DID; the switch brings a fax in.
+  // Fax documents: a PDF kept once, then sent by choosing it ("Send" on its row).
+  await page.goto('/#/fax/documents');
+  await page.getByText('No documents yet').waitFor();
+  await page.getByLabel('Name').fill('Price list');
+  await page.getByLabel('PDF', { exact: true }).setInputFiles({ name: 'prices.pdf', mimeType: 'application/pdf', buffer: tinyPdf('Prices 2027') });
+  await page.getByRole('button', { name: 'Add document' }).click();
+  const docRow = page.locator('table[aria-label="Fax documents"] tbody tr', { hasText: 'Price list' });
+  await docRow.waitFor();
+  assert.match(await docRow.textContent(), /Price list1/);
+  await docRow.getByRole('link', { name: 'Send' }).click();
+  await page.waitForURL(/#\/fax\/send/);
+  assert.equal(await page.getByLabel('Document', { exact: true }).inputValue(), String((await api('GET', '/fax-documents', null, 'tenant')).body.items[0].id));
+  assert.equal(await page.getByLabel('PDF to upload').isVisible(), false, 'no upload asked for a kept document');
+  await page.getByLabel('Fax number').fill('+12125551235');
+  await page.getByLabel('Subject').fill('Prices');
+  await page.getByRole('button', { name: 'Send fax' }).click();
+  await page.waitForURL(/#\/fax\/outbound/);
+  await page.locator('table[aria-label="Outbound faxes"] tbody tr[data-status="sent"]', { hasText: 'Prices' }).waitFor({ timeout: 20_000 });
+
+  // A fax line: extension 1900 (type fax), assigned the support DID on My DIDs; the switch
+  // brings a fax in.
   const ext = await api('POST', '/extensions', { number: '1900', display_name: 'Fax line', type: 'fax' }, 'tenant');
   assert.equal(ext.status, 201, JSON.stringify(ext.body));
-  const routes = (await api('GET', '/inbound-routes?per_page=100', null, 'tenant')).body.items;
-  const dids = (await api('GET', '/dids?per_page=100', null, 'tenant')).body.items;
-  const support = dids.find((d) => d.number === '+12125550101');
-  const route = routes.find((r) => r.did_id === support.id);
-  assert.equal((await api('PATCH', `/inbound-routes/${route.id}`, { destination: { type: 'fax', id: ext.body.id } }, 'tenant')).status, 200);
+  await page.goto('/#/fax/dids');
+  const didRow = page.locator('table[aria-label="My DIDs"] tbody tr', { hasText: '+12125550101' });
+  await didRow.waitFor();
+  assert.doesNotMatch(await didRow.textContent(), /Fax line 1900/);
+  await didRow.getByLabel('Fax line for +12125550101').selectOption(String(ext.body.id));
+  await didRow.getByRole('button', { name: 'Assign' }).click();
+  await page.getByRole('status').filter({ hasText: '+12125550101 now goes to Fax line 1900 (Fax line)' }).waitFor();
+  assert.match(await didRow.textContent(), /Fax line 1900 \(Fax line\)Yes/);
   console.log('UI-NEED fax-in +12125550101');
   await page.goto('/#/fax/inbound');
   for (let i = 0; i < 40 && !(await page.locator('table[aria-label="Inbound faxes"] tbody tr').count()); i++) {
@@ -391,7 +415,7 @@ await check('a fax sent from the Send fax page goes Queued to Sent on Outbound f
   const stats = page.getByLabel('Statistics');
   await stats.getByText('Faxes received').waitFor();
   assert.match(await stats.textContent(), /1Faxes received/);
-  assert.match(await stats.textContent(), /1Faxes sent/);
+  assert.match(await stats.textContent(), /2Faxes sent/);
   // The refused upload's 422 is the only one.
   assert.deepEqual(errors.filter((e) => !e.includes('status of 422')), []);
   await context.close();

@@ -55,23 +55,60 @@ impl Store {
             .collect())
     }
 
-    /// The tenant's DIDs with the destination each is routed to (null when not routed).
+    /// The tenant's DIDs with the destination each is routed to (null when not routed), that
+    /// destination in words (`destination_name`), and whether a call to it goes anywhere
+    /// (`active`: routed, to something that still exists).
     pub fn dids_with_routes(&self, tenant: TenantId) -> Result<Vec<serde_json::Value>> {
         let c = self.conn()?;
-        let rows = c
+        let rows: Vec<(i64, String, String, Option<i64>, Option<String>)> = c
             .prepare_cached(
                 "SELECT d.id, d.number, d.description, r.id, r.destination FROM dids d LEFT JOIN inbound_routes r ON r.did_id = d.id AND r.tenant_id = d.tenant_id
                  WHERE d.tenant_id = ?1 ORDER BY d.number",
             )?
-            .query_map([tenant.0], |r| {
-                let dest: Option<String> = r.get(4)?;
-                Ok(serde_json::json!({
-                    "id": r.get::<_, i64>(0)?, "number": r.get::<_, String>(1)?, "description": r.get::<_, String>(2)?,
-                    "inbound_route_id": r.get::<_, Option<i64>>(3)?,
-                    "destination": dest.and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok()),
-                }))
-            })?
+            .query_map([tenant.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
             .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, number, description, route, dest) in rows {
+            let parsed = dest.as_deref().and_then(|d| serde_json::from_str::<crate::pbx::destination::Destination>(d).ok());
+            let name = match &parsed {
+                Some(d) => destination_label(&c, tenant, d)?,
+                None => None,
+            };
+            out.push(serde_json::json!({
+                "id": id, "number": number, "description": description, "inbound_route_id": route,
+                "destination": dest.and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok()),
+                "active": name.is_some(),
+                "destination_name": name.unwrap_or_else(|| if parsed.is_some() { "(deleted)".into() } else { "not routed".into() }),
+            }));
+        }
+        Ok(out)
     }
+}
+
+/// A destination in words ("Fax line 1900 (Front office)", "Ring group Sales (2000)"), or
+/// None when what it points at no longer exists.
+fn destination_label(c: &rusqlite::Connection, tenant: TenantId, d: &crate::pbx::destination::Destination) -> Result<Option<String>> {
+    use crate::pbx::destination::Destination as D;
+    let Some((_, id)) = d.target() else {
+        return Ok(Some(match d {
+            D::External { number } => format!("External number {number}"),
+            D::Hangup { cause: Some(cause) } => format!("Hang up ({cause})"),
+            _ => "Hang up".into(),
+        }));
+    };
+    let (kind, sql) = match d {
+        D::Extension { .. } => ("Extension", "SELECT number, display_name FROM extensions WHERE id = ?1 AND tenant_id = ?2"),
+        D::Fax { .. } => ("Fax line", "SELECT number, display_name FROM extensions WHERE id = ?1 AND tenant_id = ?2"),
+        D::Voicemail { .. } => ("Voicemail", "SELECT number, name FROM voicemail_boxes WHERE id = ?1 AND tenant_id = ?2"),
+        D::CallFlow { .. } => ("Call flow", "SELECT name, '' FROM call_flows WHERE id = ?1 AND tenant_id = ?2"),
+        D::TimeCondition { .. } => ("Time condition", "SELECT name, '' FROM time_conditions WHERE id = ?1 AND tenant_id = ?2"),
+        D::RingGroup { .. } => ("Ring group", "SELECT name, number FROM ring_groups WHERE id = ?1 AND tenant_id = ?2"),
+        D::Ivr { .. } => ("IVR", "SELECT name, number FROM ivr_menus WHERE id = ?1 AND tenant_id = ?2"),
+        D::Queue { .. } => ("Queue", "SELECT name, number FROM call_queues WHERE id = ?1 AND tenant_id = ?2"),
+        D::Conference { .. } => ("Conference", "SELECT name, number FROM conferences WHERE id = ?1 AND tenant_id = ?2"),
+        D::External { .. } | D::Hangup { .. } => unreachable!("no target: answered above"),
+    };
+    let row: Option<(String, String)> =
+        rusqlite::OptionalExtension::optional(c.prepare_cached(sql)?.query_row((id, tenant.0), |r| Ok((r.get(0)?, r.get(1)?))))?;
+    Ok(row.map(|(a, b)| if b.is_empty() { format!("{kind} {a}") } else { format!("{kind} {a} ({b})") }))
 }

@@ -1,5 +1,6 @@
-// Fax: Send Fax (a PDF to a number), Outbound Fax (statuses updated live, in place),
-// Inbound Fax (open a received fax's PDF in the browser) and Fax Settings.
+// Fax: Send Fax (a PDF, uploaded or from Fax Documents, to a number), Outbound Fax
+// (statuses updated live, in place), Inbound Fax (open a received fax's PDF in the
+// browser), Fax Documents (the library of PDFs to send) and Fax Settings.
 
 import { api, ApiError, get, tokens } from '../api.js';
 import { h, page, refusal } from '../ui.js';
@@ -37,24 +38,41 @@ function syncRows(tbody, items, cells) {
 
 export async function send(ctx) {
   stop();
+  let docs = [];
+  try { docs = (await get('/fax-documents?per_page=500')).items; } catch { docs = []; }
   const status = h('p', { role: 'status' });
+  const file = h('div', { class: 'field', 'data-field': 'file' }, h('label', { for: 'fax-file' }, 'PDF to upload'),
+    h('input', { id: 'fax-file', name: 'file', type: 'file', accept: 'application/pdf,.pdf' }));
+  const source = h('select', { id: 'fax-document', name: 'document' }, h('option', { value: '' }, 'Upload a PDF now'),
+    docs.map((d) => h('option', { value: d.id }, `${d.name} (${d.pages} page${d.pages === 1 ? '' : 's'})`)));
+  const chosen = () => { file.hidden = source.value !== ''; file.querySelector('input').required = source.value === ''; };
+  source.addEventListener('change', chosen);
+  // "Send" on Fax documents comes here with the document chosen.
+  const pre = sessionStorage.getItem('fax-document');
+  if (pre && docs.some((d) => String(d.id) === pre)) source.value = pre;
+  sessionStorage.removeItem('fax-document');
   const form = h('form', { class: 'card', 'aria-label': 'Send a fax' },
     h('div', { class: 'field' }, h('label', { for: 'fax-number' }, 'Fax number'), h('input', { id: 'fax-number', name: 'number', type: 'tel', required: true, placeholder: '+12125550123' })),
     h('div', { class: 'field' }, h('label', { for: 'fax-subject' }, 'Subject'), h('input', { id: 'fax-subject', name: 'subject', maxlength: 200 })),
-    h('div', { class: 'field' }, h('label', { for: 'fax-file' }, 'Document (PDF)'), h('input', { id: 'fax-file', name: 'file', type: 'file', accept: 'application/pdf,.pdf', required: true })),
+    h('div', { class: 'field' }, h('label', { for: 'fax-document' }, 'Document'), source,
+      h('span', { class: 'hint' }, docs.length ? 'or one kept in ' : 'Keep documents you send often in ', h('a', { href: '#/fax/documents' }, 'Fax documents'))),
+    file,
     h('div', { class: 'field' }, h('label', { for: 'fax-resolution' }, 'Resolution'),
       h('select', { id: 'fax-resolution', name: 'resolution' }, h('option', { value: 'fine' }, 'Fine (204 × 196)'), h('option', { value: 'normal' }, 'Normal (204 × 98)'))),
     h('p', { class: 'error', role: 'alert' }),
     h('button', { type: 'submit', class: 'primary' }, 'Send fax'));
+  chosen();
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const err = form.querySelector('.error');
     err.textContent = '';
-    const file = form.elements.file.files[0];
     const q = new URLSearchParams({ number: form.elements.number.value.trim(), subject: form.elements.subject.value, resolution: form.elements.resolution.value });
+    let body; // none when a kept document is chosen
+    if (source.value) q.set('document', source.value);
+    else body = new Blob([await form.elements.file.files[0].arrayBuffer()], { type: 'application/pdf' });
     status.textContent = 'Checking the document…';
     try {
-      const f = await api('POST', `/faxes/outbound?${q}`, new Blob([await file.arrayBuffer()], { type: 'application/pdf' }));
+      const f = await api('POST', `/faxes/outbound?${q}`, body);
       status.textContent = `Queued: fax to ${f.number}, ${f.pages} page${f.pages === 1 ? '' : 's'}.`;
       location.hash = '#/fax/outbound';
     } catch (x) {
@@ -63,6 +81,63 @@ export async function send(ctx) {
     }
   });
   page('Send fax', status, form);
+}
+
+/// A PDF of the API, fetched with the session's token and shown in the page.
+async function openPdf(path, title, into) {
+  const r = await fetch(`/api/v1${path}`, { headers: { authorization: `Bearer ${tokens().access}` } });
+  if (!r.ok) { into.replaceChildren(h('p', { class: 'error' }, `${title} could not be opened (${r.status}).`)); return; }
+  const url = URL.createObjectURL(await r.blob());
+  into.replaceChildren(h('iframe', { src: url, title, class: 'pdf-preview' }),
+    h('p', {}, h('a', { href: url, download: `${title.replace(/[^A-Za-z0-9 _-]/g, '_')}.pdf` }, 'Download PDF')));
+}
+
+const size = (n) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${Math.max(1, Math.round(n / 1024))} KiB`);
+
+export async function documents(ctx) {
+  stop();
+  const status = h('p', { role: 'status' });
+  const preview = h('div', { class: 'preview', 'aria-live': 'polite' });
+  const tbody = h('tbody');
+  const empty = h('p', { class: 'empty' }, 'No documents yet: add a PDF you send often, then choose it on Send fax.');
+  const table = h('table', { 'aria-label': 'Fax documents' }, h('thead', {}, h('tr', {}, ['Name', 'Pages', 'Size', 'Added', ''].map((c) => h('th', {}, c)))), tbody);
+  async function render() {
+    let list;
+    try { list = await get('/fax-documents?per_page=500'); } catch (e) { if (e instanceof ApiError) { refusal('Fax documents', e); return false; } throw e; }
+    syncRows(tbody, list.items, (d) => [d.name, d.pages, size(d.bytes), d.created_at,
+      h('span', {}, h('button', { type: 'button', onclick: () => openPdf(`/fax-documents/${d.id}/pdf`, d.name, preview) }, 'Open'), ' ',
+        h('a', { href: `#/fax/send`, onclick: () => sessionStorage.setItem('fax-document', d.id) }, 'Send'), ' ',
+        h('button', { type: 'button', class: 'danger', onclick: async () => {
+          if (!confirm(`Delete ${d.name}? Faxes already queued from it are still sent.`)) return;
+          try { await api('DELETE', `/fax-documents/${d.id}`); status.textContent = `Deleted ${d.name}.`; preview.replaceChildren(); await render(); } catch (x) { status.textContent = x.message; }
+        } }, 'Delete'))]);
+    empty.hidden = list.items.length > 0;
+    table.hidden = list.items.length === 0;
+    return true;
+  }
+  const form = h('form', { class: 'card', 'aria-label': 'Add a document' },
+    h('div', { class: 'field' }, h('label', { for: 'doc-name' }, 'Name'), h('input', { id: 'doc-name', name: 'name', required: true, maxlength: 200, placeholder: 'Price list' })),
+    h('div', { class: 'field' }, h('label', { for: 'doc-file' }, 'PDF'), h('input', { id: 'doc-file', name: 'file', type: 'file', accept: 'application/pdf,.pdf', required: true })),
+    h('p', { class: 'error', role: 'alert' }),
+    h('button', { type: 'submit', class: 'primary' }, 'Add document'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const err = form.querySelector('.error');
+    err.textContent = '';
+    status.textContent = 'Checking the document…';
+    try {
+      const d = await api('POST', `/fax-documents?${new URLSearchParams({ name: form.elements.name.value.trim() })}`,
+        new Blob([await form.elements.file.files[0].arrayBuffer()], { type: 'application/pdf' }));
+      status.textContent = `Added ${d.name}: ${d.pages} page${d.pages === 1 ? '' : 's'}.`;
+      form.reset();
+      await render();
+    } catch (x) {
+      status.textContent = '';
+      err.textContent = x.message;
+    }
+  });
+  page('Fax documents', status, form, empty, table, preview);
+  await render();
 }
 
 export async function outbound(ctx) {
@@ -83,15 +158,6 @@ export async function outbound(ctx) {
   timer = setInterval(render, 2000);
 }
 
-/// A received fax's PDF, fetched with the session's token and shown in the page.
-async function openPdf(id, into) {
-  const r = await fetch(`/api/v1/faxes/inbound/${id}/pdf`, { headers: { authorization: `Bearer ${tokens().access}` } });
-  if (!r.ok) { into.replaceChildren(h('p', { class: 'error' }, `The fax could not be opened (${r.status}).`)); return; }
-  const url = URL.createObjectURL(await r.blob());
-  into.replaceChildren(h('iframe', { src: url, title: `Fax ${id}`, class: 'pdf-preview' }),
-    h('p', {}, h('a', { href: url, download: `fax-${id}.pdf` }, 'Download PDF')));
-}
-
 export async function inbound(ctx) {
   stop();
   let list;
@@ -99,11 +165,47 @@ export async function inbound(ctx) {
   const preview = h('div', { class: 'preview', 'aria-live': 'polite' });
   const tbody = h('tbody');
   syncRows(tbody, list.items, (f) => [f.created_at, f.number, f.remote_station, f.pages, STATUS[f.status] || f.status, f.result_text,
-    f.has_document ? h('button', { type: 'button', onclick: () => openPdf(f.id, preview) }, 'Open') : '']);
+    f.has_document ? h('button', { type: 'button', onclick: () => openPdf(`/faxes/inbound/${f.id}/pdf`, `Fax ${f.id}`, preview) }, 'Open') : '']);
   const cols = ['Received', 'From', 'Station', 'Pages', 'Status', 'Result', ''];
   page('Inbound fax',
     list.items.length ? h('table', { 'aria-label': 'Inbound faxes' }, h('thead', {}, h('tr', {}, cols.map((c) => h('th', {}, c)))), tbody) : h('p', { class: 'empty' }, 'No faxes received yet.'),
     preview);
+}
+
+/// My DIDs: the numbers that reach the user (all of the tenant's for an admin), where each
+/// goes; an admin assigns one to a fax line here (the guide's Fax → My DIDs → Assign).
+export async function dids(ctx) {
+  stop();
+  const canAssign = ctx.allowed('PUT', '/dids/{id}/fax-line');
+  let lines = [];
+  if (canAssign) { try { lines = (await get('/extensions?type=fax&per_page=500')).items; } catch { lines = []; } }
+  const status = h('p', { role: 'status' });
+  const tbody = h('tbody');
+  const empty = h('p', { class: 'empty' }, canAssign ? 'Your organisation has no DIDs yet: ask your provider for a number.' : 'No DID reaches you yet: ask your administrator to assign one.');
+  const cols = ['Number', 'Description', 'Routed to', 'Active', canAssign ? 'Assign to a fax line' : null].filter((c) => c !== null);
+  const table = h('table', { 'aria-label': 'My DIDs' }, h('thead', {}, h('tr', {}, cols.map((c) => h('th', {}, c)))), tbody);
+  const assign = (d) => {
+    if (!lines.length) return h('span', { class: 'hint' }, 'No fax line yet: add an extension of type Fax.');
+    const pick = h('select', { 'aria-label': `Fax line for ${d.number}` }, lines.map((x) => h('option', { value: x.id, selected: d.destination?.type === 'fax' && d.destination.id === x.id },
+      `${x.number}${x.display_name ? ` (${x.display_name})` : ''}`)));
+    return h('span', {}, pick, ' ', h('button', { type: 'button', onclick: async () => {
+      try {
+        const v = await api('PUT', `/dids/${d.id}/fax-line`, { extension_id: Number(pick.value) });
+        status.textContent = `${v.number} now goes to ${v.destination_name}.`;
+        await render();
+      } catch (x) { status.textContent = x.message; }
+    } }, 'Assign'));
+  };
+  async function render() {
+    let list;
+    try { list = await get('/me/dids'); } catch (e) { if (e instanceof ApiError) { refusal('My DIDs', e); return; } throw e; }
+    tbody.replaceChildren(...list.items.map((d) => h('tr', { 'data-id': d.id }, h('td', {}, d.number), h('td', {}, d.description), h('td', {}, d.destination_name),
+      h('td', {}, d.active ? 'Yes' : 'No'), canAssign ? h('td', {}, assign(d)) : null)));
+    empty.hidden = list.items.length > 0;
+    table.hidden = list.items.length === 0;
+  }
+  page('My DIDs', status, empty, table);
+  await render();
 }
 
 export async function settings(ctx) {

@@ -59,5 +59,5 @@ export async function account(ctx) {
   const fax = h('form', { class: 'card' }, h('div', { class: 'field' }, h('label', { for: 'fax-email' }, 'Fax delivery email'), h('input', { id: 'fax-email', name: 'fax_email', type: 'email', value: me.user.fax_email })), h('button', { type: 'submit' }, 'Save'));
   fax.addEventListener('submit', async (e) => { e.preventDefault(); try { await api('PATCH', '/me', { fax_email: fax.elements.fax_email.value }); status.textContent = 'Saved.'; } catch (err) { status.textContent = err.message; } });
   return page('My account', h('p', {}, `${me.user.name} · ${me.user.email} · ${me.user.role}`), status, h('div', { class: 'cards' }, extCards), fax,
-    h('h2', {}, 'My DIDs'), dids.length ? h('ul', {}, dids.map((d) => h('li', {}, d.number, d.description ? ` — ${d.description}` : ''))) : h('p', {}, 'None.'));
+    h('h2', {}, 'My DIDs'), dids.length ? h('ul', {}, dids.map((d) => h('li', {}, d.number, d.description ? ` — ${d.description}` : '', `: ${d.destination_name}`))) : h('p', {}, 'None.'));
 }
