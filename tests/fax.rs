@@ -176,7 +176,7 @@ async fn the_inbound_log_its_pdfs_and_the_fax_settings_over_http() {
     s.fax = Some(FaxRun { tiff: fixture(2).to_string_lossy().into(), ..Default::default() });
     let (r, _) = call(&p, s).await;
     let set = apps(&r).into_iter().find(|a| a.contains("fax_use_ecm=")).unwrap();
-    assert!(set.contains("fax_use_ecm=false") && set.contains("fax_enable_t38=true") && set.contains("fax_ident=ACME FAX"), "{set}");
+    assert!(set.contains("fax_use_ecm=false") && set.contains("fax_enable_t38=true") && set.contains("fax_ident=ACME FAX|"), "{set}");
 
     let (st, list) = api.call("GET", "/api/v1/faxes/inbound", Some(&admin), None).await;
     assert_eq!((st, list["total"].as_i64()), (200, Some(1)), "{list}");

@@ -12,7 +12,7 @@ use crate::store::fax::FaxSettings;
 pub const SETTINGS_DOC: &[(&str, &str, bool)] = &[
     ("caller_id", "the number faxes are sent from (E.164), or empty for the trunk's", true),
     ("station_id", "the station ID sent to the far machine, at most 20 characters", true),
-    ("header", "the header line printed on sent pages (company, number, date, page n/N)", true),
+    ("header", "the header line printed on sent pages, at most 50 characters; spandsp adds the date and page n/N", true),
     ("max_retries", "0 to 10", true),
     ("retry_delay", "seconds between tries, 30 to 86400", true),
     ("ecm", "error correction mode", true),

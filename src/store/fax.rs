@@ -100,15 +100,27 @@ impl FaxSettings {
             }
         };
         field("caller_id", if self.caller_id.is_empty() { Ok(()) } else { crate::pbx::dial::e164(&self.caller_id).map(drop) });
+        // spandsp hands the far end's station ID back as a channel variable, which the
+        // switch refuses to hold when it contains `${` (switch_channel.c:1508, "contains a
+        // variable"): a `$` would leave the far end's log without it.
         field(
             "station_id",
-            if self.station_id.chars().count() <= 20 && self.station_id.chars().all(|c| c.is_ascii_graphic() || c == ' ') {
+            if self.station_id.chars().count() <= 20 && self.station_id.chars().all(|c| (c.is_ascii_graphic() && c != '$') || c == ' ') {
                 Ok(())
             } else {
-                Err("at most 20 printable ASCII characters (T.30)".into())
+                Err("at most 20 printable ASCII characters (T.30), no $".into())
             },
         );
-        field("header", validate::line(&self.header, 100).map(drop));
+        // spandsp prints at most 50 characters, in its own font of printable ASCII
+        // (T30_MAX_PAGE_HEADER_INFO; a longer header is not printed at all).
+        field(
+            "header",
+            if self.header.chars().count() <= 50 && self.header.chars().all(|c| c.is_ascii_graphic() || c == ' ') {
+                Ok(())
+            } else {
+                Err("at most 50 printable ASCII characters (spandsp prints no more)".into())
+            },
+        );
         field("max_retries", if (0..=10).contains(&self.max_retries) { Ok(()) } else { Err("must be 0 to 10".into()) });
         field("retry_delay", if (30..=86_400).contains(&self.retry_delay) { Ok(()) } else { Err("must be 30 to 86400 seconds".into()) });
         field("delivery_email", if self.delivery_email.is_empty() { Ok(()) } else { validate::email(&self.delivery_email).map(drop) });

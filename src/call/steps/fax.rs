@@ -47,19 +47,43 @@ pub(crate) fn outcome(ev: &Event) -> Outcome {
 
 /// The tenant's fax settings as mod_spandsp's channel variables: ECM, T.38 (answering and
 /// asking for it), the station ID sent (`ident`), and the page header (`header`: spandsp
-/// prints it with the date and page n of N on every page sent) when there is one.
+/// prints it with the date and page n of N on every page sent). Both texts are always set,
+/// empty when the tenant has none, so that spandsp.conf's own ("SpanDSP Fax Ident",
+/// "SpanDSP Fax Header") never reach a tenant's far end.
 fn spandsp_vars(s: &crate::store::fax::FaxSettings, ident: &str, header: &str) -> Vec<(&'static str, String)> {
     let on = |b: bool| if b { "true" } else { "false" }.to_string();
-    let mut vars = vec![("fax_use_ecm", on(s.ecm)), ("fax_enable_t38", on(s.t38)), ("fax_enable_t38_request", on(s.t38))];
-    let ident = station_id(ident);
-    if !ident.is_empty() {
-        vars.push(("fax_ident", ident));
+    let header: String = header.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').collect();
+    vec![
+        ("fax_use_ecm", on(s.ecm)),
+        ("fax_enable_t38", on(s.t38)),
+        ("fax_enable_t38_request", on(s.t38)),
+        ("fax_ident", spandsp_text(&station_id(ident))),
+        // spandsp takes at most 50 characters of header, and none at all when given more
+        // (T30_MAX_PAGE_HEADER_INFO, t30_api.c t30_set_tx_page_header_info).
+        ("fax_header", spandsp_text(header.get(..header.len().min(50)).unwrap_or(""))),
+    ]
+}
+
+/// A text for mod_spandsp's `fax_ident` or `fax_header`, to arrive as it was typed.
+/// mod_spandsp URL-decodes both (mod_spandsp_fax.c:1421–1442, `switch_url_decode`), and the
+/// switch expands `${…}` in an application's argument before that, where `${name(arg)}` runs
+/// the api command `name`: every byte but a letter, digit or space goes %-encoded, so the
+/// switch finds nothing to expand and spandsp gets the text back. Empty goes as `%00`, which
+/// decodes to the empty string (an empty `set` would unset the variable, and spandsp.conf's
+/// default would be used).
+fn spandsp_text(s: &str) -> String {
+    if s.is_empty() {
+        return "%00".into();
     }
-    let header: String = header.chars().filter(|c| !c.is_control()).take(100).collect();
-    if !header.trim().is_empty() {
-        vars.push(("fax_header", header));
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b == b' ' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
     }
-    vars
+    out
 }
 
 /// Runs `app` (`rxfax`, `txfax`) on `file` with `vars` set: spandsp's outcome, from the
@@ -294,5 +318,39 @@ mod tests {
         assert_eq!(o.remote_station, "ACME FAX", "control characters dropped");
         assert_eq!(outcome(&Event { headers: Headers::from_pairs(std::iter::empty::<(&str, &str)>(), false), body: None }), Outcome::default());
         assert_eq!(station_id("Acme <Fax> \u{1F4E0} line twenty-one chars"), "Acme <Fax>  line twe");
+    }
+
+    /// What the switch would do to the text: expand nothing (no `$` left), and what
+    /// mod_spandsp then does (`switch_url_decode`, done here the same way).
+    fn url_decode(s: &str) -> Vec<u8> {
+        let (b, mut out, mut i) = (s.as_bytes(), Vec::new(), 0);
+        while i < b.len() {
+            if b[i] == b'%' && b.len() - i > 2 {
+                out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+                i += 3;
+            } else {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+        out.split(|c| *c == 0).next().unwrap_or(&[]).to_vec()
+    }
+
+    #[test]
+    fn the_station_id_and_header_reach_spandsp_as_typed_and_the_switch_expands_none_of_them() {
+        let s = crate::store::fax::FaxSettings::default();
+        let vars: std::collections::HashMap<_, _> = spandsp_vars(&s, "ACME ${uuid} 100%", "Acme ${system(id)} | 100% ^^ \\n").into_iter().collect();
+        for v in vars.values() {
+            assert!(!v.contains(['$', '|', '^', '\\', '{']), "{v}");
+        }
+        assert_eq!(url_decode(&vars["fax_ident"]), b"ACME ${uuid} 100%");
+        assert_eq!(url_decode(&vars["fax_header"]), b"Acme ${system(id)} | 100% ^^ \\n");
+        // None: empty, not unset (spandsp.conf's default header would be printed).
+        let none: std::collections::HashMap<_, _> = spandsp_vars(&s, "", "").into_iter().collect();
+        assert_eq!((none["fax_ident"].as_str(), none["fax_header"].as_str()), ("%00", "%00"));
+        assert_eq!(url_decode("%00"), b"");
+        // More than spandsp takes: cut to 50 (it would drop the whole header).
+        let long: std::collections::HashMap<_, _> = spandsp_vars(&s, "", &"x".repeat(80)).into_iter().collect();
+        assert_eq!(url_decode(&long["fax_header"]).len(), 50);
     }
 }

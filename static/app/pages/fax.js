@@ -218,7 +218,7 @@ export async function settings(ctx) {
     h('input', { id: `fs-${name}`, name, type, value: s[name] ?? '' }), h('span', { class: 'error' }));
   const box = (name, title) => h('div', { class: 'field', 'data-field': name }, h('label', {}, h('input', { type: 'checkbox', name, checked: !!s[name] }), ` ${title}`), h('span', { class: 'error' }));
   const form = h('form', { class: 'card', 'aria-label': 'Fax settings' },
-    text('caller_id', 'Caller ID (E.164)'), text('station_id', 'Station ID (20 characters)'), text('header', 'Page header'),
+    text('caller_id', 'Caller ID (E.164)'), text('station_id', 'Station ID (20 characters)'), text('header', 'Page header (50 characters)'),
     text('max_retries', 'Retries', 'number'), text('retry_delay', 'Seconds between tries', 'number'),
     box('ecm', 'Error correction (ECM)'), box('t38', 'T.38'),
     text('delivery_email', 'Deliver received faxes to', 'email'), text('retention_days', 'Keep faxes (days)', 'number'),
