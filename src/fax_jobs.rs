@@ -85,7 +85,11 @@ pub async fn once(store: &Store, live: &Live) -> usize {
         let (store, live) = (store.clone(), live.clone());
         tokio::spawn(async move {
             match live.bgapi(&cmd).await {
-                Ok(r) if r.trim_start().starts_with("+OK") => {}
+                Ok(r) if r.trim_start().starts_with("+OK") => {
+                    // `+OK <uuid>`: the call is the switch's; its socket task ends the try.
+                    let uuid = r.trim_start().trim_start_matches("+OK").trim().to_string();
+                    watch(&store, &live, &job, &uuid, WATCH_EVERY).await;
+                }
                 Ok(r) => {
                     let cause = r.trim().trim_start_matches("-ERR").trim().to_string();
                     let retry = !FINAL.contains(&cause.as_str());
@@ -96,6 +100,36 @@ pub async fn once(store: &Store, live: &Live) -> usize {
         });
     }
     started
+}
+
+/// How often a try's call is looked at while it is sending.
+const WATCH_EVERY: Duration = Duration::from_secs(10);
+
+/// Watches a try whose call (`uuid`) the switch made. The call's socket task records how
+/// the try ended; when the switch no longer has the call and the try is still sending (the
+/// call never reached switchboard's socket, or its task died without a word), the try ends
+/// as a failure to retry. A call the switch still carries is never given up on, so a fax is
+/// never sent twice; while the switch cannot be asked, it is asked again later.
+pub async fn watch(store: &Store, live: &Live, job: &FaxJob, uuid: &str, every: Duration) {
+    let sending = || {
+        let (s, id, token) = (store.clone(), job.id, job.token.clone());
+        async move { tokio::task::spawn_blocking(move || s.fax_try(id, &token)).await.ok().and_then(Result::ok).flatten().is_some() }
+    };
+    loop {
+        tokio::time::sleep(every).await;
+        if !sending().await {
+            return;
+        }
+        let exists = live.api(&ApiCommand::UuidExists { uuid: uuid.to_string() }).await;
+        if matches!(exists.as_deref().map(str::trim), Ok("false")) {
+            // The call's task may be writing its outcome this moment: give it that moment.
+            tokio::time::sleep(every.min(Duration::from_secs(2))).await;
+            if sending().await {
+                end(store, job, "the call ended before the fax was sent".into(), true).await;
+            }
+            return;
+        }
+    }
 }
 
 fn warn_zero(e: &str) -> usize {

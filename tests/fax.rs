@@ -538,3 +538,57 @@ async fn my_dids_assign_routes_a_did_to_a_fax_line_and_its_faxes_arrive_there() 
         "{inbound}"
     );
 }
+
+/// A try's call watched: while the switch carries it the try is left alone (its socket task
+/// ends it); once the switch no longer has it and nothing ended the try, the try is queued
+/// again with the reason. Here the call reaches a socket that never answers, then goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_try_whose_call_ends_without_a_word_is_queued_again_and_one_still_up_is_left_alone() {
+    use std::time::Duration;
+    use switchboard::esl::inbound::{Supervisor, SwitchState};
+    use switchboard::sim::{Scenario, Target};
+    let p = pbx(OPEN).await;
+    let switch = switchboard::sim::Switch::default();
+    let (esl, _h) = switchboard::sim::inbound::serve(switch.clone(), "127.0.0.1:0".parse().unwrap(), "pw".into()).await.unwrap();
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let sup = Supervisor::spawn(esl, "pw".into(), stop.clone());
+    let mut st = sup.state_watch();
+    tokio::time::timeout(Duration::from_secs(10), st.wait_for(|s| *s == SwitchState::Online)).await.unwrap().unwrap();
+    let live = switchboard::realtime::Live::spawn(&sup, p.store.clone(), stop);
+    // The socket the call is handed to accepts it and says nothing.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    switch.set_socket_target(silent.local_addr().unwrap());
+    switch.set_originate_scenario(Scenario { default_target: Target::Answer { after_ms: 10, talk_ms: None }, ..Scenario::default() });
+
+    let queued = switchboard::store::fax::Outgoing { number: "+12125551234".into(), tiff: "1/out-x.tif".into(), pages: 1, ..Default::default() };
+    let id = p.store.queue_fax(p.acme, &queued).unwrap();
+    let mut job = p.store.due_fax_jobs("9999", 10).unwrap().remove(0);
+    job.token = "t1".into();
+    assert!(p.store.start_fax_try(id, "t1").unwrap());
+    let cmd = switchboard::fax_jobs::originate(&job, p.store.outbound_routes(p.acme).unwrap(), "").unwrap();
+    let said = tokio::time::timeout(Duration::from_secs(10), live.bgapi(&cmd)).await.expect("the originate answers").unwrap();
+    let uuid = said.trim().strip_prefix("+OK ").unwrap_or_else(|| panic!("{said}")).to_string();
+    let (held, _) = tokio::time::timeout(Duration::from_secs(5), silent.accept()).await.unwrap().unwrap();
+
+    let watching = tokio::spawn({
+        let (store, live, job, uuid) = (p.store.clone(), live.clone(), job.clone(), uuid.clone());
+        async move { switchboard::fax_jobs::watch(&store, &live, &job, &uuid, Duration::from_millis(100)).await }
+    });
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(p.store.fax_try(id, "t1").unwrap().is_some(), "the switch still carries the call: the try is its own");
+    assert!(!watching.is_finished());
+    // The socket goes away; the switch hangs the call up.
+    drop(held);
+    tokio::time::timeout(Duration::from_secs(10), watching).await.expect("the watch ends").unwrap();
+    let (f, _) = p.store.fax(p.acme, id, None).unwrap();
+    assert_eq!(
+        (f["status"].as_str(), f["attempts"].as_i64(), f["result_text"].as_str()),
+        (Some("queued"), Some(1), Some("the call ended before the fax was sent")),
+        "{f}"
+    );
+    // The live model follows the switch on a thread of its own until its connection closes,
+    // which stopping does (else the runtime's end would wait for it).
+    stop_tx.send(true).unwrap();
+    let _ = tokio::time::timeout(Duration::from_secs(5), sup.state_watch().wait_for(|s| *s != SwitchState::Online)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+}
