@@ -284,7 +284,9 @@ pub async fn serve(cfg: Config, demo: bool, static_dir: Option<PathBuf>) -> anyh
     // Slots and reservations checked against the switch's channel list, at start and every
     // 5 s while it is connected.
     tokio::spawn(crate::call::reconcile::run(router.caps(), state.store.clone(), state.live.switch().clone(), Duration::from_secs(5), stop.clone()));
-    tokio::spawn(crate::fax_jobs::run(state.store.clone(), state.live.clone(), cfg.data_dir.join(crate::data_dir::FAX), stop.clone()));
+    let caps = router.caps();
+    let in_use: crate::fax_jobs::InUse = std::sync::Arc::new(move |tenant, trunk| (caps.tenant_calls(tenant), caps.trunk_calls(trunk)));
+    tokio::spawn(crate::fax_jobs::run(state.store.clone(), state.live.clone(), in_use, cfg.data_dir.join(crate::data_dir::FAX), stop.clone()));
     tokio::spawn(crate::alerts::run(
         state.store.clone(),
         cfg.smtp.clone(),

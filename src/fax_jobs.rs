@@ -7,7 +7,8 @@
 //!
 //! Every try is counted against the tenant's transaction limits; a prepaid tenant with no
 //! credit left waits; the caps are the call's own (its admission takes the tenant's and the
-//! trunk's slots). A try under way when switchboard stopped is ended as a failure to retry:
+//! trunk's slots), and a job whose tenant or trunk is at its cap now is put off uncounted
+//! before anyone is dialed (the far machine is not rung only to be hung up on). A try under way when switchboard stopped is ended as a failure to retry:
 //! the call it started had its socket cut, so the switch hung it up.
 
 use std::time::Duration;
@@ -24,6 +25,10 @@ use crate::store::Store;
 const EVERY: Duration = Duration::from_secs(1);
 /// Tries started a pass at most.
 const BATCH: u32 = 20;
+/// How long a job waits when its tenant or trunk is at its cap.
+const CAP_WAIT: i64 = 30;
+/// The calls under way now as the call core counts them: the tenant's, and the trunk's.
+pub type InUse = std::sync::Arc<dyn Fn(i64, i64) -> (usize, usize) + Send + Sync>;
 /// Causes no retry changes: the number is wrong.
 const FINAL: &[&str] = &["UNALLOCATED_NUMBER", "INVALID_NUMBER_FORMAT", "NO_ROUTE_DESTINATION", "INCOMPATIBLE_DESTINATION", "OUTGOING_CALL_BARRED"];
 
@@ -50,7 +55,7 @@ pub fn originate(job: &FaxJob, routes: Vec<crate::pbx::config::OutboundRoute>, c
 }
 
 /// One pass: every due job tried (or put off).
-pub async fn once(store: &Store, live: &Live) -> usize {
+pub async fn once(store: &Store, live: &Live, in_use: &InUse) -> usize {
     if !live.online() {
         return 0;
     }
@@ -64,13 +69,23 @@ pub async fn once(store: &Store, live: &Live) -> usize {
     let mut started = 0;
     for mut job in due {
         job.token = crate::store::validate::generate_secret();
-        let (s, j) = (store.clone(), job.clone());
-        // Checked and counted in the store: the tenant on, its limits, its credit; then the
-        // try is started (queued → sending) and its originate made.
-        let prepared = tokio::task::spawn_blocking(move || prepare(&s, &j)).await.unwrap_or_else(|e| Err(Prep::Later(e.to_string())));
+        let (s, j, u) = (store.clone(), job.clone(), in_use.clone());
+        // Checked and counted in the store: the caps, the tenant on, its limits, its credit;
+        // then the try is started (queued → sending) and its originate made.
+        let prepared = tokio::task::spawn_blocking(move || prepare(&s, &j, &u)).await.unwrap_or_else(|e| Err(Prep::Later(e.to_string())));
         let cmd = match prepared {
             Ok(cmd) => cmd,
             Err(Prep::Gone) => continue,
+            Err(Prep::Wait(why)) => {
+                let (s, id) = (store.clone(), job.id);
+                let until = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(CAP_WAIT))
+                    .round(jiff::Unit::Second)
+                    .unwrap_or_else(|_| jiff::Timestamp::now());
+                if let Ok(Err(e)) = tokio::task::spawn_blocking(move || s.put_off_fax(id, &until.to_string(), &why)).await {
+                    warn!(fax = job.id, error = %e, "putting a fax off");
+                }
+                continue;
+            }
             Err(Prep::Later(why)) => {
                 end(store, &job, why, true).await;
                 continue;
@@ -140,17 +155,30 @@ fn warn_zero(e: &str) -> usize {
 enum Prep {
     /// Not this runner's to try (no longer queued).
     Gone,
+    /// Not now, and not a try: the tenant or the trunk is at its cap.
+    Wait(String),
     /// Not now: tried again after the retry delay (a try is counted).
     Later(String),
     /// Never: failed for good.
     Never(String),
 }
 
-fn prepare(st: &Store, job: &FaxJob) -> Result<ApiCommand, Prep> {
+fn prepare(st: &Store, job: &FaxJob, in_use: &InUse) -> Result<ApiCommand, Prep> {
     let fail = |e: crate::store::StoreError| Prep::Later(e.to_string());
     let tenant = st.routing_tenant(job.tenant).map_err(fail)?;
     let settings = st.fax_settings(job.tenant).map_err(fail)?;
     let routes = st.outbound_routes(job.tenant).map_err(fail)?;
+    // A look, not a reservation: the call's admission takes the slots, and refuses the call
+    // if another took the last one meanwhile.
+    if let Some((_, trunk)) = plan::outbound(routes.clone(), &job.number).and_then(|(r, _)| r.trunks.first().cloned().map(|t| (r, t))) {
+        let (tenant_now, trunk_now) = in_use(tenant.id, trunk.trunk_id);
+        if tenant.max_concurrent_calls > 0 && tenant_now as i64 >= tenant.max_concurrent_calls {
+            return Err(Prep::Wait(format!("waiting: the tenant's {} concurrent calls are all in use", tenant.max_concurrent_calls)));
+        }
+        if trunk.max_channels > 0 && trunk_now as i64 >= trunk.max_channels {
+            return Err(Prep::Wait(format!("waiting: the trunk's {} channels are all in use", trunk.max_channels)));
+        }
+    }
     if !st.start_fax_try(job.id, &job.token).map_err(fail)? {
         return Err(Prep::Gone);
     }
@@ -224,11 +252,11 @@ pub async fn recover(store: &Store) -> usize {
 const EXPIRE_EVERY: Duration = Duration::from_secs(3600);
 
 /// Runs until `stop`: tries under way when switchboard last stopped are ended first.
-pub async fn run(store: Store, live: Live, fax_dir: std::path::PathBuf, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn run(store: Store, live: Live, in_use: InUse, fax_dir: std::path::PathBuf, mut stop: tokio::sync::watch::Receiver<bool>) {
     recover(&store).await;
     let mut expired_at = tokio::time::Instant::now() - EXPIRE_EVERY;
     loop {
-        once(&store, &live).await;
+        once(&store, &live, &in_use).await;
         if expired_at.elapsed() >= EXPIRE_EVERY {
             expired_at = tokio::time::Instant::now();
             expire(&store, &fax_dir, jiff::Timestamp::now()).await;

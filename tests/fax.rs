@@ -592,3 +592,67 @@ async fn a_try_whose_call_ends_without_a_word_is_queued_again_and_one_still_up_i
     let _ = tokio::time::timeout(Duration::from_secs(5), sup.state_watch().wait_for(|s| *s != SwitchState::Online)).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
 }
+
+/// The runner's refusals, through a real server process: at the tenant's cap a fax waits
+/// uncounted and nobody is dialed, and is sent once a line is free; a disabled tenant's and a
+/// prepaid tenant's with no credit are tries that failed, with the reason, retried later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fax_waits_at_the_cap_uncounted_and_a_tenant_that_may_not_send_fails_its_try() {
+    use std::sync::Arc;
+    use switchboard::sim::{Scenario, Target};
+    let (switch, sb) = common::process::demo_beside_switch("fax-refusals").await;
+    let admin = common::process::login(sb.http, "tenant@acme.test", "Demo-Tenant-2026").await;
+    let doc = common::pdf::pages(&[(612.0, 792.0, "0 g 72 72 200 200 re f".into())]);
+    let send = |number: &'static str| {
+        let (admin, doc) = (admin.clone(), doc.clone());
+        async move {
+            let (st, v) = common::api::request(sb.http, "POST", &format!("/api/v1/faxes/outbound?number={number}"), Some(&admin), &doc).await;
+            assert_eq!(st, 201, "{v}");
+            v["id"].as_i64().unwrap()
+        }
+    };
+    let fax = |id: i64| sb.store().fax(switchboard::store::TenantId(1), id, None).unwrap().0;
+    let sql = |q: &str| sb.store().conn().unwrap().execute(q, []).unwrap();
+    sql("UPDATE tenants SET max_concurrent_calls = 1 WHERE id = 1");
+    switch.set_originate_scenario(Scenario {
+        fax: Some(FaxRun { duration_ms: 50, ..Default::default() }),
+        default_target: Target::Answer { after_ms: 20, talk_ms: None },
+        ..Scenario::default()
+    });
+
+    // A call holds Acme's one line for 4 s.
+    let mut s = from_phone("acme.switchboard.test", "1001", "1002");
+    s.targets = std::collections::BTreeMap::from([("user/1002@acme.switchboard.test".to_string(), answers(4000))]);
+    let call = tokio::spawn({
+        let switch = switch.clone();
+        async move { switch.call(sb.outbound, Arc::new(s)).await }
+    });
+    until(|| async { (!switch.conversations().is_empty()).then_some(()) }).await;
+    let waiting = send("%2B12125551234").await;
+    let put_off = until(|| async { Some(fax(waiting)).filter(|f| f["result_text"].as_str().is_some_and(|t| t.starts_with("waiting"))) }).await;
+    assert_eq!(
+        (put_off["status"].as_str(), put_off["attempts"].as_i64(), put_off["result_text"].as_str()),
+        (Some("queued"), Some(0), Some("waiting: the tenant's 1 concurrent calls are all in use")),
+        "{put_off}"
+    );
+    assert_eq!(switch.conversations().len(), 1, "nobody else was dialed: {:?}", switch.conversations());
+    call.await.unwrap();
+    sql(&format!("UPDATE faxes SET next_attempt_at = '2000-01-01T00:00:00Z' WHERE id = {waiting}"));
+    let sent = until(|| async { Some(fax(waiting)).filter(|f| f["status"] == "sent") }).await;
+    assert_eq!(sent["attempts"], 1, "sent on its first try: {sent}");
+
+    // Prepaid with nothing left; then disabled (its users can no longer sign in: the job is
+    // one queued before): each a try that failed, queued again.
+    sql("UPDATE tenants SET credit_policy = 'prepaid', balance = 0 WHERE id = 1");
+    let broke = send("%2B12125551236").await;
+    let tried = |id: i64, why: &'static str| async move {
+        let tried = until(|| async { Some(fax(id)).filter(|f| f["attempts"] == 1) }).await;
+        assert_eq!((tried["status"].as_str(), tried["result_text"].as_str()), (Some("queued"), Some(why)), "{tried}");
+        assert!(tried["next_attempt_at"].as_str().is_some(), "retried later: {tried}");
+    };
+    tried(broke, "no credit left (prepaid)").await;
+    sql("UPDATE tenants SET enabled = 0, credit_policy = 'flag' WHERE id = 1");
+    let queued = switchboard::store::fax::Outgoing { number: "+12125551235".into(), tiff: "1/out-x.tif".into(), pages: 1, ..Default::default() };
+    tried(sb.store().queue_fax(switchboard::store::TenantId(1), &queued).unwrap(), "the tenant is disabled").await;
+    assert_eq!(switch.conversations().len(), 0, "nobody was dialed");
+}

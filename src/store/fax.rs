@@ -398,6 +398,14 @@ impl Store {
         Ok(rows)
     }
 
+    /// Puts a queued job off until `until`, saying why, without counting a try.
+    pub fn put_off_fax(&self, id: i64, until: &str, why: &str) -> Result<bool> {
+        let why: String = why.chars().filter(|c| !c.is_control()).take(200).collect();
+        self.write(|tx| {
+            Ok(tx.execute("UPDATE faxes SET next_attempt_at = ?2, result_text = ?3 WHERE id = ?1 AND status = 'queued'", (id, until, why))? == 1)
+        })
+    }
+
     /// Starts a try: queued → sending with `token`, counted. False when the job is no longer
     /// queued (another runner, a cancel).
     pub fn start_fax_try(&self, id: i64, token: &str) -> Result<bool> {
