@@ -12,3 +12,6 @@ CREATE TABLE fax_documents (
     created_at TEXT    NOT NULL
 );
 CREATE INDEX fax_documents_list ON fax_documents(tenant_id, created_at);
+
+-- Whether a fax went by T.38: spandsp's fax_t38_status (off, requested, negotiated, refused).
+ALTER TABLE faxes ADD COLUMN t38 TEXT;

@@ -656,3 +656,50 @@ async fn a_fax_waits_at_the_cap_uncounted_and_a_tenant_that_may_not_send_fails_i
     tried(sb.store().queue_fax(switchboard::store::TenantId(1), &queued).unwrap(), "the tenant is disabled").await;
     assert_eq!(switch.conversations().len(), 0, "nobody was dialed");
 }
+
+/// The far end's failures as spandsp reports them, through the socket: a number answered by
+/// no fax machine fails its try with spandsp's reason and is retried, then failed; a far end
+/// that refuses T.38 still gets the fax, in audio, and the log says T.38 was refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_fax_tone_fails_the_try_with_spandsp_s_reason_and_t38_refused_still_sends() {
+    use switchboard::sim::{Scenario, Target};
+    let (switch, sb) = common::process::demo_beside_switch("fax-far-end").await;
+    let admin = common::process::login(sb.http, "tenant@acme.test", "Demo-Tenant-2026").await;
+    let doc = common::pdf::pages(&[(612.0, 792.0, "0 g 72 72 200 200 re f".into())]);
+    let settings = json!({ "caller_id": "+12125550100", "station_id": "ACME", "header": "", "max_retries": 1, "retry_delay": 30,
+                           "ecm": true, "t38": true, "delivery_email": "", "retention_days": 30 });
+    assert_eq!(common::api::request(sb.http, "PUT", "/api/v1/fax-settings", Some(&admin), settings.to_string().as_bytes()).await.0, 200);
+    let fax = |id: i64| sb.store().fax(switchboard::store::TenantId(1), id, None).unwrap().0;
+    let send = |number: &'static str| {
+        let (admin, doc) = (admin.clone(), doc.clone());
+        async move {
+            common::api::request(sb.http, "POST", &format!("/api/v1/faxes/outbound?number={number}"), Some(&admin), &doc).await.1["id"]
+                .as_i64()
+                .unwrap()
+        }
+    };
+    let answered = |run: FaxRun| Scenario { fax: Some(run), default_target: Target::Answer { after_ms: 10, talk_ms: None }, ..Scenario::default() };
+
+    switch.set_originate_scenario(answered(FaxRun::no_fax_tone()));
+    let voice = send("%2B12125551234").await;
+    let first = until(|| async { Some(fax(voice)).filter(|f| f["attempts"] == 1 && f["status"] == "queued") }).await;
+    assert_eq!(
+        (first["result_text"].as_str(), first["result_code"].as_i64()),
+        (Some("Timed out waiting for initial communication"), Some(2)),
+        "{first}"
+    );
+    sb.store().conn().unwrap().execute("UPDATE faxes SET next_attempt_at = '2000-01-01T00:00:00Z' WHERE id = ?1", [voice]).unwrap();
+    let failed = until(|| async { Some(fax(voice)).filter(|f| f["status"] == "failed") }).await;
+    assert_eq!(failed["attempts"], 2, "{failed}");
+    let charged: i64 = sb.store().conn().unwrap().query_row("SELECT COUNT(*) FROM fax_charges", [], |r| r.get(0)).unwrap();
+    assert_eq!(charged, 0, "nothing sent, nothing charged");
+
+    switch.set_originate_scenario(answered(FaxRun { t38_refused: true, ..FaxRun::default() }));
+    let refused = send("%2B12125551235").await;
+    let sent = until(|| async { Some(fax(refused)).filter(|f| f["status"] != "queued" && f["status"] != "sending") }).await;
+    assert_eq!((sent["status"].as_str(), sent["t38"].as_str(), sent["pages"].as_i64()), (Some("sent"), Some("refused"), Some(1)), "{sent}");
+    switch.set_originate_scenario(answered(FaxRun::default()));
+    let t38 = send("%2B12125551236").await;
+    let sent = until(|| async { Some(fax(t38)).filter(|f| f["status"] == "sent") }).await;
+    assert_eq!(sent["t38"], "negotiated", "{sent}");
+}

@@ -1125,6 +1125,7 @@ fn a_fax_sent_from_the_api_goes_out_and_comes_back_in_on_the_fax_line() {
         "{sent}\n{}",
         lab.log()
     );
+    assert_eq!(sent["t38"], "off", "spandsp's fax_t38_status, T.38 not asked for: {sent}");
     let received = wait_for("the fax to arrive", Duration::from_secs(30), || lab.store.faxes(acme, "in", None, 1, 10).ok()?.items.into_iter().next());
     assert_eq!(
         (received["status"].as_str(), received["pages"].as_i64(), received["remote_station"].as_str()),

@@ -53,6 +53,8 @@ pub struct Received {
     pub result_text: String,
     pub rate: Option<i64>,
     pub ecm: Option<bool>,
+    /// spandsp's `fax_t38_status`: off, requested, negotiated, refused.
+    pub t38: Option<String>,
     /// The PDF, relative to the fax directory ('' when no page arrived).
     pub file: String,
     pub call_uuid: String,
@@ -75,7 +77,7 @@ pub struct DueFax {
 
 const FAX_COLUMNS: &str =
     "id, tenant_id, direction, status, extension_id, number, remote_station, pages, result_code, result_text, rate, ecm, file, call_uuid, \
-                           created_at, finished_at, user_id, subject, attempts, next_attempt_at";
+                           created_at, finished_at, user_id, subject, attempts, next_attempt_at, t38";
 
 fn fax_json(r: &rusqlite::Row<'_>) -> rusqlite::Result<serde_json::Value> {
     Ok(serde_json::json!({
@@ -85,7 +87,7 @@ fn fax_json(r: &rusqlite::Row<'_>) -> rusqlite::Result<serde_json::Value> {
         "rate": r.get::<_, Option<i64>>(10)?, "ecm": r.get::<_, Option<bool>>(11)?, "has_document": !r.get::<_, String>(12)?.is_empty(),
         "call_uuid": r.get::<_, String>(13)?, "created_at": r.get::<_, String>(14)?, "finished_at": r.get::<_, Option<String>>(15)?,
         "user_id": r.get::<_, Option<i64>>(16)?, "subject": r.get::<_, String>(17)?, "attempts": r.get::<_, i64>(18)?,
-        "next_attempt_at": r.get::<_, Option<String>>(19)?,
+        "next_attempt_at": r.get::<_, Option<String>>(19)?, "t38": r.get::<_, Option<String>>(20)?,
     }))
 }
 
@@ -180,8 +182,8 @@ impl Store {
             let at = now();
             tx.prepare_cached(
                 "INSERT INTO faxes (tenant_id, direction, status, extension_id, number, remote_station, pages, result_code, result_text, rate, ecm,
-                                    file, call_uuid, created_at, finished_at)
-                 VALUES (?1, 'in', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
+                                    file, call_uuid, created_at, finished_at, t38)
+                 VALUES (?1, 'in', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14)",
             )?
             .execute(rusqlite::params![
                 tenant.0,
@@ -196,7 +198,8 @@ impl Store {
                 f.ecm,
                 f.file,
                 f.call_uuid,
-                at
+                at,
+                f.t38
             ])?;
             let id = tx.last_insert_rowid();
             if let (Some(email), false) = (email, f.file.is_empty()) {
@@ -352,6 +355,7 @@ pub enum Tried {
         remote_station: String,
         rate: Option<i64>,
         ecm: Option<bool>,
+        t38: Option<String>,
         call_uuid: String,
     },
     /// It did not: why (spandsp's result, the call's cause); `retry` when another try may do better.
@@ -440,11 +444,11 @@ impl Store {
             let Some((tenant, attempts)) = row else { return Ok(None) };
             let at = now();
             match how {
-                Tried::Sent { pages, result_code, result_text, remote_station, rate, ecm, call_uuid } => {
+                Tried::Sent { pages, result_code, result_text, remote_station, rate, ecm, t38, call_uuid } => {
                     tx.execute(
                         "UPDATE faxes SET status = 'sent', token = '', pages = ?2, result_code = ?3, result_text = ?4, remote_station = ?5, rate = ?6,
-                                          ecm = ?7, call_uuid = ?8, finished_at = ?9 WHERE id = ?1",
-                        rusqlite::params![id, pages, result_code, result_text, remote_station, rate, ecm, call_uuid, at],
+                                          ecm = ?7, call_uuid = ?8, finished_at = ?9, t38 = ?10 WHERE id = ?1",
+                        rusqlite::params![id, pages, result_code, result_text, remote_station, rate, ecm, call_uuid, at, t38],
                     )?;
                     // Charged once, with the record that says it was sent.
                     super::ledger::charge_fax_in(tx, TenantId(tenant), &format!("out-{id}"), *pages)?;

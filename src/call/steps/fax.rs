@@ -28,6 +28,8 @@ pub(crate) struct Outcome {
     pub remote_station: String,
     pub rate: Option<i64>,
     pub ecm: Option<bool>,
+    /// T.38 off, requested, negotiated or refused (the far end said no, and the fax went on in audio).
+    pub t38: Option<String>,
 }
 
 /// The outcome as the completion (or hangup) event's channel variables carry it.
@@ -42,6 +44,7 @@ pub(crate) fn outcome(ev: &Event) -> Outcome {
         remote_station: var("fax_remote_station_id").unwrap_or_default().chars().filter(|c| !c.is_control()).take(40).collect(),
         rate: num("fax_transfer_rate"),
         ecm: var("fax_ecm_used").map(|v| v == "on"),
+        t38: var("fax_t38_status").filter(|v| ["off", "requested", "negotiated", "refused"].contains(&v.as_str())),
     }
 }
 
@@ -171,6 +174,7 @@ async fn store_received<C: Channel>(call: &mut Call<'_, C>, e: &Extension, dir: 
         result_text: o.result_text,
         rate: o.rate,
         ecm: o.ecm,
+        t38: o.t38,
         file: if pages > 0 { name } else { String::new() },
         call_uuid: call.ch.uuid().to_string(),
     };
@@ -249,6 +253,7 @@ pub(crate) async fn send_job<C: Channel>(env: &crate::call::state::Env, ch: &C, 
             remote_station: o.remote_station,
             rate: o.rate,
             ecm: o.ecm,
+            t38: o.t38,
             call_uuid: uuid.clone(),
         },
         Ok(o) => ended(if o.result_text.is_empty() { "the fax did not go through".into() } else { o.result_text }, o.result_code, true),

@@ -5,7 +5,9 @@
 //! fax_document_transferred_pages, fax_document_total_pages, fax_transfer_rate) and fires
 //! `spandsp::rxfaxresult` / `spandsp::txfaxresult` with the same as headers. `rxfax` writes
 //! the scenario's TIFF (a real file) where it was told; `txfax` reads the file it is given
-//! and counts its pages.
+//! and counts its pages. Failures: the call dropped mid-page (the scenario's hangup, only the
+//! pages before it), no fax machine at the far end ([`FaxRun::no_fax_tone`]), and T.38
+//! refused by the far end (the fax goes on in audio, `fax_t38_status=refused`).
 
 use std::sync::Arc;
 
@@ -27,6 +29,23 @@ pub struct FaxRun {
     pub rate: i64,
     pub ecm: bool,
     pub duration_ms: u64,
+    /// The far end refuses the T.38 re-INVITE spandsp asks for (with
+    /// `fax_enable_t38_request`): the fax goes on over G.711 (mod_spandsp_fax.c:1103,1141
+    /// set T38_MODE_REFUSED and carry on in audio).
+    pub t38_refused: bool,
+}
+
+impl FaxRun {
+    /// A far end that answers but is no fax machine (a person, a voice line): spandsp hears
+    /// no T.30 and gives up (T30_ERR_T0_EXPIRED, 2 in spandsp's t30.h).
+    pub fn no_fax_tone() -> FaxRun {
+        FaxRun {
+            result_code: 2,
+            result_text: "Timed out waiting for initial communication".into(),
+            remote_station: String::new(),
+            ..FaxRun::default()
+        }
+    }
 }
 
 impl Default for FaxRun {
@@ -40,6 +59,7 @@ impl Default for FaxRun {
             rate: 14400,
             ecm: true,
             duration_ms: 50,
+            t38_refused: false,
         }
     }
 }
@@ -122,7 +142,15 @@ pub(super) async fn txfax(core: &Arc<Core>, path: &str) {
 fn phase_e(core: &Arc<Core>, subclass: &str, run: &FaxRun, completed: bool, pages: i64, total: i64) {
     let (code, text) = if completed { (run.result_code, run.result_text.clone()) } else { (49, "The call dropped prematurely".to_string()) };
     let success = if code == 0 { "1" } else { "0" };
+    // get_t38_status (mod_spandsp_fax.c:62): asked for and refused, negotiated, or off.
+    let asked = core.lock().ch.var("fax_enable_t38_request") == Some("true");
+    let t38 = match (asked, run.t38_refused) {
+        (true, true) => "refused",
+        (true, false) => "negotiated",
+        (false, _) => "off",
+    };
     let vars = [
+        ("fax_t38_status", t38.to_string()),
         ("fax_success", success.to_string()),
         ("fax_result_code", code.to_string()),
         ("fax_result_text", text),
