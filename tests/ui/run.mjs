@@ -416,6 +416,12 @@ await check('a fax sent from the Send fax page goes Queued to Sent on Outbound f
   await stats.getByText('Faxes received').waitFor();
   assert.match(await stats.textContent(), /1Faxes received/);
   assert.match(await stats.textContent(), /2Faxes sent/);
+  // The quota card's fax pages moved: two pages sent and one received, each charged once.
+  await page.goto('/#/quota');
+  const faxPages = (await api('GET', '/quota', null, 'tenant')).body.usage.find((u) => u.kind === 'fax_pages');
+  assert.equal(faxPages.used, 3, JSON.stringify(faxPages));
+  await page.locator('[data-card="Fax pages this month"]').waitFor();
+  assert.match(await page.locator('[data-card="Fax pages this month"]').textContent(), new RegExp(`Fax pages this month: 3 of ${faxPages.allocated}`));
   // The refused upload's 422 is the only one.
   assert.deepEqual(errors.filter((e) => !e.includes('status of 422')), []);
   await context.close();
