@@ -3,6 +3,7 @@
 //! becomes a PDF ([`pdf`]: its CCITT data wrapped as it is, with lopdf). No PDF reaches a C
 //! program, and nothing here does I/O: it knows no store, no switch, no HTTP.
 
+pub mod g4;
 pub mod pdf;
 pub mod render;
 pub mod tiff;

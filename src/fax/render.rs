@@ -1,7 +1,7 @@
 //! A PDF's pages as fax pages: each page rendered (hayro) to a 1728-dot-wide bitmap at the
 //! fax's resolution, fitted to the width and turned upright when it is landscape; grey
 //! (images, shading) dithered, text and lines left sharp (no anti-aliasing); then coded
-//! CCITT G4 (the `fax` crate).
+//! CCITT G4 row by row as the dither gives them ([`super::g4`]).
 
 use std::sync::Arc;
 
@@ -141,27 +141,40 @@ fn page_at<'a>(pdf: &'a Pdf, i: usize, resolution: Resolution, cache: &RenderCac
     let (x_scale, y_scale) = if landscape { (sy, sx) } else { (sx, sy) };
     let pixmap = hayro::render(page, cache, &settings, &render, &PixmapSettings { x_scale, y_scale, bg_color: WHITE });
     let (pw, ph) = (pixmap.width() as usize, pixmap.height() as usize);
-    // Luminance over white (the pixmap is premultiplied RGBA).
+    // Luminance over white (the pixmap is premultiplied RGBA); opaque white and black, most
+    // of a page, without the arithmetic.
     let lum = |p: &hayro::vello_cpu::peniko::color::PremulRgba8| -> u8 {
-        let lum = (p.r as u32 * 54 + p.g as u32 * 183 + p.b as u32 * 19) >> 8;
-        (lum + (255 - p.a as u32)).min(255) as u8
+        match (p.r, p.g, p.b, p.a) {
+            (255, 255, 255, 255) => 255,
+            (0, 0, 0, 255) => 0,
+            _ => {
+                let lum = (p.r as u32 * 54 + p.g as u32 * 183 + p.b as u32 * 19) >> 8;
+                (lum + (255 - p.a as u32)).min(255) as u8
+            }
+        }
     };
     let px = pixmap.data();
-    let (gh, bits) = if landscape {
+    let mut g4 = super::g4::Encoder::new(WIDTH);
+    let rows = if landscape {
         let grey: Vec<u8> = px.iter().map(lum).collect();
         let turned = turn(&grey, pw, ph);
-        (pw, dither(ph, pw, WIDTH as usize, |y, row| row.copy_from_slice(&turned[y * ph..(y + 1) * ph])))
+        dither(ph, pw, WIDTH as usize, |y, row| row.copy_from_slice(&turned[y * ph..(y + 1) * ph]), &mut g4);
+        pw
     } else {
-        (
+        dither(
+            pw,
             ph,
-            dither(pw, ph, WIDTH as usize, |y, row| {
+            WIDTH as usize,
+            |y, row| {
                 for (g, p) in row.iter_mut().zip(&px[y * pw..(y + 1) * pw]) {
                     *g = lum(p);
                 }
-            }),
-        )
+            },
+            &mut g4,
+        );
+        ph
     };
-    Ok(encode(&bits, WIDTH, gh as u32, y_dpi))
+    Ok(g4_page(g4.finish(), WIDTH, rows as u32, y_dpi))
 }
 
 /// A `w`×`h` image turned a quarter clockwise (its left edge becomes the top).
@@ -176,24 +189,32 @@ fn turn(px: &[u8], w: usize, h: usize) -> Vec<u8> {
     out
 }
 
-/// Floyd–Steinberg to black (true) and white, `width` dots a row (cropped or padded white),
-/// of `h` rows of `w` greys that `row(y, buf)` fills: pure black and white pass unchanged,
-/// greys become dots.
-fn dither(w: usize, h: usize, width: usize, mut row: impl FnMut(usize, &mut [u8])) -> Vec<bool> {
+/// Floyd–Steinberg to black and white, `width` dots a row (cropped or padded white), of `h`
+/// rows of `w` greys that `row(y, buf)` fills, each row coded into `g4` as it is made (as
+/// its changes: where a run of the other colour starts): pure black and white pass
+/// unchanged, greys become dots.
+fn dither(w: usize, h: usize, width: usize, mut row: impl FnMut(usize, &mut [u8]), g4: &mut super::g4::Encoder) {
     let mut cur = vec![0i16; width + 2];
     let mut next = vec![0i16; width + 2];
     let mut grey = vec![255u8; w];
-    let mut out = vec![false; width * h];
     // Whether an error was carried into the row now being read.
     let mut carried_any = false;
     for y in 0..h {
         row(y, &mut grey);
-        let line = &mut out[y * width..(y + 1) * width];
+        let mut changes = g4.spare();
         // Most of a page is blank paper: a white row with nothing carried into it is white
         // and passes nothing on.
         if !carried_any && grey.iter().all(|g| *g == 255) {
+            g4.changes(changes);
             continue;
         }
+        let mut was_black = false;
+        let mut dot = |x: usize, black: bool| {
+            if black != was_black {
+                changes.push(x as u16);
+                was_black = black;
+            }
+        };
         next.fill(0);
         let mut next_any = false;
         for x in 0..width {
@@ -202,12 +223,12 @@ fn dither(w: usize, h: usize, width: usize, mut row: impl FnMut(usize, &mut [u8]
             // Text is solid: pure white or black with no error carried to it stays as it is
             // and passes none on (the dither's cost is the greys).
             if carried == 0 && (g == 255 || g == 0) {
-                line[x] = g == 0;
+                dot(x, g == 0);
                 continue;
             }
             let v = g as i16 + carried;
             let black = v < 128;
-            line[x] = black;
+            dot(x, black);
             let e = v - if black { 0 } else { 255 };
             if e != 0 {
                 cur[x + 2] += e * 7 / 16;
@@ -219,20 +240,20 @@ fn dither(w: usize, h: usize, width: usize, mut row: impl FnMut(usize, &mut [u8]
         }
         std::mem::swap(&mut cur, &mut next);
         carried_any = next_any;
+        g4.changes(changes);
     }
-    out
 }
 
 /// One page of black (true) and white dots, coded G4.
 pub fn encode(bits: &[bool], width: u32, height: u32, y_dpi: f32) -> Page {
-    let mut enc = fax::encoder::Encoder::new(fax::VecWriter::new());
+    let mut g4 = super::g4::Encoder::new(width);
     for row in bits.chunks(width as usize) {
-        let _ = enc.encode_line(row.iter().map(|&b| if b { fax::Color::Black } else { fax::Color::White }), width);
+        g4.row(row);
     }
-    let data = match enc.finish() {
-        Ok(w) => w.finish(),
-        Err(e) => match e {},
-    };
+    g4_page(g4.finish(), width, height, y_dpi)
+}
+
+fn g4_page(data: Vec<u8>, width: u32, height: u32, y_dpi: f32) -> Page {
     Page {
         width,
         height,
