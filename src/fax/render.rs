@@ -143,22 +143,36 @@ fn page_at<'a>(pdf: &'a Pdf, i: usize, resolution: Resolution, cache: &RenderCac
     let (pw, ph) = (pixmap.width() as usize, pixmap.height() as usize);
     // Luminance over white (the pixmap is premultiplied RGBA); opaque white and black, most
     // of a page, without the arithmetic.
-    let lum = |p: &hayro::vello_cpu::peniko::color::PremulRgba8| -> u8 {
-        match (p.r, p.g, p.b, p.a) {
-            (255, 255, 255, 255) => 255,
-            (0, 0, 0, 255) => 0,
-            _ => {
-                let lum = (p.r as u32 * 54 + p.g as u32 * 183 + p.b as u32 * 19) >> 8;
-                (lum + (255 - p.a as u32)).min(255) as u8
+    let lum = |p: &[u8]| -> u8 {
+        match *p {
+            [255, 255, 255, 255] => 255,
+            [0, 0, 0, 255] => 0,
+            [r, g, b, a] => {
+                let lum = (r as u32 * 54 + g as u32 * 183 + b as u32 * 19) >> 8;
+                (lum + (255 - a as u32)).min(255) as u8
             }
+            _ => 255,
         }
     };
-    let px = pixmap.data();
+    let px = pixmap.data_as_u8_slice();
     let mut g4 = super::g4::Encoder::new(WIDTH);
     let rows = if landscape {
-        let grey: Vec<u8> = px.iter().map(lum).collect();
+        let grey: Vec<u8> = px.chunks_exact(4).map(lum).collect();
         let turned = turn(&grey, pw, ph);
-        dither(ph, pw, WIDTH as usize, |y, row| row.copy_from_slice(&turned[y * ph..(y + 1) * ph]), &mut g4);
+        dither(
+            ph,
+            pw,
+            WIDTH as usize,
+            |y, row| {
+                let from = &turned[y * ph..(y + 1) * ph];
+                if all_white(from) {
+                    return true;
+                }
+                row.copy_from_slice(from);
+                false
+            },
+            &mut g4,
+        );
         pw
     } else {
         dither(
@@ -166,15 +180,28 @@ fn page_at<'a>(pdf: &'a Pdf, i: usize, resolution: Resolution, cache: &RenderCac
             ph,
             WIDTH as usize,
             |y, row| {
-                for (g, p) in row.iter_mut().zip(&px[y * pw..(y + 1) * pw]) {
+                let from = &px[y * pw * 4..(y + 1) * pw * 4];
+                // Blank paper, told by its bytes before any luminance is worked out.
+                if all_white(from) {
+                    return true;
+                }
+                for (g, p) in row.iter_mut().zip(from.chunks_exact(4)) {
                     *g = lum(p);
                 }
+                false
             },
             &mut g4,
         );
         ph
     };
     Ok(g4_page(g4.finish(), WIDTH, rows as u32, y_dpi))
+}
+
+/// Whether every byte is 255 (white greys, opaque white pixels): an AND over blocks, which
+/// the compiler turns into vector instructions (a byte-by-byte `all` stops at the first
+/// dark byte, and cannot be).
+fn all_white(b: &[u8]) -> bool {
+    b.chunks(64).all(|c| c.iter().fold(0xFF, |a, &x| a & x) == 0xFF)
 }
 
 /// A `w`×`h` image turned a quarter clockwise (its left edge becomes the top).
@@ -190,23 +217,26 @@ fn turn(px: &[u8], w: usize, h: usize) -> Vec<u8> {
 }
 
 /// Floyd–Steinberg to black and white, `width` dots a row (cropped or padded white), of `h`
-/// rows of `w` greys that `row(y, buf)` fills, each row coded into `g4` as it is made (as
-/// its changes: where a run of the other colour starts): pure black and white pass
-/// unchanged, greys become dots.
-fn dither(w: usize, h: usize, width: usize, mut row: impl FnMut(usize, &mut [u8]), g4: &mut super::g4::Encoder) {
+/// rows of `w` greys that `row(y, buf)` fills (or answers true, leaving it, when the row is
+/// all white), each row coded into `g4` as it is made (as its changes: where a run of the
+/// other colour starts): pure black and white pass unchanged, greys become dots.
+fn dither(w: usize, h: usize, width: usize, mut row: impl FnMut(usize, &mut [u8]) -> bool, g4: &mut super::g4::Encoder) {
     let mut cur = vec![0i16; width + 2];
     let mut next = vec![0i16; width + 2];
     let mut grey = vec![255u8; w];
     // Whether an error was carried into the row now being read.
     let mut carried_any = false;
     for y in 0..h {
-        row(y, &mut grey);
+        let white = row(y, &mut grey);
         let mut changes = g4.spare();
         // Most of a page is blank paper: a white row with nothing carried into it is white
         // and passes nothing on.
-        if !carried_any && grey.iter().all(|g| *g == 255) {
+        if !carried_any && white {
             g4.changes(changes);
             continue;
+        }
+        if white {
+            grey.fill(255);
         }
         let mut was_black = false;
         let mut dot = |x: usize, black: bool| {
