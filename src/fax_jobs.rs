@@ -5,11 +5,14 @@
 //! `txfax` and records how the try ended (`call::steps::fax::send_job`). A try the switch could
 //! not connect (busy, no answer, a refused number) is ended here with the cause.
 //!
-//! Every try is counted against the tenant's transaction limits; a prepaid tenant with no
-//! credit left waits; the caps are the call's own (its admission takes the tenant's and the
-//! trunk's slots), and a job whose tenant or trunk is at its cap now is put off uncounted
-//! before anyone is dialed (the far machine is not rung only to be hung up on). A try under way when switchboard stopped is ended as a failure to retry:
-//! the call it started had its socket cut, so the switch hung it up.
+//! Every try is counted against the tenant's transaction limits; a disabled tenant's, or a
+//! prepaid tenant's with no credit left, fails with that reason and is retried later. The
+//! caps are the call's own (its admission takes the tenant's and the trunk's slots), and a
+//! job whose tenant or trunk is at its cap now waits, uncounted, before anyone is dialed
+//! (the far machine is not rung only to be hung up on). A try under way when switchboard
+//! stopped is ended as a failure to retry: the call it started had its socket cut, so the
+//! switch hung it up; and a try whose call the switch no longer has, with nothing said, is
+//! ended the same way ([`watch`]).
 
 use std::time::Duration;
 

@@ -126,6 +126,23 @@ async fn a_received_fax_is_mailed_with_its_pdf() {
     let mut s = from_trunk(DID, "+15559876543\r\nBcc: x@evil.test");
     s.fax = Some(FaxRun { tiff: fixture(1).to_string_lossy().into(), ..Default::default() });
     call(&p, s).await;
+    // The relay is down: the mail is tried, counted, and put off (1 minute, then 2, 4 …).
+    let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let refused = switchboard::config::Smtp {
+        relay: "127.0.0.1".into(),
+        port: down.port(),
+        from: "pbx@switchboard.test".into(),
+        security: switchboard::config::SmtpSecurity::None,
+        ..Default::default()
+    };
+    let now = jiff::Timestamp::now();
+    assert_eq!(switchboard::alerts::faxes_once(&p.store, &refused, &p.fax_dir, now).await.unwrap(), 0);
+    let (attempts, error): (i64, String) =
+        p.store.conn().unwrap().query_row("SELECT attempts, last_error FROM fax_deliveries", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    assert_eq!(attempts, 1);
+    assert!(!error.is_empty());
+    assert!(p.store.due_fax_deliveries(&now.to_string(), 10).unwrap().is_empty(), "not due again at once");
+    let later = now + jiff::SignedDuration::from_secs(120);
     let sink = common::smtp::Sink::start().await;
     let cfg = switchboard::config::Smtp {
         relay: "127.0.0.1".into(),
@@ -134,8 +151,8 @@ async fn a_received_fax_is_mailed_with_its_pdf() {
         security: switchboard::config::SmtpSecurity::None,
         ..Default::default()
     };
-    let sent = switchboard::alerts::faxes_once(&p.store, &cfg, &p.fax_dir, jiff::Timestamp::now()).await.unwrap();
-    assert_eq!(sent, 1);
+    let sent = switchboard::alerts::faxes_once(&p.store, &cfg, &p.fax_dir, later).await.unwrap();
+    assert_eq!(sent, 1, "retried once due, and taken");
     let mails = sink.mails();
     assert_eq!(mails.len(), 1);
     let m = &mails[0];
@@ -143,7 +160,7 @@ async fn a_received_fax_is_mailed_with_its_pdf() {
     assert!(m.data.contains("application/pdf") && m.data.contains("fax-1.pdf"), "{}", &m.data[..m.data.len().min(2000)]);
     assert!(!m.data.lines().any(|l| l.to_ascii_lowercase().starts_with("bcc:")), "a caller ID cannot add a header");
     // Sent once: nothing is due any more.
-    assert_eq!(switchboard::alerts::faxes_once(&p.store, &cfg, &p.fax_dir, jiff::Timestamp::now()).await.unwrap(), 0);
+    assert_eq!(switchboard::alerts::faxes_once(&p.store, &cfg, &p.fax_dir, later + jiff::SignedDuration::from_secs(3600)).await.unwrap(), 0);
 }
 
 /// Over HTTP: the inbound log and the PDF for the tenant admin and for the line's user;
