@@ -141,18 +141,12 @@ fn page_at<'a>(pdf: &'a Pdf, i: usize, resolution: Resolution, cache: &RenderCac
     let (x_scale, y_scale) = if landscape { (sy, sx) } else { (sx, sy) };
     let pixmap = hayro::render(page, cache, &settings, &render, &PixmapSettings { x_scale, y_scale, bg_color: WHITE });
     let (pw, ph) = (pixmap.width() as usize, pixmap.height() as usize);
-    // Luminance over white (the pixmap is premultiplied RGBA); opaque white and black, most
-    // of a page, without the arithmetic.
+    // Luminance over white (the pixmap is premultiplied RGBA).
+    // (Weights summing to 256: opaque white is exactly 255, opaque black 0. No branch, so
+    // a row's worth is worked out in vector instructions.)
     let lum = |p: &[u8]| -> u8 {
-        match *p {
-            [255, 255, 255, 255] => 255,
-            [0, 0, 0, 255] => 0,
-            [r, g, b, a] => {
-                let lum = (r as u32 * 54 + g as u32 * 183 + b as u32 * 19) >> 8;
-                (lum + (255 - a as u32)).min(255) as u8
-            }
-            _ => 255,
-        }
+        let lum = (p[0] as u32 * 54 + p[1] as u32 * 183 + p[2] as u32 * 19) >> 8;
+        (lum + (255 - p[3] as u32)).min(255) as u8
     };
     let px = pixmap.data_as_u8_slice();
     let mut g4 = super::g4::Encoder::new(WIDTH);
@@ -185,8 +179,15 @@ fn page_at<'a>(pdf: &'a Pdf, i: usize, resolution: Resolution, cache: &RenderCac
                 if all_white(from) {
                     return true;
                 }
-                for (g, p) in row.iter_mut().zip(from.chunks_exact(4)) {
-                    *g = lum(p);
+                // Block by block: paper is told by its bytes, only ink is weighed.
+                for (gs, ps) in row.chunks_mut(BLOCK).zip(from.chunks(BLOCK * 4)) {
+                    if all_white(ps) {
+                        gs.fill(255);
+                    } else {
+                        for (g, p) in gs.iter_mut().zip(ps.chunks_exact(4)) {
+                            *g = lum(p);
+                        }
+                    }
                 }
                 false
             },
@@ -216,6 +217,9 @@ fn turn(px: &[u8], w: usize, h: usize) -> Vec<u8> {
     out
 }
 
+/// Dots the dither looks at together when nothing changes in them.
+const BLOCK: usize = 16;
+
 /// Floyd–Steinberg to black and white, `width` dots a row (cropped or padded white), of `h`
 /// rows of `w` greys that `row(y, buf)` fills (or answers true, leaving it, when the row is
 /// all white), each row coded into `g4` as it is made (as its changes: where a run of the
@@ -239,26 +243,34 @@ fn dither(w: usize, h: usize, width: usize, mut row: impl FnMut(usize, &mut [u8]
             grey.fill(255);
         }
         let mut was_black = false;
-        let mut dot = |x: usize, black: bool| {
-            if black != was_black {
-                changes.push(x as u16);
-                was_black = black;
-            }
-        };
+        let solid = w.min(width);
         next.fill(0);
         let mut next_any = false;
-        for x in 0..width {
+        let mut x = 0;
+        while x < width {
+            // A block of the colour the row is in, with nothing carried into it, changes
+            // nothing and passes nothing on: skipped whole (most of a text row is paper).
+            if x + BLOCK <= solid {
+                let run = if was_black { 0 } else { 255 };
+                if grey[x..x + BLOCK].iter().fold(true, |a, &g| a & (g == run)) && cur[x + 1..x + 1 + BLOCK].iter().fold(true, |a, &c| a & (c == 0)) {
+                    x += BLOCK;
+                    continue;
+                }
+            }
             let g = grey.get(x).copied().unwrap_or(255);
             let carried = cur[x + 1];
             // Text is solid: pure white or black with no error carried to it stays as it is
             // and passes none on (the dither's cost is the greys).
+            let black = if carried == 0 && (g == 255 || g == 0) { g == 0 } else { (g as i16 + carried) < 128 };
+            if black != was_black {
+                changes.push(x as u16);
+                was_black = black;
+            }
             if carried == 0 && (g == 255 || g == 0) {
-                dot(x, g == 0);
+                x += 1;
                 continue;
             }
             let v = g as i16 + carried;
-            let black = v < 128;
-            dot(x, black);
             let e = v - if black { 0 } else { 255 };
             if e != 0 {
                 cur[x + 2] += e * 7 / 16;
@@ -267,6 +279,7 @@ fn dither(w: usize, h: usize, width: usize, mut row: impl FnMut(usize, &mut [u8]
                 next[x + 2] += e / 16;
                 next_any = true;
             }
+            x += 1;
         }
         std::mem::swap(&mut cur, &mut next);
         carried_any = next_any;
