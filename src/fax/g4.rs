@@ -157,7 +157,7 @@ mod tests {
             seed
         };
         let mut rows: Vec<Vec<bool>> = vec![vec![false; 1728], vec![true; 1728]];
-        rows.push((0..1728).map(|x| x < 3 || x > 1700).collect());
+        rows.push((0..1728).map(|x| !(3..=1700).contains(&x)).collect());
         rows.push((0..1728).map(|x| (x / 7) % 3 == 0).collect());
         rows.push((0..1728).map(|x| (100..1600).contains(&x)).collect());
         for _ in 0..300 {

@@ -60,7 +60,9 @@ impl Store {
     /// (`active`: routed, to something that still exists).
     pub fn dids_with_routes(&self, tenant: TenantId) -> Result<Vec<serde_json::Value>> {
         let c = self.conn()?;
-        let rows: Vec<(i64, String, String, Option<i64>, Option<String>)> = c
+        // id, number, description, inbound route, its destination
+        type Row = (i64, String, String, Option<i64>, Option<String>);
+        let rows: Vec<Row> = c
             .prepare_cached(
                 "SELECT d.id, d.number, d.description, r.id, r.destination FROM dids d LEFT JOIN inbound_routes r ON r.did_id = d.id AND r.tenant_id = d.tenant_id
                  WHERE d.tenant_id = ?1 ORDER BY d.number",
