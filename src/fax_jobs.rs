@@ -185,6 +185,10 @@ fn prepare(st: &Store, job: &FaxJob, in_use: &InUse) -> Result<ApiCommand, Prep>
     if !st.start_fax_try(job.id, &job.token).map_err(fail)? {
         return Err(Prep::Gone);
     }
+    // Listed after it was queued: never dialed.
+    if let Some(listed) = st.dnc_listing(job.tenant, &job.number).map_err(fail)? {
+        return Err(Prep::Never(format!("on the do-not-contact list ({listed})")));
+    }
     if !tenant.enabled {
         return Err(Prep::Later("the tenant is disabled".into()));
     }

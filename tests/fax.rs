@@ -720,3 +720,60 @@ async fn no_fax_tone_fails_the_try_with_spandsp_s_reason_and_t38_refused_still_s
     let sent = until(|| async { Some(fax(t38)).filter(|f| f["status"] == "sent") }).await;
     assert_eq!(sent["t38"], "negotiated", "{sent}");
 }
+
+/// The do-not-contact list: numbers and prefixes listed over HTTP or imported from a CSV
+/// (with a report of each refused row) and exported; a fax to a listed number is refused
+/// when sent, and one queued before its number was listed is failed, never dialed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_number_on_the_do_not_contact_list_is_never_faxed() {
+    let (switch, sb) = common::process::demo_beside_switch("fax-dnc").await;
+    let admin = common::process::login(sb.http, "tenant@acme.test", "Demo-Tenant-2026").await;
+    let req = |m: &'static str, path: &str, body: Vec<u8>| {
+        let (admin, path) = (admin.clone(), path.to_string());
+        async move { common::api::request(sb.http, m, &path, Some(&admin), &body).await }
+    };
+    let doc = common::pdf::pages(&[(612.0, 792.0, "0 g 72 72 200 200 re f".into())]);
+
+    let (st, v) = req("POST", "/api/v1/fax-dnc", json!({ "number": "+1 (212) 555-1234", "note": "asked us to stop" }).to_string().into_bytes()).await;
+    assert_eq!((st, v["number"].as_str()), (201, Some("+12125551234")), "{v}");
+    let listed = v["id"].as_i64().unwrap();
+    let (st, v) = req("POST", "/api/v1/fax-dnc", json!({ "number": "+12125551234" }).to_string().into_bytes()).await;
+    assert_eq!((st, v["field"].as_str()), (422, Some("number")), "listed once: {v}");
+    assert_eq!(req("POST", "/api/v1/fax-dnc", json!({ "number": "+1900", "prefix": true }).to_string().into_bytes()).await.0, 201);
+
+    // Refused at the door, the entry named; nothing queued.
+    for (number, why) in [("%2B12125551234", "+12125551234"), ("12125551234", "+12125551234"), ("%2B19005550000", "numbers beginning +1900")] {
+        let (st, v) = req("POST", &format!("/api/v1/faxes/outbound?number={number}"), doc.clone()).await;
+        assert_eq!((st, v["field"].as_str()), (422, Some("number")), "{v}");
+        assert!(v["message"].as_str().unwrap().contains(why), "{v}");
+    }
+    assert_eq!(req("GET", "/api/v1/faxes/outbound", Vec::new()).await.1["total"], 0);
+
+    // Listed after it was queued: failed for good with the reason, and nobody dialed.
+    let queued = switchboard::store::fax::Outgoing { number: "+19005551111".into(), tiff: "1/out-x.tif".into(), pages: 1, ..Default::default() };
+    let id = sb.store().queue_fax(switchboard::store::TenantId(1), &queued).unwrap();
+    let failed =
+        until(|| async { Some(sb.store().fax(switchboard::store::TenantId(1), id, None).unwrap().0).filter(|f| f["status"] == "failed") }).await;
+    assert_eq!(failed["result_text"], "on the do-not-contact list (numbers beginning +1900)", "{failed}");
+    assert!(switch.conversations().is_empty(), "nobody was dialed");
+
+    // Import: a header, a good row, a bad one, one already listed, a prefix.
+    let csv = "number,prefix,note\n+44 20 7946 0000,,\"client, London\"\nnot a number,,\n+12125551234,,again\n+44,1,UK\n";
+    let (st, report) = req("POST", "/api/v1/fax-dnc/import", csv.as_bytes().to_vec()).await;
+    assert_eq!(st, 200, "{report}");
+    assert_eq!((report["added"].as_u64(), report["duplicates"].as_u64()), (Some(2), Some(1)), "{report}");
+    assert_eq!(report["refused"].as_array().map(|r| r.iter().map(|x| x["row"].clone()).collect::<Vec<_>>()), Some(vec![json!(2)]), "{report}");
+    let (st, list) = req("GET", "/api/v1/fax-dnc?q=London", Vec::new()).await;
+    assert_eq!((st, list["total"].as_i64(), list["items"][0]["number"].as_str()), (200, Some(1), Some("+442079460000")), "{list}");
+    let export = common::api::request_raw(sb.http, "GET", "/api/v1/fax-dnc/export", Some(&admin)).await;
+    let export = String::from_utf8(export).unwrap();
+    assert!(
+        export.starts_with("number,prefix,note\n") && export.contains("+442079460000,0,\"client, London\"\n") && export.contains("+44,1,UK\n"),
+        "{export}"
+    );
+
+    // Off the list: sendable again.
+    assert_eq!(req("DELETE", &format!("/api/v1/fax-dnc/{listed}"), Vec::new()).await.0, 204);
+    let (st, v) = req("POST", "/api/v1/faxes/outbound?number=%2B12125551234", doc).await;
+    assert_eq!(st, 201, "{v}");
+}

@@ -71,6 +71,9 @@ pub fn send(api: &Api, req: &Req) -> ApiResult<Reply> {
     let t = req.tenant_of()?;
     let number = req.query("number").map(str::trim).filter(|n| !n.is_empty()).ok_or_else(|| ApiError::invalid("number", "required"))?.to_string();
     crate::pbx::dial::dial_number(&number).map_err(|e| ApiError::invalid("number", e))?;
+    if let Some(listed) = api.store.dnc_listing(t, &number)? {
+        return Err(ApiError::invalid("number", format!("on the do-not-contact list ({listed})")));
+    }
     let routes = api.store.outbound_routes(t)?;
     match crate::pbx::plan::outbound(routes, &number) {
         Some((route, _)) if !route.trunks.is_empty() => {}

@@ -4,6 +4,7 @@
 //! `/freeswitch/xml` ([`freeswitch`]), and desk phones' files at `/provision/` ([`provision`]).
 
 pub mod auth;
+pub mod dnc;
 pub mod error;
 pub mod fax;
 pub mod freeswitch;

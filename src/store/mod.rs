@@ -13,6 +13,7 @@ pub mod billing;
 pub mod branding;
 pub mod cdr;
 pub mod fax;
+pub mod fax_dnc;
 pub mod fax_documents;
 pub mod freeswitch;
 pub mod ledger;
@@ -59,6 +60,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../sql/0012_queue_calls.sql"),
     include_str!("../../sql/0013_fax.sql"),
     include_str!("../../sql/0014_fax_documents.sql"),
+    include_str!("../../sql/0015_fax_dnc.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

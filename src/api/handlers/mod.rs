@@ -10,7 +10,7 @@
 mod me;
 mod meta;
 mod moh;
-mod records;
+pub(crate) mod records;
 mod resources;
 mod sign_in;
 mod tenants;

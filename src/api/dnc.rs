@@ -1,0 +1,107 @@
+//! The do-not-contact list over HTTP (Fax → Contacts → Contact DNC; the `contacts` token):
+//! list and search, add, delete, import a CSV (a report row by row), export. The list is the
+//! tenant's, one for all its users; it is enforced where faxes are queued and dialed.
+
+use serde_json::json;
+
+use super::error::{ApiError, ApiResult};
+use super::handlers::audit;
+use super::router::{Api, Reply, Req};
+use crate::store::fax_dnc::Entry;
+
+pub const ENTRY_DOC: &[(&str, &str, bool)] = &[
+    ("number", "a number in E.164 (+12125550199), or with prefix a beginning (+1900)", true),
+    ("prefix", "true: every number that begins with it", false),
+    ("note", "why it is listed (200 characters)", false),
+];
+
+/// The most bytes an imported list may have.
+const MAX_IMPORT: u64 = 10 << 20;
+
+/// `GET /fax-dnc?q=&page=&per_page=`.
+pub fn list(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let t = req.tenant_of()?;
+    let page = req.query_i64("page")?.unwrap_or(1).clamp(1, u32::MAX as i64) as u32;
+    let per_page = req.query_i64("per_page")?.unwrap_or(50).clamp(1, 1000) as u32;
+    Reply::ok(api.store.dnc(t, req.query("q"), page, per_page)?)
+}
+
+/// `POST /fax-dnc`.
+pub fn add(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let p = req.principal()?;
+    let t = req.tenant_of()?;
+    let e: Entry = req.parse()?;
+    let v = api.store.add_dnc(t, &e)?;
+    audit(api, Some(p), Some(t), "create", format!("fax-dnc/{}", v["id"]), format!("{}", v["number"].as_str().unwrap_or("")));
+    Reply::created(v)
+}
+
+/// `DELETE /fax-dnc/{id}`.
+pub fn delete(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let p = req.principal()?;
+    let t = req.tenant_of()?;
+    api.store.delete_dnc(t, req.id())?;
+    audit(api, Some(p), Some(t), "delete", format!("fax-dnc/{}", req.id()), String::new());
+    Reply::no_content()
+}
+
+/// `POST /fax-dnc/import` with a CSV as the body: `number[,prefix][,note]` a row, a header
+/// row allowed (its first cell "number"), prefix `1`/`true`/`yes`. Good rows are added in
+/// one transaction; the answer counts them and names each refused row and why.
+pub fn import(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let p = req.principal()?;
+    let t = req.tenant_of()?;
+    let upload = req.upload.as_ref().filter(|u| u.len > 0).ok_or_else(|| ApiError::invalid("body", "the CSV is missing"))?;
+    if upload.len > MAX_IMPORT {
+        return Err(ApiError::invalid("body", format!("the list is larger than {} MiB", MAX_IMPORT >> 20)));
+    }
+    let file = std::fs::File::open(upload.file.path()).map_err(|e| ApiError::Internal(format!("the upload: {e}")))?;
+    let mut rows = Vec::new();
+    let mut unreadable = Vec::new();
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).trim(csv::Trim::All).from_reader(file);
+    for (i, rec) in reader.records().enumerate() {
+        match rec {
+            Ok(r) if i == 0 && r.get(0).is_some_and(|c| c.trim_start_matches('\u{feff}').eq_ignore_ascii_case("number")) => continue,
+            Ok(r) => rows.push(Entry {
+                number: r.get(0).unwrap_or("").trim_start_matches('\u{feff}').to_string(),
+                prefix: matches!(r.get(1).unwrap_or("").to_ascii_lowercase().as_str(), "1" | "true" | "yes"),
+                note: r.get(2).unwrap_or("").to_string(),
+            }),
+            Err(e) => unreadable.push((rows.len() + 1, format!("not CSV: {e}"))),
+        }
+    }
+    let mut report = api.store.import_dnc(t, &rows)?;
+    report.refused.extend(unreadable);
+    report.refused.sort();
+    audit(
+        api,
+        Some(p),
+        Some(t),
+        "import",
+        "fax-dnc".into(),
+        format!("{} added, {} already listed, {} refused", report.added, report.duplicates, report.refused.len()),
+    );
+    Reply::ok(json!({
+        "added": report.added, "duplicates": report.duplicates,
+        "refused": report.refused.iter().map(|(row, why)| json!({ "row": row, "reason": why })).collect::<Vec<_>>(),
+    }))
+}
+
+/// `GET /fax-dnc/export`: the whole list as CSV, as import reads it.
+pub fn export(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let t = req.tenant_of()?;
+    let mut out = String::from("number,prefix,note\n");
+    let mut page = 1;
+    loop {
+        let p = api.store.dnc(t, None, page, 1000)?;
+        for e in &p.items {
+            let field = super::handlers::records::csv_field;
+            out.push_str(&format!("{},{},{}\n", field(&e["number"]), if e["prefix"] == true { 1 } else { 0 }, field(&e["note"])));
+        }
+        if p.items.len() < 1000 {
+            break;
+        }
+        page += 1;
+    }
+    Ok(Reply { status: warp::http::StatusCode::OK, body: None, raw: Some(("text/csv; charset=utf-8", out.into_bytes())) })
+}
