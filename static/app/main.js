@@ -27,7 +27,7 @@ const SIMPLE = {
 };
 
 /// Fax pages: #/fax/<name> → the function of pages/fax.js.
-const FAX = { send: 'send', outbound: 'outbound', inbound: 'inbound', documents: 'documents', dids: 'dids', settings: 'settings' };
+const FAX = { send: 'send', outbound: 'outbound', inbound: 'inbound', documents: 'documents', dids: 'dids', settings: 'settings', dnc: 'dnc' };
 
 /// Menu: section, label, hash, and the API route that decides whether it shows.
 const MENU = [
@@ -64,6 +64,7 @@ const MENU = [
   ['Fax', 'Fax documents', '#/fax/documents', 'GET /fax-documents'],
   ['Fax', 'My DIDs', '#/fax/dids', 'GET /faxes/inbound'],
   ['Fax', 'Fax settings', '#/fax/settings', 'GET /fax-settings'],
+  ['Fax', 'Contact DNC', '#/fax/dnc', 'GET /fax-dnc'],
   ['Reports', 'Call records', '#/cdrs', 'GET /cdrs'],
   ['Reports', 'Statistics', '#/statistics', 'GET /usage'],
   ['Billing', 'Packages', '#/r/packages', 'GET /packages'],

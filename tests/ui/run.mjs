@@ -29,7 +29,7 @@ const MENUS = {
     'Payments', 'Billing quota', 'Billing usage', 'My account'],
   tenant: ['Dashboard', 'Users', 'Branding', 'Announcements', 'Activity log', 'Trunks', 'Outbound routes', 'DID numbers', 'Extensions', 'Devices',
     'Device profiles', 'Ring groups', 'Call queues', 'Queue monitor', 'IVR menus', 'Voicemail', 'Conferences', 'Follow me', 'Inbound routes', 'Time conditions', 'Call flows',
-    'Call block', 'Music on hold', 'Feature codes', 'Realtime monitor', 'Route explain', 'Send fax', 'Outbound fax', 'Inbound fax', 'Fax documents', 'My DIDs', 'Fax settings',
+    'Call block', 'Music on hold', 'Feature codes', 'Realtime monitor', 'Route explain', 'Send fax', 'Outbound fax', 'Inbound fax', 'Fax documents', 'My DIDs', 'Fax settings', 'Contact DNC',
     'Call records', 'Statistics', 'Rate plans', 'Payments', 'Billing quota', 'Billing usage', 'My account'],
   agent: ['Dashboard', 'Extensions', 'Call queues', 'Queue monitor', 'Feature codes', 'Call records', 'Billing quota', 'My account'],
   user: ['Dashboard', 'Extensions', 'Follow me', 'Feature codes', 'Send fax', 'Outbound fax', 'Inbound fax', 'Fax documents', 'My DIDs', 'Call records', 'Billing quota',
@@ -424,6 +424,32 @@ await check('a fax sent from the Send fax page goes Queued to Sent on Outbound f
   assert.match(await page.locator('[data-card="Fax pages this month"]').textContent(), new RegExp(`Fax pages this month: 3 of ${faxPages.allocated}`));
   // The refused upload's 422 is the only one.
   assert.deepEqual(errors.filter((e) => !e.includes('status of 422')), []);
+  await context.close();
+});
+
+await check('Contact DNC: a number added on the page is refused on Send fax; an imported list reports its bad rows', async () => {
+  const { context, page, errors } = await open();
+  await login(page, 'tenant');
+  await page.goto('/#/fax/dnc');
+  await page.getByText('No numbers listed').waitFor();
+  await page.getByLabel('Number', { exact: true }).fill('+1 212 555 7777');
+  await page.getByLabel('Note', { exact: true }).fill('asked us to stop');
+  await page.getByRole('button', { name: 'Add', exact: true }).click();
+  await page.locator('table[aria-label="Do not contact"] tbody tr', { hasText: '+12125557777' }).waitFor();
+  await page.getByLabel('CSV file (number, prefix, note)').setInputFiles({ name: 'dnc.csv', mimeType: 'text/csv',
+    buffer: Buffer.from('number,prefix,note\n+442079460000,,London\nnot a number,,\n+1900,1,premium\n') });
+  await page.getByRole('button', { name: 'Import' }).click();
+  await page.getByText('2 added, 0 already listed, 1 refused.').waitFor();
+  assert.match(await page.locator('ul.refused').textContent(), /Row 2: must be/);
+  assert.equal(await page.locator('table[aria-label="Do not contact"] tbody tr').count(), 3);
+  await page.goto('/#/fax/send');
+  await page.getByLabel('Fax number').fill('+12125557777');
+  await page.getByLabel('PDF to upload').setInputFiles({ name: 'x.pdf', mimeType: 'application/pdf', buffer: tinyPdf('Not for them') });
+  await page.getByRole('button', { name: 'Send fax' }).click();
+  await page.getByRole('alert').filter({ hasText: 'on the do-not-contact list (+12125557777)' }).waitFor();
+  assert.deepEqual(errors.filter((e) => !e.includes('status of 422')), []);
+  // Off the list again, for the checks after this one.
+  for (const d of (await api('GET', '/fax-dnc', null, 'tenant')).body.items) await api('DELETE', `/fax-dnc/${d.id}`, null, 'tenant');
   await context.close();
 });
 

@@ -1,6 +1,7 @@
 // Fax: Send Fax (a PDF, uploaded or from Fax Documents, to a number), Outbound Fax
 // (statuses updated live, in place), Inbound Fax (open a received fax's PDF in the
-// browser), Fax Documents (the library of PDFs to send) and Fax Settings.
+// browser), Fax Documents (the library of PDFs to send), My DIDs, Fax Settings and the
+// do-not-contact list.
 
 import { api, ApiError, get, tokens } from '../api.js';
 import { h, page, refusal } from '../ui.js';
@@ -238,4 +239,70 @@ export async function settings(ctx) {
     }
   });
   page('Fax settings', status, form);
+}
+
+/// Contact DNC: numbers (and prefixes) no fax is sent to; add, search, delete, import a CSV
+/// (the report names each refused row), export.
+export async function dnc(ctx) {
+  stop();
+  const status = h('p', { role: 'status' });
+  const tbody = h('tbody');
+  const empty = h('p', { class: 'empty' }, 'No numbers listed: add one, or import a list.');
+  const table = h('table', { 'aria-label': 'Do not contact' }, h('thead', {}, h('tr', {}, ['Number', 'Covers', 'Note', 'Added', ''].map((c) => h('th', {}, c)))), tbody);
+  const search = h('input', { type: 'search', 'aria-label': 'Search the list', placeholder: 'Number or note' });
+  async function render() {
+    let list;
+    try { list = await get(`/fax-dnc?per_page=1000&${new URLSearchParams({ q: search.value.trim() })}`); } catch (e) { if (e instanceof ApiError) { refusal('Contact DNC', e); return; } throw e; }
+    syncRows(tbody, list.items, (d) => [d.number, d.prefix ? 'every number beginning so' : 'this number', d.note, d.created_at,
+      h('button', { type: 'button', class: 'danger', onclick: async () => {
+        if (!confirm(`Take ${d.number} off the list? Faxes to it can be sent again.`)) return;
+        try { await api('DELETE', `/fax-dnc/${d.id}`); status.textContent = `${d.number} is off the list.`; await render(); } catch (x) { status.textContent = x.message; }
+      } }, 'Remove')]);
+    empty.hidden = list.items.length > 0;
+    table.hidden = list.items.length === 0;
+  }
+  search.addEventListener('input', () => render());
+  const add = h('form', { class: 'card', 'aria-label': 'Add to the list' },
+    h('div', { class: 'field' }, h('label', { for: 'dnc-number' }, 'Number'), h('input', { id: 'dnc-number', name: 'number', type: 'tel', required: true, placeholder: '+12125550199' })),
+    h('label', {}, h('input', { type: 'checkbox', name: 'prefix' }), ' Every number beginning with it'),
+    h('div', { class: 'field' }, h('label', { for: 'dnc-note' }, 'Note'), h('input', { id: 'dnc-note', name: 'note', maxlength: 200 })),
+    h('p', { class: 'error', role: 'alert' }),
+    h('button', { type: 'submit', class: 'primary' }, 'Add'));
+  add.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const err = add.querySelector('.error');
+    err.textContent = '';
+    try {
+      const d = await api('POST', '/fax-dnc', { number: add.elements.number.value.trim(), prefix: add.elements.prefix.checked, note: add.elements.note.value });
+      status.textContent = `${d.number} is on the list.`;
+      add.reset();
+      await render();
+    } catch (x) { err.textContent = x.message; }
+  });
+  const report = h('div', { 'aria-live': 'polite' });
+  const importForm = h('form', { class: 'card', 'aria-label': 'Import a list' },
+    h('div', { class: 'field' }, h('label', { for: 'dnc-file' }, 'CSV file (number, prefix, note)'), h('input', { id: 'dnc-file', name: 'file', type: 'file', accept: '.csv,text/csv', required: true })),
+    h('button', { type: 'submit' }, 'Import'), ' ',
+    h('button', { type: 'button', onclick: () => {
+      const sample = new Blob(['number,prefix,note\n+12125550199,0,asked us to stop\n+1900,1,premium numbers\n'], { type: 'text/csv' });
+      h('a', { href: URL.createObjectURL(sample), download: 'dnc-sample.csv' }).click();
+    } }, 'Sample CSV'), ' ',
+    h('button', { type: 'button', onclick: async () => {
+      const r = await fetch('/api/v1/fax-dnc/export', { headers: { authorization: `Bearer ${tokens().access}` } });
+      if (!r.ok) { status.textContent = `The list could not be exported (${r.status}).`; return; }
+      const a = h('a', { href: URL.createObjectURL(await r.blob()), download: 'do-not-contact.csv' });
+      a.click();
+    } }, 'Export'),
+    report);
+  importForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      const r = await api('POST', '/fax-dnc/import', new Blob([await importForm.elements.file.files[0].arrayBuffer()], { type: 'text/csv' }));
+      report.replaceChildren(h('p', {}, `${r.added} added, ${r.duplicates} already listed, ${r.refused.length} refused.`),
+        r.refused.length ? h('ul', { class: 'refused' }, r.refused.map((x) => h('li', {}, `Row ${x.row}: ${x.reason}`))) : '');
+      await render();
+    } catch (x) { report.replaceChildren(h('p', { class: 'error' }, x.message)); }
+  });
+  page('Contact DNC', status, h('p', {}, 'No fax is sent to a number on this list, one by one or in a campaign.'), add, importForm, search, empty, table);
+  await render();
 }
