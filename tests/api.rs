@@ -424,6 +424,8 @@ fn minimal(name: &str, t: i64) -> Value {
             json!({ "name": "F", "feature_code": "30", "day_destination": { "type": "hangup" }, "night_destination": { "type": "hangup" }, "tenant_id": t })
         }
         "call-blocks" => json!({ "value": "+15551234567", "tenant_id": t }),
+        "fax-contacts" => json!({ "name": "C", "fax": "+14155550100", "tenant_id": t }),
+        "fax-groups" => json!({ "name": "G", "tenant_id": t }),
         "moh-classes" => json!({ "name": "default", "tenant_id": t }),
         "device-profiles" => json!({ "name": "P", "tenant_id": t }),
         "devices" => json!({ "mac": "001122334455", "vendor": "yealink", "tenant_id": t }),

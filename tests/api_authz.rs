@@ -104,6 +104,8 @@ async fn sample(w: &World, name: &str, t: i64) -> Value {
             json!({ "name": "F", "feature_code": format!("{}", 1000 + k), "day_destination": { "type": "hangup" }, "night_destination": { "type": "hangup" }, "tenant_id": t })
         }
         "call-blocks" => json!({ "value": "+15551234567", "tenant_id": t }),
+        "fax-contacts" => json!({ "name": "C", "fax": format!("+1415555{k:04}"), "tenant_id": t }),
+        "fax-groups" => json!({ "name": format!("G{k}"), "tenant_id": t }),
         "moh-classes" => json!({ "name": format!("moh{k}"), "tenant_id": t }),
         "device-profiles" => json!({ "name": format!("P{k}"), "tenant_id": t }),
         "devices" => json!({ "mac": format!("00:11:22:33:{:02x}:{:02x}", k / 256, k % 256), "vendor": "yealink", "tenant_id": t }),
@@ -136,6 +138,7 @@ fn policy(name: &str) -> (Access, Access) {
         "conferences" => (Token(T::Conferences), Token(T::Conferences)),
         "follow-me" => (Token(T::FollowMe), Token(T::FollowMe)),
         "moh-classes" => (Token(T::MusicOnHold), Token(T::MusicOnHold)),
+        "fax-contacts" | "fax-groups" => (Token(T::Contacts), Token(T::Contacts)),
         "device-profiles" | "devices" => (Token(T::Devices), Token(T::Devices)),
         "outbound-routes" | "time-conditions" | "call-flows" | "call-blocks" => (AdminToken(T::FpbxExtension), AdminToken(T::FpbxExtension)),
         "packages" => (SuperAdmin, SuperAdmin),

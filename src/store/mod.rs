@@ -61,6 +61,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../sql/0013_fax.sql"),
     include_str!("../../sql/0014_fax_documents.sql"),
     include_str!("../../sql/0015_fax_dnc.sql"),
+    include_str!("../../sql/0016_fax_contacts.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

@@ -482,6 +482,36 @@ pub static BRANDING: Resource = Resource {
     order: "id",
 };
 
+pub static FAX_CONTACTS: Resource = Resource {
+    name: "fax-contacts",
+    table: "fax_contacts",
+    title: "fax contact",
+    scope: Scope::Tenant,
+    fields: &[
+        F::new("name", NAME).req(),
+        F::new("company", Line(100)),
+        F::new("fax", E164).req().filter(),
+        F::new("email", Email),
+        F::new("notes", Text(1000)),
+    ],
+    children: &[],
+    slot: None,
+    search: &["name", "company", "fax", "email"],
+    order: "name",
+};
+
+pub static FAX_GROUPS: Resource = Resource {
+    name: "fax-groups",
+    table: "fax_groups",
+    title: "contact group",
+    scope: Scope::Tenant,
+    fields: &[F::new("name", NAME).req()],
+    children: &[Child { key: "members", table: "fax_group_members", fields: &[F::new("contact_id", Ref("fax_contacts")).req()], max: 10_000 }],
+    slot: None,
+    search: &["name"],
+    order: "name",
+};
+
 /// Every generic resource, in the order the API and its documents list them.
 pub static ALL: &[&Resource] = &[
     &TENANTS,
@@ -499,6 +529,8 @@ pub static ALL: &[&Resource] = &[
     &TIME_CONDITIONS,
     &CALL_FLOWS,
     &CALL_BLOCKS,
+    &FAX_CONTACTS,
+    &FAX_GROUPS,
     &MOH_CLASSES,
     &DEVICE_PROFILES,
     &DEVICES,

@@ -64,6 +64,8 @@ const MENU = [
   ['Fax', 'Fax documents', '#/fax/documents', 'GET /fax-documents'],
   ['Fax', 'My DIDs', '#/fax/dids', 'GET /faxes/inbound'],
   ['Fax', 'Fax settings', '#/fax/settings', 'GET /fax-settings'],
+  ['Fax', 'Contacts', '#/r/fax-contacts', 'GET /fax-contacts'],
+  ['Fax', 'Contact groups', '#/r/fax-groups', 'GET /fax-groups'],
   ['Fax', 'Contact DNC', '#/fax/dnc', 'GET /fax-dnc'],
   ['Reports', 'Call records', '#/cdrs', 'GET /cdrs'],
   ['Reports', 'Statistics', '#/statistics', 'GET /usage'],

@@ -29,7 +29,7 @@ const MENUS = {
     'Payments', 'Billing quota', 'Billing usage', 'My account'],
   tenant: ['Dashboard', 'Users', 'Branding', 'Announcements', 'Activity log', 'Trunks', 'Outbound routes', 'DID numbers', 'Extensions', 'Devices',
     'Device profiles', 'Ring groups', 'Call queues', 'Queue monitor', 'IVR menus', 'Voicemail', 'Conferences', 'Follow me', 'Inbound routes', 'Time conditions', 'Call flows',
-    'Call block', 'Music on hold', 'Feature codes', 'Realtime monitor', 'Route explain', 'Send fax', 'Outbound fax', 'Inbound fax', 'Fax documents', 'My DIDs', 'Fax settings', 'Contact DNC',
+    'Call block', 'Music on hold', 'Feature codes', 'Realtime monitor', 'Route explain', 'Send fax', 'Outbound fax', 'Inbound fax', 'Fax documents', 'My DIDs', 'Fax settings', 'Contacts', 'Contact groups', 'Contact DNC',
     'Call records', 'Statistics', 'Rate plans', 'Payments', 'Billing quota', 'Billing usage', 'My account'],
   agent: ['Dashboard', 'Extensions', 'Call queues', 'Queue monitor', 'Feature codes', 'Call records', 'Billing quota', 'My account'],
   user: ['Dashboard', 'Extensions', 'Follow me', 'Feature codes', 'Send fax', 'Outbound fax', 'Inbound fax', 'Fax documents', 'My DIDs', 'Call records', 'Billing quota',
@@ -424,6 +424,28 @@ await check('a fax sent from the Send fax page goes Queued to Sent on Outbound f
   assert.match(await page.locator('[data-card="Fax pages this month"]').textContent(), new RegExp(`Fax pages this month: 3 of ${faxPages.allocated}`));
   // The refused upload's 422 is the only one.
   assert.deepEqual(errors.filter((e) => !e.includes('status of 422')), []);
+  await context.close();
+});
+
+await check('fax contacts and a contact group are made through the forms, the group picking the contact by number and name', async () => {
+  const { context, page, errors } = await open();
+  await login(page, 'tenant');
+  await page.goto('/#/r/fax-contacts/new');
+  await page.getByLabel('Name *').fill('Acme Legal');
+  await page.getByLabel('Fax *').fill('+1 415 555 0142');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.waitForFunction(() => /^#\/r\/fax-contacts\/\d+$/.test(location.hash));
+  const contact = (await api('GET', '/fax-contacts?q=Legal', null, 'tenant')).body.items[0];
+  assert.equal(contact.fax, '+14155550142');
+  await page.goto('/#/r/fax-groups/new');
+  await page.getByLabel('Name *').fill('Law firms');
+  await page.getByRole('button', { name: 'Add member' }).click();
+  await page.getByLabel('Contact 1').selectOption({ label: '+14155550142 · Acme Legal' });
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.waitForFunction(() => /^#\/r\/fax-groups\/\d+$/.test(location.hash));
+  const group = (await api('GET', '/fax-groups?q=Law', null, 'tenant')).body.items[0];
+  assert.deepEqual(group.members.map((m) => m.contact_id), [contact.id]);
+  assert.deepEqual(errors, []);
   await context.close();
 });
 

@@ -31,6 +31,7 @@ fn resource_rules(r: &Resource) -> (Access, Access, Feature, &'static str) {
         "follow-me" => t(crate::access::Token::FollowMe),
         "time-conditions" | "call-flows" | "call-blocks" => admin_pbx,
         "moh-classes" => t(crate::access::Token::MusicOnHold),
+        "fax-contacts" | "fax-groups" => (Token(crate::access::Token::Contacts), Token(crate::access::Token::Contacts), Feature::Core, "Fax"),
         "device-profiles" | "devices" => t(crate::access::Token::Devices),
         "packages" => (SuperAdmin, SuperAdmin, Feature::Billing, "Billing"),
         "rate-plans" => (TenantAdmin, SuperAdmin, Feature::Billing, "Billing"),

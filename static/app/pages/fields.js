@@ -42,7 +42,7 @@ export const isMoney = (schema) => /micro-units/.test(schema.description || '');
 /// What an object in a list is called in a select: its number and name, or what it has.
 function optionLabel(it) {
   const name = it.name || it.display_name || it.company || it.label || it.email || it.mac || it.pattern;
-  return [it.number, name].filter((x) => x !== undefined && x !== null && x !== '').join(' · ') || `#${it.id}`;
+  return [it.number ?? it.fax, name].filter((x) => x !== undefined && x !== null && x !== '').join(' · ') || `#${it.id}`;
 }
 
 /// Loads each list once per form; a tenant's own objects only when the form is for one tenant.
