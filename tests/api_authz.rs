@@ -322,6 +322,8 @@ async fn custom_case(w: &World, route: &Route, who: Who, foreign: bool) -> (Stri
         ("POST", "/fax-dnc") => (format!("{path}?tenant_id={t}"), Some(json!({ "number": "not a number" })), by_role(422, 422, 422, 403)),
         ("POST", "/fax-dnc/import") => (format!("{path}?tenant_id={t}"), Some(json!("bad")), by_role(200, 200, 200, 403)),
         ("DELETE", "/fax-dnc/{id}") => (format!("{}?tenant_id={t}", path.replace("{id}", "999999")), None, by_role(404, 404, 404, 403)),
+        ("GET", "/fax-contacts/export") => (format!("{path}?tenant_id={t}"), None, by_role(200, 200, 200, 403)),
+        ("POST", "/fax-contacts/import") => (format!("{path}?tenant_id={t}"), Some(json!("bad")), by_role(200, 200, 200, 403)),
         ("GET", "/fax-documents") => (format!("{path}?tenant_id={t}"), None, by_role(200, 200, 200, 403)),
         ("POST", "/fax-documents") => (format!("{path}?tenant_id={t}&name=Terms"), Some(json!({ "not": "a pdf" })), by_role(422, 422, 422, 403)),
         // No such document: whoever may look finds none.

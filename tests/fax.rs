@@ -777,3 +777,51 @@ async fn a_number_on_the_do_not_contact_list_is_never_faxed() {
     let (st, v) = req("POST", "/api/v1/faxes/outbound?number=%2B12125551234", doc).await;
     assert_eq!(st, 201, "{v}");
 }
+
+/// Contacts imported from a CSV into a group: each row imported, updated (its fax number
+/// already kept) or skipped with why (a bad number, twice in the file, on the do-not-contact
+/// list); exported back with the same columns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contacts_import_into_a_group_with_a_report_row_by_row_and_export() {
+    let (_switch, sb) = common::process::demo_beside_switch("fax-contacts").await;
+    let admin = common::process::login(sb.http, "tenant@acme.test", "Demo-Tenant-2026").await;
+    let req = |m: &'static str, path: &str, body: Vec<u8>| {
+        let (admin, path) = (admin.clone(), path.to_string());
+        async move { common::api::request(sb.http, m, &path, Some(&admin), &body).await }
+    };
+    let (st, kept) = req("POST", "/api/v1/fax-contacts", json!({ "name": "Old Name", "fax": "+14155550100" }).to_string().into_bytes()).await;
+    assert_eq!(st, 201, "{kept}");
+    let (st, group) = req("POST", "/api/v1/fax-groups", json!({ "name": "Clients" }).to_string().into_bytes()).await;
+    assert_eq!(st, 201, "{group}");
+    assert_eq!(req("POST", "/api/v1/fax-dnc", json!({ "number": "+14155550199" }).to_string().into_bytes()).await.0, 201);
+
+    let csv = "\u{feff}name,company,fax,email,notes\n\
+               Acme Legal,\"Acme, Inc.\",+1 415 555 0101,legal@acme.test,=cmd|' /C calc'!A0\n\
+               New Name,,+14155550100,,\n\
+               Nobody,,555,,\n\
+               Twice,,+14155550101,,\n\
+               Opted Out,,+14155550199,,\n";
+    let (st, report) = req("POST", &format!("/api/v1/fax-contacts/import?group={}", group["id"]), csv.as_bytes().to_vec()).await;
+    assert_eq!(st, 200, "{report}");
+    assert_eq!((report["imported"].as_u64(), report["updated"].as_u64()), (Some(1), Some(1)), "{report}");
+    let skipped: Vec<(i64, String)> =
+        report["skipped"].as_array().unwrap().iter().map(|s| (s["row"].as_i64().unwrap(), s["reason"].as_str().unwrap().to_string())).collect();
+    assert_eq!(skipped.iter().map(|s| s.0).collect::<Vec<_>>(), vec![3, 4, 5], "{report}");
+    assert!(skipped[0].1.starts_with("fax: ") && skipped[1].1.contains("twice") && skipped[2].1.contains("do-not-contact"), "{skipped:?}");
+
+    let (_, updated) = req("GET", &format!("/api/v1/fax-contacts/{}", kept["id"]), Vec::new()).await;
+    assert_eq!(updated["name"], "New Name", "{updated}");
+    let (_, group) = req("GET", &format!("/api/v1/fax-groups/{}", group["id"]), Vec::new()).await;
+    assert_eq!(group["members"].as_array().map(Vec::len), Some(2), "both rows that went in are in the group: {group}");
+    // The same file again: the contacts are updated, and the group holds each once.
+    let (st, again) = req("POST", &format!("/api/v1/fax-contacts/import?group={}", group["id"]), csv.as_bytes().to_vec()).await;
+    assert_eq!((st, again["imported"].as_u64(), again["updated"].as_u64()), (200, Some(0), Some(2)), "{again}");
+    let (_, group) = req("GET", &format!("/api/v1/fax-groups/{}", group["id"]), Vec::new()).await;
+    assert_eq!(group["members"].as_array().map(Vec::len), Some(2), "{group}");
+
+    let export = String::from_utf8(common::api::request_raw(sb.http, "GET", "/api/v1/fax-contacts/export", Some(&admin)).await).unwrap();
+    assert!(export.starts_with("name,company,fax,email,notes\n"), "{export}");
+    // Text a spreadsheet would run is exported as text.
+    assert!(export.contains("Acme Legal,\"Acme, Inc.\",+14155550101,legal@acme.test,'=cmd|' /C calc'!A0\n"), "{export}");
+    assert!(export.contains("New Name,,+14155550100,,\n"), "{export}");
+}

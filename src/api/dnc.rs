@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
 use super::handlers::audit;
 use super::router::{Api, Reply, Req};
 use crate::store::fax_dnc::Entry;
@@ -14,9 +14,6 @@ pub const ENTRY_DOC: &[(&str, &str, bool)] = &[
     ("prefix", "true: every number that begins with it", false),
     ("note", "why it is listed (200 characters)", false),
 ];
-
-/// The most bytes an imported list may have.
-const MAX_IMPORT: u64 = 10 << 20;
 
 /// `GET /fax-dnc?q=&page=&per_page=`.
 pub fn list(api: &Api, req: &Req) -> ApiResult<Reply> {
@@ -51,26 +48,21 @@ pub fn delete(api: &Api, req: &Req) -> ApiResult<Reply> {
 pub fn import(api: &Api, req: &Req) -> ApiResult<Reply> {
     let p = req.principal()?;
     let t = req.tenant_of()?;
-    let upload = req.upload.as_ref().filter(|u| u.len > 0).ok_or_else(|| ApiError::invalid("body", "the CSV is missing"))?;
-    if upload.len > MAX_IMPORT {
-        return Err(ApiError::invalid("body", format!("the list is larger than {} MiB", MAX_IMPORT >> 20)));
-    }
-    let file = std::fs::File::open(upload.file.path()).map_err(|e| ApiError::Internal(format!("the upload: {e}")))?;
-    let mut rows = Vec::new();
-    let mut unreadable = Vec::new();
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).trim(csv::Trim::All).from_reader(file);
-    for (i, rec) in reader.records().enumerate() {
-        match rec {
-            Ok(r) if i == 0 && r.get(0).is_some_and(|c| c.trim_start_matches('\u{feff}').eq_ignore_ascii_case("number")) => continue,
-            Ok(r) => rows.push(Entry {
-                number: r.get(0).unwrap_or("").trim_start_matches('\u{feff}').to_string(),
-                prefix: matches!(r.get(1).unwrap_or("").to_ascii_lowercase().as_str(), "1" | "true" | "yes"),
-                note: r.get(2).unwrap_or("").to_string(),
-            }),
-            Err(e) => unreadable.push((rows.len() + 1, format!("not CSV: {e}"))),
-        }
-    }
+    let (read, unreadable) = super::csv_in::rows(req, "number")?;
+    let cell = |r: &Vec<String>, i: usize| r.get(i).cloned().unwrap_or_default();
+    let rows: Vec<Entry> = read
+        .iter()
+        .map(|(_, r)| Entry {
+            number: cell(r, 0),
+            prefix: matches!(cell(r, 1).to_ascii_lowercase().as_str(), "1" | "true" | "yes"),
+            note: cell(r, 2),
+        })
+        .collect();
     let mut report = api.store.import_dnc(t, &rows)?;
+    // The store numbers the rows it was given; the file's numbers are the reader's.
+    for r in &mut report.refused {
+        r.0 = read[r.0 - 1].0;
+    }
     report.refused.extend(unreadable);
     report.refused.sort();
     audit(

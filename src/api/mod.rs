@@ -4,6 +4,8 @@
 //! `/freeswitch/xml` ([`freeswitch`]), and desk phones' files at `/provision/` ([`provision`]).
 
 pub mod auth;
+pub mod contacts;
+pub mod csv_in;
 pub mod dnc;
 pub mod error;
 pub mod fax;

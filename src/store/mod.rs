@@ -13,6 +13,7 @@ pub mod billing;
 pub mod branding;
 pub mod cdr;
 pub mod fax;
+pub mod fax_contacts;
 pub mod fax_dnc;
 pub mod fax_documents;
 pub mod freeswitch;

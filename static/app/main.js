@@ -27,7 +27,7 @@ const SIMPLE = {
 };
 
 /// Fax pages: #/fax/<name> → the function of pages/fax.js.
-const FAX = { send: 'send', outbound: 'outbound', inbound: 'inbound', documents: 'documents', dids: 'dids', settings: 'settings', dnc: 'dnc' };
+const FAX = { send: 'send', outbound: 'outbound', inbound: 'inbound', documents: 'documents', dids: 'dids', settings: 'settings', dnc: 'dnc', import: 'importContacts' };
 
 /// Menu: section, label, hash, and the API route that decides whether it shows.
 const MENU = [
@@ -66,6 +66,7 @@ const MENU = [
   ['Fax', 'Fax settings', '#/fax/settings', 'GET /fax-settings'],
   ['Fax', 'Contacts', '#/r/fax-contacts', 'GET /fax-contacts'],
   ['Fax', 'Contact groups', '#/r/fax-groups', 'GET /fax-groups'],
+  ['Fax', 'Import contacts', '#/fax/import', 'POST /fax-contacts/import'],
   ['Fax', 'Contact DNC', '#/fax/dnc', 'GET /fax-dnc'],
   ['Reports', 'Call records', '#/cdrs', 'GET /cdrs'],
   ['Reports', 'Statistics', '#/statistics', 'GET /usage'],

@@ -283,15 +283,11 @@ export async function dnc(ctx) {
   const importForm = h('form', { class: 'card', 'aria-label': 'Import a list' },
     h('div', { class: 'field' }, h('label', { for: 'dnc-file' }, 'CSV file (number, prefix, note)'), h('input', { id: 'dnc-file', name: 'file', type: 'file', accept: '.csv,text/csv', required: true })),
     h('button', { type: 'submit' }, 'Import'), ' ',
-    h('button', { type: 'button', onclick: () => {
-      const sample = new Blob(['number,prefix,note\n+12125550199,0,asked us to stop\n+1900,1,premium numbers\n'], { type: 'text/csv' });
-      h('a', { href: URL.createObjectURL(sample), download: 'dnc-sample.csv' }).click();
-    } }, 'Sample CSV'), ' ',
+    h('button', { type: 'button', onclick: () => download('dnc-sample.csv', new Blob(['number,prefix,note\n+12125550199,0,asked us to stop\n+1900,1,premium numbers\n'], { type: 'text/csv' })) }, 'Sample CSV'), ' ',
     h('button', { type: 'button', onclick: async () => {
       const r = await fetch('/api/v1/fax-dnc/export', { headers: { authorization: `Bearer ${tokens().access}` } });
       if (!r.ok) { status.textContent = `The list could not be exported (${r.status}).`; return; }
-      const a = h('a', { href: URL.createObjectURL(await r.blob()), download: 'do-not-contact.csv' });
-      a.click();
+      download('do-not-contact.csv', await r.blob());
     } }, 'Export'),
     report);
   importForm.addEventListener('submit', async (e) => {
@@ -305,4 +301,41 @@ export async function dnc(ctx) {
   });
   page('Contact DNC', status, h('p', {}, 'No fax is sent to a number on this list, one by one or in a campaign.'), add, importForm, search, empty, table);
   await render();
+}
+
+/// A file to download, made in the page.
+function download(name, blob) {
+  h('a', { href: URL.createObjectURL(blob), download: name }).click();
+}
+
+/// Import contacts: a CSV (name, company, fax, email, notes) into the address book and,
+/// when chosen, a group; the report names each skipped row and why. Export and a sample.
+export async function importContacts(ctx) {
+  stop();
+  let groups = [];
+  try { groups = (await get('/fax-groups?per_page=500')).items; } catch { groups = []; }
+  const report = h('div', { 'aria-live': 'polite' });
+  const form = h('form', { class: 'card', 'aria-label': 'Import contacts' },
+    h('div', { class: 'field' }, h('label', { for: 'ci-file' }, 'CSV file (name, company, fax, email, notes)'), h('input', { id: 'ci-file', name: 'file', type: 'file', accept: '.csv,text/csv', required: true })),
+    h('div', { class: 'field' }, h('label', { for: 'ci-group' }, 'Add them to the group'),
+      h('select', { id: 'ci-group', name: 'group' }, h('option', { value: '' }, '(no group)'), groups.map((g) => h('option', { value: g.id }, g.name)))),
+    h('button', { type: 'submit', class: 'primary' }, 'Import'), ' ',
+    h('button', { type: 'button', onclick: () => download('contacts-sample.csv', new Blob(['name,company,fax,email,notes\nJane Roe,Acme Inc.,+12125550199,jane@acme.example,accounts payable\n'], { type: 'text/csv' })) }, 'Sample CSV'), ' ',
+    h('button', { type: 'button', onclick: async () => {
+      const r = await fetch('/api/v1/fax-contacts/export', { headers: { authorization: `Bearer ${tokens().access}` } });
+      if (!r.ok) { report.replaceChildren(h('p', { class: 'error' }, `The contacts could not be exported (${r.status}).`)); return; }
+      download('contacts.csv', await r.blob());
+    } }, 'Export contacts'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    report.replaceChildren(h('p', {}, 'Importing…'));
+    const q = form.elements.group.value ? `?group=${form.elements.group.value}` : '';
+    try {
+      const r = await api('POST', `/fax-contacts/import${q}`, new Blob([await form.elements.file.files[0].arrayBuffer()], { type: 'text/csv' }));
+      report.replaceChildren(h('p', {}, `${r.imported} imported, ${r.updated} updated, ${r.skipped.length} skipped.`),
+        r.skipped.length ? h('table', { 'aria-label': 'Skipped rows' }, h('thead', {}, h('tr', {}, h('th', {}, 'Row'), h('th', {}, 'Why'))),
+          h('tbody', {}, r.skipped.map((x) => h('tr', {}, h('td', {}, x.row), h('td', {}, x.reason))))) : '');
+    } catch (x) { report.replaceChildren(h('p', { class: 'error' }, x.message)); }
+  });
+  page('Import contacts', h('p', {}, 'A fax number already in your contacts updates that contact. Numbers on the ', h('a', { href: '#/fax/dnc' }, 'do-not-contact list'), ' are skipped.'), form, report);
 }
