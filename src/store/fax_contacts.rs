@@ -46,9 +46,6 @@ impl Store {
                 "INSERT INTO fax_contacts (tenant_id, owner_user_id, name, company, fax, email, notes, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
             )?;
             let mut update = tx.prepare_cached("UPDATE fax_contacts SET name = ?2, company = ?3, email = ?4, notes = ?5, updated_at = ?6 WHERE id = ?1")?;
-            let mut listed = tx.prepare_cached(
-                "SELECT 1 FROM fax_dnc WHERE tenant_id = ?1 AND ((prefix = 0 AND number = ?2) OR (prefix = 1 AND substr(?2, 1, length(number)) = number)) LIMIT 1",
-            )?;
             let mut member = tx.prepare_cached(
                 // (The next position is a subquery: an aggregate over no rows is still a row.)
                 "INSERT INTO fax_group_members (parent_id, position, contact_id)
@@ -82,7 +79,7 @@ impl Store {
                     out.skipped.push((n, format!("{fax} is in the file twice")));
                     continue;
                 }
-                if listed.exists((tenant.0, &fax))? {
+                if super::fax_dnc::listing(tx, tenant, &fax)?.is_some() {
                     out.skipped.push((n, format!("{fax} is on the do-not-contact list")));
                     continue;
                 }

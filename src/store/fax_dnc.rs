@@ -2,8 +2,6 @@
 //! to. Checked when a fax is queued and again when it is dialed (a number listed meanwhile
 //! is never dialed).
 
-use rusqlite::OptionalExtension;
-
 use super::{now, Result, Store, StoreError, TenantId};
 
 /// One entry as it is given: a number in E.164, or (`prefix`) `+` and 1 to 15 digits.
@@ -114,17 +112,31 @@ impl Store {
     /// holds E.164).
     pub fn dnc_listing(&self, tenant: TenantId, number: &str) -> Result<Option<String>> {
         let c = self.conn()?;
-        let plus = if number.starts_with('+') { number.to_string() } else { format!("+{number}") };
-        let hit: Option<(String, bool)> = c
-            .prepare_cached(
-                "SELECT number, prefix FROM fax_dnc WHERE tenant_id = ?1 AND (
-                   (prefix = 0 AND number IN (?2, ?3)) OR (prefix = 1 AND (substr(?2, 1, length(number)) = number OR substr(?3, 1, length(number)) = number)))
-                 ORDER BY prefix LIMIT 1",
-            )?
-            .query_row((tenant.0, number, plus), |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
+        let hit = listing(&c, tenant, number)?;
         Ok(hit.map(|(n, prefix)| if prefix { format!("numbers beginning {n}") } else { n }))
     }
+}
+
+/// The entry `number` is listed under, and whether it is a prefix. Point lookups on the
+/// list's unique index: the number as given and with `+`, then each of its beginnings as a
+/// prefix (at most 32), the whole number before any prefix.
+pub(super) fn listing(c: &rusqlite::Connection, tenant: TenantId, number: &str) -> Result<Option<(String, bool)>> {
+    let plus = if number.starts_with('+') { number.to_string() } else { format!("+{number}") };
+    let mut find = c.prepare_cached("SELECT 1 FROM fax_dnc WHERE tenant_id = ?1 AND number = ?2 AND prefix = ?3")?;
+    for exact in [number, plus.as_str()] {
+        if find.exists(rusqlite::params![tenant.0, exact, false])? {
+            return Ok(Some((exact.to_string(), false)));
+        }
+    }
+    for whole in [number, plus.as_str()] {
+        for end in (1..=whole.len().min(32)).filter(|&e| whole.is_char_boundary(e)) {
+            let begins = &whole[..end];
+            if find.exists(rusqlite::params![tenant.0, begins, true])? {
+                return Ok(Some((begins.to_string(), true)));
+            }
+        }
+    }
+    Ok(None)
 }
 
 #[cfg(test)]
