@@ -23,24 +23,11 @@ pub fn import(api: &Api, req: &Req) -> ApiResult<Reply> {
         .iter()
         .map(|(_, r)| ContactRow { name: cell(r, 0), company: cell(r, 1), fax: cell(r, 2), email: cell(r, 3), notes: cell(r, 4) })
         .collect();
-    let mut report = api.store.import_contacts(t, req.grant.owner, &rows, group)?;
-    for s in &mut report.skipped {
-        s.0 = read[s.0 - 1].0;
-    }
-    report.skipped.extend(unreadable);
-    report.skipped.sort();
-    audit(
-        api,
-        Some(p),
-        Some(t),
-        "import",
-        "fax-contacts".into(),
-        format!("{} imported, {} updated, {} skipped", report.imported, report.updated, report.skipped.len()),
-    );
-    Reply::ok(json!({
-        "imported": report.imported, "updated": report.updated,
-        "skipped": report.skipped.iter().map(|(row, why)| json!({ "row": row, "reason": why })).collect::<Vec<_>>(),
-    }))
+    let report = api.store.import_contacts(t, req.grant.owner, &rows, group)?;
+    let skipped = super::csv_in::refusals(&read, &report.skipped, unreadable);
+    let summary = format!("{} imported, {} updated, {} skipped", report.imported, report.updated, skipped.len());
+    audit(api, Some(p), Some(t), "import", "fax-contacts".into(), summary);
+    Reply::ok(json!({ "imported": report.imported, "updated": report.updated, "skipped": skipped }))
 }
 
 pub fn export(api: &Api, req: &Req) -> ApiResult<Reply> {

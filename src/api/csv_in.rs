@@ -40,3 +40,11 @@ pub fn rows(req: &Req, header: &str) -> ApiResult<(Vec<(usize, Vec<String>)>, Ve
     }
     Ok((good, bad))
 }
+
+/// An import's refusals as the file numbers them, in order, as `[{row, reason}]`: the
+/// store's (numbered by the rows it was given, `read`'s order) and the unreadable rows.
+pub fn refusals(read: &[(usize, Vec<String>)], store: &[(usize, String)], unreadable: Vec<(usize, String)>) -> Vec<serde_json::Value> {
+    let mut all: Vec<(usize, String)> = store.iter().map(|(i, why)| (read[i - 1].0, why.clone())).chain(unreadable).collect();
+    all.sort();
+    all.into_iter().map(|(row, why)| serde_json::json!({ "row": row, "reason": why })).collect()
+}

@@ -58,25 +58,11 @@ pub fn import(api: &Api, req: &Req) -> ApiResult<Reply> {
             note: cell(r, 2),
         })
         .collect();
-    let mut report = api.store.import_dnc(t, &rows)?;
-    // The store numbers the rows it was given; the file's numbers are the reader's.
-    for r in &mut report.refused {
-        r.0 = read[r.0 - 1].0;
-    }
-    report.refused.extend(unreadable);
-    report.refused.sort();
-    audit(
-        api,
-        Some(p),
-        Some(t),
-        "import",
-        "fax-dnc".into(),
-        format!("{} added, {} already listed, {} refused", report.added, report.duplicates, report.refused.len()),
-    );
-    Reply::ok(json!({
-        "added": report.added, "duplicates": report.duplicates,
-        "refused": report.refused.iter().map(|(row, why)| json!({ "row": row, "reason": why })).collect::<Vec<_>>(),
-    }))
+    let report = api.store.import_dnc(t, &rows)?;
+    let refused = super::csv_in::refusals(&read, &report.refused, unreadable);
+    let summary = format!("{} added, {} already listed, {} refused", report.added, report.duplicates, refused.len());
+    audit(api, Some(p), Some(t), "import", "fax-dnc".into(), summary);
+    Reply::ok(json!({ "added": report.added, "duplicates": report.duplicates, "refused": refused }))
 }
 
 /// `GET /fax-dnc/export`: the whole list as CSV, as import reads it.
