@@ -335,9 +335,12 @@ async fn offered<C: Channel>(call: &mut Call<'_, C>, ticket: &Ticket, offer: Off
     call.in_call.members_ringing.clear();
     match bridged? {
         None => {
-            if ticket.agent().is_none() && !call.ch.hung_up() {
-                // Connected without a member's answer seen (a phone's own forwarding): the
-                // first agent offered is the one the caller reached.
+            // The bridge connected (`SUCCESS`; not the caller giving up while it rang, which
+            // the bridge records as no answer) even if the caller hung up the moment after.
+            if ticket.agent().is_none() && call.cdr.disposition == "answered" {
+                // Connected without a member's answer seen (a phone's own forwarding, or a
+                // caller who hung up as the agent answered): the first agent offered is the
+                // one the caller reached.
                 if let Some(first) = offer.agents.first() {
                     ticket.offer_ended(OfferEnd::Answered { user_id: first.user_id });
                 }
