@@ -37,8 +37,17 @@ const FINAL: &[&str] = &["UNALLOCATED_NUMBER", "INVALID_NUMBER_FORMAT", "NO_ROUT
 
 /// The originate of one try, or why there is none.
 pub fn originate(job: &FaxJob, routes: Vec<crate::pbx::config::OutboundRoute>, caller_id: &str) -> Result<ApiCommand, String> {
+    planned(job, routes, caller_id).map(|(cmd, _)| cmd)
+}
+
+/// The originate of one try and the trunk it goes out on.
+fn planned(
+    job: &FaxJob,
+    routes: Vec<crate::pbx::config::OutboundRoute>,
+    caller_id: &str,
+) -> Result<(ApiCommand, crate::pbx::config::RouteTrunk), String> {
     let Some((route, out)) = plan::outbound(routes, &job.number) else { return Err("no outbound route dials this number".into()) };
-    let Some(trunk) = route.trunks.first() else { return Err(format!("outbound route \"{}\" has no active trunk", route.name)) };
+    let Some(trunk) = route.trunks.first().cloned() else { return Err(format!("outbound route \"{}\" has no active trunk", route.name)) };
     if dial::number(&out).is_none() {
         return Err("the outbound route makes this number undialable".into());
     }
@@ -50,11 +59,12 @@ pub fn originate(job: &FaxJob, routes: Vec<crate::pbx::config::OutboundRoute>, c
         var("originate_timeout", "60"),
         var("ignore_early_media", "true"),
     ];
-    let presented = if caller_id.is_empty() { plan::presented_caller_id(&route, trunk).map(str::to_string) } else { Some(caller_id.to_string()) };
+    let presented = if caller_id.is_empty() { plan::presented_caller_id(&route, &trunk).map(str::to_string) } else { Some(caller_id.to_string()) };
     if let Some(cid) = presented {
         vars.push(var("origination_caller_id_number", &cid));
     }
-    Ok(ApiCommand::Originate { vars, endpoint: dialstring::gateway(trunk.trunk_id, &out), dest: "fax".into(), context: "public".into() })
+    let endpoint = dialstring::gateway(trunk.trunk_id, &out);
+    Ok((ApiCommand::Originate { vars, endpoint, dest: "fax".into(), context: "public".into() }, trunk))
 }
 
 /// One pass: every due job tried (or put off).
@@ -171,9 +181,10 @@ fn prepare(st: &Store, job: &FaxJob, in_use: &InUse) -> Result<ApiCommand, Prep>
     let tenant = st.routing_tenant(job.tenant).map_err(fail)?;
     let settings = st.fax_settings(job.tenant).map_err(fail)?;
     let routes = st.outbound_routes(job.tenant).map_err(fail)?;
+    let plan = planned(job, routes, &settings.caller_id);
     // A look, not a reservation: the call's admission takes the slots, and refuses the call
     // if another took the last one meanwhile.
-    if let Some((_, trunk)) = plan::outbound(routes.clone(), &job.number).and_then(|(r, _)| r.trunks.first().cloned().map(|t| (r, t))) {
+    if let Ok((_, trunk)) = &plan {
         let (tenant_now, trunk_now) = in_use(tenant.id, trunk.trunk_id);
         if tenant.max_concurrent_calls > 0 && tenant_now as i64 >= tenant.max_concurrent_calls {
             return Err(Prep::Wait(format!("waiting: the tenant's {} concurrent calls are all in use", tenant.max_concurrent_calls)));
@@ -192,7 +203,7 @@ fn prepare(st: &Store, job: &FaxJob, in_use: &InUse) -> Result<ApiCommand, Prep>
     if !tenant.enabled {
         return Err(Prep::Later("the tenant is disabled".into()));
     }
-    let cmd = originate(job, routes, &settings.caller_id).map_err(Prep::Never)?;
+    let (cmd, _) = plan.map_err(Prep::Never)?;
     if tenant.prepaid && st.credit(job.tenant).map_err(fail)?.available <= 0 {
         return Err(Prep::Later("no credit left (prepaid)".into()));
     }

@@ -311,7 +311,9 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    for _ in 0..500 {
+    // A deadline, not a measure: generous, for a machine busy with other tests' renders.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
         if let Some(v) = f().await {
             return v;
         }

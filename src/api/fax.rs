@@ -36,8 +36,7 @@ pub fn inbound_pdf(api: &Api, req: &Req) -> ApiResult<Reply> {
     if fax["direction"] != "in" || file.is_empty() {
         return Err(ApiError::NotFound);
     }
-    let pdf =
-        std::fs::read(api.cfg.data_dir.join(crate::data_dir::FAX).join(&file)).map_err(|e| ApiError::Internal(format!("the fax's PDF: {e}")))?;
+    let pdf = read_fax_file(api, &file)?;
     Ok(Reply { status: warp::http::StatusCode::OK, body: None, raw: Some(("application/pdf", pdf)) })
 }
 
@@ -103,7 +102,7 @@ pub fn send(api: &Api, req: &Req) -> ApiResult<Reply> {
             match resolution {
                 crate::fax::Resolution::Fine => (pdf_name, files.link(&tiff, "tif")?, doc["pages"].as_i64().unwrap_or(0)),
                 crate::fax::Resolution::Normal => {
-                    let (tiff, pages) = render_isolated(&files.read(&pdf)?, resolution)?;
+                    let (tiff, pages) = render_isolated(&read_fax_file(api, &pdf)?, resolution)?;
                     (pdf_name, files.write(&tiff, "tif")?, pages as i64)
                 }
             }
@@ -171,11 +170,12 @@ impl Files {
             .map_err(|e| ApiError::Internal(format!("{}: {e}", from.display())))?;
         Ok(rel)
     }
+}
 
-    fn read(&self, existing: &str) -> ApiResult<Vec<u8>> {
-        let path = self.dir.join(existing);
-        std::fs::read(&path).map_err(|e| ApiError::Internal(format!("{}: {e}", path.display())))
-    }
+/// A file of the fax directory (`rel` as the store names it), read whole.
+fn read_fax_file(api: &Api, rel: &str) -> ApiResult<Vec<u8>> {
+    let path = api.cfg.data_dir.join(crate::data_dir::FAX).join(rel);
+    std::fs::read(&path).map_err(|e| ApiError::Internal(format!("{}: {e}", path.display())))
 }
 
 /// `GET /fax-documents`: the library, newest first.
@@ -217,7 +217,7 @@ pub fn add_document(api: &Api, req: &Req) -> ApiResult<Reply> {
 pub fn document_pdf(api: &Api, req: &Req) -> ApiResult<Reply> {
     let t = req.tenant_of()?;
     let (_, [pdf, _]) = api.store.fax_document(t, req.id(), req.grant.owner)?;
-    let bytes = Files::new(api, t, "doc").read(&pdf)?;
+    let bytes = read_fax_file(api, &pdf)?;
     Ok(Reply { status: warp::http::StatusCode::OK, body: None, raw: Some(("application/pdf", bytes)) })
 }
 
@@ -316,7 +316,7 @@ pub fn assign_fax_line(api: &Api, req: &Req) -> ApiResult<Reply> {
         return Err(ApiError::invalid(k, "unknown field"));
     }
     let ext = body.get("extension_id").and_then(|v| v.as_i64()).ok_or_else(|| ApiError::invalid("extension_id", "required: a fax line's id"))?;
-    let did = api.store.dids_with_routes(t)?.into_iter().find(|d| d["id"] == req.id()).ok_or(ApiError::NotFound)?;
+    let did = api.store.did_with_route(t, req.id())?;
     let mut route = serde_json::Map::new();
     route.insert("destination".into(), json!({ "type": "fax", "id": ext }));
     let within = crate::store::resource::Within::Tenant(t);
@@ -337,6 +337,5 @@ pub fn assign_fax_line(api: &Api, req: &Req) -> ApiResult<Reply> {
         e => e.into(),
     })?;
     audit(api, Some(p), Some(t), "update", format!("dids/{}", req.id()), format!("fax line {ext}"));
-    let row = api.store.dids_with_routes(t)?.into_iter().find(|d| d["id"] == req.id()).ok_or(ApiError::NotFound)?;
-    Reply::ok(row)
+    Reply::ok(api.store.did_with_route(t, req.id())?)
 }

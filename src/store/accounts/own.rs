@@ -59,15 +59,24 @@ impl Store {
     /// destination in words (`destination_name`), and whether a call to it goes anywhere
     /// (`active`: routed, to something that still exists).
     pub fn dids_with_routes(&self, tenant: TenantId) -> Result<Vec<serde_json::Value>> {
+        self.dids_routed(tenant, None)
+    }
+
+    /// One of the tenant's DIDs as [`Store::dids_with_routes`] gives it.
+    pub fn did_with_route(&self, tenant: TenantId, id: i64) -> Result<serde_json::Value> {
+        self.dids_routed(tenant, Some(id))?.pop().ok_or(crate::store::StoreError::NotFound)
+    }
+
+    fn dids_routed(&self, tenant: TenantId, only: Option<i64>) -> Result<Vec<serde_json::Value>> {
         let c = self.conn()?;
         // id, number, description, inbound route, its destination
         type Row = (i64, String, String, Option<i64>, Option<String>);
         let rows: Vec<Row> = c
             .prepare_cached(
                 "SELECT d.id, d.number, d.description, r.id, r.destination FROM dids d LEFT JOIN inbound_routes r ON r.did_id = d.id AND r.tenant_id = d.tenant_id
-                 WHERE d.tenant_id = ?1 ORDER BY d.number",
+                 WHERE d.tenant_id = ?1 AND (?2 IS NULL OR d.id = ?2) ORDER BY d.number",
             )?
-            .query_map([tenant.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+            .query_map((tenant.0, only), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
             .collect::<rusqlite::Result<_>>()?;
         let mut out = Vec::with_capacity(rows.len());
         for (id, number, description, route, dest) in rows {
