@@ -538,9 +538,24 @@ async fn my_dids_assign_routes_a_did_to_a_fax_line_and_its_faxes_arrive_there() 
 
     let (st, v) = req(&admin, "PUT", format!("/api/v1/dids/{did_id}/fax-line"), json!({ "extension_id": line["id"] })).await;
     assert_eq!((st, v["destination_name"].as_str(), v["active"].as_bool()), (200, Some("Fax line 1900 (Front office)"), Some(true)), "{v}");
-    // Now it is Jane's: her My DIDs shows it.
+    // A DID with no route yet: assigning makes its route.
+    let operator = common::process::login(sb.http, "admin@switchboard.test", "Demo-Admin-2026").await;
+    let (st, bare) = req(&operator, "POST", "/api/v1/dids".into(), json!({ "number": "+12125550177", "tenant_id": 1 })).await;
+    assert_eq!(st, 201, "{bare}");
+    let listed = get(&admin, "/api/v1/me/dids").await;
+    let unrouted = listed["items"].as_array().unwrap().iter().find(|d| d["id"] == bare["id"]).cloned().unwrap();
+    assert_eq!((unrouted["destination_name"].as_str(), unrouted["active"].as_bool()), (Some("not routed"), Some(false)), "{unrouted}");
+    let (st, v) = req(&admin, "PUT", format!("/api/v1/dids/{}/fax-line", bare["id"]), json!({ "extension_id": line["id"] })).await;
+    assert_eq!((st, v["destination_name"].as_str(), v["active"].as_bool()), (200, Some("Fax line 1900 (Front office)"), Some(true)), "{v}");
+    assert!(v["inbound_route_id"].as_i64().is_some(), "{v}");
+
+    // Now they are Jane's: her My DIDs shows them.
     let hers = get(&user, "/api/v1/me/dids").await;
-    assert_eq!(hers["items"].as_array().map(|a| a.iter().map(|d| d["number"].clone()).collect::<Vec<_>>()), Some(vec![json!(DID)]), "{hers}");
+    assert_eq!(
+        hers["items"].as_array().map(|a| a.iter().map(|d| d["number"].clone()).collect::<Vec<_>>()),
+        Some(vec![json!(DID), json!("+12125550177")]),
+        "{hers}"
+    );
 
     // A fax machine calls the DID: received on the line, in Jane's inbound log.
     let mut s = from_trunk(DID, "+15559876543");
@@ -760,11 +775,18 @@ async fn a_number_on_the_do_not_contact_list_is_never_faxed() {
     assert!(switch.conversations().is_empty(), "nobody was dialed");
 
     // Import: a header, a good row, a bad one, one already listed, a prefix.
-    let csv = "number,prefix,note\n+44 20 7946 0000,,\"client, London\"\nnot a number,,\n+12125551234,,again\n+44,1,UK\n";
-    let (st, report) = req("POST", "/api/v1/fax-dnc/import", csv.as_bytes().to_vec()).await;
+    // (and a row that is not text at all, named as the file numbers it).
+    let mut csv = b"number,prefix,note\n+44 20 7946 0000,,\"client, London\"\nnot a number,,\n+12125551234,,again\n+44,1,UK\n".to_vec();
+    csv.extend_from_slice(b"+331\xff\xfe,,\n");
+    let (st, report) = req("POST", "/api/v1/fax-dnc/import", csv).await;
     assert_eq!(st, 200, "{report}");
     assert_eq!((report["added"].as_u64(), report["duplicates"].as_u64()), (Some(2), Some(1)), "{report}");
-    assert_eq!(report["refused"].as_array().map(|r| r.iter().map(|x| x["row"].clone()).collect::<Vec<_>>()), Some(vec![json!(2)]), "{report}");
+    assert_eq!(
+        report["refused"].as_array().map(|r| r.iter().map(|x| x["row"].clone()).collect::<Vec<_>>()),
+        Some(vec![json!(2), json!(5)]),
+        "{report}"
+    );
+    assert!(report["refused"][1]["reason"].as_str().unwrap().starts_with("not CSV"), "{report}");
     let (st, list) = req("GET", "/api/v1/fax-dnc?q=London", Vec::new()).await;
     assert_eq!((st, list["total"].as_i64(), list["items"][0]["number"].as_str()), (200, Some(1), Some("+442079460000")), "{list}");
     let export = common::api::request_raw(sb.http, "GET", "/api/v1/fax-dnc/export", Some(&admin)).await;
