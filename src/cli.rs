@@ -285,7 +285,7 @@ pub async fn serve(cfg: Config, demo: bool, static_dir: Option<PathBuf>) -> anyh
     // 5 s while it is connected.
     tokio::spawn(crate::call::reconcile::run(router.caps(), state.store.clone(), state.live.switch().clone(), Duration::from_secs(5), stop.clone()));
     let caps = router.caps();
-    let in_use: crate::fax_jobs::InUse = std::sync::Arc::new(move |tenant, trunk| (caps.tenant_calls(tenant), caps.trunk_calls(trunk)));
+    let in_use: crate::fax_jobs::InUse = std::sync::Arc::new(FaxSlots(caps));
     tokio::spawn(crate::fax_jobs::run(state.store.clone(), state.live.clone(), in_use, cfg.data_dir.join(crate::data_dir::FAX), stop.clone()));
     tokio::spawn(crate::alerts::run(
         state.store.clone(),
@@ -450,5 +450,17 @@ fn decode(file: Option<PathBuf>) -> i32 {
             eprintln!("switchboard esl decode: {e}");
             1
         }
+    }
+}
+
+/// The call core's caps as the fax runner reserves them.
+struct FaxSlots(std::sync::Arc<crate::call::caps::Caps>);
+
+impl crate::fax_jobs::Slots for FaxSlots {
+    fn reserve(&self, uuid: &str, tenant: i64, tenant_max: i64, trunk: i64, trunk_max: i64) -> Result<(), String> {
+        self.0.reserve(uuid, tenant, tenant_max, trunk, trunk_max)
+    }
+    fn release(&self, uuid: &str) {
+        self.0.release(uuid)
     }
 }

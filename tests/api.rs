@@ -426,6 +426,7 @@ fn minimal(name: &str, t: i64) -> Value {
         "call-blocks" => json!({ "value": "+15551234567", "tenant_id": t }),
         "fax-contacts" => json!({ "name": "C", "fax": "+14155550100", "tenant_id": t }),
         "fax-groups" => json!({ "name": "G", "tenant_id": t }),
+        "fax-cover-pages" => json!({ "name": "Cover", "tenant_id": t }),
         "moh-classes" => json!({ "name": "default", "tenant_id": t }),
         "device-profiles" => json!({ "name": "P", "tenant_id": t }),
         "devices" => json!({ "mac": "001122334455", "vendor": "yealink", "tenant_id": t }),

@@ -106,6 +106,7 @@ async fn sample(w: &World, name: &str, t: i64) -> Value {
         "call-blocks" => json!({ "value": "+15551234567", "tenant_id": t }),
         "fax-contacts" => json!({ "name": "C", "fax": format!("+1415555{k:04}"), "tenant_id": t }),
         "fax-groups" => json!({ "name": format!("G{k}"), "tenant_id": t }),
+        "fax-cover-pages" => json!({ "name": format!("Cover {k}"), "body": "To: {{recipient_name}}", "tenant_id": t }),
         "moh-classes" => json!({ "name": format!("moh{k}"), "tenant_id": t }),
         "device-profiles" => json!({ "name": format!("P{k}"), "tenant_id": t }),
         "devices" => json!({ "mac": format!("00:11:22:33:{:02x}:{:02x}", k / 256, k % 256), "vendor": "yealink", "tenant_id": t }),
@@ -139,6 +140,7 @@ fn policy(name: &str) -> (Access, Access) {
         "follow-me" => (Token(T::FollowMe), Token(T::FollowMe)),
         "moh-classes" => (Token(T::MusicOnHold), Token(T::MusicOnHold)),
         "fax-contacts" | "fax-groups" => (Token(T::Contacts), Token(T::Contacts)),
+        "fax-cover-pages" => (Token(T::SendFax), Token(T::SendFax)),
         "device-profiles" | "devices" => (Token(T::Devices), Token(T::Devices)),
         "outbound-routes" | "time-conditions" | "call-flows" | "call-blocks" => (AdminToken(T::FpbxExtension), AdminToken(T::FpbxExtension)),
         "packages" => (SuperAdmin, SuperAdmin),
@@ -325,6 +327,16 @@ async fn custom_case(w: &World, route: &Route, who: Who, foreign: bool) -> (Stri
         ("GET", "/fax-contacts/export") => (format!("{path}?tenant_id={t}"), None, by_role(200, 200, 200, 403)),
         ("POST", "/fax-contacts/import") => (format!("{path}?tenant_id={t}"), Some(json!("bad")), by_role(200, 200, 200, 403)),
         ("GET", "/fax-documents") => (format!("{path}?tenant_id={t}"), None, by_role(200, 200, 200, 403)),
+        ("GET", "/fax-campaigns") => (format!("{path}?tenant_id={t}"), None, by_role(200, 200, 200, 403)),
+        // No such document: refused by whoever may make campaigns.
+        ("POST", "/fax-campaigns") => {
+            (format!("{path}?tenant_id={t}"), Some(json!({ "name": "C", "document_id": 999999 })), by_role(422, 422, 422, 403))
+        }
+        // No campaign or cover page 999999: whoever may look finds none.
+        ("GET", "/fax-campaigns/{id}" | "/fax-campaigns/{id}/recipients" | "/fax-campaigns/{id}/results" | "/fax-cover-pages/{id}/preview")
+        | ("POST", "/fax-campaigns/{id}/pause" | "/fax-campaigns/{id}/resume" | "/fax-campaigns/{id}/cancel") => {
+            (format!("{}?tenant_id={t}", path.replace("{id}", "999999")), None, by_role(404, 404, 404, 403))
+        }
         ("POST", "/fax-documents") => (format!("{path}?tenant_id={t}&name=Terms"), Some(json!({ "not": "a pdf" })), by_role(422, 422, 422, 403)),
         // No such document: whoever may look finds none.
         ("GET", "/fax-documents/{id}/pdf") | ("DELETE", "/fax-documents/{id}") => {

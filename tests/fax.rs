@@ -380,7 +380,7 @@ async fn a_call_naming_a_fax_job_without_its_try_s_token_is_refused() {
     let p = pbx(OPEN).await;
     let queued = switchboard::store::fax::Outgoing { number: "+12125551234".into(), tiff: "1/out-x.tif".into(), pages: 1, ..Default::default() };
     let id = p.store.queue_fax(p.acme, &queued).unwrap();
-    assert!(p.store.start_fax_try(id, "the-real-token").unwrap());
+    assert_eq!(p.store.start_fax_try(id, "the-real-token").unwrap(), switchboard::store::fax::Start::Started);
     let mut s = from_trunk(DID, "+15559876543");
     s.variables.insert("sb_fax_job".into(), id.to_string());
     s.variables.insert("sb_fax_token".into(), "forged".into());
@@ -393,19 +393,50 @@ async fn a_call_naming_a_fax_job_without_its_try_s_token_is_refused() {
     assert!(p.store.fax_try(id, "the-real-token").unwrap().is_some());
 }
 
-/// A try under way when switchboard stopped is ended at the next start as a failure to
-/// retry: queued again, the try counted, the reason said.
-#[tokio::test]
-async fn a_try_cut_by_a_restart_is_queued_again() {
+/// Tries under way when switchboard stopped, ended at the next start by what the switch
+/// says: one spandsp marked sent in the switch's memory (its `api_on_fax_success`) is
+/// recorded sent and charged, once; one it did not mark is a failure to retry: queued again,
+/// the try counted, the reason said.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_try_cut_by_a_restart_is_recorded_as_the_switch_marked_it() {
+    use std::time::Duration;
+    use switchboard::esl::api::{fax_sent, HashAction};
+    use switchboard::esl::inbound::{Supervisor, SwitchState};
     let p = pbx(OPEN).await;
-    let queued = switchboard::store::fax::Outgoing { number: "+12125551234".into(), tiff: "1/out-x.tif".into(), pages: 1, ..Default::default() };
-    let id = p.store.queue_fax(p.acme, &queued).unwrap();
-    assert!(p.store.start_fax_try(id, "t1").unwrap());
-    assert_eq!(switchboard::fax_jobs::recover(&p.store).await, 1);
-    let (f, _) = p.store.fax(p.acme, id, None).unwrap();
+    let switch = switchboard::sim::Switch::default();
+    let (esl, _h) = switchboard::sim::inbound::serve(switch.clone(), "127.0.0.1:0".parse().unwrap(), "pw".into()).await.unwrap();
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let sup = Supervisor::spawn(esl, "pw".into(), stop.clone());
+    let mut st = sup.state_watch();
+    tokio::time::timeout(Duration::from_secs(10), st.wait_for(|s| *s == SwitchState::Online)).await.unwrap().unwrap();
+    let live = switchboard::realtime::Live::spawn(&sup, p.store.clone(), stop);
+
+    let queued = switchboard::store::fax::Outgoing { number: "+12125551234".into(), tiff: "1/out-x.tif".into(), pages: 3, ..Default::default() };
+    let cut = p.store.queue_fax(p.acme, &queued).unwrap();
+    let done = p.store.queue_fax(p.acme, &queued).unwrap();
+    assert_eq!(p.store.start_fax_try(cut, "t1").unwrap(), switchboard::store::fax::Start::Started);
+    assert_eq!(p.store.start_fax_try(done, "t2").unwrap(), switchboard::store::fax::Start::Started);
+    // What spandsp ran when the far machine had every page of the second.
+    let said = live.api(&fax_sent(done, "t2", HashAction::Insert("sent".into()))).await.unwrap();
+    assert_eq!(said.trim(), "+OK");
+    assert_eq!(switchboard::fax_jobs::recover(&p.store, &live).await, 2);
+
+    let (f, _) = p.store.fax(p.acme, cut, None).unwrap();
     assert_eq!((f["status"].as_str(), f["attempts"].as_i64()), (Some("queued"), Some(1)), "{f}");
     assert_eq!(f["result_text"], "switchboard stopped while it was being sent");
-    assert!(p.store.fax_try(id, "t1").unwrap().is_none(), "the old try's call can no longer report");
+    assert!(p.store.fax_try(cut, "t1").unwrap().is_none(), "the old try's call can no longer report");
+    let (f, _) = p.store.fax(p.acme, done, None).unwrap();
+    assert_eq!((f["status"].as_str(), f["pages"].as_i64()), (Some("sent"), Some(3)), "{f}");
+    let charged: i64 =
+        p.store.conn().unwrap().query_row("SELECT COUNT(*) FROM fax_charges WHERE job = ?1", [format!("fax:out-{done}")], |r| r.get(0)).unwrap();
+    assert_eq!(charged, 1);
+    // mod_hash answers nothing for a key it does not hold.
+    let gone = live.api(&fax_sent(done, "t2", HashAction::Select)).await;
+    assert!(!matches!(gone.as_deref().map(str::trim), Ok("sent")), "the mark is gone once recorded: {gone:?}");
+
+    stop_tx.send(true).unwrap();
+    let _ = tokio::time::timeout(Duration::from_secs(5), sup.state_watch().wait_for(|s| *s != SwitchState::Online)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -598,7 +629,8 @@ async fn a_try_whose_call_ends_without_a_word_is_queued_again_and_one_still_up_i
     let id = p.store.queue_fax(p.acme, &queued).unwrap();
     let mut job = p.store.due_fax_jobs("9999", 10).unwrap().remove(0);
     job.token = "t1".into();
-    assert!(p.store.start_fax_try(id, "t1").unwrap());
+    job.call_uuid = "2f0b6c1e-7a4d-4c55-9e2a-5d1f3b7c9a10".into();
+    assert_eq!(p.store.start_fax_try(id, "t1").unwrap(), switchboard::store::fax::Start::Started);
     let cmd = switchboard::fax_jobs::originate(&job, p.store.outbound_routes(p.acme).unwrap(), "").unwrap();
     let said = tokio::time::timeout(Duration::from_secs(10), live.bgapi(&cmd)).await.expect("the originate answers").unwrap();
     let uuid = said.trim().strip_prefix("+OK ").unwrap_or_else(|| panic!("{said}")).to_string();

@@ -41,7 +41,7 @@ const RULES: &[(&str, &[&str])] = &[
     // The feed over the live model: not the call path, not the HTTP side.
     ("realtime", &["esl", "pbx", "store", "switch", "config"]),
     // Faxes to send, tried when due: the store's jobs, the switch's originate.
-    ("fax_jobs", &["esl", "pbx", "realtime", "store"]),
+    ("fax_jobs", &["data_dir", "esl", "fax", "pbx", "realtime", "store"]),
     ("server", &["call", "esl", "config", "fds"]),
     // The simulator speaks the wire protocol and nothing of the product.
     ("sim", &["esl"]),
@@ -57,6 +57,7 @@ const RULES: &[(&str, &[&str])] = &[
             "data_dir",
             "esl",
             "fax",
+            "fax_jobs",
             "http",
             "pbx",
             "peer",

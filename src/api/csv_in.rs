@@ -8,14 +8,22 @@ use super::router::Req;
 /// The most bytes an imported list may have.
 pub const MAX_BYTES: u64 = 20 << 20;
 
+/// Rows read (numbered from 1 after any header, their cells) and rows unreadable (why).
+pub type Rows = (Vec<(usize, Vec<String>)>, Vec<(usize, String)>);
+
 /// The rows (numbered from 1 after any header) and the unreadable ones with why.
-pub fn rows(req: &Req, header: &str) -> ApiResult<(Vec<(usize, Vec<String>)>, Vec<(usize, String)>)> {
+pub fn rows(req: &Req, header: &str) -> ApiResult<Rows> {
     let upload = req.upload.as_ref().filter(|u| u.len > 0).ok_or_else(|| ApiError::invalid("body", "the CSV is missing"))?;
     if upload.len > MAX_BYTES {
         return Err(ApiError::invalid("body", format!("the file is larger than {} MiB", MAX_BYTES >> 20)));
     }
     let file = std::fs::File::open(upload.file.path()).map_err(|e| ApiError::Internal(format!("the upload: {e}")))?;
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).trim(csv::Trim::All).from_reader(file);
+    Ok(read(file, header))
+}
+
+/// [`rows`] of CSV text from anywhere (a list sent inside a JSON body).
+pub fn read(from: impl std::io::Read, header: &str) -> Rows {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).trim(csv::Trim::All).from_reader(from);
     let (mut good, mut bad) = (Vec::new(), Vec::new());
     let mut n = 0;
     for (i, rec) in reader.records().enumerate() {
@@ -38,7 +46,7 @@ pub fn rows(req: &Req, header: &str) -> ApiResult<(Vec<(usize, Vec<String>)>, Ve
             }
         }
     }
-    Ok((good, bad))
+    (good, bad)
 }
 
 /// An import's refusals as the file numbers them, in order, as `[{row, reason}]`: the

@@ -113,6 +113,22 @@ pub fn send(api: &Api, req: &Req) -> ApiResult<Reply> {
             (files.write(&pdf, "pdf")?, files.write(&tiff, "tif")?, pages as i64)
         }
     };
+    // A cover page chosen: filled in for this recipient and put first; what is kept (and
+    // shown as the fax's PDF) is what is faxed.
+    let tiff_bytes = match req.query("cover").filter(|c| !c.is_empty()) {
+        Some(_) => Some(read_fax_file(api, &tiff_name)?),
+        None => None,
+    };
+    let (pdf_name, tiff_name, pages) = match tiff_bytes {
+        Some(doc) => {
+            let covered = super::campaigns::cover_for_send(api, req, &number, &subject, &doc);
+            files.0.remove(&[&pdf_name, &tiff_name]);
+            let (tiff, pdf, pages) = covered?.ok_or_else(|| ApiError::Internal("the cover page".into()))?;
+            let with = Files::new(api, t, "out");
+            (with.write(&pdf, "pdf")?, with.write(&tiff, "tif")?, pages)
+        }
+        None => (pdf_name, tiff_name, pages),
+    };
     let queued = crate::store::fax::Outgoing { user: Some(p.user_id), number: number.clone(), subject, pdf: pdf_name, tiff: tiff_name, pages };
     let id = api.store.queue_fax(t, &queued)?;
     audit(api, Some(p), Some(t), "create", format!("faxes/{id}"), format!("fax to {number}, {pages} pages"));
@@ -134,48 +150,26 @@ fn uploaded_pdf(req: &Req) -> ApiResult<Vec<u8>> {
     Ok(pdf)
 }
 
-/// New files of one fax or document, in the tenant's part of the fax directory: one name
-/// (`{tenant}/{kind}-{uuid}`) with the extension of each.
-struct Files {
-    dir: std::path::PathBuf,
-    name: String,
-}
+/// New files of one fax or document, in the tenant's part of the fax directory.
+struct Files(crate::fax_jobs::files::Files);
 
 impl Files {
     fn new(api: &Api, t: crate::store::TenantId, kind: &str) -> Files {
-        Files { dir: api.cfg.data_dir.join(crate::data_dir::FAX), name: format!("{}/{kind}-{}", t.0, uuid::Uuid::new_v4()) }
-    }
-
-    fn path(&self, ext: &str) -> ApiResult<(String, std::path::PathBuf)> {
-        let rel = format!("{}.{ext}", self.name);
-        let path = self.dir.join(&rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| ApiError::Internal(format!("{}: {e}", parent.display())))?;
-        }
-        Ok((rel, path))
+        Files(crate::fax_jobs::files::Files::new(&api.cfg.data_dir.join(crate::data_dir::FAX), t, kind))
     }
 
     fn write(&self, bytes: &[u8], ext: &str) -> ApiResult<String> {
-        let (rel, path) = self.path(ext)?;
-        std::fs::write(&path, bytes).map_err(|e| ApiError::Internal(format!("{}: {e}", path.display())))?;
-        Ok(rel)
+        self.0.write(bytes, ext).map_err(ApiError::Internal)
     }
 
-    /// A new name for an existing file of the fax directory (a hard link, else a copy).
     fn link(&self, existing: &str, ext: &str) -> ApiResult<String> {
-        let (rel, path) = self.path(ext)?;
-        let from = self.dir.join(existing);
-        std::fs::hard_link(&from, &path)
-            .or_else(|_| std::fs::copy(&from, &path).map(drop))
-            .map_err(|e| ApiError::Internal(format!("{}: {e}", from.display())))?;
-        Ok(rel)
+        self.0.link(existing, ext).map_err(ApiError::Internal)
     }
 }
 
 /// A file of the fax directory (`rel` as the store names it), read whole.
 fn read_fax_file(api: &Api, rel: &str) -> ApiResult<Vec<u8>> {
-    let path = api.cfg.data_dir.join(crate::data_dir::FAX).join(rel);
-    std::fs::read(&path).map_err(|e| ApiError::Internal(format!("{}: {e}", path.display())))
+    crate::fax_jobs::files::read(&api.cfg.data_dir.join(crate::data_dir::FAX), rel).map_err(ApiError::Internal)
 }
 
 /// `GET /fax-documents`: the library, newest first.
@@ -205,8 +199,7 @@ pub fn add_document(api: &Api, req: &Req) -> ApiResult<Reply> {
         tiff: files.write(&tiff, "tif")?,
     };
     let id = api.store.add_fax_document(t, &doc).inspect_err(|_| {
-        let _ = std::fs::remove_file(files.dir.join(&doc.file));
-        let _ = std::fs::remove_file(files.dir.join(&doc.tiff));
+        files.0.remove(&[&doc.file, &doc.tiff]);
     })?;
     audit(api, Some(p), Some(t), "upload", format!("fax-documents/{id}"), format!("{} ({} pages)", doc.name, doc.pages));
     let (v, _) = api.store.fax_document(t, id, None)?;

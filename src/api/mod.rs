@@ -4,6 +4,7 @@
 //! `/freeswitch/xml` ([`freeswitch`]), and desk phones' files at `/provision/` ([`provision`]).
 
 pub mod auth;
+pub mod campaigns;
 pub mod contacts;
 pub mod csv_in;
 pub mod dnc;

@@ -32,6 +32,10 @@ struct Live {
     /// 2449–2461), after the socket closed: a call that just ended here can still be in
     /// `show channels`, and must not be taken for one routed before a restart.
     ended: HashMap<String, Instant>,
+    /// Calls reserved before they exist (a fax try's, while the far end rings), whose slots
+    /// their task claims when the call reaches the socket.
+    /// Each kind's slot still unclaimed: (tenant, trunk).
+    reserved: HashMap<String, (bool, bool)>,
 }
 
 /// How long a call that ended here is not adopted again.
@@ -59,6 +63,20 @@ impl Live {
     }
 
     fn take(&mut self, kind: Kind, uuid: &str, key: i64, max: i64) -> bool {
+        if let Some(&(tenant, trunk)) = self.reserved.get(uuid) {
+            // Reserved for this call: its own slot, already counted, now its task's.
+            let unclaimed = if kind == Kind::Tenant { tenant } else { trunk };
+            let (calls, _) = self.maps(kind);
+            if unclaimed && calls.get(uuid).is_some_and(|(k, _)| *k == key) {
+                let left = if kind == Kind::Tenant { (false, trunk) } else { (tenant, false) };
+                if left == (false, false) {
+                    self.reserved.remove(uuid);
+                } else {
+                    self.reserved.insert(uuid.to_string(), left);
+                }
+                return true;
+            }
+        }
         let (calls, counts) = self.maps(kind);
         if calls.contains_key(uuid) {
             // A UUID holds one slot of each kind (a retried trunk re-takes its own).
@@ -99,6 +117,36 @@ impl Caps {
     /// A channel of the trunk's `max` for the call `uuid` while it dials out on it.
     pub fn trunk(self: &Arc<Self>, uuid: &str, trunk: i64, max: i64) -> Option<Slot> {
         self.lock().take(Kind::Trunk, uuid, trunk, max).then(|| Slot { caps: self.clone(), uuid: uuid.into(), kind: Kind::Trunk })
+    }
+
+    /// Reserves the tenant's and the trunk's slots for a call about to be placed as `uuid`
+    /// (both or neither); the call's own [`Caps::tenant`] and [`Caps::trunk`] then claim
+    /// them. Why not, when either is full.
+    pub fn reserve(&self, uuid: &str, tenant: i64, tenant_max: i64, trunk: i64, trunk_max: i64) -> Result<(), String> {
+        let mut g = self.lock();
+        if !g.take(Kind::Tenant, uuid, tenant, tenant_max) {
+            return Err(format!("the tenant's {tenant_max} concurrent calls are all in use"));
+        }
+        if !g.take(Kind::Trunk, uuid, trunk, trunk_max) {
+            g.free(Kind::Tenant, uuid);
+            return Err(format!("the trunk's {trunk_max} channels are all in use"));
+        }
+        g.reserved.insert(uuid.to_string(), (true, true));
+        Ok(())
+    }
+
+    /// Ends a reservation: its slots are freed unless its call claimed them (its task's
+    /// slots free them then).
+    pub fn release(&self, uuid: &str) {
+        let mut g = self.lock();
+        if let Some((tenant, trunk)) = g.reserved.remove(uuid) {
+            if tenant {
+                g.free(Kind::Tenant, uuid);
+            }
+            if trunk {
+                g.free(Kind::Trunk, uuid);
+            }
+        }
     }
 
     pub fn tenant_calls(&self, tenant: i64) -> usize {
@@ -179,6 +227,29 @@ mod tests {
         drop(a);
         let _c = caps.tenant("c", 1, 2).expect("a slot came free");
         assert_eq!(caps.tenant_calls(1), 2);
+    }
+
+    #[test]
+    fn a_reservation_counts_until_its_call_claims_it_or_it_is_released() {
+        let caps = Arc::new(Caps::default());
+        caps.reserve("fax", 1, 2, 9, 1).unwrap();
+        assert_eq!((caps.tenant_calls(1), caps.trunk_calls(9)), (1, 1));
+        assert!(caps.reserve("fax2", 1, 2, 9, 1).unwrap_err().contains("trunk"), "the trunk's one channel is reserved");
+        assert_eq!(caps.tenant_calls(1), 1, "a refused reservation holds nothing");
+        let _voice = caps.tenant("voice", 1, 2).unwrap();
+        assert!(caps.tenant("voice2", 1, 2).is_none(), "the reservation counts against the cap");
+        // The call reaches the socket: its task claims both, and the runner's release then
+        // frees nothing of the call's.
+        let t = caps.tenant("fax", 1, 2).expect("its own reserved slot");
+        let k = caps.trunk("fax", 9, 1).expect("its own reserved channel");
+        caps.release("fax");
+        assert_eq!((caps.tenant_calls(1), caps.trunk_calls(9)), (2, 1));
+        drop((t, k));
+        assert_eq!((caps.tenant_calls(1), caps.trunk_calls(9)), (1, 0));
+        // A call that never came: released, both freed.
+        caps.reserve("lost", 1, 2, 9, 1).unwrap();
+        caps.release("lost");
+        assert_eq!((caps.tenant_calls(1), caps.trunk_calls(9)), (1, 0));
     }
 
     #[test]

@@ -64,6 +64,27 @@ pub enum ApiCommand {
     UuidBridge { uuid: String, other: String },
     /// `conference <room> <subcommand>` (mod_conference's conference_api.c command table).
     Conference { room: String, cmd: ConferenceCmd },
+    /// `hash insert|select|delete/<realm>/<key>[/<value>]`: mod_hash's table in the
+    /// switch's memory (mod_hash.c hash_api_function), which outlives switchboard.
+    Hash { action: HashAction, realm: String, key: String },
+}
+
+/// What a [`ApiCommand::Hash`] does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HashAction {
+    Insert(String),
+    Select,
+    Delete,
+}
+
+/// The realm of the marks fax tries leave in the switch (see [`fax_sent`]).
+pub const FAX_SENT_REALM: &str = "switchboard_fax";
+
+/// The mark of try `token` of fax job `job` having been sent: spandsp inserts it the moment
+/// the far machine has every page (`api_on_fax_success`, mod_spandsp_fax.c:714), in the
+/// switch, so it is there to ask after switchboard died before it could record the try.
+pub fn fax_sent(job: i64, token: &str, action: HashAction) -> ApiCommand {
+    ApiCommand::Hash { action, realm: FAX_SENT_REALM.into(), key: format!("{job}-{token}") }
 }
 
 /// One argument: not empty, no space, no line break, no NUL.
@@ -188,6 +209,22 @@ impl ApiCommand {
             ApiCommand::UuidBreak { uuid, all } => format!("uuid_break {}{}", word("uuid", uuid)?, if *all { " all" } else { "" }),
             ApiCommand::UuidBridge { uuid, other } => format!("uuid_bridge {} {}", word("uuid", uuid)?, word("other", other)?),
             ApiCommand::Conference { room, cmd } => format!("conference {} {}", word("room", room)?, cmd.words()?),
+            ApiCommand::Hash { action, realm, key } => {
+                // mod_hash splits its argument at '/': none inside a part.
+                let part = |field: &'static str, v: &str| -> Result<String, CommandError> {
+                    let v = word(field, v)?;
+                    if v.contains('/') {
+                        return Err(CommandError::NotAWord { field });
+                    }
+                    Ok(v.to_string())
+                };
+                let (realm, key) = (part("realm", realm)?, part("key", key)?);
+                match action {
+                    HashAction::Insert(value) => format!("hash insert/{realm}/{key}/{}", part("value", value)?),
+                    HashAction::Select => format!("hash select/{realm}/{key}"),
+                    HashAction::Delete => format!("hash delete/{realm}/{key}"),
+                }
+            }
         })
     }
 }
@@ -214,6 +251,9 @@ mod tests {
             (ApiCommand::SofiaCheckSync { profile: s("internal"), user: s("1001@acme.test") }, "sofia profile internal check_sync 1001@acme.test"),
             (ApiCommand::GlobalGetVar { name: s("recordings_dir") }, "global_getvar recordings_dir"),
             (ApiCommand::UuidExists { uuid: u.clone() }, "uuid_exists 8a6e4a2c-0f3b-4c1e-9d0a-1b2c3d4e5f60"),
+            (fax_sent(42, "tok", HashAction::Insert(s("sent"))), "hash insert/switchboard_fax/42-tok/sent"),
+            (fax_sent(42, "tok", HashAction::Select), "hash select/switchboard_fax/42-tok"),
+            (fax_sent(42, "tok", HashAction::Delete), "hash delete/switchboard_fax/42-tok"),
             (ApiCommand::UuidKill { uuid: u.clone(), cause: s("NORMAL_CLEARING") }, "uuid_kill 8a6e4a2c-0f3b-4c1e-9d0a-1b2c3d4e5f60 NORMAL_CLEARING"),
             (ApiCommand::UuidHold { uuid: u.clone(), off: false }, "uuid_hold 8a6e4a2c-0f3b-4c1e-9d0a-1b2c3d4e5f60"),
             (ApiCommand::UuidHold { uuid: u.clone(), off: true }, "uuid_hold off 8a6e4a2c-0f3b-4c1e-9d0a-1b2c3d4e5f60"),

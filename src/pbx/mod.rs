@@ -15,6 +15,7 @@ pub mod config;
 pub mod destination;
 pub mod dial;
 pub mod dialstring;
+pub mod merge;
 pub mod plan;
 pub mod queue;
 pub mod time;

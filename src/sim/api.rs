@@ -21,6 +21,28 @@ impl Switch {
                     "UP 0 years, 0 days, 0 hours, 0 minutes, 1 second, 0 milliseconds, 0 microseconds\nFreeSWITCH (Version 1.10.12 -release 64bit) is ready\n{total} session(s) since startup\n{n} session(s) - peak {n}, last 5min {n} \n0 session(s) per Sec out of max 30, peak 0, last 5min 0 \n1000 session(s) max\nmin idle cpu 0.00/99.00\nCurrent Stack Size/Max 240K/8192K\n"
                 )
             }
+            // mod_hash.c hash_api_function: `insert|select|delete/<realm>/<key>[/<value>]`,
+            // kept under `<realm>_<key>`; select answers the value alone, or nothing.
+            "hash" => {
+                let parts: Vec<&str> = args.splitn(4, '/').collect();
+                if parts.len() < 3 {
+                    return "-ERR Usage: hash [insert|delete|select]/<realm>/<key>/<val>\n".into();
+                }
+                let key = format!("{}_{}", parts[1], parts[2]);
+                let mut hash = self.inner.hash.lock().unwrap();
+                match (parts[0], parts.get(3)) {
+                    ("insert", Some(v)) => {
+                        hash.insert(key, v.to_string());
+                        "+OK\n".into()
+                    }
+                    ("delete", _) => match hash.remove(&key) {
+                        Some(_) => "+OK\n".into(),
+                        None => "-ERR Not found\n".into(),
+                    },
+                    ("select", _) => hash.get(&key).cloned().unwrap_or_default(),
+                    _ => "-ERR Usage: hash [insert|delete|select]/<realm>/<key>/<val>\n".into(),
+                }
+            }
             "show" if args.starts_with("channels") => self.show_channels(args.contains("as json")),
             "show" if args.starts_with("registrations") => self.show_registrations(args.contains("as json")),
             // mod_commands.c break_function: `<uuid> [all|both]`; the media application
@@ -239,6 +261,27 @@ impl Switch {
         let endpoint = groups.first().and_then(|g| g.first()).map(|l| l.endpoint.clone()).unwrap_or_default();
         let base = self.inner.originate.lock().unwrap().clone();
         let target = base.target(&endpoint);
+        // Counted from the moment it rings to its hangup (or its failure to connect).
+        let leg = uuid::Uuid::new_v4().to_string();
+        self.leg_up(&leg, &endpoint);
+        let reply = self.place(words, dest, &endpoint, &globals, base, target, &leg).await;
+        if !reply.starts_with("+OK") {
+            self.leg_down(&leg);
+        }
+        reply
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn place(
+        &self,
+        words: &[&str],
+        dest: &str,
+        endpoint: &str,
+        globals: &[(String, String)],
+        base: Scenario,
+        target: Target,
+        leg: &str,
+    ) -> String {
         let gv = |k: &str| globals.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
         match target {
             Target::Answer { after_ms, .. } => {
@@ -269,10 +312,13 @@ impl Switch {
                         // The answered leg enters the dialplan, which hands it to the socket.
                         s.context = words.get(3).copied().unwrap_or("default").to_string();
                         s.variables.insert("originated_leg".into(), "true".into());
-                        for (k, v) in &globals {
+                        s.variables.insert("sim_leg".into(), leg.to_string());
+                        s.variables.insert("sim_endpoint".into(), endpoint.to_string());
+                        for (k, v) in globals {
                             s.variables.insert(k.clone(), v.clone());
                         }
                         let sw = self.clone();
+                        let s_leg = leg.to_string();
                         let (tx, rx) = tokio::sync::oneshot::channel();
                         tokio::spawn(async move {
                             let mut sub = sw.subscribe();
@@ -290,6 +336,7 @@ impl Switch {
                                 }
                             }
                             let _ = handle.await;
+                            sw.leg_down(&s_leg);
                         });
                         match tokio::time::timeout(std::time::Duration::from_secs(5), rx).await {
                             Ok(Ok(uuid)) => format!("+OK {uuid}\n"),
@@ -297,6 +344,8 @@ impl Switch {
                         }
                     }
                     _ => {
+                        // Answered into an application nobody models: up for no time.
+                        self.leg_down(leg);
                         let uuid = uuid::Uuid::new_v4();
                         format!("+OK {uuid}\n")
                     }

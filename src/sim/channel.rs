@@ -73,7 +73,9 @@ pub fn contact_user(user: &str) -> String {
 impl Channel {
     /// The A-leg of a call that entered the dialplan from `scenario`.
     pub fn inbound(id: &Identity, scenario: &Scenario) -> Channel {
-        let uuid = uuid::Uuid::new_v4().to_string();
+        // An originated leg is the UUID its originate asked for (origination_uuid,
+        // switch_ivr_originate.c: switch_core_session_set_uuid), else a new one.
+        let uuid = scenario.variables.get("origination_uuid").cloned().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let user = &scenario.caller_id_number;
         let host = &scenario.domain;
         let name = format!("sofia/{}/{user}@{host}", scenario.profile);

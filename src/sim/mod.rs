@@ -21,7 +21,7 @@ pub mod load;
 pub mod scenario;
 mod show;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, Weak};
 
@@ -93,6 +93,21 @@ struct Inner {
     sched: Mutex<Vec<(String, tokio::task::AbortHandle)>>,
     /// `sofia profile …` commands received (rescan, check_sync).
     sofia_log: Mutex<Vec<String>>,
+    /// Legs placed by `originate`, as the far ends see them.
+    legs: Mutex<Originates>,
+    /// mod_hash's table.
+    hash: Mutex<HashMap<String, String>>,
+}
+
+/// What `originate` placed: legs up now (ringing or answered) and the most ever up at once,
+/// every dial string's originates, and the faxes each received whole (`txfax` to the end).
+#[derive(Debug, Clone, Default)]
+pub struct Originates {
+    pub up: usize,
+    pub peak: usize,
+    pub dialed: BTreeMap<String, usize>,
+    pub faxed: BTreeMap<String, usize>,
+    live: std::collections::HashSet<String>,
 }
 
 #[derive(Clone)]
@@ -125,6 +140,8 @@ impl Switch {
                 member_ids: Default::default(),
                 sched: Mutex::new(Vec::new()),
                 sofia_log: Mutex::new(Vec::new()),
+                legs: Mutex::new(Originates::default()),
+                hash: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -142,6 +159,34 @@ impl Switch {
 
     pub fn set_socket_target(&self, addr: SocketAddr) {
         *self.inner.socket_target.lock().unwrap() = Some(addr);
+    }
+
+    /// What `originate` has placed so far.
+    pub fn originates(&self) -> Originates {
+        self.inner.legs.lock().unwrap().clone()
+    }
+
+    /// An originated leg `leg` to `endpoint` begins (rings).
+    pub(crate) fn leg_up(&self, leg: &str, endpoint: &str) {
+        let mut l = self.inner.legs.lock().unwrap();
+        if l.live.insert(leg.to_string()) {
+            l.up += 1;
+            l.peak = l.peak.max(l.up);
+            *l.dialed.entry(endpoint.to_string()).or_default() += 1;
+        }
+    }
+
+    /// An originated leg ends (it failed to connect, or hung up); once.
+    pub(crate) fn leg_down(&self, leg: &str) {
+        let mut l = self.inner.legs.lock().unwrap();
+        if l.live.remove(leg) {
+            l.up -= 1;
+        }
+    }
+
+    /// The far machine at `endpoint` received a whole fax.
+    pub(crate) fn faxed(&self, endpoint: &str) {
+        *self.inner.legs.lock().unwrap().faxed.entry(endpoint.to_string()).or_default() += 1;
     }
 
     pub fn set_originate_scenario(&self, s: Scenario) {

@@ -342,6 +342,18 @@ pub struct FaxJob {
     pub pages: i64,
     pub attempts: i64,
     pub token: String,
+    /// The UUID of the try's call (chosen by the runner before it dials; not stored).
+    pub call_uuid: String,
+}
+
+/// What [`Store::start_fax_try`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    Started,
+    /// No longer queued: not this runner's to try.
+    Gone,
+    /// Its campaign has its most faxes under way, or is not running.
+    Held,
 }
 
 /// How one try to send a fax ended.
@@ -360,6 +372,19 @@ pub enum Tried {
     },
     /// It did not: why (spandsp's result, the call's cause); `retry` when another try may do better.
     Failed { reason: String, result_code: Option<i64>, retry: bool, call_uuid: String },
+    /// Never dialed, and never will be (the number was put on the do-not-contact list
+    /// after the fax was queued): failed, and a campaign's recipient skipped.
+    Refused { reason: String },
+}
+
+/// The campaign recipient whose fax `fax` is (if any) takes the fax's new state.
+fn recipient(tx: &rusqlite::Transaction<'_>, fax: i64, state: &str, reason: &str) -> rusqlite::Result<usize> {
+    tx.prepare_cached("UPDATE fax_campaign_recipients SET state = ?2, reason = ?3, updated_at = ?4 WHERE fax_id = ?1")?.execute((
+        fax,
+        state,
+        reason,
+        now(),
+    ))
 }
 
 const JOB_COLUMNS: &str = "id, tenant_id, number, tiff, pages, attempts, token";
@@ -373,6 +398,7 @@ fn job(r: &rusqlite::Row<'_>) -> rusqlite::Result<FaxJob> {
         pages: r.get(4)?,
         attempts: r.get(5)?,
         token: r.get(6)?,
+        call_uuid: String::new(),
     })
 }
 
@@ -410,15 +436,29 @@ impl Store {
         })
     }
 
-    /// Starts a try: queued → sending with `token`, counted. False when the job is no longer
-    /// queued (another runner, a cancel).
-    pub fn start_fax_try(&self, id: i64, token: &str) -> Result<bool> {
+    /// Starts a try: queued → sending with `token`, counted, its campaign's recipient
+    /// with it. [`Start::Gone`] when the job is no longer queued (another runner, a cancel);
+    /// [`Start::Held`] when it is a campaign's whose faxes under way are already its
+    /// `max_concurrent`, or whose campaign is not running: counted and checked in this one
+    /// write, so no two runners' tries together pass the limit.
+    pub fn start_fax_try(&self, id: i64, token: &str) -> Result<Start> {
         self.write(|tx| {
             let n = tx.execute(
-                "UPDATE faxes SET status = 'sending', token = ?2, attempts = attempts + 1, next_attempt_at = NULL WHERE id = ?1 AND status = 'queued'",
+                "UPDATE faxes SET status = 'sending', token = ?2, attempts = attempts + 1, next_attempt_at = NULL WHERE id = ?1 AND status = 'queued'
+                 AND (campaign_id IS NULL
+                      OR (SELECT COUNT(*) FROM faxes o WHERE o.campaign_id = faxes.campaign_id AND o.status = 'sending')
+                         < (SELECT c.max_concurrent FROM fax_campaigns c WHERE c.id = faxes.campaign_id AND c.status = 'running'))",
                 (id, token),
             )?;
-            Ok(n == 1)
+            if n == 1 {
+                tx.execute(
+                    "UPDATE fax_campaign_recipients SET state = 'sending', tries = tries + 1, updated_at = ?2 WHERE fax_id = ?1",
+                    (id, now()),
+                )?;
+                return Ok(Start::Started);
+            }
+            let queued = tx.prepare_cached("SELECT 1 FROM faxes WHERE id = ?1 AND status = 'queued'")?.exists([id])?;
+            Ok(if queued { Start::Held } else { Start::Gone })
         })
     }
 
@@ -452,13 +492,27 @@ impl Store {
                     )?;
                     // Charged once, with the record that says it was sent.
                     super::ledger::charge_fax_in(tx, TenantId(tenant), &format!("out-{id}"), *pages)?;
+                    recipient(tx, id, "sent", "")?;
+                    Ok(Some(()))
+                }
+                Tried::Refused { reason } => {
+                    let reason: String = reason.chars().filter(|c| !c.is_control()).take(200).collect();
+                    tx.execute(
+                        "UPDATE faxes SET status = 'failed', token = '', result_text = ?2, finished_at = ?3 WHERE id = ?1",
+                        rusqlite::params![id, reason, at],
+                    )?;
+                    recipient(tx, id, "skipped", &reason)?;
                     Ok(Some(()))
                 }
                 Tried::Failed { reason, result_code, retry, call_uuid } => {
+                    // A campaign's fax retries as its campaign says, any other as the tenant's settings.
                     let (max_retries, delay): (i64, i64) = tx
-                        .query_row("SELECT max_retries, retry_delay FROM fax_settings WHERE tenant_id = ?1", [tenant], |r| Ok((r.get(0)?, r.get(1)?)))
-                        .optional()?
-                        .unwrap_or((FaxSettings::default().max_retries, FaxSettings::default().retry_delay));
+                        .query_row(
+                            "SELECT COALESCE(f.max_retries, s.max_retries, ?2), COALESCE(f.retry_delay, s.retry_delay, ?3)
+                             FROM faxes f LEFT JOIN fax_settings s ON s.tenant_id = f.tenant_id WHERE f.id = ?1",
+                            (id, FaxSettings::default().max_retries, FaxSettings::default().retry_delay),
+                            |r| Ok((r.get(0)?, r.get(1)?)),
+                        )?;
                     let reason: String = reason.chars().filter(|c| !c.is_control()).take(200).collect();
                     if *retry && attempts <= max_retries {
                         let next = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(delay)).round(jiff::Unit::Second).unwrap_or_else(|_| jiff::Timestamp::now());
@@ -466,11 +520,13 @@ impl Store {
                             "UPDATE faxes SET status = 'queued', token = '', result_code = ?2, result_text = ?3, call_uuid = ?4, next_attempt_at = ?5 WHERE id = ?1",
                             rusqlite::params![id, result_code, reason, call_uuid, next.to_string()],
                         )?;
+                        recipient(tx, id, "queued", &reason)?;
                     } else {
                         tx.execute(
                             "UPDATE faxes SET status = 'failed', token = '', result_code = ?2, result_text = ?3, call_uuid = ?4, finished_at = ?5 WHERE id = ?1",
                             rusqlite::params![id, result_code, reason, call_uuid, at],
                         )?;
+                        recipient(tx, id, "failed", &reason)?;
                     }
                     Ok(Some(()))
                 }
@@ -481,11 +537,11 @@ impl Store {
 
     /// Tries under way when switchboard stopped: whatever the switch did with them is not
     /// known, so each is ended as a failure to retry (the tenant's retries still count).
-    pub fn interrupted_fax_tries(&self) -> Result<Vec<(i64, String)>> {
+    pub fn interrupted_fax_tries(&self) -> Result<Vec<(i64, String, i64)>> {
         let c = self.conn()?;
         let rows = c
-            .prepare("SELECT id, token FROM faxes WHERE status = 'sending'")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .prepare("SELECT id, token, pages FROM faxes WHERE status = 'sending'")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }

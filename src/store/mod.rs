@@ -13,6 +13,7 @@ pub mod billing;
 pub mod branding;
 pub mod cdr;
 pub mod fax;
+pub mod fax_campaigns;
 pub mod fax_contacts;
 pub mod fax_dnc;
 pub mod fax_documents;
@@ -63,6 +64,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../sql/0014_fax_documents.sql"),
     include_str!("../../sql/0015_fax_dnc.sql"),
     include_str!("../../sql/0016_fax_contacts.sql"),
+    include_str!("../../sql/0017_fax_campaigns.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

@@ -512,6 +512,24 @@ pub static FAX_GROUPS: Resource = Resource {
     order: "name",
 };
 
+pub static FAX_COVER_PAGES: Resource = Resource {
+    name: "fax-cover-pages",
+    title: "cover page",
+    table: "fax_cover_pages",
+    scope: Scope::Tenant,
+    fields: &[
+        F::new("name", NAME).req(),
+        F::new("heading", Line(60)),
+        F::new("body", Template(4000)),
+        F::new("paper", Enum(&["letter", "a4"])),
+        F::new("is_default", Bool).sole(),
+    ],
+    children: &[],
+    slot: None,
+    search: &["name"],
+    order: "name",
+};
+
 /// Every generic resource, in the order the API and its documents list them.
 pub static ALL: &[&Resource] = &[
     &TENANTS,
@@ -531,6 +549,7 @@ pub static ALL: &[&Resource] = &[
     &CALL_BLOCKS,
     &FAX_CONTACTS,
     &FAX_GROUPS,
+    &FAX_COVER_PAGES,
     &MOH_CLASSES,
     &DEVICE_PROFILES,
     &DEVICES,

@@ -32,6 +32,7 @@ fn resource_rules(r: &Resource) -> (Access, Access, Feature, &'static str) {
         "time-conditions" | "call-flows" | "call-blocks" => admin_pbx,
         "moh-classes" => t(crate::access::Token::MusicOnHold),
         "fax-contacts" | "fax-groups" => (Token(crate::access::Token::Contacts), Token(crate::access::Token::Contacts), Feature::Core, "Fax"),
+        "fax-cover-pages" => (Token(crate::access::Token::SendFax), Token(crate::access::Token::SendFax), Feature::Core, "Fax"),
         "device-profiles" | "devices" => t(crate::access::Token::Devices),
         "packages" => (SuperAdmin, SuperAdmin, Feature::Billing, "Billing"),
         "rate-plans" => (TenantAdmin, SuperAdmin, Feature::Billing, "Billing"),

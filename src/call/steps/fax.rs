@@ -244,7 +244,6 @@ pub(crate) async fn send_job<C: Channel>(env: &crate::call::state::Env, ch: &C, 
     let mut call = Call::new(ch, env, tenant, caller, cdr);
     call.path.push(format!("fax {}", job.id));
     let tried = send(&mut call, &job, &settings).await;
-    call.end().await;
     let how = match tried {
         Ok(o) if o.success && o.pages > 0 => Tried::Sent {
             pages: o.pages,
@@ -259,7 +258,16 @@ pub(crate) async fn send_job<C: Channel>(env: &crate::call::state::Env, ch: &C, 
         Ok(o) => ended(if o.result_text.is_empty() { "the fax did not go through".into() } else { o.result_text }, o.result_code, true),
         Err(why) => ended(why, None, true),
     };
-    finish(env, &job, how).await
+    // The try's end first, then the call's record: the far machine has the pages the
+    // moment spandsp says so, and a crash between the two must not leave the fax to be
+    // sent again.
+    let done = finish(env, &job, how).await;
+    if done.is_ok() {
+        // Recorded: the switch's mark is no longer needed.
+        let _ = ch.api(&crate::esl::api::fax_sent(job.id, &job.token, crate::esl::api::HashAction::Delete)).await;
+    }
+    call.end().await;
+    done
 }
 
 async fn finish(env: &crate::call::state::Env, job: &crate::store::fax::FaxJob, how: Tried) -> Result<(), RouteError> {
@@ -291,7 +299,15 @@ async fn send<C: Channel>(
         return Err(format!("the document to send: {why}"));
     }
     let ident = if settings.station_id.is_empty() { &settings.caller_id } else { &settings.station_id };
-    let outcome = spandsp(call, "txfax", &shared, spandsp_vars(settings, ident, &settings.header)).await;
+    let mut vars = spandsp_vars(settings, ident, &settings.header);
+    // The switch marks the try sent the moment the far machine has every page, in its own
+    // memory: a switchboard that dies before recording it finds the mark when it starts
+    // again (`crate::fax_jobs::recover`), and does not send the fax twice.
+    let mark = crate::esl::api::fax_sent(job.id, &job.token, crate::esl::api::HashAction::Insert("sent".into()));
+    if let Ok(line) = mark.line() {
+        vars.push(("api_on_fax_success", line));
+    }
+    let outcome = spandsp(call, "txfax", &shared, vars).await;
     let _ = tokio::fs::remove_file(&shared).await;
     Ok(outcome)
 }

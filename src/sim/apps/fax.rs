@@ -133,6 +133,21 @@ pub(super) async fn txfax(core: &Arc<Core>, path: &str) {
     let completed = core.wait(run.duration_ms).await;
     let sent = if run.result_code == 0 && completed { total } else { run.pages.min(total) };
     phase_e(core, "spandsp::txfaxresult", &run, completed, sent, total);
+    if run.result_code == 0 && completed {
+        // The far machine has the whole fax from here on, whatever switchboard does next.
+        let (endpoint, api_on) = {
+            let st = core.lock();
+            (st.ch.var("sim_endpoint").map(str::to_string), st.ch.var("api_on_fax_success").map(str::to_string))
+        };
+        if let Some(e) = endpoint {
+            core.switch.faxed(&e);
+        }
+        // After the result event, in the channel's own thread: the api named
+        // (mod_spandsp_fax.c:703–714, switch_channel_api_on).
+        if let Some(cmd) = api_on {
+            core.switch.api(&cmd, None).await;
+        }
+    }
     core.lock().report.faxes.push(("txfax".into(), path.trim().to_string(), sent));
 }
 

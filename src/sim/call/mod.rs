@@ -220,6 +220,9 @@ impl Core {
             }
             let now = self.switch.identity().now_micros();
             st.ch.mark_hangup(now, cause);
+            if let Some(leg) = st.ch.var("sim_leg") {
+                self.switch.leg_down(leg);
+            }
             st.report.hangup_cause = Some(cause.to_string());
             st.report.hangup_by = Some(by.to_string());
             let id = self.switch.identity();

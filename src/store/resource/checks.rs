@@ -186,6 +186,16 @@ pub(super) fn check_dialable(c: &Connection, r: &Resource, tenant: TenantId, sel
     Ok(())
 }
 
+/// A [`Field::sole`] flag set on this row is cleared on the tenant's others.
+pub(super) fn clear_sole(c: &Connection, r: &Resource, tenant: TenantId, self_id: Option<i64>, values: &[(&'static Field, Sql)]) -> Result<()> {
+    for (f, v) in values.iter().filter(|(f, _)| f.sole) {
+        if matches!(v, Sql::Integer(1)) {
+            c.execute(&format!("UPDATE {} SET {} = 0 WHERE tenant_id = ?1 AND id IS NOT ?2", r.table, f.name), (tenant.0, self_id))?;
+        }
+    }
+    Ok(())
+}
+
 /// Turns a constraint failure into the API's conflict (the column in SQLite's message names
 /// the field).
 pub(crate) fn constraint(e: rusqlite::Error, what: &str) -> StoreError {

@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use crate::pbx::destination::Destination;
 use crate::store::{Result, Store, StoreError, TenantId};
 
-use super::checks::{check_body, check_dialable, check_refs};
+use super::checks::{check_body, check_dialable, check_refs, clear_sole};
 use super::values::value_out;
 use super::*;
 
@@ -254,6 +254,7 @@ impl Store {
             if let (Scope::Tenant, Some(t)) = (r.scope, ref_tenant) {
                 check_dialable(tx, r, t, None, &checked.values)?;
                 check_slot(tx, r, t, actor)?;
+                clear_sole(tx, r, t, None, &checked.values)?;
                 cols.extend(["tenant_id", "owner_user_id"]);
                 args.extend([Sql::Integer(t.0), if actor.admin { Sql::Null } else { Sql::Integer(actor.user_id) }]);
             }
@@ -290,6 +291,7 @@ impl Store {
             check_child_refs(tx, ref_tenant, &checked.children)?;
             if let (Scope::Tenant, Some(t)) = (r.scope, row_tenant) {
                 check_dialable(tx, r, t, Some(id), &checked.values)?;
+                clear_sole(tx, r, t, Some(id), &checked.values)?;
             }
             let mut sets: Vec<String> = Vec::new();
             let mut args: Vec<Sql> = Vec::new();

@@ -29,6 +29,8 @@ pub enum Kind {
     Line(usize),
     /// Multi-line text, at most N characters.
     Text(usize),
+    /// Text of at most so many characters whose `{{…}}` are merge fields ([`crate::pbx::merge`]).
+    Template(usize),
     Email,
     /// Between min and max ASCII digits.
     Digits(usize, usize),
@@ -136,11 +138,14 @@ pub struct Field {
     /// Served to FreeSWITCH (mod_xml_curl's directory and sofia.conf): a variable reference
     /// (`${…}`, `$${…}`) is refused ([`validate::no_switch_variables`]).
     pub to_switch: bool,
+    /// A flag at most one row of the tenant holds (the default cover page): set on one, it
+    /// is cleared on the others in the same write.
+    pub sole: bool,
 }
 
 impl Field {
     pub const fn new(name: &'static str, kind: Kind) -> Field {
-        Field { name, kind, required: false, nullable: false, filter: false, dialable: false, super_admin: false, to_switch: false }
+        Field { name, kind, required: false, nullable: false, filter: false, dialable: false, super_admin: false, to_switch: false, sole: false }
     }
     pub const fn req(mut self) -> Field {
         self.required = true;
@@ -152,6 +157,10 @@ impl Field {
     }
     pub const fn filter(mut self) -> Field {
         self.filter = true;
+        self
+    }
+    pub const fn sole(mut self) -> Field {
+        self.sole = true;
         self
     }
     pub const fn dialable(mut self) -> Field {

@@ -58,6 +58,11 @@ fn kind_in(f: &Field, v: &Value) -> std::result::Result<Sql, String> {
             Ok(Sql::Text(s))
         }
         Kind::Text(max) => text(validate::text(as_str(v)?, max)),
+        Kind::Template(max) => {
+            let t = validate::text(as_str(v)?, max)?;
+            crate::pbx::merge::check(&t)?;
+            Ok(Sql::Text(t))
+        }
         Kind::Email => text(validate::email(as_str(v)?)),
         Kind::Digits(min, max) => text(validate::digits(as_str(v)?, min, max)),
         Kind::Pin => text(validate::digits(as_str(v)?, 4, 12)),

@@ -13,25 +13,47 @@
 //! stopped is ended as a failure to retry: the call it started had its socket cut, so the
 //! switch hung it up; and a try whose call the switch no longer has, with nothing said, is
 //! ended the same way ([`watch`]).
+//!
+//! The caps are held from before the originate: the try's call gets its UUID from here
+//! (`origination_uuid`), its tenant and trunk slots are reserved under it while the far
+//! end rings, and the call's admission claims them when it reaches the socket ([`Slots`]).
+//! A campaign's faxes ([`campaigns`]) are tried here like any other, within their
+//! campaign's limit, window and state.
+
+pub mod campaigns;
+pub mod files;
 
 use std::time::Duration;
 
 use tracing::{info, warn};
 
+use crate::esl::api::{fax_sent, HashAction};
 use crate::esl::ApiCommand;
 use crate::pbx::{dial, dialstring, plan};
 use crate::realtime::Live;
-use crate::store::fax::{FaxJob, Tried};
+use crate::store::fax::{FaxJob, Start, Tried};
 use crate::store::Store;
 
-/// How often due jobs are looked for.
-const EVERY: Duration = Duration::from_secs(1);
+/// How often due jobs are looked for: a campaign's next fax goes within this of the last
+/// one's end (each look is two indexed reads when nothing is due).
+const EVERY: Duration = Duration::from_millis(250);
 /// Tries started a pass at most.
 const BATCH: u32 = 20;
-/// How long a job waits when its tenant or trunk is at its cap.
+/// How long a job waits when its tenant or trunk is at its cap, or its campaign is paused.
 const CAP_WAIT: i64 = 30;
-/// The calls under way now as the call core counts them: the tenant's, and the trunk's.
-pub type InUse = std::sync::Arc<dyn Fn(i64, i64) -> (usize, usize) + Send + Sync>;
+/// How long a campaign's job waits when its campaign has its most faxes under way.
+const HELD_WAIT: i64 = 2;
+
+/// The call core's concurrency caps, as the runner holds them for a try's call.
+pub trait Slots: Send + Sync {
+    /// Reserves a slot of the tenant's cap (`tenant_max`, 0 unlimited) and one of the
+    /// trunk's for the call `uuid` about to be placed; the call's admission claims them.
+    /// Why not, when either is full.
+    fn reserve(&self, uuid: &str, tenant: i64, tenant_max: i64, trunk: i64, trunk_max: i64) -> Result<(), String>;
+    /// Frees what `uuid` reserved, unless its call claimed it (then its call frees it).
+    fn release(&self, uuid: &str);
+}
+pub type InUse = std::sync::Arc<dyn Slots>;
 /// Causes no retry changes: the number is wrong.
 const FINAL: &[&str] = &["UNALLOCATED_NUMBER", "INVALID_NUMBER_FORMAT", "NO_ROUTE_DESTINATION", "INCOMPATIBLE_DESTINATION", "OUTGOING_CALL_BARRED"];
 
@@ -53,6 +75,8 @@ fn planned(
     }
     let var = |k: &str, v: &str| (k.to_string(), v.to_string());
     let mut vars = vec![
+        // The call's UUID, chosen here: its caps are reserved under it before it rings.
+        var("origination_uuid", &job.call_uuid),
         var("sb_fax_job", &job.id.to_string()),
         var("sb_fax_token", &job.token),
         var("sb_fax_trunk", &trunk.trunk_id.to_string()),
@@ -68,7 +92,7 @@ fn planned(
 }
 
 /// One pass: every due job tried (or put off).
-pub async fn once(store: &Store, live: &Live, in_use: &InUse) -> usize {
+pub async fn once(store: &Store, live: &Live, slots: &InUse) -> usize {
     if !live.online() {
         return 0;
     }
@@ -82,16 +106,18 @@ pub async fn once(store: &Store, live: &Live, in_use: &InUse) -> usize {
     let mut started = 0;
     for mut job in due {
         job.token = crate::store::validate::generate_secret();
-        let (s, j, u) = (store.clone(), job.clone(), in_use.clone());
-        // Checked and counted in the store: the caps, the tenant on, its limits, its credit;
-        // then the try is started (queued → sending) and its originate made.
+        job.call_uuid = uuid::Uuid::new_v4().to_string();
+        let (s, j, u) = (store.clone(), job.clone(), slots.clone());
+        // Checked and counted in the store: the campaign, the tenant on, its limits, its
+        // credit; the caps reserved; then the try is started (queued → sending) and its
+        // originate made.
         let prepared = tokio::task::spawn_blocking(move || prepare(&s, &j, &u)).await.unwrap_or_else(|e| Err(Prep::Later(e.to_string())));
         let cmd = match prepared {
             Ok(cmd) => cmd,
             Err(Prep::Gone) => continue,
-            Err(Prep::Wait(why)) => {
+            Err(Prep::Wait(why, secs)) => {
                 let (s, id) = (store.clone(), job.id);
-                let until = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(CAP_WAIT))
+                let until = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(secs))
                     .round(jiff::Unit::Second)
                     .unwrap_or_else(|_| jiff::Timestamp::now());
                 if let Ok(Err(e)) = tokio::task::spawn_blocking(move || s.put_off_fax(id, &until.to_string(), &why)).await {
@@ -107,10 +133,14 @@ pub async fn once(store: &Store, live: &Live, in_use: &InUse) -> usize {
                 end(store, &job, why, false).await;
                 continue;
             }
+            Err(Prep::Refused(why)) => {
+                ended(store, &job, Tried::Refused { reason: why }).await;
+                continue;
+            }
         };
         started += 1;
         info!(fax = job.id, tenant = job.tenant.0, attempt = job.attempts + 1, "sending a fax");
-        let (store, live) = (store.clone(), live.clone());
+        let (store, live, slots) = (store.clone(), live.clone(), slots.clone());
         tokio::spawn(async move {
             match live.bgapi(&cmd).await {
                 Ok(r) if r.trim_start().starts_with("+OK") => {
@@ -125,6 +155,8 @@ pub async fn once(store: &Store, live: &Live, in_use: &InUse) -> usize {
                 }
                 Err(e) => end(&store, &job, format!("the switch refused the call: {e}"), true).await,
             }
+            // Claimed by the call when it reached the socket (then it is the call's to free).
+            slots.release(&job.call_uuid);
         });
     }
     started
@@ -168,43 +200,75 @@ fn warn_zero(e: &str) -> usize {
 enum Prep {
     /// Not this runner's to try (no longer queued).
     Gone,
-    /// Not now, and not a try: the tenant or the trunk is at its cap.
-    Wait(String),
+    /// Not now, and not a try: the tenant or the trunk is at its cap, the campaign is
+    /// paused, out of its window or at its limit; looked at again so many seconds later.
+    Wait(String, i64),
     /// Not now: tried again after the retry delay (a try is counted).
     Later(String),
     /// Never: failed for good.
     Never(String),
+    /// Never dialed: on the do-not-contact list.
+    Refused(String),
 }
 
-fn prepare(st: &Store, job: &FaxJob, in_use: &InUse) -> Result<ApiCommand, Prep> {
+fn prepare(st: &Store, job: &FaxJob, slots: &InUse) -> Result<ApiCommand, Prep> {
     let fail = |e: crate::store::StoreError| Prep::Later(e.to_string());
     let tenant = st.routing_tenant(job.tenant).map_err(fail)?;
+    // A campaign's fax goes only while its campaign runs, within its window; under a
+    // prepaid policy with no credit left the campaign pauses (no try is counted).
+    let campaign = st.campaign_of_fax(job.id).map_err(fail)?;
+    if let Some(c) = &campaign {
+        if c.status != "running" {
+            return Err(Prep::Wait(format!("waiting: the campaign is {}", c.status), CAP_WAIT));
+        }
+        if let Some(opens) = campaigns::window_opens(c, &tenant.timezone, jiff::Timestamp::now()) {
+            let secs = opens.duration_since(jiff::Timestamp::now()).as_secs().max(1);
+            return Err(Prep::Wait("waiting: outside the campaign's sending window".into(), secs));
+        }
+        if tenant.prepaid && st.credit(job.tenant).map_err(fail)?.available <= 0 {
+            st.campaign_credit(c.id, true).map_err(fail)?;
+            return Err(Prep::Wait(crate::store::fax_campaigns::PAUSED_FOR_CREDIT.into(), CAP_WAIT));
+        }
+    }
     let settings = st.fax_settings(job.tenant).map_err(fail)?;
     let routes = st.outbound_routes(job.tenant).map_err(fail)?;
     let plan = planned(job, routes, &settings.caller_id);
-    // A look, not a reservation: the call's admission takes the slots, and refuses the call
-    // if another took the last one meanwhile.
+    // Reserved before it rings: the call's admission claims the slots when it is answered.
     if let Ok((_, trunk)) = &plan {
-        let (tenant_now, trunk_now) = in_use(tenant.id, trunk.trunk_id);
-        if tenant.max_concurrent_calls > 0 && tenant_now as i64 >= tenant.max_concurrent_calls {
-            return Err(Prep::Wait(format!("waiting: the tenant's {} concurrent calls are all in use", tenant.max_concurrent_calls)));
-        }
-        if trunk.max_channels > 0 && trunk_now as i64 >= trunk.max_channels {
-            return Err(Prep::Wait(format!("waiting: the trunk's {} channels are all in use", trunk.max_channels)));
-        }
+        slots
+            .reserve(&job.call_uuid, tenant.id, tenant.max_concurrent_calls, trunk.trunk_id, trunk.max_channels)
+            .map_err(|why| Prep::Wait(format!("waiting: {why}"), CAP_WAIT))?;
     }
-    if !st.start_fax_try(job.id, &job.token).map_err(fail)? {
-        return Err(Prep::Gone);
+    let started = prepare_try(st, job, &tenant, plan.map(|(cmd, _)| cmd), campaign.is_some());
+    if started.is_err() {
+        slots.release(&job.call_uuid);
+    }
+    started
+}
+
+/// The try started, then checked: what may have changed since the job was queued.
+fn prepare_try(
+    st: &Store,
+    job: &FaxJob,
+    tenant: &crate::pbx::config::Tenant,
+    plan: Result<ApiCommand, String>,
+    of_campaign: bool,
+) -> Result<ApiCommand, Prep> {
+    let fail = |e: crate::store::StoreError| Prep::Later(e.to_string());
+    match st.start_fax_try(job.id, &job.token).map_err(fail)? {
+        Start::Started => {}
+        Start::Gone => return Err(Prep::Gone),
+        Start::Held => return Err(Prep::Wait("waiting: the campaign has its most faxes under way".into(), HELD_WAIT)),
     }
     // Listed after it was queued: never dialed.
     if let Some(listed) = st.dnc_listing(job.tenant, &job.number).map_err(fail)? {
-        return Err(Prep::Never(format!("on the do-not-contact list ({listed})")));
+        return Err(Prep::Refused(format!("on the do-not-contact list ({listed})")));
     }
     if !tenant.enabled {
         return Err(Prep::Later("the tenant is disabled".into()));
     }
-    let (cmd, _) = plan.map_err(Prep::Never)?;
-    if tenant.prepaid && st.credit(job.tenant).map_err(fail)?.available <= 0 {
+    let cmd = plan.map_err(Prep::Never)?;
+    if !of_campaign && tenant.prepaid && st.credit(job.tenant).map_err(fail)?.available <= 0 {
         return Err(Prep::Later("no credit left (prepaid)".into()));
     }
     // A fax is a transaction, like a call out.
@@ -219,8 +283,11 @@ fn prepare(st: &Store, job: &FaxJob, in_use: &InUse) -> Result<ApiCommand, Prep>
 /// Ends the job's try as a failure.
 async fn end(store: &Store, job: &FaxJob, reason: String, retry: bool) {
     warn!(fax = job.id, %reason, retry, "a fax try failed");
+    ended(store, job, Tried::Failed { reason, result_code: None, retry, call_uuid: String::new() }).await;
+}
+
+async fn ended(store: &Store, job: &FaxJob, how: Tried) {
     let (s, id, token) = (store.clone(), job.id, job.token.clone());
-    let how = Tried::Failed { reason, result_code: None, retry, call_uuid: String::new() };
     match tokio::task::spawn_blocking(move || s.end_fax_try(id, &token, &how)).await {
         Ok(Ok(_)) => {}
         Ok(Err(e)) => warn!(error = %e, "recording a fax try"),
@@ -251,17 +318,41 @@ pub async fn expire(store: &Store, fax_dir: &std::path::Path, now: jiff::Timesta
     n
 }
 
-/// Ends the tries that were under way when switchboard last stopped, as failures to retry
-/// (their calls' sockets were cut, so the switch hung them up); how many.
-pub async fn recover(store: &Store) -> usize {
+/// Ends the tries that were under way when switchboard last stopped; how many. Their calls'
+/// sockets were cut, so the switch hung them up: a try the switch marked sent (spandsp's
+/// `api_on_fax_success`, [`crate::esl::api::fax_sent`]) was sent, and is recorded so, its
+/// pages charged; any other is a failure to retry.
+pub async fn recover(store: &Store, live: &Live) -> usize {
     let s = store.clone();
     let Ok(Ok(interrupted)) = tokio::task::spawn_blocking(move || s.interrupted_fax_tries()).await else { return 0 };
     let n = interrupted.len();
-    for (id, token) in interrupted {
-        let s = store.clone();
-        let how =
-            Tried::Failed { reason: "switchboard stopped while it was being sent".into(), result_code: None, retry: true, call_uuid: String::new() };
-        let _ = tokio::task::spawn_blocking(move || s.end_fax_try(id, &token, &how)).await;
+    for (id, token, pages) in interrupted {
+        let marked = live.api(&fax_sent(id, &token, HashAction::Select)).await;
+        let how = match marked.as_deref().map(str::trim) {
+            Ok("sent") => {
+                info!(fax = id, "a fax the switch sent while switchboard was down is recorded sent");
+                Tried::Sent {
+                    pages,
+                    result_code: Some(0),
+                    result_text: "OK (the switch marked it sent while switchboard was not running)".into(),
+                    remote_station: String::new(),
+                    rate: None,
+                    ecm: None,
+                    t38: None,
+                    call_uuid: String::new(),
+                }
+            }
+            _ => Tried::Failed {
+                reason: "switchboard stopped while it was being sent".into(),
+                result_code: None,
+                retry: true,
+                call_uuid: String::new(),
+            },
+        };
+        let (s, t) = (store.clone(), token.clone());
+        if let Ok(Ok(true)) = tokio::task::spawn_blocking(move || s.end_fax_try(id, &t, &how)).await {
+            let _ = live.api(&fax_sent(id, &token, HashAction::Delete)).await;
+        }
     }
     n
 }
@@ -271,9 +362,18 @@ const EXPIRE_EVERY: Duration = Duration::from_secs(3600);
 
 /// Runs until `stop`: tries under way when switchboard last stopped are ended first.
 pub async fn run(store: Store, live: Live, in_use: InUse, fax_dir: std::path::PathBuf, mut stop: tokio::sync::watch::Receiver<bool>) {
-    recover(&store).await;
+    // The switch is asked how the interrupted tries ended: nothing is tried before.
+    while !live.online() {
+        tokio::select! {
+            _ = tokio::time::sleep(EVERY) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+    recover(&store, &live).await;
     let mut expired_at = tokio::time::Instant::now() - EXPIRE_EVERY;
     loop {
+        // Recipients' faxes made first, so that a pass tries what it made.
+        campaigns::once(&store, &fax_dir, jiff::Timestamp::now()).await;
         once(&store, &live, &in_use).await;
         if expired_at.elapsed() >= EXPIRE_EVERY {
             expired_at = tokio::time::Instant::now();
@@ -305,11 +405,19 @@ mod tests {
             trunks: vec![RouteTrunk { trunk_id: 7, max_channels: 0, caller_id: "+12125550100".into(), codecs: vec![] }],
             rate_plan_id: None,
         };
-        let job =
-            FaxJob { id: 42, tenant: TenantId(1), number: "+12125551234".into(), tiff: String::new(), pages: 1, attempts: 0, token: "t0k".into() };
+        let job = FaxJob {
+            id: 42,
+            tenant: TenantId(1),
+            number: "+12125551234".into(),
+            tiff: String::new(),
+            pages: 1,
+            attempts: 0,
+            token: "t0k".into(),
+            call_uuid: "c-1".into(),
+        };
         let cmd = originate(&job, vec![route.clone()], "").unwrap();
         let line = cmd.line().unwrap();
-        assert!(line.starts_with("originate {sb_fax_job=42,sb_fax_token=t0k,sb_fax_trunk=7,"), "{line}");
+        assert!(line.starts_with("originate {origination_uuid=c-1,sb_fax_job=42,sb_fax_token=t0k,sb_fax_trunk=7,"), "{line}");
         assert!(line.contains("origination_caller_id_number=+12125550100"), "the trunk's caller ID: {line}");
         assert!(line.ends_with("}sofia/gateway/trunk7/+12125551234 fax XML public"), "{line}");
         let own = originate(&job, vec![route.clone()], "+14155550000").unwrap().line().unwrap();
