@@ -380,7 +380,7 @@ async fn a_call_naming_a_fax_job_without_its_try_s_token_is_refused() {
     let p = pbx(OPEN).await;
     let queued = switchboard::store::fax::Outgoing { number: "+12125551234".into(), tiff: "1/out-x.tif".into(), pages: 1, ..Default::default() };
     let id = p.store.queue_fax(p.acme, &queued).unwrap();
-    assert_eq!(p.store.start_fax_try(id, "the-real-token").unwrap(), switchboard::store::fax::Start::Started);
+    assert_eq!(p.store.start_fax_try(id, "the-real-token", "").unwrap(), switchboard::store::fax::Start::Started);
     let mut s = from_trunk(DID, "+15559876543");
     s.variables.insert("sb_fax_job".into(), id.to_string());
     s.variables.insert("sb_fax_token".into(), "forged".into());
@@ -414,8 +414,8 @@ async fn a_try_cut_by_a_restart_is_recorded_as_the_switch_marked_it() {
     let queued = switchboard::store::fax::Outgoing { number: "+12125551234".into(), tiff: "1/out-x.tif".into(), pages: 3, ..Default::default() };
     let cut = p.store.queue_fax(p.acme, &queued).unwrap();
     let done = p.store.queue_fax(p.acme, &queued).unwrap();
-    assert_eq!(p.store.start_fax_try(cut, "t1").unwrap(), switchboard::store::fax::Start::Started);
-    assert_eq!(p.store.start_fax_try(done, "t2").unwrap(), switchboard::store::fax::Start::Started);
+    assert_eq!(p.store.start_fax_try(cut, "t1", "").unwrap(), switchboard::store::fax::Start::Started);
+    assert_eq!(p.store.start_fax_try(done, "t2", "").unwrap(), switchboard::store::fax::Start::Started);
     // What spandsp ran when the far machine had every page of the second.
     let said = live.api(&fax_sent(done, "t2", HashAction::Insert("sent".into()))).await.unwrap();
     assert_eq!(said.trim(), "+OK");
@@ -630,7 +630,7 @@ async fn a_try_whose_call_ends_without_a_word_is_queued_again_and_one_still_up_i
     let mut job = p.store.due_fax_jobs("9999", 10).unwrap().remove(0);
     job.token = "t1".into();
     job.call_uuid = "2f0b6c1e-7a4d-4c55-9e2a-5d1f3b7c9a10".into();
-    assert_eq!(p.store.start_fax_try(id, "t1").unwrap(), switchboard::store::fax::Start::Started);
+    assert_eq!(p.store.start_fax_try(id, "t1", &job.call_uuid).unwrap(), switchboard::store::fax::Start::Started);
     let cmd = switchboard::fax_jobs::originate(&job, p.store.outbound_routes(p.acme).unwrap(), "").unwrap();
     let said = tokio::time::timeout(Duration::from_secs(10), live.bgapi(&cmd)).await.expect("the originate answers").unwrap();
     let uuid = said.trim().strip_prefix("+OK ").unwrap_or_else(|| panic!("{said}")).to_string();

@@ -142,18 +142,24 @@ pub async fn once(store: &Store, live: &Live, slots: &InUse) -> usize {
         info!(fax = job.id, tenant = job.tenant.0, attempt = job.attempts + 1, "sending a fax");
         let (store, live, slots) = (store.clone(), live.clone(), slots.clone());
         tokio::spawn(async move {
-            match live.bgapi(&cmd).await {
-                Ok(r) if r.trim_start().starts_with("+OK") => {
+            match tokio::time::timeout(ORIGINATE_WAIT, live.bgapi(&cmd)).await {
+                Ok(Ok(r)) if r.trim_start().starts_with("+OK") => {
                     // `+OK <uuid>`: the call is the switch's; its socket task ends the try.
                     let uuid = r.trim_start().trim_start_matches("+OK").trim().to_string();
                     watch(&store, &live, &job, &uuid, WATCH_EVERY).await;
                 }
-                Ok(r) => {
+                // No answer to the originate (a lost reply): the call is its UUID, and is
+                // watched like one that was placed.
+                Err(_) => {
+                    warn!(fax = job.id, "no answer to a fax's originate: watching its call");
+                    watch(&store, &live, &job, &job.call_uuid, WATCH_EVERY).await;
+                }
+                Ok(Ok(r)) => {
                     let cause = r.trim().trim_start_matches("-ERR").trim().to_string();
                     let retry = !FINAL.contains(&cause.as_str());
                     end(&store, &job, format!("the call did not connect: {cause}"), retry).await;
                 }
-                Err(e) => end(&store, &job, format!("the switch refused the call: {e}"), true).await,
+                Ok(Err(e)) => end(&store, &job, format!("the switch refused the call: {e}"), true).await,
             }
             // Claimed by the call when it reached the socket (then it is the call's to free).
             slots.release(&job.call_uuid);
@@ -161,6 +167,9 @@ pub async fn once(store: &Store, live: &Live, slots: &InUse) -> usize {
     }
     started
 }
+
+/// How long an originate's answer is waited for: its own timeout (60 s) and then some.
+const ORIGINATE_WAIT: Duration = Duration::from_secs(90);
 
 /// How often a try's call is looked at while it is sending.
 const WATCH_EVERY: Duration = Duration::from_secs(10);
@@ -185,7 +194,7 @@ pub async fn watch(store: &Store, live: &Live, job: &FaxJob, uuid: &str, every: 
             // The call's task may be writing its outcome this moment: give it that moment.
             tokio::time::sleep(every.min(Duration::from_secs(2))).await;
             if sending().await {
-                end(store, job, "the call ended before the fax was sent".into(), true).await;
+                settle(store, live, job.id, &job.token, job.pages, "the call ended before the fax was sent").await;
             }
             return;
         }
@@ -255,7 +264,7 @@ fn prepare_try(
     of_campaign: bool,
 ) -> Result<ApiCommand, Prep> {
     let fail = |e: crate::store::StoreError| Prep::Later(e.to_string());
-    match st.start_fax_try(job.id, &job.token).map_err(fail)? {
+    match st.start_fax_try(job.id, &job.token, &job.call_uuid).map_err(fail)? {
         Start::Started => {}
         Start::Gone => return Err(Prep::Gone),
         Start::Held => return Err(Prep::Wait("waiting: the campaign has its most faxes under way".into(), HELD_WAIT)),
@@ -326,35 +335,53 @@ pub async fn recover(store: &Store, live: &Live) -> usize {
     let s = store.clone();
     let Ok(Ok(interrupted)) = tokio::task::spawn_blocking(move || s.interrupted_fax_tries()).await else { return 0 };
     let n = interrupted.len();
-    for (id, token, pages) in interrupted {
-        let marked = live.api(&fax_sent(id, &token, HashAction::Select)).await;
-        let how = match marked.as_deref().map(str::trim) {
-            Ok("sent") => {
-                info!(fax = id, "a fax the switch sent while switchboard was down is recorded sent");
-                Tried::Sent {
-                    pages,
-                    result_code: Some(0),
-                    result_text: "OK (the switch marked it sent while switchboard was not running)".into(),
-                    remote_station: String::new(),
-                    rate: None,
-                    ecm: None,
-                    t38: None,
-                    call_uuid: String::new(),
-                }
+    for (id, token, pages, call) in interrupted {
+        // A call the switch still has (it was ringing) is still this try's: when it is
+        // answered it reaches the socket and is sent; it is watched like any other.
+        if !call.is_empty() && matches!(live.api(&ApiCommand::UuidExists { uuid: call.clone() }).await.as_deref().map(str::trim), Ok("true")) {
+            let (s, t) = (store.clone(), token.clone());
+            if let Ok(Ok(Some(mut job))) = tokio::task::spawn_blocking(move || s.fax_try(id, &t)).await {
+                info!(fax = id, "a fax try's call outlived a restart: it goes on");
+                job.call_uuid = call.clone();
+                let (store, live) = (store.clone(), live.clone());
+                tokio::spawn(async move { watch(&store, &live, &job, &call, WATCH_EVERY).await });
+                continue;
             }
-            _ => Tried::Failed {
-                reason: "switchboard stopped while it was being sent".into(),
-                result_code: None,
-                retry: true,
-                call_uuid: String::new(),
-            },
-        };
-        let (s, t) = (store.clone(), token.clone());
-        if let Ok(Ok(true)) = tokio::task::spawn_blocking(move || s.end_fax_try(id, &t, &how)).await {
-            let _ = live.api(&fax_sent(id, &token, HashAction::Delete)).await;
         }
+        settle(store, live, id, &token, pages, "switchboard stopped while it was being sent").await;
     }
     n
+}
+
+/// Ends a try whose call is gone without its task having said how it went: sent when the
+/// switch marked it so (spandsp's `api_on_fax_success`: the far machine had every page),
+/// its pages charged; else a failure to retry, saying `why`. The mark is removed once the
+/// try is recorded.
+async fn settle(store: &Store, live: &Live, id: i64, token: &str, pages: i64, why: &str) {
+    let marked = live.api(&fax_sent(id, token, HashAction::Select)).await;
+    let how = match marked.as_deref().map(str::trim) {
+        Ok("sent") => {
+            info!(fax = id, "a fax try nobody reported is recorded sent: the switch marked it so");
+            Tried::Sent {
+                pages,
+                result_code: Some(0),
+                result_text: "OK (marked sent by the switch)".into(),
+                remote_station: String::new(),
+                rate: None,
+                ecm: None,
+                t38: None,
+                call_uuid: String::new(),
+            }
+        }
+        _ => {
+            warn!(fax = id, reason = why, "a fax try failed");
+            Tried::Failed { reason: why.into(), result_code: None, retry: true, call_uuid: String::new() }
+        }
+    };
+    let (s, t) = (store.clone(), token.to_string());
+    if let Ok(Ok(true)) = tokio::task::spawn_blocking(move || s.end_fax_try(id, &t, &how)).await {
+        let _ = live.api(&fax_sent(id, token, HashAction::Delete)).await;
+    }
 }
 
 /// How often faxes past their retention are looked for.

@@ -317,6 +317,10 @@ impl Switch {
                         for (k, v) in globals {
                             s.variables.insert(k.clone(), v.clone());
                         }
+                        // The leg's UUID: the one its originate asked for (origination_uuid),
+                        // else one of its own, known before the channel exists.
+                        let uuid = gv("origination_uuid").unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+                        s.variables.insert("origination_uuid".into(), uuid.clone());
                         let sw = self.clone();
                         let s_leg = leg.to_string();
                         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -327,14 +331,18 @@ impl Switch {
                                 let sw = sw.clone();
                                 async move { sw.call(addr, scen).await }
                             });
-                            // The new channel's uuid comes with its first event.
-                            let mut tx = Some(tx);
-                            while let Ok(ev) = sub.recv().await {
-                                if let (Some(u), Some(t)) = (ev.unique_id(), tx.take()) {
-                                    let _ = t.send(u.to_string());
-                                    break;
+                            // Answered once the channel is the switch's: its first event. Other
+                            // calls' events pass by; a bus that ran ahead is asked directly.
+                            loop {
+                                match sub.recv().await {
+                                    Ok(ev) if ev.unique_id() == Some(uuid.as_str()) => break,
+                                    Ok(_) => {}
+                                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) if sw.find(&uuid).is_some() => break,
+                                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                                    Err(_) => break,
                                 }
                             }
+                            let _ = tx.send(uuid);
                             let _ = handle.await;
                             sw.leg_down(&s_leg);
                         });

@@ -43,6 +43,7 @@ async fn connection(switch: Switch, stream: TcpStream, password: &str) {
     out.clear();
     let mut reader = CommandReader::default();
     let mut inbuf = BytesMut::new();
+    let mut held: std::collections::VecDeque<std::sync::Arc<crate::sim::event::SimEvent>> = std::collections::VecDeque::new();
     let mut authed = false;
     let mut names: HashSet<String> = HashSet::new();
     let mut subclasses: HashSet<String> = HashSet::new();
@@ -147,6 +148,12 @@ async fn connection(switch: Switch, stream: TcpStream, password: &str) {
                 switch_side::command_reply("-ERR command not found", &mut out);
             }
         }
+        // Events held while a command was part-read go out, in order, once it is whole.
+        if !held.is_empty() && !reader.is_mid_command(&inbuf) {
+            for ev in held.drain(..) {
+                ev.frame(format, &mut out);
+            }
+        }
         if !out.is_empty() {
             if wr.write_all(&out).await.is_err() {
                 return;
@@ -165,7 +172,19 @@ async fn connection(switch: Switch, stream: TcpStream, password: &str) {
         tokio::select! {
             r = rd.read_buf(&mut inbuf) => match r { Ok(0) | Err(_) => return, Ok(_) => {} },
             ev = bus.recv() => match ev {
-                Ok(ev) => if wants(&ev) && !reader.is_mid_command(&inbuf) { ev.frame(format, &mut out) },
+                // Kept in the listener's queue while a command is part-read, never dropped
+                // (the queue is written out once no partial command is buffered,
+                // mod_event_socket.c:1375–1420).
+                Ok(ev) => if wants(&ev) {
+                    if reader.is_mid_command(&inbuf) {
+                        held.push_back(ev);
+                    } else {
+                        for e in held.drain(..) {
+                            e.frame(format, &mut out);
+                        }
+                        ev.frame(format, &mut out);
+                    }
+                },
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                     // FreeSWITCH kills a listener that falls behind (mod_event_socket.c:386–405).
                     let _ = n;

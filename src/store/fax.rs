@@ -441,14 +441,14 @@ impl Store {
     /// [`Start::Held`] when it is a campaign's whose faxes under way are already its
     /// `max_concurrent`, or whose campaign is not running: counted and checked in this one
     /// write, so no two runners' tries together pass the limit.
-    pub fn start_fax_try(&self, id: i64, token: &str) -> Result<Start> {
+    pub fn start_fax_try(&self, id: i64, token: &str, call_uuid: &str) -> Result<Start> {
         self.write(|tx| {
             let n = tx.execute(
-                "UPDATE faxes SET status = 'sending', token = ?2, attempts = attempts + 1, next_attempt_at = NULL WHERE id = ?1 AND status = 'queued'
-                 AND (campaign_id IS NULL
+                "UPDATE faxes SET status = 'sending', token = ?2, call_uuid = ?3, attempts = attempts + 1, next_attempt_at = NULL
+                 WHERE id = ?1 AND status = 'queued' AND (campaign_id IS NULL
                       OR (SELECT COUNT(*) FROM faxes o WHERE o.campaign_id = faxes.campaign_id AND o.status = 'sending')
                          < (SELECT c.max_concurrent FROM fax_campaigns c WHERE c.id = faxes.campaign_id AND c.status = 'running'))",
-                (id, token),
+                (id, token, call_uuid),
             )?;
             if n == 1 {
                 tx.execute(
@@ -537,11 +537,11 @@ impl Store {
 
     /// Tries under way when switchboard stopped: whatever the switch did with them is not
     /// known, so each is ended as a failure to retry (the tenant's retries still count).
-    pub fn interrupted_fax_tries(&self) -> Result<Vec<(i64, String, i64)>> {
+    pub fn interrupted_fax_tries(&self) -> Result<Vec<(i64, String, i64, String)>> {
         let c = self.conn()?;
         let rows = c
-            .prepare("SELECT id, token, pages FROM faxes WHERE status = 'sending'")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .prepare("SELECT id, token, pages, call_uuid FROM faxes WHERE status = 'sending'")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
