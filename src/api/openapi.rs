@@ -10,7 +10,10 @@ use crate::store::{Resource, Scope};
 
 fn kind_schema(k: Kind) -> Value {
     match k {
-        Kind::Line(max) | Kind::Text(max) | Kind::Template(max) => json!({ "type": "string", "maxLength": max }),
+        Kind::Template(max) => {
+            json!({ "type": "string", "maxLength": max, "description": format!("Merge fields: {}", crate::pbx::merge::FIELDS.iter().map(|(f, _)| format!("{{{{{f}}}}}")).collect::<Vec<_>>().join(" ")) })
+        }
+        Kind::Line(max) | Kind::Text(max) => json!({ "type": "string", "maxLength": max }),
         Kind::Email => json!({ "type": "string", "format": "email" }),
         Kind::Digits(min, max) => json!({ "type": "string", "pattern": format!("^[0-9]{{{min},{max}}}$") }),
         Kind::Pin => json!({ "type": "string", "pattern": "^([0-9]{4,12})?$" }),

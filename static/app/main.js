@@ -27,7 +27,7 @@ const SIMPLE = {
 };
 
 /// Fax pages: #/fax/<name> → the function of pages/fax.js.
-const FAX = { send: 'send', outbound: 'outbound', inbound: 'inbound', documents: 'documents', dids: 'dids', settings: 'settings', dnc: 'dnc', import: 'importContacts' };
+const FAX = { send: 'send', outbound: 'outbound', inbound: 'inbound', documents: 'documents', dids: 'dids', settings: 'settings', dnc: 'dnc', import: 'importContacts', campaigns: 'campaigns' };
 
 /// Menu: section, label, hash, and the API route that decides whether it shows.
 const MENU = [
@@ -62,6 +62,8 @@ const MENU = [
   ['Fax', 'Outbound fax', '#/fax/outbound', 'GET /faxes/outbound'],
   ['Fax', 'Inbound fax', '#/fax/inbound', 'GET /faxes/inbound'],
   ['Fax', 'Fax documents', '#/fax/documents', 'GET /fax-documents'],
+  ['Fax', 'Bulk fax', '#/fax/campaigns', 'GET /fax-campaigns'],
+  ['Fax', 'Cover pages', '#/r/fax-cover-pages', 'GET /fax-cover-pages'],
   ['Fax', 'My DIDs', '#/fax/dids', 'GET /faxes/inbound'],
   ['Fax', 'Fax settings', '#/fax/settings', 'GET /fax-settings'],
   ['Fax', 'Contacts', '#/r/fax-contacts', 'GET /fax-contacts'],

@@ -29,10 +29,10 @@ const MENUS = {
     'Payments', 'Billing quota', 'Billing usage', 'My account'],
   tenant: ['Dashboard', 'Users', 'Branding', 'Announcements', 'Activity log', 'Trunks', 'Outbound routes', 'DID numbers', 'Extensions', 'Devices',
     'Device profiles', 'Ring groups', 'Call queues', 'Queue monitor', 'IVR menus', 'Voicemail', 'Conferences', 'Follow me', 'Inbound routes', 'Time conditions', 'Call flows',
-    'Call block', 'Music on hold', 'Feature codes', 'Realtime monitor', 'Route explain', 'Send fax', 'Outbound fax', 'Inbound fax', 'Fax documents', 'My DIDs', 'Fax settings', 'Contacts', 'Contact groups', 'Import contacts', 'Contact DNC',
+    'Call block', 'Music on hold', 'Feature codes', 'Realtime monitor', 'Route explain', 'Send fax', 'Outbound fax', 'Inbound fax', 'Fax documents', 'Bulk fax', 'Cover pages', 'My DIDs', 'Fax settings', 'Contacts', 'Contact groups', 'Import contacts', 'Contact DNC',
     'Call records', 'Statistics', 'Rate plans', 'Payments', 'Billing quota', 'Billing usage', 'My account'],
   agent: ['Dashboard', 'Extensions', 'Call queues', 'Queue monitor', 'Feature codes', 'Call records', 'Billing quota', 'My account'],
-  user: ['Dashboard', 'Extensions', 'Follow me', 'Feature codes', 'Send fax', 'Outbound fax', 'Inbound fax', 'Fax documents', 'My DIDs', 'Call records', 'Billing quota',
+  user: ['Dashboard', 'Extensions', 'Follow me', 'Feature codes', 'Send fax', 'Outbound fax', 'Inbound fax', 'Fax documents', 'Bulk fax', 'Cover pages', 'My DIDs', 'Call records', 'Billing quota',
     'My account'],
 };
 
@@ -483,6 +483,50 @@ await check('Contact DNC: a number added on the page is refused on Send fax; an 
   assert.deepEqual(errors.filter((e) => !e.includes('status of 422')), []);
   // Off the list again, for the checks after this one.
   for (const d of (await api('GET', '/fax-dnc', null, 'tenant')).body.items) await api('DELETE', `/fax-dnc/${d.id}`, null, 'tenant');
+  await context.close();
+});
+
+await check('Bulk fax: a default cover page made on its form and previewed; a campaign to a group and a list runs, its bar fills, its report names each recipient', async () => {
+  const { context, page, errors } = await open();
+  await login(page, 'tenant');
+  await page.goto('/#/r/fax-cover-pages/new');
+  await page.getByLabel('Name *').fill('Standard');
+  await page.getByLabel('Body').fill('To: {{recipient_name}} ({{recipient_fax}})\nFrom: {{sender_company}}\n{{message}}');
+  await page.getByLabel('Is default').check();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.waitForFunction(() => /^#\/r\/fax-cover-pages\/\d+$/.test(location.hash));
+  await page.goto('/#/fax/campaigns');
+  await page.getByText('No campaigns yet').waitFor();
+  await page.getByLabel('Program name').fill('Spring letters');
+  await page.getByLabel('Document', { exact: true }).selectOption({ index: 1 });
+  assert.equal(await page.locator('#fc-cover option:checked').textContent(), 'Standard', 'the default cover page is chosen');
+  await page.getByRole('button', { name: 'Preview' }).click();
+  await page.locator('iframe[title="Cover page preview"]').waitFor();
+  await page.getByLabel('Law firms').check();
+  await page.getByLabel('or a list (CSV: number, name, company)').setInputFiles({ name: 'list.csv', mimeType: 'text/csv',
+    buffer: Buffer.from('number,name,company\n+12125550177,Zed Roe,Zco\nnot a number,Bad,\n') });
+  // Any hour of any day: the check runs whenever CI does.
+  await page.getByLabel('Send from').fill('00:00');
+  await page.getByLabel('until').fill('00:00');
+  for (const d of ['Sat', 'Sun']) await page.getByLabel(d, { exact: true }).check();
+  await page.getByRole('button', { name: 'Submit' }).click();
+  await page.getByText('"Spring letters" made: 3 to fax, 1 skipped.').waitFor();
+  const row = page.locator('table[aria-label="Fax campaigns"] tbody tr', { hasText: 'Spring letters' });
+  await page.locator('table[aria-label="Fax campaigns"] tbody tr[data-status="completed"]', { hasText: 'Spring letters' }).waitFor({ timeout: 60_000 });
+  const bar = row.locator('progress');
+  assert.deepEqual([await bar.getAttribute('max'), await bar.evaluate((p) => String(p.value))], ['4', '4'], 'the bar is full');
+  assert.deepEqual(await row.locator('td').evaluateAll((tds) => tds.slice(3, 8).map((t) => t.textContent)), ['4', '4', '3', '0', '1']);
+  await row.getByRole('button', { name: 'Report' }).click();
+  const recipients = page.locator('table[aria-label="Recipients"] tbody tr');
+  await recipients.filter({ hasText: 'Sent' }).nth(2).waitFor();
+  const states = await recipients.evaluateAll((rows) => rows.map((r) => [r.children[0].textContent, r.children[3].textContent]));
+  assert.deepEqual(states.map(([, s]) => s).sort(), ['Sent', 'Sent', 'Sent', 'Skipped'], JSON.stringify(states));
+  assert.match(await recipients.filter({ hasText: 'Skipped' }).textContent(), /invalid number/);
+  // What went out: the cover page first, filled in for each recipient.
+  const sent = (await api('GET', '/faxes/outbound?per_page=100', null, 'tenant')).body.items.filter((f) => f.number === '+12125550177');
+  assert.equal(sent.length, 1);
+  assert.equal(sent[0].pages, 2, 'the cover page and the one-page document');
+  assert.deepEqual(errors, []);
   await context.close();
 });
 

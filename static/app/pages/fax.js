@@ -1,7 +1,7 @@
 // Fax: Send Fax (a PDF, uploaded or from Fax Documents, to a number), Outbound Fax
 // (statuses updated live, in place), Inbound Fax (open a received fax's PDF in the
 // browser), Fax Documents (the library of PDFs to send), My DIDs, Fax Settings and the
-// do-not-contact list.
+// do-not-contact list, Bulk fax (campaigns) and cover pages' preview.
 
 import { api, ApiError, get, tokens } from '../api.js';
 import { h, page, refusal } from '../ui.js';
@@ -39,25 +39,30 @@ function syncRows(tbody, items, cells) {
 
 export async function send(ctx) {
   stop();
-  let docs = [];
-  try { docs = (await get('/fax-documents?per_page=500')).items; } catch { docs = []; }
+  // "Send" on Fax documents comes here with the document chosen; kept until the fax is sent
+  // or another document is chosen (the page may be drawn again meanwhile).
+  const pre = sessionStorage.getItem('fax-document');
+  const [docs, covers] = await Promise.all(['/fax-documents?per_page=500', '/fax-cover-pages?per_page=500'].map((p) => get(p).then((l) => l.items, () => [])));
   const status = h('p', { role: 'status' });
+  const preview = h('div', { class: 'preview', 'aria-live': 'polite' });
+  const cover = h('select', { id: 'fax-cover', name: 'cover' }, h('option', { value: '' }, '(no cover page)'), covers.map((c) => h('option', { value: c.id, selected: c.is_default }, c.name)));
   const file = h('div', { class: 'field', 'data-field': 'file' }, h('label', { for: 'fax-file' }, 'PDF to upload'),
     h('input', { id: 'fax-file', name: 'file', type: 'file', accept: 'application/pdf,.pdf' }));
   const source = h('select', { id: 'fax-document', name: 'document' }, h('option', { value: '' }, 'Upload a PDF now'),
     docs.map((d) => h('option', { value: d.id }, `${d.name} (${d.pages} page${d.pages === 1 ? '' : 's'})`)));
   const chosen = () => { file.hidden = source.value !== ''; file.querySelector('input').required = source.value === ''; };
-  source.addEventListener('change', chosen);
-  // "Send" on Fax documents comes here with the document chosen.
-  const pre = sessionStorage.getItem('fax-document');
+  source.addEventListener('change', () => { sessionStorage.removeItem('fax-document'); chosen(); });
   if (pre && docs.some((d) => String(d.id) === pre)) source.value = pre;
-  sessionStorage.removeItem('fax-document');
   const form = h('form', { class: 'card', 'aria-label': 'Send a fax' },
     h('div', { class: 'field' }, h('label', { for: 'fax-number' }, 'Fax number'), h('input', { id: 'fax-number', name: 'number', type: 'tel', required: true, placeholder: '+12125550123' })),
     h('div', { class: 'field' }, h('label', { for: 'fax-subject' }, 'Subject'), h('input', { id: 'fax-subject', name: 'subject', maxlength: 200 })),
     h('div', { class: 'field' }, h('label', { for: 'fax-document' }, 'Document'), source,
       h('span', { class: 'hint' }, docs.length ? 'or one kept in ' : 'Keep documents you send often in ', h('a', { href: '#/fax/documents' }, 'Fax documents'))),
     file,
+    h('div', { class: 'field' }, h('label', { for: 'fax-cover' }, 'Cover page'), cover,
+      h('button', { type: 'button', onclick: () => cover.value && openPdf(`/fax-cover-pages/${cover.value}/preview`, 'Cover page preview', preview) }, 'Preview')),
+    h('div', { class: 'field' }, h('label', { for: 'fax-to-name' }, 'Recipient name (on the cover page)'), h('input', { id: 'fax-to-name', name: 'to_name', maxlength: 200, placeholder: 'the contact kept for the number when empty' })),
+    h('div', { class: 'field' }, h('label', { for: 'fax-message' }, 'Message (on the cover page)'), h('textarea', { id: 'fax-message', name: 'message', maxlength: 2000, rows: 3 })),
     h('div', { class: 'field' }, h('label', { for: 'fax-resolution' }, 'Resolution'),
       h('select', { id: 'fax-resolution', name: 'resolution' }, h('option', { value: 'fine' }, 'Fine (204 × 196)'), h('option', { value: 'normal' }, 'Normal (204 × 98)'))),
     h('p', { class: 'error', role: 'alert' }),
@@ -71,9 +76,15 @@ export async function send(ctx) {
     let body; // none when a kept document is chosen
     if (source.value) q.set('document', source.value);
     else body = new Blob([await form.elements.file.files[0].arrayBuffer()], { type: 'application/pdf' });
+    if (cover.value) {
+      q.set('cover', cover.value);
+      q.set('message', form.elements.message.value);
+      if (form.elements.to_name.value.trim()) q.set('to_name', form.elements.to_name.value.trim());
+    }
     status.textContent = 'Checking the document…';
     try {
       const f = await api('POST', `/faxes/outbound?${q}`, body);
+      sessionStorage.removeItem('fax-document');
       status.textContent = `Queued: fax to ${f.number}, ${f.pages} page${f.pages === 1 ? '' : 's'}.`;
       location.hash = '#/fax/outbound';
     } catch (x) {
@@ -81,7 +92,7 @@ export async function send(ctx) {
       err.textContent = x.message;
     }
   });
-  page('Send fax', status, form);
+  page('Send fax', status, form, preview);
 }
 
 /// A PDF of the API, fetched with the session's token and shown in the page.
@@ -326,16 +337,176 @@ export async function importContacts(ctx) {
       if (!r.ok) { report.replaceChildren(h('p', { class: 'error' }, `The contacts could not be exported (${r.status}).`)); return; }
       download('contacts.csv', await r.blob());
     } }, 'Export contacts'));
+  const bar = h('progress', { hidden: true, 'aria-label': 'Import progress' });
+  const note = h('span', { role: 'status' });
+  form.append(h('p', {}, bar, ' ', note));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    report.replaceChildren(h('p', {}, 'Importing…'));
+    report.replaceChildren();
     const q = form.elements.group.value ? `?group=${form.elements.group.value}` : '';
     try {
-      const r = await api('POST', `/fax-contacts/import${q}`, new Blob([await form.elements.file.files[0].arrayBuffer()], { type: 'text/csv' }));
+      const r = await uploadWithProgress(`/fax-contacts/import${q}`, form.elements.file.files[0], bar, note);
+      note.textContent = '';
       report.replaceChildren(h('p', {}, `${r.imported} imported, ${r.updated} updated, ${r.skipped.length} skipped.`),
         r.skipped.length ? h('table', { 'aria-label': 'Skipped rows' }, h('thead', {}, h('tr', {}, h('th', {}, 'Row'), h('th', {}, 'Why'))),
           h('tbody', {}, r.skipped.map((x) => h('tr', {}, h('td', {}, x.row), h('td', {}, x.reason))))) : '');
-    } catch (x) { report.replaceChildren(h('p', { class: 'error' }, x.message)); }
+    } catch (x) { note.textContent = ''; report.replaceChildren(h('p', { class: 'error' }, x.message)); }
   });
   page('Import contacts', h('p', {}, 'A fax number already in your contacts updates that contact. Numbers on the ', h('a', { href: '#/fax/dnc' }, 'do-not-contact list'), ' are skipped.'), form, report);
+}
+
+/// A CSV sent with its upload's progress on `bar` (a large list takes a while to send on a
+/// slow line), then the server's answer. The session's token; a refusal as ApiError.
+function uploadWithProgress(path, blob, bar, note) {
+  return new Promise((resolve, reject) => {
+    const x = new XMLHttpRequest();
+    x.open('POST', `/api/v1${path}`);
+    x.setRequestHeader('authorization', `Bearer ${tokens().access}`);
+    x.setRequestHeader('content-type', 'text/csv');
+    bar.hidden = false;
+    bar.value = 0;
+    x.upload.onprogress = (e) => { if (e.lengthComputable) { bar.max = e.total; bar.value = e.loaded; note.textContent = `Sending… ${Math.round((100 * e.loaded) / e.total)}%`; } };
+    x.upload.onload = () => { bar.removeAttribute('value'); note.textContent = 'Checking every row…'; };
+    x.onload = () => {
+      bar.hidden = true;
+      let body = null;
+      try { body = JSON.parse(x.responseText); } catch { body = null; }
+      if (x.status >= 200 && x.status < 300) resolve(body);
+      else reject(new ApiError(x.status, body || { message: `refused (${x.status})` }));
+    };
+    x.onerror = () => { bar.hidden = true; reject(new Error('The upload did not reach the server.')); };
+    x.send(blob);
+  });
+}
+
+const CAMPAIGN_STATUS = { running: 'Running', paused: 'Paused', cancelled: 'Cancelled', completed: 'Completed' };
+const RECIPIENT_STATE = { queued: 'Queued', sending: 'Sending', sent: 'Sent', failed: 'Failed', skipped: 'Skipped' };
+const DAYS = [['1', 'Mon'], ['2', 'Tue'], ['3', 'Wed'], ['4', 'Thu'], ['5', 'Fri'], ['6', 'Sat'], ['7', 'Sun']];
+
+/// Bulk fax: the campaigns with live counts and a progress bar each; pause, resume, stop; a
+/// report per campaign (its recipients, the results CSV); and Create fax campaign.
+export async function campaigns(ctx) {
+  stop();
+  const status = h('p', { role: 'status' });
+  const tbody = h('tbody');
+  const empty = h('p', { class: 'empty' }, 'No campaigns yet: create one below.');
+  const cols = ['Program name', 'Status', 'Progress', 'Total', 'Done', 'Successful', 'Failed', 'Skipped', ''];
+  const table = h('table', { 'aria-label': 'Fax campaigns' }, h('thead', {}, h('tr', {}, cols.map((c) => h('th', {}, c)))), tbody);
+  const detail = h('div', { class: 'campaign-report', 'aria-live': 'polite' });
+  const act = async (c, what, done) => {
+    if (what === 'cancel' && !confirm(`Stop "${c.name}"? Recipients not yet faxed are skipped.`)) return;
+    try { await api('POST', `/fax-campaigns/${c.id}/${what}`); status.textContent = `"${c.name}" ${done}.`; await render(); } catch (x) { status.textContent = x.message; }
+  };
+  async function render() {
+    let list;
+    try { list = await get('/fax-campaigns?per_page=100'); } catch (e) { if (e instanceof ApiError) { refusal('Bulk fax', e); stop(); return false; } throw e; }
+    const buttons = (c) => h('span', { class: 'actions' },
+      h('button', { type: 'button', onclick: () => report(c.id) }, 'Report'),
+      c.status === 'running' ? h('button', { type: 'button', onclick: () => act(c, 'pause', 'is paused') }, 'Pause') : '',
+      c.status === 'paused' ? h('button', { type: 'button', onclick: () => act(c, 'resume', 'resumes') }, 'Resume') : '',
+      ['running', 'paused'].includes(c.status) ? h('button', { type: 'button', class: 'danger', onclick: () => act(c, 'cancel', 'is stopped') }, 'Stop') : '');
+    syncRows(tbody, list.items, (c) => {
+      const n = c.counts;
+      const state = (CAMPAIGN_STATUS[c.status] || c.status) + (c.paused_reason ? ` (${c.paused_reason})` : '');
+      return [c.name, state, h('progress', { max: 1, value: 0 }), n.total, n.done, n.sent, n.failed, n.skipped, h('span')];
+    });
+    // The bar follows the counts; the buttons follow the status.
+    for (const row of tbody.children) {
+      const c = list.items.find((x) => String(x.id) === row.dataset.id);
+      if (!c) continue;
+      const p = row.children[2].querySelector('progress');
+      p.max = Math.max(1, c.counts.total);
+      p.value = c.counts.done;
+      p.setAttribute('aria-label', `${c.name}: ${c.counts.done} of ${c.counts.total} done`);
+      if (row.dataset.shown !== c.status) { row.children[8].replaceChildren(buttons(c)); row.dataset.shown = c.status; }
+    }
+    empty.hidden = list.items.length > 0;
+    table.hidden = list.items.length === 0;
+    return true;
+  }
+
+  async function report(id) {
+    const c = await get(`/fax-campaigns/${id}`);
+    const filter = h('select', { 'aria-label': 'Show recipients' }, h('option', { value: '' }, 'All recipients'),
+      Object.entries(RECIPIENT_STATE).map(([k, v]) => h('option', { value: k }, v)));
+    const rows = h('tbody');
+    const load = async () => {
+      const q = filter.value ? `&state=${filter.value}` : '';
+      const list = await get(`/fax-campaigns/${id}/recipients?per_page=1000${q}`);
+      rows.replaceChildren(...list.items.map((r) => h('tr', {}, [r.number, r.name, r.company, RECIPIENT_STATE[r.state] || r.state, r.tries, r.reason].map((v) => h('td', {}, String(v ?? ''))))));
+    };
+    filter.addEventListener('change', load);
+    detail.replaceChildren(h('h2', {}, `Report: ${c.name}`),
+      h('p', {}, `${c.document_name}, ${c.pages} page${c.pages === 1 ? '' : 's'}; sends ${c.window_start}–${c.window_end} on ${DAYS.filter(([d]) => c.window_days.includes(d)).map(([, n]) => n).join(' ')}, ${c.max_concurrent} at once, ${c.max_retries} retr${c.max_retries === 1 ? 'y' : 'ies'}.`),
+      h('p', {}, filter, ' ', h('button', { type: 'button', onclick: async () => {
+        const r = await fetch(`/api/v1/fax-campaigns/${id}/results`, { headers: { authorization: `Bearer ${tokens().access}` } });
+        if (!r.ok) { status.textContent = `The results could not be downloaded (${r.status}).`; return; }
+        download(`campaign-${id}-results.csv`, await r.blob());
+      } }, 'Download results (CSV)')),
+      h('table', { 'aria-label': 'Recipients' }, h('thead', {}, h('tr', {}, ['Number', 'Name', 'Company', 'State', 'Tries', 'Why'].map((x) => h('th', {}, x)))), rows));
+    await load();
+  }
+
+  let docs = []; let groups = []; let covers = [];
+  try { docs = (await get('/fax-documents?per_page=500')).items; } catch { docs = []; }
+  // Contact groups are the contacts token's: a user without it sends to a list.
+  if (ctx.allowed('GET', '/fax-groups')) { try { groups = (await get('/fax-groups?per_page=500')).items; } catch { groups = []; } }
+  try { covers = (await get('/fax-cover-pages?per_page=500')).items; } catch { covers = []; }
+  const field = (id, text, input, hint) => h('div', { class: 'field' }, h('label', { for: id }, text), input, hint ? h('span', { class: 'hint' }, hint) : '');
+  const cover = h('select', { id: 'fc-cover', name: 'cover' }, h('option', { value: '' }, '(no cover page)'), covers.map((c) => h('option', { value: c.id, selected: c.is_default }, c.name)));
+  const preview = h('div', { class: 'preview', 'aria-live': 'polite' });
+  const bar = h('progress', { hidden: true, 'aria-label': 'Sending the list' });
+  const note = h('span', { role: 'status' });
+  const form = h('form', { class: 'card', 'aria-label': 'Create fax campaign' },
+    h('h2', {}, 'Create fax campaign'),
+    field('fc-name', 'Program name', h('input', { id: 'fc-name', name: 'name', required: true, maxlength: 200 })),
+    field('fc-doc', 'Document', h('select', { id: 'fc-doc', name: 'document', required: true }, h('option', { value: '' }, 'Choose a document'),
+      docs.map((d) => h('option', { value: d.id }, `${d.name} (${d.pages} page${d.pages === 1 ? '' : 's'})`))),
+    docs.length ? '' : h('a', { href: '#/fax/documents' }, 'Add one to Fax documents first')),
+    field('fc-cover', 'Cover page', cover, h('button', { type: 'button', onclick: () => cover.value && openPdf(`/fax-cover-pages/${cover.value}/preview`, 'Cover page preview', preview) }, 'Preview')),
+    field('fc-subject', 'Subject', h('input', { id: 'fc-subject', name: 'subject', maxlength: 200 })),
+    field('fc-message', 'Message (on the cover page)', h('textarea', { id: 'fc-message', name: 'message', maxlength: 2000, rows: 3 })),
+    h('fieldset', {}, h('legend', {}, 'Recipients'),
+      groups.length ? groups.map((g) => h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'group', value: g.id }), ` ${g.name}`)) : h('p', {}, 'No contact groups yet.'),
+      field('fc-list', 'or a list (CSV: number, name, company)', h('input', { id: 'fc-list', name: 'list', type: 'file', accept: '.csv,text/csv' }),
+        h('button', { type: 'button', onclick: () => download('campaign-sample.csv', new Blob(['number,name,company\n+12125550199,Jane Roe,Acme Inc.\n'], { type: 'text/csv' })) }, 'Sample CSV'))),
+    h('fieldset', {}, h('legend', {}, 'When'),
+      field('fc-start', 'Start', h('input', { id: 'fc-start', name: 'start', type: 'datetime-local' }), 'now when empty'),
+      field('fc-from', 'Send from', h('input', { id: 'fc-from', name: 'from', type: 'time', value: '08:00' }), 'in your time zone'),
+      field('fc-to', 'until', h('input', { id: 'fc-to', name: 'to', type: 'time', value: '20:00' })),
+      h('div', { class: 'days' }, DAYS.map(([d, n]) => h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'day', value: d, checked: Number(d) <= 5 }), ` ${n}`)))),
+    field('fc-conc', 'At once', h('input', { id: 'fc-conc', name: 'concurrent', type: 'number', min: 1, max: 30, value: 2 })),
+    field('fc-retries', 'Retries per recipient', h('input', { id: 'fc-retries', name: 'retries', type: 'number', min: 0, max: 10, value: 2 })),
+    field('fc-delay', 'Seconds between tries', h('input', { id: 'fc-delay', name: 'delay', type: 'number', min: 30, max: 86400, value: 300 })),
+    h('p', { class: 'error', role: 'alert' }), bar, ' ', note,
+    h('button', { type: 'submit', class: 'primary' }, 'Submit'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const err = form.querySelector('.error');
+    err.textContent = '';
+    const el = form.elements;
+    const file = el.list.files[0];
+    const body = {
+      name: el.name.value.trim(), document_id: Number(el.document.value), subject: el.subject.value, message: el.message.value,
+      groups: [...form.querySelectorAll('input[name=group]:checked')].map((x) => Number(x.value)),
+      recipients_csv: file ? await file.text() : '',
+      window_start: el.from.value || '00:00', window_end: el.to.value === '00:00' ? '24:00' : (el.to.value || '24:00'),
+      window_days: [...form.querySelectorAll('input[name=day]:checked')].map((x) => x.value).join(''),
+      max_concurrent: Number(el.concurrent.value), max_retries: Number(el.retries.value), retry_delay: Number(el.delay.value),
+    };
+    if (el.cover.value) body.cover_page_id = Number(el.cover.value);
+    if (el.start.value) body.start_at = new Date(el.start.value).toISOString();
+    note.textContent = 'Making the campaign…';
+    try {
+      const c = await api('POST', '/fax-campaigns', body);
+      note.textContent = '';
+      status.textContent = `"${c.name}" made: ${c.counts.total - c.counts.skipped} to fax, ${c.counts.skipped} skipped.`;
+      form.reset();
+      await render();
+      await report(c.id);
+    } catch (x) { note.textContent = ''; err.textContent = x.message; }
+  });
+  page('Bulk fax', status, empty, table, detail, form, preview);
+  if (!(await render())) return;
+  timer = setInterval(render, 2000);
 }

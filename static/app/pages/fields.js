@@ -230,6 +230,12 @@ export function editor(name, schema, value, { load, clearable = false, aria, id 
     const el = h('input', { id, type: 'number', value: value ?? '', 'aria-label': aria });
     return { el, get: () => (el.value === '' ? empty() : Number(el.value)) };
   }
+  // Long text (notes, a cover page's body) gets lines; its description says what it may hold.
+  if (type === 'string' && schema.maxLength >= 1000) {
+    const el = h('textarea', { id, rows: 6, maxlength: schema.maxLength, 'aria-label': aria, placeholder: schema.description || '' });
+    el.value = value ?? '';
+    return { el, get: () => (el.value === '' && !clearable ? undefined : el.value) };
+  }
   const input = schema.writeOnly ? 'password' : { date: 'date', email: 'email' }[schema.format] || 'text';
   const el = h('input', { id, type: input, value: value ?? '', autocomplete: 'off', 'aria-label': aria });
   return { el, get: () => (el.value === '' && (schema.writeOnly || !clearable) ? undefined : el.value) };
