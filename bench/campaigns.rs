@@ -29,7 +29,8 @@ fn cpu(pid: u32) -> f64 {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let n: usize = std::env::var("BENCH_RECIPIENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
+    // Two campaigns of n numbers each, all of them +1 212 555 xxxx.
+    let n: usize = std::env::var("BENCH_RECIPIENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(2000).min(5000);
     let switch = switchboard::sim::Switch::default();
     let (esl, _h) = switchboard::sim::inbound::serve(switch.clone(), "127.0.0.1:0".parse().unwrap(), "bench".into()).await.unwrap();
     let dir = common::api::temp_dir();
@@ -56,7 +57,7 @@ async fn main() {
     println!("{n} recipients a campaign, 20 at once (the demo tenant's cap), far ends that take the fax at once");
     for (label, cover, offset) in [("no cover page", None, 0), ("a cover page each", Some(cover_id), n)] {
         let csv: String = std::iter::once("number,name,company\n".to_string())
-            .chain((0..n).map(|i| format!("+1212{:07},Person {i},Company {}\n", offset + i, i % 50)))
+            .chain((0..n).map(|i| format!("+1212555{:04},Person {i},Company {}\n", offset + i, i % 50)))
             .collect();
         let mut body = json!({ "name": label, "document_id": d["id"], "recipients_csv": csv, "max_concurrent": 20, "max_retries": 0, "retry_delay": 30 });
         if let Some(c) = cover {
