@@ -59,7 +59,8 @@ async fn main() {
         let csv: String = std::iter::once("number,name,company\n".to_string())
             .chain((0..n).map(|i| format!("+1212555{:04},Person {i},Company {}\n", offset + i, i % 50)))
             .collect();
-        let mut body = json!({ "name": label, "document_id": d["id"], "recipients_csv": csv, "max_concurrent": 20, "max_retries": 0, "retry_delay": 30 });
+        let mut body =
+            json!({ "name": label, "document_id": d["id"], "recipients_csv": csv, "max_concurrent": 20, "max_retries": 0, "retry_delay": 30 });
         if let Some(c) = cover {
             body["cover_page_id"] = json!(c);
         }

@@ -1,7 +1,8 @@
 -- Cover pages and bulk fax campaigns (issue 30).
 
 -- Cover page templates: a heading and a body whose {{merge fields}} are filled per
--- recipient. At most one default a tenant.
+-- recipient. At most one default a tenant, and one a user among their own (kept so by the
+-- store when one is set).
 CREATE TABLE fax_cover_pages (
     id            INTEGER PRIMARY KEY,
     tenant_id     INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
@@ -15,7 +16,6 @@ CREATE TABLE fax_cover_pages (
     updated_at    TEXT    NOT NULL,
     UNIQUE (tenant_id, name)
 );
-CREATE UNIQUE INDEX fax_cover_pages_default ON fax_cover_pages(tenant_id) WHERE is_default = 1;
 
 -- A campaign: one document (its own links to the document's files) to many recipients,
 -- within a sending window of the tenant's time zone, at most max_concurrent at once.

@@ -252,3 +252,59 @@ async fn campaign(kill: bool) {
     assert!(file.starts_with("number,name,company,state,reason,tries,updated_at\n"));
     assert_eq!(file.lines().filter(|l| l.contains(",sent,")).count(), sent);
 }
+
+/// The store's side, without a switch: numbers are compared as they are dialed (a
+/// duplicate or a listed number written another way is still one), and a fax whose
+/// campaign is cancelled while it is being sent is not tried again: its recipient ends
+/// skipped, not queued forever.
+#[test]
+fn numbers_are_compared_as_dialed_and_a_cancel_mid_fax_ends_every_recipient() {
+    use switchboard::store::fax::{Outgoing, Start, Tried};
+    use switchboard::store::fax_campaigns::{NewCampaign, NewRecipient};
+    let dir = common::api::temp_dir();
+    let store = switchboard::store::Store::open(&dir.join("switchboard.db")).unwrap();
+    switchboard::store::seed::demo(&store, &|p| format!("plain:{p}")).unwrap();
+    let acme = switchboard::store::TenantId(
+        store.conn().unwrap().query_row("SELECT id FROM tenants WHERE sip_domain = 'acme.switchboard.test'", [], |r| r.get(0)).unwrap(),
+    );
+    store.import_dnc(acme, &[switchboard::store::fax_dnc::Entry { number: "+12125550101".into(), prefix: false, note: String::new() }]).unwrap();
+    let to = |n: &str| NewRecipient { number: n.into(), ..Default::default() };
+    let new = NewCampaign {
+        name: "C".into(),
+        document_name: "D".into(),
+        pages: 1,
+        start_at: "2026-01-01T00:00:00Z".into(),
+        window_end: 1440,
+        window_days: "1234567".into(),
+        max_concurrent: 2,
+        max_retries: 3,
+        retry_delay: 30,
+        recipients: vec![to("+1 (212) 555-0100"), to("0012125550100"), to("001 212 555 0101"), to("+1 212 555 0102")],
+        ..Default::default()
+    };
+    let made = store.create_campaign(acme, None, &new).unwrap();
+    assert_eq!((made.queued, made.skipped), (2, 2));
+    let rows = store.campaign_recipients(acme, made.id, None, None, 1, 10).unwrap().items;
+    let got: Vec<(&str, &str, &str)> =
+        rows.iter().map(|r| (r["number"].as_str().unwrap(), r["state"].as_str().unwrap(), r["reason"].as_str().unwrap())).collect();
+    assert_eq!(got[0], ("+12125550100", "queued", ""));
+    assert_eq!(got[1], ("+12125550100", "skipped", "duplicate: already a recipient of this campaign"));
+    assert_eq!(got[2], ("+12125550101", "skipped", "on the do-not-contact list (+12125550101)"));
+    assert_eq!(got[3], ("+12125550102", "queued", ""));
+
+    // One recipient's fax is being sent when the campaign is cancelled; its try then fails
+    // in a way that would be retried.
+    let live = store.live_campaigns().unwrap().remove(0);
+    let first = rows[0]["id"].as_i64().unwrap();
+    let fax =
+        store.queue_campaign_fax(acme, &live, first, &Outgoing { number: "+12125550100".into(), pages: 1, ..Default::default() }).unwrap().unwrap();
+    assert_eq!(store.queue_campaign_fax(acme, &live, first, &Outgoing::default()).unwrap(), None, "a recipient's fax is made once");
+    assert_eq!(store.start_fax_try(fax, "t1", "").unwrap(), Start::Started);
+    store.campaign_action(acme, made.id, None, "cancel").unwrap();
+    let busy = Tried::Failed { reason: "USER_BUSY".into(), result_code: None, retry: true, call_uuid: String::new() };
+    assert!(store.end_fax_try(fax, "t1", &busy).unwrap());
+    let c = store.campaign(acme, made.id, None).unwrap();
+    assert_eq!((c["status"].as_str(), c["counts"]["done"].as_i64(), c["counts"]["skipped"].as_i64()), (Some("cancelled"), Some(4), Some(4)), "{c}");
+    let (f, _) = store.fax(acme, fax, None).unwrap();
+    assert_eq!(f["status"], "failed", "not queued again: {f}");
+}

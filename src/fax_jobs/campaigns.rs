@@ -183,28 +183,47 @@ fn drive(st: &Store, fax_dir: &Path, c: &LiveCampaign, now: jiff::Timestamp) -> 
         },
         None => None,
     };
-    // Read once a pass; a document gone from disk fails each recipient with why.
-    let document = cover.as_ref().map(|_| super::files::read(fax_dir, &c.tiff));
+    // The campaign's document gone from disk fails each recipient, with why; any other
+    // trouble with files (a full disk) leaves the recipients queued for the next pass.
+    let gone = [&c.pdf, &c.tiff].into_iter().find(|f| !fax_dir.join(f).exists());
+    let document = match (&cover, gone) {
+        (Some(_), None) => match super::files::read(fax_dir, &c.tiff) {
+            Ok(d) => Some(d),
+            Err(why) => {
+                warn!(campaign = c.id, %why, "a campaign's document could not be read: tried again next pass");
+                return Ok(0);
+            }
+        },
+        _ => None,
+    };
     let mut made = 0;
     for to in next {
         if let Some(listed) = st.dnc_listing(c.tenant, &to.number)? {
             st.end_recipient(to.id, "skipped", &format!("on the do-not-contact list ({listed})"))?;
             continue;
         }
+        if let Some(f) = gone {
+            st.end_recipient(to.id, "failed", &format!("the campaign's document is gone from the fax directory ({f})"))?;
+            continue;
+        }
         let files = super::files::Files::new(fax_dir, c.tenant, "out");
         let kept: Result<(String, String, i64), String> = match (&cover, &document) {
-            (Some(cover), Some(doc)) => doc.clone().and_then(|doc| {
-                let (tiff, pdf, pages) = cover.prepend(&to, &c.subject, &c.message, &doc, now)?;
-                Ok((files.write(&pdf, "pdf")?, files.write(&tiff, "tif")?, pages))
-            }),
+            (Some(cover), Some(doc)) => match cover.prepend(&to, &c.subject, &c.message, doc, now) {
+                Ok((tiff, pdf, pages)) => files.write(&pdf, "pdf").and_then(|p| Ok((p, files.write(&tiff, "tif")?, pages))),
+                // Not one this server rendered: no pass will do better.
+                Err(why) => {
+                    st.end_recipient(to.id, "failed", &format!("the cover page could not be put first: {why}"))?;
+                    continue;
+                }
+            },
             _ => files.link(&c.pdf, "pdf").and_then(|pdf| Ok((pdf, files.link(&c.tiff, "tif")?, c.pages))),
         };
         let (pdf, tiff, pages) = match kept {
             Ok(k) => k,
             Err(why) => {
-                warn!(campaign = c.id, recipient = to.id, %why, "a campaign's fax could not be made");
-                st.end_recipient(to.id, "failed", &format!("the fax could not be made: {why}"))?;
-                continue;
+                warn!(campaign = c.id, recipient = to.id, %why, "a campaign's fax could not be kept: tried again next pass");
+                files.remove(&[&format!("{}.pdf", files.name), &format!("{}.tif", files.name)]);
+                break;
             }
         };
         let fax = crate::store::fax::Outgoing { user: c.user, number: to.number.clone(), subject: c.subject.clone(), pdf, tiff, pages };

@@ -180,9 +180,16 @@ const WATCH_EVERY: Duration = Duration::from_secs(10);
 /// as a failure to retry. A call the switch still carries is never given up on, so a fax is
 /// never sent twice; while the switch cannot be asked, it is asked again later.
 pub async fn watch(store: &Store, live: &Live, job: &FaxJob, uuid: &str, every: Duration) {
+    // Whether the try is still under way; a store that cannot be read says nothing, and the
+    // try is looked at again.
     let sending = || {
         let (s, id, token) = (store.clone(), job.id, job.token.clone());
-        async move { tokio::task::spawn_blocking(move || s.fax_try(id, &token)).await.ok().and_then(Result::ok).flatten().is_some() }
+        async move {
+            match tokio::task::spawn_blocking(move || s.fax_try(id, &token)).await {
+                Ok(Ok(found)) => found.is_some(),
+                _ => true,
+            }
+        }
     };
     loop {
         tokio::time::sleep(every).await;
@@ -193,10 +200,9 @@ pub async fn watch(store: &Store, live: &Live, job: &FaxJob, uuid: &str, every: 
         if matches!(exists.as_deref().map(str::trim), Ok("false")) {
             // The call's task may be writing its outcome this moment: give it that moment.
             tokio::time::sleep(every.min(Duration::from_secs(2))).await;
-            if sending().await {
-                settle(store, live, job.id, &job.token, job.pages, "the call ended before the fax was sent").await;
+            if !sending().await || settle(store, live, job.id, &job.token, job.pages, "the call ended before the fax was sent").await {
+                return;
             }
-            return;
         }
     }
 }
@@ -348,7 +354,15 @@ pub async fn recover(store: &Store, live: &Live) -> usize {
                 continue;
             }
         }
-        settle(store, live, id, &token, pages, "switchboard stopped while it was being sent").await;
+        if !settle(store, live, id, &token, pages, "switchboard stopped while it was being sent").await {
+            // The switch could not be asked: watched, and settled once it can be.
+            let (s, t) = (store.clone(), token.clone());
+            if let Ok(Ok(Some(mut job))) = tokio::task::spawn_blocking(move || s.fax_try(id, &t)).await {
+                job.call_uuid = call.clone();
+                let (store, live) = (store.clone(), live.clone());
+                tokio::spawn(async move { watch(&store, &live, &job, &call, WATCH_EVERY).await });
+            }
+        }
     }
     n
 }
@@ -356,11 +370,21 @@ pub async fn recover(store: &Store, live: &Live) -> usize {
 /// Ends a try whose call is gone without its task having said how it went: sent when the
 /// switch marked it so (spandsp's `api_on_fax_success`: the far machine had every page),
 /// its pages charged; else a failure to retry, saying `why`. The mark is removed once the
-/// try is recorded.
-async fn settle(store: &Store, live: &Live, id: i64, token: &str, pages: i64, why: &str) {
-    let marked = live.api(&fax_sent(id, token, HashAction::Select)).await;
-    let how = match marked.as_deref().map(str::trim) {
-        Ok("sent") => {
+/// try is recorded. False when the switch could not be asked: nothing is recorded (a fax it
+/// marked sent must not be tried again), and the caller asks again later.
+async fn settle(store: &Store, live: &Live, id: i64, token: &str, pages: i64, why: &str) -> bool {
+    let marked = match live.api(&fax_sent(id, token, HashAction::Select)).await {
+        Ok(r) => r,
+        // mod_hash answers a key it does not hold with nothing, which the control
+        // connection reports as no reply: not marked.
+        Err(crate::realtime::ControlError::Refused(e)) if e == "no reply" => String::new(),
+        Err(e) => {
+            warn!(fax = id, error = %e, "the switch could not be asked how a fax try ended");
+            return false;
+        }
+    };
+    let how = match marked.trim() {
+        "sent" => {
             info!(fax = id, "a fax try nobody reported is recorded sent: the switch marked it so");
             Tried::Sent {
                 pages,
@@ -378,9 +402,16 @@ async fn settle(store: &Store, live: &Live, id: i64, token: &str, pages: i64, wh
             Tried::Failed { reason: why.into(), result_code: None, retry: true, call_uuid: String::new() }
         }
     };
+    let sent = matches!(how, Tried::Sent { .. });
     let (s, t) = (store.clone(), token.to_string());
-    if let Ok(Ok(true)) = tokio::task::spawn_blocking(move || s.end_fax_try(id, &t, &how)).await {
-        let _ = live.api(&fax_sent(id, token, HashAction::Delete)).await;
+    match tokio::task::spawn_blocking(move || s.end_fax_try(id, &t, &how)).await {
+        Ok(Ok(ended)) => {
+            if ended && sent {
+                let _ = live.api(&fax_sent(id, token, HashAction::Delete)).await;
+            }
+            true
+        }
+        _ => false,
     }
 }
 

@@ -514,7 +514,18 @@ impl Store {
                             |r| Ok((r.get(0)?, r.get(1)?)),
                         )?;
                     let reason: String = reason.chars().filter(|c| !c.is_control()).take(200).collect();
-                    if *retry && attempts <= max_retries {
+                    // A fax of a campaign cancelled while this try was under way is not tried
+                    // again: failed, its recipient skipped like the campaign's others.
+                    let cancelled = tx
+                        .prepare_cached("SELECT 1 FROM faxes f JOIN fax_campaigns c ON c.id = f.campaign_id WHERE f.id = ?1 AND c.status = 'cancelled'")?
+                        .exists([id])?;
+                    if cancelled {
+                        tx.execute(
+                            "UPDATE faxes SET status = 'failed', token = '', result_code = ?2, result_text = ?3, call_uuid = ?4, finished_at = ?5 WHERE id = ?1",
+                            rusqlite::params![id, result_code, reason, call_uuid, at],
+                        )?;
+                        recipient(tx, id, "skipped", "the campaign was cancelled")?;
+                    } else if *retry && attempts <= max_retries {
                         let next = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(delay)).round(jiff::Unit::Second).unwrap_or_else(|_| jiff::Timestamp::now());
                         tx.execute(
                             "UPDATE faxes SET status = 'queued', token = '', result_code = ?2, result_text = ?3, call_uuid = ?4, next_attempt_at = ?5 WHERE id = ?1",

@@ -204,12 +204,16 @@ impl Store {
             let mut seen = std::collections::HashSet::new();
             let (mut queued, mut skipped) = (0, 0);
             for r in asked {
-                let number = r.number.trim().to_string();
-                let why = match crate::pbx::dial::e164(&number) {
-                    Err(e) => Some(format!("invalid number: {e}")),
-                    Ok(_) if !seen.insert(number.clone()) => Some("duplicate: already a recipient of this campaign".to_string()),
-                    Ok(_) => super::fax_dnc::listing(tx, tenant, &number)?
-                        .map(|(n, prefix)| format!("on the do-not-contact list ({})", if prefix { format!("numbers beginning {n}") } else { n })),
+                // The number as it is dialed (spaces, dashes, brackets dropped, 00 as +): what
+                // the duplicate and do-not-contact checks and the fax see.
+                let (number, why) = match crate::pbx::dial::e164(r.number.trim()) {
+                    Err(e) => (r.number.trim().to_string(), Some(format!("invalid number: {e}"))),
+                    Ok(n) if !seen.insert(n.clone()) => (n, Some("duplicate: already a recipient of this campaign".to_string())),
+                    Ok(n) => {
+                        let listed = super::fax_dnc::listing(tx, tenant, &n)?
+                            .map(|(l, prefix)| format!("on the do-not-contact list ({})", if prefix { format!("numbers beginning {l}") } else { l }));
+                        (n, listed)
+                    }
                 };
                 let name: String = r.name.chars().filter(|c| !c.is_control()).take(200).collect();
                 let company: String = r.company.chars().filter(|c| !c.is_control()).take(200).collect();
@@ -369,14 +373,16 @@ impl Store {
         Ok(rows)
     }
 
-    /// The campaign's faxes under way or due at `now` (what counts against its
-    /// `max_concurrent` before another recipient's fax is made), and whether any recipient
+    /// The campaign's faxes under way, due at `now`, or never tried yet (put off at a full
+    /// cap: they count, or a campaign waiting at its tenant's cap would make its whole list
+    /// into faxes meanwhile) — what counts against its `max_concurrent` before another
+    /// recipient's fax is made — and whether any recipient
     /// is still to be tried (queued or sending).
     pub fn campaign_load(&self, id: i64, now: &str) -> Result<(i64, bool)> {
         let c = self.conn()?;
         let open: i64 = c
             .prepare_cached(
-                "SELECT COUNT(*) FROM faxes WHERE campaign_id = ?1 AND (status = 'sending' OR (status = 'queued' AND next_attempt_at <= ?2))",
+                "SELECT COUNT(*) FROM faxes WHERE campaign_id = ?1 AND (status = 'sending' OR (status = 'queued' AND (next_attempt_at <= ?2 OR attempts = 0)))",
             )?
             .query_row((id, now), |r| r.get(0))?;
         let left = c
@@ -549,11 +555,12 @@ impl Store {
     }
 
     /// The contact kept for a number, if any: name and company (a cover page's recipient).
-    pub fn contact_by_fax(&self, tenant: TenantId, number: &str) -> Result<Option<(String, String)>> {
+    /// With `owner`, only that user's own contact.
+    pub fn contact_by_fax(&self, tenant: TenantId, number: &str, owner: Option<i64>) -> Result<Option<(String, String)>> {
         let c = self.conn()?;
         let row = c
-            .prepare_cached("SELECT name, company FROM fax_contacts WHERE tenant_id = ?1 AND fax = ?2")?
-            .query_row((tenant.0, number), |r| Ok((r.get(0)?, r.get(1)?)))
+            .prepare_cached("SELECT name, company FROM fax_contacts WHERE tenant_id = ?1 AND fax = ?2 AND (?3 IS NULL OR owner_user_id = ?3)")?
+            .query_row((tenant.0, number, owner), |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         Ok(row)
     }

@@ -258,11 +258,36 @@ pub(crate) async fn send_job<C: Channel>(env: &crate::call::state::Env, ch: &C, 
         Ok(o) => ended(if o.result_text.is_empty() { "the fax did not go through".into() } else { o.result_text }, o.result_code, true),
         Err(why) => ended(why, None, true),
     };
+    // A try that did not say it went (the socket lost mid-fax, spandsp's result not heard)
+    // may still have: the switch's mark says. Not able to ask, the try is left as it is,
+    // for the runner to settle through its own connection.
+    let how = match how {
+        Tried::Failed { .. } => match ch.api(&crate::esl::api::fax_sent(job.id, &job.token, crate::esl::api::HashAction::Select)).await {
+            Ok(r) if r.trim() == "sent" => Tried::Sent {
+                pages: job.pages,
+                result_code: Some(0),
+                result_text: "OK (marked sent by the switch)".into(),
+                remote_station: String::new(),
+                rate: None,
+                ecm: None,
+                t38: None,
+                call_uuid: uuid.clone(),
+            },
+            Ok(_) => how,
+            Err(e) => {
+                warn!(fax = job.id, error = %e, "a fax try's end could not be checked with the switch: left to the runner");
+                call.end().await;
+                return Ok(());
+            }
+        },
+        sent => sent,
+    };
+    let sent = matches!(how, Tried::Sent { .. });
     // The try's end first, then the call's record: the far machine has the pages the
     // moment spandsp says so, and a crash between the two must not leave the fax to be
     // sent again.
     let done = finish(env, &job, how).await;
-    if done.is_ok() {
+    if done.is_ok() && sent {
         // Recorded: the switch's mark is no longer needed.
         let _ = ch.api(&crate::esl::api::fax_sent(job.id, &job.token, crate::esl::api::HashAction::Delete)).await;
     }

@@ -186,11 +186,23 @@ pub(super) fn check_dialable(c: &Connection, r: &Resource, tenant: TenantId, sel
     Ok(())
 }
 
-/// A [`Field::sole`] flag set on this row is cleared on the tenant's others.
-pub(super) fn clear_sole(c: &Connection, r: &Resource, tenant: TenantId, self_id: Option<i64>, values: &[(&'static Field, Sql)]) -> Result<()> {
+/// A [`Field::sole`] flag set on this row is cleared on the others of the tenant with the
+/// same owner (`owner`: the row's user, None for the tenant's own rows): a user's default
+/// is theirs, and never clears the one an admin set for the tenant.
+pub(super) fn clear_sole(
+    c: &Connection,
+    r: &Resource,
+    tenant: TenantId,
+    self_id: Option<i64>,
+    owner: Option<i64>,
+    values: &[(&'static Field, Sql)],
+) -> Result<()> {
     for (f, v) in values.iter().filter(|(f, _)| f.sole) {
         if matches!(v, Sql::Integer(1)) {
-            c.execute(&format!("UPDATE {} SET {} = 0 WHERE tenant_id = ?1 AND id IS NOT ?2", r.table, f.name), (tenant.0, self_id))?;
+            c.execute(
+                &format!("UPDATE {} SET {} = 0 WHERE tenant_id = ?1 AND id IS NOT ?2 AND owner_user_id IS ?3", r.table, f.name),
+                (tenant.0, self_id, owner),
+            )?;
         }
     }
     Ok(())

@@ -254,7 +254,7 @@ impl Store {
             if let (Scope::Tenant, Some(t)) = (r.scope, ref_tenant) {
                 check_dialable(tx, r, t, None, &checked.values)?;
                 check_slot(tx, r, t, actor)?;
-                clear_sole(tx, r, t, None, &checked.values)?;
+                clear_sole(tx, r, t, None, (!actor.admin).then_some(actor.user_id), &checked.values)?;
                 cols.extend(["tenant_id", "owner_user_id"]);
                 args.extend([Sql::Integer(t.0), if actor.admin { Sql::Null } else { Sql::Integer(actor.user_id) }]);
             }
@@ -291,7 +291,10 @@ impl Store {
             check_child_refs(tx, ref_tenant, &checked.children)?;
             if let (Scope::Tenant, Some(t)) = (r.scope, row_tenant) {
                 check_dialable(tx, r, t, Some(id), &checked.values)?;
-                clear_sole(tx, r, t, Some(id), &checked.values)?;
+                if checked.values.iter().any(|(f, _)| f.sole) {
+                    let owner: Option<i64> = tx.query_row(&format!("SELECT owner_user_id FROM {} WHERE id = ?1", r.table), [id], |row| row.get(0))?;
+                    clear_sole(tx, r, t, Some(id), owner, &checked.values)?;
+                }
             }
             let mut sets: Vec<String> = Vec::new();
             let mut args: Vec<Sql> = Vec::new();

@@ -434,7 +434,9 @@ export async function campaigns(ctx) {
       const q = filter.value ? `&state=${filter.value}` : '';
       const list = await get(`/fax-campaigns/${id}/recipients?per_page=1000${q}`);
       rows.replaceChildren(...list.items.map((r) => h('tr', {}, [r.number, r.name, r.company, RECIPIENT_STATE[r.state] || r.state, r.tries, r.reason].map((v) => h('td', {}, String(v ?? ''))))));
+      more.textContent = list.total > list.items.length ? `The first ${list.items.length} of ${list.total}: the results CSV has them all.` : '';
     };
+    const more = h('p', { class: 'hint' });
     filter.addEventListener('change', load);
     detail.replaceChildren(h('h2', {}, `Report: ${c.name}`),
       h('p', {}, `${c.document_name}, ${c.pages} page${c.pages === 1 ? '' : 's'}; sends ${c.window_start}–${c.window_end} on ${DAYS.filter(([d]) => c.window_days.includes(d)).map(([, n]) => n).join(' ')}, ${c.max_concurrent} at once, ${c.max_retries} retr${c.max_retries === 1 ? 'y' : 'ies'}.`),
@@ -443,7 +445,7 @@ export async function campaigns(ctx) {
         if (!r.ok) { status.textContent = `The results could not be downloaded (${r.status}).`; return; }
         download(`campaign-${id}-results.csv`, await r.blob());
       } }, 'Download results (CSV)')),
-      h('table', { 'aria-label': 'Recipients' }, h('thead', {}, h('tr', {}, ['Number', 'Name', 'Company', 'State', 'Tries', 'Why'].map((x) => h('th', {}, x)))), rows));
+      h('table', { 'aria-label': 'Recipients' }, h('thead', {}, h('tr', {}, ['Number', 'Name', 'Company', 'State', 'Tries', 'Why'].map((x) => h('th', {}, x)))), rows), more);
     await load();
   }
 
@@ -471,8 +473,8 @@ export async function campaigns(ctx) {
       field('fc-list', 'or a list (CSV: number, name, company)', h('input', { id: 'fc-list', name: 'list', type: 'file', accept: '.csv,text/csv' }),
         h('button', { type: 'button', onclick: () => download('campaign-sample.csv', new Blob(['number,name,company\n+12125550199,Jane Roe,Acme Inc.\n'], { type: 'text/csv' })) }, 'Sample CSV'))),
     h('fieldset', {}, h('legend', {}, 'When'),
-      field('fc-start', 'Start', h('input', { id: 'fc-start', name: 'start', type: 'datetime-local' }), 'now when empty'),
-      field('fc-from', 'Send from', h('input', { id: 'fc-from', name: 'from', type: 'time', value: '08:00' }), 'in your time zone'),
+      field('fc-start', 'Start', h('input', { id: 'fc-start', name: 'start', type: 'datetime-local' }), 'your local time; now when empty'),
+      field('fc-from', 'Send from', h('input', { id: 'fc-from', name: 'from', type: 'time', value: '08:00' }), "in the tenant's time zone"),
       field('fc-to', 'until', h('input', { id: 'fc-to', name: 'to', type: 'time', value: '20:00' })),
       h('div', { class: 'days' }, DAYS.map(([d, n]) => h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'day', value: d, checked: Number(d) <= 5 }), ` ${n}`)))),
     field('fc-conc', 'At once', h('input', { id: 'fc-conc', name: 'concurrent', type: 'number', min: 1, max: 30, value: 2 })),
@@ -486,6 +488,8 @@ export async function campaigns(ctx) {
     err.textContent = '';
     const el = form.elements;
     const file = el.list.files[0];
+    // The request's own limit: a longer list goes in through Import contacts, into a group.
+    if (file && file.size > 1000000) { err.textContent = 'The list is over 1 MB: import it into a contact group (Import contacts) and choose the group.'; return; }
     const body = {
       name: el.name.value.trim(), document_id: Number(el.document.value), subject: el.subject.value, message: el.message.value,
       groups: [...form.querySelectorAll('input[name=group]:checked')].map((x) => Number(x.value)),
