@@ -308,3 +308,65 @@ fn numbers_are_compared_as_dialed_and_a_cancel_mid_fax_ends_every_recipient() {
     let (f, _) = store.fax(acme, fax, None).unwrap();
     assert_eq!(f["status"], "failed", "not queued again: {f}");
 }
+
+/// Under a prepaid policy with no credit left, a running campaign pauses with that reason and
+/// makes no faxes; a payment resumes it and its recipients' faxes are made.
+#[tokio::test]
+async fn a_prepaid_tenant_out_of_credit_pauses_its_campaign_until_it_pays() {
+    use switchboard::store::fax_campaigns::{NewCampaign, NewRecipient, PAUSED_FOR_CREDIT};
+    use switchboard::store::resource::Within;
+    let dir = common::api::temp_dir();
+    let store = switchboard::store::Store::open(&dir.join("switchboard.db")).unwrap();
+    switchboard::store::seed::demo(&store, &|p| format!("plain:{p}")).unwrap();
+    let acme = switchboard::store::TenantId(
+        store.conn().unwrap().query_row("SELECT id FROM tenants WHERE sip_domain = 'acme.switchboard.test'", [], |r| r.get(0)).unwrap(),
+    );
+    let prepaid = json!({ "credit_policy": "prepaid" });
+    store.update(&switchboard::store::resources::TENANTS, Within::Everything, None, acme.0, prepaid.as_object().unwrap()).unwrap();
+    // Spent to nothing (the demo's opening balance), the test's one shortcut.
+    store.conn().unwrap().execute("UPDATE tenants SET balance = 0 WHERE id = ?1", [acme.0]).unwrap();
+    assert!(store.credit(acme).unwrap().available <= 0);
+    // The campaign's own document files, as `POST /fax-campaigns` links them.
+    let fax_dir = dir.join("fax");
+    std::fs::create_dir_all(fax_dir.join(acme.0.to_string())).unwrap();
+    for f in ["campaign-x.pdf", "campaign-x.tif"] {
+        std::fs::write(fax_dir.join(acme.0.to_string()).join(f), b"kept").unwrap();
+    }
+    let new = NewCampaign {
+        name: "C".into(),
+        document_name: "D".into(),
+        pdf: format!("{}/campaign-x.pdf", acme.0),
+        tiff: format!("{}/campaign-x.tif", acme.0),
+        pages: 1,
+        start_at: "2026-01-01T00:00:00Z".into(),
+        window_end: 1440,
+        window_days: "1234567".into(),
+        max_concurrent: 2,
+        max_retries: 0,
+        retry_delay: 30,
+        recipients: vec![NewRecipient { number: "+12125550100".into(), ..Default::default() }],
+        ..Default::default()
+    };
+    let id = store.create_campaign(acme, None, &new).unwrap().id;
+    let now = jiff::Timestamp::now();
+    assert_eq!(switchboard::fax_jobs::campaigns::once(&store, &fax_dir, now).await, 0, "no fax made without credit");
+    let c = store.campaign(acme, id, None).unwrap();
+    assert_eq!(
+        (c["status"].as_str(), c["paused_reason"].as_str(), c["counts"]["queued"].as_i64()),
+        (Some("paused"), Some(PAUSED_FOR_CREDIT), Some(1)),
+        "{c}"
+    );
+    // A user's resume is for a user's pause; this one waits for the money.
+    assert_eq!(switchboard::fax_jobs::campaigns::once(&store, &fax_dir, now).await, 0);
+    let pay = switchboard::store::ledger::Payment {
+        amount: 5_000_000,
+        payment_type: "cash".into(),
+        date: String::new(),
+        note: String::new(),
+        user_id: None,
+    };
+    store.pay(acme, &pay).unwrap();
+    assert_eq!(switchboard::fax_jobs::campaigns::once(&store, &fax_dir, now).await, 0, "resumed this pass");
+    assert_eq!(store.campaign(acme, id, None).unwrap()["status"], "running");
+    assert_eq!(switchboard::fax_jobs::campaigns::once(&store, &fax_dir, now).await, 1, "its recipient's fax is made");
+}
