@@ -370,3 +370,32 @@ async fn a_prepaid_tenant_out_of_credit_pauses_its_campaign_until_it_pays() {
     assert_eq!(store.campaign(acme, id, None).unwrap()["status"], "running");
     assert_eq!(switchboard::fax_jobs::campaigns::once(&store, &fax_dir, now).await, 1, "its recipient's fax is made");
 }
+
+/// The tenant's cover pages (an admin's) are listed to its users beside their own, for Send
+/// fax, and stay the admin's to change; a user's default is theirs and leaves the tenant's.
+#[test]
+fn users_choose_the_tenant_s_cover_pages_and_change_only_their_own() {
+    use switchboard::store::resource::{Actor, ListQuery, Within};
+    use switchboard::store::resources::FAX_COVER_PAGES;
+    let dir = common::api::temp_dir();
+    let store = switchboard::store::Store::open(&dir.join("switchboard.db")).unwrap();
+    switchboard::store::seed::demo(&store, &|p| format!("plain:{p}")).unwrap();
+    let acme = switchboard::store::TenantId(
+        store.conn().unwrap().query_row("SELECT id FROM tenants WHERE sip_domain = 'acme.switchboard.test'", [], |r| r.get(0)).unwrap(),
+    );
+    let user: i64 = store.conn().unwrap().query_row("SELECT id FROM users WHERE email = 'user@acme.test'", [], |r| r.get(0)).unwrap();
+    let obj = |v: Value| v.as_object().unwrap().clone();
+    let admin = Actor { user_id: 0, admin: true, enforce_packages: false };
+    let own = Actor { user_id: user, admin: false, enforce_packages: false };
+    let tenant_page = store.create(&FAX_COVER_PAGES, Some(acme), &admin, &obj(json!({ "name": "Company", "is_default": true }))).unwrap();
+    let mine = store.create(&FAX_COVER_PAGES, Some(acme), &own, &obj(json!({ "name": "Mine", "is_default": true }))).unwrap();
+    let q = ListQuery { page: 1, per_page: 50, ..Default::default() };
+    let listed = store.list(&FAX_COVER_PAGES, Within::Tenant(acme), Some(user), &q).unwrap().items;
+    let names: Vec<(&str, bool)> = listed.iter().map(|c| (c["name"].as_str().unwrap(), c["is_default"].as_bool().unwrap())).collect();
+    assert_eq!(names, vec![("Company", true), ("Mine", true)], "the user's default left the tenant's");
+    let id = tenant_page["id"].as_i64().unwrap();
+    assert!(store.update(&FAX_COVER_PAGES, Within::Tenant(acme), Some(user), id, &obj(json!({ "name": "Mine now" }))).is_err());
+    assert!(store.delete(&FAX_COVER_PAGES, Within::Tenant(acme), Some(user), id).is_err());
+    assert!(store.cover_page(acme, id, Some(user)).is_ok(), "and usable by them");
+    assert_eq!(mine["owner_user_id"], user);
+}

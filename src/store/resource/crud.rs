@@ -15,7 +15,18 @@ use super::*;
 
 // ---- the operations ---------------------------------------------------------------------
 
+/// Tables whose tenant-wide rows (made by an admin, no owner) every user of the tenant may
+/// list beside their own, and use, but not change: the tenant's cover pages, which the
+/// guides have end users choose on Send Fax.
+const SHARED_WITH_USERS: &[&str] = &["fax_cover_pages"];
+
 fn scope_sql(r: &Resource, within: Within, owner: Option<i64>, args: &mut Vec<Sql>) -> String {
+    scope_sql_for(r, within, owner, args, false)
+}
+
+/// The rows `owner` may see (`listing`: a list, where [`SHARED_WITH_USERS`] adds the
+/// tenant's own rows) or change.
+fn scope_sql_for(r: &Resource, within: Within, owner: Option<i64>, args: &mut Vec<Sql>, listing: bool) -> String {
     let mut w = String::from("1=1");
     if let (Within::Tenant(t), Scope::Tenant | Scope::Assignable) = (within, r.scope) {
         args.push(Sql::Integer(t.0));
@@ -23,7 +34,11 @@ fn scope_sql(r: &Resource, within: Within, owner: Option<i64>, args: &mut Vec<Sq
     }
     if let (Some(u), true) = (owner, r.has_owner()) {
         args.push(Sql::Integer(u));
-        w.push_str(&format!(" AND owner_user_id = ?{}", args.len()));
+        if listing && SHARED_WITH_USERS.contains(&r.table) {
+            w.push_str(&format!(" AND (owner_user_id = ?{} OR owner_user_id IS NULL)", args.len()));
+        } else {
+            w.push_str(&format!(" AND owner_user_id = ?{}", args.len()));
+        }
     }
     w
 }
@@ -188,7 +203,7 @@ impl Store {
     pub fn list(&self, r: &Resource, within: Within, owner: Option<i64>, q: &ListQuery) -> Result<Page> {
         let c = self.conn()?;
         let mut args = Vec::new();
-        let mut w = scope_sql(r, within, owner, &mut args);
+        let mut w = scope_sql_for(r, within, owner, &mut args, true);
         for (k, v) in &q.filters {
             let f = r.field(k).filter(|f| f.filter).ok_or_else(|| StoreError::invalid(k, "not a filter of this list"))?;
             let value = match f.kind {
