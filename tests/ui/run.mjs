@@ -528,6 +528,18 @@ await check('Bulk fax: a default cover page made on its form and previewed; a ca
   assert.equal(sent[0].pages, 2, 'the cover page and the one-page document');
   assert.deepEqual(errors, []);
   await context.close();
+  // An end user picks the tenant's cover page on Send fax, and cannot open it to change it.
+  const u = await open();
+  await login(u.page, 'user');
+  await u.page.goto('/#/fax/send');
+  assert.equal(await u.page.locator('#fax-cover option:checked').textContent(), 'Standard');
+  await u.page.goto('/#/r/fax-cover-pages');
+  const shared = u.page.locator('tr', { hasText: 'Standard' });
+  await shared.waitFor();
+  assert.equal(await shared.locator('a').count(), 0);
+  assert.match(await shared.textContent(), /the tenant's/);
+  assert.deepEqual(u.errors, []);
+  await u.context.close();
 });
 
 await check('two tabs whose access token expired refresh once between them and keep the session; the rotated token is stored', async () => {

@@ -71,7 +71,11 @@ export async function list(ctx, name, title) {
       cols.map((c) => h('td', {}, money(c) ? formatMoney(it[c]) : shown(it[c]))),
       gateways ? h('td', { class: 'gw' }, gateways[it.id] || 'unknown') : null,
       usage ? h('td', { class: 'usage' }, usage[it.id] || '') : null,
-      h('td', {}, h('a', { href: `#/r/${name}/${it.id}` }, canWrite ? 'Edit' : 'View'))));
+      // A row of the tenant's own shown to a user (a cover page they may use): not theirs
+      // to open or change.
+      h('td', {}, it.owner_user_id === null && !['tenant_admin', 'super_admin'].includes(ctx.me.user.role)
+        ? h('span', { class: 'hint' }, "the tenant's")
+        : h('a', { href: `#/r/${name}/${it.id}` }, canWrite ? 'Edit' : 'View'))));
   return page(title,
     h('div', { class: 'toolbar' },
       h('form', { onsubmit: (e) => { e.preventDefault(); location.hash = `#/r/${name}?q=${encodeURIComponent(search.value)}`; } }, search),
