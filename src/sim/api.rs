@@ -332,17 +332,23 @@ impl Switch {
                                 async move { sw.call(addr, scen).await }
                             });
                             // Answered once the channel is the switch's: its first event. Other
-                            // calls' events pass by; a bus that ran ahead is asked directly.
-                            loop {
-                                match sub.recv().await {
-                                    Ok(ev) if ev.unique_id() == Some(uuid.as_str()) => break,
-                                    Ok(_) => {}
-                                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) if sw.find(&uuid).is_some() => break,
-                                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                                    Err(_) => break,
+                            // calls' events pass by; a bus that ran ahead is asked directly. A
+                            // call that never makes one (its socket refused) ends the wait.
+                            let first = async {
+                                loop {
+                                    match sub.recv().await {
+                                        Ok(ev) if ev.unique_id() == Some(uuid.as_str()) => return true,
+                                        Ok(_) => {}
+                                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) if sw.find(&uuid).is_some() => return true,
+                                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                                        Err(_) => return false,
+                                    }
                                 }
+                            };
+                            if let Ok(true) = tokio::time::timeout(std::time::Duration::from_secs(5), first).await {
+                                let _ = tx.send(uuid);
                             }
-                            let _ = tx.send(uuid);
+                            drop(sub);
                             let _ = handle.await;
                             sw.leg_down(&s_leg);
                         });
