@@ -110,6 +110,32 @@ fn campaign_json(r: &rusqlite::Row<'_>) -> rusqlite::Result<serde_json::Value> {
     }))
 }
 
+const LIVE_COLUMNS: &str = "c.id, c.tenant_id, c.user_id, c.status, c.paused_reason, c.start_at, c.window_start, c.window_end, c.window_days, \
+     c.max_concurrent, c.max_retries, c.retry_delay, c.pdf, c.tiff, c.pages, c.cover_page_id, c.subject, c.message";
+
+fn live_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LiveCampaign> {
+    Ok(LiveCampaign {
+        id: r.get(0)?,
+        tenant: TenantId(r.get(1)?),
+        user: r.get(2)?,
+        status: r.get(3)?,
+        paused_reason: r.get(4)?,
+        start_at: r.get(5)?,
+        window_start: r.get(6)?,
+        window_end: r.get(7)?,
+        window_days: r.get(8)?,
+        max_concurrent: r.get(9)?,
+        max_retries: r.get(10)?,
+        retry_delay: r.get(11)?,
+        pdf: r.get(12)?,
+        tiff: r.get(13)?,
+        pages: r.get(14)?,
+        cover_page_id: r.get(15)?,
+        subject: r.get(16)?,
+        message: r.get(17)?,
+    })
+}
+
 /// Minutes after midnight as `HH:MM` (1440 is `24:00`, the day's end).
 pub fn hhmm(minutes: i64) -> String {
     format!("{:02}:{:02}", minutes / 60, minutes % 60)
@@ -342,33 +368,8 @@ impl Store {
     pub fn live_campaigns(&self) -> Result<Vec<LiveCampaign>> {
         let c = self.conn()?;
         let rows = c
-            .prepare_cached(
-                "SELECT id, tenant_id, user_id, status, paused_reason, start_at, window_start, window_end, window_days, max_concurrent, max_retries,
-                        retry_delay, pdf, tiff, pages, cover_page_id, subject, message
-                 FROM fax_campaigns WHERE status = 'running' OR (status = 'paused' AND paused_reason = ?1) ORDER BY id",
-            )?
-            .query_map([PAUSED_FOR_CREDIT], |r| {
-                Ok(LiveCampaign {
-                    id: r.get(0)?,
-                    tenant: TenantId(r.get(1)?),
-                    user: r.get(2)?,
-                    status: r.get(3)?,
-                    paused_reason: r.get(4)?,
-                    start_at: r.get(5)?,
-                    window_start: r.get(6)?,
-                    window_end: r.get(7)?,
-                    window_days: r.get(8)?,
-                    max_concurrent: r.get(9)?,
-                    max_retries: r.get(10)?,
-                    retry_delay: r.get(11)?,
-                    pdf: r.get(12)?,
-                    tiff: r.get(13)?,
-                    pages: r.get(14)?,
-                    cover_page_id: r.get(15)?,
-                    subject: r.get(16)?,
-                    message: r.get(17)?,
-                })
-            })?
+            .prepare_cached(&format!("SELECT {LIVE_COLUMNS} FROM fax_campaigns c WHERE c.status = 'running' OR (c.status = 'paused' AND c.paused_reason = ?1) ORDER BY c.id"))?
+            .query_map([PAUSED_FOR_CREDIT], live_row)?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
@@ -489,39 +490,13 @@ impl Store {
     }
 
     /// What a fax of a campaign may do now: whether its campaign is running, and its window
-    /// and the tenant's zone (None for a fax of no campaign).
+    /// and the tenant's zone (None for a fax of no campaign). One read: it is asked for
+    /// every due fax.
     pub fn campaign_of_fax(&self, fax: i64) -> Result<Option<LiveCampaign>> {
-        let id: Option<Option<i64>> =
-            self.conn()?.prepare_cached("SELECT campaign_id FROM faxes WHERE id = ?1")?.query_row([fax], |r| r.get(0)).optional()?;
-        let Some(Some(id)) = id else { return Ok(None) };
         let c = self.conn()?;
         let row = c
-            .prepare_cached(
-                "SELECT id, tenant_id, user_id, status, paused_reason, start_at, window_start, window_end, window_days, max_concurrent, max_retries,
-                        retry_delay, pdf, tiff, pages, cover_page_id, subject, message FROM fax_campaigns WHERE id = ?1",
-            )?
-            .query_row([id], |r| {
-                Ok(LiveCampaign {
-                    id: r.get(0)?,
-                    tenant: TenantId(r.get(1)?),
-                    user: r.get(2)?,
-                    status: r.get(3)?,
-                    paused_reason: r.get(4)?,
-                    start_at: r.get(5)?,
-                    window_start: r.get(6)?,
-                    window_end: r.get(7)?,
-                    window_days: r.get(8)?,
-                    max_concurrent: r.get(9)?,
-                    max_retries: r.get(10)?,
-                    retry_delay: r.get(11)?,
-                    pdf: r.get(12)?,
-                    tiff: r.get(13)?,
-                    pages: r.get(14)?,
-                    cover_page_id: r.get(15)?,
-                    subject: r.get(16)?,
-                    message: r.get(17)?,
-                })
-            })
+            .prepare_cached(&format!("SELECT {LIVE_COLUMNS} FROM faxes f JOIN fax_campaigns c ON c.id = f.campaign_id WHERE f.id = ?1"))?
+            .query_row([fax], live_row)
             .optional()?;
         Ok(row)
     }
