@@ -386,16 +386,7 @@ async fn settle(store: &Store, live: &Live, id: i64, token: &str, pages: i64, wh
     let how = match marked.trim() {
         "sent" => {
             info!(fax = id, "a fax try nobody reported is recorded sent: the switch marked it so");
-            Tried::Sent {
-                pages,
-                result_code: Some(0),
-                result_text: "OK (marked sent by the switch)".into(),
-                remote_station: String::new(),
-                rate: None,
-                ecm: None,
-                t38: None,
-                call_uuid: String::new(),
-            }
+            Tried::marked_sent(pages, "")
         }
         _ => {
             warn!(fax = id, reason = why, "a fax try failed");

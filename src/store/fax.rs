@@ -377,6 +377,23 @@ pub enum Tried {
     Refused { reason: String },
 }
 
+impl Tried {
+    /// Sent, as the switch's mark says (`crate::esl::api::fax_sent`): every page went,
+    /// nothing more is known of the far machine.
+    pub fn marked_sent(pages: i64, call_uuid: &str) -> Tried {
+        Tried::Sent {
+            pages,
+            result_code: Some(0),
+            result_text: "OK (marked sent by the switch)".into(),
+            remote_station: String::new(),
+            rate: None,
+            ecm: None,
+            t38: None,
+            call_uuid: call_uuid.to_string(),
+        }
+    }
+}
+
 /// The campaign recipient whose fax `fax` is (if any) takes the fax's new state.
 fn recipient(tx: &rusqlite::Transaction<'_>, fax: i64, state: &str, reason: &str) -> rusqlite::Result<usize> {
     tx.prepare_cached("UPDATE fax_campaign_recipients SET state = ?2, reason = ?3, updated_at = ?4 WHERE fax_id = ?1")?.execute((

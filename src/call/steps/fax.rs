@@ -263,16 +263,7 @@ pub(crate) async fn send_job<C: Channel>(env: &crate::call::state::Env, ch: &C, 
     // for the runner to settle through its own connection.
     let how = match how {
         Tried::Failed { .. } => match ch.api(&crate::esl::api::fax_sent(job.id, &job.token, crate::esl::api::HashAction::Select)).await {
-            Ok(r) if r.trim() == "sent" => Tried::Sent {
-                pages: job.pages,
-                result_code: Some(0),
-                result_text: "OK (marked sent by the switch)".into(),
-                remote_station: String::new(),
-                rate: None,
-                ecm: None,
-                t38: None,
-                call_uuid: uuid.clone(),
-            },
+            Ok(r) if r.trim() == "sent" => Tried::marked_sent(job.pages, &uuid),
             Ok(_) => how,
             Err(e) => {
                 warn!(fax = job.id, error = %e, "a fax try's end could not be checked with the switch: left to the runner");
