@@ -399,17 +399,9 @@ async fn a_call_naming_a_fax_job_without_its_try_s_token_is_refused() {
 /// the try counted, the reason said.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_try_cut_by_a_restart_is_recorded_as_the_switch_marked_it() {
-    use std::time::Duration;
     use switchboard::esl::api::{fax_sent, HashAction};
-    use switchboard::esl::inbound::{Supervisor, SwitchState};
     let p = pbx(OPEN).await;
-    let switch = switchboard::sim::Switch::default();
-    let (esl, _h) = switchboard::sim::inbound::serve(switch.clone(), "127.0.0.1:0".parse().unwrap(), "pw".into()).await.unwrap();
-    let (stop_tx, stop) = tokio::sync::watch::channel(false);
-    let sup = Supervisor::spawn(esl, "pw".into(), stop.clone());
-    let mut st = sup.state_watch();
-    tokio::time::timeout(Duration::from_secs(10), st.wait_for(|s| *s == SwitchState::Online)).await.unwrap().unwrap();
-    let live = switchboard::realtime::Live::spawn(&sup, p.store.clone(), stop);
+    let (_switch, live, beside) = LiveBeside::start(&p.store).await;
 
     let queued = switchboard::store::fax::Outgoing { number: "+12125551234".into(), tiff: "1/out-x.tif".into(), pages: 3, ..Default::default() };
     let cut = p.store.queue_fax(p.acme, &queued).unwrap();
@@ -434,9 +426,7 @@ async fn a_try_cut_by_a_restart_is_recorded_as_the_switch_marked_it() {
     let gone = live.api(&fax_sent(done, "t2", HashAction::Select)).await;
     assert!(!matches!(gone.as_deref().map(str::trim), Ok("sent")), "the mark is gone once recorded: {gone:?}");
 
-    stop_tx.send(true).unwrap();
-    let _ = tokio::time::timeout(Duration::from_secs(5), sup.state_watch().wait_for(|s| *s != SwitchState::Online)).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    beside.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -610,16 +600,9 @@ async fn my_dids_assign_routes_a_did_to_a_fax_line_and_its_faxes_arrive_there() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_try_whose_call_ends_without_a_word_is_queued_again_and_one_still_up_is_left_alone() {
     use std::time::Duration;
-    use switchboard::esl::inbound::{Supervisor, SwitchState};
     use switchboard::sim::{Scenario, Target};
     let p = pbx(OPEN).await;
-    let switch = switchboard::sim::Switch::default();
-    let (esl, _h) = switchboard::sim::inbound::serve(switch.clone(), "127.0.0.1:0".parse().unwrap(), "pw".into()).await.unwrap();
-    let (stop_tx, stop) = tokio::sync::watch::channel(false);
-    let sup = Supervisor::spawn(esl, "pw".into(), stop.clone());
-    let mut st = sup.state_watch();
-    tokio::time::timeout(Duration::from_secs(10), st.wait_for(|s| *s == SwitchState::Online)).await.unwrap().unwrap();
-    let live = switchboard::realtime::Live::spawn(&sup, p.store.clone(), stop);
+    let (switch, live, beside) = LiveBeside::start(&p.store).await;
     // The socket the call is handed to accepts it and says nothing.
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     switch.set_socket_target(silent.local_addr().unwrap());
@@ -654,9 +637,7 @@ async fn a_try_whose_call_ends_without_a_word_is_queued_again_and_one_still_up_i
     );
     // The live model follows the switch on a thread of its own until its connection closes,
     // which stopping does (else the runtime's end would wait for it).
-    stop_tx.send(true).unwrap();
-    let _ = tokio::time::timeout(Duration::from_secs(5), sup.state_watch().wait_for(|s| *s != SwitchState::Online)).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    beside.stop().await;
 }
 
 /// The runner's refusals, through a real server process: at the tenant's cap a fax waits
@@ -712,7 +693,8 @@ async fn a_fax_waits_at_the_cap_uncounted_and_a_tenant_that_may_not_send_fails_i
     sql("UPDATE tenants SET credit_policy = 'prepaid', balance = 0 WHERE id = 1");
     let broke = send("%2B12125551236").await;
     let tried = |id: i64, why: &'static str| async move {
-        let tried = until(|| async { Some(fax(id)).filter(|f| f["attempts"] == 1) }).await;
+        // Once the try is over: it is `sending` for the moment between its start and its end.
+        let tried = until(|| async { Some(fax(id)).filter(|f| f["attempts"] == 1 && f["status"] != "sending") }).await;
         assert_eq!((tried["status"].as_str(), tried["result_text"].as_str()), (Some("queued"), Some(why)), "{tried}");
         assert!(tried["next_attempt_at"].as_str().is_some(), "retried later: {tried}");
     };
@@ -880,4 +862,34 @@ async fn contacts_import_into_a_group_with_a_report_row_by_row_and_export() {
     // Text a spreadsheet would run is exported as text.
     assert!(export.contains("Acme Legal,\"Acme, Inc.\",+14155550101,legal@acme.test,'=cmd|' /C calc'!A0\n"), "{export}");
     assert!(export.contains("New Name,,+14155550100,,\n"), "{export}");
+}
+
+/// The live model of a simulated switch, in-process, over its control connection.
+struct LiveBeside {
+    stop: tokio::sync::watch::Sender<bool>,
+    sup: switchboard::esl::inbound::Supervisor,
+    _serving: tokio::task::JoinHandle<()>,
+}
+
+impl LiveBeside {
+    async fn start(store: &switchboard::store::Store) -> (switchboard::sim::Switch, switchboard::realtime::Live, LiveBeside) {
+        use switchboard::esl::inbound::{Supervisor, SwitchState};
+        let switch = switchboard::sim::Switch::default();
+        let (esl, serving) = switchboard::sim::inbound::serve(switch.clone(), "127.0.0.1:0".parse().unwrap(), "pw".into()).await.unwrap();
+        let (stop_tx, stop) = tokio::sync::watch::channel(false);
+        let sup = Supervisor::spawn(esl, "pw".into(), stop.clone());
+        let mut st = sup.state_watch();
+        tokio::time::timeout(std::time::Duration::from_secs(10), st.wait_for(|s| *s == SwitchState::Online)).await.unwrap().unwrap();
+        let live = switchboard::realtime::Live::spawn(&sup, store.clone(), stop);
+        (switch, live, LiveBeside { stop: stop_tx, sup, _serving: serving })
+    }
+
+    /// The live model follows the switch on a thread of its own until its connection
+    /// closes, which stopping does (else the runtime's end would wait for it).
+    async fn stop(self) {
+        use switchboard::esl::inbound::SwitchState;
+        self.stop.send(true).unwrap();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), self.sup.state_watch().wait_for(|s| *s != SwitchState::Online)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
