@@ -49,6 +49,24 @@ impl<C: Channel> Call<'_, C> {
         Ok(Some(cause))
     }
 
+    /// A far leg's answer: the ring group member or queue agent who answered. The member's
+    /// leg (user/<number>@<domain>) carries `dialed_user` (mod_dptools.c
+    /// user_outgoing_channel); its destination number is the phone's contact user
+    /// (`1002-0x55…` for some), not the extension. Recorded as it comes: with
+    /// hangup_after_bridge the bridge never reports back.
+    fn seen_answer(&mut self, ev: &Event) {
+        if !ev.is("CHANNEL_ANSWER") || ev.unique_id().is_some_and(|u| u == self.ch.uuid()) {
+            return;
+        }
+        if let Some(n) = ev.variable("dialed_user").filter(|n| self.in_call.members_ringing.iter().any(|m| m == n)) {
+            self.cdr.extension = n.into_owned();
+        }
+        let agent = ev.variable(super::state::QUEUE_AGENT_VAR).and_then(|a| a.parse().ok());
+        if let (Some(told), Some(agent)) = (&self.in_call.on_answer, agent) {
+            told(agent);
+        }
+    }
+
     /// Runs the bridge application while reading the keys both parties press, acting on the
     /// in-call codes of the tenant's phones (see [`super::incall`]).
     async fn bridge_watching_keys(&mut self, dialstring: &str) -> Result<Event, RouteError> {
@@ -71,27 +89,22 @@ impl<C: Channel> Call<'_, C> {
                 }
             };
             tokio::select! {
-                done = &mut exec => return Ok(done?),
+                done = &mut exec => {
+                    // A leg's answer queued before the bridge's end (its EXECUTE_COMPLETE,
+                    // or the caller's hangup in that instant) is still read: else a caller
+                    // who hung up as the agent answered is recorded as abandoned.
+                    while let Ok(ev) = self.events.try_recv() {
+                        self.seen_answer(&ev);
+                    }
+                    return Ok(done?);
+                }
                 Some(ev) = self.events.recv() => {
                     let uuid = ev.unique_id().map(|u| u.into_owned()).unwrap_or_default();
                     let own = uuid == ch.uuid();
                     if ev.is("CHANNEL_BRIDGE") && own {
                         partner = ev.get("Other-Leg-Unique-ID").or_else(|| ev.get("Bridge-B-Unique-ID")).map(|u| u.into_owned());
                     }
-                    // The ring group member that answered: its leg (user/<number>@<domain>)
-                    // carries `dialed_user` (mod_dptools.c user_outgoing_channel); its
-                    // destination number is the phone's contact user (`1002-0x55…` for
-                    // some), not the extension. Recorded now: with hangup_after_bridge the
-                    // bridge never reports back.
-                    if ev.is("CHANNEL_ANSWER") && !own {
-                        if let Some(n) = ev.variable("dialed_user").filter(|n| self.in_call.members_ringing.iter().any(|m| m == n)) {
-                            self.cdr.extension = n.into_owned();
-                        }
-                        let agent = ev.variable(super::state::QUEUE_AGENT_VAR).and_then(|a| a.parse().ok());
-                        if let (Some(told), Some(agent)) = (&self.in_call.on_answer, agent) {
-                            told(agent);
-                        }
-                    }
+                    self.seen_answer(&ev);
                     if !ev.is("DTMF") {
                         continue;
                     }

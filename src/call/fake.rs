@@ -32,6 +32,9 @@ pub(crate) struct Fake {
     during_bridge: Mutex<Vec<Event>>,
     /// The first bridge is a conversation that lasts until a party is killed (`uuid_kill`).
     talk_until_kill: AtomicBool,
+    /// The first bridge's far end answers (`during_bridge` is sent) and the caller hangs up
+    /// in the same instant: the bridge's wait ends with the hangup.
+    hang_up_as_answered: AtomicBool,
     killed: tokio::sync::Notify,
 }
 
@@ -67,6 +70,14 @@ impl Fake {
     pub(crate) fn conversation(self, events: Vec<Event>) -> Fake {
         *self.during_bridge.lock().unwrap() = events;
         self.talk_until_kill.store(true, Ordering::SeqCst);
+        self
+    }
+
+    /// The first bridge is answered (`events` arrive from the far leg) and the caller hangs
+    /// up at that very moment.
+    pub(crate) fn hangs_up_as_answered(self, events: Vec<Event>) -> Fake {
+        *self.during_bridge.lock().unwrap() = events;
+        self.hang_up_as_answered.store(true, Ordering::SeqCst);
         self
     }
 
@@ -143,6 +154,14 @@ impl Channel for Fake {
             }
             self.killed.notified().await;
             return Ok(event(&[("Event-Name", "CHANNEL_EXECUTE_COMPLETE"), ("variable_originate_disposition", "SUCCESS")]));
+        }
+        if n == 0 && self.hang_up_as_answered.load(Ordering::SeqCst) {
+            let tx = self.events.lock().unwrap().clone().expect("the call subscribed");
+            for ev in std::mem::take(&mut *self.during_bridge.lock().unwrap()) {
+                let _ = tx.send(Box::new(ev));
+            }
+            self.hung_up.store(true, Ordering::SeqCst);
+            return self.gone().map(|_| unreachable!());
         }
         let end = self.bridges.lock().unwrap().pop_front().unwrap_or_else(|| "NO_ANSWER".into());
         if *self.hang_up_on_bridge.lock().unwrap() == Some(n) {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use crate::call::drive::HOP_LIMIT;
-use crate::call::fake::{Fake, UUID};
+use crate::call::fake::{event, Fake, UUID};
 use crate::call::state::{Call, Caller, Env, Next};
 use crate::pbx::destination::Destination;
 use crate::store::cdr::Cdr;
@@ -319,7 +319,6 @@ async fn star_codes_change_the_calling_extension_through_the_store() {
 /// to 1003.
 #[tokio::test(start_paused = true)]
 async fn a_blind_transfer_by_the_bridged_phone_sends_the_caller_on_after_the_pause() {
-    use crate::call::fake::event;
     let p = pbx();
     let callee = "00000000-0000-4000-8000-000000000002";
     let keys: Vec<_> = "*21003"
@@ -375,4 +374,28 @@ fn the_outbound_plan_names_each_way_a_number_out_can_end() {
         Plan::Dial(r, out) => assert_eq!((r.id, out.as_str()), (1, "2125550199")),
         other => panic!("{other:?}"),
     }
+}
+
+/// A queue agent who answers as the caller hangs up is still the agent who answered: the
+/// leg's answer, queued before the bridge's end (here the caller's hangup, in the same
+/// instant), is read before the bridge reports back.
+#[tokio::test]
+async fn an_answer_in_the_instant_the_caller_hangs_up_is_still_seen() {
+    let p = pbx();
+    let answer = event(&[
+        ("Event-Name", "CHANNEL_ANSWER"),
+        ("Unique-ID", "00000000-0000-4000-8000-0000000000b2"),
+        ("variable_sb_queue_agent", "7"),
+        ("variable_dialed_user", "1002"),
+    ]);
+    let fake = Fake::new().hangs_up_as_answered(vec![answer]);
+    let env = p.env(OPEN);
+    let mut call = p.call(&fake, &env);
+    let told = Arc::new(std::sync::Mutex::new(None));
+    let t = told.clone();
+    call.in_call.on_answer = Some(Box::new(move |agent| *t.lock().unwrap() = Some(agent)));
+    call.in_call.members_ringing = vec!["1002".into()];
+    assert!(call.bridge(&format!("[sb_queue_agent=7]user/1002@{DOMAIN}"), false).await.is_err(), "the caller is gone");
+    assert_eq!(*told.lock().unwrap(), Some(7), "the agent's answer was seen");
+    assert_eq!(call.cdr.extension, "1002", "the member who answered is the record's");
 }
