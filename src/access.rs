@@ -74,6 +74,27 @@ impl Token {
         Token::MusicOnHold,
     ];
 
+    /// What the permission unlocks, as the guide's permission table says it.
+    pub fn title(self) -> &'static str {
+        match self {
+            Token::SendFax => "Send fax",
+            Token::ReceiveFax => "Receive fax",
+            Token::FaxSetting => "Fax settings",
+            Token::Contacts => "Fax contacts",
+            Token::FpbxExtension => "Extensions",
+            Token::Devices => "Devices",
+            Token::RingGroups => "Ring groups",
+            Token::CallQueues => "Call queues",
+            Token::IvrMenus => "IVR menus",
+            Token::Voicemails => "Voicemail",
+            Token::Conferences => "Conferences",
+            Token::FollowMe => "Follow me",
+            Token::InboundRoutes => "Inbound routes",
+            Token::Realtime => "Realtime monitor",
+            Token::MusicOnHold => "Music on hold",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Token::SendFax => "send_fax",

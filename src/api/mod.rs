@@ -20,6 +20,7 @@ pub mod realtime;
 pub mod router;
 pub mod throttle;
 pub mod ui_files;
+pub mod words;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;

@@ -1,6 +1,8 @@
 //! The OpenAPI 3 document, generated from the route table and the resource descriptions, so
 //! it cannot drift from what the server does.
 
+use std::collections::HashMap;
+
 use serde_json::{json, Map, Value};
 
 use super::router::{Access, BodyDoc, Feature, Handler, Op, ROUTES};
@@ -43,7 +45,11 @@ fn kind_schema(k: Kind) -> Value {
                 ListKind::Codecs => json!({ "type": "string", "enum": CODECS }),
                 ListKind::Causes => json!({ "type": "string", "enum": FAILOVER_CAUSES }),
                 ListKind::Roles => json!({ "type": "string", "enum": ROLES }),
-                ListKind::Tokens => json!({ "type": "string", "enum": crate::access::Token::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>() }),
+                ListKind::Tokens => json!({
+                    "type": "string",
+                    "enum": crate::access::Token::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+                    "x-enum-titles": crate::access::Token::ALL.iter().map(|t| (t.as_str().to_string(), json!(t.title()))).collect::<Map<String, Value>>(),
+                }),
                 ListKind::TimeRanges => json!({ "type": "object", "properties": { "start": { "type": "string" }, "end": { "type": "string" } } }),
                 ListKind::DateRanges => {
                     json!({ "type": "object", "properties": { "start": { "type": "string", "format": "date" }, "end": { "type": "string", "format": "date" } } })
@@ -66,6 +72,29 @@ fn kind_schema(k: Kind) -> Value {
     }
 }
 
+/// A field's label, help and example in the product's words (api/words.rs); what the kind
+/// already says (its format, its merge fields, who may set it) follows the help.
+fn worded(schema: &mut Value, resource: &str, field: &str) {
+    let Some(w) = super::words::of(resource, field) else { return };
+    schema["title"] = json!(w.title);
+    let said = schema["description"].as_str().map(str::to_string);
+    let help = match said {
+        Some(d) if !w.help.is_empty() => format!("{}. {d}", w.help),
+        Some(d) => d,
+        None => w.help.to_string(),
+    };
+    if !help.is_empty() {
+        schema["description"] = json!(help);
+    }
+    if !w.help.is_empty() {
+        // The help alone, for a form's hint (the description also says the machine's part).
+        schema["x-help"] = json!(w.help);
+    }
+    if !w.example.is_empty() {
+        schema["examples"] = json!([w.example]);
+    }
+}
+
 fn resource_schema(r: &Resource) -> Value {
     let mut props = Map::new();
     let mut required = Vec::new();
@@ -82,6 +111,11 @@ fn resource_schema(r: &Resource) -> Value {
             let d = schema["description"].as_str().map(|d| format!("{d}; ")).unwrap_or_default();
             schema["description"] = json!(format!("{d}served to FreeSWITCH: no ${{ or $${{ (docs/security.md)"));
         }
+        worded(&mut schema, r.name, f.name);
+        if r.name == crate::store::resources::DEVICES.name && f.name == "model" {
+            schema["x-models"] =
+                crate::store::resources::MODELS.iter().map(|(v, m)| (v.to_string(), json!(m))).collect::<Map<String, Value>>().into();
+        }
         props.insert(f.name.into(), schema);
         if f.required {
             required.push(f.name);
@@ -90,11 +124,23 @@ fn resource_schema(r: &Resource) -> Value {
     for c in r.children {
         let mut cp = Map::new();
         for f in c.fields {
-            cp.insert(f.name.into(), kind_schema(f.kind));
+            let mut schema = kind_schema(f.kind);
+            worded(&mut schema, r.name, f.name);
+            cp.insert(f.name.into(), schema);
         }
         props.insert(c.key.into(), json!({ "type": "array", "maxItems": c.max, "items": { "type": "object", "properties": cp } }));
     }
-    json!({ "type": "object", "additionalProperties": false, "properties": props, "required": required })
+    let mut schema = json!({ "type": "object", "additionalProperties": false, "properties": props, "required": required });
+    if r.scope == Scope::Tenant {
+        // Every row is one tenant's: a super admin's form names the tenant first, and its
+        // lists (extensions to pick) are that tenant's.
+        schema["x-tenant-scoped"] = json!(true);
+    }
+    if let Some(slot) = r.slot {
+        // The allocation a non-admin needs to add one (`/me`'s `allocations`, by this name).
+        schema["x-slot"] = json!(slot.name());
+    }
+    schema
 }
 
 /// The same rule as data, for clients that show only what the user may use (the web UI's
@@ -120,6 +166,46 @@ fn access_text(a: Access) -> String {
             format!("super admin; tenant admin if the tenant holds {0}; agents and end users holding {0} (objects they created)", t.as_str())
         }
         Access::AdminToken(t) => format!("super admin; tenant admin if the tenant holds {}", t.as_str()),
+    }
+}
+
+/// Each resource field's default, as its table declares it, in the document's schemas: the
+/// value a new row gets when the field is left out, so a form starts from it (a new
+/// tenant is enabled). `defaults(table)` gives each column's SQL default text.
+pub fn with_defaults(doc: &mut Value, defaults: &dyn Fn(&str) -> HashMap<String, String>) {
+    for r in crate::store::resources::ALL {
+        let Some(props) = doc["components"]["schemas"][r.name]["properties"].as_object_mut() else { continue };
+        let fill = |props: &mut Map<String, Value>, table: &str, fields: &[crate::store::resource::Field]| {
+            let d = defaults(table);
+            for f in fields {
+                if let (Some(sql), Some(schema)) = (d.get(f.name), props.get_mut(f.name)) {
+                    if let Some(v) = default_value(f.kind, sql) {
+                        schema["default"] = v;
+                    }
+                }
+            }
+        };
+        fill(props, r.table, r.fields);
+        for c in r.children {
+            if let Some(items) = props.get_mut(c.key).and_then(|p| p["items"]["properties"].as_object_mut()) {
+                fill(items, c.table, c.fields);
+            }
+        }
+    }
+}
+
+/// A column's SQL default as the field's JSON value; None for an empty one (`''`, `'[]'`),
+/// which a form shows as empty anyway.
+fn default_value(k: Kind, sql: &str) -> Option<Value> {
+    let text = sql.strip_prefix('\'').and_then(|t| t.strip_suffix('\''));
+    match (k, text) {
+        (_, Some("" | "[]" | "{}")) => None,
+        // Stored as JSON text: the default is the object itself.
+        (Kind::Destination, Some(t)) => serde_json::from_str(&t.replace("''", "'")).ok(),
+        (Kind::Bool, None) => Some(json!(sql.trim() != "0")),
+        (Kind::Int(..) | Kind::Capacity(_) | Kind::Money, None) => sql.trim().parse::<i64>().ok().map(|n| json!(n)),
+        (_, Some(t)) => Some(json!(t.replace("''", "'"))),
+        _ => None,
     }
 }
 

@@ -371,6 +371,17 @@ pub static DEVICE_PROFILES: Resource = Resource {
 
 pub const VENDORS: &[&str] = &["yealink", "grandstream", "polycom", "snom", "fanvil", "cisco", "generic"];
 
+/// The models each vendor's provisioning serves (src/provision/), as the form offers them;
+/// a generic phone is any model.
+pub const MODELS: &[(&str, &[&str])] = &[
+    ("yealink", &["T31G", "T33G", "T43U", "T46U", "T48U", "T53W", "T54W", "T57W", "T58W", "W73P"]),
+    ("grandstream", &["GRP2601", "GRP2602", "GRP2612", "GRP2614", "GRP2615", "GRP2616", "GXP1625", "GXP2170", "GXV3350"]),
+    ("polycom", &["VVX150", "VVX250", "VVX350", "VVX450", "EdgeE220", "EdgeE350", "EdgeE450"]),
+    ("snom", &["D120", "D315", "D335", "D385", "D717", "D735", "D785", "D862", "D865"]),
+    ("fanvil", &["X1S", "X3U", "X4U", "X5U", "X6U", "X7", "V62", "V64", "V65"]),
+    ("cisco", &["SPA303", "SPA504G", "SPA508G", "SPA525G2", "CP-6841", "CP-7841", "CP-8841"]),
+];
+
 pub static DEVICES: Resource = Resource {
     name: "devices",
     table: "devices",

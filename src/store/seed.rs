@@ -111,7 +111,7 @@ pub fn demo(store: &Store, hash: &dyn Fn(&str) -> String) -> Result<bool> {
             _ => Some(acme),
         };
         let perms = match role {
-            Role::Agent => access::parse_tokens(["fpbx_extension", "call_queues"]).expect("tokens"),
+            Role::Agent => access::parse_tokens(["fpbx_extension", "call_queues", "follow_me"]).expect("tokens"),
             Role::EndUser => access::parse_tokens(["fpbx_extension", "follow_me", "send_fax", "receive_fax"]).expect("tokens"),
             _ => Default::default(),
         };

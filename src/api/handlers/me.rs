@@ -153,7 +153,7 @@ pub fn permissions(api: &Api, req: &Req) -> ApiResult<Reply> {
     };
     let items: Vec<Value> = Token::ALL
         .iter()
-        .map(|t| json!({ "token": t.as_str(), "parent": t.parent().map(|p| p.as_str()), "group": t.group(), "held_by_tenant": held.contains(t) }))
+        .map(|t| json!({ "token": t.as_str(), "title": t.title(), "parent": t.parent().map(|p| p.as_str()), "group": t.group(), "held_by_tenant": held.contains(t) }))
         .collect();
     Reply::ok(json!({ "items": items }))
 }

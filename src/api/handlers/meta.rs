@@ -18,6 +18,8 @@ pub fn public_branding(api: &Api, req: &Req) -> ApiResult<Reply> {
     Reply::ok(b)
 }
 
-pub fn openapi(_api: &Api, _req: &Req) -> ApiResult<Reply> {
-    Reply::ok(crate::api::openapi::document())
+pub fn openapi(api: &Api, _req: &Req) -> ApiResult<Reply> {
+    let mut doc = crate::api::openapi::document();
+    crate::api::openapi::with_defaults(&mut doc, &|table| api.store.column_defaults(table).unwrap_or_default());
+    Reply::ok(doc)
 }

@@ -16,17 +16,25 @@ use super::*;
 // ---- the operations ---------------------------------------------------------------------
 
 /// Tables whose tenant-wide rows (made by an admin, no owner) every user of the tenant may
-/// list beside their own, and use, but not change: the tenant's cover pages, which the
+/// read beside their own, and use, but not change: the tenant's cover pages, which the
 /// guides have end users choose on Send Fax.
 const SHARED_WITH_USERS: &[&str] = &["fax_cover_pages"];
 
-fn scope_sql(r: &Resource, within: Within, owner: Option<i64>, args: &mut Vec<Sql>) -> String {
-    scope_sql_for(r, within, owner, args, false)
+/// Tables whose rows are also read by the user they are assigned to (`user_id`), though an
+/// admin made them: a user's own extension, which their pages list and their follow-me
+/// picks; they change it through My Account, not here.
+const ASSIGNED_TO_USERS: &[&str] = &["extensions"];
+
+/// What a scope is for: reading (a list, one row) lets a user see the rows shared with them
+/// or assigned to them; writing only the rows they made.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    Read,
+    Write,
 }
 
-/// The rows `owner` may see (`listing`: a list, where [`SHARED_WITH_USERS`] adds the
-/// tenant's own rows) or change.
-fn scope_sql_for(r: &Resource, within: Within, owner: Option<i64>, args: &mut Vec<Sql>, listing: bool) -> String {
+/// The rows `owner` may reach.
+fn scope_sql(r: &Resource, within: Within, owner: Option<i64>, args: &mut Vec<Sql>, reach: Reach) -> String {
     let mut w = String::from("1=1");
     if let (Within::Tenant(t), Scope::Tenant | Scope::Assignable) = (within, r.scope) {
         args.push(Sql::Integer(t.0));
@@ -34,10 +42,13 @@ fn scope_sql_for(r: &Resource, within: Within, owner: Option<i64>, args: &mut Ve
     }
     if let (Some(u), true) = (owner, r.has_owner()) {
         args.push(Sql::Integer(u));
-        if listing && SHARED_WITH_USERS.contains(&r.table) {
-            w.push_str(&format!(" AND (owner_user_id = ?{} OR owner_user_id IS NULL)", args.len()));
+        let n = args.len();
+        if reach == Reach::Read && SHARED_WITH_USERS.contains(&r.table) {
+            w.push_str(&format!(" AND (owner_user_id = ?{n} OR owner_user_id IS NULL)"));
+        } else if reach == Reach::Read && ASSIGNED_TO_USERS.contains(&r.table) {
+            w.push_str(&format!(" AND (owner_user_id = ?{n} OR user_id = ?{n})"));
         } else {
-            w.push_str(&format!(" AND owner_user_id = ?{}", args.len()));
+            w.push_str(&format!(" AND owner_user_id = ?{n}"));
         }
     }
     w
@@ -92,9 +103,9 @@ fn load_children(c: &Connection, r: &Resource, items: &mut [Map<String, Value>])
     Ok(())
 }
 
-fn get_in(c: &Connection, r: &Resource, within: Within, owner: Option<i64>, id: i64) -> Result<Map<String, Value>> {
+fn get_in(c: &Connection, r: &Resource, within: Within, owner: Option<i64>, id: i64, reach: Reach) -> Result<Map<String, Value>> {
     let mut args = vec![Sql::Integer(id)];
-    let w = scope_sql(r, within, owner, &mut args);
+    let w = scope_sql(r, within, owner, &mut args, reach);
     let sql = format!("SELECT {} FROM {} WHERE id = ?1 AND {w}", r.columns(), r.table);
     let row = c.prepare_cached(&sql)?.query_row(params_from_iter(args.iter()), |row| row_json(r, row)).optional()?;
     let mut items = vec![row.ok_or(StoreError::NotFound)?];
@@ -203,7 +214,7 @@ impl Store {
     pub fn list(&self, r: &Resource, within: Within, owner: Option<i64>, q: &ListQuery) -> Result<Page> {
         let c = self.conn()?;
         let mut args = Vec::new();
-        let mut w = scope_sql_for(r, within, owner, &mut args, true);
+        let mut w = scope_sql(r, within, owner, &mut args, Reach::Read);
         for (k, v) in &q.filters {
             let f = r.field(k).filter(|f| f.filter).ok_or_else(|| StoreError::invalid(k, "not a filter of this list"))?;
             let value = match f.kind {
@@ -242,7 +253,16 @@ impl Store {
     }
 
     pub fn get(&self, r: &Resource, within: Within, owner: Option<i64>, id: i64) -> Result<Value> {
-        Ok(Value::Object(get_in(&*self.conn()?, r, within, owner, id)?))
+        Ok(Value::Object(get_in(&*self.conn()?, r, within, owner, id, Reach::Read)?))
+    }
+
+    /// Each column's default as the table declares it (SQL text: `1`, `'flag'`), for the
+    /// forms that start a new row where an insert without the field would.
+    pub fn column_defaults(&self, table: &str) -> Result<std::collections::HashMap<String, String>> {
+        let c = self.conn()?;
+        let mut st = c.prepare("SELECT name, dflt_value FROM pragma_table_info(?1) WHERE dflt_value IS NOT NULL")?;
+        let rows = st.query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
     }
 
     /// The tenant a row belongs to (None for global rows); NotFound when there is no row.
@@ -285,7 +305,7 @@ impl Store {
                 .map_err(|e| constraint(e, r.title))?;
             let id = tx.last_insert_rowid();
             write_children(tx, id, &checked.children)?;
-            Ok(Value::Object(get_in(tx, r, Within::Everything, None, id)?))
+            Ok(Value::Object(get_in(tx, r, Within::Everything, None, id, Reach::Write)?))
         })
     }
 
@@ -293,7 +313,7 @@ impl Store {
     pub fn update(&self, r: &Resource, within: Within, owner: Option<i64>, id: i64, body: &Map<String, Value>) -> Result<Value> {
         let checked = check_body(r, body, false)?;
         self.write(|tx| {
-            get_in(tx, r, within, owner, id)?;
+            get_in(tx, r, within, owner, id, Reach::Write)?;
             let row_tenant = tenant_of_row(tx, r, id)?;
             // A reassigned DID or announcement is checked against its new tenant.
             let ref_tenant = checked
@@ -323,14 +343,14 @@ impl Store {
             tx.execute(&format!("UPDATE {} SET {} WHERE id = ?{}", r.table, sets.join(", "), args.len()), params_from_iter(args.iter()))
                 .map_err(|e| constraint(e, r.title))?;
             write_children(tx, id, &checked.children)?;
-            Ok(Value::Object(get_in(tx, r, Within::Everything, None, id)?))
+            Ok(Value::Object(get_in(tx, r, Within::Everything, None, id, Reach::Write)?))
         })
     }
 
     /// Deletes a row, refusing while a destination elsewhere still points at it.
     pub fn delete(&self, r: &Resource, within: Within, owner: Option<i64>, id: i64) -> Result<Value> {
         self.write(|tx| {
-            let before = get_in(tx, r, within, owner, id)?;
+            let before = get_in(tx, r, within, owner, id, Reach::Write)?;
             if let Some(t) = tenant_of_row(tx, r, id)? {
                 if let Some(by) = referrers(tx, t, r.table, id)? {
                     return Err(StoreError::Conflict {
