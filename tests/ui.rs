@@ -17,6 +17,20 @@ use switchboard::sim::Registration;
 
 #[test]
 fn the_web_ui_in_headless_chromium() {
+    let text = run_script("run.mjs");
+    assert!(Path::new(env!("CARGO_MANIFEST_DIR")).join("target/ui-artifacts/dashboard-phone.png").exists(), "{text}");
+}
+
+/// The guides' flows, role by role (tests/ui/guides.mjs), on a demo of their own.
+#[test]
+fn the_guides_flows_in_headless_chromium() {
+    let text = run_script("guides.mjs");
+    assert!(text.contains("Follow Me made for their own extension"), "{text}");
+}
+
+/// Runs one browser script against a fresh `serve --demo` beside a simulated switch, doing
+/// what it asks of the switch (`UI-NEED …` lines); its output, once every check passed.
+fn run_script(script: &str) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     assert!(Path::new("/usr/bin/chromium").exists(), "the UI tests need Debian's Chromium: apt-get install chromium");
     assert!(root.join("node_modules/playwright-core").exists(), "the UI tests need playwright-core: npm ci");
@@ -24,7 +38,7 @@ fn the_web_ui_in_headless_chromium() {
     // A simulated switch behind it, so the realtime monitor has something to follow; the
     // browser script asks for a phone to register (`UI-NEED registration`) once its page is
     // open, and must see it appear without reloading.
-    let (switch, served) = rt.block_on(common::process::demo_beside_switch("ui-test"));
+    let (switch, served) = rt.block_on(common::process::demo_beside_switch(&format!("ui-{}", script.trim_end_matches(".mjs"))));
     // A fax the switch sends is answered by a fax machine that takes it (Send fax).
     switch.set_originate_scenario(switchboard::sim::Scenario {
         fax: Some(switchboard::sim::apps::fax::FaxRun { duration_ms: 1500, ..Default::default() }),
@@ -32,7 +46,7 @@ fn the_web_ui_in_headless_chromium() {
         ..switchboard::sim::Scenario::default()
     });
     let mut node = Command::new("node")
-        .arg(root.join("tests/ui/run.mjs"))
+        .arg(root.join("tests/ui").join(script))
         .arg(format!("http://{}", served.http))
         .arg(root.join("target/ui-artifacts"))
         .current_dir(root)
@@ -84,7 +98,7 @@ fn the_web_ui_in_headless_chromium() {
     let status = node.wait().unwrap();
     assert!(status.success(), "UI checks failed:\n{text}");
     assert!(text.contains("all UI checks passed"));
-    assert!(root.join("target/ui-artifacts/dashboard-phone.png").exists());
     drop(served);
     drop(rt);
+    text
 }

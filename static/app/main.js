@@ -221,11 +221,13 @@ async function render() {
   document.getElementById('main').focus({ preventScroll: true });
 }
 
+/// The host's branding: the header's logo or name and the browser tab's icon.
 async function brand() {
   try {
     const b = await get(`/branding/public?host=${encodeURIComponent(location.hostname)}`);
     const a = document.getElementById('brand');
     a.replaceChildren(b.logo ? h('img', { src: b.logo, alt: b.title }) : b.title || 'switchboard');
+    if (b.favicon) document.querySelector('link[rel="icon"]').href = b.favicon;
     return b;
   } catch { return { title: 'switchboard' }; }
 }
@@ -242,21 +244,48 @@ async function signIn() {
   const form = h('form', { class: 'login', 'aria-label': 'Sign in' }, h('h1', {}, `Sign in to ${b.title || 'switchboard'}`),
     h('div', { class: 'field' }, h('label', { for: 'email' }, 'Email'), h('input', { id: 'email', name: 'email', type: 'email', autocomplete: 'username', required: true })),
     h('div', { class: 'field' }, h('label', { for: 'password' }, 'Password'), h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true })),
-    err, h('button', { type: 'submit', class: 'primary' }, 'Sign in'));
+    h('div', { class: 'field' }, h('label', { for: 'remember', class: 'inline' }, h('input', { id: 'remember', name: 'remember', type: 'checkbox' }), ' Remember me')),
+    err, h('button', { type: 'submit', class: 'primary' }, 'Sign in'),
+    b.footer ? h('p', { class: 'login-footer' }, b.footer) : null,
+    b.support_email ? h('p', { class: 'login-footer' }, 'Help: ', h('a', { href: `mailto:${b.support_email}` }, b.support_email)) : null);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
+    err.textContent = '';
     try {
-      setTokens(await post('/auth/login', { email: form.elements.email.value, password: form.elements.password.value }));
+      const t = await post('/auth/login', { email: form.elements.email.value, password: form.elements.password.value });
+      remember(form.elements.remember.checked);
+      await setTokens(t);
       await start();
     } catch (x) { err.textContent = x.message; }
   });
-  document.getElementById('main').replaceChildren(form);
+  const main = document.getElementById('main');
+  main.replaceChildren(form);
+  document.body.classList.add('signing-in');
+  document.body.style.backgroundImage = b.login_background ? `url("${encodeURI(b.login_background)}")` : '';
   document.title = `Sign in · ${b.title || 'switchboard'}`;
+}
+
+// "Remember me": unticked, the sign-in lasts as long as the browser is open. A cookie with
+// no expiry is the browser session's own mark (every tab shares it, a closed browser drops
+// it); the tokens themselves live in localStorage either way.
+const SESSION_MARK = 'sb_session';
+function remember(yes) {
+  if (yes) localStorage.setItem('switchboard.remember', '1'); else localStorage.removeItem('switchboard.remember');
+  document.cookie = `${SESSION_MARK}=1; path=/; SameSite=Strict`;
+}
+
+/// A sign-in not remembered from a browser session that has ended: signed out.
+function forgotten() {
+  const marked = document.cookie.split('; ').includes(`${SESSION_MARK}=1`);
+  return tokens() && !marked && !localStorage.getItem('switchboard.remember');
 }
 
 async function start() {
   await openapi();
+  if (forgotten()) await setTokens(null);
   if (!tokens()) return signIn();
+  document.body.classList.remove('signing-in');
+  document.body.style.backgroundImage = '';
   try { ctx.me = await get('/me'); } catch (e) { if (e instanceof ApiError && e.status === 401) { setTokens(null); return signIn(); } throw e; }
   ctx.allowed = (method, path) => allowed(ctx.me, method, path);
   await brand();
@@ -272,6 +301,8 @@ async function start() {
 let ticker = null;
 
 function boot() {
+  // The skip link moves focus to the page itself (the hash is the router's).
+  document.getElementById('skip').addEventListener('click', (e) => { e.preventDefault(); document.getElementById('main').focus(); });
   document.getElementById('logout').addEventListener('click', () => { setTokens(null); ctx.me = null; location.hash = '#/'; signIn(); });
   document.getElementById('menu-toggle').addEventListener('click', (e) => {
     const nav = document.getElementById('nav');

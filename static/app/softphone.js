@@ -17,13 +17,22 @@ function saved() {
 
 export async function toggle(ctx, button) {
   const panel = document.getElementById('softphone');
-  const open = panel.hidden;
-  panel.hidden = !open;
-  button.setAttribute('aria-expanded', String(open));
-  if (open && !built) { built = true; await build(ctx, panel); }
+  show(panel, button, panel.hidden);
+  if (!panel.hidden && !built) { built = true; await build(ctx, panel, button); }
 }
 
-async function build(ctx, panel) {
+/// Opens or closes the panel; the page narrows beside it (the header's height measured, so
+/// the panel starts under it whatever wraps there). Closed, focus returns to the Phone
+/// button; a call in progress goes on.
+function show(panel, button, open) {
+  document.documentElement.style.setProperty('--top-h', `${document.getElementById('top').offsetHeight}px`);
+  panel.hidden = !open;
+  document.body.classList.toggle('phone-open', open);
+  button.setAttribute('aria-expanded', String(open));
+  if (!open) button.focus();
+}
+
+async function build(ctx, panel, button) {
   const s = saved();
   if (!s.extension) {
     try {
@@ -47,7 +56,10 @@ async function build(ctx, panel) {
     btn('Mute', (e) => { if (!session) return; if (session.isMuted().audio) { session.unmute(); e.target.textContent = 'Mute'; } else { session.mute(); e.target.textContent = 'Unmute'; } }),
     btn('Transfer', () => { if (session && number.value) session.refer(`sip:${number.value}@${s.domain}`); }));
   const audio = h('audio', { autoplay: true });
-  panel.replaceChildren(h('h2', {}, 'Phone'), status, note, settings, number, keys, controls, audio);
+  const close = h('button', { type: 'button', 'aria-label': 'Close the phone', title: 'Close (Esc)', onclick: () => show(panel, button, false) }, '×');
+  panel.replaceChildren(h('div', { class: 'head' }, h('h2', {}, 'Phone'), close), status, note, settings, number, keys, controls, audio);
+  // Esc closes it from anywhere on the page.
+  document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && !panel.hidden) { e.preventDefault(); show(panel, button, false); } });
 
   const say = (t) => { note.textContent = t; };
   const setStatus = (t, on) => { status.textContent = t; status.classList.toggle('on', !!on); };

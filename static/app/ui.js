@@ -58,6 +58,17 @@ export function pager(list, pageNo, link) {
     pageNo < pages ? h('a', { href: link(pageNo + 1) }, 'Next ›') : null);
 }
 
+/// An API value in words: `no_answer` → "No answer", `ring_all` → "Ring all"; codes that
+/// are names already (`NORMAL_CLEARING`, `PCMU`, `udp`) as they are, upper-cased if short.
+const WORDS = { udp: 'UDP', tcp: 'TCP', tls: 'TLS', rfc2833: 'RFC 2833', sip_info: 'SIP INFO', info: 'SIP INFO', inband: 'In-band', a4: 'A4', letter: 'Letter', tenant_admin: 'Tenant admin', super_admin: 'Super admin', end_user: 'End user' };
+export function inWords(v) {
+  const s = String(v ?? '');
+  if (!s || WORDS[s]) return WORDS[s] || s;
+  if (/^[A-Z0-9_]+$/.test(s)) return s;
+  const t = s.replace(/_/g, ' ');
+  return t[0].toUpperCase() + t.slice(1);
+}
+
 export function label(name) {
   return name.replace(/_id$/, '').replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
 }

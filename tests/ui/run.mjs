@@ -5,22 +5,15 @@
 
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { browserFor } from './lib.mjs';
 
 const base = process.argv[2];
 const artifacts = process.argv[3] || 'target/ui-artifacts';
 mkdirSync(artifacts, { recursive: true });
 
-const USERS = {
-  admin: ['admin@switchboard.test', 'Demo-Admin-2026'],
-  tenant: ['tenant@acme.test', 'Demo-Tenant-2026'],
-  agent: ['agent@acme.test', 'Demo-Agent-2026'],
-  user: ['user@acme.test', 'Demo-User-2026'],
-};
-
 // What each demo role's sidebar holds, by the API's rules: the super admin everything, the
 // tenant admin everything but tenants and packages, the agent (fpbx_extension and
-// call_queues) and the end user (fax, fpbx_extension, follow_me) the PBX pages of their
+// call_queues, follow_me) and the end user (fax, fpbx_extension, follow_me) the PBX pages of their
 // tokens (their own objects) and their account and records.
 const MENUS = {
   admin: ['Dashboard', 'Tenants', 'Users', 'Branding', 'Announcements', 'Activity log', 'Trunks', 'Outbound routes', 'DID numbers', 'Extensions', 'Devices',
@@ -31,53 +24,12 @@ const MENUS = {
     'Device profiles', 'Ring groups', 'Call queues', 'Queue monitor', 'IVR menus', 'Voicemail', 'Conferences', 'Follow me', 'Inbound routes', 'Time conditions', 'Call flows',
     'Call block', 'Music on hold', 'Feature codes', 'Realtime monitor', 'Route explain', 'Send fax', 'Outbound fax', 'Inbound fax', 'Fax documents', 'Bulk fax', 'Cover pages', 'My DIDs', 'Fax settings', 'Contacts', 'Contact groups', 'Import contacts', 'Contact DNC',
     'Call records', 'Statistics', 'Rate plans', 'Payments', 'Billing quota', 'Billing usage', 'My account'],
-  agent: ['Dashboard', 'Extensions', 'Call queues', 'Queue monitor', 'Feature codes', 'Call records', 'Billing quota', 'My account'],
+  agent: ['Dashboard', 'Extensions', 'Call queues', 'Queue monitor', 'Follow me', 'Feature codes', 'Call records', 'Billing quota', 'My account'],
   user: ['Dashboard', 'Extensions', 'Follow me', 'Feature codes', 'Send fax', 'Outbound fax', 'Inbound fax', 'Fax documents', 'Bulk fax', 'Cover pages', 'My DIDs', 'Call records', 'Billing quota',
     'My account'],
 };
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-});
-
-let failures = 0;
-async function check(name, fn) {
-  const t = Date.now();
-  try {
-    await fn();
-    console.log(`ok   ${name} (${Date.now() - t} ms)`);
-  } catch (e) {
-    failures++;
-    console.log(`FAIL ${name}\n     ${String(e.stack || e).split('\n').slice(0, 6).join('\n     ')}`);
-  }
-}
-
-/// A fresh context (no stored tokens), with console errors collected.
-async function open(viewport = { width: 1280, height: 800 }) {
-  const context = await browser.newContext({ viewport, baseURL: base });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  return { context, page, errors };
-}
-
-async function login(page, who) {
-  const [email, password] = USERS[who];
-  await page.goto('/');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.locator('#nav a').first().waitFor();
-}
-
-async function api(method, path, body, who = 'admin') {
-  const [email, password] = USERS[who];
-  const tok = await (await fetch(`${base}/api/v1/auth/login`, { method: 'POST', body: JSON.stringify({ email, password }) })).json();
-  const r = await fetch(`${base}/api/v1${path}`, { method, headers: { authorization: `Bearer ${tok.access_token}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
-  return { status: r.status, body: await r.json().catch(() => null) };
-}
+const { check, open, login, api, finish } = browserFor(base);
 
 for (const who of Object.keys(MENUS)) {
   await check(`${who} signs in and sees exactly their menu`, async () => {
@@ -128,7 +80,7 @@ await check('a tenant admin creates an extension, a ring group and an IVR throug
   await page.getByLabel('Number *').fill('6077');
   // Members are picked from the tenant's extensions, by number and name.
   await page.getByRole('button', { name: 'Add member' }).click();
-  await page.getByLabel('Extension 1').selectOption({ label: '1077 · Browser Made' });
+  await page.getByLabel('Member 1', { exact: true }).selectOption({ label: '1077 · Browser Made' });
   await page.getByRole('button', { name: 'Save' }).click();
   await page.waitForFunction(() => /^#\/r\/ring-groups\/\d+$/.test(location.hash));
   const rg = (await api('GET', '/ring-groups?q=Browser', null, 'tenant')).body.items[0];
@@ -140,17 +92,17 @@ await check('a tenant admin creates an extension, a ring group and an IVR throug
   await page.getByLabel(/^Number/).fill('5077');
   // The digit → destination table: two rows, the second moved above the first.
   await page.getByRole('button', { name: 'Add option' }).click();
-  await page.getByLabel('Digit 1', { exact: true }).selectOption('1');
+  await page.getByLabel('Key 1', { exact: true }).selectOption('1');
   await page.getByLabel('Destination 1 type').selectOption('ring_group');
   await page.getByLabel('Destination 1 ring group').selectOption({ label: '6077 · Browser Group' });
   await page.getByRole('button', { name: 'Add option' }).click();
-  await page.getByLabel('Digit 2', { exact: true }).selectOption('0');
+  await page.getByLabel('Key 2', { exact: true }).selectOption('0');
   await page.getByLabel('Destination 2 type').selectOption('external');
   await page.getByLabel('Destination 2 number').fill('+12125550100');
   await page.getByRole('button', { name: 'Move option 2 up' }).click();
   // A destination outside the table: the invalid-input destination, a voicemail box.
-  await page.getByLabel('Invalid destination type').selectOption('voicemail');
-  const vm = page.getByLabel('Invalid destination voicemail');
+  await page.getByLabel('After too many wrong keys type').selectOption('voicemail');
+  const vm = page.getByLabel('After too many wrong keys voicemail');
   await vm.locator('option').nth(1).waitFor({ state: 'attached' });
   const vmId = Number(await vm.locator('option').nth(1).getAttribute('value'));
   await vm.selectOption(String(vmId));
@@ -180,13 +132,13 @@ await check('a reference whose list this user may not read is typed as an id', a
   assert.equal((await api('GET', '/users', null, 'agent')).status, 403);
   await page.goto('/#/r/call-queues/new');
   await page.getByRole('button', { name: 'Add agent' }).click();
-  const user = page.getByLabel('User 1');
-  await page.waitForFunction(() => document.querySelector('[aria-label="User 1"]')?.tagName === 'INPUT');
+  const user = page.getByLabel('Agent 1', { exact: true });
+  await page.waitForFunction(() => document.querySelector('[aria-label="Agent 1"]')?.tagName === 'INPUT');
   assert.equal(await user.getAttribute('type'), 'number');
   const listed = page.waitForResponse((r) => r.url().includes('/api/v1/call-queues?') && r.status() === 200);
-  await page.getByLabel('Timeout destination type').selectOption('queue');
+  await page.getByLabel('After the longest wait type').selectOption('queue');
   await listed;
-  assert.equal(await page.getByLabel('Timeout destination queue').evaluate((e) => e.tagName), 'SELECT');
+  assert.equal(await page.getByLabel('After the longest wait queue').evaluate((e) => e.tagName), 'SELECT');
   assert.deepEqual(errors.filter((e) => !e.includes('status of 403')), []);
   await context.close();
 });
@@ -432,7 +384,7 @@ await check('fax contacts and a contact group are made through the forms, the gr
   await login(page, 'tenant');
   await page.goto('/#/r/fax-contacts/new');
   await page.getByLabel('Name *').fill('Acme Legal');
-  await page.getByLabel('Fax *').fill('+1 415 555 0142');
+  await page.getByLabel('Fax number *').fill('+1 415 555 0142');
   await page.getByRole('button', { name: 'Save' }).click();
   await page.waitForFunction(() => /^#\/r\/fax-contacts\/\d+$/.test(location.hash));
   const contact = (await api('GET', '/fax-contacts?q=Legal', null, 'tenant')).body.items[0];
@@ -491,8 +443,8 @@ await check('Bulk fax: a default cover page made on its form and previewed; a ca
   await login(page, 'tenant');
   await page.goto('/#/r/fax-cover-pages/new');
   await page.getByLabel('Name *').fill('Standard');
-  await page.getByLabel('Body').fill('To: {{recipient_name}} ({{recipient_fax}})\nFrom: {{sender_company}}\n{{message}}');
-  await page.getByLabel('Is default').check();
+  await page.getByLabel('Text', { exact: true }).fill('To: {{recipient_name}} ({{recipient_fax}})\nFrom: {{sender_company}}\n{{message}}');
+  await page.getByLabel('Default', { exact: true }).check();
   await page.getByRole('button', { name: 'Save' }).click();
   await page.waitForFunction(() => /^#\/r\/fax-cover-pages\/\d+$/.test(location.hash));
   await page.goto('/#/fax/campaigns');
@@ -628,14 +580,14 @@ await check('the tenant form groups Billing & Call Limits, in units, and saves t
   await login(page, 'admin');
   await page.goto('/#/r/tenants');
   // The list shows each tenant's package and usage.
-  await page.locator('td.usage').filter({ hasText: /Business 20 · extensions \d+\/20/ }).first().waitFor();
+  await page.locator('td.usage').filter({ hasText: /Business 20 · extensions \d+ of 20/ }).first().waitFor();
   await page.goto('/#/r/tenants/1');
   const limits = page.locator('fieldset', { has: page.locator('legend', { hasText: 'Billing & Call Limits' }) });
   await limits.waitFor();
-  assert.equal(await limits.getByLabel('Max concurrent calls').inputValue(), '20');
-  assert.equal(await limits.getByLabel('Low credit threshold').inputValue(), '5');
-  await limits.getByLabel('Max concurrent calls').fill('25');
-  await limits.getByLabel('Low credit threshold').fill('7.5');
+  assert.equal(await limits.getByLabel('Simultaneous calls').inputValue(), '20');
+  assert.equal(await limits.getByLabel('Low-credit alert at').inputValue(), '5');
+  await limits.getByLabel('Simultaneous calls').fill('25');
+  await limits.getByLabel('Low-credit alert at').fill('7.5');
   await page.getByRole('button', { name: 'Save' }).click();
   await page.getByText('Saved.').waitFor();
   const t = (await api('GET', '/tenants/1')).body;
@@ -790,6 +742,4 @@ await check('screenshots of the dashboard at desktop and phone size', async () =
   }
 });
 
-await browser.close();
-console.log(failures ? `${failures} UI check(s) failed` : 'all UI checks passed');
-process.exit(failures ? 1 : 0);
+await finish();

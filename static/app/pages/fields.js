@@ -10,7 +10,7 @@
 // checked here that the API checks: its field errors are shown beside the fields.
 
 import { get, loadedSpec, openapi } from '../api.js';
-import { h, label } from '../ui.js';
+import { h, inWords, label } from '../ui.js';
 
 export class Invalid extends Error {}
 
@@ -38,6 +38,9 @@ export function refSource(name, schema) {
 }
 
 export const isMoney = (schema) => /micro-units/.test(schema.description || '');
+
+/// A field's label: the API's words for it (api/words.rs), else its name made readable.
+export const titleOf = (name, schema) => (schema && schema.title) || label(name);
 
 /// What an object in a list is called in a select: its number and name, or what it has.
 function optionLabel(it) {
@@ -129,8 +132,9 @@ function destination(id, name, value, schema, aria, load) {
 function checkboxes(name, schema, value, aria) {
   const chosen = new Set(value || []);
   const boxes = schema.items.enum.map((o) => h('input', { type: 'checkbox', value: o, checked: chosen.has(o) }));
+  const titles = schema.items['x-enum-titles'] || {};
   return {
-    el: h('span', { class: 'choices', role: 'group', 'aria-label': aria }, boxes.map((b) => h('label', {}, b, ' ', b.value.replace(/_/g, ' ')))),
+    el: h('span', { class: 'choices', role: 'group', 'aria-label': aria }, boxes.map((b) => h('label', {}, b, ' ', titles[b.value] || inWords(b.value)))),
     get: () => boxes.filter((b) => b.checked).map((b) => b.value),
   };
 }
@@ -145,7 +149,7 @@ function rows(id, name, schema, value, aria, load) {
   const redraw = () => body.replaceChildren(...list.map((r) => r.tr));
   const add = (v) => {
     const n = list.length + 1;
-    const cells = cols.map(([k, s]) => [k, editor(k || name, s, k ? v?.[k] : v, { load, clearable: false, aria: `${label(k || one)} ${n}` })]);
+    const cells = cols.map(([k, s]) => [k, editor(k || name, s, k ? v?.[k] : v, { load, clearable: false, aria: `${k ? titleOf(k, s) : label(one)} ${n}` })]);
     const row = { cells };
     const move = (by) => () => {
       const i = list.indexOf(row);
@@ -167,7 +171,7 @@ function rows(id, name, schema, value, aria, load) {
   const addButton = h('button', { type: 'button', onclick: () => { const r = add(undefined); r.tr.querySelector('select, input')?.focus(); } }, `Add ${one}`);
   return {
     el: h('div', { class: 'rows', id, role: 'group', 'aria-label': aria },
-      h('table', {}, h('thead', {}, h('tr', {}, cols.map(([k]) => h('th', {}, k ? label(k) : label(one))), h('th', {}, ''))), body),
+      h('table', {}, h('thead', {}, h('tr', {}, cols.map(([k, s]) => h('th', { title: (k && s['x-help']) || '' }, k ? titleOf(k, s) : label(one))), h('th', {}, ''))), body),
       addButton),
     get: () => list.map((r) => {
       if (cols[0][0] === null) return r.cells[0][1].get();
@@ -196,7 +200,7 @@ function json(id, value, aria) {
 /// `aria` names a control that has no label element of its own (a cell of a row); a
 /// field's own control is named by its label, which an aria-label would override.
 export function editor(name, schema, value, { load, clearable = false, aria, id = nextId(name) }) {
-  const named = aria || label(name);
+  const named = aria || titleOf(name, schema);
   if (schema.$ref) {
     const ref = schema.$ref.split('/').pop();
     return destinationOf(ref, id, name, value, named, load);
@@ -214,7 +218,7 @@ export function editor(name, schema, value, { load, clearable = false, aria, id 
   }
   const empty = () => (clearable ? null : undefined);
   if (schema.enum) {
-    const el = h('select', { id, 'aria-label': aria }, h('option', { value: '' }, '—'), schema.enum.map((o) => h('option', { value: o, selected: value === o }, o)));
+    const el = h('select', { id, 'aria-label': aria }, h('option', { value: '' }, '—'), schema.enum.map((o) => h('option', { value: o, selected: value === o }, inWords(o))));
     return { el, get: () => (el.value === '' ? undefined : el.value) };
   }
   if (type === 'integer') {
@@ -227,19 +231,22 @@ export function editor(name, schema, value, { load, clearable = false, aria, id 
       const el = h('input', { id, type: 'number', step: '0.000001', inputmode: 'decimal', value: value === undefined || value === null ? '' : value / 1e6, 'aria-label': aria });
       return { el, get: () => (el.value === '' ? empty() : Math.round(Number(el.value) * 1e6)) };
     }
-    const el = h('input', { id, type: 'number', value: value ?? '', 'aria-label': aria });
+    const el = h('input', { id, type: 'number', value: value ?? '', 'aria-label': aria, placeholder: example(schema) });
     return { el, get: () => (el.value === '' ? empty() : Number(el.value)) };
   }
   // Long text (notes, a cover page's body) gets lines; its description says what it may hold.
   if (type === 'string' && schema.maxLength >= 1000) {
-    const el = h('textarea', { id, rows: 6, maxlength: schema.maxLength, 'aria-label': aria, placeholder: schema.description || '' });
+    const el = h('textarea', { id, rows: 6, maxlength: schema.maxLength, 'aria-label': aria, placeholder: example(schema) || schema['x-help'] || '' });
     el.value = value ?? '';
     return { el, get: () => (el.value === '' && !clearable ? undefined : el.value) };
   }
   const input = schema.writeOnly ? 'password' : { date: 'date', email: 'email' }[schema.format] || 'text';
-  const el = h('input', { id, type: input, value: value ?? '', autocomplete: 'off', 'aria-label': aria });
+  const el = h('input', { id, type: input, value: value ?? '', autocomplete: 'off', 'aria-label': aria, placeholder: example(schema) });
   return { el, get: () => (el.value === '' && (schema.writeOnly || !clearable) ? undefined : el.value) };
 }
+
+/// The API's example for a field, as its placeholder.
+const example = (schema) => (schema.examples && schema.examples[0] !== undefined ? `e.g. ${schema.examples[0]}` : undefined);
 
 function destinationOf(ref, id, name, value, aria, load) {
   const schema = loadedSpec()?.components.schemas[ref];

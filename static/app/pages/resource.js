@@ -4,21 +4,10 @@
 // are shown beside their fields.
 
 import { api, ApiError, get, openapi } from '../api.js';
-import { h, label, money as formatMoney, page, pager, refusal, showFieldErrors } from '../ui.js';
-import { editor, Invalid, isMoney, loader, refSource } from './fields.js';
+import { h, inWords, money as formatMoney, page, pager, refusal, showFieldErrors } from '../ui.js';
+import { editor, Invalid, isMoney, loader, titleOf } from './fields.js';
 
 const PER_PAGE = 25;
-
-/// Hints the schema cannot give.
-const HINTS = {
-  low_credit_threshold: 'Emails the tenant when the balance drops below this; 0 turns the alert off',
-  max_concurrent_calls: 'Simultaneous calls allowed; 0 = unlimited. The main guard against toll fraud: set it to the real peak',
-  daily_limit: '-1 = no limit',
-  monthly_limit: '-1 = no limit',
-  options: 'Digits 0-9, * and #, each to its destination',
-  feature_keys: 'BLF watches an extension, speed dial dials a number; line and voicemail need no value',
-  codecs: 'In order of preference',
-};
 
 /// Fields shown together under a heading, by resource (the rest keep the schema's order).
 const SECTIONS = {
@@ -32,7 +21,7 @@ const COLUMNS = {
   packages: ['name', 'extensions', 'devices', 'ring_groups', 'voice_minutes', 'fax_pages'],
 };
 
-const shown = (v) => (v === null || v === undefined ? '' : typeof v === 'boolean' ? (v ? 'yes' : 'no') : String(v));
+const shown = (v, s) => (v === null || v === undefined ? '' : typeof v === 'boolean' ? (v ? 'Yes' : 'No') : s && s.enum ? inWords(v) : String(v));
 
 async function schemaOf(name) {
   const spec = await openapi();
@@ -61,27 +50,56 @@ export async function list(ctx, name, title) {
   if (name === 'trunks') {
     try { gateways = Object.fromEntries((await get('/gateways')).items.map((g) => [g.trunk_id ?? g.id, g.status && g.status !== 'unknown' ? `${g.state} · ${g.status}` : g.state])); } catch { gateways = {}; }
   }
-  const canWrite = ctx.allowed('POST', `/${name}`);
+  const admin = ['tenant_admin', 'super_admin'].includes(ctx.me.user.role);
+  // A user adds only what their administrator allocated them room for.
+  const slot = schema['x-slot'];
+  const canWrite = ctx.allowed('POST', `/${name}`) && (admin || !slot || (ctx.me.user.allocations || {})[slot] > 0);
+  const one = singular(title);
   const search = h('input', { type: 'search', name: 'q', 'aria-label': 'Search', value: params.get('q') || '', placeholder: 'Search' });
   // Tenants: each row with its package and how much of it is used.
   const usage = name === 'tenants' ? await tenantUsage(data.items) : null;
-  const head = h('tr', {}, cols.map((c) => h('th', {}, label(c))), gateways ? h('th', {}, 'Status') : null, usage ? h('th', {}, 'Package · usage') : null, h('th', {}, ''));
+  const head = h('tr', {}, cols.map((c) => h('th', {}, titleOf(c, schema.properties[c]))), gateways ? h('th', {}, 'Status') : null, usage ? h('th', {}, 'Package · usage') : null, h('th', {}, ''));
   const rows = data.items.map((it) =>
     h('tr', {},
-      cols.map((c) => h('td', {}, money(c) ? formatMoney(it[c]) : shown(it[c]))),
+      cols.map((c) => h('td', {}, money(c) ? formatMoney(it[c]) : shown(it[c], schema.properties[c]))),
       gateways ? h('td', { class: 'gw' }, gateways[it.id] || 'unknown') : null,
       usage ? h('td', { class: 'usage' }, usage[it.id] || '') : null,
-      // A row of the tenant's own shown to a user (a cover page they may use): not theirs
-      // to open or change.
-      h('td', {}, it.owner_user_id === null && !['tenant_admin', 'super_admin'].includes(ctx.me.user.role)
-        ? h('span', { class: 'hint' }, "the tenant's")
-        : h('a', { href: `#/r/${name}/${it.id}` }, canWrite ? 'Edit' : 'View'))));
-  return page(title,
+      h('td', {}, rowLink(ctx, name, it, admin))));
+  const empty = h('tr', { class: 'empty' }, h('td', { colspan: head.children.length },
+    params.get('q') ? `No ${title.toLowerCase()} match “${params.get('q')}”.`
+      : canWrite ? `No ${title.toLowerCase()} yet. Add the first with “Add ${one}”.`
+        : `No ${title.toLowerCase()} yet. Your administrator sets these up.`));
+  return page(title, flashed(),
     h('div', { class: 'toolbar' },
       h('form', { onsubmit: (e) => { e.preventDefault(); location.hash = `#/r/${name}?q=${encodeURIComponent(search.value)}`; } }, search),
-      canWrite ? h('a', { href: `#/r/${name}/new`, class: 'button primary' }, `Add ${title.replace(/s$/, '').toLowerCase()}`) : null),
-    h('table', {}, h('thead', {}, head), h('tbody', {}, rows)),
+      canWrite ? h('a', { href: `#/r/${name}/new`, class: 'button primary' }, `Add ${one}`) : null),
+    h('table', {}, h('thead', {}, head), h('tbody', {}, rows.length ? rows : empty)),
     pager(data, pageNo, (n) => `#/r/${name}?page=${n}`));
+}
+
+/// A row's link: Edit (View when this user may only read), except for a user's rows they
+/// did not make: their own extension is changed on My Account; the tenant's shared rows (a
+/// cover page they may use) are not theirs to open.
+function rowLink(ctx, name, it, admin) {
+  if (admin || it.owner_user_id === undefined || it.owner_user_id === ctx.me.user.id) {
+    return h('a', { href: `#/r/${name}/${it.id}` }, ctx.allowed('PATCH', `/${name}/{id}`) ? 'Edit' : 'View');
+  }
+  if (name === 'extensions' && it.user_id === ctx.me.user.id) return h('a', { href: '#/account' }, 'Settings');
+  return h('span', { class: 'hint' }, "the tenant's");
+}
+
+/// "DID numbers" → "DID number", "Extensions" → "extension": one of a page's objects.
+export function singular(title) {
+  const one = title.replace(/s$/, '');
+  return /^[A-Z][a-z]/.test(one) ? one[0].toLowerCase() + one.slice(1) : one;
+}
+
+/// What the last action said ("Saved.", "Deleted …"), shown once on the page it led to.
+let flash = null;
+function flashed() {
+  const text = flash;
+  flash = null;
+  return text ? h('p', { class: 'flash', role: 'status' }, text) : null;
 }
 
 /// "Business 20 · extensions 4/20 · voice minutes 12/1000" for each tenant on the page.
@@ -92,7 +110,9 @@ async function tenantUsage(items) {
       const q = await get(`/quota?tenant_id=${t.id}`);
       const ext = q.slots.find((x) => x.slot === 'extensions');
       const min = q.usage.find((x) => x.kind === 'voice_minutes');
-      out[t.id] = [q.package || 'no package', ext && `extensions ${ext.used}/${ext.limit}`, min && `voice minutes ${min.used}/${min.allocated}`].filter(Boolean).join(' · ');
+      const of = (used, limit) => (limit === null || limit === undefined ? `${used} (no limit)` : `${used} of ${limit}`);
+      out[t.id] = [t.enabled === false ? 'Disabled: every call to it is refused' : null, q.package || 'no package',
+        ext && `extensions ${of(ext.used, ext.limit)}`, min && `voice minutes ${of(min.used, min.allocated)}`].filter(Boolean).join(' · ');
     } catch { /* billing absent (community edition) or not readable: the column stays empty */ }
   }));
   return out;
@@ -101,14 +121,15 @@ async function tenantUsage(items) {
 function field(name, s, value, required, opts) {
   const id = `f-${name}`;
   const ed = editor(name, s, value, { ...opts, id });
-  const hint = HINTS[name] || (isMoney(s) ? 'An amount in units, e.g. 12.50' : refSource(name, s) || s.$ref ? '' : s.description) || (s.pattern ? `format: ${s.pattern}` : '');
+  // The API's help for the field; money says it is in units; never a pattern's syntax.
+  const hint = s['x-help'] || (isMoney(s) ? 'An amount in units, e.g. 12.50' : '');
   const el = ed.el;
   const inline = el.tagName === 'INPUT' && el.type === 'checkbox';
   return {
     name,
     ed,
     el: h('div', { class: 'field', 'data-field': name },
-      inline ? h('label', { for: id }, el, ' ', label(name)) : [h('label', { for: id }, label(name), required ? ' *' : ''), el],
+      inline ? h('label', { for: id }, el, ' ', titleOf(name, s)) : [h('label', { for: id }, titleOf(name, s), required ? ' *' : ''), el],
       hint ? h('span', { class: 'hint' }, hint) : null,
       h('span', { class: 'error', id: `err-${name}`, role: 'alert' })),
   };
@@ -158,17 +179,24 @@ export async function edit(ctx, name, title, id) {
   }
   const superAdmin = ctx.me.user.role === 'super_admin';
   const tenantId = item.tenant_id ?? (ctx.query.tenant_id ? Number(ctx.query.tenant_id) : undefined);
-  // A super admin's lists (extensions to pick, …) are the tenant's when the form is for one.
+  const one = singular(title);
+  // A super admin's new row of a tenant's: the tenant first, so every list on the form (the
+  // extensions a device's lines register as, …) is that tenant's alone.
+  if (superAdmin && schema['x-tenant-scoped'] && tenantId === undefined) return tenantFirst(name, one);
   const load = loader(superAdmin ? tenantId : null);
   const fields = Object.entries(schema.properties)
     .filter(([k]) => k !== 'tenant_id' || superAdmin)
-    .map(([k, s]) => field(k, s, item[k] ?? (k === 'tenant_id' ? tenantId : undefined), (schema.required || []).includes(k), { load, clearable: id !== 'new' }));
+    .map(([k, s]) => field(k, s, item[k] ?? (k === 'tenant_id' ? tenantId : id === 'new' ? s.default : undefined), (schema.required || []).includes(k), { load, clearable: id !== 'new' }));
+  if (schema['x-tenant-scoped']) fields.filter((f) => f.name === 'tenant_id').forEach(fixed);
+  const model = fields.find((f) => f.name === 'model');
+  if (model && schema.properties.model['x-models']) modelsOf(model, fields.find((f) => f.name === 'vendor'), schema.properties.model['x-models'], item.model);
   const status = h('p', { role: 'status' });
   const form = h('form', { class: 'edit', novalidate: true }, layout(name, fields), h('div', { class: 'toolbar' },
     h('button', { type: 'submit', class: 'primary' }, 'Save'),
     id !== 'new' && ctx.allowed('DELETE', `/${name}/{id}`) ? h('button', { type: 'button', class: 'danger', onclick: async () => {
-      if (!confirm('Delete it?')) return;
-      try { await api('DELETE', `/${name}/${id}`); location.hash = `#/r/${name}`; } catch (e) { status.textContent = e.message; }
+      const what = `${one} ${item.name || item.number || item.company || item.pattern || `#${id}`}`;
+      if (!confirm(`Delete ${what}? This cannot be undone.`)) return;
+      try { await api('DELETE', `/${name}/${id}`); flash = `Deleted ${what}.`; location.hash = `#/r/${name}`; } catch (e) { status.textContent = e.message; }
     } }, 'Delete') : null,
     h('a', { href: `#/r/${name}` }, 'Back')), status);
   form.addEventListener('submit', async (e) => {
@@ -179,7 +207,8 @@ export async function edit(ctx, name, title, id) {
       const saved = id === 'new' ? await api('POST', `/${name}`, body) : await api('PATCH', `/${name}/${id}`, body);
       showFieldErrors(form, {});
       status.textContent = 'Saved.';
-      if (id === 'new') location.hash = `#/r/${name}/${saved.id}`;
+      status.className = 'flash';
+      if (id === 'new') { flash = `Saved the new ${one}.`; location.hash = `#/r/${name}/${saved.id}`; }
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
       showFieldErrors(form, err.fields);
@@ -189,7 +218,45 @@ export async function edit(ctx, name, title, id) {
   let extra = null;
   if (name === 'devices' && id !== 'new') extra = await provisioning(id);
   if (name === 'moh-classes' && id !== 'new') extra = await mohFiles(ctx, id);
-  return page(`${title}: ${id === 'new' ? 'new' : `#${id}`}`, extra, form);
+  const named = item.name || item.display_name || item.number || item.company || item.pattern;
+  const heading = id === 'new' ? `New ${one}` : `${one[0].toUpperCase()}${one.slice(1)}${named ? ` ${named}` : ` #${id}`}`;
+  return page(heading, flashed(), extra, form);
+}
+
+/// "Which tenant is it for?": the super admin's first step on a new row of a tenant's.
+async function tenantFirst(name, one) {
+  const tenants = (await get('/tenants?per_page=500')).items;
+  const pick = h('select', { id: 'f-tenant-first' }, h('option', { value: '' }, '— choose —'), tenants.map((t) => h('option', { value: t.id }, t.company)));
+  return page(`New ${one}`, h('form', { class: 'edit', onsubmit: (e) => { e.preventDefault(); if (pick.value) location.hash = `#/r/${name}/new?tenant_id=${pick.value}`; } },
+    h('div', { class: 'field' }, h('label', { for: 'f-tenant-first' }, 'Tenant'), pick, h('span', { class: 'hint' }, `The ${one} is made in this tenant, from its own objects`)),
+    h('div', { class: 'toolbar' }, h('button', { type: 'submit', class: 'primary' }, 'Next'), h('a', { href: `#/r/${name}` }, 'Back'))));
+}
+
+/// A field shown but not changed here (a row's tenant, once its form's lists are that
+/// tenant's).
+function fixed(f) {
+  const el = f.ed.el;
+  el.disabled = true;
+}
+
+/// The model as a choice among the chosen vendor's models (a generic phone's is typed).
+function modelsOf(model, vendor, models, current) {
+  const slot = model.ed.el;
+  const typed = slot;
+  const pick = h('select', { id: slot.id });
+  const fill = () => {
+    const list = models[vendor.ed.el.value] || null;
+    if (!list) { if (pick.parentNode) pick.replaceWith(typed); return; }
+    const keep = list.includes(pick.value) ? pick.value : list.includes(current) ? current : '';
+    pick.replaceChildren(h('option', { value: '' }, '—'), ...list.map((m) => h('option', { value: m, selected: m === keep }, m)));
+    if (current && !list.includes(current) && vendor.ed.el.value === model.vendorAtLoad) pick.append(h('option', { value: current, selected: true }, current));
+    if (typed.parentNode) typed.replaceWith(pick);
+  };
+  model.vendorAtLoad = vendor.ed.el.value;
+  const get = model.ed.get;
+  model.ed.get = () => (pick.parentNode ? (pick.value === '' ? undefined : pick.value) : get());
+  vendor.ed.el.addEventListener('change', fill);
+  fill();
 }
 
 /// A music-on-hold class's files: upload (WAV or MP3, sent as it is), list, delete.

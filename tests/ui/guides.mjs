@@ -1,0 +1,245 @@
+// The guides' flows, role by role, in a real browser (issue 31): what a new customer does
+// first with only the guides and the README, each check failing on the defect it names.
+// Run by tests/ui.rs against its own `switchboard serve --demo`; the address is the first
+// argument, the screenshot directory the second.
+
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { browserFor } from './lib.mjs';
+
+const base = process.argv[2];
+const artifacts = process.argv[3] || 'target/ui-artifacts';
+mkdirSync(artifacts, { recursive: true });
+const { check, open, login, api, finish } = browserFor(base);
+
+const overlap = (a, b) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+
+await check('getting started 2a: a tenant made with the guide\'s fields is enabled, and the list says its usage in words', async () => {
+  const { context, page, errors } = await open();
+  await login(page, 'admin');
+  await page.goto('/#/r/tenants');
+  await page.getByRole('link', { name: 'Add tenant' }).click();
+  await page.getByLabel('Company *').fill('Initech');
+  await page.getByLabel('Primary contact email *').fill('billing@initech.test');
+  await page.getByLabel('Daily limit').fill('-1');
+  await page.getByLabel('Monthly limit').fill('-1');
+  await page.getByLabel('SIP domain *').fill('initech.switchboard.test');
+  // The guide never mentions Enabled: a new tenant starts enabled, as the table does.
+  assert.equal(await page.getByLabel('Enabled').isChecked(), true);
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Saved the new tenant.').waitFor();
+  const t = (await api('GET', '/tenants?q=Initech')).body.items[0];
+  assert.equal(t.enabled, true, 'calls to it are not refused');
+  await page.goto('/#/r/tenants?q=Initech');
+  const usage = await page.locator('td.usage').first().textContent();
+  assert.doesNotMatch(usage, /null|undefined/, usage);
+  assert.match(usage, /extensions 0/);
+  // A tenant switched off says what that means, in its row.
+  await api('PATCH', `/tenants/${t.id}`, { enabled: false });
+  await page.reload();
+  await page.getByText('Disabled: every call to it is refused').waitFor();
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+await check('the open softphone covers neither the header nor the page; × and Esc close it', async () => {
+  const { context, page, errors } = await open();
+  await login(page, 'agent');
+  await page.goto('/#/cdrs');
+  const filter = page.getByRole('button', { name: 'Filter' });
+  await filter.waitFor();
+  await page.getByRole('button', { name: 'Phone', exact: true }).click();
+  await page.locator('#sp-extension').waitFor();
+  const panel = await page.locator('#softphone').boundingBox();
+  for (const [name, el] of [['Phone', page.getByRole('button', { name: 'Phone', exact: true })], ['Sign out', page.getByRole('button', { name: 'Sign out' })], ['Filter', filter]]) {
+    const box = await el.boundingBox();
+    assert.ok(!overlap(box, panel), `${name} is under the phone: ${JSON.stringify(box)} vs ${JSON.stringify(panel)}`);
+  }
+  // The page's own control still takes a click where it stands.
+  await filter.click({ trial: true, timeout: 2000 });
+  await page.screenshot({ path: `${artifacts}/softphone-open-desktop.png` });
+  await page.keyboard.press('Escape');
+  assert.equal(await page.locator('#softphone').isHidden(), true, 'Esc closes it');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'phone-toggle', 'focus returns to the Phone button');
+  await page.getByRole('button', { name: 'Phone', exact: true }).click();
+  await page.getByRole('button', { name: 'Close the phone' }).click();
+  assert.equal(await page.locator('#softphone').isHidden(), true, '× closes it');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+for (const [who, ext, label] of [['user', 3, '1003 · Jane User'], ['agent', 2, '1002 · Sales Desk']]) {
+  await check(`${who} guide 5: Follow Me made for their own extension`, async () => {
+    const { context, page, errors } = await open();
+    await login(page, who);
+    await page.locator('#nav a', { hasText: 'Follow me' }).click();
+    await page.getByRole('link', { name: 'Add follow me' }).click();
+    const pick = page.getByLabel('Extension *');
+    await pick.locator('option', { hasText: label }).waitFor({ state: 'attached' });
+    await pick.selectOption({ label });
+    assert.equal(await page.getByLabel('Enable follow me').isChecked(), true);
+    await page.getByRole('button', { name: 'Add destination' }).click();
+    await page.getByLabel('Number 1').fill('+12125550100');
+    await page.getByLabel('Delay (seconds) 1').fill('0');
+    await page.getByLabel('Ring time (seconds) 1').fill('20');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Saved the new follow me.').waitFor();
+    const mine = (await api('GET', '/follow-me', null, who)).body.items;
+    assert.equal(mine.length, 1);
+    assert.equal(mine[0].extension_id, ext);
+    assert.deepEqual(mine[0].destinations, [{ number: '+12125550100', delay: 0, timeout: 20 }]);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  await check(`${who}: the dashboard and Extensions page show their own extension, with nothing to add`, async () => {
+    const { context, page, errors } = await open();
+    await login(page, who);
+    const card = page.locator('.card', { hasText: 'Extensions' });
+    await card.waitFor();
+    assert.equal(await card.locator('.n').textContent(), '1');
+    await page.locator('#nav a', { hasText: 'Extensions' }).click();
+    const row = page.locator('tbody tr', { hasText: label.split(' · ')[0] });
+    await row.waitFor();
+    assert.equal(await row.getByRole('link', { name: 'Settings' }).getAttribute('href'), '#/account');
+    assert.equal(await page.getByRole('link', { name: 'Add extension' }).count(), 0, 'no slot allocated: nothing to add');
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+}
+
+await check('getting started 2c: the super admin names the tenant, is offered its permissions only, and reads roles in words', async () => {
+  const { context, page, errors } = await open();
+  await login(page, 'admin');
+  await page.goto('/#/users/new');
+  const role = page.getByLabel('Role');
+  await role.waitFor();
+  assert.deepEqual(await role.locator('option').allTextContents(), ['Super admin', 'Tenant admin', 'Agent', 'End user']);
+  const visible = async () => page.locator('.perm-group label:visible').allTextContents();
+  assert.deepEqual(await visible(), [], 'nothing offered before the tenant is chosen');
+  await page.getByLabel('Tenant', { exact: true }).selectOption({ label: 'Globex Ltd' });
+  const globex = (await api('GET', '/tenants?q=Globex')).body.items[0];
+  const titles = (await api('GET', '/permissions')).body.items.filter((p) => globex.permissions.includes(p.token)).map((p) => p.title);
+  assert.deepEqual((await visible()).map((t) => t.trim()).sort(), titles.sort());
+  assert.ok(!(await visible()).some((t) => /Devices|Call queues/.test(t)), 'what Globex does not hold is not offered');
+  await page.getByLabel('Name', { exact: true }).fill('Gina Globex');
+  await page.getByLabel('Email', { exact: true }).fill('gina@globex.test');
+  await page.getByLabel('Password', { exact: true }).fill('Gina-Globex-2026!');
+  await role.selectOption({ label: 'End user' });
+  await page.locator('label', { hasText: 'Send fax' }).locator('input').check();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.waitForFunction(() => /^#\/users\/\d+$/.test(location.hash));
+  const gina = (await api('GET', '/users?per_page=100')).body.items.find((u) => u.email === 'gina@globex.test');
+  assert.equal(gina.tenant_id, globex.id);
+  assert.deepEqual(gina.permissions, ['send_fax']);
+  await page.goto('/#/users');
+  const row = page.locator('tbody tr', { hasText: 'gina@globex.test' });
+  await row.waitFor();
+  assert.match(await row.textContent(), /End user.*Globex Ltd/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+await check('the super admin\'s device form: the tenant first, its extensions only as lines, the vendor\'s models', async () => {
+  const { context, page, errors } = await open();
+  await login(page, 'admin');
+  await page.goto('/#/r/devices/new');
+  await page.getByLabel('Tenant').selectOption({ label: 'Acme Corp' });
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByLabel('Vendor *').selectOption('yealink');
+  const models = await page.getByLabel('Model').locator('option').allTextContents();
+  assert.ok(models.includes('T54W') && !models.includes('GRP2601'), models.join(' '));
+  await page.getByLabel('Model').selectOption('T54W');
+  await page.getByLabel('MAC address *').fill('80:5e:c0:aa:bb:01');
+  await page.getByRole('button', { name: 'Add line' }).click();
+  const line = page.getByLabel('Line 1', { exact: true });
+  await line.locator('option', { hasText: '1001' }).waitFor({ state: 'attached' });
+  const offered = await line.locator('option').allTextContents();
+  assert.ok(!offered.some((o) => /^200\d/.test(o)), `Globex's extensions offered: ${offered}`);
+  await line.selectOption({ label: '1001 · Reception' });
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Saved the new device.').waitFor();
+  const d = (await api('GET', '/devices?per_page=100')).body.items.find((x) => x.mac.replace(/[^0-9a-f]/gi, '').toLowerCase() === '805ec0aabb01');
+  assert.equal(d.tenant_id, 1);
+  assert.equal(d.model, 'T54W');
+  assert.equal(d.lines[0].extension_id, 1);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+await check('forms in the product\'s words: labels, help, examples, confirmations and empty lists', async () => {
+  const { context, page, errors } = await open();
+  await login(page, 'tenant');
+  await page.goto('/#/r/extensions/new');
+  const number = page.getByLabel('Extension number *');
+  await number.waitFor();
+  assert.equal(await number.getAttribute('placeholder'), 'e.g. 1001');
+  const hints = await page.locator('.field .hint').allTextContents();
+  assert.ok(hints.length > 5 && !hints.some((x) => /\^|\$|format:|micro-units|id of a row/.test(x)), hints.join(' | '));
+  const labels = await page.locator('form.edit label').allTextContents();
+  assert.ok(!labels.some((x) => /_|\bid\b|Sip |Moh /.test(x)), labels.join(' | '));
+  await number.fill('1066');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Saved the new extension.').waitFor();
+  assert.match(await page.locator('#main h1').textContent(), /^Extension 1066/);
+  page.once('dialog', (d) => { assert.match(d.message(), /^Delete extension 1066\?/); d.accept(); });
+  await page.getByRole('button', { name: 'Delete' }).click();
+  await page.getByText('Deleted extension 1066.').waitFor();
+  // An empty list says what to do next.
+  await page.goto('/#/r/call-queues');
+  await page.getByText('No call queues yet. Add the first with “Add call queue”.').waitFor();
+  // Enums in words.
+  await page.goto('/#/r/ring-groups/new');
+  const strategies = await page.getByLabel('Ring strategy').locator('option').allTextContents();
+  assert.ok(strategies.every((s) => !s.includes('_')), strategies.join(' '));
+  assert.deepEqual(errors, []);
+  await context.close();
+  // The super admin's buttons name the thing: "Add DID number".
+  const admin = await open();
+  await login(admin.page, 'admin');
+  await admin.page.goto('/#/r/dids');
+  await admin.page.getByRole('link', { name: 'Add DID number' }).waitFor();
+  await admin.context.close();
+});
+
+await check('the sign-in page: a red error, Remember me, a skip link, and the host\'s branding', async () => {
+  await api('POST', '/branding', { hostname: new URL(base).hostname, title: 'Acme Voice', footer: '© Acme Corp, all rights reserved', favicon: '/icons/icon-192.png?branded', login_background: '/icons/icon-512.png' });
+  const { context, page, errors } = await open();
+  await page.goto('/');
+  await page.getByText('© Acme Corp, all rights reserved').waitFor();
+  assert.equal(await page.locator('link[rel="icon"]').getAttribute('href'), '/icons/icon-192.png?branded');
+  assert.match(await page.evaluate(() => document.body.style.backgroundImage), /icon-512\.png/);
+  assert.equal(await page.title(), 'Sign in · Acme Voice');
+  await page.getByLabel('Email').fill('tenant@acme.test');
+  await page.getByLabel('Password').fill('wrong-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  const err = page.locator('.login .error');
+  await err.filter({ hasText: /./ }).waitFor();
+  assert.equal(await err.evaluate((e) => getComputedStyle(e).color), 'rgb(176, 0, 32)');
+  // Not remembered: a new browser session (no session cookie) starts signed out.
+  await page.getByLabel('Password').fill('Demo-Tenant-2026');
+  assert.equal(await page.getByLabel('Remember me').isChecked(), false);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('#nav a').first().waitFor();
+  await context.clearCookies();
+  await page.reload();
+  await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  // Remembered: it outlives the browser session.
+  await page.getByLabel('Email').fill('tenant@acme.test');
+  await page.getByLabel('Password').fill('Demo-Tenant-2026');
+  await page.getByLabel('Remember me').check();
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('#nav a').first().waitFor();
+  await context.clearCookies();
+  await page.reload();
+  await page.locator('#nav a').first().waitFor();
+  // One Tab reaches the skip link; it takes focus past the menu to the page.
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Skip to content');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'main');
+  assert.deepEqual(errors.filter((e) => !e.includes('status of 401')), []);
+  await context.close();
+});
+
+await finish();
