@@ -734,7 +734,7 @@ async fn call_records_scoped_filtered_and_exported() {
     let srv = start(|_| {}).await;
     let s = srv.admin_token().await;
     let (a, ta) = tenant(&srv, &s, "cdr.test", ALL).await;
-    let (b, _) = tenant(&srv, &s, "other.test", ALL).await;
+    let (b, tb) = tenant(&srv, &s, "other.test", ALL).await;
     let u = srv.create(&ta, "/api/v1/users", json!({ "email": "eu@cdr.test", "name": "EU", "role": "end_user", "password": PW })).await;
     srv.create(&ta, "/api/v1/extensions", json!({ "number": "1001", "user_id": u })).await;
     let mk = |i: usize, tenant: i64, ext: &str, dir: &'static str, disp: &'static str, name: &str| Cdr {
@@ -750,10 +750,17 @@ async fn call_records_scoped_filtered_and_exported() {
         disposition: disp,
         ..Default::default()
     };
+    let wav = std::env::temp_dir().join(format!("cdr-rec-{}.wav", std::process::id()));
+    std::fs::write(&wav, b"RIFF\x24\0\0\0WAVEfmt recorded call").unwrap();
     let rows = [
-        mk(1, a, "1001", "outbound", "answered", "=HYPERLINK(\"http://evil\")"),
+        Cdr {
+            recording_path: wav.to_string_lossy().into(),
+            codec: "PCMU".into(),
+            sip_call_id: "a84b4c76e66710@pc33.example.com".into(),
+            ..mk(1, a, "1001", "outbound", "answered", "=HYPERLINK(\"http://evil\")")
+        },
         mk(2, a, "1002", "outbound", "failed", "Bob, \"the\" builder"),
-        mk(3, a, "1001", "internal", "answered", "Me"),
+        Cdr { recording_path: "/nonexistent/switchboard/gone.wav".into(), ..mk(3, a, "1001", "internal", "answered", "Me") },
         mk(4, b, "1001", "outbound", "answered", "Other tenant"),
     ];
     for r in &rows {
@@ -790,6 +797,29 @@ async fn call_records_scoped_filtered_and_exported() {
     assert!(csv.contains("\"'=HYPERLINK(\"\"http://evil\"\")\""), "formulas are defused and quotes doubled: {csv}");
     assert!(csv.contains("\"Bob, \"\"the\"\" builder\""));
     assert!(csv.contains(",+12125550100,"), "numbers stay numbers");
+
+    // One record's detail and its recording, to whoever may see the record and nobody else.
+    let (_, all) = srv.call("GET", "/api/v1/cdrs", Some(&s), None).await;
+    let id = |u: &str| all["items"].as_array().unwrap().iter().find(|i| i["uuid"] == u).map(|i| i["id"].as_i64().unwrap()).unwrap();
+    let (u1, u2, u3, u4) = (id("u1"), id("u2"), id("u3"), id("u4"));
+    let (st, one) = srv.call("GET", &format!("/api/v1/cdrs/{u1}"), Some(&ta), None).await;
+    assert_eq!(st, 200, "{one}");
+    assert_eq!((one["codec"].as_str(), one["sip_call_id"].as_str()), (Some("PCMU"), Some("a84b4c76e66710@pc33.example.com")), "{one}");
+    let (st, _) = srv.call("GET", &format!("/api/v1/cdrs/{u4}"), Some(&ta), None).await;
+    assert_eq!(st, 404, "another tenant's record does not exist for this one");
+    let (st, _) = srv.call("GET", &format!("/api/v1/cdrs/{u2}"), Some(&eu), None).await;
+    assert_eq!(st, 404, "an end user sees only the calls of their own extension");
+    let body = common::api::request_raw(srv.addr, "GET", &format!("/api/v1/cdrs/{u1}/recording"), Some(&eu)).await;
+    assert_eq!(body, std::fs::read(&wav).unwrap(), "their own call's recording");
+    let (st, e) = srv.call("GET", &format!("/api/v1/cdrs/{u2}/recording"), Some(&eu), None).await;
+    assert_eq!(st, 404, "{e}");
+    let (st, e) = srv.call("GET", &format!("/api/v1/cdrs/{u2}/recording"), Some(&ta), None).await;
+    assert_eq!((st, e["message"].as_str()), (404, Some("this call was not recorded")));
+    let (st, e) = srv.call("GET", &format!("/api/v1/cdrs/{u3}/recording"), Some(&ta), None).await;
+    assert_eq!((st, e["message"].as_str()), (404, Some("the recording's file is gone")));
+    let (st, _) = srv.call("GET", &format!("/api/v1/cdrs/{u1}/recording"), Some(&tb), None).await;
+    assert_eq!(st, 404, "another tenant's admin gets nothing");
+    let _ = std::fs::remove_file(&wav);
 }
 
 #[tokio::test]

@@ -43,6 +43,10 @@ fn an_extension_calls_another_and_both_hear_each_other() {
     let ended: jiff::Timestamp = cdr["ended_at"].as_str().unwrap().parse().unwrap();
     assert!(started <= answered && answered < ended, "answered between start and end: {cdr}");
     assert!(cdr["billsec"].as_i64().unwrap() >= 1, "{cdr}");
+    // The detailed record (agent guide 8.1): the codec the caller's leg spoke and its SIP
+    // Call-ID, as the real switch reported them on the channel's last event.
+    assert!(["PCMU", "PCMA", "G722", "opus", "OPUS"].contains(&cdr["codec"].as_str().unwrap_or("")), "{cdr}");
+    assert!(cdr["sip_call_id"].as_str().is_some_and(|c| c.len() > 8), "{cdr}");
     let _ = json!({});
 }
 

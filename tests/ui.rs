@@ -39,6 +39,9 @@ fn run_script(script: &str) -> String {
     // browser script asks for a phone to register (`UI-NEED registration`) once its page is
     // open, and must see it appear without reloading.
     let (switch, served) = rt.block_on(common::process::demo_beside_switch(&format!("ui-{}", script.trim_end_matches(".mjs"))));
+    // Recordings are real files, which the records page plays back.
+    let recordings = std::env::temp_dir().join(format!("ui-recordings-{}-{}", std::process::id(), script.trim_end_matches(".mjs")));
+    switch.set_recordings_dir(&recordings);
     // A fax the switch sends is answered by a fax machine that takes it (Send fax).
     switch.set_originate_scenario(switchboard::sim::Scenario {
         fax: Some(switchboard::sim::apps::fax::FaxRun { duration_ms: 1500, ..Default::default() }),
@@ -100,5 +103,6 @@ fn run_script(script: &str) -> String {
     assert!(text.contains("all UI checks passed"));
     drop(served);
     drop(rt);
+    let _ = std::fs::remove_dir_all(&recordings);
     text
 }

@@ -49,6 +49,10 @@ impl<C: Channel> Call<'_, C> {
             // mod_conference names its member (conference_member.c:884): the call was in a
             // room, not only asked for its PIN or turned away.
             self.cdr.conference = ev.variable("conference_member_id").is_some();
+            // The detailed record: the codec the caller's leg spoke (set once media was
+            // negotiated; empty for a call never answered) and its SIP Call-ID.
+            self.cdr.codec = ev.variable("read_codec").map(|c| c.into_owned()).unwrap_or_default();
+            self.cdr.sip_call_id = ev.variable("sip_call_id").map(|c| c.into_owned()).unwrap_or_default();
             // A recorded conference's file, as mod_conference named it on the member's channel.
             if let Some(file) = ev.variable("conference_recording").filter(|f| !f.is_empty()) {
                 if self.cdr.recording_path.is_empty() {

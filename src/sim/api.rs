@@ -129,6 +129,7 @@ impl Switch {
             // mod_commands.c session_record_function: `<uuid> start|stop <path> [<limit>]`.
             "uuid_record" => match (words.first().and_then(|u| self.find_owner(u)), words.get(1), words.get(2)) {
                 (Some(c), Some(&"start"), Some(path)) => {
+                    self.start_recording(path);
                     c.lock().report.recordings.push(path.to_string());
                     "+OK Success\n".into()
                 }
@@ -142,7 +143,7 @@ impl Switch {
             // mod_commands.c global_getvar_function: the value, no line break; nothing for
             // a variable that is not set.
             "global_getvar" => match args {
-                "recordings_dir" => RECORDINGS_DIR.into(),
+                "recordings_dir" => self.recordings_dir(),
                 "sound_prefix" => SOUND_PREFIX.into(),
                 // A real directory: rxfax writes a real file there, which switchboard reads.
                 "temp_dir" => std::env::temp_dir().to_string_lossy().trim_end_matches('/').to_string(),

@@ -300,7 +300,19 @@ impl Channel {
         self.answered_us != 0
     }
 
+    /// Media set up (answer or early media): the session's codecs are set, and with them
+    /// the channel's `read_codec`/`write_codec` and rates (switch_core_codec.c:290, :462).
+    /// The simulated media is always G.711 µ-law.
+    fn media_up(&mut self) {
+        if self.var("read_codec").is_none() {
+            for (k, v) in [("read_codec", "PCMU"), ("read_rate", "8000"), ("write_codec", "PCMU"), ("write_rate", "8000")] {
+                self.set_var(k, v);
+            }
+        }
+    }
+
     pub fn mark_answered(&mut self, now: u64) {
+        self.media_up();
         self.answered_us = now;
         self.call_state = "ACTIVE";
         self.answer_state = "answered";
@@ -308,6 +320,7 @@ impl Channel {
     }
 
     pub fn mark_progress_media(&mut self, now: u64) {
+        self.media_up();
         self.progress_media_us = now;
         self.call_state = "EARLY";
         self.answer_state = "early";

@@ -97,6 +97,9 @@ struct Inner {
     legs: Mutex<Originates>,
     /// mod_hash's table.
     hash: Mutex<HashMap<String, String>>,
+    /// Where recordings are written (`recordings_dir`); by default the packaged path, where
+    /// nothing is written.
+    recordings: Mutex<Option<std::path::PathBuf>>,
 }
 
 /// What `originate` placed: legs up now (ringing or answered) and the most ever up at once,
@@ -142,6 +145,7 @@ impl Switch {
                 sofia_log: Mutex::new(Vec::new()),
                 legs: Mutex::new(Originates::default()),
                 hash: Mutex::new(HashMap::new()),
+                recordings: Mutex::new(None),
             }),
         }
     }
@@ -187,6 +191,50 @@ impl Switch {
     /// The far machine at `endpoint` received a whole fax.
     pub(crate) fn faxed(&self, endpoint: &str) {
         *self.inner.legs.lock().unwrap().faxed.entry(endpoint.to_string()).or_default() += 1;
+    }
+
+    /// Recordings go to `dir`, each a real (silent) WAV file there, as a test that plays one
+    /// back needs.
+    pub fn set_recordings_dir(&self, dir: &std::path::Path) {
+        *self.inner.recordings.lock().unwrap() = Some(dir.to_path_buf());
+    }
+
+    /// `recordings_dir` as `global_getvar` answers it.
+    pub(crate) fn recordings_dir(&self) -> String {
+        match &*self.inner.recordings.lock().unwrap() {
+            Some(d) => d.to_string_lossy().into_owned(),
+            None => RECORDINGS_DIR.into(),
+        }
+    }
+
+    /// A recording starts at `path`: in the directory set for recordings, a WAV file is
+    /// there from then on (FreeSWITCH opens the file when the recording starts and writes
+    /// as the call goes; here half a second of 8 kHz silence stands for it).
+    pub(crate) fn start_recording(&self, path: &str) {
+        let Some(dir) = self.inner.recordings.lock().unwrap().clone() else { return };
+        let p = std::path::Path::new(path);
+        if !p.starts_with(&dir) || p.components().any(|c| c == std::path::Component::ParentDir) {
+            return;
+        }
+        if let Some(parent) = p.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        let samples = 4000u32;
+        let mut wav = Vec::with_capacity(44 + samples as usize * 2);
+        wav.extend_from_slice(b"RIFF");
+        wav.extend_from_slice(&(36 + samples * 2).to_le_bytes());
+        wav.extend_from_slice(b"WAVEfmt ");
+        wav.extend_from_slice(&16u32.to_le_bytes());
+        wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
+        wav.extend_from_slice(&1u16.to_le_bytes()); // mono
+        wav.extend_from_slice(&8000u32.to_le_bytes());
+        wav.extend_from_slice(&16000u32.to_le_bytes());
+        wav.extend_from_slice(&2u16.to_le_bytes());
+        wav.extend_from_slice(&16u16.to_le_bytes());
+        wav.extend_from_slice(b"data");
+        wav.extend_from_slice(&(samples * 2).to_le_bytes());
+        wav.resize(44 + samples as usize * 2, 0);
+        let _ = std::fs::write(p, wav);
     }
 
     pub fn set_originate_scenario(&self, s: Scenario) {

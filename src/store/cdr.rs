@@ -24,6 +24,9 @@ pub struct Cdr {
     pub disposition: &'static str,
     pub recording_path: String,
     pub route: String,
+    /// The codec the caller's leg spoke (`PCMU`), and its SIP Call-ID: the detailed record.
+    pub codec: String,
+    pub sip_call_id: String,
     /// The call was a member of a conference (not a column: its billed seconds count
     /// toward the tenant's conference minutes when it is settled).
     pub conference: bool,
@@ -78,8 +81,8 @@ impl Store {
         let n = conn
             .prepare_cached(
                 "INSERT INTO cdrs (id, uuid, tenant_id, direction, caller_number, caller_name, callee, did, extension, trunk_id, started_at, answered_at,
-                               ended_at, duration, billsec, hangup_cause, disposition, recording_path, route)
-             VALUES (?19, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) ON CONFLICT (uuid) DO NOTHING",
+                               ended_at, duration, billsec, hangup_cause, disposition, recording_path, route, codec, sip_call_id)
+             VALUES (?19, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?20, ?21) ON CONFLICT (uuid) DO NOTHING",
             )?
             .execute(rusqlite::params![
                 c.uuid,
@@ -100,7 +103,9 @@ impl Store {
                 c.disposition,
                 c.recording_path,
                 c.route,
-                last.map_or(block + 1, |l| l + 1)
+                last.map_or(block + 1, |l| l + 1),
+                c.codec,
+                c.sip_call_id
             ])?;
         if n == 1 {
             if let Some(t) = c.tenant {
@@ -190,6 +195,8 @@ pub struct CdrFilter {
     pub own_extensions: Option<Vec<String>>,
     /// Only calls that ran on no credit under the `flag` policy (the admins' review list).
     pub flagged: bool,
+    /// The one record with this id (its detail), if the other filters let it through.
+    pub id: Option<i64>,
     pub page: u32,
     pub per_page: u32,
 }
@@ -216,6 +223,9 @@ pub const CDR_COLUMNS: &[&str] = &[
     "charge",
     "free_seconds",
     "flagged",
+    "codec",
+    "sip_call_id",
+    "id",
 ];
 
 impl Store {
@@ -245,7 +255,7 @@ impl Store {
         let party_is_own = f.extension.is_none() && party.is_some();
         let own_filter = own.filter(|_| !party_is_own);
         // The record's own columns are read only when a filter asks for one of them.
-        let needs_record = f.direction.is_some() || f.disposition.is_some() || f.flagged || own_filter.is_some();
+        let needs_record = f.direction.is_some() || f.disposition.is_some() || f.flagged || f.id.is_some() || own_filter.is_some();
         let (table, time, keys, order) = match party {
             Some(_) if !needs_record => ("cdr_parties p", "p.started_at", "p.cdr_id AS id, p.started_at AS at", "p.started_at DESC, p.cdr_id DESC"),
             Some(_) => (
@@ -276,6 +286,9 @@ impl Store {
         }
         if f.flagged {
             w.and("c.flagged =", Sql::Integer(1));
+        }
+        if let Some(id) = f.id {
+            w.and("c.id =", Sql::Integer(id));
         }
         if let Some(own) = own_filter {
             let n = own.len();
@@ -419,6 +432,7 @@ mod tests {
                                             disposition: disposition.map(String::from),
                                             own_extensions: own.clone(),
                                             flagged,
+                                            id: None,
                                             page,
                                             per_page: 7,
                                         };

@@ -65,6 +65,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../sql/0015_fax_dnc.sql"),
     include_str!("../../sql/0016_fax_contacts.sql"),
     include_str!("../../sql/0017_fax_campaigns.sql"),
+    include_str!("../../sql/0018_cdr_detail.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

@@ -202,6 +202,8 @@ async function render() {
     } else if (parts[0] === 'users') {
       const users = await pages.users();
       await (parts[1] ? users.edit(ctx, parts[1]) : users.list(ctx));
+    } else if (parts[0] === 'cdrs' && parts[1]) {
+      await (await pages.reports()).cdr(ctx, parts[1]);
     } else if (SIMPLE[parts[0]]) {
       const [mod, fn] = SIMPLE[parts[0]];
       const m = await pages[mod]();

@@ -619,7 +619,10 @@ await check('billing quota cards match the API for a tenant admin and an end use
 await check('a call through the switch shows in call records, statistics and usage', async () => {
   const { context, page, errors } = await open();
   await login(page, 'tenant');
-  // tests/ui.rs places a call from 1001 to 1002 on the simulated switch.
+  // 1002 records its calls; tests/ui.rs places a call from 1001 to 1002 on the simulated
+  // switch, which writes the recording.
+  const e1002 = (await api('GET', '/extensions?number=1002', null, 'tenant')).body.items[0];
+  await api('PATCH', `/extensions/${e1002.id}`, { record_calls: true }, 'tenant');
   console.log('UI-NEED call 1001 1002');
   let cdrs;
   for (let i = 0; i < 100; i++) {
@@ -633,9 +636,23 @@ await check('a call through the switch shows in call records, statistics and usa
   await row.waitFor();
   const cells = await row.locator('td').allTextContents();
   const heads = await page.locator('thead th').allTextContents();
-  assert.equal(cells[heads.indexOf('Caller number')], '1001', `${heads} / ${cells}`);
-  assert.equal(cells[heads.indexOf('Callee')], '1002', `${heads} / ${cells}`);
-  assert.match(cells[heads.indexOf('Started at')], /^\d{4}-\d\d-\d\dT/);
+  assert.match(cells[heads.indexOf('Caller ID')], /(^|<)1001>?$/, `${heads} / ${cells}`);
+  assert.equal(cells[heads.indexOf('Destination')], '1002', `${heads} / ${cells}`);
+  assert.match(cells[heads.indexOf('Status')], /^Answered/);
+  // Times in the tenant's zone, the zone named; not the record's UTC.
+  const rec = cdrs.items[0];
+  const local = new Intl.DateTimeFormat('en-GB', { timeZone: 'America/New_York', day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false }).format(new Date(rec.started_at));
+  assert.equal(cells[heads.indexOf('Date/time (America/New_York)')], local, `${heads} / ${cells}`);
+  // The detail: codec, cause, SIP call ID, and the recording played in the page.
+  await row.getByRole('link', { name: 'Details' }).click();
+  const detail = page.locator('table.detail');
+  await detail.waitFor();
+  const field = async (k) => (await detail.locator('tr', { has: page.locator('th', { hasText: k }) }).locator('td').textContent());
+  assert.equal(await field('Codec'), 'PCMU');
+  assert.equal(await field('Hangup cause'), rec.hangup_cause);
+  assert.ok((await field('SIP call ID')).length > 8);
+  await page.getByRole('button', { name: 'Play recording' }).click();
+  await page.waitForFunction(() => { const a = document.querySelector('audio[aria-label="Recording"]'); return a && a.src.startsWith('blob:') && a.duration > 0.4; });
   const total = (await api('GET', '/usage', null, 'tenant')).body.total;
   await page.goto('/#/statistics?days=7');
   await page.locator('figure.chart svg rect').first().waitFor({ state: 'attached' });

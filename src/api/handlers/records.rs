@@ -28,6 +28,12 @@ pub fn route_explain(api: &Api, req: &Req) -> ApiResult<Reply> {
 
 /// The CDR list for this request; `flagged_only` for the admins' review list.
 pub(crate) fn cdr_page(api: &Api, req: &Req, max_per_page: i64, flagged_only: bool) -> ApiResult<crate::store::Page> {
+    cdr_page_of(api, req, max_per_page, flagged_only, None)
+}
+
+/// The list, or the one record `id` when this user may see it (the list's own rules: the
+/// tenant's, and an agent's or end user's own calls only).
+fn cdr_page_of(api: &Api, req: &Req, max_per_page: i64, flagged_only: bool, id: Option<i64>) -> ApiResult<crate::store::Page> {
     let p = req.principal()?;
     let own_extensions = match (p.role, p.tenant) {
         (Role::Agent | Role::EndUser, Some(t)) => Some(api.store.extensions_of_user(t, p.user_id)?.into_iter().map(|e| e.number).collect()),
@@ -41,6 +47,7 @@ pub(crate) fn cdr_page(api: &Api, req: &Req, max_per_page: i64, flagged_only: bo
         disposition: req.query("disposition").map(String::from),
         own_extensions,
         flagged: flagged_only || matches!(req.query("flagged"), Some("true" | "1")),
+        id,
         page: req.query_i64("page")?.unwrap_or(1).clamp(1, u32::MAX as i64) as u32,
         per_page: req.query_i64("per_page")?.unwrap_or(50).clamp(1, max_per_page) as u32,
     };
@@ -49,6 +56,32 @@ pub(crate) fn cdr_page(api: &Api, req: &Req, max_per_page: i64, flagged_only: bo
 
 pub fn cdrs(api: &Api, req: &Req) -> ApiResult<Reply> {
     Reply::ok(cdr_page(api, req, 500, false)?)
+}
+
+/// One record this user may see; 404 for any other (whether or not it exists).
+fn one_cdr(api: &Api, req: &Req) -> ApiResult<Value> {
+    cdr_page_of(api, req, 1, false, Some(req.id()))?.items.pop().ok_or(ApiError::NotFound)
+}
+
+pub fn cdr(api: &Api, req: &Req) -> ApiResult<Reply> {
+    Reply::ok(one_cdr(api, req)?)
+}
+
+/// A record's recording, to whoever may see the record (played in the page, saved from
+/// it). The file is where the switch wrote it: single-box, on this machine.
+pub fn cdr_recording(api: &Api, req: &Req) -> ApiResult<Reply> {
+    let cdr = one_cdr(api, req)?;
+    let path = cdr["recording_path"].as_str().filter(|p| !p.is_empty()).ok_or_else(|| ApiError::Missing("this call was not recorded".into()))?;
+    let kind = match std::path::Path::new(path).extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("wav") => "audio/wav",
+        Some("mp3") => "audio/mpeg",
+        _ => return Err(ApiError::Missing("the recording is not a WAV or MP3 file".into())),
+    };
+    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => ApiError::Missing("the recording's file is gone".into()),
+        _ => ApiError::Internal(format!("reading the recording {path}: {e}")),
+    })?;
+    Ok(Reply { status: warp::http::StatusCode::OK, body: None, raw: Some((kind, bytes)) })
 }
 
 /// One CSV field: quoted when it holds a separator, quote or newline; a text cell that a

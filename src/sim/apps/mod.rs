@@ -290,6 +290,7 @@ async fn run(core: &Arc<Core>, app: &str, arg: &str) -> Option<String> {
             None
         }
         "record_session" => {
+            core.switch.start_recording(arg);
             core.lock().report.recordings.push(arg.to_string());
             None
         }
