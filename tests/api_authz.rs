@@ -227,6 +227,8 @@ async fn custom_case(w: &World, route: &Route, who: Who, foreign: bool) -> (Stri
         ("GET", "/branding/public") => (format!("{path}?host=x.example.com"), None, 200),
         ("GET", "/route/explain") => (format!("{path}?number=1001&tenant_id={t}"), None, by_role(200, 200, 200, 403)),
         ("GET", "/cdrs" | "/cdrs.csv") => (path.into(), None, signed(200)),
+        // No record 999999: whoever signed in finds none.
+        ("GET", "/cdrs/{id}" | "/cdrs/{id}/recording") => (path.replace("{id}", "999999"), None, signed(404)),
         ("GET", "/me" | "/me/extensions" | "/me/dids" | "/me/queues" | "/me/announcements" | "/permissions" | "/feature-codes") => {
             (path.into(), None, signed(200))
         }
