@@ -550,6 +550,32 @@ fn a_conference_with_a_pin_joins_those_who_know_it() {
     a.heard_tone_in(&b, from_a + 1.0, 2.0);
     b.heard_tone_in(&a, from_b + 1.0, 2.0);
 
+    // The room live, as mod_conference's events told the model: both members; 1001 muted
+    // by the moderator (the switch stops taking her audio: no `speak` in its own list),
+    // then unmuted; the room locked and unlocked.
+    let live = format!("/api/v1/conferences/{}/live", v["id"]);
+    let get = || lab.request("GET", &live, Some(&tok), json!(null)).1;
+    let member = |v: &serde_json::Value, n: &str| v["members"].as_array().unwrap().iter().find(|m| m["caller_number"] == n).cloned();
+    let now = wait_for("both members in the live view", RING, || {
+        let v = get();
+        (member(&v, "1001").is_some() && member(&v, "1002").is_some()).then_some(v)
+    });
+    let ann = member(&now, "1001").unwrap()["id"].as_u64().unwrap();
+    let (st, r) = lab.request("POST", &live, Some(&tok), json!({ "action": "mute", "member": ann }));
+    assert_eq!((st, r["reply"].as_str()), (200, Some(format!("+OK mute {ann}").as_str())), "{r}");
+    wait_for("1001 shown muted", RING, || (member(&get(), "1001").unwrap()["muted"] == true).then_some(()));
+    let listed = lab.fs_cli(&format!("conference {room} list"));
+    let line = listed.lines().find(|l| l.starts_with(&format!("{ann};"))).unwrap_or_else(|| panic!("{listed}"));
+    assert!(!line.split(';').nth(5).unwrap_or("").contains("speak"), "the switch mutes her: {line}");
+    let (st, _) = lab.request("POST", &live, Some(&tok), json!({ "action": "unmute", "member": ann }));
+    assert_eq!(st, 200);
+    wait_for("1001 shown unmuted", RING, || (member(&get(), "1001").unwrap()["muted"] == false).then_some(()));
+    for (action, locked) in [("lock", true), ("unlock", false)] {
+        let (st, r) = lab.request("POST", &live, Some(&tok), json!({ "action": action }));
+        assert_eq!(st, 200, "{r}");
+        wait_for("the lock shown", RING, || (get()["locked"] == locked).then_some(()));
+    }
+
     let count = |what: &str| lab.fs_log().matches(what).count();
     let mut prompts = count("conf-pin.wav");
     c.dial("sip:3100@acme.switchboard.test");
@@ -568,6 +594,7 @@ fn a_conference_with_a_pin_joins_those_who_know_it() {
     a.wait("CALL_CLOSED", RING);
     b.wait("CALL_CLOSED", RING);
     lab.idle();
+    assert_eq!(get()["members"], json!([]), "the room is gone with its last member");
     let cdr = lab.cdr_where("a member's record", |c| c["caller_number"] == "1002" && c["callee"] == "3100");
     assert_eq!(cdr["disposition"], "answered", "{cdr}");
 }

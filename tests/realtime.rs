@@ -372,3 +372,107 @@ async fn without_a_switch_the_monitor_says_offline_and_commands_fail_clearly() {
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].1["switch"]["state"], "offline");
 }
+
+/// A caller of Acme's phone `from` dialing conference 3000, in the room until hung up.
+fn into_room(from: &str, name: &str) -> Arc<Scenario> {
+    Arc::new(Scenario {
+        caller_id_number: from.into(),
+        caller_id_name: name.into(),
+        destination: "3000".into(),
+        context: ACME.into(),
+        domain: ACME.into(),
+        profile: "internal".into(),
+        playback_ms: 10,
+        hangup_after_ms: Some(20_000),
+        ..Scenario::default()
+    })
+}
+
+/// The live conference: two callers join room 3000, the page's API shows them as
+/// mod_conference's events say; mute, talk, lock, record and kick go to the switch and come
+/// back as its events; another tenant's admin finds nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conference_is_watched_and_moderated_live() {
+    let w = world().await;
+    let acme = w.login("tenant@acme.test", "Demo-Tenant-2026").await;
+    let recordings = std::env::temp_dir().join(format!("conf-rec-{}", std::process::id()));
+    w.switch.set_recordings_dir(&recordings);
+    let (st, room) = w.post("/api/v1/conferences", &acme, json!({ "name": "All hands", "number": "3000" })).await;
+    assert_eq!(st, 201, "{room}");
+    let live = format!("/api/v1/conferences/{}/live", room["id"]);
+    assert_eq!(w.get(&live, &acme).await["members"], json!([]), "nobody in it yet");
+
+    let ann = tokio::spawn(w.switch.call(w.sb.outbound, into_room("1001", "Ann")));
+    let bob = tokio::spawn(w.switch.call(w.sb.outbound, into_room("1002", "Bob")));
+    w.until("both are in the room", || async { w.get(&live, &acme).await["members"].as_array().is_some_and(|m| m.len() == 2) }).await;
+    let now = w.get(&live, &acme).await;
+    let member = |v: &Value, number: &str| v["members"].as_array().unwrap().iter().find(|m| m["caller_number"] == number).cloned().unwrap();
+    let ann_id = member(&now, "1001")["id"].as_u64().unwrap();
+    let ann_uuid = member(&now, "1001")["uuid"].as_str().unwrap().to_string();
+    assert_eq!(member(&now, "1002")["caller_name"], "Bob");
+
+    // Talking, as the switch's energy gate reports it.
+    assert!(w.switch.conference_talking(&ann_uuid, true));
+    w.until("Ann shows talking", || async { member(&w.get(&live, &acme).await, "1001")["talking"] == true }).await;
+    // Muted by the moderator: she stops being heard (and shown talking).
+    let (st, v) = w.post(&live, &acme, json!({ "action": "mute", "member": ann_id })).await;
+    assert_eq!((st, v["reply"].as_str()), (200, Some(format!("+OK mute {ann_id}").as_str())), "{v}");
+    w.until("Ann shows muted", || async {
+        let a = member(&w.get(&live, &acme).await, "1001");
+        a["muted"] == true && a["talking"] == false
+    })
+    .await;
+    assert!(!w.switch.conference_talking(&ann_uuid, true), "a muted member is not heard");
+    let (st, _) = w.post(&live, &acme, json!({ "action": "deaf", "member": ann_id })).await;
+    assert_eq!(st, 200);
+    w.until("Ann shows deaf", || async { member(&w.get(&live, &acme).await, "1001")["deaf"] == true }).await;
+
+    // The room: locked, then recorded into the switch's recordings directory.
+    let (st, _) = w.post(&live, &acme, json!({ "action": "lock" })).await;
+    assert_eq!(st, 200);
+    w.until("the room shows locked", || async { w.get(&live, &acme).await["locked"] == true }).await;
+    let (st, v) = w.post(&live, &acme, json!({ "action": "record_start" })).await;
+    assert_eq!(st, 200, "{v}");
+    w.until("the room shows recording", || async { w.get(&live, &acme).await["recording"].is_string() }).await;
+    let path = w.get(&live, &acme).await["recording"].as_str().unwrap().to_string();
+    assert!(path.starts_with(&recordings.to_string_lossy().to_string()) && path.contains("/acme.switchboard.test/conference-3000-"), "{path}");
+    let (st, v) = w.post(&live, &acme, json!({ "action": "record_start" })).await;
+    assert_eq!(st, 409, "already recording: {v}");
+    let (st, _) = w.post(&live, &acme, json!({ "action": "record_stop" })).await;
+    assert_eq!(st, 200);
+    w.until("the recording stopped", || async { w.get(&live, &acme).await["recording"].is_null() }).await;
+
+    // Hostile or foreign input: refused, nothing reaches the switch.
+    let (st, v) = w.post(&live, &acme, json!({ "action": "mute", "member": 999_999 })).await;
+    assert_eq!((st, v["message"].as_str()), (404, Some("member 999999 is not in this conference")));
+    let (st, v) = w.post(&live, &acme, json!({ "action": "shutdown", "member": ann_id })).await;
+    assert_eq!((st, v["field"].as_str()), (422, Some("action")));
+    // Globex holds conferences too, so the refusal is about the tenant.
+    let root = w.login("admin@switchboard.test", "Demo-Admin-2026").await;
+    let globex_id = w.get("/api/v1/tenants?q=globex", &root).await["items"][0]["id"].as_i64().unwrap();
+    let (st, _) = request(
+        w.sb.http,
+        "PATCH",
+        &format!("/api/v1/tenants/{globex_id}"),
+        Some(&root),
+        json!({ "permissions": ["fpbx_extension", "conferences"] }).to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!(st, 200);
+    let globex = w.login("tenant@globex.test", "Demo-Globex-2026").await;
+    let (st, _) = request(w.sb.http, "GET", &live, Some(&globex), b"").await;
+    assert_eq!(st, 404, "another tenant's room is not found");
+    let (st, _) = w.post(&live, &globex, json!({ "action": "kick", "member": ann_id })).await;
+    assert_eq!(st, 404);
+
+    // Kicked: Ann leaves the room (and, the conference over for her, the call ends).
+    let (st, v) = w.post(&live, &acme, json!({ "action": "kick", "member": ann_id })).await;
+    assert_eq!((st, v["reply"].as_str()), (200, Some(format!("+OK kicked {ann_id}").as_str())), "{v}");
+    w.until("Ann left the room", || async { w.get(&live, &acme).await["members"].as_array().is_some_and(|m| m.len() == 1) }).await;
+    let report = tokio::time::timeout(Duration::from_secs(10), ann).await.unwrap().unwrap();
+    assert!(report.apps.iter().any(|a| a.app == "conference"), "{:?}", report.apps);
+    bob.abort();
+    let log = w.get("/api/v1/activity?action=conference_kick", &acme).await;
+    assert_eq!(log["total"], 1, "{log}");
+    let _ = std::fs::remove_dir_all(&recordings);
+}

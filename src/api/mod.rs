@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod campaigns;
+pub mod conference_live;
 pub mod contacts;
 pub mod csv_in;
 pub mod dnc;

@@ -74,6 +74,12 @@ impl Viewer {
             // An agent's status the queue changed: the tenant's admins (the agent sees it
             // on their own status).
             Change::QueueAgent { tenant_id, .. } => self.tenant_ok(*tenant_id) && self.mine.is_none(),
+            // A room: the tenant's admins, and a user whose phone is in it.
+            Change::Conference { conference } => {
+                self.tenant_ok(conference.tenant_id)
+                    && self.mine.as_ref().is_none_or(|m| conference.members.iter().any(|x| m.contains(&x.caller_number)))
+            }
+            Change::ConferenceGone { tenant_id, .. } => self.tenant_ok(*tenant_id),
             Change::ClickToCall { tenant_id, extension, .. } => {
                 self.tenant_ok(*tenant_id) && self.mine.as_ref().is_none_or(|m| m.contains(extension))
             }

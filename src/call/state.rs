@@ -272,13 +272,11 @@ impl<'a, C: Channel> Call<'a, C> {
                 return None;
             }
         };
-        let dir = body.trim().trim_end_matches('/').to_string();
-        let ok = dir.starts_with('/') && !dir.contains("..") && dir.chars().all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c));
-        if !ok {
-            warn!(dir = %dir.escape_debug(), var, "the switch's directory is not a plain absolute path");
-            return None;
+        let dir = crate::pbx::plain_dir(&body);
+        if dir.is_none() {
+            warn!(dir = %body.trim().escape_debug(), var, "the switch's directory is not a plain absolute path");
         }
-        Some(dir)
+        dir
     }
 
     /// An api command that answers `+OK` when it worked; a refusal is logged and false.

@@ -64,6 +64,8 @@ pub enum ApiCommand {
     UuidBridge { uuid: String, other: String },
     /// `conference <room> <subcommand>` (mod_conference's conference_api.c command table).
     Conference { room: String, cmd: ConferenceCmd },
+    /// `conference json_list`: every room and its members (the live model's snapshot).
+    ConferenceListAll,
     /// `hash insert|select|delete/<realm>/<key>[/<value>]`: mod_hash's table in the
     /// switch's memory (mod_hash.c hash_api_function), which outlives switchboard.
     Hash { action: HashAction, realm: String, key: String },
@@ -209,6 +211,7 @@ impl ApiCommand {
             ApiCommand::UuidBreak { uuid, all } => format!("uuid_break {}{}", word("uuid", uuid)?, if *all { " all" } else { "" }),
             ApiCommand::UuidBridge { uuid, other } => format!("uuid_bridge {} {}", word("uuid", uuid)?, word("other", other)?),
             ApiCommand::Conference { room, cmd } => format!("conference {} {}", word("room", room)?, cmd.words()?),
+            ApiCommand::ConferenceListAll => "conference json_list".into(),
             ApiCommand::Hash { action, realm, key } => {
                 // mod_hash splits its argument at '/': none inside a part.
                 let part = |field: &'static str, v: &str| -> Result<String, CommandError> {
@@ -244,6 +247,7 @@ mod tests {
         let u = s("8a6e4a2c-0f3b-4c1e-9d0a-1b2c3d4e5f60");
         let golden = [
             (ApiCommand::ShowChannels, "show channels as json"),
+            (ApiCommand::ConferenceListAll, "conference json_list"),
             (ApiCommand::ShowRegistrations, "show registrations as json"),
             (ApiCommand::SofiaGateways, "sofia xmlstatus gateway"),
             (ApiCommand::SofiaRescan { profile: s("external") }, "sofia profile external rescan"),

@@ -14,6 +14,10 @@ impl Switch {
         let (cmd, args) = line.split_once(' ').map(|(c, a)| (c, a.trim())).unwrap_or((line, ""));
         let words: Vec<&str> = args.split_whitespace().collect();
         match cmd {
+            "conference" => {
+                let (room, rest) = args.split_once(' ').map(|(r, x)| (r, x.trim())).unwrap_or((args, ""));
+                self.conference_api(room, rest)
+            }
             "status" => {
                 let n = self.live().len();
                 let total = self.inner.sessions.load(std::sync::atomic::Ordering::Relaxed);

@@ -38,6 +38,7 @@ const EVENTS: &[&str] = &[
     "sofia::gateway_state",
     "sofia::gateway_add",
     "sofia::gateway_delete",
+    "conference::maintenance",
 ];
 
 /// How long the switch's word on an ended call is kept: reconciliation, which settles the
@@ -121,10 +122,12 @@ impl Switch {
             let channels = client.api_cmd(&ApiCommand::ShowChannels).await?;
             let regs = client.api_cmd(&ApiCommand::ShowRegistrations).await?;
             let gws = client.api_cmd(&ApiCommand::SofiaGateways).await?;
-            Ok::<_, crate::esl::EslError>((channels, regs, gws))
+            // A switch without mod_conference answers -ERR: no rooms.
+            let rooms = client.api_cmd(&ApiCommand::ConferenceListAll).await.unwrap_or_default();
+            Ok::<_, crate::esl::EslError>((channels, regs, gws, rooms))
         });
         match snapshot {
-            Ok((channels, regs, gws)) => {
+            Ok((channels, regs, gws, rooms)) => {
                 let mut m = self.write();
                 match show::channels(&channels) {
                     Ok(rows) => m.load_channels(rows, &mut tenants),
@@ -135,6 +138,7 @@ impl Switch {
                     Err(e) => tracing::warn!(error = %e, "reading the switch's registrations"),
                 }
                 m.load_gateways(show::gateways(&gws));
+                m.load_conferences(&rooms, &mut tenants);
                 tracing::info!(channels = m.channels.len(), registrations = m.registrations.len(), gateways = m.gateways.len(), "live model loaded");
             }
             Err(e) => {

@@ -6,6 +6,7 @@
 //! model's record of how long ended calls talked ([`Switch::talked`]).
 //!
 //! - [`model`]: the model and how each event moves it.
+//! - [`conference`]: conference rooms and their members.
 //! - [`show`]: the one reader of `show channels`, `show registrations` and sofia's gateways.
 //! - [`tenants`]: which tenant a channel is, by the one rule (`pbx::channel`).
 //! - `follow`: the thread that keeps the model for one control connection.
@@ -13,6 +14,7 @@
 //! It speaks to the switch through `esl` and looks tenants up in `store`; nothing of the
 //! call path, the API or the monitor is known here.
 
+pub mod conference;
 mod follow;
 pub mod model;
 pub mod show;
@@ -23,6 +25,7 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::{broadcast, watch};
 
 use crate::esl::inbound::{InboundClient, SwitchState};
+pub use conference::{LiveConference, LiveMember};
 pub use model::{Change, LiveChannel, LiveGateway, LiveRegistration, Model};
 
 /// The live model and the control connection it follows. Cheap to clone.
@@ -99,6 +102,11 @@ impl Switch {
     /// Whether a phone of `tenant` is registered as `extension`.
     pub fn phone_registered(&self, tenant: i64, extension: &str) -> bool {
         self.read().phone_registered(tenant, extension)
+    }
+
+    /// The room named `name` on the switch, while it has members.
+    pub fn conference(&self, name: &str) -> Option<LiveConference> {
+        self.read().conference(name).cloned()
     }
 
     pub fn gateways(&self) -> Vec<LiveGateway> {

@@ -107,6 +107,16 @@ pub enum Change {
         number: String,
         result: String,
     },
+    /// A conference room as it is now (a member joined, talks, was muted, left; the room
+    /// was locked or is recording).
+    Conference {
+        conference: super::conference::LiveConference,
+    },
+    /// The room's last member left.
+    ConferenceGone {
+        name: String,
+        tenant_id: Option<i64>,
+    },
     /// A call queue changed an agent's status by itself (put on break for offers not
     /// answered), for the tenant's admins.
     QueueAgent {
@@ -126,7 +136,9 @@ impl Change {
             Change::ChannelGone { tenant_id, .. }
             | Change::Unregistration { tenant_id, .. }
             | Change::ClickToCall { tenant_id, .. }
-            | Change::QueueAgent { tenant_id, .. } => *tenant_id,
+            | Change::QueueAgent { tenant_id, .. }
+            | Change::ConferenceGone { tenant_id, .. } => *tenant_id,
+            Change::Conference { conference } => conference.tenant_id,
             Change::Registration { registration } => registration.tenant_id,
             Change::Gateway { .. } | Change::Reloaded | Change::Switch { .. } => None,
         }
@@ -143,6 +155,8 @@ pub struct Model {
     /// [`Model::unregister`].
     pub(super) registrations: BTreeMap<(String, String), LiveRegistration>,
     pub gateways: BTreeMap<String, LiveGateway>,
+    /// Conference rooms by their name on the switch (`super::conference`).
+    pub(super) conferences: BTreeMap<String, super::conference::LiveConference>,
     /// (tenant, phone) → the live channels the phone is a party of: the queue engine asks
     /// for every agent it may offer, and a scan of every channel per question is what
     /// 10,000 live calls would make of it.
@@ -221,6 +235,7 @@ impl Model {
         let name = ev.name()?;
         match &*name {
             n if n.starts_with("CHANNEL_") => self.channel_event(n, ev, tenants),
+            "CUSTOM" if ev.get("Event-Subclass").as_deref() == Some("conference::maintenance") => self.conference_event(ev, tenants),
             "CUSTOM" => self.sofia_event(&ev.get("Event-Subclass")?, ev, tenants),
             _ => None,
         }

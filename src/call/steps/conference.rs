@@ -8,7 +8,7 @@ use crate::pbx::config::Conference;
 /// number and domain, so two tenants' rooms 3000 never meet; mod_conference asks for the
 /// PIN.
 pub(crate) fn room(c: &Conference, domain: &str) -> String {
-    let mut arg = format!("{}-{domain}@default", c.number);
+    let mut arg = format!("{}@default", crate::pbx::room::name(&c.number, domain));
     if !c.pin.is_empty() {
         arg.push('+');
         arg.push_str(&c.pin);

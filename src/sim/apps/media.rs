@@ -206,13 +206,17 @@ pub(super) async fn conference(core: &Arc<Core>, arg: &str) {
             return;
         }
     }
-    match core.switch.conference_join(&room, max, recording) {
-        Err(()) => {
+    let joined = {
+        let who = core.lock().ch.clone();
+        core.switch.conference_join(&room, max, recording, &who)
+    };
+    match joined {
+        None => {
             playback(core, "conference/conf-locked.wav").await;
             run.outcome = "full".into();
             core.lock().report.conferences.push(run);
         }
-        Ok((members, id, recording)) => {
+        Some((id, recording, kicked)) => {
             {
                 let mut st = core.lock();
                 st.ch.set_var("conference_member_id", &id.to_string());
@@ -220,11 +224,19 @@ pub(super) async fn conference(core: &Arc<Core>, arg: &str) {
                     st.ch.set_var("conference_recording", &r);
                 }
                 run.outcome = "joined".into();
-                run.members = members;
+                run.members = core.switch.conference_size(&room);
                 st.report.conferences.push(run);
             }
-            core.wait_down().await;
-            core.switch.conference_leave(&room);
+            // Until the hangup, or a kick: then the app returns with the caller up, after
+            // the kicked sound (mod_conference.c:2584–2613).
+            let was_kicked = tokio::select! {
+                _ = core.wait_down() => false,
+                _ = kicked.notified() => true,
+            };
+            core.switch.conference_leave(&room, id);
+            if was_kicked {
+                playback(core, "conference/conf-kicked.wav").await;
+            }
         }
     }
 }
