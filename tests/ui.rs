@@ -85,6 +85,14 @@ fn run_script(script: &str) -> String {
             let (switch, outbound) = (switch.clone(), served.outbound);
             rt.spawn(async move { switch.call(outbound, Arc::new(s)).await });
         }
+        if let Some(rest) = line.strip_prefix("UI-NEED conference ") {
+            // A phone dials a conference room and stays in it (30 s, or until kicked).
+            let (room, from) = rest.split_once(' ').unwrap_or((rest, "1001"));
+            let mut s = common::pbx::from_phone("acme.switchboard.test", from, room);
+            s.hangup_after_ms = Some(30_000);
+            let (switch, outbound) = (switch.clone(), served.outbound);
+            rt.spawn(async move { switch.call(outbound, Arc::new(s)).await });
+        }
         if line == "UI-NEED registration 1003" {
             switch.add_registration(Registration {
                 user: "1003".into(),

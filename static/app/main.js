@@ -196,6 +196,7 @@ async function render() {
     if (parts.length === 0) await dashboard();
     else if (parts[0] === 'r' && parts[1]) {
       const resource = await pages.resource();
+      stopRealtime = resource.stop;
       const title = TITLES[parts[1]] || parts[1];
       if (parts[2]) await resource.edit(ctx, parts[1], title, parts[2]);
       else await resource.list(ctx, parts[1], title);

@@ -202,6 +202,44 @@ await check('forms in the product\'s words: labels, help, examples, confirmation
   await admin.context.close();
 });
 
+await check('feature list 15: a conference watched live, members muted and kicked, the room locked, without a reload', async () => {
+  for (const [name, viewport] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]]) {
+    const { context, page, errors } = await open(viewport);
+    await login(page, 'tenant');
+    const number = name === 'desktop' ? '3300' : '3301';
+    await page.goto('/#/r/conferences/new');
+    await page.getByLabel('Name *').fill(`Stand-up ${name}`);
+    await page.getByLabel(/^Number/).fill(number);
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Saved the new conference.').waitFor();
+    const live = page.locator('section[aria-label="Live"]');
+    await live.getByText('Nobody is in the room now.').waitFor();
+    await page.screenshot({ path: `${artifacts}/form-${name}.png`, fullPage: true });
+    const navigations = [];
+    page.on('framenavigated', (f) => navigations.push(f.url()));
+    // tests/ui.rs puts phones 1001 and 1002 in the room.
+    console.log(`UI-NEED conference ${number} 1001`);
+    console.log(`UI-NEED conference ${number} 1002`);
+    const row = (n) => live.locator('tbody tr', { hasText: `(${n})` });
+    await row('1001').waitFor({ timeout: 10_000 });
+    await row('1002').waitFor({ timeout: 10_000 });
+    await live.getByText('2 in the room').waitFor();
+    await row('1001').getByRole('button', { name: /^Mute / }).click();
+    await row('1001').getByText('Muted').waitFor();
+    assert.equal(await row('1001').getByRole('button', { name: /^Unmute / }).count(), 1);
+    await live.getByRole('button', { name: 'Lock the room' }).click();
+    await live.getByText(/locked: nobody else can join/).waitFor();
+    await page.screenshot({ path: `${artifacts}/conference-${name}.png`, fullPage: true });
+    page.once('dialog', (d) => d.accept());
+    await row('1002').getByRole('button', { name: /^Kick / }).click();
+    await row('1002').waitFor({ state: 'detached' });
+    await live.getByText('1 in the room').waitFor();
+    assert.deepEqual(navigations, [], 'updated in place, not reloaded');
+    assert.deepEqual(errors, []);
+    await context.close();
+  }
+});
+
 await check('the sign-in page: a red error, Remember me, a skip link, and the host\'s branding', async () => {
   await api('POST', '/branding', { hostname: new URL(base).hostname, title: 'Acme Voice', footer: '© Acme Corp, all rights reserved', favicon: '/icons/icon-192.png?branded', login_background: '/icons/icon-512.png' });
   const { context, page, errors } = await open();

@@ -3,7 +3,7 @@
 // field added to the API appears here without a second definition. The API's field errors
 // are shown beside their fields.
 
-import { api, ApiError, get, openapi } from '../api.js';
+import { api, ApiError, get, openapi, tokens } from '../api.js';
 import { h, inWords, money as formatMoney, page, pager, refusal, showFieldErrors } from '../ui.js';
 import { editor, Invalid, isMoney, loader, titleOf } from './fields.js';
 
@@ -218,9 +218,93 @@ export async function edit(ctx, name, title, id) {
   let extra = null;
   if (name === 'devices' && id !== 'new') extra = await provisioning(id);
   if (name === 'moh-classes' && id !== 'new') extra = await mohFiles(ctx, id);
+  if (name === 'conferences' && id !== 'new') extra = await liveRoom(ctx, id);
   const named = item.name || item.display_name || item.number || item.company || item.pattern;
   const heading = id === 'new' ? `New ${one}` : `${one[0].toUpperCase()}${one.slice(1)}${named ? ` ${named}` : ` #${id}`}`;
   return page(heading, flashed(), extra, form);
+}
+
+// What keeps a live panel current (the feed, or a poll), stopped when the page changes.
+let watching = null;
+export function stop() {
+  if (watching) { watching(); watching = null; }
+}
+
+/// The conference room live: who is in it (talking, muted, deaf) with the moderator's
+/// buttons, the room's lock and recording. Rows are kept by member and changed in place as
+/// the feed reports (a button being pressed is never replaced under the pointer).
+async function liveRoom(ctx, id) {
+  stop();
+  const path = `/conferences/${id}/live`;
+  const status = h('p', { role: 'status' });
+  const summary = h('p', { class: 'room-state' });
+  const body = h('tbody');
+  const rows = new Map();
+  const lock = h('button', { type: 'button' });
+  const rec = h('button', { type: 'button' });
+  let room = null;
+  const act = async (action, member, what) => {
+    try { await api('POST', path, member === undefined ? { action } : { action, member }); status.textContent = `${what}: done.`; await refresh(); } catch (e) { status.textContent = `${what}: ${e.message}`; }
+  };
+  lock.addEventListener('click', () => act(room.locked ? 'unlock' : 'lock', undefined, room.locked ? 'Unlock' : 'Lock'));
+  rec.addEventListener('click', () => act(room.recording ? 'record_stop' : 'record_start', undefined, room.recording ? 'Stop recording' : 'Start recording'));
+  const cell = (tr, i) => tr.children[i];
+  const draw = (r) => {
+    room = r;
+    const n = r.members.length;
+    summary.textContent = !r.online ? 'The switch is offline: nothing is known of the room now.'
+      : n === 0 ? 'Nobody is in the room now. Callers who dial its number appear here as they join.'
+        : `${n} in the room${r.locked ? ' · locked: nobody else can join' : ''}${r.recording ? ' · recording' : ''}`;
+    lock.textContent = r.locked ? 'Unlock the room' : 'Lock the room';
+    rec.textContent = r.recording ? 'Stop recording' : 'Start recording';
+    lock.disabled = rec.disabled = n === 0;
+    const seen = new Set();
+    for (const m of r.members) {
+      seen.add(m.id);
+      let tr = rows.get(m.id);
+      const who = m.caller_name && m.caller_name !== m.caller_number ? `${m.caller_name} (${m.caller_number})` : m.caller_number;
+      if (!tr) {
+        const b = (label, on) => h('button', { type: 'button', onclick: on }, label);
+        tr = h('tr', { 'data-member': m.id }, h('td', {}), h('td', { class: 'talk' }), h('td', {}), h('td', {}),
+          h('td', { class: 'row-actions' },
+            b('Mute', () => act(rows.get(m.id).muted ? 'unmute' : 'mute', m.id, `${rows.get(m.id).muted ? 'Unmute' : 'Mute'} ${who}`)), ' ',
+            b('Deaf', () => act(rows.get(m.id).deaf ? 'undeaf' : 'deaf', m.id, `${rows.get(m.id).deaf ? 'Undeaf' : 'Deaf'} ${who}`)), ' ',
+            h('button', { type: 'button', class: 'danger', onclick: () => { if (confirm(`Remove ${who} from the conference?`)) act('kick', m.id, `Kick ${who}`); } }, 'Kick')));
+        rows.set(m.id, tr);
+      }
+      tr.muted = m.muted;
+      tr.deaf = m.deaf;
+      cell(tr, 0).textContent = who;
+      cell(tr, 1).textContent = m.talking ? '● Talking' : '';
+      cell(tr, 2).textContent = m.muted ? 'Muted' : '';
+      cell(tr, 3).textContent = m.deaf ? 'Deaf' : '';
+      const [mute, deaf, kick] = cell(tr, 4).querySelectorAll('button');
+      mute.textContent = m.muted ? 'Unmute' : 'Mute';
+      deaf.textContent = m.deaf ? 'Undeaf' : 'Deaf';
+      mute.setAttribute('aria-label', `${m.muted ? 'Unmute' : 'Mute'} ${who}`);
+      deaf.setAttribute('aria-label', `${m.deaf ? 'Undeaf' : 'Deaf'} ${who}`);
+      kick.setAttribute('aria-label', `Kick ${who}`);
+    }
+    for (const [mid, tr] of rows) if (!seen.has(mid)) { tr.remove(); rows.delete(mid); }
+    // In the room's order (newest first), moving only rows out of place.
+    r.members.forEach((m, i) => { const tr = rows.get(m.id); if (body.children[i] !== tr) body.insertBefore(tr, body.children[i] || null); });
+  };
+  const refresh = async () => { try { draw(await get(path)); } catch (e) { status.textContent = e.message; } };
+  await refresh();
+  if (ctx.allowed('GET', '/realtime/feed')) {
+    // EventSource sends no headers: the access token goes in the query string.
+    const feed = new EventSource(`/api/v1/realtime/feed?access_token=${encodeURIComponent(tokens().access)}`);
+    const mine = (e) => { try { return JSON.parse(e.data).conference?.name === room?.name || JSON.parse(e.data).name === room?.name; } catch { return false; } };
+    feed.addEventListener('conference', (e) => { if (mine(e)) refresh(); });
+    feed.addEventListener('conference_gone', (e) => { if (mine(e)) refresh(); });
+    for (const ev of ['snapshot', 'reloaded', 'switch']) feed.addEventListener(ev, refresh);
+    watching = () => feed.close();
+  } else {
+    const timer = setInterval(refresh, 2000);
+    watching = () => clearInterval(timer);
+  }
+  return h('section', { class: 'notice', 'aria-label': 'Live' }, h('h2', {}, 'Live'), summary, h('div', { class: 'toolbar' }, lock, rec),
+    h('table', {}, h('thead', {}, h('tr', {}, ['Caller', 'Talking', 'Muted', 'Deaf', ''].map((x) => h('th', {}, x)))), body), status);
 }
 
 /// "Which tenant is it for?": the super admin's first step on a new row of a tenant's.
