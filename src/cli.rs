@@ -280,7 +280,8 @@ pub async fn serve(cfg: Config, demo: bool, static_dir: Option<PathBuf>) -> anyh
     state.acd = acd.clone();
     let router = crate::call::route::Router::new(state.store.clone(), cfg.greeting.clone())
         .with_acd(acd)
-        .with_fax_dir(cfg.data_dir.join(crate::data_dir::FAX));
+        .with_fax_dir(cfg.data_dir.join(crate::data_dir::FAX))
+        .with_data_dir(cfg.data_dir.clone());
     // Slots and reservations checked against the switch's channel list, at start and every
     // 5 s while it is connected.
     tokio::spawn(crate::call::reconcile::run(router.caps(), state.store.clone(), state.live.switch().clone(), Duration::from_secs(5), stop.clone()));

@@ -7,7 +7,7 @@
 //! switchboard creates afterwards (SQLite's `-wal`/`-shm`, which SQLite also gives the
 //! database's own mode, the keys, uploads) is owner-only from the start.
 //!
-//! One exception: music on hold ([`MOH`]) is played by FreeSWITCH from where switchboard
+//! One exception: music on hold ([`MOH`]) and the uploaded recordings ([`SOUNDS`]) are played by FreeSWITCH from where switchboard
 //! stores it, and a packaged FreeSWITCH runs as its own user. So the data directory itself
 //! is 0711 (others may pass through it to a path they know, never list it) and the music's
 //! directories 0755 and files 0644: it is audio a caller hears, not a secret.
@@ -36,6 +36,10 @@ pub fn secure(dir: &Path) -> io::Result<()> {
 
 /// Where music on hold is kept, under the data directory.
 pub const MOH: &str = "moh";
+
+/// Uploaded system recordings (IVR and voicemail greetings), played by FreeSWITCH from
+/// here like the music on hold: `sounds/<tenant>/<file>`.
+pub const SOUNDS: &str = "sounds";
 
 /// Where faxes (received and sent, their PDFs and TIFFs) and Fax Documents are kept, under
 /// the data directory, a directory per tenant.
@@ -74,22 +78,19 @@ fn walk(dir: &Path, dirs: u32, files: u32) -> io::Result<()> {
     Ok(())
 }
 
-/// Makes the music on hold under `data_dir` readable by FreeSWITCH (directories 0755,
-/// files 0644); run at start and after each upload, whose new directories and temporary
-/// file the umask made owner-only.
+/// Makes what FreeSWITCH plays from under `data_dir` (the music on hold, the uploaded
+/// recordings) readable by it (directories 0755, files 0644); run at start and after each
+/// upload, whose new directories and temporary file the umask made owner-only.
 pub fn share_moh(data_dir: &Path) -> io::Result<()> {
-    let moh = data_dir.join(MOH);
-    if !moh.is_dir() {
-        return Ok(());
+    for sub in [MOH, SOUNDS] {
+        let dir = data_dir.join(sub);
+        if !dir.is_dir() {
+            continue;
+        }
+        #[cfg(unix)]
+        walk(&dir, 0o755, 0o644)?;
     }
-    #[cfg(unix)]
-    {
-        walk(&moh, 0o755, 0o644)
-    }
-    #[cfg(not(unix))]
-    {
-        Ok(())
-    }
+    Ok(())
 }
 
 /// Writes a new file that only the owner may read (0600 whatever the umask), replacing none:

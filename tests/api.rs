@@ -868,12 +868,13 @@ async fn a_tenant_or_object_that_does_not_exist_is_not_found_on_every_route() {
 /// and a tenant's claim on it made before the check is not served.
 #[tokio::test]
 async fn branding_host_names_belong_to_their_tenant_or_to_the_super_admin() {
+    const PNG_1X1: &str = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=";
     let srv = start(|c| c.public_url = "https://pbx.example.com".into()).await;
     let s = srv.admin_token().await;
     let (a, ta) = tenant(&srv, &s, "a.example.com", ALL).await;
     let (_, tb) = tenant(&srv, &s, "b.a.example.com", ALL).await;
     let (_, tc) = tenant(&srv, &s, "example.com", ALL).await;
-    let brand = |host: &str| json!({ "hostname": host, "title": "Sign in", "logo": "data:image/png;base64,AAAA" });
+    let brand = |host: &str| json!({ "hostname": host, "title": "Sign in", "logo": PNG_1X1 });
     let post = |token: &str, body: Value| {
         let token = token.to_string();
         let srv = &srv;

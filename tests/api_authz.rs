@@ -282,6 +282,23 @@ async fn custom_case(w: &World, route: &Route, who: Who, foreign: bool) -> (Stri
                 w.srv.create(&w.s, "/api/v1/tenants", json!({ "company": "Gone", "email": "g@g.test", "sip_domain": format!("g{k}.test") })).await;
             (format!("/api/v1/tenants/{id}"), None, by_role(204, 403, 403, 403))
         }
+        (m @ ("GET" | "POST"), "/conferences/{id}/live") => {
+            let room = w
+                .srv
+                .create(&w.s, "/api/v1/conferences", json!({ "name": format!("c{k}"), "number": format!("{}", 3000 + k % 900), "tenant_id": t }))
+                .await;
+            // No switch behind the matrix's API: a command in scope says it is offline.
+            let ok = if m == "GET" { 200 } else { 503 };
+            (path.replace("{id}", &room.to_string()), (m == "POST").then(|| json!({ "action": "lock" })), by_role(ok, ok, 404, 403))
+        }
+        ("POST", "/sounds") => (format!("/api/v1/sounds?name=s{k}.wav&tenant_id={t}"), None, by_role(201, 201, 201, 403)),
+        ("GET", "/sounds") => (path.into(), None, by_role(200, 200, 200, 403)),
+        (m @ ("GET" | "DELETE"), "/sounds/{id}/audio" | "/sounds/{id}") => {
+            let (st, f) = w.srv.call_raw("POST", &format!("/api/v1/sounds?name=s{k}.wav&tenant_id={t}"), Some(&w.s), WAV).await;
+            assert_eq!(st, 201, "{f}");
+            let ok = if m == "GET" { 200 } else { 204 };
+            (path.replace("{id}", &f["id"].to_string()), None, by_role(ok, ok, 404, 403))
+        }
         (m @ ("POST" | "GET"), "/moh-classes/{id}/files") => {
             let class = w.srv.create(&w.s, "/api/v1/moh-classes", json!({ "name": format!("c{k}"), "tenant_id": t })).await;
             let ok = if m == "POST" { 201 } else { 200 };

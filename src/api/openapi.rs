@@ -16,6 +16,9 @@ fn kind_schema(k: Kind) -> Value {
             json!({ "type": "string", "maxLength": max, "description": format!("Merge fields: {}", crate::pbx::merge::FIELDS.iter().map(|(f, _)| format!("{{{{{f}}}}}")).collect::<Vec<_>>().join(" ")) })
         }
         Kind::Line(max) | Kind::Text(max) => json!({ "type": "string", "maxLength": max }),
+        Kind::Image(max) => {
+            json!({ "type": "string", "x-image-bytes": max, "description": format!("a data: URL of a PNG, JPEG, GIF, WebP or icon of at most {} KB, or a link (/… or https://…)", max / 1024) })
+        }
         Kind::Email => json!({ "type": "string", "format": "email" }),
         Kind::Digits(min, max) => json!({ "type": "string", "pattern": format!("^[0-9]{{{min},{max}}}$") }),
         Kind::Pin => json!({ "type": "string", "pattern": "^([0-9]{4,12})?$" }),
@@ -35,7 +38,9 @@ fn kind_schema(k: Kind) -> Value {
         Kind::UrlSecret => json!({ "type": "string", "pattern": "^[A-Za-z0-9_-]{16,64}$", "description": "generated when empty" }),
         Kind::Mac => json!({ "type": "string", "description": "any notation; stored as 12 lowercase hex digits" }),
         Kind::Pattern => json!({ "type": "string", "description": "digits, + * #, X Z N, [1-5], trailing . or !" }),
-        Kind::Sound => json!({ "type": "string", "description": "relative sound file path" }),
+        Kind::Sound => {
+            json!({ "type": "string", "x-sound": true, "description": "sound:<id> for an uploaded recording (GET /sounds), or a path under FreeSWITCH's sounds" })
+        }
         Kind::Host => json!({ "type": "string", "format": "hostname" }),
         Kind::TimeZone => json!({ "type": "string", "description": "IANA time zone name" }),
         Kind::Slug => json!({ "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" }),

@@ -54,6 +54,11 @@ impl Router {
         self.env.fax_dir = Some(dir);
         self
     }
+    /// Uploaded recordings (greetings) are played from under `dir`, the data directory.
+    pub fn with_data_dir(mut self, dir: std::path::PathBuf) -> Router {
+        self.env.data_dir = Some(dir);
+        self
+    }
     /// The live-call counts the caps are checked against (reconciliation, the dashboard).
     pub fn caps(&self) -> Arc<super::caps::Caps> {
         self.env.caps.clone()

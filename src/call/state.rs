@@ -43,6 +43,9 @@ pub struct Env {
     /// Where received faxes are kept (the data directory's `fax/`); None: faxes are not
     /// received.
     pub(crate) fax_dir: Option<std::path::PathBuf>,
+    /// The data directory, under which uploaded recordings are played from; None: an
+    /// uploaded greeting is not played (the menu goes on without it).
+    pub(crate) data_dir: Option<std::path::PathBuf>,
 }
 
 impl Env {
@@ -57,6 +60,7 @@ impl Env {
             second: Duration::from_secs(1),
             acd: crate::acd::Acd::default(),
             fax_dir: None,
+            data_dir: None,
         }
     }
 }
@@ -260,6 +264,29 @@ impl<'a, C: Channel> Call<'a, C> {
     pub(crate) async fn recording_path(&self, name: &str) -> Option<String> {
         let dir = self.switch_dir("recordings_dir").await?;
         Some(format!("{dir}/{}/{name}.wav", self.tenant.sip_domain))
+    }
+
+    /// What FreeSWITCH plays for a greeting: a path under its sounds as it is, or the file
+    /// of the tenant's uploaded recording it names (`sound:<id>`); None when there is none
+    /// to play (no greeting, a recording gone, a data directory with an unsafe path).
+    pub(crate) async fn greeting(&self, greeting: &str) -> Result<Option<String>, RouteError> {
+        if greeting.is_empty() {
+            return Ok(None);
+        }
+        let Some(id) = crate::store::sounds::sound_ref(greeting) else { return Ok(Some(greeting.to_string())) };
+        let tenant = self.tenant.id;
+        let sound = match db(&self.env.store, move |st| st.sound(crate::store::resource::Within::Tenant(crate::store::TenantId(tenant)), id)).await {
+            Ok(s) => s,
+            Err(StoreError::NotFound) => {
+                warn!(id, "the greeting's recording is gone");
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let Some(root) = &self.env.data_dir else { return Ok(None) };
+        let path = root.join(&sound.stored_as).to_string_lossy().into_owned();
+        // Written into an application's argument: a plain absolute path only.
+        Ok(crate::pbx::plain_dir(&path).filter(|p| *p == path))
     }
 
     /// One of the switch's directories (`recordings_dir`, `temp_dir` …), when it names a

@@ -66,6 +66,8 @@ pub enum ApiCommand {
     Conference { room: String, cmd: ConferenceCmd },
     /// `conference json_list`: every room and its members (the live model's snapshot).
     ConferenceListAll,
+    /// `module_exists <mod>`: `true` or `false` (mod_commands.c module_exists_function).
+    ModuleExists { name: String },
     /// `hash insert|select|delete/<realm>/<key>[/<value>]`: mod_hash's table in the
     /// switch's memory (mod_hash.c hash_api_function), which outlives switchboard.
     Hash { action: HashAction, realm: String, key: String },
@@ -212,6 +214,7 @@ impl ApiCommand {
             ApiCommand::UuidBridge { uuid, other } => format!("uuid_bridge {} {}", word("uuid", uuid)?, word("other", other)?),
             ApiCommand::Conference { room, cmd } => format!("conference {} {}", word("room", room)?, cmd.words()?),
             ApiCommand::ConferenceListAll => "conference json_list".into(),
+            ApiCommand::ModuleExists { name } => format!("module_exists {}", word("name", name)?),
             ApiCommand::Hash { action, realm, key } => {
                 // mod_hash splits its argument at '/': none inside a part.
                 let part = |field: &'static str, v: &str| -> Result<String, CommandError> {
@@ -248,6 +251,7 @@ mod tests {
         let golden = [
             (ApiCommand::ShowChannels, "show channels as json"),
             (ApiCommand::ConferenceListAll, "conference json_list"),
+            (ApiCommand::ModuleExists { name: s("mod_shout") }, "module_exists mod_shout"),
             (ApiCommand::ShowRegistrations, "show registrations as json"),
             (ApiCommand::SofiaGateways, "sofia xmlstatus gateway"),
             (ApiCommand::SofiaRescan { profile: s("external") }, "sofia profile external rescan"),

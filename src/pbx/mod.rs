@@ -1,6 +1,7 @@
 //! The PBX vocabulary, with no I/O: what routing, the store, the live model and the API all
 //! speak. It imports none of them (a test in `tests/layering.rs` holds it to that).
 //!
+//! - [`audio`]: what an uploaded sound is, and whether FreeSWITCH can play it.
 //! - [`destination`]: the one type every route, menu option and fallback points at.
 //! - [`config`]: the typed configuration rows a call reads (tenant, extension, ring group …).
 //! - [`dial`]: numbers (dialable, E.164, patterns) and caller ID made safe for the switch.
@@ -11,6 +12,7 @@
 //! - [`room`]: a conference room's name on the switch.
 //! - [`time`]: time conditions in the tenant's zone.
 
+pub mod audio;
 pub mod channel;
 pub mod config;
 pub mod destination;

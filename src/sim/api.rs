@@ -14,6 +14,18 @@ impl Switch {
         let (cmd, args) = line.split_once(' ').map(|(c, a)| (c, a.trim())).unwrap_or((line, ""));
         let words: Vec<&str> = args.split_whitespace().collect();
         match cmd {
+            // mod_commands.c module_exists_function: `true` or `false`. The simulated switch
+            // has what the built 1.10.12 beside it has: no mod_shout (so no MP3).
+            "module_exists" => {
+                (if ["mod_sndfile", "mod_conference", "mod_commands", "mod_dptools", "mod_sofia", "mod_voicemail", "mod_spandsp", "mod_hash"]
+                    .contains(&args)
+                {
+                    "true"
+                } else {
+                    "false"
+                })
+                .into()
+            }
             "conference" => {
                 let (room, rest) = args.split_once(' ').map(|(r, x)| (r, x.trim())).unwrap_or((args, ""));
                 self.conference_api(room, rest)

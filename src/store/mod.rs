@@ -27,6 +27,7 @@ pub mod resource;
 pub mod resources;
 pub mod routing;
 pub mod seed;
+pub mod sounds;
 pub mod usage;
 pub mod validate;
 
@@ -66,6 +67,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../sql/0016_fax_contacts.sql"),
     include_str!("../../sql/0017_fax_campaigns.sql"),
     include_str!("../../sql/0018_cdr_detail.sql"),
+    include_str!("../../sql/0019_sounds.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

@@ -148,6 +148,13 @@ pub fn sound(s: &str) -> Result<String, String> {
     if s.is_empty() {
         return Ok(String::new());
     }
+    // One of the tenant's uploaded recordings (its row is checked with the other references).
+    if let Some(id) = s.strip_prefix("sound:") {
+        return match id.parse::<i64>() {
+            Ok(n) if n > 0 && n.to_string() == id => Ok(s.to_string()),
+            _ => Err("sound:<id> names an uploaded recording by its number".into()),
+        };
+    }
     let ok = s.len() <= 200
         && !s.starts_with('/')
         && !s.split('/').any(|p| p.is_empty() || p == "." || p == "..")
@@ -243,5 +250,66 @@ mod tests {
         let s = generate_secret();
         assert_eq!(s.len(), 20);
         assert_ne!(s, generate_secret());
+    }
+}
+
+/// An image for browsers (branding): empty; a link to one (a path of this server, or an
+/// https URL, of plain characters); or a `data:image/…;base64,` URL whose bytes are a PNG,
+/// JPEG, GIF, WebP or icon, as its header says, of at most `max` bytes. SVG is refused: it
+/// can carry script.
+pub fn image(s: &str, max: usize) -> Result<String, String> {
+    if s.is_empty() {
+        return Ok(String::new());
+    }
+    let plain = |u: &str| u.len() <= 500 && u.bytes().all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\'' | b'<' | b'>' | b'\\' | b'`'));
+    if (s.starts_with('/') && !s.starts_with("//")) || s.starts_with("https://") {
+        return if plain(s) { Ok(s.to_string()) } else { Err("a link of plain characters (no quotes, spaces or angle brackets)".into()) };
+    }
+    let Some(rest) = s.strip_prefix("data:") else { return Err("an uploaded image, or a link to one (/… or https://…)".into()) };
+    let (mime, b64) = rest.split_once(";base64,").ok_or("an image as a base64 data: URL")?;
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(b64.trim()).map_err(|_| "the image's data is not valid base64".to_string())?;
+    if bytes.len() > max {
+        return Err(format!("the image is {} KB; at most {} KB", bytes.len().div_ceil(1024), max / 1024));
+    }
+    let kind = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        "image/png"
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        "image/jpeg"
+    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        "image/gif"
+    } else if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        "image/webp"
+    } else if bytes.starts_with(&[0, 0, 1, 0]) {
+        "image/x-icon"
+    } else {
+        return Err("not a PNG, JPEG, GIF, WebP or icon image".into());
+    };
+    let said = mime.to_ascii_lowercase();
+    let agrees = said == kind || (kind == "image/x-icon" && said == "image/vnd.microsoft.icon");
+    if !agrees {
+        return Err(format!("the data says {said} but the image is {kind}"));
+    }
+    // Stored as the browser will be given it: its true type, its data as sent.
+    Ok(format!("data:{said};base64,{}", b64.trim()))
+}
+
+#[cfg(test)]
+mod image_tests {
+    use super::image;
+
+    const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=";
+
+    #[test]
+    fn an_image_is_checked_by_its_bytes_and_its_size() {
+        assert!(image(&format!("data:image/png;base64,{PNG}"), 1000).is_ok());
+        assert!(image(&format!("data:image/png;base64,{PNG}"), 10).unwrap_err().contains("at most"));
+        assert!(image(&format!("data:image/jpeg;base64,{PNG}"), 1000).unwrap_err().contains("the image is image/png"));
+        assert!(image("data:image/svg+xml;base64,PHN2Zz48c2NyaXB0PmFsZXJ0KDEpPC9zY3JpcHQ+PC9zdmc+", 1000).unwrap_err().contains("not a PNG"));
+        assert!(image("data:image/png;base64,@@@", 1000).unwrap_err().contains("base64"));
+        assert_eq!(image("/icons/icon-192.png", 10), Ok("/icons/icon-192.png".into()));
+        assert!(image("https://cdn.example.com/a.png\" onerror=\"x", 1000).is_err());
+        assert!(image("javascript:alert(1)", 1000).is_err());
+        assert!(image("//evil.example/a.png", 1000).is_err());
     }
 }

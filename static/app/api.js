@@ -104,6 +104,15 @@ export async function api(method, path, body, retry = true) {
   return data;
 }
 
+/// A file the API serves (a recording, a fax), as a Blob; the API's refusal as ApiError.
+export async function blob(path, retry = true) {
+  const t = tokens();
+  const r = await fetch(`/api/v1${path}`, { headers: t && t.access ? { authorization: `Bearer ${t.access}` } : {} });
+  if (r.status === 401 && retry && t && t.refresh && await refresh()) return blob(path, false);
+  if (!r.ok) throw new ApiError(r.status, await r.json().catch(() => null));
+  return r.blob();
+}
+
 export const get = (p) => api('GET', p);
 export const post = (p, b) => api('POST', p, b ?? {});
 export const patch = (p, b) => api('PATCH', p, b);

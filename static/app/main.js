@@ -23,7 +23,7 @@ const SIMPLE = {
   realtime: ['realtime', 'show'], cdrs: ['reports', 'cdrs'], account: ['reports', 'account'],
   statistics: ['billing', 'statistics'], subscriptions: ['billing', 'subscriptions'], payments: ['billing', 'payments'],
   quota: ['billing', 'quota'], usage: ['billing', 'usage'], 'feature-codes': ['pbx', 'featureCodes'], explain: ['pbx', 'explain'],
-  queues: ['queues', 'show'],
+  queues: ['queues', 'show'], sounds: ['pbx', 'sounds'],
 };
 
 /// Fax pages: #/fax/<name> → the function of pages/fax.js.
@@ -55,6 +55,7 @@ const MENU = [
   ['PBX', 'Call flows', '#/r/call-flows', 'GET /call-flows'],
   ['PBX', 'Call block', '#/r/call-blocks', 'GET /call-blocks'],
   ['PBX', 'Music on hold', '#/r/moh-classes', 'GET /moh-classes'],
+  ['PBX', 'System recordings', '#/sounds', 'GET /sounds'],
   ['PBX', 'Feature codes', '#/feature-codes', 'GET /feature-codes'],
   ['PBX', 'Realtime monitor', '#/realtime', 'GET /channels'],
   ['PBX', 'Route explain', '#/explain', 'GET /route/explain'],
@@ -244,7 +245,7 @@ async function signIn() {
   document.getElementById('agent-status').hidden = true;
   const b = await brand();
   const err = h('p', { class: 'error', role: 'alert' });
-  const form = h('form', { class: 'login', 'aria-label': 'Sign in' }, h('h1', {}, `Sign in to ${b.title || 'switchboard'}`),
+  const form = h('form', { class: 'login', 'aria-label': 'Sign in' }, b.logo ? h('img', { class: 'login-logo', src: b.logo, alt: b.title || '' }) : null, h('h1', {}, `Sign in to ${b.title || 'switchboard'}`),
     h('div', { class: 'field' }, h('label', { for: 'email' }, 'Email'), h('input', { id: 'email', name: 'email', type: 'email', autocomplete: 'username', required: true })),
     h('div', { class: 'field' }, h('label', { for: 'password' }, 'Password'), h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true })),
     h('div', { class: 'field' }, h('label', { for: 'remember', class: 'inline' }, h('input', { id: 'remember', name: 'remember', type: 'checkbox' }), ' Remember me')),

@@ -240,6 +240,77 @@ await check('feature list 15: a conference watched live, members muted and kicke
   }
 });
 
+/// A WAV of `secs` seconds of 8 kHz 16-bit mono silence.
+function wav(secs) {
+  const data = 8000 * 2 * secs;
+  const b = Buffer.alloc(44 + data);
+  b.write('RIFF', 0); b.writeUInt32LE(36 + data, 4); b.write('WAVEfmt ', 8); b.writeUInt32LE(16, 16);
+  b.writeUInt16LE(1, 20); b.writeUInt16LE(1, 22); b.writeUInt32LE(8000, 24); b.writeUInt32LE(16000, 28); b.writeUInt16LE(2, 32); b.writeUInt16LE(16, 34);
+  b.write('data', 36); b.writeUInt32LE(data, 40);
+  return b;
+}
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=', 'base64');
+
+await check('media: a greeting uploaded, heard and chosen for an IVR; what the switch cannot play is refused with why', async () => {
+  const { context, page, errors } = await open();
+  await login(page, 'tenant');
+  await page.locator('#nav a', { hasText: 'System recordings' }).click();
+  await page.getByText('No recordings yet.').waitFor();
+  const upload = async (name, mimeType, buffer) => {
+    await page.getByLabel(/^Recording \(WAV/).setInputFiles({ name, mimeType, buffer });
+    await page.getByRole('button', { name: 'Upload' }).click();
+  };
+  await upload('welcome.wav', 'audio/wav', wav(2));
+  await page.getByText('Uploaded welcome.wav.').waitFor();
+  const row = page.locator('tbody tr', { hasText: 'welcome.wav' });
+  assert.equal(await row.locator('td').nth(1).textContent(), '0:02');
+  await row.getByRole('button', { name: 'Listen to welcome.wav' }).click();
+  await page.waitForFunction(() => { const a = document.querySelector('audio[aria-label="Playing"]'); return a && a.src.startsWith('blob:') && a.duration > 1.9; });
+  await upload('song.mp3', 'audio/mpeg', Buffer.from('ID3\x04\x00\x00\x00\x00\x00\x00 not really music'));
+  await page.getByText(/this switch cannot play MP3/).waitFor();
+  await upload('fake.wav', 'audio/wav', Buffer.from('%PDF-1.4 a document, not a sound'));
+  await page.getByText('not a WAV or MP3 file').waitFor();
+  const sound = (await api('GET', '/sounds', null, 'tenant')).body.items.find((x) => x.name === 'welcome.wav');
+  // The IVR's greeting: the recording, chosen by name, with Listen beside it.
+  const ivr = (await api('GET', '/ivr-menus?q=Main', null, 'tenant')).body.items[0] || (await api('GET', '/ivr-menus', null, 'tenant')).body.items[0];
+  await page.goto(`/#/r/ivr-menus/${ivr.id}`);
+  const greeting = page.getByLabel('Greeting', { exact: true });
+  await greeting.locator('option', { hasText: 'Recording: welcome.wav' }).waitFor({ state: 'attached' });
+  await greeting.selectOption({ label: 'Recording: welcome.wav' });
+  await page.getByRole('button', { name: 'Listen' }).waitFor();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Saved.').waitFor();
+  assert.equal((await api('GET', `/ivr-menus/${ivr.id}`, null, 'tenant')).body.greeting, `sound:${sound.id}`);
+  // In use, it cannot be deleted from under the menu.
+  await page.goto('/#/sounds');
+  page.once('dialog', (d) => d.accept());
+  await page.getByRole('button', { name: 'Delete welcome.wav' }).click();
+  await page.getByText(/is the greeting of IVR menu/).waitFor();
+  assert.deepEqual(errors.filter((e) => !e.includes('status of 422') && !e.includes('status of 409')), []);
+  await context.close();
+});
+
+await check('branding 02: the logo is an image chosen from a file, checked, previewed and shown at sign-in', async () => {
+  const { context, page, errors } = await open();
+  await login(page, 'admin');
+  await page.goto('/#/r/branding/new');
+  await page.getByLabel('Host name').fill('brand.switchboard.test');
+  await page.getByLabel('Product name').fill('Brand Test');
+  // A file that calls itself a PNG but is not one: the API reads its bytes and refuses it.
+  await page.getByLabel('Logo').setInputFiles({ name: 'logo.png', mimeType: 'image/png', buffer: Buffer.from('not an image at all') });
+  await page.getByRole('button', { name: 'Save' }).click();
+  const err = page.locator('.field[data-field="logo"] .error');
+  await err.filter({ hasText: /not a PNG/ }).waitFor();
+  await page.getByLabel('Logo').setInputFiles({ name: 'logo.png', mimeType: 'image/png', buffer: PNG });
+  await page.locator('.field[data-field="logo"] img.image-preview:visible').waitFor();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Saved the new branding.').waitFor();
+  const b = (await api('GET', '/branding')).body.items.find((x) => x.hostname === 'brand.switchboard.test');
+  assert.equal(b.logo, `data:image/png;base64,${PNG.toString('base64')}`);
+  assert.deepEqual(errors.filter((e) => !e.includes('status of 422')), []);
+  await context.close();
+});
+
 await check('the sign-in page: a red error, Remember me, a skip link, and the host\'s branding', async () => {
   await api('POST', '/branding', { hostname: new URL(base).hostname, title: 'Acme Voice', footer: '© Acme Corp, all rights reserved', favicon: '/icons/icon-192.png?branded', login_background: '/icons/icon-512.png' });
   const { context, page, errors } = await open();

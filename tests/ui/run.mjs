@@ -18,11 +18,11 @@ mkdirSync(artifacts, { recursive: true });
 const MENUS = {
   admin: ['Dashboard', 'Tenants', 'Users', 'Branding', 'Announcements', 'Activity log', 'Trunks', 'Outbound routes', 'DID numbers', 'Extensions', 'Devices',
     'Device profiles', 'Ring groups', 'Call queues', 'Queue monitor', 'IVR menus', 'Voicemail', 'Conferences', 'Follow me', 'Inbound routes', 'Time conditions', 'Call flows',
-    'Call block', 'Music on hold', 'Feature codes', 'Realtime monitor', 'Route explain', 'Call records', 'Statistics', 'Packages', 'Subscriptions', 'Rate plans',
+    'Call block', 'Music on hold', 'System recordings', 'Feature codes', 'Realtime monitor', 'Route explain', 'Call records', 'Statistics', 'Packages', 'Subscriptions', 'Rate plans',
     'Payments', 'Billing quota', 'Billing usage', 'My account'],
   tenant: ['Dashboard', 'Users', 'Branding', 'Announcements', 'Activity log', 'Trunks', 'Outbound routes', 'DID numbers', 'Extensions', 'Devices',
     'Device profiles', 'Ring groups', 'Call queues', 'Queue monitor', 'IVR menus', 'Voicemail', 'Conferences', 'Follow me', 'Inbound routes', 'Time conditions', 'Call flows',
-    'Call block', 'Music on hold', 'Feature codes', 'Realtime monitor', 'Route explain', 'Send fax', 'Outbound fax', 'Inbound fax', 'Fax documents', 'Bulk fax', 'Cover pages', 'My DIDs', 'Fax settings', 'Contacts', 'Contact groups', 'Import contacts', 'Contact DNC',
+    'Call block', 'Music on hold', 'System recordings', 'Feature codes', 'Realtime monitor', 'Route explain', 'Send fax', 'Outbound fax', 'Inbound fax', 'Fax documents', 'Bulk fax', 'Cover pages', 'My DIDs', 'Fax settings', 'Contacts', 'Contact groups', 'Import contacts', 'Contact DNC',
     'Call records', 'Statistics', 'Rate plans', 'Payments', 'Billing quota', 'Billing usage', 'My account'],
   agent: ['Dashboard', 'Extensions', 'Call queues', 'Queue monitor', 'Follow me', 'Feature codes', 'Call records', 'Billing quota', 'My account'],
   user: ['Dashboard', 'Extensions', 'Follow me', 'Feature codes', 'Send fax', 'Outbound fax', 'Inbound fax', 'Fax documents', 'Bulk fax', 'Cover pages', 'My DIDs', 'Call records', 'Billing quota',

@@ -3,13 +3,13 @@
 //!
 //! One file per API area (`meta` public answers, `sign_in`, `me` the own account,
 //! `records` call records and the activity log, `users`, `tenants`, `resources` the
-//! generic CRUD routes, `moh` music-on-hold files), all re-exported here: the route table
+//! generic CRUD routes, `media` music-on-hold files and recordings), all re-exported here: the route table
 //! names handlers as `handlers::x`. This file keeps what they share: the signed-in principal,
 //! sessions and tokens, and the activity log entry.
 
 mod me;
+mod media;
 mod meta;
-mod moh;
 pub(crate) mod records;
 mod resources;
 mod sign_in;
@@ -17,8 +17,8 @@ mod tenants;
 mod users;
 
 pub use me::*;
+pub use media::*;
 pub use meta::*;
-pub use moh::*;
 pub use records::*;
 pub use resources::*;
 pub use sign_in::*;

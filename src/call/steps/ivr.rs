@@ -42,7 +42,7 @@ pub(crate) fn gave_up(m: &Ivr, last_was_timeout: bool) -> &Destination {
 pub(crate) async fn run<C: Channel>(call: &mut Call<'_, C>, id: i64) -> Result<Next, RouteError> {
     let m = call.read(move |st, t| st.ivr(t, id)).await?;
     call.answer().await?;
-    let prompt = if m.greeting.is_empty() { "silence_stream://250".to_string() } else { m.greeting.clone() };
+    let prompt = call.greeting(&m.greeting).await?.unwrap_or_else(|| "silence_stream://250".to_string());
     let ask = Ask {
         min: 1,
         max: if m.direct_dial { 6 } else { 1 },

@@ -399,3 +399,25 @@ async fn an_answer_in_the_instant_the_caller_hangs_up_is_still_seen() {
     assert_eq!(*told.lock().unwrap(), Some(7), "the agent's answer was seen");
     assert_eq!(call.cdr.extension, "1002", "the member who answered is the record's");
 }
+
+/// A greeting uploaded as a system recording (`sound:<id>`) is played from its file under
+/// the data directory; another tenant's recording cannot be named at all.
+#[tokio::test]
+async fn an_uploaded_greeting_is_played_from_the_data_directory() {
+    let p = pbx();
+    let s = p.store.add_sound(p.acme, "welcome.wav", "sounds/1/welcome.wav", 1000, Some(1.0)).unwrap();
+    let id = p.id(&res::IVR_MENUS, "number", "5000");
+    p.change(&res::IVR_MENUS, id, json!({ "greeting": format!("sound:{}", s.id) }));
+    let mut env = p.env(OPEN);
+    env.data_dir = Some("/var/lib/switchboard".into());
+    let fake = Fake::new().digits(&[""]);
+    let mut call = p.call(&fake, &env);
+    let _ = super::run(&mut call, Destination::Ivr { id }).await.unwrap();
+    drop(call);
+    assert_eq!(sent(&fake.log(), "play_and_get_digits")[0], "play_and_get_digits 1 6 /var/lib/switchboard/sounds/1/welcome.wav");
+    let other = crate::store::TenantId(p.store.tenant_by_domain("globex.switchboard.test").unwrap().unwrap().id);
+    let theirs = p.store.add_sound(other, "theirs.wav", "sounds/2/theirs.wav", 1000, None).unwrap();
+    let refused =
+        p.store.update(&res::IVR_MENUS, Within::Tenant(p.acme), None, id, json!({ "greeting": format!("sound:{}", theirs.id) }).as_object().unwrap());
+    assert!(refused.is_err(), "another tenant's recording is no greeting here");
+}

@@ -24,7 +24,12 @@ pub(crate) async fn leave_message<C: Channel>(call: &mut Call<'_, C>, mailbox: &
     // the value is written into an application argument.
     let n = mailbox.to_string();
     let greeting = call.read(move |st, t| st.voicemail_greeting(t, &n)).await?;
-    if !greeting.is_empty() && crate::store::validate::sound(&greeting).is_ok() {
+    if crate::store::sounds::sound_ref(&greeting).is_some() {
+        // An uploaded recording: its file, by its absolute path.
+        if let Some(path) = call.greeting(&greeting).await? {
+            call.ch.set(&[("voicemail_greeting_path", path)]).await?;
+        }
+    } else if !greeting.is_empty() && crate::store::validate::sound(&greeting).is_ok() {
         call.ch.set(&[("voicemail_greeting_path", format!("${{sound_prefix}}/{greeting}"))]).await?;
     }
     // Set first: the caller usually ends a voicemail call by hanging up mid-app. (A

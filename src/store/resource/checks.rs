@@ -119,6 +119,13 @@ pub(super) fn check_refs(c: &Connection, tenant: Option<TenantId>, fields: &[(&'
                     return Err(missing("user"));
                 }
             }
+            (Kind::Sound, Sql::Text(s)) => {
+                if let Some(id) = crate::store::sounds::sound_ref(s) {
+                    if !row_exists(c, "sounds", tenant, id)? {
+                        return Err(missing("recording"));
+                    }
+                }
+            }
             (Kind::TenantRef, Sql::Integer(id)) => {
                 let found: Option<i64> = c.query_row("SELECT id FROM tenants WHERE id = ?1", [id], |r| r.get(0)).optional()?;
                 if found.is_none() {

@@ -66,6 +66,9 @@ pub enum Kind {
     Mac,
     Pattern,
     Sound,
+    /// An image shown in browsers (branding): a `data:` URL of a PNG, JPEG, GIF, WebP or
+    /// icon of at most N bytes, checked by its content; or a link (`/…`, `https://…`).
+    Image(usize),
     Host,
     TimeZone,
     /// A name FreeSWITCH uses as an identifier (MOH classes: `local_stream://<name>`).

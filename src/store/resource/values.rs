@@ -58,6 +58,7 @@ fn kind_in(f: &Field, v: &Value) -> std::result::Result<Sql, String> {
             Ok(Sql::Text(s))
         }
         Kind::Text(max) => text(validate::text(as_str(v)?, max)),
+        Kind::Image(max) => text(validate::image(as_str(v)?, max)),
         Kind::Template(max) => {
             let t = validate::text(as_str(v)?, max)?;
             crate::pbx::merge::check(&t)?;

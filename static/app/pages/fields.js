@@ -234,6 +234,8 @@ export function editor(name, schema, value, { load, clearable = false, aria, id 
     const el = h('input', { id, type: 'number', value: value ?? '', 'aria-label': aria, placeholder: example(schema) });
     return { el, get: () => (el.value === '' ? empty() : Number(el.value)) };
   }
+  if (schema['x-sound']) return sound(id, value, aria, load, clearable);
+  if (schema['x-image-bytes']) return image(id, value, aria, schema['x-image-bytes'], clearable);
   // Long text (notes, a cover page's body) gets lines; its description says what it may hold.
   if (type === 'string' && schema.maxLength >= 1000) {
     const el = h('textarea', { id, rows: 6, maxlength: schema.maxLength, 'aria-label': aria, placeholder: example(schema) || schema['x-help'] || '' });
@@ -243,6 +245,58 @@ export function editor(name, schema, value, { load, clearable = false, aria, id 
   const input = schema.writeOnly ? 'password' : { date: 'date', email: 'email' }[schema.format] || 'text';
   const el = h('input', { id, type: input, value: value ?? '', autocomplete: 'off', 'aria-label': aria, placeholder: example(schema) });
   return { el, get: () => (el.value === '' && (schema.writeOnly || !clearable) ? undefined : el.value) };
+}
+
+/// A greeting: one of the tenant's uploaded recordings (`sound:<id>`), with Listen; or a
+/// sound of FreeSWITCH's own, by its path; or none.
+function sound(id, value, aria, load, clearable) {
+  const OTHER = '__path';
+  const pick = h('select', { id, 'aria-label': aria }, h('option', { value: '' }, '— none —'));
+  const path = h('input', { type: 'text', 'aria-label': `${aria || 'Greeting'} path`, placeholder: 'e.g. ivr/ivr-welcome.wav', hidden: true, value: value && !value.startsWith('sound:') ? value : '' });
+  const audio = h('audio', { controls: true, hidden: true });
+  const play = h('button', { type: 'button', hidden: true, onclick: async () => {
+    const { listen } = await import('./pbx.js');
+    try { await listen(audio, pick.value.slice('sound:'.length)); } catch (e) { play.title = e.message; }
+  } }, 'Listen');
+  const show = () => { path.hidden = pick.value !== OTHER; play.hidden = !pick.value.startsWith('sound:'); };
+  load('sounds').then((items) => {
+    pick.append(...items.map((x) => h('option', { value: `sound:${x.id}`, selected: value === `sound:${x.id}` }, `Recording: ${x.name}`)));
+    if (value && value.startsWith('sound:') && !items.some((x) => `sound:${x.id}` === value)) pick.append(h('option', { value, selected: true }, `${value} (gone)`));
+  }, () => { /* recordings not readable here: paths only */ }).finally(() => {
+    pick.append(h('option', { value: OTHER, selected: !!value && !value.startsWith('sound:') }, 'A FreeSWITCH sound, by its path…'));
+    show();
+  });
+  pick.addEventListener('change', show);
+  return {
+    el: h('span', { class: 'sound-pick' }, pick, ' ', play, path, audio),
+    get: () => {
+      const v = pick.value === OTHER ? path.value.trim() : pick.value;
+      return v === '' && !clearable ? undefined : v;
+    },
+  };
+}
+
+/// An image (branding): chosen from a file, checked here for type and size (the API checks
+/// its bytes again), shown as it will look; Remove clears it.
+function image(id, value, aria, max, clearable) {
+  let current = value || '';
+  const preview = h('img', { alt: '', class: 'image-preview', hidden: !current, src: current || undefined });
+  const input = h('input', { id, type: 'file', accept: 'image/png,image/jpeg,image/gif,image/webp,image/x-icon,.ico', 'aria-label': aria });
+  const note = h('span', { class: 'hint' });
+  const remove = h('button', { type: 'button', hidden: !current, onclick: () => { current = ''; preview.hidden = true; remove.hidden = true; input.value = ''; note.textContent = 'Removed: save to apply.'; } }, 'Remove');
+  input.addEventListener('change', () => {
+    const f = input.files[0];
+    if (!f) return;
+    if (!/^image\/(png|jpeg|gif|webp|x-icon|vnd\.microsoft\.icon)$/.test(f.type)) { note.textContent = `${f.name} is not a PNG, JPEG, GIF, WebP or icon image.`; input.value = ''; return; }
+    if (f.size > max) { note.textContent = `${f.name} is ${Math.ceil(f.size / 1024)} KB; at most ${Math.floor(max / 1024)} KB.`; input.value = ''; return; }
+    const r = new FileReader();
+    r.onload = () => { current = r.result; preview.src = current; preview.hidden = false; remove.hidden = false; note.textContent = `${f.name}: save to apply.`; };
+    r.readAsDataURL(f);
+  });
+  return {
+    el: h('span', { class: 'image-pick' }, preview, input, remove, note),
+    get: () => (current === '' && !clearable ? undefined : current),
+  };
 }
 
 /// The API's example for a field, as its placeholder.

@@ -1,8 +1,56 @@
-// PBX reference pages: the feature codes the switch honours, and route explain (the path
-// a call would take, step by step with the reason for each, without placing it).
+// PBX reference pages: the feature codes the switch honours, route explain (the path a
+// call would take, step by step with the reason for each, without placing it), and the
+// tenant's system recordings (uploaded greetings).
 
-import { ApiError, get } from '../api.js';
+import { api, ApiError, blob, get } from '../api.js';
 import { h, page, refusal, showFieldErrors } from '../ui.js';
+
+/// Seconds as "0:07".
+const clock = (s) => (s === null || s === undefined ? '' : `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, '0')}`);
+
+/// Plays an uploaded recording in `audio` (fetched with the user's token).
+export async function listen(audio, id) {
+  audio.src = URL.createObjectURL(await blob(`/sounds/${id}/audio`));
+  audio.hidden = false;
+  await audio.play().catch(() => {});
+}
+
+/// System recordings: upload (checked by the API to be audio the switch can play), listen,
+/// delete; an IVR menu or voicemail box then picks one as its greeting.
+export async function sounds(ctx) {
+  let items;
+  try { items = (await get('/sounds')).items; } catch (e) { if (e instanceof ApiError) return refusal('System recordings', e); throw e; }
+  const status = h('p', { role: 'status' });
+  const audio = h('audio', { controls: true, hidden: true, 'aria-label': 'Playing' });
+  const superAdmin = ctx.me.user.role === 'super_admin';
+  const tenants = superAdmin ? (await get('/tenants?per_page=500')).items : [];
+  const body = h('tbody', {}, items.length ? items.map((x) => h('tr', {},
+    h('td', {}, x.name), superAdmin ? h('td', {}, (tenants.find((t) => t.id === x.tenant_id) || {}).company || '') : null,
+    h('td', {}, clock(x.seconds)), h('td', {}, `${Math.ceil(x.bytes / 1024)} KB`),
+    h('td', { class: 'row-actions' },
+      h('button', { type: 'button', 'aria-label': `Listen to ${x.name}`, onclick: async () => { try { await listen(audio, x.id); } catch (e) { status.textContent = e.message; } } }, 'Listen'), ' ',
+      h('button', { type: 'button', class: 'danger', 'aria-label': `Delete ${x.name}`, onclick: async () => {
+        if (!confirm(`Delete ${x.name}?`)) return;
+        try { await api('DELETE', `/sounds/${x.id}`); await sounds(ctx); document.querySelector('#main [role=status]').textContent = `Deleted ${x.name}.`; } catch (e) { status.textContent = e.message; }
+      } }, 'Delete'))))
+    : [h('tr', { class: 'empty' }, h('td', { colspan: superAdmin ? 5 : 4 }, 'No recordings yet. Upload a greeting below, then choose it on an IVR menu or a voicemail box.'))]);
+  const file = h('input', { id: 'sound-file', type: 'file', accept: '.wav,.mp3,audio/wav,audio/mpeg' });
+  const tenant = superAdmin ? h('select', { id: 'sound-tenant', 'aria-label': 'Tenant' }, tenants.map((t) => h('option', { value: t.id }, t.company))) : null;
+  const upload = h('form', { class: 'toolbar', onsubmit: async (e) => {
+    e.preventDefault();
+    const f = file.files[0];
+    if (!f) { status.textContent = 'Choose a WAV file first.'; return; }
+    status.textContent = `Uploading ${f.name}…`;
+    try {
+      await api('POST', `/sounds?name=${encodeURIComponent(f.name)}${tenant ? `&tenant_id=${tenant.value}` : ''}`, f);
+      await sounds(ctx);
+      document.querySelector('#main [role=status]').textContent = `Uploaded ${f.name}.`;
+    } catch (err) { status.textContent = err.message; }
+  } }, h('label', { for: 'sound-file' }, 'Recording (WAV, mono or stereo, 8–48 kHz)'), file, tenant, h('button', { type: 'submit', class: 'primary' }, 'Upload'));
+  return page('System recordings', h('p', {}, 'Greetings callers hear: upload them here, listen, and choose them on IVR menus and voicemail boxes.'),
+    h('table', {}, h('thead', {}, h('tr', {}, ['Name', superAdmin ? 'Tenant' : null, 'Length', 'Size', ''].filter(Boolean).map((c) => h('th', {}, c)))), body),
+    upload, status, audio);
+}
 
 export async function featureCodes() {
   let codes;

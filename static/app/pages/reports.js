@@ -1,6 +1,6 @@
 // PBX call records: filters, paging and CSV export; and My account.
 
-import { api, ApiError, get, tokens } from '../api.js';
+import { api, ApiError, blob, get, tokens } from '../api.js';
 import { h, inWords, money, page, pager, refusal } from '../ui.js';
 
 /// Filters: name, label, and a kind (an input type, or the choices of a select).
@@ -81,13 +81,8 @@ export async function cdr(ctx, id) {
   let recording = null;
   if (r.recording_path) {
     const audio = h('audio', { controls: true, preload: 'none', 'aria-label': 'Recording' });
-    const fetchIt = async () => {
-      const res = await fetch(`/api/v1/cdrs/${id}/recording`, { headers: { authorization: `Bearer ${tokens().access}` } });
-      if (!res.ok) { const b = await res.json().catch(() => ({})); throw new Error(b.message || `HTTP ${res.status}`); }
-      return res.blob();
-    };
-    let blob = null;
-    const load = async () => { if (!blob) blob = await fetchIt(); return blob; };
+    let file = null;
+    const load = async () => { file ||= await blob(`/cdrs/${id}/recording`); return file; };
     const play = h('button', { type: 'button', onclick: async () => {
       try { audio.src = URL.createObjectURL(await load()); audio.hidden = false; await audio.play().catch(() => {}); } catch (e) { status.textContent = e.message; }
     } }, 'Play recording');
