@@ -567,8 +567,8 @@ async fn music_on_hold_uploads() {
     let (_, a) = tenant(&srv, &s, "moh.test", ALL).await;
     let (_, b) = tenant(&srv, &s, "moh2.test", ALL).await;
     let class = srv.create(&a, "/api/v1/moh-classes", json!({ "name": "jazz" })).await;
-    let mut wav = b"RIFF\x24\x00\x00\x00WAVEfmt ".to_vec();
-    wav.extend(vec![0u8; 40_000]);
+    let mut wav = common::wav_header(40_000);
+    wav.extend(vec![0x80u8; 40_000]);
     let (st, f) = srv.call_raw("POST", &format!("/api/v1/moh-classes/{class}/files?name=take-five.wav"), Some(&a), &wav).await;
     assert_eq!(st, 201, "{f}");
     assert_eq!(f["bytes"], wav.len());
@@ -580,6 +580,15 @@ async fn music_on_hold_uploads() {
     assert_eq!((st, v["field"].as_str()), (422, Some("body")));
     let (st, v) = srv.call_raw("POST", &format!("/api/v1/moh-classes/{class}/files?name=x.mp3"), Some(&a), &wav).await;
     assert_eq!((st, v["field"].as_str()), (422, Some("name")), "the name must match the content");
+    // What the switch cannot play is refused, saying why: an MP3 (no switch here to say it
+    // has mod_shout), a WAV of ADPCM samples.
+    let (st, v) = srv.call_raw("POST", &format!("/api/v1/moh-classes/{class}/files?name=x.mp3"), Some(&a), b"ID3\x04\0\0\0\0\0\0music").await;
+    assert_eq!(st, 422);
+    assert!(v["message"].as_str().unwrap().contains("cannot play MP3"), "{v}");
+    let mut adpcm = common::wav_header(100);
+    adpcm[20] = 0x11;
+    let (st, v) = srv.call_raw("POST", &format!("/api/v1/moh-classes/{class}/files?name=x.wav"), Some(&a), &adpcm).await;
+    assert!(st == 422 && v["message"].as_str().unwrap().contains("save it as PCM"), "{v}");
     let (st, _) = srv.call_raw("POST", &format!("/api/v1/moh-classes/{class}/files?name=../../x.wav"), Some(&a), &wav).await;
     assert_eq!(st, 422, "no path traversal");
     let (st, _) = srv.call_raw("POST", &format!("/api/v1/moh-classes/{class}/files?name=y.wav"), Some(&b), &wav).await;

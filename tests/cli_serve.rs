@@ -207,7 +207,8 @@ fn the_data_directory_and_every_file_in_it_are_owner_only_but_music_on_hold() {
     let t = v["access_token"].as_str().unwrap();
     let (st, class) = http(&addr, "POST", "/api/v1/moh-classes", Some(t), r#"{"name":"fresh"}"#);
     assert_eq!(st, 201, "{class}");
-    let wav = "RIFF\u{24}\0\0\0WAVEfmt ";
+    let wav = String::from_utf8(common::wav_header(0)).unwrap();
+    let wav = wav.as_str();
     let (st, f) = http(&addr, "POST", &format!("/api/v1/moh-classes/{}/files?name=new.wav", class["id"]), Some(t), wav);
     assert_eq!(st, 201, "{f}");
     // Owner-only, but for music on hold, which FreeSWITCH (perhaps another user) plays from

@@ -263,7 +263,7 @@ async fn bodies_are_refused_before_they_are_read_and_uploads_stream_to_disk() {
     assert!(grew < 48.0, "16 × 32 MiB unauthenticated uploads grew the server by {grew:.0} MiB");
 
     // An allowed 24 MiB upload goes to disk as it arrives.
-    let mut wav = b"RIFF\x24\x00\x00\x00WAVEfmt ".to_vec();
+    let mut wav = common::wav_header(24 << 20);
     wav.resize(24 << 20, 7);
     let before = rss_mib(&s);
     let (st, f) = request(2, s.http, "POST", &upload, Some(&token), &wav).await;

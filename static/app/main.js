@@ -145,29 +145,8 @@ async function announcements() {
 }
 
 async function dashboard() {
-  const me = ctx.me;
-  const cards = [];
-  const count = async (label, path) => {
-    const [method, p] = ['GET', path.split('?')[0]];
-    if (!ctx.allowed(method, p)) return;
-    try { const r = await get(`${path}${path.includes('?') ? '&' : '?'}per_page=1`); cards.push(h('div', { class: 'card' }, h('div', { class: 'n' }, r.total), label)); } catch { /* not shown */ }
-  };
-  if (me.user.role === 'super_admin') await count('Tenants', '/tenants');
-  await count('Extensions', '/extensions');
-  await count('Devices', '/devices');
-  await count('Ring groups', '/ring-groups');
-  await count('IVR menus', '/ivr-menus');
-  await count('Call records', '/cdrs');
-  // A tenant's faxes (the super admin has no tenant of their own to count).
-  if (me.user.role !== 'super_admin') {
-    await count('Faxes received', '/faxes/inbound');
-    await count('Faxes sent', '/faxes/outbound');
-  }
-  if (ctx.allowed('GET', '/channels')) {
-    try { const c = await get('/channels'); cards.push(h('div', { class: 'card' }, h('div', { class: 'n' }, c.items.length), `Live calls (switch ${c.switch.state})`)); } catch { /* offline */ }
-  }
-  const who = me.tenant ? `${me.tenant.company} · ` : 'All tenants · ';
-  return page('Dashboard', ...(await announcements()), h('p', {}, `${who}${me.user.email} (${me.user.role.replace('_', ' ')})`), h('div', { class: 'cards', 'aria-label': 'Statistics' }, cards));
+  const { show } = await import('./pages/dashboard.js');
+  return show(ctx, await announcements());
 }
 
 async function activity() {

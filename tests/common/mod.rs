@@ -79,3 +79,13 @@ pub async fn closed_within(peer: &mut tokio::net::TcpStream, within: Duration) -
     .await
     .is_ok()
 }
+
+/// A WAV header (8 kHz, 8-bit, mono PCM) for `data` bytes of samples: what an upload of
+/// audio the switch can play starts with. Every byte is ASCII, so it also travels as text.
+pub fn wav_header(data: u32) -> Vec<u8> {
+    let mut w = b"RIFF".to_vec();
+    w.extend_from_slice(&(36 + data).to_le_bytes());
+    w.extend_from_slice(b"WAVEfmt \x10\0\0\0\x01\0\x01\0\x40\x1f\0\0\x40\x1f\0\0\x01\0\x08\0data");
+    w.extend_from_slice(&data.to_le_bytes());
+    w
+}

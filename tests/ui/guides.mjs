@@ -98,6 +98,11 @@ for (const [who, ext, label] of [['user', 3, '1003 · Jane User'], ['agent', 2, 
     const card = page.locator('.card', { hasText: 'Extensions' });
     await card.waitFor();
     assert.equal(await card.locator('.n').textContent(), '1');
+    // Their own extension, and where their recent calls are.
+    const mine = page.locator(`[data-card="Extension ${label.split(' · ')[0]}"]`);
+    await mine.waitFor();
+    assert.match(await mine.textContent(), /Taking calls|Do not disturb|Forwarded/);
+    await page.getByRole('heading', { name: 'Recent calls' }).waitFor();
     await page.locator('#nav a', { hasText: 'Extensions' }).click();
     const row = page.locator('tbody tr', { hasText: label.split(' · ')[0] });
     await row.waitFor();
@@ -107,6 +112,20 @@ for (const [who, ext, label] of [['user', 3, '1003 · Jane User'], ['agent', 2, 
     await context.close();
   });
 }
+
+await check('the admin dashboard: today\'s calls by hour in the tenant\'s zone, and the quota at a glance', async () => {
+  const { context, page, errors } = await open();
+  await login(page, 'tenant');
+  const chart = page.locator('figure.chart', { hasText: "Today's calls by hour (America/New_York)" });
+  await chart.waitFor();
+  assert.equal(await chart.locator('rect').count(), 48, 'answered and missed for each of 24 hours');
+  await page.locator('[data-card="Answered today"]').waitFor();
+  const q = (await api('GET', '/quota', null, 'tenant')).body;
+  const ext = q.slots.find((x) => x.slot === 'extensions');
+  assert.match(await page.locator('[aria-label="Quota"] [data-card="Extensions"]').textContent(), new RegExp(`Extensions: ${ext.used} of ${ext.limit}`));
+  assert.deepEqual(errors, []);
+  await context.close();
+});
 
 await check('getting started 2c: the super admin names the tenant, is offered its permissions only, and reads roles in words', async () => {
   const { context, page, errors } = await open();

@@ -606,6 +606,8 @@ await check('billing quota cards match the API for a tenant admin and an end use
     const { context, page, errors } = await open();
     await login(page, who);
     await page.goto('/#/quota');
+    // The quota page itself (the dashboard it replaces has an Extensions card of its own).
+    await page.locator('#main h1', { hasText: 'Billing quota' }).waitFor();
     const q = (await api('GET', '/quota', null, who)).body;
     const ext = q.slots.find((x) => x.slot === 'extensions');
     await page.locator('[data-card="Extensions"]').waitFor();

@@ -171,8 +171,9 @@ pub struct Upload {
     pub head: Vec<u8>,
 }
 
-/// How many first bytes of an upload [`Upload::head`] keeps.
-pub const UPLOAD_HEAD: usize = 64;
+/// How many first bytes of an upload [`Upload::head`] keeps: enough for a WAV whose
+/// format chunk comes after others (JUNK, LIST) to be read (`pbx::audio`).
+pub const UPLOAD_HEAD: usize = 512;
 
 /// The scope an access check grants.
 #[derive(Debug, Clone, Copy)]

@@ -115,7 +115,7 @@ const stat = ([what, n]) => h('div', { class: 'card', 'data-card': what }, h('di
 /// The package's resource slots as the guide names them.
 const SLOTS = { ivr_menus: 'IVR menus', voicemails: 'Voicemail boxes', music_on_hold: 'Music on hold classes' };
 
-function card(title, used, limit) {
+export function card(title, used, limit) {
   const unlimited = limit === null || limit === undefined || limit < 0;
   const share = unlimited || limit === 0 ? (used > 0 && limit === 0 ? 1 : 0) : used / limit;
   const cls = share >= 1 ? 'card full' : share >= 0.8 ? 'card near' : 'card';
@@ -126,7 +126,7 @@ function card(title, used, limit) {
 }
 
 /// Meters are sized here, not in markup (style attributes stay out of the HTML we build).
-function sizeMeters(root) {
+export function sizeMeters(root) {
   for (const s of root.querySelectorAll('.meter > span')) s.style.width = `${s.dataset.share}%`;
 }
 
