@@ -270,6 +270,28 @@ function wav(secs) {
 }
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=', 'base64');
 
+await check('the realtime monitor changes rows in place: a number being typed survives the feed', async () => {
+  await api('POST', '/conferences', { name: 'Monitor room', number: '3390' }, 'tenant');
+  const { context, page, errors } = await open();
+  await login(page, 'tenant');
+  await page.goto('/#/realtime');
+  await page.getByText('Switch: online').waitFor();
+  console.log('UI-NEED conference 3390 1001');
+  const first = page.locator('tr[data-uuid]', { hasText: '1001' }).first();
+  await first.waitFor({ timeout: 10_000 });
+  const box = first.getByRole('textbox');
+  await box.fill('100');
+  await box.evaluate((el) => { el.dataset.marked = 'typed-here'; });
+  // Another call: the feed redraws the list while the number is half typed.
+  console.log('UI-NEED conference 3390 1002');
+  await page.locator('tr[data-uuid]', { hasText: '1002' }).first().waitFor({ timeout: 10_000 });
+  assert.equal(await box.inputValue(), '100', 'what was typed is still there');
+  assert.equal(await box.evaluate((el) => el.dataset.marked), 'typed-here', 'the same box, not a new one');
+  assert.equal(await box.evaluate((el) => document.activeElement === el), true, 'and it keeps the focus');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 await check('media: a greeting uploaded, heard and chosen for an IVR; what the switch cannot play is refused with why', async () => {
   const { context, page, errors } = await open();
   await login(page, 'tenant');

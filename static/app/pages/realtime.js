@@ -19,6 +19,7 @@ export async function show(ctx) {
   stop();
   const status = h('p', { role: 'status' });
   const chans = h('tbody');
+  const rows = new Map();
   const regs = h('tbody');
   const gws = h('tbody');
   const sw = h('p', { class: 'notice' });
@@ -29,14 +30,29 @@ export async function show(ctx) {
     let c;
     try { c = await get('/channels'); } catch (e) { if (e instanceof ApiError) { refusal('Realtime monitor', e); stop(); return false; } throw e; }
     sw.textContent = `Switch: ${c.switch.state}${c.switch.error ? ` — ${c.switch.error}` : ''}`;
-    chans.replaceChildren(...c.items.map((ch) => {
-      const to = h('input', { 'aria-label': `Transfer ${ch.uuid} to`, size: 8, placeholder: 'number' });
-      return h('tr', {}, h('td', {}, ch.caller_number || ''), h('td', {}, ch.destination || ''), h('td', {}, dur(ch.duration ?? 0)), h('td', {}, ch.codec || ''), h('td', {}, ch.state || ''),
-        h('td', {},
-          h('button', { type: 'button', onclick: () => act('/channels/hangup', { uuid: ch.uuid }, 'Hang up') }, 'Hang up'), ' ',
-          h('button', { type: 'button', onclick: () => act('/channels/hold', { uuid: ch.uuid, hold: !ch.held }, ch.held ? 'Unhold' : 'Hold') }, ch.held ? 'Unhold' : 'Hold'), ' ',
-          to, h('button', { type: 'button', onclick: () => act('/channels/transfer', { uuid: ch.uuid, destination: to.value }, 'Transfer') }, 'Transfer')));
-    }));
+    // Each channel's row is kept and changed in place: a number being typed into its
+    // Transfer box, or a button under the pointer, survives every change on the feed.
+    const seen = new Set();
+    c.items.forEach((ch, i) => {
+      seen.add(ch.uuid);
+      let row = rows.get(ch.uuid);
+      if (!row) {
+        const to = h('input', { 'aria-label': `Transfer ${ch.uuid} to`, size: 8, placeholder: 'number' });
+        const hold = h('button', { type: 'button', onclick: () => { const held = row.ch.held; act('/channels/hold', { uuid: ch.uuid, hold: !held }, held ? 'Unhold' : 'Hold'); } });
+        const tr = h('tr', { 'data-uuid': ch.uuid }, h('td', {}), h('td', {}), h('td', {}), h('td', {}), h('td', {}),
+          h('td', {},
+            h('button', { type: 'button', onclick: () => act('/channels/hangup', { uuid: ch.uuid }, 'Hang up') }, 'Hang up'), ' ', hold, ' ',
+            to, h('button', { type: 'button', onclick: () => act('/channels/transfer', { uuid: ch.uuid, destination: to.value }, 'Transfer') }, 'Transfer')));
+        row = { tr, hold };
+        rows.set(ch.uuid, row);
+      }
+      row.ch = ch;
+      const cells = row.tr.children;
+      [ch.caller_number || '', ch.destination || '', dur(ch.duration ?? 0), ch.codec || '', ch.state || ch.call_state || ''].forEach((t, j) => { if (cells[j].textContent !== t) cells[j].textContent = t; });
+      row.hold.textContent = ch.held ? 'Unhold' : 'Hold';
+      if (chans.children[i] !== row.tr) chans.insertBefore(row.tr, chans.children[i] || null);
+    });
+    for (const [uuid, row] of rows) if (!seen.has(uuid)) { row.tr.remove(); rows.delete(uuid); }
     try {
       const r = await get('/registrations');
       regs.replaceChildren(...r.items.map((x) => h('tr', {}, h('td', {}, `${x.user}@${x.realm}`), h('td', {}, x.network_ip || ''), h('td', {}, x.agent || ''))));
