@@ -292,6 +292,21 @@ await check('the realtime monitor changes rows in place: a number being typed su
   await context.close();
 });
 
+await check('agent guide 9: My DIDs lists each number routed to the agent, where it routes and whether it is active', async () => {
+  // The tenant admin routes a number to the agent's extension (1002).
+  const did = (await api('GET', '/dids?q=%2B12125550102')).body.items[0] || (await api('POST', '/dids', { number: '+12125550102', tenant_id: 1 })).body;
+  const r = await api('POST', '/inbound-routes', { name: 'Agent line', did_id: did.id, destination: { type: 'extension', id: 2 } }, 'tenant');
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const { context, page, errors } = await open();
+  await login(page, 'agent');
+  await page.locator('#nav a', { hasText: 'My account' }).click();
+  const row = page.locator('table[aria-label="My DIDs"] tbody tr', { hasText: '+12125550102' });
+  await row.waitFor();
+  assert.match(await row.textContent(), /Extension 1002.*Active/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 await check('media: a greeting uploaded, heard and chosen for an IVR; what the switch cannot play is refused with why', async () => {
   const { context, page, errors } = await open();
   await login(page, 'tenant');

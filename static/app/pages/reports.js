@@ -135,5 +135,9 @@ export async function account(ctx) {
   const fax = h('form', { class: 'card' }, h('div', { class: 'field' }, h('label', { for: 'fax-email' }, 'Fax delivery email'), h('input', { id: 'fax-email', name: 'fax_email', type: 'email', value: me.user.fax_email })), h('button', { type: 'submit' }, 'Save'));
   fax.addEventListener('submit', async (e) => { e.preventDefault(); try { await api('PATCH', '/me', { fax_email: fax.elements.fax_email.value }); status.textContent = 'Saved.'; } catch (err) { status.textContent = err.message; } });
   return page('My account', h('p', {}, `${me.user.name} · ${me.user.email} · ${inWords(me.user.role)}`), status, h('div', { class: 'cards' }, extCards), fax,
-    h('h2', {}, 'My DIDs'), dids.length ? h('ul', {}, dids.map((d) => h('li', {}, d.number, d.description ? ` — ${d.description}` : '', `: ${d.destination_name}`))) : h('p', {}, 'None.'));
+    h('h2', {}, 'My DIDs'), dids.length
+      ? h('table', { 'aria-label': 'My DIDs' }, h('thead', {}, h('tr', {}, ['Number', 'Description', 'Routes to', 'State'].map((x) => h('th', {}, x)))),
+        h('tbody', {}, dids.map((d) => h('tr', {}, h('td', {}, d.number), h('td', {}, d.description || ''), h('td', {}, d.destination_name || 'Not routed'),
+          h('td', {}, h('span', { class: `badge ${d.active ? 'answered' : 'failed'}` }, d.active ? 'Active' : 'Not active: calls to it go nowhere'))))))
+      : h('p', {}, 'No phone numbers route to your extension. Your administrator assigns them.'));
 }
