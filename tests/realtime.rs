@@ -60,6 +60,16 @@ impl World {
         panic!("timed out waiting until {what}");
     }
 
+    /// Globex's admin, once Globex holds `token` too (so a refusal is about the tenant).
+    async fn globex_holding(&self, token: &str) -> String {
+        let root = self.login("admin@switchboard.test", "Demo-Admin-2026").await;
+        let id = self.get("/api/v1/tenants?q=globex", &root).await["items"][0]["id"].as_i64().unwrap();
+        let body = json!({ "permissions": ["fpbx_extension", token] }).to_string();
+        let (st, v) = request(self.sb.http, "PATCH", &format!("/api/v1/tenants/{id}"), Some(&root), body.as_bytes()).await;
+        assert_eq!(st, 200, "{v}");
+        self.login("tenant@globex.test", "Demo-Globex-2026").await
+    }
+
     async fn channels(&self, token: &str) -> Vec<Value> {
         self.get("/api/v1/channels", token).await["items"].as_array().cloned().unwrap_or_default()
     }
@@ -85,19 +95,8 @@ fn call_1001_to_1002() -> Arc<Scenario> {
 async fn a_call_appears_is_held_transferred_and_hung_up_only_by_its_own_tenant() {
     let w = world().await;
     let acme = w.login("tenant@acme.test", "Demo-Tenant-2026").await;
-    let root = w.login("admin@switchboard.test", "Demo-Admin-2026").await;
     // Globex gets the realtime permission, so the refusal below is about the tenant.
-    let globex_id = w.get("/api/v1/tenants?q=globex", &root).await["items"][0]["id"].as_i64().unwrap();
-    let (st, v) = request(
-        w.sb.http,
-        "PATCH",
-        &format!("/api/v1/tenants/{globex_id}"),
-        Some(&root),
-        json!({ "permissions": ["fpbx_extension", "realtime"] }).to_string().as_bytes(),
-    )
-    .await;
-    assert_eq!(st, 200, "{v}");
-    let globex = w.login("tenant@globex.test", "Demo-Globex-2026").await;
+    let globex = w.globex_holding("realtime").await;
 
     let call = tokio::spawn(w.switch.call(w.sb.outbound, call_1001_to_1002()));
     w.until("the call and its leg are in the model", || async { w.channels(&acme).await.len() == 2 }).await;
@@ -448,18 +447,7 @@ async fn a_conference_is_watched_and_moderated_live() {
     let (st, v) = w.post(&live, &acme, json!({ "action": "shutdown", "member": ann_id })).await;
     assert_eq!((st, v["field"].as_str()), (422, Some("action")));
     // Globex holds conferences too, so the refusal is about the tenant.
-    let root = w.login("admin@switchboard.test", "Demo-Admin-2026").await;
-    let globex_id = w.get("/api/v1/tenants?q=globex", &root).await["items"][0]["id"].as_i64().unwrap();
-    let (st, _) = request(
-        w.sb.http,
-        "PATCH",
-        &format!("/api/v1/tenants/{globex_id}"),
-        Some(&root),
-        json!({ "permissions": ["fpbx_extension", "conferences"] }).to_string().as_bytes(),
-    )
-    .await;
-    assert_eq!(st, 200);
-    let globex = w.login("tenant@globex.test", "Demo-Globex-2026").await;
+    let globex = w.globex_holding("conferences").await;
     let (st, _) = request(w.sb.http, "GET", &live, Some(&globex), b"").await;
     assert_eq!(st, 404, "another tenant's room is not found");
     let (st, _) = w.post(&live, &globex, json!({ "action": "kick", "member": ann_id })).await;
