@@ -2,11 +2,11 @@
 // offline shows the shell), the API always from the network. A new deploy changes VERSION,
 // the browser installs the new worker beside the old one, and the page offers a reload; the
 // new worker takes over only when the user says so.
-const VERSION = 'switchboard-ui-22';
+const VERSION = 'switchboard-ui-23';
 const SHELL = [
   '/', '/index.html', '/app/app.css', '/app/main.js', '/app/api.js', '/app/ui.js', '/app/softphone.js', '/app/chart.js',
   '/app/pages/resource.js', '/app/pages/fields.js', '/app/pages/users.js', '/app/pages/realtime.js', '/app/pages/reports.js',
-  '/app/pages/billing.js', '/app/pages/pbx.js', '/app/pages/queues.js', '/app/pages/fax.js',
+  '/app/pages/billing.js', '/app/pages/pbx.js', '/app/pages/queues.js', '/app/pages/fax.js', '/app/pages/dashboard.js',
   '/manifest.webmanifest', '/icons/icon-192.png', '/icons/icon-512.png',
 ];
 
