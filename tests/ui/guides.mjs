@@ -367,6 +367,22 @@ await check('branding 02: the logo is an image chosen from a file, checked, prev
   await context.close();
 });
 
+await check('a reference in a long list is chosen by name with search', async () => {
+  for (let i = 1; i <= 6; i++) await api('POST', '/extensions', { number: `120${i}`, display_name: `Desk ${i}` }, 'tenant');
+  const { context, page, errors } = await open();
+  await login(page, 'tenant');
+  await page.goto('/#/r/ring-groups/new');
+  await page.getByRole('button', { name: 'Add member' }).click();
+  const find = page.getByLabel('Search Member 1');
+  await find.fill('desk 4');
+  const member = page.getByLabel('Member 1', { exact: true });
+  const shown = await member.locator('option').evaluateAll((os) => os.filter((o) => !o.hidden && o.value).map((o) => o.textContent));
+  assert.deepEqual(shown, ['1204 · Desk 4']);
+  assert.equal(await member.inputValue(), String((await api('GET', '/extensions?number=1204', null, 'tenant')).body.items[0].id), 'the one match is chosen');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 await check('the sign-in page: a red error, Remember me, a skip link, and the host\'s branding', async () => {
   await api('POST', '/branding', { hostname: new URL(base).hostname, title: 'Acme Voice', footer: '© Acme Corp, all rights reserved', favicon: '/icons/icon-192.png?branded', login_background: '/icons/icon-512.png' });
   const { context, page, errors } = await open();

@@ -67,6 +67,9 @@ export function loader(tenantId) {
   };
 }
 
+/// Lists longer than this get a search box beside their select.
+const SEARCH_FROM = 8;
+
 function refSelect(id, source, value, aria, load) {
   const blank = () => h('option', { value: '' }, '—');
   const current = () => (value === undefined || value === null ? null : h('option', { value, selected: true }, `#${value}`));
@@ -74,6 +77,17 @@ function refSelect(id, source, value, aria, load) {
   load(source).then((items) => {
     el.replaceChildren(blank(), ...items.map((it) => h('option', { value: it.id, selected: it.id === value }, optionLabel(it))));
     if (value !== undefined && value !== null && !items.some((it) => it.id === value)) el.append(current());
+    if (items.length > SEARCH_FROM) {
+      // Chosen by name with search: typing narrows the options (the chosen one stays).
+      const find = h('input', { type: 'search', class: 'ref-search', placeholder: 'Search…', 'aria-label': `Search ${aria || 'the list'}` });
+      find.addEventListener('input', () => {
+        const q = find.value.trim().toLowerCase();
+        for (const o of el.options) o.hidden = !!q && o.value !== '' && !o.selected && !o.textContent.toLowerCase().includes(q);
+        const first = [...el.options].find((o) => !o.hidden && o.value !== '');
+        if (q && first && !el.value) el.value = first.value;
+      });
+      el.before(find);
+    }
   }, () => {
     // This user may not read that list: the id is typed instead.
     const input = h('input', { id, type: 'number', 'aria-label': aria, value: value ?? '' });
