@@ -2,7 +2,7 @@
 // offline shows the shell), the API always from the network. A new deploy changes VERSION,
 // the browser installs the new worker beside the old one, and the page offers a reload; the
 // new worker takes over only when the user says so.
-const VERSION = 'switchboard-ui-24';
+const VERSION = 'switchboard-ui-25';
 const SHELL = [
   '/', '/index.html', '/app/app.css', '/app/main.js', '/app/api.js', '/app/ui.js', '/app/softphone.js', '/app/chart.js',
   '/app/pages/resource.js', '/app/pages/fields.js', '/app/pages/users.js', '/app/pages/realtime.js', '/app/pages/reports.js',

@@ -77,3 +77,30 @@ export function label(name) {
 export const AGENT_STATES = {
   logged_out: 'Logged out', available: 'Available', on_break: 'On break', offered: 'Ringing', in_queue_call: 'In a queue call', wrap_up: 'Wrap-up',
 };
+
+/// A call record's status as the guides say it ("Missed" for no answer).
+const STATUSES = { answered: 'Answered', no_answer: 'Missed', busy: 'Busy', failed: 'Failed', blocked: 'Blocked' };
+export const callStatus = (d) => STATUSES[d] || inWords(d);
+
+/// The zone a user's times are read in: their tenant's (the super admin's: UTC).
+export const zoneOf = (me) => (me.tenant && me.tenant.timezone) || 'UTC';
+
+/// An RFC 3339 time in `zone`: "7 Dec 2026, 14:05:09", or "7 Dec, 14:05" when `short`.
+export function inZone(iso, zone, short = false) {
+  if (!iso) return '';
+  const t = new Date(iso);
+  if (Number.isNaN(t.getTime())) return iso;
+  const parts = short ? { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' }
+    : { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' };
+  return new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour12: false, ...parts }).format(t);
+}
+
+/// Seconds as "1:05" (or "1:02:05"); nothing for an unknown length.
+export function clock(sec) {
+  if (sec === null || sec === undefined) return '';
+  const n = Math.max(0, Math.floor(Number(sec)));
+  const hh = Math.floor(n / 3600);
+  const mm = Math.floor((n % 3600) / 60);
+  const ss = String(n % 60).padStart(2, '0');
+  return hh ? `${hh}:${String(mm).padStart(2, '0')}:${ss}` : `${mm}:${ss}`;
+}

@@ -3,12 +3,10 @@
 // extension(s), their recent calls, their queues and faxes.
 
 import { ApiError, get } from '../api.js';
-import { h, inWords, page } from '../ui.js';
+import { callStatus, h, inWords, inZone, page, zoneOf } from '../ui.js';
 
 /// A figure and what it counts.
 const stat = (label, n) => h('div', { class: 'card', 'data-card': label }, h('div', { class: 'n' }, n), label);
-
-const STATUS = { answered: 'Answered', no_answer: 'Missed', busy: 'Busy', failed: 'Failed', blocked: 'Blocked' };
 
 /// Counts of the lists this user may read (their own rows, for a user).
 async function counts(ctx) {
@@ -89,10 +87,9 @@ async function own(ctx, zone) {
   }
   try {
     const calls = (await get('/cdrs?per_page=5')).items;
-    const when = (iso) => new Intl.DateTimeFormat('en-GB', { timeZone: zone, day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', hour12: false }).format(new Date(iso));
     out.push(h('h2', {}, 'Recent calls'), calls.length
-      ? h('table', { 'aria-label': 'Recent calls' }, h('tbody', {}, calls.map((c) => h('tr', {}, h('td', {}, when(c.started_at)), h('td', {}, c.caller_number), h('td', {}, '→'), h('td', {}, c.callee),
-        h('td', {}, STATUS[c.disposition] || inWords(c.disposition)), h('td', {}, h('a', { href: `#/cdrs/${c.id}` }, 'Details'))))))
+      ? h('table', { 'aria-label': 'Recent calls' }, h('tbody', {}, calls.map((c) => h('tr', {}, h('td', {}, inZone(c.started_at, zone, true)), h('td', {}, c.caller_number), h('td', {}, '→'), h('td', {}, c.callee),
+        h('td', {}, callStatus(c.disposition)), h('td', {}, h('a', { href: `#/cdrs/${c.id}` }, 'Details'))))))
       : h('p', {}, 'No calls yet.'));
   } catch { /* none */ }
   return out;
@@ -100,7 +97,7 @@ async function own(ctx, zone) {
 
 export async function show(ctx, notices) {
   const me = ctx.me;
-  const zone = (me.tenant && me.tenant.timezone) || 'UTC';
+  const zone = zoneOf(me);
   const admin = ['tenant_admin', 'super_admin'].includes(me.user.role);
   const who = me.tenant ? `${me.tenant.company} · ` : 'All tenants · ';
   const parts = [...notices, h('p', {}, `${who}${me.user.email} (${inWords(me.user.role)})`), h('div', { class: 'cards', 'aria-label': 'Statistics' }, await counts(ctx))];

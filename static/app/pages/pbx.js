@@ -3,10 +3,7 @@
 // tenant's system recordings (uploaded greetings).
 
 import { api, ApiError, blob, get } from '../api.js';
-import { h, page, refusal, showFieldErrors } from '../ui.js';
-
-/// Seconds as "0:07".
-const clock = (s) => (s === null || s === undefined ? '' : `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, '0')}`);
+import { clock, h, page, refusal, showFieldErrors } from '../ui.js';
 
 /// Plays an uploaded recording in `audio` (fetched with the user's token).
 export async function listen(audio, id) {

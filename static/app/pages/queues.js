@@ -4,17 +4,12 @@
 // status is in the header, on every page (main.js).
 
 import { ApiError, get } from '../api.js';
-import { AGENT_STATES as STATES, h, page, refusal } from '../ui.js';
+import { AGENT_STATES as STATES, clock, h, page, refusal } from '../ui.js';
 
 let timer = null;
 
 export function stop() {
   if (timer) { clearInterval(timer); timer = null; }
-}
-
-function dur(secs) {
-  const s = Math.max(0, Math.floor(secs || 0));
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
 
 /// Sets a cell's text only when it changed.
@@ -56,9 +51,9 @@ function queueCard(q) {
     h('table', {}, h('thead', {}, h('tr', {}, ['Agent', 'Tier', 'Phones', 'State', 'For'].map((x) => h('th', {}, x)))), agents));
   card.update = (q2) => {
     const t = q2.today;
-    text(figures, `Today: ${t.offered} offered · ${t.answered} answered · ${t.abandoned} abandoned · ${t.timed_out} timed out · average wait ${dur(t.average_wait_secs)} · longest ${dur(t.longest_wait_secs)} · service level ${t.service_level_percent === null ? '—' : `${t.service_level_percent}%`}`);
-    sync(waiting, q2.waiting, (w) => `${w.position}`, (w) => [w.position, w.caller, dur(w.waiting_secs)]);
-    sync(agents, q2.agents, (a) => a.user_id, (a) => [a.name, a.tier, a.extensions.join(', '), STATES[a.state] || a.state, dur(a.in_state_secs)]);
+    text(figures, `Today: ${t.offered} offered · ${t.answered} answered · ${t.abandoned} abandoned · ${t.timed_out} timed out · average wait ${clock(t.average_wait_secs || 0)} · longest ${clock(t.longest_wait_secs || 0)} · service level ${t.service_level_percent === null ? '—' : `${t.service_level_percent}%`}`);
+    sync(waiting, q2.waiting, (w) => `${w.position}`, (w) => [w.position, w.caller, clock(w.waiting_secs || 0)]);
+    sync(agents, q2.agents, (a) => a.user_id, (a) => [a.name, a.tier, a.extensions.join(', '), STATES[a.state] || a.state, clock(a.in_state_secs || 0)]);
   };
   card.update(q);
   return card;

@@ -2,17 +2,12 @@
 // and the click-to-call card, kept current by the API's Server-Sent Events feed.
 
 import { api, ApiError, get, tokens } from '../api.js';
-import { h, page, refusal } from '../ui.js';
+import { clock, h, page, refusal } from '../ui.js';
 
 let feed = null;
 
 export function stop() {
   if (feed) { feed.close(); feed = null; }
-}
-
-function dur(secs) {
-  const s = Math.max(0, Math.floor(secs));
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
 
 export async function show(ctx) {
@@ -48,7 +43,7 @@ export async function show(ctx) {
       }
       row.ch = ch;
       const cells = row.tr.children;
-      [ch.caller_number || '', ch.destination || '', dur(ch.duration ?? 0), ch.codec || '', ch.state || ch.call_state || ''].forEach((t, j) => { if (cells[j].textContent !== t) cells[j].textContent = t; });
+      [ch.caller_number || '', ch.destination || '', clock(ch.duration ?? 0), ch.codec || '', ch.state || ch.call_state || ''].forEach((t, j) => { if (cells[j].textContent !== t) cells[j].textContent = t; });
       row.hold.textContent = ch.held ? 'Unhold' : 'Hold';
       if (chans.children[i] !== row.tr) chans.insertBefore(row.tr, chans.children[i] || null);
     });

@@ -1,35 +1,11 @@
 // PBX call records: filters, paging and CSV export; and My account.
 
 import { api, ApiError, blob, get, tokens } from '../api.js';
-import { h, inWords, money, page, pager, refusal } from '../ui.js';
+import { callStatus, clock, h, inWords, inZone, money, page, pager, refusal, zoneOf } from '../ui.js';
 
 /// Filters: name, label, and a kind (an input type, or the choices of a select).
 const FILTERS = [['from', 'From', 'date'], ['to', 'To', 'date'], ['extension', 'Extension', 'text'],
   ['direction', 'Direction', ['', 'inbound', 'outbound', 'internal']], ['disposition', 'Status', ['', 'answered', 'no_answer', 'busy', 'failed', 'blocked']]];
-
-/// A record's status as the guides say it.
-const STATUS = { answered: 'Answered', no_answer: 'Missed', busy: 'Busy', failed: 'Failed', blocked: 'Blocked' };
-const statusOf = (d) => STATUS[d] || inWords(d);
-
-/// The zone a user's times are read in: their tenant's (the super admin's: UTC).
-const zoneOf = (ctx) => (ctx.me.tenant && ctx.me.tenant.timezone) || 'UTC';
-
-/// An RFC 3339 time as "7 Dec 2026, 14:05:09" in `zone`.
-function when(iso, zone) {
-  if (!iso) return '';
-  const t = new Date(iso);
-  if (Number.isNaN(t.getTime())) return iso;
-  return new Intl.DateTimeFormat('en-GB', { timeZone: zone, day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false }).format(t);
-}
-
-/// Seconds as "1:05" (or "1:02:05").
-function clock(sec) {
-  const n = Number(sec || 0);
-  const hh = Math.floor(n / 3600);
-  const mm = Math.floor((n % 3600) / 60);
-  const ss = String(n % 60).padStart(2, '0');
-  return hh ? `${hh}:${String(mm).padStart(2, '0')}:${ss}` : `${mm}:${ss}`;
-}
 
 export async function cdrs(ctx) {
   const q = new URLSearchParams(ctx.query);
@@ -38,14 +14,14 @@ export async function cdrs(ctx) {
   q.set('per_page', 25);
   let data;
   try { data = await get(`/cdrs?${q}`); } catch (e) { if (e instanceof ApiError) return refusal('Call records', e); throw e; }
-  const zone = zoneOf(ctx);
+  const zone = zoneOf(ctx.me);
   const form = h('form', { class: 'toolbar', onsubmit: (e) => {
     e.preventDefault();
     const p = new URLSearchParams();
     for (const [k] of FILTERS) if (form.elements[k].value) p.set(k, form.elements[k].value);
     location.hash = `#/cdrs?${p}`;
   } }, FILTERS.map(([k, text, t]) => h('label', {}, `${text} `, Array.isArray(t)
-    ? h('select', { name: k }, t.map((o) => h('option', { value: o, selected: q.get(k) === o }, o ? (k === 'disposition' ? statusOf(o) : inWords(o)) : 'Any')))
+    ? h('select', { name: k }, t.map((o) => h('option', { value: o, selected: q.get(k) === o }, o ? (k === 'disposition' ? callStatus(o) : inWords(o)) : 'Any')))
     : h('input', { name: k, type: t, value: q.get(k) || '', size: 10 }))), h('button', { type: 'submit' }, 'Filter'),
   h('button', { type: 'button', onclick: async () => {
     const p = new URLSearchParams(q); p.delete('page'); p.delete('per_page');
@@ -57,10 +33,10 @@ export async function cdrs(ctx) {
   const head = [`Date/time (${zone})`, 'Direction', 'Caller ID', 'Destination', 'Duration', 'Talk time', 'Status', ''];
   const link = (n) => { const p = new URLSearchParams(ctx.query); p.set('page', n); return `#/cdrs?${p}`; };
   const rows = data.items.map((r) => h('tr', {},
-    h('td', {}, when(r.started_at, zone)), h('td', {}, inWords(r.direction)),
+    h('td', {}, inZone(r.started_at, zone)), h('td', {}, inWords(r.direction)),
     h('td', {}, r.caller_name && r.caller_name !== r.caller_number ? `${r.caller_name} <${r.caller_number}>` : r.caller_number),
     h('td', {}, r.callee), h('td', {}, clock(r.duration)), h('td', {}, clock(r.billsec)),
-    h('td', {}, h('span', { class: `badge ${r.disposition}` }, statusOf(r.disposition)), r.recording_path ? h('span', { class: 'hint', title: 'Recorded' }, ' ● rec') : null),
+    h('td', {}, h('span', { class: `badge ${r.disposition}` }, callStatus(r.disposition)), r.recording_path ? h('span', { class: 'hint', title: 'Recorded' }, ' ● rec') : null),
     h('td', {}, h('a', { href: `#/cdrs/${r.id}` }, 'Details'))));
   const empty = h('tr', { class: 'empty' }, h('td', { colspan: head.length }, ctx.query.from || ctx.query.to || ctx.query.extension || ctx.query.direction || ctx.query.disposition
     ? 'No calls match these filters.' : 'No calls yet: each call appears here once it ends.'));
@@ -75,7 +51,7 @@ export async function cdrs(ctx) {
 export async function cdr(ctx, id) {
   let r;
   try { r = await get(`/cdrs/${id}`); } catch (e) { if (e instanceof ApiError) return refusal('Call record', e); throw e; }
-  const zone = zoneOf(ctx);
+  const zone = zoneOf(ctx.me);
   const row = (k, v) => (v === '' || v === null || v === undefined ? null : h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, v)));
   const status = h('p', { role: 'status' });
   let recording = null;
@@ -97,13 +73,13 @@ export async function cdr(ctx, id) {
     recording = h('section', { 'aria-label': 'Recording' }, h('h2', {}, 'Recording'), h('div', { class: 'toolbar' }, play, save), audio, status);
   }
   const visits = (r.queue_visits || []).map((v) => `${v.queue} · ${inWords(v.outcome)}${v.agent ? ` by ${v.agent}` : ''} after ${v.wait} s`).join('; ');
-  return page(`Call ${when(r.started_at, zone)}`,
+  return page(`Call ${inZone(r.started_at, zone)}`,
     h('p', {}, h('a', { href: '#/cdrs' }, '‹ Call records')),
     h('table', { class: 'detail' }, h('tbody', {},
-      row('Status', statusOf(r.disposition)), row('Direction', inWords(r.direction)),
+      row('Status', callStatus(r.disposition)), row('Direction', inWords(r.direction)),
       row('Caller ID', r.caller_name ? `${r.caller_name} <${r.caller_number}>` : r.caller_number), row('Destination', r.callee),
       row('DID', r.did), row('Extension', r.extension),
-      row(`Started (${zone})`, when(r.started_at, zone)), row(`Answered (${zone})`, when(r.answered_at, zone)), row(`Ended (${zone})`, when(r.ended_at, zone)),
+      row(`Started (${zone})`, inZone(r.started_at, zone)), row(`Answered (${zone})`, inZone(r.answered_at, zone)), row(`Ended (${zone})`, inZone(r.ended_at, zone)),
       row('Duration', clock(r.duration)), row('Talk time', clock(r.billsec)),
       row('Hangup cause', r.hangup_cause), row('Codec', r.codec), row('SIP call ID', r.sip_call_id),
       row('Queues', visits), row('Route', r.route), row('Charge', r.charge ? money(r.charge) : ''))),

@@ -294,7 +294,8 @@ async function liveRoom(ctx, id) {
   if (ctx.allowed('GET', '/realtime/feed')) {
     // EventSource sends no headers: the access token goes in the query string.
     const feed = new EventSource(`/api/v1/realtime/feed?access_token=${encodeURIComponent(tokens().access)}`);
-    const mine = (e) => { try { return JSON.parse(e.data).conference?.name === room?.name || JSON.parse(e.data).name === room?.name; } catch { return false; } };
+    // A room's change names it in `conference`, its end by `name`.
+    const mine = (e) => { try { const d = JSON.parse(e.data); return (d.conference ? d.conference.name : d.name) === room?.name; } catch { return false; } };
     feed.addEventListener('conference', (e) => { if (mine(e)) refresh(); });
     feed.addEventListener('conference_gone', (e) => { if (mine(e)) refresh(); });
     for (const ev of ['snapshot', 'reloaded', 'switch']) feed.addEventListener(ev, refresh);
