@@ -18,8 +18,14 @@ pub fn public_branding(api: &Api, req: &Req) -> ApiResult<Reply> {
     Reply::ok(b)
 }
 
+/// The document, built once: the route table and the tables' defaults do not change while
+/// the process runs (migrations ran before the server started), and every page load asks.
 pub fn openapi(api: &Api, _req: &Req) -> ApiResult<Reply> {
-    let mut doc = crate::api::openapi::document();
-    crate::api::openapi::with_defaults(&mut doc, &|table| api.store.column_defaults(table).unwrap_or_default());
+    static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    let doc = DOC.get_or_init(|| {
+        let mut doc = crate::api::openapi::document();
+        crate::api::openapi::with_defaults(&mut doc, &|table| api.store.column_defaults(table).unwrap_or_default());
+        doc
+    });
     Reply::ok(doc)
 }
