@@ -604,6 +604,32 @@ async fn music_on_hold_uploads() {
     assert!(!stored.parent().unwrap().exists());
 }
 
+/// System recordings: an upload is kept and served back; a second of the same name is a
+/// conflict; the super admin names the tenant; a recording whose file is gone says so, and
+/// another tenant finds none.
+#[tokio::test]
+async fn system_recordings_upload_conflict_and_gone() {
+    let srv = start(|_| {}).await;
+    let s = srv.admin_token().await;
+    let (_, a) = tenant(&srv, &s, "sounds.test", ALL).await;
+    let (_, b) = tenant(&srv, &s, "sounds2.test", ALL).await;
+    let mut wav = common::wav_header(8000);
+    wav.extend(vec![0x80u8; 8000]);
+    let (st, f) = srv.call_raw("POST", "/api/v1/sounds?name=welcome.wav", Some(&a), &wav).await;
+    assert_eq!(st, 201, "{f}");
+    assert_eq!(f["seconds"], 1.0, "the length read from its header: {f}");
+    let audio = common::api::request_raw(srv.addr, "GET", &format!("/api/v1/sounds/{}/audio", f["id"]), Some(&a)).await;
+    assert_eq!(audio, wav);
+    let (st, _) = srv.call_raw("POST", "/api/v1/sounds?name=welcome.wav", Some(&a), &wav).await;
+    assert_eq!(st, 409, "a name once per tenant");
+    let (st, v) = srv.call_raw("POST", "/api/v1/sounds?name=root.wav", Some(&s), &wav).await;
+    assert_eq!((st, v["field"].as_str()), (422, Some("tenant_id")), "the super admin names the tenant");
+    assert_eq!(srv.call("GET", &format!("/api/v1/sounds/{}/audio", f["id"]), Some(&b), None).await.0, 404);
+    std::fs::remove_file(srv.dir.join(f["stored_as"].as_str().unwrap())).unwrap();
+    let (st, v) = srv.call("GET", &format!("/api/v1/sounds/{}/audio", f["id"]), Some(&a), None).await;
+    assert_eq!((st, v["message"].as_str()), (404, Some("the recording's file is gone")));
+}
+
 /// A payment raises the balance at once; the ledger and the credit say so; a bad payment is
 /// refused field by field; rate plans keep their rates and refuse a duplicate prefix.
 #[tokio::test]

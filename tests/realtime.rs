@@ -400,6 +400,8 @@ async fn a_conference_is_watched_and_moderated_live() {
     assert_eq!(st, 201, "{room}");
     let live = format!("/api/v1/conferences/{}/live", room["id"]);
     assert_eq!(w.get(&live, &acme).await["members"], json!([]), "nobody in it yet");
+    let (st, v) = w.post(&live, &acme, json!({ "action": "lock" })).await;
+    assert_eq!((st, v["message"].as_str()), (404, Some("nobody is in this conference now")));
 
     let ann = tokio::spawn(w.switch.call(w.sb.outbound, into_room("1001", "Ann")));
     let bob = tokio::spawn(w.switch.call(w.sb.outbound, into_room("1002", "Bob")));
@@ -440,6 +442,8 @@ async fn a_conference_is_watched_and_moderated_live() {
     let (st, _) = w.post(&live, &acme, json!({ "action": "record_stop" })).await;
     assert_eq!(st, 200);
     w.until("the recording stopped", || async { w.get(&live, &acme).await["recording"].is_null() }).await;
+    let (st, v) = w.post(&live, &acme, json!({ "action": "record_stop" })).await;
+    assert_eq!((st, v["message"].as_str()), (409, Some("the conference is not being recorded")));
 
     // Hostile or foreign input: refused, nothing reaches the switch.
     let (st, v) = w.post(&live, &acme, json!({ "action": "mute", "member": 999_999 })).await;

@@ -15,18 +15,18 @@ use crate::esl::api::ConferenceCmd;
 use crate::esl::ApiCommand;
 use crate::store::{resources as res, TenantId};
 
-/// The conference row this user may see, and its room's name on the switch.
-fn room_of(api: &Api, req: &Req) -> ApiResult<(Value, String, Option<i64>)> {
+/// The room's name on the switch, of a conference this user may see, and its tenant.
+fn room_of(api: &Api, req: &Req) -> ApiResult<(String, Option<i64>)> {
     let row = api.store.get(&res::CONFERENCES, req.grant.within, req.grant.owner, req.id())?;
     let tenant = row["tenant_id"].as_i64();
     let domain = api.store.routing_tenant(TenantId(tenant.ok_or(ApiError::NotFound)?))?.sip_domain;
     let name = crate::pbx::room::name(row["number"].as_str().unwrap_or(""), &domain);
-    Ok((row, name, tenant))
+    Ok((name, tenant))
 }
 
 /// GET /conferences/{id}/live: the room as the switch has it now (no members: nobody in it).
 pub fn live(api: &Api, req: &Req) -> ApiResult<Reply> {
-    let (_, name, _) = room_of(api, req)?;
+    let (name, _) = room_of(api, req)?;
     let room = api.live.switch().conference(&name);
     Reply::ok(json!({
         "online": api.live.online(),
@@ -56,7 +56,7 @@ fn member_cmd(action: &str, member: u32) -> Option<ConferenceCmd> {
 pub fn control(api: &Api, req: &Req) -> ApiResult<Reply> {
     let body = req.object()?;
     let action = body.get("action").and_then(Value::as_str).ok_or_else(|| ApiError::invalid("action", "required"))?.to_string();
-    let (row, name, tenant) = room_of(api, req)?;
+    let (name, tenant) = room_of(api, req)?;
     if !api.live.online() {
         return Err(ApiError::SwitchOffline);
     }
@@ -71,9 +71,9 @@ pub fn control(api: &Api, req: &Req) -> ApiResult<Reply> {
             let reply = block(api.live.api(&ApiCommand::GlobalGetVar { name: "recordings_dir".into() }))?;
             let dir =
                 crate::pbx::plain_dir(&reply).ok_or_else(|| ApiError::SwitchRefused("the switch names no plain recordings directory".into()))?;
-            let domain = name.split_once('-').map_or("", |(_, d)| d);
+            let (number, domain) = crate::pbx::room::parse(&name).ok_or(ApiError::NotFound)?;
             let stamp = jiff::Timestamp::now().as_second();
-            ConferenceCmd::Record { start: true, path: format!("{dir}/{domain}/conference-{}-{stamp}.wav", row["number"].as_str().unwrap_or("")) }
+            ConferenceCmd::Record { start: true, path: format!("{dir}/{domain}/conference-{number}-{stamp}.wav") }
         }
         "record_stop" => {
             let path = room
